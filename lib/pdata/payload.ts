@@ -1,0 +1,125 @@
+/**
+ * {@linkcode Payload}: one unit of telemetry moving through a pipeline. It holds the decoded model,
+ * or the encoded OTLP protobuf it arrived as, or both, so a pass-through pipeline never decodes:
+ * data stays encoded until a component asks for its structure.
+ *
+ * Read-only consumers call {@linkcode Payload.read}; consumers that declared `mutatesData` call
+ * {@linkcode Payload.edit}, which drops the encoded form since it no longer matches.
+ *
+ * @module
+ */
+import { cloneData } from "./clone.ts";
+import { countItems } from "./count.ts";
+import type { Signal, SignalData } from "./types.ts";
+
+/** What is known of the client that sent a payload (OTLP receivers fill it in). */
+export interface ClientInfo {
+  /** Request headers or gRPC metadata, keys in lower case; present with `include_metadata`. */
+  readonly metadata: ReadonlyMap<string, readonly string[]>;
+  /** What an authenticator established (for example `tenant.id`, `workspace.id`). */
+  readonly auth: ReadonlyMap<string, string>;
+  /** The peer address, `host:port`, when known. */
+  readonly address?: string;
+}
+
+/** The client info of data that came from no client (scrapers, tests, connectors). */
+export const NO_CLIENT: ClientInfo = Object.freeze({
+  metadata: new Map<string, readonly string[]>(),
+  auth: new Map<string, string>(),
+});
+
+/** How a payload decodes its protobuf form and counts its items without decoding. */
+export interface ProtoDecoder<S extends Signal> {
+  /** Decodes an `Export*ServiceRequest` message. */
+  decode(bytes: Uint8Array): SignalData[S];
+  /** Counts items (spans, data points, log records) by scanning the message. */
+  countItems(bytes: Uint8Array): number;
+}
+
+/** One unit of telemetry of one signal, decoded lazily. */
+export class Payload<S extends Signal = Signal> {
+  /** The signal of this payload. */
+  readonly signal: S;
+  /** Who sent it. */
+  readonly client: ClientInfo;
+  #data: SignalData[S] | undefined;
+  #proto: Uint8Array | undefined;
+  #decoder: ProtoDecoder<S> | undefined;
+  #count: number | undefined;
+
+  private constructor(
+    signal: S,
+    client: ClientInfo,
+    data: SignalData[S] | undefined,
+    proto: Uint8Array | undefined,
+    decoder: ProtoDecoder<S> | undefined,
+  ) {
+    this.signal = signal;
+    this.client = client;
+    this.#data = data;
+    this.#proto = proto;
+    this.#decoder = decoder;
+  }
+
+  /** A payload over decoded data. */
+  static of<S extends Signal>(signal: S, data: SignalData[S], client: ClientInfo = NO_CLIENT) {
+    return new Payload<S>(signal, client, data, undefined, undefined);
+  }
+
+  /**
+   * A payload over an encoded `Export*ServiceRequest`. The bytes must not change afterwards: clones
+   * share them.
+   */
+  static fromProto<S extends Signal>(
+    signal: S,
+    bytes: Uint8Array,
+    decoder: ProtoDecoder<S>,
+    client: ClientInfo = NO_CLIENT,
+  ): Payload<S> {
+    return new Payload<S>(signal, client, undefined, bytes, decoder);
+  }
+
+  /** Spans, metric data points or log records in this payload. */
+  get itemCount(): number {
+    if (this.#count === undefined) {
+      this.#count = this.#data !== undefined
+        ? countItems(this.signal, this.#data)
+        : this.#decoder!.countItems(this.#proto!);
+    }
+    return this.#count;
+  }
+
+  /** The decoded data, for reading only. Decodes on first use. */
+  read(): SignalData[S] {
+    if (this.#data === undefined) this.#data = this.#decoder!.decode(this.#proto!);
+    return this.#data;
+  }
+
+  /**
+   * The decoded data, for changing in place. Only consumers that declare `mutatesData` may call it.
+   * The encoded form is forgotten and the item count recomputed on next use.
+   */
+  edit(): SignalData[S] {
+    const data = this.read();
+    this.#proto = undefined;
+    this.#count = undefined;
+    return data;
+  }
+
+  /** The protobuf bytes this payload still matches exactly, if it has them. */
+  get encodedProto(): Uint8Array | undefined {
+    return this.#proto;
+  }
+
+  /** An independent copy; an encoded payload's copy shares the (immutable) bytes. */
+  clone(): Payload<S> {
+    if (this.#proto !== undefined) {
+      const copy = new Payload<S>(this.signal, this.client, undefined, this.#proto, this.#decoder);
+      copy.#count = this.#count;
+      return copy;
+    }
+    const copy = Payload.of(this.signal, cloneData(this.signal, this.#data!), this.client);
+    copy.#count = this.#count;
+    return copy;
+  }
+}
