@@ -10,6 +10,7 @@
  */
 import { cloneData } from "./clone.ts";
 import { countItems } from "./count.ts";
+import { appendData, emptyData } from "./split.ts";
 import type { Signal, SignalData } from "./types.ts";
 
 /** What is known of the client that sent a payload (OTLP receivers fill it in). */
@@ -109,6 +110,46 @@ export class Payload<S extends Signal = Signal> {
   /** The protobuf bytes this payload still matches exactly, if it has them. */
   get encodedProto(): Uint8Array | undefined {
     return this.#proto;
+  }
+
+  /**
+   * One payload holding all of `parts`, in order. When every part is still encoded with the same
+   * decoder the bytes are concatenated (two encoded `Export*ServiceRequest` messages concatenate
+   * into one valid message) and nothing is decoded.
+   */
+  static merge<S extends Signal>(
+    signal: S,
+    parts: readonly Payload<S>[],
+    client: ClientInfo = NO_CLIENT,
+  ): Payload<S> {
+    const first = parts[0];
+    const decoder = first === undefined ? undefined : first.#decoder;
+    if (
+      decoder !== undefined && parts.every((p) => p.#proto !== undefined && p.#decoder === decoder)
+    ) {
+      let size = 0;
+      for (const p of parts) size += p.#proto!.length;
+      const bytes = new Uint8Array(size);
+      let offset = 0;
+      let count = 0;
+      for (const p of parts) {
+        bytes.set(p.#proto!, offset);
+        offset += p.#proto!.length;
+        count += p.itemCount;
+      }
+      const merged = Payload.fromProto(signal, bytes, decoder, client);
+      merged.#count = count;
+      return merged;
+    }
+    const data = emptyData(signal);
+    let count = 0;
+    for (const p of parts) {
+      appendData(signal, data, p.read());
+      count += p.itemCount;
+    }
+    const merged = Payload.of(signal, data, client);
+    merged.#count = count;
+    return merged;
   }
 
   /** An independent copy; an encoded payload's copy shares the (immutable) bytes. */

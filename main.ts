@@ -1,0 +1,271 @@
+/**
+ * The `tfo` command line: `run`, `validate`, `components`, `version`. `deno run -A main.ts <command>`
+ * behaves exactly like the compiled binary.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Factory } from "./components/component.ts";
+import { BUILTIN_FACTORIES } from "./components/registry.ts";
+import defaultConfigText from "./examples/agent.yaml" with { type: "text" };
+import denoJson from "./deno.json" with { type: "json" };
+import {
+  formatDiagnostic,
+  loadConfig,
+  type ResolvedConfig,
+  validateConfig,
+} from "./pipelines/config.ts";
+import { Service, StartError } from "./pipelines/service.ts";
+import { errorMessage } from "./lib/consumer/consumer.ts";
+import { createLogger } from "./lib/telemetry/logger.ts";
+import { MetricRegistry } from "./lib/telemetry/metrics.ts";
+import { registerProcessMetrics } from "./lib/telemetry/process_metrics.ts";
+import { startMetricsServer } from "./lib/telemetry/server.ts";
+
+/** tfo's version. */
+export const VERSION: string = denoJson.version;
+
+/** Where the CLI writes; tests capture it. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const STD_IO: CliIo = {
+  out: (text) => console.log(text),
+  err: (text) => console.error(text),
+};
+
+/** Options of {@linkcode main}. */
+export interface MainOptions {
+  /** The factories to use. @default the built-in ones */
+  factories?: readonly Factory[];
+  io?: CliIo;
+  /** Resolves to stop `run` (tests); SIGINT and SIGTERM always stop it. */
+  stop?: Promise<unknown>;
+}
+
+const USAGE = `tfo ${VERSION}: a telemetry pipeline engine
+
+Usage:
+  tfo run [--config FILE]... [--set KEY=VALUE]...   run the pipelines (embedded agent config if no --config)
+  tfo validate --config FILE... [--set KEY=VALUE]... check a config; exit 0 valid, 2 invalid
+  tfo components                                  list the built-in components
+  tfo version                                     print the version
+
+Run "tfo <command> --help" for a command's options.`;
+
+const COMMAND_HELP: Readonly<Record<string, string>> = {
+  run: `Usage: tfo run [--config FILE]... [--set KEY=VALUE]...
+
+Runs the pipelines of the config. Several --config files deep-merge in order (maps merge, lists
+are replaced); each --set overrides one key last, e.g. --set exporters.debug.verbosity=detailed.
+Without --config, runs the embedded default agent config. SIGINT or SIGTERM stop it gracefully.
+Exit status: 0 after a graceful stop, 1 when a component cannot start, 2 for an invalid config.`,
+  validate: `Usage: tfo validate --config FILE... [--set KEY=VALUE]...
+
+Checks everything "run" checks, without opening ports, and reports every error at once with its
+file:line:col. Prints OK and one line per pipeline when the config is valid.
+Exit status: 0 valid, 2 invalid or bad usage.`,
+  components: `Usage: tfo components
+
+Lists every built-in component: kind, type, and the signals it supports with their stability.`,
+  version: `Usage: tfo version
+
+Prints the version of tfo and of the Deno runtime.`,
+};
+
+interface ParsedArgs {
+  configs: string[];
+  sets: string[];
+  help: boolean;
+}
+
+function parseCommandArgs(args: string[]): ParsedArgs {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: "string", multiple: true, short: "c" },
+      set: { type: "string", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  return { configs: values.config ?? [], sets: values.set ?? [], help: values.help ?? false };
+}
+
+async function resolveConfig(
+  parsed: ParsedArgs,
+  factories: readonly Factory[],
+  io: CliIo,
+): Promise<ResolvedConfig | undefined> {
+  const { raw, diagnostics } = await loadConfig({
+    files: parsed.configs,
+    set: parsed.sets,
+    ...(parsed.configs.length === 0
+      ? { texts: [{ name: "<embedded agent.yaml>", text: defaultConfigText }] }
+      : {}),
+  });
+  const all = [...diagnostics];
+  let config: ResolvedConfig | undefined;
+  if (raw !== undefined && !diagnostics.some((d) => d.severity === "error")) {
+    const validated = validateConfig(raw, factories);
+    all.push(...validated.diagnostics);
+    config = validated.config;
+  }
+  for (const d of all) io.err(formatDiagnostic(d));
+  return all.some((d) => d.severity === "error") ? undefined : config;
+}
+
+function pipelineSummary(config: ResolvedConfig): string[] {
+  return [...config.service.pipelines.values()].map((p) => {
+    const stages = [p.receivers.join(", "), ...p.processors, p.exporters.join(", ")];
+    return `  ${p.id}: ${stages.join(" → ")}`;
+  });
+}
+
+async function validateCommand(parsed: ParsedArgs, factories: readonly Factory[], io: CliIo) {
+  if (parsed.configs.length === 0) {
+    io.err("tfo validate: at least one --config is required");
+    return 2;
+  }
+  const config = await resolveConfig(parsed, factories, io);
+  if (config === undefined) return 2;
+  io.out("OK");
+  for (const line of pipelineSummary(config)) io.out(line);
+  return 0;
+}
+
+function componentsCommand(factories: readonly Factory[], io: CliIo): number {
+  const rows: string[][] = [["KIND", "TYPE", "SIGNALS"]];
+  for (const f of factories) {
+    let signals: string;
+    if (f.kind === "extension") signals = `(${f.stability})`;
+    else if (f.kind === "connector") {
+      signals = Object.entries(f.routes).flatMap(([from, to]) =>
+        Object.entries(to ?? {}).map(([t, s]) => `${from}→${t} (${s})`)
+      ).join(", ");
+    } else {
+      signals = Object.entries(f.signals).map(([s, st]) => `${s} (${st})`).join(", ");
+    }
+    const type = f.aliases === undefined ? f.type : `${f.type} (also: ${f.aliases.join(", ")})`;
+    rows.push([f.kind, type, signals]);
+  }
+  const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) io.out(`${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`);
+  return 0;
+}
+
+async function runCommand(
+  parsed: ParsedArgs,
+  factories: readonly Factory[],
+  io: CliIo,
+  stop: Promise<unknown> | undefined,
+): Promise<number> {
+  const config = await resolveConfig(parsed, factories, io);
+  if (config === undefined) return 2;
+  const telemetry = config.service.telemetry;
+  const logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding });
+  const registry = new MetricRegistry({
+    service_name: "tfo",
+    service_version: VERSION,
+    service_instance_id: crypto.randomUUID(),
+  });
+  registerProcessMetrics(registry.meter());
+  const service = new Service({
+    config,
+    logger,
+    registry,
+    buildInfo: { command: "tfo", version: VERSION },
+  });
+
+  let metricsServer: { shutdown(): Promise<void> } | undefined;
+  if (telemetry.metrics.level !== "none") {
+    try {
+      metricsServer = await startMetricsServer(registry, telemetry.metrics.address);
+    } catch (error) {
+      logger.error(`Cannot serve tfo's own metrics: ${errorMessage(error)}`);
+      io.err(
+        `tfo: cannot serve tfo's own metrics on ${telemetry.metrics.address}: ${
+          errorMessage(error)
+        }`,
+      );
+      return 1;
+    }
+  }
+
+  const { promise: stopped, resolve: requestStop } = Promise.withResolvers<string>();
+  const onSignal = (name: string) => () => requestStop(name);
+  const handlers: Array<[Deno.Signal, () => void]> = [
+    ["SIGINT", onSignal("SIGINT")],
+    ["SIGTERM", onSignal("SIGTERM")],
+  ];
+  for (const [sig, handler] of handlers) Deno.addSignalListener(sig, handler);
+  stop?.then(() => requestStop("stop requested"));
+  try {
+    logger.info("Starting tfo", { version: VERSION, pid: Deno.pid });
+    try {
+      await service.start();
+    } catch (error) {
+      const message = error instanceof StartError ? error.message : errorMessage(error);
+      logger.error(message);
+      io.err(`tfo: ${message}`);
+      return 1;
+    }
+    const reason = await stopped;
+    logger.info("Shutting down", { reason });
+    await service.shutdown();
+    logger.info("Shutdown complete");
+    return 0;
+  } finally {
+    for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
+    await metricsServer?.shutdown();
+  }
+}
+
+/** Runs the CLI with `args` (without the program name); resolves to the exit status. */
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
+  const factories = options.factories ?? BUILTIN_FACTORIES;
+  const io = options.io ?? STD_IO;
+  const [command, ...rest] = args;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    io.out(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "version" || command === "--version") {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.out(COMMAND_HELP.version!);
+      return 0;
+    }
+    io.out(`tfo ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch})`);
+    return 0;
+  }
+  if (!(command in COMMAND_HELP)) {
+    io.err(`tfo: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseCommandArgs(rest);
+  } catch (error) {
+    io.err(`tfo ${command}: ${errorMessage(error)}\n\n${COMMAND_HELP[command]}`);
+    return 2;
+  }
+  if (parsed.help) {
+    io.out(COMMAND_HELP[command]!);
+    return 0;
+  }
+  switch (command) {
+    case "validate":
+      return await validateCommand(parsed, factories, io);
+    case "components":
+      return componentsCommand(factories, io);
+    default:
+      return await runCommand(parsed, factories, io, options.stop);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,119 @@
+/**
+ * Self-telemetry around consumers, with the OpenTelemetry Collector's metric names, so its
+ * dashboards work: receivers count accepted/refused items, processors incoming/outgoing items,
+ * exporters sent/send-failed items, per component ID and signal.
+ *
+ * @module
+ */
+import { type Consumer, isPermanent } from "../lib/consumer/consumer.ts";
+import { ITEM_UNIT } from "../lib/pdata/count.ts";
+import type { Signal } from "../lib/pdata/types.ts";
+import type { Logger } from "../lib/telemetry/logger.ts";
+import type { Meter } from "../lib/telemetry/metrics.ts";
+
+/** Counts what a receiver pushed into its pipelines. */
+export function instrumentReceiverOutput<S extends Signal>(
+  signal: S,
+  next: Consumer<S>,
+  meter: Meter,
+): Consumer<S> {
+  const unit = ITEM_UNIT[signal];
+  const accepted = meter.counter(
+    `otelcol_receiver_accepted_${unit}`,
+    `Number of ${unit.replace("_", " ")} successfully pushed into the pipeline.`,
+  );
+  const refused = meter.counter(
+    `otelcol_receiver_refused_${unit}`,
+    `Number of ${unit.replace("_", " ")} that could not be pushed into the pipeline.`,
+  );
+  return {
+    mutatesData: next.mutatesData,
+    async consume(payload) {
+      const n = payload.itemCount;
+      try {
+        await next.consume(payload);
+      } catch (error) {
+        refused.add(n);
+        throw error;
+      }
+      accepted.add(n);
+    },
+  };
+}
+
+/** Counts items going into a processor. */
+export function instrumentProcessorInput<S extends Signal>(
+  signal: S,
+  processor: Consumer<S>,
+  meter: Meter,
+): Consumer<S> {
+  const incoming = meter.counter(
+    "otelcol_processor_incoming_items",
+    "Number of items passed to the processor.",
+    { otel_signal: signal },
+  );
+  return {
+    mutatesData: processor.mutatesData,
+    consume(payload) {
+      incoming.add(payload.itemCount);
+      return processor.consume(payload);
+    },
+  };
+}
+
+/** Counts items a processor emits. */
+export function instrumentProcessorOutput<S extends Signal>(
+  signal: S,
+  next: Consumer<S>,
+  meter: Meter,
+): Consumer<S> {
+  const outgoing = meter.counter(
+    "otelcol_processor_outgoing_items",
+    "Number of items emitted from the processor.",
+    { otel_signal: signal },
+  );
+  return {
+    mutatesData: next.mutatesData,
+    consume(payload) {
+      outgoing.add(payload.itemCount);
+      return next.consume(payload);
+    },
+  };
+}
+
+/** Counts what an exporter accepted or failed, and logs failures. */
+export function instrumentExporterInput<S extends Signal>(
+  signal: S,
+  exporter: Consumer<S>,
+  meter: Meter,
+  logger: Logger,
+): Consumer<S> {
+  const unit = ITEM_UNIT[signal];
+  const sent = meter.counter(
+    `otelcol_exporter_sent_${unit}`,
+    `Number of ${unit.replace("_", " ")} successfully sent to destination.`,
+  );
+  const failed = meter.counter(
+    `otelcol_exporter_send_failed_${unit}`,
+    `Number of ${unit.replace("_", " ")} in failed attempts to send to destination.`,
+  );
+  return {
+    mutatesData: exporter.mutatesData,
+    async consume(payload) {
+      const n = payload.itemCount;
+      try {
+        await exporter.consume(payload);
+      } catch (error) {
+        failed.add(n);
+        logger.warn("Exporting failed", {
+          error,
+          permanent: isPermanent(error),
+          items: n,
+          "otelcol.signal": signal,
+        });
+        throw error;
+      }
+      sent.add(n);
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { createBatchProcessor } from "../../../components/processor/batch/factory.ts";
+import { batchConfigSchema } from "../../../components/processor/batch/config.ts";
+import { type Consumer, isPermanent, permanentError } from "../../../lib/consumer/consumer.ts";
+import { type ClientInfo, Payload, type ProtoDecoder } from "../../../lib/pdata/payload.ts";
+import type { TracesData } from "../../../lib/pdata/types.ts";
+import { spanNamesOf, tracesOf, tracesPayload } from "../../fixtures/graph_kit.ts";
+
+function recordingConsumer(fail?: () => Error) {
+  const batches: Payload<"traces">[] = [];
+  const consumer: Consumer<"traces"> = {
+    mutatesData: false,
+    consume(payload) {
+      if (fail !== undefined) return Promise.reject(fail());
+      batches.push(payload);
+      return Promise.resolve();
+    },
+  };
+  return { batches, consumer, names: () => batches.map((b) => spanNamesOf(b.read())) };
+}
+
+function config(input: Record<string, unknown>) {
+  return batchConfigSchema.parse(input);
+}
+
+Deno.test("batch processor sends everything pending once send_batch_size is reached", async () => {
+  const sink = recordingConsumer();
+  const p = createBatchProcessor(
+    config({ send_batch_size: 3, timeout: "1h" }),
+    "traces",
+    sink.consumer,
+  );
+  const first = p.consume(tracesPayload("a", "b"));
+  assert.equal(sink.batches.length, 0);
+  await Promise.all([first, p.consume(tracesPayload("c", "d"))]);
+  assert.deepEqual(sink.names(), [["a", "b", "c", "d"]]);
+  await p.shutdown();
+});
+
+Deno.test("batch processor splits batches over send_batch_max_size and acknowledges after the last part", async () => {
+  const sink = recordingConsumer();
+  const p = createBatchProcessor(
+    config({ send_batch_size: 2, send_batch_max_size: 2, timeout: "1h" }),
+    "traces",
+    sink.consumer,
+  );
+  const input = tracesPayload("a", "b", "c", "d", "e");
+  let acknowledged = false;
+  const done = p.consume(input).then(() => (acknowledged = true));
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.deepEqual(sink.names(), [["a", "b"], ["c", "d"]]);
+  assert.equal(acknowledged, false, "the fifth span is still pending");
+  await p.shutdown();
+  await done;
+  assert.deepEqual(sink.names(), [["a", "b"], ["c", "d"], ["e"]]);
+  assert.deepEqual(spanNamesOf(input.read()), ["a", "b", "c", "d", "e"], "input untouched");
+});
+
+Deno.test("batch processor sends a partial batch when the timeout expires", async () => {
+  const sink = recordingConsumer();
+  const p = createBatchProcessor(
+    config({ send_batch_size: 100, timeout: "10ms" }),
+    "traces",
+    sink.consumer,
+  );
+  await p.consume(tracesPayload("only"));
+  assert.deepEqual(sink.names(), [["only"]]);
+  await p.shutdown();
+});
+
+Deno.test("batch processor flushes a partial batch on shutdown", async () => {
+  const sink = recordingConsumer();
+  const p = createBatchProcessor(config({ timeout: "1h" }), "traces", sink.consumer);
+  const pending = p.consume(tracesPayload("x", "y"));
+  assert.equal(sink.batches.length, 0);
+  await p.shutdown();
+  await pending;
+  assert.deepEqual(sink.names(), [["x", "y"]]);
+  await assert.rejects(p.consume(tracesPayload("late")), /shut down/);
+});
+
+Deno.test("batch processor passes a downstream refusal to every caller in the batch", async () => {
+  const sink = recordingConsumer(() => permanentError("bad data"));
+  const p = createBatchProcessor(
+    config({ send_batch_size: 2, timeout: "1h" }),
+    "traces",
+    sink.consumer,
+  );
+  const results = await Promise.allSettled([
+    p.consume(tracesPayload("a")),
+    p.consume(tracesPayload("b")),
+  ]);
+  for (const r of results) {
+    assert.equal(r.status, "rejected");
+    assert.ok(isPermanent((r as PromiseRejectedResult).reason));
+  }
+  await p.shutdown();
+});
+
+Deno.test("batch processor concatenates encoded payloads without decoding them", async () => {
+  let decodes = 0;
+  // A stand-in encoding: one byte per span, the byte being the span's name as a char code.
+  const decoder: ProtoDecoder<"traces"> = {
+    decode(bytes) {
+      decodes++;
+      return tracesOf(...[...bytes].map((b) => String.fromCharCode(b)));
+    },
+    countItems: (bytes) => bytes.length,
+  };
+  const encoded = (text: string) =>
+    Payload.fromProto("traces", new TextEncoder().encode(text), decoder);
+  const sink = recordingConsumer();
+  const p = createBatchProcessor(
+    config({ send_batch_size: 4, timeout: "1h" }),
+    "traces",
+    sink.consumer,
+  );
+  await Promise.all([p.consume(encoded("ab")), p.consume(encoded("cd"))]);
+  assert.equal(decodes, 0);
+  assert.equal(sink.batches.length, 1);
+  assert.equal(new TextDecoder().decode(sink.batches[0]!.encodedProto), "abcd");
+  assert.equal(sink.batches[0]!.itemCount, 4);
+  await p.shutdown();
+});
+
+Deno.test("batch processor keeps one batch per combination of metadata_keys values", async () => {
+  const sink = recordingConsumer();
+  const p = createBatchProcessor(
+    config({ send_batch_size: 2, timeout: "1h", metadata_keys: ["X-Tenant-Id"] }),
+    "traces",
+    sink.consumer,
+  );
+  const client = (tenant: string): ClientInfo => ({
+    metadata: new Map([["x-tenant-id", [tenant]]]),
+    auth: new Map(),
+  });
+  const data = (name: string): TracesData => tracesOf(name);
+  await Promise.all([
+    p.consume(Payload.of("traces", data("a1"), client("a"))),
+    p.consume(Payload.of("traces", data("b1"), client("b"))),
+    p.consume(Payload.of("traces", data("a2"), client("a"))),
+    p.consume(Payload.of("traces", data("b2"), client("b"))),
+  ]);
+  const byTenant = sink.batches.map((
+    b,
+  ) => [b.client.metadata.get("x-tenant-id")?.[0], spanNamesOf(b.read())]);
+  assert.deepEqual(byTenant, [["a", ["a1", "a2"]], ["b", ["b1", "b2"]]]);
+  await p.shutdown();
+});
+
+Deno.test("batch config rejects send_batch_max_size below send_batch_size", () => {
+  const result = batchConfigSchema.safeParse({ send_batch_size: 100, send_batch_max_size: 10 });
+  assert.equal(result.success, false);
+  assert.deepEqual(result.error?.issues[0]?.path, ["send_batch_max_size"]);
+});
