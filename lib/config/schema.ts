@@ -47,12 +47,8 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/**
- * A duration: a Go duration string (`5s`, `1m30s`) or the number 0. Yields milliseconds.
- * @param defaultValue the default, as a Go duration string
- */
-export function duration(defaultValue?: string) {
-  const schema = z.union([z.string(), z.literal(0)]).transform((value, ctx) => {
+function durationSchema() {
+  return z.union([z.string(), z.literal(0)]).transform((value, ctx) => {
     if (value === 0) return 0;
     const ms = parseDuration(value);
     if (ms === undefined || ms < 0) {
@@ -64,6 +60,18 @@ export function duration(defaultValue?: string) {
     }
     return ms;
   });
+}
+
+/** A required duration: a Go duration string (`5s`, `1m30s`) or the number 0. Yields milliseconds. */
+export function duration(): ReturnType<typeof durationSchema>;
+/**
+ * A duration with a default: a Go duration string (`5s`, `1m30s`) or the number 0. Yields
+ * milliseconds.
+ * @param defaultValue the default, as a Go duration string
+ */
+export function duration(defaultValue: string): z.ZodDefault<ReturnType<typeof durationSchema>>;
+export function duration(defaultValue?: string) {
+  const schema = durationSchema();
   return defaultValue === undefined ? schema : schema.default(parseDuration(defaultValue)!);
 }
 

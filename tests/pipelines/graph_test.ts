@@ -1,0 +1,243 @@
+import assert from "node:assert/strict";
+import { asFactory, type Factory } from "../../components/component.ts";
+import { batchFactory } from "../../components/processor/batch/factory.ts";
+import { forwardFactory } from "../../components/connector/forward/factory.ts";
+import { loadConfig, type ResolvedConfig, validateConfig } from "../../pipelines/config.ts";
+import { Service, StartError } from "../../pipelines/service.ts";
+import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
+import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
+import { createTestKit, type TestKit, tracesPayload } from "../fixtures/graph_kit.ts";
+
+async function configFrom(yaml: string, factories: readonly Factory[]): Promise<ResolvedConfig> {
+  const { raw, diagnostics } = await loadConfig({
+    files: [],
+    texts: [{ name: "test.yaml", text: yaml }],
+  });
+  assert.deepEqual(diagnostics.filter((d) => d.severity === "error"), []);
+  const result = validateConfig(raw!, factories);
+  assert.deepEqual(result.diagnostics.filter((d) => d.severity === "error"), []);
+  return result.config!;
+}
+
+async function startService(yaml: string, kit: TestKit = createTestKit()) {
+  const factories = [...kit.factories, asFactory(batchFactory), asFactory(forwardFactory)];
+  const registry = new MetricRegistry();
+  const service = new Service({
+    config: await configFrom(yaml, factories),
+    logger: NOOP_LOGGER,
+    registry,
+    buildInfo: { command: "tfo", version: "test" },
+  });
+  await service.start();
+  return { service, kit, registry };
+}
+
+Deno.test("a receiver listed in two pipelines is one instance feeding both", async () => {
+  const { service, kit } = await startService(`
+receivers:
+  testrcv:
+exporters:
+  recorder/a:
+  recorder/b:
+service:
+  pipelines:
+    traces/one: { receivers: [testrcv], exporters: [recorder/a] }
+    traces/two: { receivers: [testrcv], exporters: [recorder/b] }
+`);
+  assert.equal(kit.events.filter((e) => e === "start receiver/testrcv").length, 1);
+  await kit.receivers.get("testrcv")!.push(tracesPayload("s1", "s2"));
+  assert.deepEqual(kit.recordings.get("recorder/a")!.spanNames, ["s1", "s2"]);
+  assert.deepEqual(kit.recordings.get("recorder/b")!.spanNames, ["s1", "s2"]);
+  await service.shutdown();
+});
+
+Deno.test("fan-out gives a mutating exporter its own copy: the read-only exporter sees unmodified data", async () => {
+  const { service, kit } = await startService(`
+receivers:
+  testrcv:
+exporters:
+  recorder/reader:
+  recorder/writer:
+    mutate: true
+service:
+  pipelines:
+    traces: { receivers: [testrcv], exporters: [recorder/writer, recorder/reader] }
+`);
+  const payload = tracesPayload("span");
+  await kit.receivers.get("testrcv")!.push(payload);
+  assert.deepEqual(kit.recordings.get("recorder/writer")!.spanNames, [
+    "span!mutated-by-recorder/writer",
+  ]);
+  assert.deepEqual(kit.recordings.get("recorder/reader")!.spanNames, ["span"]);
+  const seenByReader = kit.recordings.get("recorder/reader")!.payloads[0]!;
+  assert.equal(seenByReader, payload, "the reader shares the original, uncopied");
+  assert.equal(payload.read().resourceSpans[0]!.scopeSpans[0]!.spans[0]!.name, "span");
+  await service.shutdown();
+});
+
+Deno.test("a receiver shared by a mutating and a read-only pipeline keeps the read-only one intact", async () => {
+  const { service, kit } = await startService(`
+receivers:
+  testrcv:
+processors:
+  renamer:
+    suffix: "+renamed"
+exporters:
+  recorder/plain:
+  recorder/renamed:
+service:
+  pipelines:
+    traces/plain: { receivers: [testrcv], exporters: [recorder/plain] }
+    traces/renamed: { receivers: [testrcv], processors: [renamer], exporters: [recorder/renamed] }
+`);
+  await kit.receivers.get("testrcv")!.push(tracesPayload("x"));
+  assert.deepEqual(kit.recordings.get("recorder/plain")!.spanNames, ["x"]);
+  assert.deepEqual(kit.recordings.get("recorder/renamed")!.spanNames, ["x+renamed"]);
+  await service.shutdown();
+});
+
+Deno.test("a forward connector carries traces from one traces pipeline into another", async () => {
+  const { service, kit } = await startService(`
+receivers:
+  testrcv:
+processors:
+  renamer/in:
+    suffix: "+in"
+  renamer/out:
+    suffix: "+out"
+exporters:
+  recorder/first:
+  recorder/second:
+connectors:
+  forward:
+service:
+  pipelines:
+    traces/in: { receivers: [testrcv], processors: [renamer/in], exporters: [recorder/first, forward] }
+    traces/out: { receivers: [forward], processors: [renamer/out], exporters: [recorder/second] }
+`);
+  await kit.receivers.get("testrcv")!.push(tracesPayload("t"));
+  assert.deepEqual(kit.recordings.get("recorder/first")!.spanNames, ["t+in"]);
+  assert.deepEqual(kit.recordings.get("recorder/second")!.spanNames, ["t+in+out"]);
+  await service.shutdown();
+});
+
+Deno.test("components start downstream first and stop upstream first", async () => {
+  const { service, kit } = await startService(`
+receivers:
+  testrcv:
+processors:
+  renamer/1:
+  renamer/2:
+exporters:
+  recorder:
+service:
+  pipelines:
+    traces: { receivers: [testrcv], processors: [renamer/1, renamer/2], exporters: [recorder] }
+`);
+  await service.shutdown();
+  assert.deepEqual(kit.events, [
+    "start exporter/recorder",
+    "start processor/renamer/2",
+    "start processor/renamer/1",
+    "start receiver/testrcv",
+    "stop receiver/testrcv",
+    "stop processor/renamer/1",
+    "stop processor/renamer/2",
+    "stop exporter/recorder",
+  ]);
+});
+
+Deno.test("a component that cannot start is named, and what started is stopped again", async () => {
+  const kit = createTestKit();
+  const factories = [...kit.factories];
+  const service = new Service({
+    config: await configFrom(
+      `
+receivers:
+  testrcv:
+    fail_start: true
+exporters:
+  recorder:
+service:
+  pipelines:
+    traces: { receivers: [testrcv], exporters: [recorder] }
+`,
+      factories,
+    ),
+    logger: NOOP_LOGGER,
+    buildInfo: { command: "tfo", version: "test" },
+  });
+  await assert.rejects(service.start(), (error: unknown) => {
+    assert.ok(error instanceof StartError);
+    assert.match(error.message, /Cannot start receiver "testrcv": address already in use/);
+    return true;
+  });
+  assert.deepEqual(kit.events, [
+    "start exporter/recorder",
+    "start receiver/testrcv",
+    "stop receiver/testrcv",
+    "stop exporter/recorder",
+  ]);
+  assert.equal(service.status, "stopped");
+});
+
+Deno.test("self-telemetry counts accepted, processed, sent and failed items per component", async () => {
+  const { service, kit, registry } = await startService(`
+receivers:
+  testrcv:
+processors:
+  batch:
+    timeout: 0
+exporters:
+  recorder/ok:
+  recorder/broken:
+    fail: permanent
+service:
+  pipelines:
+    traces/ok: { receivers: [testrcv], processors: [batch], exporters: [recorder/ok] }
+    traces/broken: { receivers: [testrcv], exporters: [recorder/broken] }
+`);
+  await assert.rejects(kit.receivers.get("testrcv")!.push(tracesPayload("a", "b", "c")));
+  assert.equal(registry.value("otelcol_receiver_refused_spans_total", { receiver: "testrcv" }), 3);
+  assert.equal(registry.value("otelcol_exporter_sent_spans_total", { exporter: "recorder/ok" }), 3);
+  assert.equal(
+    registry.value("otelcol_exporter_send_failed_spans_total", { exporter: "recorder/broken" }),
+    3,
+  );
+  assert.equal(
+    registry.value("otelcol_processor_incoming_items_total", {
+      processor: "batch",
+      otel_signal: "traces",
+    }),
+    3,
+  );
+  assert.equal(
+    registry.value("otelcol_processor_outgoing_items_total", {
+      processor: "batch",
+      otel_signal: "traces",
+    }),
+    3,
+  );
+  await service.shutdown();
+});
+
+Deno.test("shutdown drains data held by the batch processor to the exporter", async () => {
+  const { service, kit } = await startService(`
+receivers:
+  testrcv:
+processors:
+  batch:
+    timeout: 1h
+exporters:
+  recorder:
+    delay_ms: 20
+service:
+  pipelines:
+    traces: { receivers: [testrcv], processors: [batch], exporters: [recorder] }
+`);
+  const accepted = kit.receivers.get("testrcv")!.push(tracesPayload("held"));
+  assert.deepEqual(kit.recordings.get("recorder")!.spanNames, []);
+  await service.shutdown();
+  await accepted;
+  assert.deepEqual(kit.recordings.get("recorder")!.spanNames, ["held"]);
+});
