@@ -1,0 +1,785 @@
+/**
+ * Protobuf codec of `ExportMetricsServiceRequest` (the same bytes as `MetricsData`) and
+ * `ExportMetricsServiceResponse`.
+ *
+ * @module
+ */
+import type {
+  Exemplar,
+  ExponentialBuckets,
+  ExponentialHistogramDataPoint,
+  HistogramDataPoint,
+  KeyValue,
+  Metric,
+  MetricData,
+  MetricsData,
+  NumberDataPoint,
+  ResourceMetrics,
+  ScopeMetrics,
+  SummaryDataPoint,
+  ValueAtQuantile,
+} from "../pdata/types.ts";
+import type { ProtoDecoder } from "../pdata/payload.ts";
+import { OtlpDecodeError } from "./errors.ts";
+import { ProtoReader } from "./_proto_reader.ts";
+import { encodeMessage, type ProtoWriter } from "./_proto_writer.ts";
+import {
+  emptyResource,
+  emptyScope,
+  type ExportPartialSuccess,
+  fields,
+  readAttribute,
+  readExportResponse,
+  readResource,
+  readScope,
+  writeAttributes,
+  writeExportResponse,
+  writeResource,
+  writeScope,
+} from "./common_proto.ts";
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+const RESOURCE_METRICS_FIELDS = fields(1, 2, 3);
+const METRIC_FIELDS = fields(1, 2, 3, 5, 7, 9, 10, 11, 12);
+const DATA_FIELDS = fields(1, 2, 3);
+const NUMBER_FIELDS = fields(2, 3, 4, 5, 6, 7, 8);
+const HISTOGRAM_FIELDS = fields(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12);
+const EXP_HISTOGRAM_FIELDS = fields(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+const BUCKETS_FIELDS = fields(1, 2);
+const SUMMARY_FIELDS = fields(2, 3, 4, 5, 6, 7, 8);
+const QUANTILE_FIELDS = fields(1, 2);
+const EXEMPLAR_FIELDS = fields(2, 3, 4, 5, 6, 7);
+
+function readExemplar(r: ProtoReader, limit: number): Exemplar {
+  const end = r.end(limit);
+  const filteredAttributes: KeyValue[] = [];
+  let timeUnixNano = 0n;
+  let value: number | bigint | undefined;
+  let spanId = EMPTY;
+  let traceId = EMPTY;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 58:
+        readAttribute(r, end, filteredAttributes);
+        break;
+      case 17:
+        timeUnixNano = r.fixed64();
+        break;
+      case 25:
+        value = r.double();
+        break;
+      case 49:
+        value = r.sfixed64();
+        break;
+      case 34:
+        spanId = r.bytes(end);
+        break;
+      case 42:
+        traceId = r.bytes(end);
+        break;
+      default:
+        r.skip(tag, EXEMPLAR_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  return { filteredAttributes, timeUnixNano, value, spanId, traceId };
+}
+
+function readNumberPoint(r: ProtoReader, limit: number): NumberDataPoint {
+  const end = r.end(limit);
+  const attributes: KeyValue[] = [];
+  let startTimeUnixNano = 0n;
+  let timeUnixNano = 0n;
+  let value: number | bigint | undefined;
+  const exemplars: Exemplar[] = [];
+  let flags = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 58:
+        readAttribute(r, end, attributes);
+        break;
+      case 17:
+        startTimeUnixNano = r.fixed64();
+        break;
+      case 25:
+        timeUnixNano = r.fixed64();
+        break;
+      case 33:
+        value = r.double();
+        break;
+      case 49:
+        value = r.sfixed64();
+        break;
+      case 42:
+        exemplars.push(readExemplar(r, end));
+        break;
+      case 64:
+        flags = r.uint32();
+        break;
+      default:
+        r.skip(tag, NUMBER_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  return { attributes, startTimeUnixNano, timeUnixNano, value, exemplars, flags };
+}
+
+/** Reads a packed `repeated fixed64` (after its tag) onto `out`. */
+function readPackedFixed64(r: ProtoReader, limit: number, out: bigint[]): void {
+  const end = r.end(limit);
+  if ((end - r.pos) % 8 !== 0) {
+    throw new OtlpDecodeError(`Packed fixed64 field of ${end - r.pos} bytes at offset ${r.pos}`);
+  }
+  while (r.pos < end) out.push(r.fixed64());
+}
+
+/** Reads a packed `repeated double` (after its tag) onto `out`. */
+function readPackedDouble(r: ProtoReader, limit: number, out: number[]): void {
+  const end = r.end(limit);
+  if ((end - r.pos) % 8 !== 0) {
+    throw new OtlpDecodeError(`Packed double field of ${end - r.pos} bytes at offset ${r.pos}`);
+  }
+  while (r.pos < end) out.push(r.double());
+}
+
+function readHistogramPoint(r: ProtoReader, limit: number): HistogramDataPoint {
+  const end = r.end(limit);
+  const attributes: KeyValue[] = [];
+  let startTimeUnixNano = 0n;
+  let timeUnixNano = 0n;
+  let count = 0n;
+  let sum: number | undefined;
+  const bucketCounts: bigint[] = [];
+  const explicitBounds: number[] = [];
+  const exemplars: Exemplar[] = [];
+  let flags = 0;
+  let min: number | undefined;
+  let max: number | undefined;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 74:
+        readAttribute(r, end, attributes);
+        break;
+      case 17:
+        startTimeUnixNano = r.fixed64();
+        break;
+      case 25:
+        timeUnixNano = r.fixed64();
+        break;
+      case 33:
+        count = r.fixed64();
+        break;
+      case 41:
+        sum = r.double();
+        break;
+      case 50:
+        readPackedFixed64(r, end, bucketCounts);
+        break;
+      case 49:
+        bucketCounts.push(r.fixed64());
+        break;
+      case 58:
+        readPackedDouble(r, end, explicitBounds);
+        break;
+      case 57:
+        explicitBounds.push(r.double());
+        break;
+      case 66:
+        exemplars.push(readExemplar(r, end));
+        break;
+      case 80:
+        flags = r.uint32();
+        break;
+      case 89:
+        min = r.double();
+        break;
+      case 97:
+        max = r.double();
+        break;
+      default:
+        r.skip(tag, HISTOGRAM_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  const p: HistogramDataPoint = {
+    attributes,
+    startTimeUnixNano,
+    timeUnixNano,
+    count,
+    bucketCounts,
+    explicitBounds,
+    exemplars,
+    flags,
+  };
+  if (sum !== undefined) p.sum = sum;
+  if (min !== undefined) p.min = min;
+  if (max !== undefined) p.max = max;
+  return p;
+}
+
+function readBuckets(r: ProtoReader, limit: number): ExponentialBuckets {
+  const end = r.end(limit);
+  let offset = 0;
+  const bucketCounts: bigint[] = [];
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 18) {
+      const e = r.end(end);
+      while (r.pos < e) bucketCounts.push(r.uint64());
+      r.checkEnd(e);
+    } else if (tag === 8) offset = r.sint32();
+    else if (tag === 16) bucketCounts.push(r.uint64());
+    else r.skip(tag, BUCKETS_FIELDS, end);
+  }
+  r.checkEnd(end);
+  return { offset, bucketCounts };
+}
+
+function readExpHistogramPoint(r: ProtoReader, limit: number): ExponentialHistogramDataPoint {
+  const end = r.end(limit);
+  const attributes: KeyValue[] = [];
+  let startTimeUnixNano = 0n;
+  let timeUnixNano = 0n;
+  let count = 0n;
+  let sum: number | undefined;
+  let scale = 0;
+  let zeroCount = 0n;
+  let positive: ExponentialBuckets | undefined;
+  let negative: ExponentialBuckets | undefined;
+  let flags = 0;
+  const exemplars: Exemplar[] = [];
+  let min: number | undefined;
+  let max: number | undefined;
+  let zeroThreshold = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 10:
+        readAttribute(r, end, attributes);
+        break;
+      case 17:
+        startTimeUnixNano = r.fixed64();
+        break;
+      case 25:
+        timeUnixNano = r.fixed64();
+        break;
+      case 33:
+        count = r.fixed64();
+        break;
+      case 41:
+        sum = r.double();
+        break;
+      case 48:
+        scale = r.sint32();
+        break;
+      case 57:
+        zeroCount = r.fixed64();
+        break;
+      case 66:
+        positive = readBuckets(r, end);
+        break;
+      case 74:
+        negative = readBuckets(r, end);
+        break;
+      case 80:
+        flags = r.uint32();
+        break;
+      case 90:
+        exemplars.push(readExemplar(r, end));
+        break;
+      case 97:
+        min = r.double();
+        break;
+      case 105:
+        max = r.double();
+        break;
+      case 113:
+        zeroThreshold = r.double();
+        break;
+      default:
+        r.skip(tag, EXP_HISTOGRAM_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  const p: ExponentialHistogramDataPoint = {
+    attributes,
+    startTimeUnixNano,
+    timeUnixNano,
+    count,
+    scale,
+    zeroCount,
+    positive: positive ?? { offset: 0, bucketCounts: [] },
+    negative: negative ?? { offset: 0, bucketCounts: [] },
+    flags,
+    exemplars,
+    zeroThreshold,
+  };
+  if (sum !== undefined) p.sum = sum;
+  if (min !== undefined) p.min = min;
+  if (max !== undefined) p.max = max;
+  return p;
+}
+
+function readQuantile(r: ProtoReader, limit: number): ValueAtQuantile {
+  const end = r.end(limit);
+  let quantile = 0;
+  let value = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 9) quantile = r.double();
+    else if (tag === 17) value = r.double();
+    else r.skip(tag, QUANTILE_FIELDS, end);
+  }
+  r.checkEnd(end);
+  return { quantile, value };
+}
+
+function readSummaryPoint(r: ProtoReader, limit: number): SummaryDataPoint {
+  const end = r.end(limit);
+  const attributes: KeyValue[] = [];
+  let startTimeUnixNano = 0n;
+  let timeUnixNano = 0n;
+  let count = 0n;
+  let sum = 0;
+  const quantileValues: ValueAtQuantile[] = [];
+  let flags = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 58:
+        readAttribute(r, end, attributes);
+        break;
+      case 17:
+        startTimeUnixNano = r.fixed64();
+        break;
+      case 25:
+        timeUnixNano = r.fixed64();
+        break;
+      case 33:
+        count = r.fixed64();
+        break;
+      case 41:
+        sum = r.double();
+        break;
+      case 50:
+        quantileValues.push(readQuantile(r, end));
+        break;
+      case 64:
+        flags = r.uint32();
+        break;
+      default:
+        r.skip(tag, SUMMARY_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  return { attributes, startTimeUnixNano, timeUnixNano, count, sum, quantileValues, flags };
+}
+
+type Kind = "gauge" | "sum" | "histogram" | "exponentialHistogram" | "summary";
+
+/** Decodes the content of a Gauge/Sum/Histogram/ExponentialHistogram/Summary message. */
+function readData(r: ProtoReader, limit: number, type: Kind): MetricData {
+  const end = r.end(limit);
+  let temporality = 0;
+  let isMonotonic = false;
+  // deno-lint-ignore no-explicit-any
+  const points: any[] = [];
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 10) {
+      switch (type) {
+        case "gauge":
+        case "sum":
+          points.push(readNumberPoint(r, end));
+          break;
+        case "histogram":
+          points.push(readHistogramPoint(r, end));
+          break;
+        case "exponentialHistogram":
+          points.push(readExpHistogramPoint(r, end));
+          break;
+        case "summary":
+          points.push(readSummaryPoint(r, end));
+          break;
+      }
+    } else if (tag === 16 && type !== "gauge" && type !== "summary") temporality = r.int32();
+    else if (tag === 24 && type === "sum") isMonotonic = r.bool();
+    else {
+      r.skip(
+        tag,
+        type === "gauge" || type === "summary"
+          ? fields(1)
+          : type === "sum"
+          ? DATA_FIELDS
+          : fields(1, 2),
+        end,
+      );
+    }
+  }
+  r.checkEnd(end);
+  switch (type) {
+    case "gauge":
+      return { type, dataPoints: points };
+    case "sum":
+      return { type, dataPoints: points, aggregationTemporality: temporality, isMonotonic };
+    case "histogram":
+    case "exponentialHistogram":
+      return { type, dataPoints: points, aggregationTemporality: temporality };
+    case "summary":
+      return { type, dataPoints: points };
+  }
+}
+
+function readMetric(r: ProtoReader, limit: number): Metric {
+  const end = r.end(limit);
+  let name = "";
+  let description = "";
+  let unit = "";
+  const metadata: KeyValue[] = [];
+  let data: MetricData = undefined;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 10:
+        name = r.string(end);
+        break;
+      case 18:
+        description = r.string(end);
+        break;
+      case 26:
+        unit = r.string(end);
+        break;
+      case 42:
+        data = readData(r, end, "gauge");
+        break;
+      case 58:
+        data = readData(r, end, "sum");
+        break;
+      case 74:
+        data = readData(r, end, "histogram");
+        break;
+      case 82:
+        data = readData(r, end, "exponentialHistogram");
+        break;
+      case 90:
+        data = readData(r, end, "summary");
+        break;
+      case 98:
+        readAttribute(r, end, metadata);
+        break;
+      default:
+        r.skip(tag, METRIC_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  return { name, description, unit, metadata, data };
+}
+
+function readScopeMetrics(r: ProtoReader, limit: number): ScopeMetrics {
+  const end = r.end(limit);
+  let scope = undefined;
+  const metrics: Metric[] = [];
+  let schemaUrl = "";
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 18) metrics.push(readMetric(r, end));
+    else if (tag === 10) scope = readScope(r, end);
+    else if (tag === 26) schemaUrl = r.string(end);
+    else r.skip(tag, RESOURCE_METRICS_FIELDS, end);
+  }
+  r.checkEnd(end);
+  return { scope: scope ?? emptyScope(), metrics, schemaUrl };
+}
+
+function readResourceMetrics(r: ProtoReader, limit: number): ResourceMetrics {
+  const end = r.end(limit);
+  let resource = undefined;
+  const scopeMetrics: ScopeMetrics[] = [];
+  let schemaUrl = "";
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 18) scopeMetrics.push(readScopeMetrics(r, end));
+    else if (tag === 10) resource = readResource(r, end);
+    else if (tag === 26) schemaUrl = r.string(end);
+    else r.skip(tag, RESOURCE_METRICS_FIELDS, end);
+  }
+  r.checkEnd(end);
+  return { resource: resource ?? emptyResource(), scopeMetrics, schemaUrl };
+}
+
+/**
+ * Decodes an `ExportMetricsServiceRequest` (or `MetricsData`). Bytes fields are views into
+ * `bytes`, which must therefore not change while the result is in use.
+ *
+ * @throws {OtlpDecodeError} on malformed input.
+ */
+export function decodeMetricsRequest(bytes: Uint8Array): MetricsData {
+  const r = new ProtoReader(bytes);
+  const len = r.len;
+  const resourceMetrics: ResourceMetrics[] = [];
+  while (r.pos < len) {
+    const tag = r.uint32();
+    if (tag === 10) resourceMetrics.push(readResourceMetrics(r, len));
+    else r.skip(tag, 2, len);
+  }
+  return { resourceMetrics };
+}
+
+/** Counts the data points of one encoded Metric (only its last data field counts, as in decoding). */
+function countMetricPoints(r: ProtoReader, end: number): number {
+  let n = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 42 || tag === 58 || tag === 74 || tag === 82 || tag === 90) {
+      const dEnd = r.end(end);
+      n = 0;
+      while (r.pos < dEnd) {
+        const t = r.uint32();
+        if (t === 10) n++;
+        r.skip(t, 0, dEnd);
+      }
+      r.checkEnd(dEnd);
+    } else r.skip(tag, 0, end);
+  }
+  r.checkEnd(end);
+  return n;
+}
+
+/**
+ * Counts the data points in an encoded `ExportMetricsServiceRequest` without decoding it.
+ *
+ * @throws {OtlpDecodeError} on malformed framing (data point contents are not checked).
+ */
+export function countMetricsItems(bytes: Uint8Array): number {
+  const r = new ProtoReader(bytes);
+  const len = r.len;
+  let n = 0;
+  while (r.pos < len) {
+    const tag = r.uint32();
+    if (tag !== 10) {
+      r.skip(tag, 2, len);
+      continue;
+    }
+    const rmEnd = r.end(len);
+    while (r.pos < rmEnd) {
+      const t = r.uint32();
+      if (t !== 18) {
+        r.skip(t, fields(2), rmEnd);
+        continue;
+      }
+      const smEnd = r.end(rmEnd);
+      while (r.pos < smEnd) {
+        const t2 = r.uint32();
+        if (t2 === 18) n += countMetricPoints(r, r.end(smEnd));
+        else r.skip(t2, fields(2), smEnd);
+      }
+      r.checkEnd(smEnd);
+    }
+    r.checkEnd(rmEnd);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+function writeExemplars(w: ProtoWriter, field: number, exemplars: readonly Exemplar[]): void {
+  for (let i = 0; i < exemplars.length; i++) {
+    const e = exemplars[i]!;
+    w.fork(field);
+    w.fixed64(2, e.timeUnixNano);
+    const v = e.value;
+    if (typeof v === "number") w.doubleAlways(3, v);
+    else if (typeof v === "bigint") w.sfixed64Always(6, v);
+    w.bytes(4, e.spanId);
+    w.bytes(5, e.traceId);
+    writeAttributes(w, 7, e.filteredAttributes);
+    w.join();
+  }
+}
+
+function writeNumberPoint(w: ProtoWriter, p: NumberDataPoint): void {
+  w.fixed64(2, p.startTimeUnixNano);
+  w.fixed64(3, p.timeUnixNano);
+  const v = p.value;
+  if (typeof v === "number") w.doubleAlways(4, v);
+  else if (typeof v === "bigint") w.sfixed64Always(6, v);
+  writeExemplars(w, 5, p.exemplars);
+  writeAttributes(w, 7, p.attributes);
+  w.uint32(8, p.flags);
+}
+
+function writeHistogramPoint(w: ProtoWriter, p: HistogramDataPoint): void {
+  w.fixed64(2, p.startTimeUnixNano);
+  w.fixed64(3, p.timeUnixNano);
+  w.fixed64(4, p.count);
+  if (p.sum !== undefined) w.doubleAlways(5, p.sum);
+  w.packedFixed64(6, p.bucketCounts);
+  w.packedDouble(7, p.explicitBounds);
+  writeExemplars(w, 8, p.exemplars);
+  writeAttributes(w, 9, p.attributes);
+  w.uint32(10, p.flags);
+  if (p.min !== undefined) w.doubleAlways(11, p.min);
+  if (p.max !== undefined) w.doubleAlways(12, p.max);
+}
+
+function writeBuckets(w: ProtoWriter, field: number, b: ExponentialBuckets): void {
+  if (b.offset === 0 && b.bucketCounts.length === 0) return;
+  w.fork(field);
+  w.sint32(1, b.offset);
+  w.packedUint64(2, b.bucketCounts);
+  w.join();
+}
+
+function writeExpHistogramPoint(w: ProtoWriter, p: ExponentialHistogramDataPoint): void {
+  writeAttributes(w, 1, p.attributes);
+  w.fixed64(2, p.startTimeUnixNano);
+  w.fixed64(3, p.timeUnixNano);
+  w.fixed64(4, p.count);
+  if (p.sum !== undefined) w.doubleAlways(5, p.sum);
+  w.sint32(6, p.scale);
+  w.fixed64(7, p.zeroCount);
+  writeBuckets(w, 8, p.positive);
+  writeBuckets(w, 9, p.negative);
+  w.uint32(10, p.flags);
+  writeExemplars(w, 11, p.exemplars);
+  if (p.min !== undefined) w.doubleAlways(12, p.min);
+  if (p.max !== undefined) w.doubleAlways(13, p.max);
+  w.double(14, p.zeroThreshold);
+}
+
+function writeSummaryPoint(w: ProtoWriter, p: SummaryDataPoint): void {
+  w.fixed64(2, p.startTimeUnixNano);
+  w.fixed64(3, p.timeUnixNano);
+  w.fixed64(4, p.count);
+  w.double(5, p.sum);
+  const qs = p.quantileValues;
+  for (let i = 0; i < qs.length; i++) {
+    const q = qs[i]!;
+    w.fork(6);
+    w.double(1, q.quantile);
+    w.double(2, q.value);
+    w.join();
+  }
+  writeAttributes(w, 7, p.attributes);
+  w.uint32(8, p.flags);
+}
+
+function writeMetric(w: ProtoWriter, m: Metric): void {
+  w.string(1, m.name);
+  w.string(2, m.description);
+  w.string(3, m.unit);
+  const d = m.data;
+  if (d !== undefined) {
+    switch (d.type) {
+      case "gauge":
+        w.fork(5);
+        for (const p of d.dataPoints) {
+          w.fork(1);
+          writeNumberPoint(w, p);
+          w.join();
+        }
+        w.join();
+        break;
+      case "sum":
+        w.fork(7);
+        for (const p of d.dataPoints) {
+          w.fork(1);
+          writeNumberPoint(w, p);
+          w.join();
+        }
+        w.int32(2, d.aggregationTemporality);
+        w.bool(3, d.isMonotonic);
+        w.join();
+        break;
+      case "histogram":
+        w.fork(9);
+        for (const p of d.dataPoints) {
+          w.forkLarge(1);
+          writeHistogramPoint(w, p);
+          w.join();
+        }
+        w.int32(2, d.aggregationTemporality);
+        w.join();
+        break;
+      case "exponentialHistogram":
+        w.fork(10);
+        for (const p of d.dataPoints) {
+          w.forkLarge(1);
+          writeExpHistogramPoint(w, p);
+          w.join();
+        }
+        w.int32(2, d.aggregationTemporality);
+        w.join();
+        break;
+      case "summary":
+        w.fork(11);
+        for (const p of d.dataPoints) {
+          w.forkLarge(1);
+          writeSummaryPoint(w, p);
+          w.join();
+        }
+        w.join();
+        break;
+    }
+  }
+  writeAttributes(w, 12, m.metadata);
+}
+
+function writeMetricsData(w: ProtoWriter, data: MetricsData): void {
+  const rms = data.resourceMetrics;
+  for (let i = 0; i < rms.length; i++) {
+    const rm = rms[i]!;
+    w.fork(1);
+    writeResource(w, 1, rm.resource);
+    const sms = rm.scopeMetrics;
+    for (let j = 0; j < sms.length; j++) {
+      const sm = sms[j]!;
+      w.fork(2);
+      writeScope(w, 1, sm.scope);
+      const metrics = sm.metrics;
+      for (let k = 0; k < metrics.length; k++) {
+        w.fork(2);
+        writeMetric(w, metrics[k]!);
+        w.join();
+      }
+      w.string(3, sm.schemaUrl);
+      w.join();
+    }
+    w.string(3, rm.schemaUrl);
+    w.join();
+  }
+}
+
+/** Encodes an `ExportMetricsServiceRequest` (the same bytes as `MetricsData`). */
+export function encodeMetricsRequest(data: MetricsData): Uint8Array {
+  return encodeMessage(data, writeMetricsData);
+}
+
+/**
+ * Decodes an `ExportMetricsServiceResponse`: its `partial_success` (`rejected_data_points` as
+ * `rejectedItems`), or `undefined` when absent.
+ *
+ * @throws {OtlpDecodeError} on malformed input.
+ */
+export function decodeMetricsResponse(bytes: Uint8Array): ExportPartialSuccess | undefined {
+  return readExportResponse(new ProtoReader(bytes));
+}
+
+/** Encodes an `ExportMetricsServiceResponse`; `undefined` gives the empty (full success) message. */
+export function encodeMetricsResponse(partial: ExportPartialSuccess | undefined): Uint8Array {
+  return encodeMessage(partial, writeExportResponse);
+}
+
+/** The metrics {@linkcode ProtoDecoder} for `Payload.fromProto`. */
+export const METRICS_PROTO: ProtoDecoder<"metrics"> = {
+  decode: decodeMetricsRequest,
+  countItems: countMetricsItems,
+};

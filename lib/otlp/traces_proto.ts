@@ -1,0 +1,402 @@
+/**
+ * Protobuf codec of `ExportTraceServiceRequest` (the same bytes as `TracesData`) and
+ * `ExportTraceServiceResponse`.
+ *
+ * @module
+ */
+import type {
+  KeyValue,
+  ResourceSpans,
+  ScopeSpans,
+  Span,
+  SpanEvent,
+  SpanLink,
+  Status,
+  TracesData,
+} from "../pdata/types.ts";
+import type { ProtoDecoder } from "../pdata/payload.ts";
+import { ProtoReader } from "./_proto_reader.ts";
+import { encodeMessage, type ProtoWriter } from "./_proto_writer.ts";
+import {
+  emptyResource,
+  emptyScope,
+  type ExportPartialSuccess,
+  fields,
+  readAttribute,
+  readExportResponse,
+  readResource,
+  readScope,
+  writeAttributes,
+  writeExportResponse,
+  writeResource,
+  writeScope,
+} from "./common_proto.ts";
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+const SPAN_FIELDS = fields(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+const EVENT_FIELDS = fields(1, 2, 3, 4);
+const LINK_FIELDS = fields(1, 2, 3, 4, 5, 6);
+const STATUS_FIELDS = fields(2, 3);
+const RESOURCE_SPANS_FIELDS = fields(1, 2, 3);
+
+function readEvent(r: ProtoReader, limit: number): SpanEvent {
+  const end = r.end(limit);
+  let timeUnixNano = 0n;
+  let name = "";
+  const attributes: KeyValue[] = [];
+  let droppedAttributesCount = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 9:
+        timeUnixNano = r.fixed64();
+        break;
+      case 18:
+        name = r.string(end);
+        break;
+      case 26:
+        readAttribute(r, end, attributes);
+        break;
+      case 32:
+        droppedAttributesCount = r.uint32();
+        break;
+      default:
+        r.skip(tag, EVENT_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  return { timeUnixNano, name, attributes, droppedAttributesCount };
+}
+
+function readLink(r: ProtoReader, limit: number): SpanLink {
+  const end = r.end(limit);
+  let traceId = EMPTY;
+  let spanId = EMPTY;
+  let traceState = "";
+  const attributes: KeyValue[] = [];
+  let droppedAttributesCount = 0;
+  let flags = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 10:
+        traceId = r.bytes(end);
+        break;
+      case 18:
+        spanId = r.bytes(end);
+        break;
+      case 26:
+        traceState = r.string(end);
+        break;
+      case 34:
+        readAttribute(r, end, attributes);
+        break;
+      case 40:
+        droppedAttributesCount = r.uint32();
+        break;
+      case 53:
+        flags = r.fixed32();
+        break;
+      default:
+        r.skip(tag, LINK_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  return { traceId, spanId, traceState, attributes, droppedAttributesCount, flags };
+}
+
+function readStatus(r: ProtoReader, limit: number): Status {
+  const end = r.end(limit);
+  let message = "";
+  let code = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 18) message = r.string(end);
+    else if (tag === 24) code = r.int32();
+    else r.skip(tag, STATUS_FIELDS, end);
+  }
+  r.checkEnd(end);
+  return { message, code };
+}
+
+function readSpan(r: ProtoReader, limit: number): Span {
+  const end = r.end(limit);
+  let traceId = EMPTY;
+  let spanId = EMPTY;
+  let traceState = "";
+  let parentSpanId = EMPTY;
+  let flags = 0;
+  let name = "";
+  let kind = 0;
+  let startTimeUnixNano = 0n;
+  let endTimeUnixNano = 0n;
+  const attributes: KeyValue[] = [];
+  let droppedAttributesCount = 0;
+  const events: SpanEvent[] = [];
+  let droppedEventsCount = 0;
+  const links: SpanLink[] = [];
+  let droppedLinksCount = 0;
+  let status: Status | undefined;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 10:
+        traceId = r.bytes(end);
+        break;
+      case 18:
+        spanId = r.bytes(end);
+        break;
+      case 26:
+        traceState = r.string(end);
+        break;
+      case 34:
+        parentSpanId = r.bytes(end);
+        break;
+      case 42:
+        name = r.string(end);
+        break;
+      case 48:
+        kind = r.int32();
+        break;
+      case 57:
+        startTimeUnixNano = r.fixed64();
+        break;
+      case 65:
+        endTimeUnixNano = r.fixed64();
+        break;
+      case 74:
+        readAttribute(r, end, attributes);
+        break;
+      case 80:
+        droppedAttributesCount = r.uint32();
+        break;
+      case 90:
+        events.push(readEvent(r, end));
+        break;
+      case 96:
+        droppedEventsCount = r.uint32();
+        break;
+      case 106:
+        links.push(readLink(r, end));
+        break;
+      case 112:
+        droppedLinksCount = r.uint32();
+        break;
+      case 122:
+        status = readStatus(r, end);
+        break;
+      case 133:
+        flags = r.fixed32();
+        break;
+      default:
+        r.skip(tag, SPAN_FIELDS, end);
+    }
+  }
+  r.checkEnd(end);
+  return {
+    traceId,
+    spanId,
+    traceState,
+    parentSpanId,
+    flags,
+    name,
+    kind,
+    startTimeUnixNano,
+    endTimeUnixNano,
+    attributes,
+    droppedAttributesCount,
+    events,
+    droppedEventsCount,
+    links,
+    droppedLinksCount,
+    status: status ?? { message: "", code: 0 },
+  };
+}
+
+function readScopeSpans(r: ProtoReader, limit: number): ScopeSpans {
+  const end = r.end(limit);
+  let scope = undefined;
+  const spans: Span[] = [];
+  let schemaUrl = "";
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 18) spans.push(readSpan(r, end));
+    else if (tag === 10) scope = readScope(r, end);
+    else if (tag === 26) schemaUrl = r.string(end);
+    else r.skip(tag, RESOURCE_SPANS_FIELDS, end);
+  }
+  r.checkEnd(end);
+  return { scope: scope ?? emptyScope(), spans, schemaUrl };
+}
+
+function readResourceSpans(r: ProtoReader, limit: number): ResourceSpans {
+  const end = r.end(limit);
+  let resource = undefined;
+  const scopeSpans: ScopeSpans[] = [];
+  let schemaUrl = "";
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 18) scopeSpans.push(readScopeSpans(r, end));
+    else if (tag === 10) resource = readResource(r, end);
+    else if (tag === 26) schemaUrl = r.string(end);
+    else r.skip(tag, RESOURCE_SPANS_FIELDS, end);
+  }
+  r.checkEnd(end);
+  return { resource: resource ?? emptyResource(), scopeSpans, schemaUrl };
+}
+
+/**
+ * Decodes an `ExportTraceServiceRequest` (or `TracesData`). Bytes fields are views into `bytes`,
+ * which must therefore not change while the result is in use.
+ *
+ * @throws {OtlpDecodeError} on malformed input.
+ */
+export function decodeTracesRequest(bytes: Uint8Array): TracesData {
+  const r = new ProtoReader(bytes);
+  const len = r.len;
+  const resourceSpans: ResourceSpans[] = [];
+  while (r.pos < len) {
+    const tag = r.uint32();
+    if (tag === 10) resourceSpans.push(readResourceSpans(r, len));
+    else r.skip(tag, 2, len);
+  }
+  return { resourceSpans };
+}
+
+/**
+ * Counts the spans in an encoded `ExportTraceServiceRequest` without decoding it.
+ *
+ * @throws {OtlpDecodeError} on malformed framing (span contents are not checked).
+ */
+export function countTracesItems(bytes: Uint8Array): number {
+  const r = new ProtoReader(bytes);
+  const len = r.len;
+  let n = 0;
+  while (r.pos < len) {
+    const tag = r.uint32();
+    if (tag !== 10) {
+      r.skip(tag, 2, len);
+      continue;
+    }
+    const rsEnd = r.end(len);
+    while (r.pos < rsEnd) {
+      const t = r.uint32();
+      if (t !== 18) {
+        r.skip(t, fields(2), rsEnd);
+        continue;
+      }
+      const ssEnd = r.end(rsEnd);
+      while (r.pos < ssEnd) {
+        const t2 = r.uint32();
+        if (t2 === 18) n++;
+        r.skip(t2, 0, ssEnd);
+      }
+      r.checkEnd(ssEnd);
+    }
+    r.checkEnd(rsEnd);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+function writeSpan(w: ProtoWriter, s: Span): void {
+  w.bytes(1, s.traceId);
+  w.bytes(2, s.spanId);
+  w.string(3, s.traceState);
+  w.bytes(4, s.parentSpanId);
+  w.string(5, s.name);
+  w.int32(6, s.kind);
+  w.fixed64(7, s.startTimeUnixNano);
+  w.fixed64(8, s.endTimeUnixNano);
+  writeAttributes(w, 9, s.attributes);
+  w.uint32(10, s.droppedAttributesCount);
+  const events = s.events;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    w.fork(11);
+    w.fixed64(1, e.timeUnixNano);
+    w.string(2, e.name);
+    writeAttributes(w, 3, e.attributes);
+    w.uint32(4, e.droppedAttributesCount);
+    w.join();
+  }
+  w.uint32(12, s.droppedEventsCount);
+  const links = s.links;
+  for (let i = 0; i < links.length; i++) {
+    const l = links[i]!;
+    w.fork(13);
+    w.bytes(1, l.traceId);
+    w.bytes(2, l.spanId);
+    w.string(3, l.traceState);
+    writeAttributes(w, 4, l.attributes);
+    w.uint32(5, l.droppedAttributesCount);
+    w.fixed32(6, l.flags);
+    w.join();
+  }
+  w.uint32(14, s.droppedLinksCount);
+  const status = s.status;
+  if (status.code !== 0 || status.message !== "") {
+    w.fork(15);
+    w.string(2, status.message);
+    w.int32(3, status.code);
+    w.join();
+  }
+  w.fixed32(16, s.flags);
+}
+
+function writeTracesData(w: ProtoWriter, data: TracesData): void {
+  const rss = data.resourceSpans;
+  for (let i = 0; i < rss.length; i++) {
+    const rs = rss[i]!;
+    w.fork(1);
+    writeResource(w, 1, rs.resource);
+    const sss = rs.scopeSpans;
+    for (let j = 0; j < sss.length; j++) {
+      const ss = sss[j]!;
+      w.fork(2);
+      writeScope(w, 1, ss.scope);
+      const spans = ss.spans;
+      for (let k = 0; k < spans.length; k++) {
+        w.forkLarge(2);
+        writeSpan(w, spans[k]!);
+        w.join();
+      }
+      w.string(3, ss.schemaUrl);
+      w.join();
+    }
+    w.string(3, rs.schemaUrl);
+    w.join();
+  }
+}
+
+/** Encodes an `ExportTraceServiceRequest` (the same bytes as `TracesData`). */
+export function encodeTracesRequest(data: TracesData): Uint8Array {
+  return encodeMessage(data, writeTracesData);
+}
+
+/**
+ * Decodes an `ExportTraceServiceResponse`: its `partial_success` (`rejected_spans` as
+ * `rejectedItems`), or `undefined` when absent.
+ *
+ * @throws {OtlpDecodeError} on malformed input.
+ */
+export function decodeTracesResponse(bytes: Uint8Array): ExportPartialSuccess | undefined {
+  return readExportResponse(new ProtoReader(bytes));
+}
+
+/** Encodes an `ExportTraceServiceResponse`; `undefined` gives the empty (full success) message. */
+export function encodeTracesResponse(partial: ExportPartialSuccess | undefined): Uint8Array {
+  return encodeMessage(partial, writeExportResponse);
+}
+
+/** The traces {@linkcode ProtoDecoder} for `Payload.fromProto`. */
+export const TRACES_PROTO: ProtoDecoder<"traces"> = {
+  decode: decodeTracesRequest,
+  countItems: countTracesItems,
+};
