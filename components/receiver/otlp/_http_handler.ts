@@ -1,0 +1,241 @@
+/**
+ * The otlp receiver's HTTP handler: OTLP/HTTP with protobuf or JSON bodies, optionally gzip,
+ * deflate or zstd compressed, on the configured paths and on `/v2/<signal>`. Protobuf bodies go
+ * into the pipeline still encoded; only their framing is checked. Answers follow the OTLP/HTTP
+ * specification: errors carry a `google.rpc.Status` in the request's encoding.
+ *
+ * @module
+ */
+import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
+import { BodyTooLargeError, readLimited } from "../../../lib/net/body.ts";
+import { decompress, parseContentCoding, SUPPORTED_CODINGS } from "../../../lib/net/compression.ts";
+import { encodeRpcStatus, encodeRpcStatusJson, GrpcCode } from "../../../lib/net/rpc_status.ts";
+import { type ClientInfo, Payload } from "../../../lib/pdata/payload.ts";
+import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
+import type { Logger } from "../../../lib/telemetry/logger.ts";
+import type { Meter } from "../../../lib/telemetry/metrics.ts";
+import type { OtlpHttpConfig } from "./config.ts";
+import { corsPolicy } from "./_cors.ts";
+import { itemCounters } from "./_observe.ts";
+import { inputRefusal, pipelineRefusal, type Refusal } from "./_refusal.ts";
+import { SIGNAL_CODECS } from "./_signals.ts";
+
+const PROTOBUF = "application/x-protobuf";
+const JSON_TYPE = "application/json";
+
+/** The body encoding of a request, from its media type. */
+type BodyEncoding = "proto" | "json";
+
+/** Handles one HTTP request; `remoteAddr` is the peer's `host:port`. */
+export type OtlpHttpHandler = (request: Request, remoteAddr: string) => Promise<Response>;
+
+/** What {@linkcode createHttpHandler} needs. */
+export interface HttpHandlerOptions {
+  readonly config: OtlpHttpConfig;
+  readonly next: SignalConsumers;
+  readonly logger: Logger;
+  readonly meter: Meter;
+}
+
+function bodyEncoding(contentType: string | null): BodyEncoding | undefined {
+  if (contentType === null) return undefined;
+  const semicolon = contentType.indexOf(";");
+  const media = (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim()
+    .toLowerCase();
+  if (media === PROTOBUF) return "proto";
+  if (media === JSON_TYPE) return "json";
+  return undefined;
+}
+
+function textResponse(status: number, text: string, headers: HeadersInit = {}): Response {
+  const h = new Headers(headers);
+  h.set("content-type", "text/plain; charset=utf-8");
+  return new Response(text, { status, headers: h });
+}
+
+function statusResponse(
+  encoding: BodyEncoding,
+  refusal: Pick<Refusal, "status" | "code" | "message" | "retryAfterMs">,
+): Response {
+  const headers = new Headers();
+  if (refusal.retryAfterMs !== undefined) {
+    headers.set("retry-after", String(Math.max(0, Math.ceil(refusal.retryAfterMs / 1000))));
+  }
+  const status = { code: refusal.code, message: refusal.message };
+  const withRetry = refusal.retryAfterMs === undefined
+    ? status
+    : { ...status, retryAfterMs: refusal.retryAfterMs };
+  if (encoding === "json") {
+    headers.set("content-type", JSON_TYPE);
+    return new Response(encodeRpcStatusJson(withRetry), { status: refusal.status, headers });
+  }
+  headers.set("content-type", PROTOBUF);
+  return new Response(encodeRpcStatus(withRetry) as Uint8Array<ArrayBuffer>, {
+    status: refusal.status,
+    headers,
+  });
+}
+
+function clientInfo(request: Request, remoteAddr: string, includeMetadata: boolean): ClientInfo {
+  const metadata = new Map<string, string[]>();
+  if (includeMetadata) {
+    for (const [key, value] of request.headers) {
+      const values = metadata.get(key);
+      if (values === undefined) metadata.set(key, [value]);
+      else values.push(value);
+    }
+  }
+  return { metadata, auth: new Map(), address: remoteAddr };
+}
+
+/** A body that could not be read: the client went away or broke the framing. */
+class BodyReadError extends Error {
+  constructor(cause: unknown) {
+    super(`Cannot read the request body: ${cause instanceof Error ? cause.message : cause}`, {
+      cause,
+    });
+    this.name = "BodyReadError";
+  }
+}
+
+async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  try {
+    return await readLimited(request.body, limit);
+  } catch (error) {
+    throw error instanceof BodyTooLargeError ? error : new BodyReadError(error);
+  }
+}
+
+/** The routes: the configured paths and `/v2/<signal>`, for signals with a consumer. */
+function routes(config: OtlpHttpConfig, next: SignalConsumers): Map<string, Signal> {
+  const configured: Record<Signal, string> = {
+    traces: config.traces_url_path,
+    metrics: config.metrics_url_path,
+    logs: config.logs_url_path,
+  };
+  const out = new Map<string, Signal>();
+  for (const signal of SIGNALS) {
+    if (next[signal] === undefined) continue;
+    out.set(configured[signal], signal);
+    out.set(`/v2/${signal}`, signal);
+  }
+  return out;
+}
+
+/** Creates the HTTP handler of an otlp receiver. */
+export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler {
+  const { config, next, logger } = options;
+  const paths = routes(config, next);
+  const cors = config.cors !== undefined && config.cors.allowed_origins.length > 0
+    ? corsPolicy(config.cors)
+    : undefined;
+  const allow = cors === undefined ? "POST" : "POST, OPTIONS";
+  const limit = config.max_request_body_size;
+  const counters = itemCounters(options.meter, "http", [...new Set(paths.values())]);
+
+  async function export_<S extends Signal>(
+    signal: S,
+    request: Request,
+    remoteAddr: string,
+  ): Promise<Response> {
+    const encoding = bodyEncoding(request.headers.get("content-type"));
+    if (encoding === undefined) {
+      return textResponse(
+        415,
+        `415 unsupported media type, supported: [${JSON_TYPE}, ${PROTOBUF}]`,
+      );
+    }
+    const contentEncoding = request.headers.get("content-encoding");
+    const coding = parseContentCoding(contentEncoding);
+    if (coding === undefined) {
+      return statusResponse(encoding, {
+        status: 400,
+        code: GrpcCode.INVALID_ARGUMENT,
+        message: `Unsupported Content-Encoding: ${contentEncoding} (supported: ${
+          SUPPORTED_CODINGS.join(", ")
+        })`,
+      });
+    }
+    const declared = Number(request.headers.get("content-length") ?? "0");
+    if (declared > limit) {
+      request.body?.cancel().catch(() => {});
+      return statusResponse(encoding, {
+        status: 413,
+        code: GrpcCode.RESOURCE_EXHAUSTED,
+        message: `Request body is larger than the limit: ${declared} > ${limit} bytes`,
+      });
+    }
+    const codec = SIGNAL_CODECS[signal];
+    let payload: Payload<S>;
+    try {
+      const body = await decompress(await readBody(request, limit), coding, limit);
+      const client = clientInfo(request, remoteAddr, config.include_metadata);
+      if (encoding === "proto") {
+        payload = Payload.fromProto(signal, body, codec.proto, client);
+      } else {
+        payload = Payload.of(signal, codec.decodeJson(body), client);
+      }
+      // Counting walks the message framing: a truncated or corrupt body fails here, cheaply.
+      void payload.itemCount;
+    } catch (error) {
+      const refusal = error instanceof BodyReadError
+        ? {
+          status: 400,
+          code: GrpcCode.INVALID_ARGUMENT,
+          message: error.message,
+          fromPipeline: false,
+        }
+        : inputRefusal(error);
+      if (refusal === undefined) throw error;
+      logger.debug("Refused an OTLP/HTTP request", { signal, error: refusal.message });
+      return statusResponse(encoding, refusal);
+    }
+    const count = counters.get(signal)!;
+    try {
+      await (next[signal] as Consumer<S>).consume(payload);
+    } catch (error) {
+      count.refused.add(payload.itemCount);
+      const refusal = pipelineRefusal(error);
+      logger.debug("The pipeline refused OTLP/HTTP data", { signal, error });
+      return statusResponse(encoding, refusal);
+    }
+    count.accepted.add(payload.itemCount);
+    if (encoding === "json") {
+      return new Response(codec.encodeResponseJson(undefined), {
+        status: 200,
+        headers: { "content-type": JSON_TYPE },
+      });
+    }
+    return new Response(codec.encodeResponse(undefined) as Uint8Array<ArrayBuffer>, {
+      status: 200,
+      headers: { "content-type": PROTOBUF },
+    });
+  }
+
+  async function route(request: Request, remoteAddr: string): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    const signal = paths.get(path);
+    if (signal === undefined) return textResponse(404, "404 page not found");
+    if (request.method === "OPTIONS" && cors !== undefined) return cors.preflight(request);
+    if (request.method !== "POST") {
+      return textResponse(405, "405 method not allowed, supported: [POST]", { allow });
+    }
+    return await export_(signal, request, remoteAddr);
+  }
+
+  return async (request, remoteAddr) => {
+    let response: Response;
+    try {
+      response = await route(request, remoteAddr);
+    } catch (error) {
+      logger.error("Unexpected error in the OTLP/HTTP handler", { error });
+      response = statusResponse(
+        bodyEncoding(request.headers.get("content-type")) ?? "json",
+        { status: 500, code: GrpcCode.INTERNAL, message: "Internal error" },
+      );
+    }
+    // Preflight answers carry their own CORS headers.
+    if (request.method !== "OPTIONS") cors?.decorate(request, response.headers);
+    return response;
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The otlp receiver's config: the OpenTelemetry Collector's keys and defaults. Only the protocols
+ * present in the YAML are enabled; a protocol given with no value (`http:`) gets its defaults.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { byteSize, duration, hostPort } from "../../../lib/config/schema.ts";
+
+/** Server-side TLS files. */
+const tlsSchema = z.strictObject({
+  /** The server certificate (PEM). */
+  cert_file: z.string().min(1),
+  /** The server private key (PEM). */
+  key_file: z.string().min(1),
+  /** When set, clients must present a certificate signed by a CA in this file (mTLS). */
+  client_ca_file: z.string().min(1).optional(),
+});
+
+/** Server authentication: the ID of an authenticator extension. */
+const authSchema = z.strictObject({
+  authenticator: z.string().min(1),
+});
+
+/** The Collector's gRPC keepalive settings; durations become milliseconds. */
+const keepaliveSchema = z.strictObject({
+  server_parameters: z.strictObject({
+    max_connection_idle: duration().optional(),
+    max_connection_age: duration().optional(),
+    max_connection_age_grace: duration().optional(),
+    time: duration().optional(),
+    timeout: duration().optional(),
+  }).optional(),
+  enforcement_policy: z.strictObject({
+    /** Accepted for compatibility; grpc-js does not enforce a minimum ping interval. */
+    min_time: duration().optional(),
+    permit_without_stream: z.boolean().optional(),
+  }).optional(),
+});
+
+/** A YAML key given with no value (`grpc:`) means "enabled with defaults". */
+function nullAsEmpty(value: unknown): unknown {
+  return value === null ? {} : value;
+}
+
+const urlPath = (defaultValue: string) =>
+  z.string().min(1).transform((p) => p.startsWith("/") ? p : `/${p}`).default(defaultValue);
+
+/** The gRPC protocol's settings. */
+export const grpcConfigSchema = z.strictObject({
+  endpoint: hostPort().default("0.0.0.0:4317"),
+  /** Only `tcp` is supported. */
+  transport: z.literal("tcp").default("tcp"),
+  /** The largest request message, in MiB (compressed or decompressed). */
+  max_recv_msg_size_mib: z.number().positive().default(4),
+  /** The most concurrent calls per connection; 0 means no limit. */
+  max_concurrent_streams: z.number().int().nonnegative().default(0),
+  keepalive: keepaliveSchema.optional(),
+  tls: tlsSchema.optional(),
+  /** Copy request metadata into the client info of the data. */
+  include_metadata: z.boolean().default(false),
+  auth: authSchema.optional(),
+});
+
+/** CORS for browser clients of the HTTP protocol. */
+const corsSchema = z.strictObject({
+  /** Origins allowed, with `*` wildcards (`https://*.example.com`, or `*` for any). */
+  allowed_origins: z.array(z.string().min(1)).default([]),
+  /** Request headers allowed besides the always-allowed ones; `*` allows any. */
+  allowed_headers: z.array(z.string().min(1)).default([]),
+  /** Seconds a browser may cache a preflight answer; 0 leaves it to the browser. */
+  max_age: z.number().int().nonnegative().default(0),
+});
+
+/** The HTTP protocol's settings. */
+export const httpConfigSchema = z.strictObject({
+  endpoint: hostPort().default("0.0.0.0:4318"),
+  traces_url_path: urlPath("/v1/traces"),
+  metrics_url_path: urlPath("/v1/metrics"),
+  logs_url_path: urlPath("/v1/logs"),
+  cors: corsSchema.optional(),
+  tls: tlsSchema.optional(),
+  include_metadata: z.boolean().default(false),
+  /** The largest request body, compressed and decompressed. */
+  max_request_body_size: byteSize().default(20 * 1024 * 1024),
+  auth: authSchema.optional(),
+});
+
+/** The otlp receiver's config schema. */
+export const otlpConfigSchema = z
+  .strictObject({
+    protocols: z.strictObject({
+      grpc: z.preprocess(nullAsEmpty, grpcConfigSchema).optional(),
+      http: z.preprocess(nullAsEmpty, httpConfigSchema).optional(),
+    }).default({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.protocols.grpc === undefined && c.protocols.http === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["protocols"],
+        message: 'must enable at least one protocol: "grpc" or "http"',
+      });
+    }
+  });
+
+/** The otlp receiver's validated config. */
+export type OtlpConfig = z.output<typeof otlpConfigSchema>;
+/** The gRPC protocol's validated settings. */
+export type OtlpGrpcConfig = z.output<typeof grpcConfigSchema>;
+/** The HTTP protocol's validated settings. */
+export type OtlpHttpConfig = z.output<typeof httpConfigSchema>;

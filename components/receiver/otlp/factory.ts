@@ -1,0 +1,196 @@
+/**
+ * The `otlp` receiver: OTLP over gRPC (port 4317) and HTTP (port 4318), for traces, metrics and
+ * logs, as the OpenTelemetry Collector's. One instance serves every signal it has a consumer for.
+ *
+ * Protobuf requests reach the pipeline still encoded (`Payload.fromProto`); the receiver checks
+ * only their framing while counting items. A request is answered once the pipeline accepted or
+ * refused its data, so the client sees backpressure and failures.
+ *
+ * @module
+ */
+import type { CreateSettings, Host, Receiver, ReceiverFactory } from "../../component.ts";
+import type { SignalConsumers } from "../../../lib/consumer/consumer.ts";
+import { splitHostPort } from "../../../lib/config/schema.ts";
+import { type GrpcServer, serveGrpc } from "../../../lib/net/grpc_server.ts";
+import {
+  type OtlpConfig,
+  otlpConfigSchema,
+  type OtlpGrpcConfig,
+  type OtlpHttpConfig,
+} from "./config.ts";
+import { grpcMethods } from "./_grpc_service.ts";
+import { createHttpHandler } from "./_http_handler.ts";
+import { type HttpListener, listenHttp } from "./_http_listener.ts";
+
+/** An otlp receiver instance; the bound ports are known once started. */
+export interface OtlpReceiver extends Receiver {
+  /** The gRPC port, once listening. */
+  readonly grpcPort: number | undefined;
+  /** The HTTP port, once listening. */
+  readonly httpPort: number | undefined;
+}
+
+async function readFileFor(id: string, key: string, path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot start receiver "${id}": cannot read ${key} "${path}": ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
+function checkAuth(
+  id: string,
+  protocol: "grpc" | "http",
+  auth: { authenticator: string } | undefined,
+  host: Host,
+  settings: CreateSettings<OtlpConfig>,
+): void {
+  if (auth === undefined) return;
+  if (host.getExtension(auth.authenticator) === undefined) {
+    throw new Error(
+      `Cannot start receiver "${id}": protocols.${protocol}.auth names authenticator ` +
+        `"${auth.authenticator}", which is not defined as an extension`,
+    );
+  }
+  // TODO(auth): call the authenticator once the extension contract for it exists.
+  settings.logger.warn("Authentication is not enforced yet; requests are accepted as they come", {
+    protocol,
+    authenticator: auth.authenticator,
+  });
+}
+
+function startFailure(id: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith(`Cannot start receiver "${id}"`)) return error as Error;
+  const detail = message.charAt(0).toLowerCase() + message.slice(1);
+  return new Error(`Cannot start receiver "${id}": ${detail}`, { cause: error });
+}
+
+async function startGrpc(
+  settings: CreateSettings<OtlpConfig>,
+  config: OtlpGrpcConfig,
+  next: SignalConsumers,
+): Promise<GrpcServer> {
+  const { id, logger } = settings;
+  const { hostname, port } = splitHostPort(config.endpoint);
+  const tls = config.tls === undefined ? undefined : {
+    cert: await readFileFor(id, "protocols.grpc.tls.cert_file", config.tls.cert_file),
+    key: await readFileFor(id, "protocols.grpc.tls.key_file", config.tls.key_file),
+    clientCa: config.tls.client_ca_file === undefined ? undefined : await readFileFor(
+      id,
+      "protocols.grpc.tls.client_ca_file",
+      config.tls.client_ca_file,
+    ),
+  };
+  const params = config.keepalive?.server_parameters;
+  const server = await serveGrpc(
+    {
+      hostname,
+      port,
+      maxRecvMsgBytes: Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
+      maxConcurrentStreams: config.max_concurrent_streams,
+      keepalive: {
+        timeMs: params?.time,
+        timeoutMs: params?.timeout,
+        maxConnectionIdleMs: params?.max_connection_idle,
+        maxConnectionAgeMs: params?.max_connection_age,
+        maxConnectionAgeGraceMs: params?.max_connection_age_grace,
+        permitWithoutStream: config.keepalive?.enforcement_policy?.permit_without_stream,
+      },
+      tls,
+      onUnexpectedError: (error) =>
+        logger.error("Unexpected error in the OTLP/gRPC handler", { error }),
+    },
+    grpcMethods({ includeMetadata: config.include_metadata, next, logger, meter: settings.meter }),
+  );
+  logger.info("Starting GRPC server", { endpoint: `${hostname}:${server.port}` });
+  return server;
+}
+
+async function startHttp(
+  settings: CreateSettings<OtlpConfig>,
+  config: OtlpHttpConfig,
+  next: SignalConsumers,
+): Promise<HttpListener> {
+  const { id, logger } = settings;
+  const { hostname, port } = splitHostPort(config.endpoint);
+  if (config.tls?.client_ca_file !== undefined) {
+    throw new Error(
+      `Cannot start receiver "${id}": protocols.http.tls.client_ca_file is not supported yet ` +
+        "(client certificates are supported on grpc)",
+    );
+  }
+  const decoder = new TextDecoder();
+  const tls = config.tls === undefined ? undefined : {
+    cert: decoder.decode(
+      await readFileFor(id, "protocols.http.tls.cert_file", config.tls.cert_file),
+    ),
+    key: decoder.decode(await readFileFor(id, "protocols.http.tls.key_file", config.tls.key_file)),
+  };
+  const handler = createHttpHandler({ config, next, logger, meter: settings.meter });
+  const listener = listenHttp({ hostname, port, tls, logger }, handler);
+  logger.info("Starting HTTP server", { endpoint: `${hostname}:${listener.port}` });
+  return listener;
+}
+
+/** Creates an otlp receiver instance. */
+export function createOtlpReceiver(
+  settings: CreateSettings<OtlpConfig>,
+  next: SignalConsumers,
+): OtlpReceiver {
+  const { id, config } = settings;
+  let grpc: GrpcServer | undefined;
+  let http: HttpListener | undefined;
+  let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  async function start(host: Host): Promise<void> {
+    const { grpc: grpcConfig, http: httpConfig } = config.protocols;
+    try {
+      checkAuth(id, "grpc", grpcConfig?.auth, host, settings);
+      checkAuth(id, "http", httpConfig?.auth, host, settings);
+      if (grpcConfig !== undefined) grpc = await startGrpc(settings, grpcConfig, next);
+      if (httpConfig !== undefined) http = await startHttp(settings, httpConfig, next);
+    } catch (error) {
+      await Promise.all([grpc?.shutdown(), http?.shutdown()]);
+      grpc = undefined;
+      http = undefined;
+      throw startFailure(id, error);
+    }
+  }
+
+  return {
+    get grpcPort() {
+      return grpc?.port;
+    },
+    get httpPort() {
+      return http?.port;
+    },
+    start(host) {
+      if (stopping !== undefined) {
+        return Promise.reject(new Error(`Cannot start receiver "${id}": it was shut down`));
+      }
+      starting ??= start(host);
+      return starting;
+    },
+    shutdown() {
+      stopping ??= (async () => {
+        await starting?.catch(() => {});
+        await Promise.all([grpc?.shutdown(), http?.shutdown()]);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The `otlp` receiver factory. */
+export const otlpReceiverFactory: ReceiverFactory<OtlpConfig> = {
+  kind: "receiver",
+  type: "otlp",
+  configSchema: otlpConfigSchema,
+  signals: { traces: "stable", metrics: "stable", logs: "stable" },
+  create: (settings, next) => createOtlpReceiver(settings, next),
+};

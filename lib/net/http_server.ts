@@ -1,0 +1,96 @@
+/**
+ * A small HTTP server over `Deno.serve` for endpoints given as `host:port`: it is listening once
+ * {@linkcode startHttpServer} resolves, fails with a clear error when the address is taken, reports
+ * the port it really got (for port 0), prints nothing, and stops with a `shutdown()` that is safe to
+ * call twice.
+ *
+ * @module
+ */
+import { splitHostPort } from "../config/schema.ts";
+import { NOOP_LOGGER } from "../telemetry/logger.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { listenError } from "./listen_error.ts";
+
+/** Answers one request. */
+export type HttpHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+/** TLS material, PEM text. */
+export interface HttpServerTls {
+  /** The certificate chain, PEM. */
+  readonly cert: string;
+  /** The private key, PEM. */
+  readonly key: string;
+}
+
+/** Options of {@linkcode startHttpServer}. */
+export interface HttpServerOptions {
+  /** Serve HTTPS with this certificate and key. @default plaintext HTTP */
+  readonly tls?: HttpServerTls | undefined;
+  /** Where a handler's unexpected error is logged (the client gets a 500). @default no logging */
+  readonly logger?: Logger | undefined;
+}
+
+/** A listening HTTP server. */
+export interface HttpServer {
+  /** The address it is bound to, as resolved (`127.0.0.1`, `::1`, `0.0.0.0`). */
+  readonly hostname: string;
+  /** The port it listens on; the real one when port 0 was asked for. */
+  readonly port: number;
+  /** `host:port` of the bound address, IPv6 hosts in brackets. */
+  readonly address: string;
+  /** Stops accepting, lets requests in progress finish, then closes. Safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+/** `host:port`, with an IPv6 host in brackets. */
+export function joinHostPort(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/**
+ * Starts serving `handler` on `endpoint` (`host:port`; an empty host means all interfaces, port 0
+ * picks a free port). Resolves once the port is bound.
+ *
+ * @throws {Error} `Cannot listen on 127.0.0.1:8888: address already in use` and the like, with the
+ * runtime's error as the cause.
+ */
+export function startHttpServer(
+  endpoint: string,
+  handler: HttpHandler,
+  options: HttpServerOptions = {},
+): Promise<HttpServer> {
+  const logger = options.logger ?? NOOP_LOGGER;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    const { hostname, port } = splitHostPort(endpoint);
+    const tls = options.tls === undefined ? {} : { cert: options.tls.cert, key: options.tls.key };
+    server = Deno.serve({
+      hostname,
+      port,
+      ...tls,
+      onListen() {
+        // Deno prints "Listening on …" unless told otherwise; the caller logs what it wants.
+      },
+      onError(error) {
+        logger.error("Unexpected error answering an HTTP request", { error });
+        return new Response("Internal Server Error", { status: 500 });
+      },
+    }, handler);
+  } catch (error) {
+    return Promise.reject(listenError(endpoint, error));
+  }
+  let closed: Promise<void> | undefined;
+  const { hostname, port } = server.addr;
+  return Promise.resolve({
+    hostname,
+    port,
+    address: joinHostPort(hostname, port),
+    shutdown() {
+      closed ??= server.shutdown();
+      return closed;
+    },
+  });
+}
