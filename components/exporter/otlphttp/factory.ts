@@ -1,0 +1,205 @@
+/**
+ * The `otlphttp` exporter: POSTs data to an OTLP/HTTP server, as binary protobuf (data still in
+ * its encoded form is sent as the bytes it arrived as) or OTLP/JSON, gzip-compressed by default.
+ * One instance (one connection pool) serves every signal it is used for.
+ *
+ * Failures become {@linkcode ConsumerError}s classified as the OTLP specification says (see
+ * `lib/exporterhelper/classify.ts`); a partial success is logged, counted and accepted. There is no
+ * retry here: the retry and queue layers act on the error.
+ *
+ * @module
+ */
+import type { CreateSettings, Exporter, ExporterFactory } from "../../component.ts";
+import {
+  type Consumer,
+  retryableError,
+  type SignalConsumers,
+} from "../../../lib/consumer/consumer.ts";
+import {
+  classifyHttpFailure,
+  classifyNetworkFailure,
+  decodeRpcStatus,
+} from "../../../lib/exporterhelper/classify.ts";
+import { partialSuccessReporter } from "../../../lib/exporterhelper/partial_success.ts";
+import { HttpClient, type HttpClientTls, type HttpResult } from "../../../lib/net/http_client.ts";
+import type { ExportPartialSuccess } from "../../../lib/otlp/mod.ts";
+import type { Payload } from "../../../lib/pdata/payload.ts";
+import type { Signal } from "../../../lib/pdata/types.ts";
+import { OTLP_SIGNALS, type OtlpSignal, requestProto } from "../otlp/signals.ts";
+import { type OtlphttpConfig, otlphttpConfigSchema, signalUrl } from "./config.ts";
+
+const PROTOBUF = "application/x-protobuf";
+const JSON_TYPE = "application/json";
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(`Cannot read the ${what} "${path}"`, { cause: error });
+  }
+}
+
+async function loadTls(config: OtlphttpConfig): Promise<HttpClientTls> {
+  const tls: HttpClientTls = {};
+  const ca = await readPem(config.tls.ca_file, "CA file");
+  const cert = await readPem(config.tls.cert_file, "certificate file");
+  const key = await readPem(config.tls.key_file, "key file");
+  if (ca !== undefined) tls.caPem = ca;
+  if (cert !== undefined) tls.certPem = cert;
+  if (key !== undefined) tls.keyPem = key;
+  return tls;
+}
+
+/** A URL for messages: without user info, which may hold credentials. */
+function displayUrl(url: string): string {
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  return u.href;
+}
+
+function mediaType(headers: Headers): string {
+  return (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** The server's explanation in a failure body: a `google.rpc.Status` message, or short text. */
+function failureDetail(result: HttpResult): string | undefined {
+  if (result.body.length === 0) return undefined;
+  const type = mediaType(result.headers);
+  if (type === PROTOBUF) return decodeRpcStatus(result.body)?.message;
+  const text = utf8Decoder.decode(result.body);
+  if (type === JSON_TYPE) {
+    try {
+      const message = (JSON.parse(text) as { message?: unknown }).message;
+      if (typeof message === "string") return message;
+    } catch {
+      // not a JSON Status: fall back to the text
+    }
+  }
+  const line = text.trim().replaceAll(/\s+/g, " ");
+  return line.length > 256 ? `${line.slice(0, 256)}…` : line;
+}
+
+/** Creates one `otlphttp` exporter instance serving `signals`. */
+export function createOtlphttpExporter(
+  settings: CreateSettings<OtlphttpConfig>,
+  signals: readonly Signal[],
+): Exporter {
+  const { config, logger } = settings;
+  const contentType = config.encoding === "json" ? JSON_TYPE : PROTOBUF;
+  const userAgent = `${settings.buildInfo.command}/${settings.buildInfo.version} ` +
+    `(${Deno.build.os}/${Deno.build.arch})`;
+  const baseHeaders: Record<string, string> = { "User-Agent": userAgent, ...config.headers };
+  baseHeaders["Content-Type"] = contentType;
+  for (const name of Object.keys(baseHeaders)) {
+    const lower = name.toLowerCase();
+    if ((lower === "content-type" && name !== "Content-Type") || lower === "content-encoding") {
+      delete baseHeaders[name];
+    }
+  }
+  new Headers(baseHeaders); // throws now, not on every export, when a header is invalid
+  let client: HttpClient | undefined;
+  let stopped = false;
+  const inflight = new Set<Promise<void>>();
+
+  function consumerFor<S extends Signal>(signal: S): Consumer<S> {
+    const url = signalUrl(config, signal);
+    if (url === undefined) {
+      throw new Error(`Neither endpoint nor ${signal}_endpoint is set, and ${signal} are exported`);
+    }
+    const codec = OTLP_SIGNALS[signal] as OtlpSignal<S>;
+    const reporter = partialSuccessReporter(logger, settings.meter, codec.unit);
+    const context = `Cannot export ${signal} to ${displayUrl(url)}`;
+
+    function body(payload: Payload<S>): Uint8Array {
+      return config.encoding === "json"
+        ? utf8Encoder.encode(codec.encodeJson(payload.read()))
+        : requestProto(payload);
+    }
+
+    function partialSuccess(result: HttpResult): ExportPartialSuccess | undefined {
+      if (result.body.length === 0) return undefined;
+      const type = mediaType(result.headers);
+      if (type === PROTOBUF) return codec.decodeResponse(result.body);
+      if (type === JSON_TYPE) return codec.decodeResponseJson(result.body);
+      return undefined;
+    }
+
+    async function send(payload: Payload<S>): Promise<void> {
+      if (client === undefined || stopped) {
+        throw retryableError(
+          `${context}: the exporter is ${stopped ? "shut down" : "not started"}`,
+        );
+      }
+      let result: HttpResult;
+      try {
+        result = await client.post(url!, body(payload), {
+          headers: baseHeaders,
+          timeoutMs: config.timeout,
+          compression: config.compression === "gzip" ? "gzip" : "none",
+        });
+      } catch (error) {
+        throw classifyNetworkFailure(context, error);
+      }
+      if (result.status < 200 || result.status > 299) {
+        const detail = failureDetail(result);
+        throw classifyHttpFailure({
+          status: result.status,
+          retryAfter: result.headers.get("retry-after"),
+          context,
+          ...(detail === undefined ? {} : { detail }),
+        });
+      }
+      try {
+        reporter.report(partialSuccess(result));
+      } catch (error) {
+        logger.warn("Cannot decode the export response; the data counts as accepted", {
+          signal,
+          error,
+        });
+      }
+    }
+
+    return {
+      mutatesData: false,
+      consume(payload) {
+        const done = send(payload);
+        const tracked = done.then(() => {}, () => {});
+        inflight.add(tracked);
+        tracked.finally(() => inflight.delete(tracked));
+        return done;
+      },
+    };
+  }
+
+  const consumers: SignalConsumers = {};
+  for (const signal of new Set(signals)) {
+    (consumers as Record<Signal, Consumer>)[signal] = consumerFor(signal) as Consumer;
+  }
+
+  return {
+    consumers,
+    async start() {
+      if (stopped || client !== undefined) return;
+      client = new HttpClient(await loadTls(config));
+    },
+    async shutdown() {
+      stopped = true;
+      while (inflight.size > 0) await Promise.all([...inflight]);
+      client?.close();
+      client = undefined;
+    },
+  };
+}
+
+/** The `otlphttp` exporter factory. */
+export const otlphttpExporterFactory: ExporterFactory<OtlphttpConfig> = {
+  kind: "exporter",
+  type: "otlphttp",
+  configSchema: otlphttpConfigSchema,
+  signals: { traces: "beta", metrics: "beta", logs: "beta" },
+  create: createOtlphttpExporter,
+};
