@@ -27,7 +27,6 @@ import {
   instrumentExporterInput,
   instrumentProcessorInput,
   instrumentProcessorOutput,
-  instrumentReceiverOutput,
 } from "./instrument.ts";
 
 /** One instance in the graph. */
@@ -220,21 +219,12 @@ export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
   for (const p of pipelines) entryOf(p);
 
   // Receivers last: one instance per ID, one consumer per signal fanning out to its pipelines.
+  // Receivers count what they accept themselves, since only they know the transport.
   for (const [id, c] of config.receivers) {
     if (!pipelines.some((p) => p.receivers.includes(id))) continue;
     const settings = settingsFor<unknown>(c);
-    const outputs: Record<string, Consumer> = {};
-    for (const [signal, consumer] of Object.entries(fanoutBySignal(id))) {
-      outputs[signal] = instrumentReceiverOutput(
-        signal as Signal,
-        consumer as Consumer,
-        settings.meter,
-      );
-    }
-    const receiver = create(
-      c,
-      () => (c.factory as ReceiverFactory).create(settings, outputs as SignalConsumers),
-    );
+    const outputs = fanoutBySignal(id);
+    const receiver = create(c, () => (c.factory as ReceiverFactory).create(settings, outputs));
     nodes.push({ kind: "receiver", id, component: receiver });
   }
 

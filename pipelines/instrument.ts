@@ -11,20 +11,26 @@ import type { Signal } from "../lib/pdata/types.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
 import type { Meter } from "../lib/telemetry/metrics.ts";
 
-/** Counts what a receiver pushed into its pipelines. */
+/**
+ * Counts what a receiver pushed into its pipelines. Receivers apply it themselves (the graph does
+ * not), since only they know the transport.
+ */
 export function instrumentReceiverOutput<S extends Signal>(
   signal: S,
   next: Consumer<S>,
   meter: Meter,
+  transport = "",
 ): Consumer<S> {
   const unit = ITEM_UNIT[signal];
   const accepted = meter.counter(
     `otelcol_receiver_accepted_${unit}`,
     `Number of ${unit.replace("_", " ")} successfully pushed into the pipeline.`,
+    { transport },
   );
   const refused = meter.counter(
     `otelcol_receiver_refused_${unit}`,
     `Number of ${unit.replace("_", " ")} that could not be pushed into the pipeline.`,
+    { transport },
   );
   return {
     mutatesData: next.mutatesData,

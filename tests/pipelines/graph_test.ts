@@ -198,7 +198,10 @@ service:
     traces/broken: { receivers: [testrcv], exporters: [recorder/broken] }
 `);
   await assert.rejects(kit.receivers.get("testrcv")!.push(tracesPayload("a", "b", "c")));
-  assert.equal(registry.value("otelcol_receiver_refused_spans_total", { receiver: "testrcv" }), 3);
+  assert.equal(
+    registry.value("otelcol_receiver_refused_spans_total", { receiver: "testrcv", transport: "" }),
+    3,
+  );
   assert.equal(registry.value("otelcol_exporter_sent_spans_total", { exporter: "recorder/ok" }), 3);
   assert.equal(
     registry.value("otelcol_exporter_send_failed_spans_total", { exporter: "recorder/broken" }),
