@@ -7,13 +7,19 @@ import { asFactory, type Factory } from "./component.ts";
 import { forwardFactory } from "./connector/forward/factory.ts";
 import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
+import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
+import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
 import { batchFactory } from "./processor/batch/factory.ts";
+import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
 
 /** Every built-in component factory. */
 export const BUILTIN_FACTORIES: readonly Factory[] = [
+  asFactory(otlpReceiverFactory),
   asFactory(batchFactory),
   asFactory(debugFactory),
   asFactory(loggingFactory),
+  asFactory(otlpExporterFactory),
+  asFactory(otlphttpExporterFactory),
   asFactory(healthCheckFactory),
   asFactory(forwardFactory),
 ];

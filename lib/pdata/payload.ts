@@ -63,7 +63,11 @@ export class Payload<S extends Signal = Signal> {
   }
 
   /** A payload over decoded data. */
-  static of<S extends Signal>(signal: S, data: SignalData[S], client: ClientInfo = NO_CLIENT) {
+  static of<S extends Signal>(
+    signal: S,
+    data: SignalData[S],
+    client: ClientInfo = NO_CLIENT,
+  ): Payload<S> {
     return new Payload<S>(signal, client, data, undefined, undefined);
   }
 

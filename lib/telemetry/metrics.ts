@@ -27,6 +27,11 @@ export interface Meter {
   gauge(name: string, help: string, labels?: Labels): Gauge;
   /** A gauge read at scrape time. */
   observe(name: string, help: string, labels: Labels, read: () => number): void;
+  /**
+   * A counter read at scrape time, for totals kept elsewhere (process uptime, CPU seconds). The
+   * value read must never decrease. Its exposed name gets the `_total` suffix, as with `counter`.
+   */
+  observeCounter(name: string, help: string, labels: Labels, read: () => number): void;
   /** A meter whose series carry these labels too. */
   with(labels: Labels): Meter;
 }
@@ -109,7 +114,16 @@ export class MetricRegistry {
     const observe = (name: string, help: string, labels: Labels, read: () => number) => {
       this.#series(name, "gauge", help, { ...base, ...labels }).read = read;
     };
-    return { counter, gauge, observe, with: (labels) => this.meter({ ...base, ...labels }) };
+    const observeCounter = (name: string, help: string, labels: Labels, read: () => number) => {
+      this.#series(name + "_total", "counter", help, { ...base, ...labels }).read = read;
+    };
+    return {
+      counter,
+      gauge,
+      observe,
+      observeCounter,
+      with: (labels) => this.meter({ ...base, ...labels }),
+    };
   }
 
   /** The current value of a series, for tests and for tfo's own health decisions. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startHttpServer } from "../../../lib/net/http_server.ts";
+import { createLogger } from "../../../lib/telemetry/logger.ts";
 
 const hello = () => new Response("hello");
 
@@ -40,7 +41,6 @@ Deno.test("http server shutdown is safe to call twice and frees the port", async
 
 Deno.test("http server answers 500 when its handler throws", async () => {
   const lines: string[] = [];
-  const { createLogger } = await import("../../../lib/telemetry/logger.ts");
   const server = await startHttpServer("127.0.0.1:0", () => {
     throw new Error("boom");
   }, { logger: createLogger({ write: (l) => lines.push(l) }) });

@@ -1,0 +1,53 @@
+/**
+ * Serves tfo's own metrics at `GET /metrics` in the Prometheus text format, as the OpenTelemetry
+ * Collector does on `:8888`.
+ *
+ * @module
+ */
+import { type HttpServer, type HttpServerOptions, startHttpServer } from "../net/http_server.ts";
+import type { MetricRegistry } from "./metrics.ts";
+
+/** The content type of the Prometheus text exposition format 0.0.4. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The path metrics are served on. */
+export const METRICS_PATH = "/metrics";
+
+/**
+ * The request handler: `GET` (or `HEAD`) `/metrics` renders the registry; other methods on it get
+ * 405, other paths 404.
+ */
+export function metricsHandler(registry: MetricRegistry): (request: Request) => Response {
+  return (request) => {
+    const { pathname } = new URL(request.url);
+    if (pathname !== METRICS_PATH) {
+      return new Response("404 page not found\n", {
+        status: 404,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("Method Not Allowed\n", {
+        status: 405,
+        headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
+      });
+    }
+    return new Response(request.method === "HEAD" ? null : registry.render(), {
+      headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+    });
+  };
+}
+
+/**
+ * Serves `registry` at `http://<endpoint>/metrics`.
+ *
+ * @param endpoint `host:port`, for example `0.0.0.0:8888`; port 0 picks a free one
+ * @throws {Error} `Cannot listen on 0.0.0.0:8888: address already in use` and the like
+ */
+export function startMetricsServer(
+  registry: MetricRegistry,
+  endpoint: string,
+  options: HttpServerOptions = {},
+): Promise<HttpServer> {
+  return startHttpServer(endpoint, metricsHandler(registry), options);
+}
