@@ -1,0 +1,40 @@
+/**
+ * The sending-queue contract shared by the in-memory and the persistent (Deno KV) queue. An
+ * exporter's consumer offers payloads; queue consumers take entries, push them, and acknowledge
+ * each entry only after it was sent or failed permanently. An entry taken but not acknowledged
+ * when the process dies is delivered again after restart (persistent queue): at-least-once.
+ *
+ * @module
+ */
+import type { Payload } from "../pdata/payload.ts";
+import type { Signal } from "../pdata/types.ts";
+
+/** What to do when the queue is full. */
+export type WhenFull = "refuse" | "block" | "drop_oldest";
+
+/** One queued payload, handed to exactly one queue consumer at a time. */
+export interface QueueEntry<S extends Signal = Signal> {
+  readonly payload: Payload<S>;
+  /** Removes the entry for good: after success or a permanent failure. */
+  ack(): Promise<void>;
+}
+
+/** A bounded queue of payloads of one signal. */
+export interface SendingQueue<S extends Signal = Signal> {
+  /**
+   * Adds a payload. Resolves once it is held: in memory, or committed to disk for a persistent
+   * queue. When full: rejects with a retryable `ConsumerError` (`refuse`), waits for room
+   * (`block`), or drops the oldest entries and counts them (`drop_oldest`).
+   */
+  offer(payload: Payload<S>): Promise<void>;
+  /** The next entry in order; `undefined` once the queue is closed and nothing is left to take. */
+  take(): Promise<QueueEntry<S> | undefined>;
+  /** Entries held (taken but unacknowledged ones included). */
+  readonly size: number;
+  /** The most entries it holds. */
+  readonly capacity: number;
+  /** Bytes held (encoded size), for byte bounds and self-telemetry. */
+  readonly bytes: number;
+  /** Stops handing out entries (pending `take`s resolve `undefined`); persistent data stays. */
+  close(): Promise<void>;
+}
