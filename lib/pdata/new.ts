@@ -4,13 +4,20 @@
  *
  * @module
  */
-import type {
-  InstrumentationScope,
-  LogRecord,
-  Resource,
-  Span,
-  SpanEvent,
-  SpanLink,
+import {
+  AggregationTemporality,
+  type Gauge,
+  type HistogramDataPoint,
+  type InstrumentationScope,
+  type LogRecord,
+  type Metric,
+  type NumberDataPoint,
+  type Resource,
+  type Span,
+  type SpanEvent,
+  type SpanLink,
+  type Sum,
+  type SummaryDataPoint,
 } from "./types.ts";
 
 const EMPTY_BYTES = new Uint8Array(0);
@@ -82,4 +89,71 @@ export function newLogRecord(init: Partial<LogRecord> = {}): LogRecord {
     eventName: "",
     ...init,
   };
+}
+
+/** A gauge or sum data point with the given fields and defaults for the rest. */
+export function newNumberDataPoint(init: Partial<NumberDataPoint> = {}): NumberDataPoint {
+  return {
+    attributes: [],
+    startTimeUnixNano: 0n,
+    timeUnixNano: 0n,
+    value: undefined,
+    exemplars: [],
+    flags: 0,
+    ...init,
+  };
+}
+
+/** A histogram data point with the given fields and defaults for the rest. */
+export function newHistogramDataPoint(init: Partial<HistogramDataPoint> = {}): HistogramDataPoint {
+  return {
+    attributes: [],
+    startTimeUnixNano: 0n,
+    timeUnixNano: 0n,
+    count: 0n,
+    bucketCounts: [],
+    explicitBounds: [],
+    exemplars: [],
+    flags: 0,
+    ...init,
+  };
+}
+
+/** A summary data point with the given fields and defaults for the rest. */
+export function newSummaryDataPoint(init: Partial<SummaryDataPoint> = {}): SummaryDataPoint {
+  return {
+    attributes: [],
+    startTimeUnixNano: 0n,
+    timeUnixNano: 0n,
+    count: 0n,
+    sum: 0,
+    quantileValues: [],
+    flags: 0,
+    ...init,
+  };
+}
+
+/** A metric with the given fields and defaults for the rest. */
+export function newMetric(init: Partial<Metric> & Pick<Metric, "name">): Metric {
+  return { description: "", unit: "", metadata: [], data: undefined, ...init };
+}
+
+/** A gauge over `dataPoints`. */
+export function gaugeOf(dataPoints: NumberDataPoint[]): Gauge {
+  return { type: "gauge", dataPoints };
+}
+
+/** A cumulative sum over `dataPoints`. @param monotonic true for a counter */
+export function cumulativeSumOf(dataPoints: NumberDataPoint[], monotonic: boolean): Sum {
+  return {
+    type: "sum",
+    dataPoints,
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    isMonotonic: monotonic,
+  };
+}
+
+/** The current time in Unix nanoseconds (millisecond precision from the clock, as a bigint). */
+export function nowUnixNano(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
 }
