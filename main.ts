@@ -215,7 +215,10 @@ async function runCommand(
     }
     const reason = await stopped;
     logger.info("Shutting down", { reason });
-    await service.shutdown();
+    if (!(await service.shutdown())) {
+      io.err("tfo: the shutdown timeout was reached before everything drained");
+      return 1;
+    }
     logger.info("Shutdown complete");
     return 0;
   } finally {

@@ -45,7 +45,7 @@ export class Service {
   #graph: Graph | undefined;
   #status: ServiceStatus = "starting";
   #started: GraphNode[] = [];
-  #stopping: Promise<void> | undefined;
+  #stopping: Promise<boolean> | undefined;
 
   constructor(options: ServiceOptions) {
     this.#options = options;
@@ -104,47 +104,76 @@ export class Service {
     this.#logger.info("Everything is ready. Begin running and processing data.");
   }
 
-  /** Stops every started component, receivers first. Safe to call twice. */
-  shutdown(): Promise<void> {
+  /**
+   * Stops every started component, receivers first. Safe to call twice. Resolves to false when
+   * the shutdown timeout cut the drain short (data held by unstopped components may be lost).
+   */
+  shutdown(): Promise<boolean> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
 
-  async #stop(): Promise<void> {
+  /**
+   * Receivers are asked to stop first, and stop accepting at once; but their shutdown also waits
+   * for in-flight requests, which wait for processors (a batch) to deliver downstream. So the
+   * receivers' shutdowns run alongside the drain of everything after them, in order, and are
+   * awaited last.
+   */
+  async #stop(): Promise<boolean> {
     this.#status = "stopping";
     const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
     const deadline = Date.now() + timeoutMs;
     const nodes = this.#started.toReversed();
     this.#started = [];
+    const receivers = nodes.filter((n) => n.kind === "receiver");
+    const receiverStops = receivers.map((n) => this.#stopNode(n, deadline));
+    // Let the receivers close their listeners before the components behind them stop.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    let clean = true;
     for (const node of nodes) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        this.#logger.error("Shutdown timeout reached; abandoning the rest", {
-          "otelcol.component.kind": node.kind,
-          "otelcol.component.id": node.id,
-          timeout_ms: timeoutMs,
-        });
-        break;
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), left);
+      if (node.kind === "receiver") continue;
+      if (!(await this.#stopNode(node, deadline))) clean = false;
+    }
+    for (const stopped of await Promise.all(receiverStops)) if (!stopped) clean = false;
+    if (!clean) {
+      this.#logger.error("Shutdown timeout reached; components were abandoned", {
+        timeout_ms: timeoutMs,
       });
-      try {
-        const result = await Promise.race([node.component.shutdown(), timedOut]);
-        if (result === "timeout") {
-          this.#logger.error("Shutdown timeout reached while stopping a component", {
-            "otelcol.component.kind": node.kind,
-            "otelcol.component.id": node.id,
-            timeout_ms: timeoutMs,
-          });
-        }
-      } catch (error) {
-        this.#logger.error(`Cannot stop ${nodeName(node)} cleanly`, { error });
-      } finally {
-        clearTimeout(timer);
-      }
     }
     this.#status = "stopped";
+    return clean;
+  }
+
+  /** Stops one node before the deadline; false when the deadline passed first. */
+  async #stopNode(node: GraphNode, deadline: number): Promise<boolean> {
+    const fields = { "otelcol.component.kind": node.kind, "otelcol.component.id": node.id };
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      this.#logger.error(
+        `Not stopping ${nodeName(node)}: the shutdown timeout was reached`,
+        fields,
+      );
+      return false;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), left);
+    });
+    try {
+      const result = await Promise.race([node.component.shutdown(), timedOut]);
+      if (result === "timeout") {
+        this.#logger.error(
+          `The shutdown timeout was reached while stopping ${nodeName(node)}`,
+          fields,
+        );
+        return false;
+      }
+      return true;
+    } catch (error) {
+      this.#logger.error(`Cannot stop ${nodeName(node)} cleanly`, { ...fields, error });
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
