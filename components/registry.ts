@@ -9,13 +9,19 @@ import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
 import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
+import { attributesFactory } from "./processor/attributes/factory.ts";
 import { batchFactory } from "./processor/batch/factory.ts";
+import { resourceFactory } from "./processor/resource/factory.ts";
+import { resourceDetectionFactory } from "./processor/resourcedetection/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
 
 /** Every built-in component factory. */
 export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(otlpReceiverFactory),
   asFactory(batchFactory),
+  asFactory(attributesFactory),
+  asFactory(resourceFactory),
+  asFactory(resourceDetectionFactory),
   asFactory(debugFactory),
   asFactory(loggingFactory),
   asFactory(otlpExporterFactory),

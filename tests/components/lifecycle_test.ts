@@ -25,6 +25,8 @@ const TEST_CONFIGS: Readonly<Record<string, unknown>> = {
   "exporter/otlp": { endpoint: "127.0.0.1:1", tls: { insecure: true } },
   "exporter/otlphttp": { endpoint: "http://127.0.0.1:1" },
   "extension/health_check": { endpoint: "127.0.0.1:0" },
+  "processor/attributes": { actions: [{ key: "a", action: "delete" }] },
+  "processor/resource": { attributes: [{ key: "a", action: "delete" }] },
 };
 
 const sink: Consumer = { mutatesData: false, consume: () => Promise.resolve() };
