@@ -14,10 +14,12 @@ import { batchFactory } from "./processor/batch/factory.ts";
 import { resourceFactory } from "./processor/resource/factory.ts";
 import { resourceDetectionFactory } from "./processor/resourcedetection/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
+import { prometheusReceiverFactory } from "./receiver/prometheus/factory.ts";
 
 /** Every built-in component factory. */
 export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(otlpReceiverFactory),
+  asFactory(prometheusReceiverFactory),
   asFactory(batchFactory),
   asFactory(attributesFactory),
   asFactory(resourceFactory),

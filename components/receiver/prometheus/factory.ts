@@ -1,0 +1,235 @@
+/**
+ * The `prometheus` receiver: scrapes Prometheus endpoints as Prometheus would (its
+ * `scrape_configs` with static targets) and turns what it scrapes into OTLP metrics as the
+ * OpenTelemetry Collector's prometheus receiver does (see `_to_otlp.ts` for the rules).
+ *
+ * Start fails, with a message saying which job, when a job uses something tfo cannot do:
+ * `kubernetes_sd_configs` or `file_sd_configs` (only static targets are scraped),
+ * `tls_config.insecure_skip_verify: true` or `tls_config.server_name` (Deno's HTTP client always
+ * verifies the certificate against the URL's host). Failing loudly beats scraping nothing quietly.
+ *
+ * @module
+ */
+import type { CreateSettings, Receiver, ReceiverFactory } from "../../component.ts";
+import type { SignalConsumers } from "../../../lib/consumer/consumer.ts";
+import type { Label } from "../../../lib/prometheus/types.ts";
+import { instrumentReceiverOutput } from "../../../pipelines/instrument.ts";
+import { compileRelabel } from "./_relabel.ts";
+import { acceptHeader, DEFAULT_PROTOCOLS, ScrapeLoop } from "./_scrape_loop.ts";
+import { buildTargets } from "./_targets.ts";
+import {
+  type PrometheusReceiverConfig,
+  prometheusReceiverConfigSchema,
+  type ScrapeConfig,
+  UNSUPPORTED_SD,
+} from "./config.ts";
+
+/** The instrumentation scope of scraped metrics, the Collector's, so its filters keep working. */
+export const SCOPE_NAME =
+  "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver";
+
+/** A prometheus receiver instance. */
+export interface PrometheusReceiver extends Receiver {
+  /** The URLs being scraped, once started. */
+  readonly targets: readonly string[];
+}
+
+async function readSecret(id: string, job: string, key: string, path: string): Promise<string> {
+  try {
+    return (await Deno.readTextFile(path)).trim();
+  } catch (error) {
+    throw new Error(
+      `Cannot scrape job "${job}" of receiver "${id}": cannot read ${key} "${path}": ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+}
+
+function headersFor(id: string, job: ScrapeConfig): () => Promise<Record<string, string>> {
+  const basic = job.basic_auth;
+  const authz = job.authorization;
+  if (basic !== undefined) {
+    return async () => {
+      const user = basic.username_file === undefined
+        ? basic.username
+        : await readSecret(id, job.job_name, "basic_auth.username_file", basic.username_file);
+      const password = basic.password_file === undefined
+        ? basic.password ?? ""
+        : await readSecret(id, job.job_name, "basic_auth.password_file", basic.password_file);
+      const bytes = new TextEncoder().encode(`${user}:${password}`);
+      return { Authorization: `Basic ${btoa(String.fromCharCode(...bytes))}` };
+    };
+  }
+  if (authz !== undefined) {
+    return async () => {
+      const credentials = authz.credentials_file === undefined
+        ? authz.credentials ?? ""
+        : await readSecret(
+          id,
+          job.job_name,
+          "authorization.credentials_file",
+          authz.credentials_file,
+        );
+      return { Authorization: `${authz.type} ${credentials}` };
+    };
+  }
+  return () => Promise.resolve({});
+}
+
+async function readTlsFile(id: string, job: string, key: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(
+      `Cannot start receiver "${id}": job "${job}": cannot read tls_config.${key} "${path}": ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+}
+
+/** Checks a job for what tfo does not support; returns the reason, or undefined. */
+function unsupported(job: ScrapeConfig): string | undefined {
+  for (const sd of UNSUPPORTED_SD) {
+    if ((job[sd]?.length ?? 0) > 0) {
+      return `${sd} is not supported by tfo; list the targets in static_configs`;
+    }
+  }
+  if (job.tls_config?.insecure_skip_verify === true) {
+    return "tls_config.insecure_skip_verify is not supported by tfo (certificates are always " +
+      "verified); trust the target's CA with tls_config.ca_file instead";
+  }
+  if ((job.tls_config?.server_name ?? "") !== "") {
+    return "tls_config.server_name is not supported by tfo (the certificate must match the " +
+      "target's host)";
+  }
+  return undefined;
+}
+
+async function clientFor(id: string, job: ScrapeConfig): Promise<Deno.HttpClient | undefined> {
+  const tls = job.tls_config;
+  if (tls === undefined || (tls.ca_file === undefined && tls.cert_file === undefined)) {
+    return undefined;
+  }
+  const options: Deno.CreateHttpClientOptions = {};
+  if (tls.ca_file !== undefined) {
+    options.caCerts = [await readTlsFile(id, job.job_name, "ca_file", tls.ca_file)];
+  }
+  if (tls.cert_file !== undefined && tls.key_file !== undefined) {
+    return Deno.createHttpClient({
+      ...options,
+      cert: await readTlsFile(id, job.job_name, "cert_file", tls.cert_file),
+      key: await readTlsFile(id, job.job_name, "key_file", tls.key_file),
+    });
+  }
+  return Deno.createHttpClient(options);
+}
+
+/** Creates a prometheus receiver instance. */
+export function createPrometheusReceiver(
+  settings: CreateSettings<PrometheusReceiverConfig>,
+  next: SignalConsumers,
+): PrometheusReceiver {
+  const { id, config, logger } = settings;
+  const loops: ScrapeLoop[] = [];
+  const clients: Deno.HttpClient[] = [];
+  let started = false;
+  let stopping: Promise<void> | undefined;
+
+  async function start(): Promise<void> {
+    if (started || stopping !== undefined) return;
+    started = true;
+    const consumer = next.metrics;
+    if (consumer === undefined) return;
+    const jobs = config.config.scrape_configs;
+    for (const job of jobs) {
+      const reason = unsupported(job);
+      if (reason !== undefined) {
+        throw new Error(`Cannot start receiver "${id}": job "${job.job_name}": ${reason}`);
+      }
+    }
+    const output = instrumentReceiverOutput("metrics", consumer, settings.meter, "http");
+    const global = config.config.global;
+    const externalLabels: Label[] = Object.entries(global.external_labels).map((
+      [name, value],
+    ) => ({ name, value }));
+    try {
+      for (const job of jobs) {
+        const intervalMs = job.scrape_interval ?? global.scrape_interval;
+        const timeoutMs = Math.min(job.scrape_timeout ?? global.scrape_timeout, intervalMs);
+        const client = await clientFor(id, job);
+        if (client !== undefined) clients.push(client);
+        const metricRelabel = job.metric_relabel_configs.map(compileRelabel);
+        const headers = headersFor(id, job);
+        const accept = acceptHeader(job.scrape_protocols ?? DEFAULT_PROTOCOLS);
+        const targets = buildTargets(job, { intervalMs, timeoutMs });
+        if (targets.length === 0) {
+          logger.warn("Scrape job has no targets", { job: job.job_name });
+        }
+        for (const target of targets) {
+          loops.push(
+            new ScrapeLoop({
+              target,
+              intervalMs,
+              timeoutMs,
+              honorLabels: job.honor_labels,
+              honorTimestamps: job.honor_timestamps,
+              sampleLimit: job.sample_limit,
+              bodySizeLimit: job.body_size_limit,
+              accept,
+              followRedirects: job.follow_redirects,
+              enableCompression: job.enable_compression,
+              metricRelabel,
+              externalLabels,
+              reportExtraMetrics: config.report_extra_scrape_metrics,
+              headers,
+              client,
+              userAgent: `${settings.buildInfo.command}/${settings.buildInfo.version}`,
+              scopeName: SCOPE_NAME,
+              scopeVersion: settings.buildInfo.version,
+              next: output,
+              logger,
+            }),
+          );
+        }
+      }
+    } catch (error) {
+      for (const c of clients.splice(0)) c.close();
+      loops.length = 0;
+      throw error;
+    }
+    for (const loop of loops) loop.start();
+    logger.info("Scraping Prometheus targets", {
+      jobs: jobs.length,
+      targets: loops.length,
+    });
+  }
+
+  function shutdown(): Promise<void> {
+    stopping ??= (async () => {
+      await Promise.all(loops.map((l) => l.stop()));
+      for (const c of clients.splice(0)) c.close();
+    })();
+    return stopping;
+  }
+
+  return {
+    start,
+    shutdown,
+    get targets() {
+      return loops.map((l) => l.target.url);
+    },
+  };
+}
+
+/** The `prometheus` receiver factory. */
+export const prometheusReceiverFactory: ReceiverFactory<PrometheusReceiverConfig> = {
+  kind: "receiver",
+  type: "prometheus",
+  configSchema: prometheusReceiverConfigSchema,
+  signals: { metrics: "beta" },
+  create: createPrometheusReceiver,
+};
