@@ -17,6 +17,9 @@ import { type Signal, SIGNALS } from "../../lib/pdata/types.ts";
 import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
 
+const storageDir = Deno.makeTempDirSync({ prefix: "tfo-lifecycle-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(storageDir, { recursive: true }));
+
 /** Configs for types whose defaults alone are not valid or would bind well-known ports. */
 const TEST_CONFIGS: Readonly<Record<string, unknown>> = {
   "receiver/otlp": {
@@ -25,6 +28,7 @@ const TEST_CONFIGS: Readonly<Record<string, unknown>> = {
   "exporter/otlp": { endpoint: "127.0.0.1:1", tls: { insecure: true } },
   "exporter/otlphttp": { endpoint: "http://127.0.0.1:1" },
   "extension/health_check": { endpoint: "127.0.0.1:0" },
+  "extension/file_storage": { directory: `${storageDir}/fs`, create_directory: true },
   "processor/attributes": { actions: [{ key: "a", action: "delete" }] },
   "processor/resource": { attributes: [{ key: "a", action: "delete" }] },
 };
