@@ -6,6 +6,7 @@
  * @module
  */
 import { type Consumer, isPermanent } from "../lib/consumer/consumer.ts";
+import { countsItsOwnSends } from "../lib/exporterhelper/exporter_helper.ts";
 import { ITEM_UNIT } from "../lib/pdata/count.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
@@ -87,13 +88,18 @@ export function instrumentProcessorOutput<S extends Signal>(
   };
 }
 
-/** Counts what an exporter accepted or failed, and logs failures. */
+/**
+ * Counts what an exporter accepted or failed, and logs failures. A consumer made by the exporter
+ * helper counts and logs where data really reaches the backend (after its queue and retries), so
+ * it is returned as is: wrapping it too would count every item twice.
+ */
 export function instrumentExporterInput<S extends Signal>(
   signal: S,
   exporter: Consumer<S>,
   meter: Meter,
   logger: Logger,
 ): Consumer<S> {
+  if (countsItsOwnSends(exporter)) return exporter;
   const unit = ITEM_UNIT[signal];
   const sent = meter.counter(
     `otelcol_exporter_sent_${unit}`,

@@ -35,6 +35,10 @@ export interface SendingQueue<S extends Signal = Signal> {
   readonly capacity: number;
   /** Bytes held (encoded size), for byte bounds and self-telemetry. */
   readonly bytes: number;
-  /** Stops handing out entries (pending `take`s resolve `undefined`); persistent data stays. */
+  /**
+   * Closes the queue to new data. A memory queue still hands out what it holds, then `undefined`;
+   * a persistent queue resolves pending and later `take`s with `undefined` at once (its data stays
+   * on disk for the next start).
+   */
   close(): Promise<void>;
 }

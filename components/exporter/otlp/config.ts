@@ -1,12 +1,13 @@
 /**
  * The `otlp` (gRPC) exporter's config: the OpenTelemetry Collector's keys and defaults, limited to
- * what tfo implements. Unknown keys (including `retry_on_failure` and `sending_queue`, which come
- * with the exporter helper) are rejected.
+ * what tfo implements, with the exporter helper's `retry_on_failure` and `sending_queue`. Unknown
+ * keys are rejected.
  *
  * @module
  */
 import { z } from "zod";
 import { duration } from "../../../lib/config/schema.ts";
+import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\d{1,5})$/;
 
@@ -87,8 +88,9 @@ export const otlpConfigSchema = z.strictObject({
     .default({}),
   /** Message compression: `gzip`, or `none` / `""` for none. */
   compression: z.enum(["gzip", "none", ""]).default("gzip"),
-  /** The deadline of one export call. */
+  /** The deadline of one export call (one attempt); 0 means none. */
   timeout: duration("5s"),
+  ...exporterHelperShape,
   /** HTTP/2 keepalive pings; none unless set. */
   keepalive: z
     .strictObject({

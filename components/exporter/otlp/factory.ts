@@ -2,22 +2,26 @@
  * The `otlp` exporter: sends data to an OTLP/gRPC server. One instance (one channel) serves every
  * signal it is used for. Data still in its encoded form is sent as the bytes it arrived as.
  *
- * Failures become {@linkcode ConsumerError}s classified as the OTLP specification says (see
- * `lib/exporterhelper/classify.ts`); a partial success is logged, counted and accepted. There is no
- * retry here: the retry and queue layers act on the error.
+ * One call is one attempt, classified as the OTLP specification says (see
+ * `lib/exporterhelper/classify.ts`); a partial success is logged, counted and accepted. The
+ * exporter helper (`lib/exporterhelper/exporter_helper.ts`) adds the sending queue and retries with
+ * backoff (honouring `RetryInfo`). The per-attempt `timeout` is the call's gRPC deadline (a
+ * `DEADLINE_EXCEEDED`, as a Go context deadline is in the Collector) rather than the helper's
+ * timer: the gRPC client cannot be cancelled through an `AbortSignal`.
  *
  * @module
  */
 import type { CreateSettings, Exporter, ExporterFactory } from "../../component.ts";
-import {
-  type Consumer,
-  retryableError,
-  type SignalConsumers,
-} from "../../../lib/consumer/consumer.ts";
+import { retryableError } from "../../../lib/consumer/consumer.ts";
 import {
   classifyGrpcFailure,
   classifyNetworkFailure,
 } from "../../../lib/exporterhelper/classify.ts";
+import {
+  createExporterHelper,
+  type PushBySignal,
+  type PushFunc,
+} from "../../../lib/exporterhelper/exporter_helper.ts";
 import { partialSuccessReporter } from "../../../lib/exporterhelper/partial_success.ts";
 import {
   GrpcCallError,
@@ -72,14 +76,13 @@ export function createOtlpExporter(
   }
   let client: GrpcClient | undefined;
   let stopped = false;
-  const inflight = new Set<Promise<void>>();
 
-  function consumerFor<S extends Signal>(signal: S): Consumer<S> {
+  function pushFor<S extends Signal>(signal: S): PushFunc<S> {
     const codec = OTLP_SIGNALS[signal] as OtlpSignal<S>;
     const reporter = partialSuccessReporter(logger, settings.meter, codec.unit);
     const context = `Cannot export ${signal} to ${parsed!.target}`;
 
-    async function send(payload: Payload<S>): Promise<void> {
+    return async function push(payload: Payload<S>): Promise<void> {
       if (client === undefined || stopped) {
         throw retryableError(
           `${context}: the exporter is ${stopped ? "shut down" : "not started"}`,
@@ -109,29 +112,17 @@ export function createOtlpExporter(
           error,
         });
       }
-    }
-
-    return {
-      mutatesData: false,
-      consume(payload) {
-        const done = send(payload);
-        const tracked = done.then(() => {}, () => {});
-        inflight.add(tracked);
-        tracked.finally(() => inflight.delete(tracked));
-        return done;
-      },
     };
   }
 
-  const consumers: SignalConsumers = {};
-  for (const signal of new Set(signals)) {
-    // Each assignment is of the matching signal's consumer.
-    (consumers as Record<Signal, Consumer>)[signal] = consumerFor(signal) as Consumer;
-  }
+  const pushes: Partial<Record<Signal, PushFunc>> = {};
+  for (const signal of new Set(signals)) pushes[signal] = pushFor(signal) as PushFunc;
+  // The call deadline is the per-attempt timeout; see the module notes.
+  const helper = createExporterHelper(settings, { ...config, timeout: 0 }, pushes as PushBySignal);
 
   return {
-    consumers,
-    async start() {
+    consumers: helper.consumers,
+    async start(host) {
       if (stopped || client !== undefined) return;
       const tls = await loadTls(config, parsed.scheme === "https");
       const options: ConstructorParameters<typeof GrpcClient>[0] = {
@@ -150,10 +141,11 @@ export function createOtlpExporter(
       }
       if (config.authority !== undefined) options.authority = config.authority;
       client = new GrpcClient(options);
+      await helper.start(host);
     },
     async shutdown() {
+      await helper.shutdown();
       stopped = true;
-      while (inflight.size > 0) await Promise.all([...inflight]);
       client?.close();
       client = undefined;
     },

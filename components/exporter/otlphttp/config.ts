@@ -1,7 +1,7 @@
 /**
  * The `otlphttp` exporter's config: the OpenTelemetry Collector's keys and defaults, limited to
- * what tfo implements. Unknown keys (including `retry_on_failure` and `sending_queue`, which come
- * with the exporter helper) are rejected.
+ * what tfo implements, with the exporter helper's `retry_on_failure` and `sending_queue`. Unknown
+ * keys are rejected.
  *
  * Either `endpoint` (a base URL to which `/v1/traces`, `/v1/metrics` and `/v1/logs` are appended)
  * or all three of `traces_endpoint`, `metrics_endpoint` and `logs_endpoint` (full URLs) must be
@@ -12,6 +12,7 @@
  */
 import { z } from "zod";
 import { duration, httpUrl } from "../../../lib/config/schema.ts";
+import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 
 const httpTlsSchema = z
@@ -60,8 +61,9 @@ export const otlphttpConfigSchema = z
     compression: z.enum(["gzip", "none", ""]).default("gzip"),
     /** Headers sent with every request. */
     headers: z.record(z.string(), z.string()).default({}),
-    /** The deadline of one request, response body included. */
+    /** The deadline of one attempt (one request, response body included); 0 means none. */
     timeout: duration("30s"),
+    ...exporterHelperShape,
     /** TLS for `https://` endpoints. */
     tls: httpTlsSchema.prefault({}),
   })

@@ -3,23 +3,25 @@
  * its encoded form is sent as the bytes it arrived as) or OTLP/JSON, gzip-compressed by default.
  * One instance (one connection pool) serves every signal it is used for.
  *
- * Failures become {@linkcode ConsumerError}s classified as the OTLP specification says (see
- * `lib/exporterhelper/classify.ts`); a partial success is logged, counted and accepted. There is no
- * retry here: the retry and queue layers act on the error.
+ * One request is one attempt, classified as the OTLP specification says (see
+ * `lib/exporterhelper/classify.ts`); a partial success is logged, counted and accepted. The
+ * exporter helper (`lib/exporterhelper/exporter_helper.ts`) adds the sending queue, retries with
+ * backoff (honouring `Retry-After`) and the per-attempt `timeout`, whose signal aborts the request.
  *
  * @module
  */
 import type { CreateSettings, Exporter, ExporterFactory } from "../../component.ts";
-import {
-  type Consumer,
-  retryableError,
-  type SignalConsumers,
-} from "../../../lib/consumer/consumer.ts";
+import { retryableError } from "../../../lib/consumer/consumer.ts";
 import {
   classifyHttpFailure,
   classifyNetworkFailure,
   decodeRpcStatus,
 } from "../../../lib/exporterhelper/classify.ts";
+import {
+  createExporterHelper,
+  type PushBySignal,
+  type PushFunc,
+} from "../../../lib/exporterhelper/exporter_helper.ts";
 import { partialSuccessReporter } from "../../../lib/exporterhelper/partial_success.ts";
 import { HttpClient, type HttpClientTls, type HttpResult } from "../../../lib/net/http_client.ts";
 import type { ExportPartialSuccess } from "../../../lib/otlp/mod.ts";
@@ -103,9 +105,8 @@ export function createOtlphttpExporter(
   new Headers(baseHeaders); // throws now, not on every export, when a header is invalid
   let client: HttpClient | undefined;
   let stopped = false;
-  const inflight = new Set<Promise<void>>();
 
-  function consumerFor<S extends Signal>(signal: S): Consumer<S> {
+  function pushFor<S extends Signal>(signal: S): PushFunc<S> {
     const url = signalUrl(config, signal);
     if (url === undefined) {
       throw new Error(`Neither endpoint nor ${signal}_endpoint is set, and ${signal} are exported`);
@@ -128,7 +129,7 @@ export function createOtlphttpExporter(
       return undefined;
     }
 
-    async function send(payload: Payload<S>): Promise<void> {
+    return async function push(payload: Payload<S>, abort: AbortSignal): Promise<void> {
       if (client === undefined || stopped) {
         throw retryableError(
           `${context}: the exporter is ${stopped ? "shut down" : "not started"}`,
@@ -138,7 +139,8 @@ export function createOtlphttpExporter(
       try {
         result = await client.post(url!, body(payload), {
           headers: baseHeaders,
-          timeoutMs: config.timeout,
+          timeoutMs: 0, // the exporter helper's timeout aborts `abort`
+          signal: abort,
           compression: config.compression === "gzip" ? "gzip" : "none",
         });
       } catch (error) {
@@ -161,34 +163,23 @@ export function createOtlphttpExporter(
           error,
         });
       }
-    }
-
-    return {
-      mutatesData: false,
-      consume(payload) {
-        const done = send(payload);
-        const tracked = done.then(() => {}, () => {});
-        inflight.add(tracked);
-        tracked.finally(() => inflight.delete(tracked));
-        return done;
-      },
     };
   }
 
-  const consumers: SignalConsumers = {};
-  for (const signal of new Set(signals)) {
-    (consumers as Record<Signal, Consumer>)[signal] = consumerFor(signal) as Consumer;
-  }
+  const pushes: Partial<Record<Signal, PushFunc>> = {};
+  for (const signal of new Set(signals)) pushes[signal] = pushFor(signal) as PushFunc;
+  const helper = createExporterHelper(settings, config, pushes as PushBySignal);
 
   return {
-    consumers,
-    async start() {
+    consumers: helper.consumers,
+    async start(host) {
       if (stopped || client !== undefined) return;
       client = new HttpClient(await loadTls(config));
+      await helper.start(host);
     },
     async shutdown() {
+      await helper.shutdown();
       stopped = true;
-      while (inflight.size > 0) await Promise.all([...inflight]);
       client?.close();
       client = undefined;
     },

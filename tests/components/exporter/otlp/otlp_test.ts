@@ -108,6 +108,11 @@ async function started(input: Record<string, unknown>, signals: Signal[] = ["tra
   return { exporter, traces, ...kit };
 }
 
+/** No queue and no retry: one consume, one attempt, its classified error returned. */
+function single(input: Record<string, unknown>): Record<string, unknown> {
+  return { ...input, sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
+}
+
 async function rejection(promise: Promise<unknown>): Promise<ConsumerError> {
   try {
     await promise;
@@ -192,7 +197,7 @@ const CASES: [string, Answer, boolean, number | undefined][] = [
 for (const [name, answer, permanent, retryAfterMs] of CASES) {
   Deno.test(`otlp exporter classifies ${name} as ${permanent ? "permanent" : "retryable"}`, async () => {
     const server = await fakeServer(() => answer);
-    const { exporter, traces } = await started({ endpoint: server.endpoint });
+    const { exporter, traces } = await started(single({ endpoint: server.endpoint }));
     const error = await rejection(traces.consume(tracesPayload("a")));
     await exporter.shutdown();
     server.close();
@@ -207,7 +212,9 @@ for (const [name, answer, permanent, retryAfterMs] of CASES) {
 
 Deno.test("otlp exporter turns its own deadline into a retryable DEADLINE_EXCEEDED", async () => {
   const server = await fakeServer(() => "hang");
-  const { exporter, traces } = await started({ endpoint: server.endpoint, timeout: "150ms" });
+  const { exporter, traces } = await started(
+    single({ endpoint: server.endpoint, timeout: "150ms" }),
+  );
   const began = Date.now();
   const error = await rejection(traces.consume(tracesPayload("a")));
   const took = Date.now() - began;
@@ -219,10 +226,10 @@ Deno.test("otlp exporter turns its own deadline into a retryable DEADLINE_EXCEED
 });
 
 Deno.test("otlp exporter treats an unreachable server as retryable UNAVAILABLE", async () => {
-  const { exporter, traces } = await started({
+  const { exporter, traces } = await started(single({
     endpoint: `127.0.0.1:${closedPort()}`,
     timeout: "2s",
-  });
+  }));
   const error = await rejection(traces.consume(tracesPayload("a")));
   await exporter.shutdown();
   assert.equal(error.permanent, false);
@@ -289,6 +296,10 @@ Deno.test("otlp config has the Collector's defaults", () => {
   assert.equal(c.compression, "gzip");
   assert.equal(c.timeout, 5000);
   assert.equal(c.balancer_name, "round_robin");
+  assert.equal(c.retry_on_failure.enabled, true);
+  assert.equal(c.retry_on_failure.max_interval, 30_000);
+  assert.equal(c.sending_queue.enabled, true);
+  assert.equal(c.sending_queue.queue_size, 1000);
   assert.equal(c.keepalive, undefined);
   const k = otlpConfigSchema.parse({ endpoint: "c:4317", keepalive: {} }).keepalive;
   assert.deepEqual(k, { time: 10_000, timeout: 10_000, permit_without_stream: false });
@@ -321,8 +332,8 @@ Deno.test("otlp config rejects what tfo does not implement", () => {
   for (
     const input of [
       {},
-      { endpoint: "a:4317", retry_on_failure: { enabled: true } },
-      { endpoint: "a:4317", sending_queue: { enabled: true } },
+      { endpoint: "a:4317", retry_on_failure: { backoff: "1s" } },
+      { endpoint: "a:4317", sending_queue: { persistent: true } },
       { endpoint: "a:4317", write_buffer_size: 1024 },
       { endpoint: "a:4317", compression: "zstd" },
       { endpoint: "a:4317", tls: { key_file: "k.pem" } },
@@ -375,7 +386,9 @@ Deno.test("otlp exporter connects with TLS: ca_file, server_name_override, insec
     );
     await failing.shutdown();
 
-    const untrusted = await started({ endpoint: `localhost:${port}`, tls: {}, timeout: "2s" });
+    const untrusted = await started(
+      single({ endpoint: `localhost:${port}`, tls: {}, timeout: "2s" }),
+    );
     const error = await rejection(untrusted.traces.consume(tracesPayload("d")));
     await untrusted.exporter.shutdown();
     assert.equal(error.permanent, false, "a TLS failure is retryable");

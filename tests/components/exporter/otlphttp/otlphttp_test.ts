@@ -77,6 +77,11 @@ async function started(input: Record<string, unknown>, signals: Signal[] = ["tra
   return { exporter, traces, ...kit };
 }
 
+/** No queue and no retry: one consume, one attempt, its classified error returned. */
+function single(input: Record<string, unknown>): Record<string, unknown> {
+  return { ...input, sending_queue: { enabled: false }, retry_on_failure: { enabled: false } };
+}
+
 async function rejection(promise: Promise<unknown>): Promise<ConsumerError> {
   try {
     await promise;
@@ -197,7 +202,7 @@ Deno.test("otlphttp exporter treats 400 as permanent and reports the Status mess
       headers: { "content-type": "application/x-protobuf" },
     })
   );
-  const { exporter, traces } = await started({ endpoint: server.url });
+  const { exporter, traces } = await started(single({ endpoint: server.url }));
   const error = await rejection(traces.consume(tracesPayload("a")));
   await exporter.shutdown();
   await server.close();
@@ -208,7 +213,7 @@ Deno.test("otlphttp exporter treats 400 as permanent and reports the Status mess
 for (const status of [401, 403, 404, 413, 500, 501]) {
   Deno.test(`otlphttp exporter treats HTTP ${status} as permanent`, async () => {
     const server = fakeServer(() => new Response("nope", { status }));
-    const { exporter, traces } = await started({ endpoint: server.url });
+    const { exporter, traces } = await started(single({ endpoint: server.url }));
     const error = await rejection(traces.consume(tracesPayload("a")));
     await exporter.shutdown();
     await server.close();
@@ -221,7 +226,7 @@ Deno.test("otlphttp exporter treats 429 as retryable and honours Retry-After sec
   const server = fakeServer(() =>
     new Response(null, { status: 429, headers: { "retry-after": "7" } })
   );
-  const { exporter, traces } = await started({ endpoint: server.url });
+  const { exporter, traces } = await started(single({ endpoint: server.url }));
   const error = await rejection(traces.consume(tracesPayload("a")));
   await exporter.shutdown();
   await server.close();
@@ -234,7 +239,7 @@ Deno.test("otlphttp exporter honours a Retry-After HTTP date", async () => {
   const server = fakeServer(() =>
     new Response(null, { status: 503, headers: { "retry-after": when } })
   );
-  const { exporter, traces } = await started({ endpoint: server.url });
+  const { exporter, traces } = await started(single({ endpoint: server.url }));
   const error = await rejection(traces.consume(tracesPayload("a")));
   await exporter.shutdown();
   await server.close();
@@ -245,7 +250,7 @@ Deno.test("otlphttp exporter honours a Retry-After HTTP date", async () => {
 for (const status of [502, 503, 504]) {
   Deno.test(`otlphttp exporter treats HTTP ${status} as retryable`, async () => {
     const server = fakeServer(() => new Response(null, { status }));
-    const { exporter, traces } = await started({ endpoint: server.url });
+    const { exporter, traces } = await started(single({ endpoint: server.url }));
     const error = await rejection(traces.consume(tracesPayload("a")));
     await exporter.shutdown();
     await server.close();
@@ -255,7 +260,9 @@ for (const status of [502, 503, 504]) {
 }
 
 Deno.test("otlphttp exporter treats a refused connection as retryable", async () => {
-  const { exporter, traces } = await started({ endpoint: `http://127.0.0.1:${closedPort()}` });
+  const { exporter, traces } = await started(
+    single({ endpoint: `http://127.0.0.1:${closedPort()}` }),
+  );
   const error = await rejection(traces.consume(tracesPayload("a")));
   await exporter.shutdown();
   assert.equal(error.permanent, false);
@@ -268,7 +275,7 @@ Deno.test("otlphttp exporter times out on a server that never answers, as retrya
     await release;
     return ok();
   });
-  const { exporter, traces } = await started({ endpoint: server.url, timeout: "150ms" });
+  const { exporter, traces } = await started(single({ endpoint: server.url, timeout: "150ms" }));
   const began = Date.now();
   const error = await rejection(traces.consume(tracesPayload("a")));
   const took = Date.now() - began;
@@ -303,7 +310,7 @@ Deno.test("otlphttp exporter treats a connection reset in the middle of the resp
   const server = rawServer(
     "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100\r\n\r\n\x0a\x05",
   );
-  const { exporter, traces } = await started({ endpoint: server.url });
+  const { exporter, traces } = await started(single({ endpoint: server.url }));
   const error = await rejection(traces.consume(tracesPayload("a")));
   await exporter.shutdown();
   await server.close();
@@ -312,7 +319,7 @@ Deno.test("otlphttp exporter treats a connection reset in the middle of the resp
 
 Deno.test("otlphttp exporter treats a connection closed before any response as retryable", async () => {
   const server = rawServer("");
-  const { exporter, traces } = await started({ endpoint: server.url });
+  const { exporter, traces } = await started(single({ endpoint: server.url }));
   const error = await rejection(traces.consume(tracesPayload("a")));
   await exporter.shutdown();
   await server.close();
@@ -341,6 +348,12 @@ Deno.test("otlphttp config has the Collector's defaults", () => {
   assert.equal(c.timeout, 30_000);
   assert.deepEqual(c.headers, {});
   assert.equal(c.tls.insecure_skip_verify, false);
+  assert.equal(c.retry_on_failure.enabled, true);
+  assert.equal(c.retry_on_failure.initial_interval, 5000);
+  assert.equal(c.retry_on_failure.max_elapsed_time, 300_000);
+  assert.equal(c.sending_queue.enabled, true);
+  assert.equal(c.sending_queue.num_consumers, 10);
+  assert.equal(c.sending_queue.queue_size, 1000);
 });
 
 Deno.test("otlphttp config requires endpoint unless every per-signal endpoint is set", () => {
@@ -359,8 +372,9 @@ Deno.test("otlphttp config requires endpoint unless every per-signal endpoint is
 Deno.test("otlphttp config rejects what tfo does not implement", () => {
   for (
     const input of [
-      { endpoint: "http://a:4318", retry_on_failure: { enabled: true } },
-      { endpoint: "http://a:4318", sending_queue: { enabled: true } },
+      { endpoint: "http://a:4318", retry_on_failure: { backoff: "1s" } },
+      { endpoint: "http://a:4318", sending_queue: { persistent: true } },
+      { endpoint: "http://a:4318", sending_queue: { num_consumers: 0 } },
       { endpoint: "http://a:4318", tls: { insecure_skip_verify: true } },
       { endpoint: "http://a:4318", tls: { cert_file: "c.pem" } },
       { endpoint: "http://a:4318", encoding: "xml" },
@@ -397,7 +411,7 @@ Deno.test("otlphttp exporter trusts the CA of tls.ca_file over https", async (t)
     await trusted.exporter.shutdown();
     assert.deepEqual(received, ["/v1/traces"]);
 
-    const untrusted = await started({ endpoint: url });
+    const untrusted = await started(single({ endpoint: url }));
     const error = await rejection(untrusted.traces.consume(tracesPayload("a")));
     await untrusted.exporter.shutdown();
     assert.equal(error.permanent, false, "a TLS failure is retryable");

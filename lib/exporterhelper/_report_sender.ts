@@ -1,0 +1,76 @@
+/**
+ * The reporting sender: counts what finally reached the backend (`otelcol_exporter_sent_<unit>`)
+ * and what finally failed (`otelcol_exporter_send_failed_<unit>`: permanent failures, retries
+ * given up, shutdown), once per request, and logs failures rate-limited. It sits between the
+ * queue and the retry sender, where the OpenTelemetry Collector puts its `obsrepSender`, so a
+ * request retried five times and then delivered counts once, as sent.
+ *
+ * @module
+ */
+import { isPermanent } from "../consumer/consumer.ts";
+import { ITEM_UNIT } from "../pdata/count.ts";
+import type { Signal } from "../pdata/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { Meter } from "../telemetry/metrics.ts";
+import type { Clock } from "./_clock.ts";
+import { RateLimitedLog } from "./_rate_limited_log.ts";
+import { isShutdownError } from "./retry_sender.ts";
+import type { Sender } from "./timeout_sender.ts";
+
+/** Options of {@linkcode reportSender}. */
+export interface ReportSenderOptions {
+  readonly meter: Meter;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** True behind a queue: a failure drops the data (else it goes back to the caller). */
+  readonly queued: boolean;
+  /**
+   * True behind a persistent queue: a request interrupted by shutdown stays on disk for the next
+   * start, so it is neither counted nor logged as failed.
+   */
+  readonly keepsOnShutdown: boolean;
+}
+
+/** Wraps `next` with the sent / send-failed counters and failure logs. */
+export function reportSender<S extends Signal>(
+  next: Sender<S>,
+  signal: S,
+  options: ReportSenderOptions,
+): Sender<S> {
+  const { meter, logger, clock, queued, keepsOnShutdown } = options;
+  const unit = ITEM_UNIT[signal];
+  const sent = meter.counter(
+    `otelcol_exporter_sent_${unit}`,
+    `Number of ${unit.replace("_", " ")} successfully sent to destination.`,
+  );
+  const failed = meter.counter(
+    `otelcol_exporter_send_failed_${unit}`,
+    `Number of ${unit.replace("_", " ")} in failed attempts to send to destination.`,
+  );
+  const permanentLog = new RateLimitedLog(
+    logger,
+    "error",
+    "Exporting failed. The error is not retryable. Dropping data",
+    clock,
+  );
+  const retryableLog = new RateLimitedLog(
+    logger,
+    queued ? "error" : "warn",
+    queued ? "Exporting failed. Dropping data" : "Exporting failed. Rejecting data",
+    clock,
+  );
+  return async (payload) => {
+    const n = payload.itemCount;
+    try {
+      await next(payload);
+    } catch (error) {
+      if (keepsOnShutdown && isShutdownError(error)) throw error;
+      failed.add(n);
+      const fields = { error, items: n, "otelcol.signal": signal };
+      if (isPermanent(error)) permanentLog.log(fields);
+      else retryableLog.log(fields);
+      throw error;
+    }
+    sent.add(n);
+  };
+}
