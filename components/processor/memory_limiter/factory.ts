@@ -1,0 +1,237 @@
+/**
+ * The `memory_limiter` processor: measures the process's memory every `check_interval` and, above
+ * the soft limit (`limit - spike_limit`), refuses new data with a retryable error ("data refused
+ * due to high memory usage"), which the OTLP receiver answers with 503 / `UNAVAILABLE` so clients
+ * back off and retry. Above the hard limit it also forces a garbage collection. It lets data
+ * through again by itself once memory is back below the soft limit. Refused items are counted as
+ * `otelcol_processor_refused_<unit>`, the Collector's names.
+ *
+ * Memory is the resident set size (RSS), not the V8 heap: what the OOM killer and a container's
+ * memory limit count is resident memory, and most of tfo's data lives outside the V8 heap
+ * (encoded OTLP stays in `Uint8Array` buffers; sockets, TLS and the Deno KV store are native).
+ * The Collector reads Go's heap because in Go nearly everything is on it. The cost: RSS falls
+ * more slowly than the heap after a collection, so recovery may take a check or two longer.
+ *
+ * Like the Collector's, one limiter ID measures once for every pipeline that lists it: instances
+ * created for several pipelines share one monitor.
+ *
+ * @module
+ */
+import type { CreateSettings, Processor, ProcessorFactory } from "../../component.ts";
+import { type Consumer, retryableError } from "../../../lib/consumer/consumer.ts";
+import { ITEM_UNIT } from "../../../lib/pdata/count.ts";
+import type { Signal } from "../../../lib/pdata/types.ts";
+import type { Logger } from "../../../lib/telemetry/logger.ts";
+import { findGc, readRss, readTotalMemory } from "./_memory.ts";
+import { type MemoryLimiterConfig, memoryLimiterConfigSchema } from "./config.ts";
+
+const MIB = 1024 * 1024;
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** The message of a refusal, as the Collector words it. */
+export const DATA_REFUSED_MESSAGE = "data refused due to high memory usage";
+
+/** Test seams of {@linkcode createMemoryLimiter}. */
+export interface MemoryLimiterOptions {
+  /** Reads the memory in use, in bytes. @default the process's RSS */
+  readMemory?: () => number;
+  /** Reads the total memory, in bytes, for percentage limits. @default cgroup or /proc/meminfo */
+  readTotalMemory?: () => number | undefined;
+  /** Forces a garbage collection; `null` for none. @default found at run time */
+  gc?: (() => void) | null;
+  /** The current time in milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/** The limits in bytes. */
+export interface MemoryLimits {
+  readonly hard: number;
+  readonly soft: number;
+}
+
+/** The hard and soft limits `config` gives, in bytes. Throws when a percentage has no total. */
+export function memoryLimits(
+  config: MemoryLimiterConfig,
+  total: () => number | undefined = readTotalMemory,
+): MemoryLimits {
+  let hard: number;
+  let spike: number;
+  if (config.limit_mib > 0) {
+    hard = config.limit_mib * MIB;
+    spike = config.spike_limit_mib * MIB;
+  } else {
+    const bytes = total();
+    if (bytes === undefined) {
+      throw new Error(
+        "Cannot read the total memory for limit_percentage; set limit_mib instead",
+      );
+    }
+    hard = Math.floor(bytes * config.limit_percentage / 100);
+    spike = Math.floor(bytes * config.spike_limit_percentage / 100);
+  }
+  if (spike === 0) spike = Math.floor(hard / 5);
+  return { hard, soft: hard - spike };
+}
+
+/** Measures memory and decides whether data must be refused. */
+class MemoryMonitor {
+  readonly limits: MemoryLimits;
+  #refusing = false;
+  #lastGc = Number.NEGATIVE_INFINITY;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #users = 0;
+  readonly #config: MemoryLimiterConfig;
+  readonly #logger: Logger;
+  readonly #read: () => number;
+  readonly #gc: (() => void) | undefined;
+  readonly #now: () => number;
+
+  constructor(config: MemoryLimiterConfig, logger: Logger, options: MemoryLimiterOptions) {
+    this.#config = config;
+    this.#logger = logger;
+    this.limits = memoryLimits(config, options.readTotalMemory);
+    this.#read = options.readMemory ?? readRss;
+    this.#gc = options.gc === null ? undefined : (options.gc ?? findGc());
+    this.#now = options.now ?? Date.now;
+    logger.info("Memory limiter configured", {
+      limit_mib: Math.floor(this.limits.hard / MIB),
+      spike_limit_mib: Math.floor((this.limits.hard - this.limits.soft) / MIB),
+      check_interval_ms: config.check_interval,
+      can_force_gc: this.#gc !== undefined,
+    });
+  }
+
+  /** True while memory is above the soft limit. */
+  get refusing(): boolean {
+    return this.#refusing;
+  }
+
+  /** Starts measuring (the first user starts the timer). */
+  acquire(): void {
+    if (this.#users++ > 0) return;
+    this.check();
+    this.#timer = setInterval(() => this.check(), this.#config.check_interval);
+  }
+
+  /** Stops measuring when the last user is gone; true then. */
+  release(): boolean {
+    if (this.#users === 0 || --this.#users > 0) return false;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    return true;
+  }
+
+  #collect(reason: string, used: number, minIntervalMs: number): number {
+    if (this.#gc === undefined || this.#now() - this.#lastGc < minIntervalMs) return used;
+    this.#logger.info(`Memory usage is above ${reason} limit. Forcing a GC`, mib(used));
+    this.#gc();
+    this.#lastGc = this.#now();
+    const after = this.#read();
+    this.#logger.info("Memory usage after GC", mib(after));
+    return after;
+  }
+
+  /** Measures once and updates the refusing state. */
+  check(): void {
+    let used = this.#read();
+    if (used >= this.limits.hard) {
+      this.#logger.warn("Memory usage is above hard limit", mib(used));
+      used = this.#collect("hard", used, this.#config.min_gc_interval_when_hard_limited);
+    }
+    const was = this.#refusing;
+    let refuse = used >= this.limits.soft;
+    if (!was && refuse) {
+      used = this.#collect("soft", used, this.#config.min_gc_interval_when_soft_limited);
+      refuse = used >= this.limits.soft;
+      if (refuse) this.#logger.warn("Memory usage is above soft limit. Refusing data", mib(used));
+    } else if (was && !refuse) {
+      this.#logger.info("Memory usage back within limits. Resuming normal operation", mib(used));
+    }
+    this.#refusing = refuse;
+  }
+}
+
+function mib(bytes: number): { cur_mem_mib: number } {
+  return { cur_mem_mib: Math.floor(bytes / MIB) };
+}
+
+/** Monitors shared by the instances of one limiter ID (one per pipeline), as in the Collector. */
+const sharedMonitors = new Map<string, MemoryMonitor>();
+
+/** A memory limiter instance; `check` measures at once (for tests and diagnostics). */
+export interface MemoryLimiterProcessor<S extends Signal> extends Processor<S> {
+  /** Measures memory now and updates whether data is refused. */
+  check(): void;
+  /** The hard and soft limits, in bytes. */
+  readonly limits: MemoryLimits;
+}
+
+/**
+ * Creates one memory limiter instance. Instances of the same ID share one monitor unless
+ * `options` injects readers (tests), which makes a private one.
+ */
+export function createMemoryLimiter<S extends Signal>(
+  settings: CreateSettings<MemoryLimiterConfig>,
+  signal: S,
+  next: Consumer<S>,
+  options?: MemoryLimiterOptions,
+): MemoryLimiterProcessor<S> {
+  const { config, logger, meter } = settings;
+  let monitor: MemoryMonitor;
+  if (options !== undefined) {
+    monitor = new MemoryMonitor(config, logger, options);
+  } else {
+    monitor = sharedMonitors.get(settings.id) ?? new MemoryMonitor(config, logger, {});
+    sharedMonitors.set(settings.id, monitor);
+  }
+  const unit = ITEM_UNIT[signal];
+  const refused = meter.counter(
+    `otelcol_processor_refused_${unit}`,
+    `Number of ${unit.replace("_", " ")} that were rejected by the next component in the pipeline.`,
+  );
+  // The receiver turns this into Retry-After / RetryInfo: no sooner than the next check, whole
+  // seconds, at most 30s.
+  const retryAfterMs = Math.min(
+    MAX_RETRY_AFTER_MS,
+    Math.max(1000, Math.ceil(config.check_interval / 1000) * 1000),
+  );
+  let started = false;
+
+  return {
+    mutatesData: false,
+    limits: monitor.limits,
+    check: () => monitor.check(),
+    consume(payload) {
+      if (monitor.refusing) {
+        refused.add(payload.itemCount);
+        return Promise.reject(retryableError(DATA_REFUSED_MESSAGE, { retryAfterMs }));
+      }
+      return next.consume(payload);
+    },
+    start() {
+      if (!started) {
+        started = true;
+        monitor.acquire();
+      }
+      return Promise.resolve();
+    },
+    shutdown() {
+      if (started) {
+        started = false;
+        if (monitor.release() && sharedMonitors.get(settings.id) === monitor) {
+          sharedMonitors.delete(settings.id);
+        }
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/** The `memory_limiter` processor factory. */
+export const memoryLimiterFactory: ProcessorFactory<MemoryLimiterConfig> = {
+  kind: "processor",
+  type: "memory_limiter",
+  configSchema: memoryLimiterConfigSchema,
+  signals: { traces: "beta", metrics: "beta", logs: "beta" },
+  create: (settings, signal, next) => createMemoryLimiter(settings, signal, next),
+};
