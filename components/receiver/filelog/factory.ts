@@ -1,0 +1,339 @@
+/**
+ * The `filelog` receiver: tails files matched by globs, splits them into entries, runs the stanza
+ * operators, and sends one payload per poll. A poll's offsets are committed (and, with `storage`,
+ * saved) only after the pipeline accepted its payload, so a crash re-reads at most the last poll
+ * and never skips; a clean restart with `storage` neither re-reads nor skips.
+ *
+ * Files are identified as the OpenTelemetry Collector does, by fingerprint (their first bytes) and,
+ * while open, by inode: see `_tracker.ts` for rename and copy-truncate rotation.
+ *
+ * @module
+ */
+import type { CreateSettings, Host, Receiver, ReceiverFactory } from "../../component.ts";
+import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
+import { errorMessage } from "../../../lib/consumer/consumer.ts";
+import { newLogRecord, newResource, newScope, nowUnixNano } from "../../../lib/pdata/new.ts";
+import { Payload } from "../../../lib/pdata/payload.ts";
+import type { KeyValue, LogRecord, ResourceLogs } from "../../../lib/pdata/types.ts";
+import { type Entry, entryToLogRecord, newEntry, toKeyValues } from "../../../lib/stanza/entry.ts";
+import { compileGoRegex } from "../../../lib/stanza/expr.ts";
+import { buildPipeline } from "../../../lib/stanza/pipeline.ts";
+import { getStorageClient, type StorageClient } from "../../../lib/storage/mod.ts";
+import { instrumentReceiverOutput } from "../../../pipelines/instrument.ts";
+import { type FilelogConfig, filelogConfigSchema } from "./config.ts";
+import { compileGlob, findFiles } from "./_finder.ts";
+import type { FileReader, ReaderOptions } from "./_reader.ts";
+import { type FileRecordData, FileTracker, type PlannedRead } from "./_tracker.ts";
+
+/** Bytes read from one file per poll; a file with more is read again without waiting. */
+const FILE_BUDGET = 1024 * 1024;
+/** Bytes read from all files per poll. */
+const POLL_BUDGET = 4 * 1024 * 1024;
+/** Storage key prefix of file records. */
+const FILES_KEY = "files";
+/** Mutations per storage commit (Deno KV allows 1000). */
+const COMMIT_CHUNK = 200;
+
+/** A filelog receiver instance. */
+export interface FilelogReceiver extends Receiver {
+  /**
+   * Waits for a poll in flight, then runs one more (tests); resolves when its payload was accepted
+   * and its offsets committed.
+   */
+  pollOnce(): Promise<void>;
+}
+
+interface Persisted {
+  path: string;
+  fingerprint: Uint8Array;
+  offset: number;
+}
+
+function baseName(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? path : path.slice(i + 1);
+}
+
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+}
+
+/** Creates a filelog receiver instance. */
+export function createFilelogReceiver(
+  settings: CreateSettings<FilelogConfig>,
+  next: SignalConsumers,
+): FilelogReceiver {
+  const { config, logger, id } = settings;
+  const logs: Consumer<"logs"> | undefined = next.logs === undefined
+    ? undefined
+    : instrumentReceiverOutput("logs", next.logs, settings.meter);
+  const pipeline = buildPipeline(config.operators, { logger });
+  const include = config.include.map(compileGlob);
+  const exclude = config.exclude.map(compileGlob);
+  const encoding = config.encoding === "nop"
+    ? "nop"
+    : config.encoding === "ascii" || config.encoding === "us-ascii"
+    ? "ascii"
+    : "utf-8";
+  const readerOptions: ReaderOptions = {
+    maxLogSize: config.max_log_size,
+    encoding,
+    lineStart: config.multiline?.line_start_pattern === undefined
+      ? undefined
+      : compileGoRegex(config.multiline.line_start_pattern),
+    lineEnd: config.multiline?.line_end_pattern === undefined
+      ? undefined
+      : compileGoRegex(config.multiline.line_end_pattern),
+    preserveLeading: config.preserve_leading_whitespaces,
+    preserveTrailing: config.preserve_trailing_whitespaces,
+    forceFlushMs: config.force_flush_period,
+    budget: FILE_BUDGET,
+  };
+  const tracker = new FileTracker(readerOptions, config.fingerprint_size);
+  const fastPath = pipeline.empty && Object.keys(config.resource).length === 0;
+  const saved = new Map<string, string>();
+  const resolved = new Map<string, string>();
+
+  let storage: StorageClient | undefined;
+  let firstPoll = true;
+  let stopped = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let polling: Promise<boolean> | undefined;
+  let rotate = 0;
+
+  async function fileAttributes(path: string): Promise<Record<string, string>> {
+    const attrs: Record<string, string> = {};
+    if (config.include_file_name) attrs["log.file.name"] = baseName(path);
+    if (config.include_file_path) attrs["log.file.path"] = absolute(path);
+    if (config.include_file_name_resolved || config.include_file_path_resolved) {
+      let real = resolved.get(path);
+      if (real === undefined) {
+        try {
+          real = await Deno.realPath(path);
+        } catch {
+          real = absolute(path);
+        }
+        if (resolved.size > 10_000) resolved.clear();
+        resolved.set(path, real);
+      }
+      if (config.include_file_name_resolved) attrs["log.file.name_resolved"] = baseName(real);
+      if (config.include_file_path_resolved) attrs["log.file.path_resolved"] = real;
+    }
+    for (const [k, v] of Object.entries(config.attributes)) attrs[k] = v;
+    return attrs;
+  }
+
+  function toResourceLogs(entries: readonly Entry[]): ResourceLogs[] {
+    const groups = new Map<string, { resource: KeyValue[]; records: LogRecord[] }>();
+    for (const e of entries) {
+      const key = JSON.stringify(e.resource, (_k, v) => typeof v === "bigint" ? String(v) : v);
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = { resource: toKeyValues(e.resource), records: [] };
+        groups.set(key, g);
+      }
+      g.records.push(entryToLogRecord(e));
+    }
+    return [...groups.values()].map((g) => ({
+      resource: newResource({ attributes: g.resource }),
+      scopeLogs: [{ scope: newScope(), logRecords: g.records, schemaUrl: "" }],
+      schemaUrl: "",
+    }));
+  }
+
+  async function persist(readers: readonly FileReader[], forgotten: readonly string[]) {
+    if (storage === undefined) return;
+    const ops: { key: string; value: Persisted | undefined }[] = [];
+    for (const r of readers) {
+      const stamp = `${r.offset}\u0000${r.path}\u0000${r.fingerprint.length}`;
+      if (saved.get(r.id) === stamp) continue;
+      saved.set(r.id, stamp);
+      ops.push({
+        key: r.id,
+        value: { path: r.path, fingerprint: r.fingerprint, offset: r.offset },
+      });
+    }
+    for (const key of forgotten) {
+      saved.delete(key);
+      ops.push({ key, value: undefined });
+    }
+    for (let i = 0; i < ops.length; i += COMMIT_CHUNK) {
+      const atomic = storage.atomic();
+      for (const op of ops.slice(i, i + COMMIT_CHUNK)) {
+        if (op.value === undefined) atomic.delete([FILES_KEY, op.key]);
+        else atomic.set([FILES_KEY, op.key], op.value);
+      }
+      await atomic.commit();
+    }
+  }
+
+  /** One poll: find, read, send, commit. Resolves true when files have more to read. */
+  async function poll(): Promise<boolean> {
+    let paths = await findFiles(include, exclude);
+    if (paths.length > config.max_concurrent_files) {
+      rotate %= paths.length;
+      paths = [...paths.slice(rotate), ...paths.slice(0, rotate)]
+        .slice(0, config.max_concurrent_files);
+      rotate += config.max_concurrent_files;
+    }
+    const startAtEnd = firstPoll && config.start_at === "end";
+    firstPoll = false;
+    const plan = await tracker.poll(paths, startAtEnd);
+    const now = Date.now();
+    const observed = nowUnixNano();
+    const unfinished = new Set<FileReader>();
+    const reads: { p: PlannedRead; offset: number }[] = [];
+    const records: LogRecord[] = [];
+    const entries: Entry[] = [];
+    const emit = (e: Entry) => entries.push(e);
+    let total = 0;
+    let more = false;
+    for (const p of plan) {
+      if (total >= POLL_BUDGET) {
+        unfinished.add(p.reader);
+        more = true;
+        continue;
+      }
+      let result;
+      try {
+        result = await p.reader.read(p.size, now);
+      } catch (error) {
+        logger.warn("Cannot read file", { path: p.reader.path, error: errorMessage(error) });
+        continue;
+      }
+      total += result.offset - p.reader.offset;
+      if (result.more) {
+        more = true;
+        unfinished.add(p.reader);
+      }
+      reads.push({ p, offset: result.offset });
+      if (result.tokens.length === 0) continue;
+      const attrs = await fileAttributes(p.reader.path);
+      if (fastPath) {
+        const keys = Object.keys(attrs);
+        for (const body of result.tokens) {
+          const attributes: KeyValue[] = new Array(keys.length);
+          for (let i = 0; i < keys.length; i++) {
+            attributes[i] = { key: keys[i]!, value: attrs[keys[i]!] };
+          }
+          records.push(newLogRecord({ observedTimeUnixNano: observed, body, attributes }));
+        }
+      } else {
+        for (const body of result.tokens) {
+          const e = newEntry(body, observed);
+          Object.assign(e.attributes, attrs);
+          Object.assign(e.resource, config.resource);
+          pipeline.process(e, emit);
+        }
+      }
+    }
+    if (stopped) pipeline.flush(emit);
+    const n = records.length + entries.length;
+    if (n > 0 && logs !== undefined) {
+      const resourceLogs: ResourceLogs[] = fastPath
+        ? [{
+          resource: newResource(),
+          scopeLogs: [{ scope: newScope(), logRecords: records, schemaUrl: "" }],
+          schemaUrl: "",
+        }]
+        : toResourceLogs(entries);
+      try {
+        await logs.consume(Payload.of("logs", { resourceLogs }));
+      } catch (error) {
+        logger.warn("The pipeline refused log entries; they will be read again", {
+          error: errorMessage(error),
+          items: n,
+        });
+        for (const p of plan) if (p.lost) unfinished.add(p.reader);
+        tracker.finishPoll(plan, unfinished);
+        return false;
+      }
+    }
+    for (const { p, offset } of reads) p.reader.commit({ tokens: [], offset, more: false });
+    tracker.finishPoll(plan, unfinished);
+    try {
+      await persist(tracker.readers, tracker.takeForgotten());
+    } catch (error) {
+      logger.warn("Cannot save file offsets", { error: errorMessage(error) });
+    }
+    return more;
+  }
+
+  function pollOnce(): Promise<boolean> {
+    polling ??= poll().finally(() => polling = undefined);
+    return polling;
+  }
+
+  async function run(): Promise<void> {
+    while (!stopped) {
+      let more = false;
+      try {
+        more = await pollOnce();
+      } catch (error) {
+        logger.error("Poll failed", { error: errorMessage(error) });
+      }
+      if (stopped) break;
+      if (!more) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.poll_interval);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    }
+  }
+
+  async function loadRecords(client: StorageClient): Promise<void> {
+    for await (const { key, value } of client.list<Persisted>([FILES_KEY])) {
+      const rid = key[key.length - 1];
+      if (typeof rid !== "string" || !(value.fingerprint instanceof Uint8Array)) continue;
+      const data: FileRecordData = {
+        path: value.path,
+        fingerprint: value.fingerprint,
+        offset: value.offset,
+      };
+      tracker.restore(rid, data);
+      saved.set(rid, `${data.offset}\u0000${data.path}\u0000${data.fingerprint.length}`);
+    }
+    if (tracker.readers.length > 0) firstPoll = false;
+  }
+
+  return {
+    async start(host: Host) {
+      if (config.storage !== undefined) {
+        storage = getStorageClient(host, config.storage, "receiver", id);
+        await loadRecords(storage);
+      }
+      if (logs === undefined) return;
+      loop = run();
+    },
+    async shutdown() {
+      if (stopped) return await loop;
+      stopped = true;
+      wake?.();
+      await loop;
+      await polling?.catch(() => {});
+      // One last pass sends operator-held partial entries.
+      if (loop !== undefined) await pollOnce().catch(() => false);
+      tracker.closeAll();
+      await storage?.close();
+    },
+    async pollOnce() {
+      await polling?.catch(() => false);
+      await pollOnce();
+    },
+  };
+}
+
+/** The `filelog` receiver factory. */
+export const filelogReceiverFactory: ReceiverFactory<FilelogConfig> = {
+  kind: "receiver",
+  type: "filelog",
+  configSchema: filelogConfigSchema,
+  signals: { logs: "beta" },
+  create: createFilelogReceiver,
+};
