@@ -12,8 +12,10 @@ import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
 import { attributesFactory } from "./processor/attributes/factory.ts";
 import { batchFactory } from "./processor/batch/factory.ts";
+import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
 import { resourceFactory } from "./processor/resource/factory.ts";
 import { resourceDetectionFactory } from "./processor/resourcedetection/factory.ts";
+import { filelogReceiverFactory } from "./receiver/filelog/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
 import { prometheusReceiverFactory } from "./receiver/prometheus/factory.ts";
 
@@ -21,7 +23,9 @@ import { prometheusReceiverFactory } from "./receiver/prometheus/factory.ts";
 export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(otlpReceiverFactory),
   asFactory(prometheusReceiverFactory),
+  asFactory(filelogReceiverFactory),
   asFactory(batchFactory),
+  asFactory(memoryLimiterFactory),
   asFactory(attributesFactory),
   asFactory(resourceFactory),
   asFactory(resourceDetectionFactory),
