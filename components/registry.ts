@@ -16,6 +16,7 @@ import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
 import { resourceFactory } from "./processor/resource/factory.ts";
 import { resourceDetectionFactory } from "./processor/resourcedetection/factory.ts";
 import { filelogReceiverFactory } from "./receiver/filelog/factory.ts";
+import { hostmetricsReceiverFactory } from "./receiver/hostmetrics/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
 import { prometheusReceiverFactory } from "./receiver/prometheus/factory.ts";
 
@@ -24,6 +25,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(otlpReceiverFactory),
   asFactory(prometheusReceiverFactory),
   asFactory(filelogReceiverFactory),
+  asFactory(hostmetricsReceiverFactory),
   asFactory(batchFactory),
   asFactory(memoryLimiterFactory),
   asFactory(attributesFactory),

@@ -1,0 +1,200 @@
+/**
+ * Per-process readers: `/proc/[pid]/{stat,status,cmdline,io,exe,fd,cgroup}`, the PID list, and
+ * user names from `/etc/passwd`.
+ *
+ * @module
+ */
+import {
+  CLOCK_TICKS_PER_SECOND,
+  hostPath,
+  kbValue,
+  num,
+  parseKeyValueLines,
+  readText,
+  type RootPath,
+  splitFields,
+  splitLines,
+} from "./_read.ts";
+
+/** What `/proc/[pid]/stat` says (times in seconds). */
+export interface ProcStat {
+  pid: number;
+  /** The command name (at most 15 characters), without parentheses. */
+  comm: string;
+  /** One letter: R, S, D, T, t, Z, X, I, W, P, … */
+  state: string;
+  ppid: number;
+  minorFaults: number;
+  majorFaults: number;
+  userSeconds: number;
+  systemSeconds: number;
+  threads: number;
+  /** Seconds after boot at which the process started. */
+  startSecondsAfterBoot: number;
+  virtualBytes: number;
+  residentPages: number;
+  /** Seconds spent waiting for block I/O (delay accounting; 0 when disabled). */
+  ioWaitSeconds: number;
+}
+
+/** Parses the text of `/proc/[pid]/stat`. The command name may hold spaces and parentheses. */
+export function parseProcStat(text: string): ProcStat {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  // Fields after the command, numbered from 3 (state) as in proc(5).
+  const f = splitFields(text.slice(close + 1));
+  const at = (n: number) => num(f[n - 3]);
+  return {
+    pid: num(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: f[0] ?? "",
+    ppid: at(4),
+    minorFaults: at(10),
+    majorFaults: at(12),
+    userSeconds: at(14) / CLOCK_TICKS_PER_SECOND,
+    systemSeconds: at(15) / CLOCK_TICKS_PER_SECOND,
+    threads: at(20),
+    startSecondsAfterBoot: at(22) / CLOCK_TICKS_PER_SECOND,
+    virtualBytes: at(23),
+    residentPages: at(24),
+    ioWaitSeconds: at(42) / CLOCK_TICKS_PER_SECOND,
+  };
+}
+
+/** Reads `/proc/[pid]/stat`. */
+export async function readProcStat(pid: number, root: RootPath = ""): Promise<ProcStat> {
+  return parseProcStat(await readText(hostPath(root, `/proc/${pid}/stat`)));
+}
+
+/** What `/proc/[pid]/status` says. */
+export interface ProcStatus {
+  /** `Name`: the command name (at most 15 characters). */
+  name: string;
+  /** Real user ID. */
+  uid: number;
+  /** Resident set size in bytes (0 for kernel threads). */
+  residentBytes: number;
+  /** Virtual memory size in bytes (0 for kernel threads). */
+  virtualBytes: number;
+  threads: number;
+  voluntaryContextSwitches: number;
+  involuntaryContextSwitches: number;
+  /** Signals queued for the process's real user (`SigQ` first number). */
+  signalsQueued: number;
+}
+
+/** Parses the text of `/proc/[pid]/status`. */
+export function parseProcStatus(text: string): ProcStatus {
+  const m = parseKeyValueLines(text);
+  const sigq = m.get("SigQ") ?? "0/0";
+  const uid = splitFields(m.get("Uid") ?? "")[0];
+  return {
+    name: m.get("Name") ?? "",
+    uid: uid === undefined ? -1 : num(uid),
+    residentBytes: kbValue(m.get("VmRSS")),
+    virtualBytes: kbValue(m.get("VmSize")),
+    threads: num(m.get("Threads")),
+    voluntaryContextSwitches: num(m.get("voluntary_ctxt_switches")),
+    involuntaryContextSwitches: num(m.get("nonvoluntary_ctxt_switches")),
+    signalsQueued: num(sigq.slice(0, Math.max(0, sigq.indexOf("/")))),
+  };
+}
+
+/** Reads `/proc/[pid]/status`. */
+export async function readProcStatus(pid: number, root: RootPath = ""): Promise<ProcStatus> {
+  return parseProcStatus(await readText(hostPath(root, `/proc/${pid}/status`)));
+}
+
+/** Reads `/proc/[pid]/cmdline` as its arguments (empty for kernel threads and zombies). */
+export async function readCmdline(pid: number, root: RootPath = ""): Promise<string[]> {
+  const text = await readText(hostPath(root, `/proc/${pid}/cmdline`));
+  if (text === "") return [];
+  const args = text.split("\0");
+  if (args[args.length - 1] === "") args.pop();
+  return args;
+}
+
+/** What `/proc/[pid]/io` says. */
+export interface ProcIo {
+  /** Bytes read through read-like system calls (`rchar`, gopsutil's `ReadBytes`). */
+  readChars: number;
+  /** Bytes written through write-like system calls (`wchar`). */
+  writeChars: number;
+  readSyscalls: number;
+  writeSyscalls: number;
+  /** Bytes fetched from storage (`read_bytes`). */
+  storageReadBytes: number;
+  /** Bytes sent to storage (`write_bytes`). */
+  storageWriteBytes: number;
+}
+
+/** Parses the text of `/proc/[pid]/io`. */
+export function parseProcIo(text: string): ProcIo {
+  const m = parseKeyValueLines(text);
+  return {
+    readChars: num(m.get("rchar")),
+    writeChars: num(m.get("wchar")),
+    readSyscalls: num(m.get("syscr")),
+    writeSyscalls: num(m.get("syscw")),
+    storageReadBytes: num(m.get("read_bytes")),
+    storageWriteBytes: num(m.get("write_bytes")),
+  };
+}
+
+/** Reads `/proc/[pid]/io` (needs the same user or root). */
+export async function readProcIo(pid: number, root: RootPath = ""): Promise<ProcIo> {
+  return parseProcIo(await readText(hostPath(root, `/proc/${pid}/io`)));
+}
+
+/** The executable's path (`/proc/[pid]/exe`); fails for kernel threads and without permission. */
+export function readExe(pid: number, root: RootPath = ""): Promise<string> {
+  return Deno.readLink(hostPath(root, `/proc/${pid}/exe`));
+}
+
+/** The number of open file descriptors (`/proc/[pid]/fd`). */
+export async function countOpenFds(pid: number, root: RootPath = ""): Promise<number> {
+  let n = 0;
+  for await (const _ of Deno.readDir(hostPath(root, `/proc/${pid}/fd`))) n++;
+  return n;
+}
+
+/** The cgroup path of the process (`/proc/[pid]/cgroup`, the unified hierarchy's when present). */
+export async function readCgroup(pid: number, root: RootPath = ""): Promise<string> {
+  const lines = splitLines(await readText(hostPath(root, `/proc/${pid}/cgroup`)));
+  for (const line of lines) if (line.startsWith("0::")) return line.slice(3);
+  return lines.join("\n");
+}
+
+/** The PIDs in `/proc`, ascending. */
+export async function listPids(root: RootPath = ""): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir(hostPath(root, "/proc"))) {
+    const c = entry.name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(entry.name);
+    if (Number.isInteger(pid)) pids.push(pid);
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/** Parses `/etc/passwd` into user names by UID. */
+export function parsePasswd(text: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const line of splitLines(text)) {
+    if (line.startsWith("#")) continue;
+    const f = line.split(":");
+    if (f.length < 3) continue;
+    const uid = Number(f[2]);
+    if (Number.isInteger(uid) && !out.has(uid)) out.set(uid, f[0]!);
+  }
+  return out;
+}
+
+/** Reads user names by UID from `/etc/passwd` (empty when absent). */
+export async function readUsers(root: RootPath = ""): Promise<Map<number, string>> {
+  try {
+    return parsePasswd(await readText(hostPath(root, "/etc/passwd")));
+  } catch {
+    return new Map();
+  }
+}
