@@ -6,6 +6,7 @@
 import { asFactory, type Factory } from "./component.ts";
 import { forwardFactory } from "./connector/forward/factory.ts";
 import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
+import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
 import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
@@ -37,5 +38,6 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(otlphttpExporterFactory),
   asFactory(healthCheckFactory),
   asFactory(fileStorageFactory),
+  asFactory(apikeyauthFactory),
   asFactory(forwardFactory),
 ];

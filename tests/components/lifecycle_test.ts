@@ -29,6 +29,7 @@ const TEST_CONFIGS: Readonly<Record<string, unknown>> = {
   "exporter/otlphttp": { endpoint: "http://127.0.0.1:1" },
   "extension/health_check": { endpoint: "127.0.0.1:0" },
   "extension/file_storage": { directory: `${storageDir}/fs`, create_directory: true },
+  "extension/apikeyauth": { keys: [{ id: "k", secret: "s", workspace_id: "w", tenant_id: "t" }] },
   "receiver/filelog": { include: [`${storageDir}/logs/*.log`] },
   "processor/memory_limiter": { check_interval: "1s", limit_mib: 4096 },
   "processor/attributes": { actions: [{ key: "a", action: "delete" }] },

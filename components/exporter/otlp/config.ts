@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { duration } from "../../../lib/config/schema.ts";
 import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
+import { clientAuthSchema } from "./client_auth.ts";
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\d{1,5})$/;
 
@@ -106,6 +107,8 @@ export const otlpConfigSchema = z.strictObject({
   balancer_name: z.enum(["round_robin", "pick_first"]).default("round_robin"),
   /** The `:authority` header of calls, when it must differ from the endpoint. */
   authority: z.string().optional(),
+  /** A client authenticator extension whose headers every call carries as metadata. */
+  auth: clientAuthSchema.optional(),
 });
 
 /** The `otlp` exporter's validated config. */

@@ -7,7 +7,9 @@
  * exporter helper (`lib/exporterhelper/exporter_helper.ts`) adds the sending queue and retries with
  * backoff (honouring `RetryInfo`). The per-attempt `timeout` is the call's gRPC deadline (a
  * `DEADLINE_EXCEEDED`, as a Go context deadline is in the Collector) rather than the helper's
- * timer: the gRPC client cannot be cancelled through an `AbortSignal`.
+ * timer: the gRPC client cannot be cancelled through an `AbortSignal`. With
+ * `auth: {authenticator}`, every call also carries the client authenticator's headers as metadata
+ * (see `client_auth.ts`).
  *
  * @module
  */
@@ -33,6 +35,8 @@ import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { type OtlpConfig, otlpConfigSchema, parseGrpcEndpoint } from "./config.ts";
 import { OTLP_SIGNALS, type OtlpSignal, requestProto } from "./signals.ts";
+import { resolveClientAuth, withAuthHeaders } from "./client_auth.ts";
+import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 
 async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
@@ -75,6 +79,7 @@ export function createOtlpExporter(
     );
   }
   let client: GrpcClient | undefined;
+  let authenticator: ClientAuthenticator | undefined;
   let stopped = false;
 
   function pushFor<S extends Signal>(signal: S): PushFunc<S> {
@@ -91,7 +96,7 @@ export function createOtlpExporter(
       let response: Uint8Array;
       try {
         response = await client.unary(codec.grpcMethod, requestProto(payload), {
-          metadata: headers,
+          metadata: withAuthHeaders(headers, authenticator, context),
           timeoutMs: config.timeout,
         });
       } catch (error) {
@@ -124,6 +129,7 @@ export function createOtlpExporter(
     consumers: helper.consumers,
     async start(host) {
       if (stopped || client !== undefined) return;
+      authenticator = resolveClientAuth(host, config.auth);
       const tls = await loadTls(config, parsed.scheme === "https");
       const options: ConstructorParameters<typeof GrpcClient>[0] = {
         target: parsed.target,

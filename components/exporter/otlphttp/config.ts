@@ -14,6 +14,7 @@ import { z } from "zod";
 import { duration, httpUrl } from "../../../lib/config/schema.ts";
 import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
+import { clientAuthSchema } from "../otlp/client_auth.ts";
 
 const httpTlsSchema = z
   .strictObject({
@@ -66,6 +67,8 @@ export const otlphttpConfigSchema = z
     ...exporterHelperShape,
     /** TLS for `https://` endpoints. */
     tls: httpTlsSchema.prefault({}),
+    /** A client authenticator extension whose headers every request carries. */
+    auth: clientAuthSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.endpoint !== undefined) return;

@@ -7,6 +7,8 @@
  * `lib/exporterhelper/classify.ts`); a partial success is logged, counted and accepted. The
  * exporter helper (`lib/exporterhelper/exporter_helper.ts`) adds the sending queue, retries with
  * backoff (honouring `Retry-After`) and the per-attempt `timeout`, whose signal aborts the request.
+ * With `auth: {authenticator}`, every request also carries the client authenticator's headers
+ * (see `../otlp/client_auth.ts`).
  *
  * @module
  */
@@ -27,7 +29,9 @@ import { HttpClient, type HttpClientTls, type HttpResult } from "../../../lib/ne
 import type { ExportPartialSuccess } from "../../../lib/otlp/mod.ts";
 import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
+import { resolveClientAuth, withAuthHeaders } from "../otlp/client_auth.ts";
 import { OTLP_SIGNALS, type OtlpSignal, requestProto } from "../otlp/signals.ts";
+import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { type OtlphttpConfig, otlphttpConfigSchema, signalUrl } from "./config.ts";
 
 const PROTOBUF = "application/x-protobuf";
@@ -104,6 +108,7 @@ export function createOtlphttpExporter(
   }
   new Headers(baseHeaders); // throws now, not on every export, when a header is invalid
   let client: HttpClient | undefined;
+  let authenticator: ClientAuthenticator | undefined;
   let stopped = false;
 
   function pushFor<S extends Signal>(signal: S): PushFunc<S> {
@@ -138,7 +143,7 @@ export function createOtlphttpExporter(
       let result: HttpResult;
       try {
         result = await client.post(url!, body(payload), {
-          headers: baseHeaders,
+          headers: withAuthHeaders(baseHeaders, authenticator, context),
           timeoutMs: 0, // the exporter helper's timeout aborts `abort`
           signal: abort,
           compression: config.compression === "gzip" ? "gzip" : "none",
@@ -174,6 +179,7 @@ export function createOtlphttpExporter(
     consumers: helper.consumers,
     async start(host) {
       if (stopped || client !== undefined) return;
+      authenticator = resolveClientAuth(host, config.auth);
       client = new HttpClient(await loadTls(config));
       await helper.start(host);
     },

@@ -3,14 +3,20 @@
  * services, for the signals with a consumer. Requests go into the pipeline still encoded; only
  * their framing is checked.
  *
+ * With an authenticator, each call is authenticated from its metadata before the request is
+ * looked at; a refused call ends `UNAUTHENTICATED` and nothing reaches the pipeline.
+ *
  * @module
  */
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
-import { GrpcError, type GrpcUnaryHandler } from "../../../lib/net/grpc_server.ts";
+import { AuthError, type ServerAuthenticator } from "../../../lib/net/auth.ts";
+import { type GrpcCall, GrpcError, type GrpcUnaryHandler } from "../../../lib/net/grpc_server.ts";
+import { GrpcCode } from "../../../lib/net/rpc_status.ts";
 import { type ClientInfo, Payload } from "../../../lib/pdata/payload.ts";
 import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Meter } from "../../../lib/telemetry/metrics.ts";
+import { authenticatedClient } from "./_auth.ts";
 import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal } from "./_refusal.ts";
 import { SIGNAL_CODECS } from "./_signals.ts";
@@ -21,13 +27,15 @@ export interface GrpcMethodsOptions {
   readonly next: SignalConsumers;
   readonly logger: Logger;
   readonly meter: Meter;
+  /** Checks every call's metadata before the call is handled, when set. */
+  readonly authenticator?: ServerAuthenticator | undefined;
 }
 
 const NO_METADATA: ReadonlyMap<string, readonly string[]> = new Map();
 
 /** The gRPC method handlers by full method path. */
 export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryHandler> {
-  const { next, logger } = options;
+  const { next, logger, authenticator } = options;
   const signals = SIGNALS.filter((s) => next[s] !== undefined);
   const counters = itemCounters(options.meter, "grpc", signals);
   const methods = new Map<string, GrpcUnaryHandler>();
@@ -36,11 +44,13 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
     const codec = SIGNAL_CODECS[signal];
     const count = counters.get(signal)!;
     return async (call) => {
-      const client: ClientInfo = {
-        metadata: options.includeMetadata ? call.metadata() : NO_METADATA,
-        auth: new Map(),
-        address: call.peer,
-      };
+      const client: ClientInfo = authenticator === undefined
+        ? {
+          metadata: options.includeMetadata ? call.metadata() : NO_METADATA,
+          auth: new Map(),
+          address: call.peer,
+        }
+        : await authenticate(authenticator, call);
       const payload = Payload.fromProto(signal, call.request, codec.proto, client);
       try {
         void payload.itemCount;
@@ -63,6 +73,22 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
       count.accepted.add(payload.itemCount);
       return codec.encodeResponse(undefined);
     };
+  }
+
+  async function authenticate(
+    authenticator: ServerAuthenticator,
+    call: GrpcCall,
+  ): Promise<ClientInfo> {
+    const metadata = call.metadata();
+    let auth: ReadonlyMap<string, string>;
+    try {
+      auth = (await authenticator.authenticate(metadata)).auth;
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      logger.debug("Refused an unauthenticated OTLP/gRPC call", { error: error.message });
+      throw new GrpcError(GrpcCode.UNAUTHENTICATED, error.message, { cause: error });
+    }
+    return authenticatedClient(metadata, auth, options.includeMetadata, call.peer);
   }
 
   for (const signal of signals) {

@@ -4,9 +4,16 @@
  * into the pipeline still encoded; only their framing is checked. Answers follow the OTLP/HTTP
  * specification: errors carry a `google.rpc.Status` in the request's encoding.
  *
+ * With an authenticator, every request but a CORS preflight is authenticated from its headers
+ * before anything else — routing, media type and body: a refused request gets 401 with an
+ * `UNAUTHENTICATED` status (protobuf when the request said protobuf, else JSON) and its body is
+ * never read. As in the OpenTelemetry Collector, no `WWW-Authenticate` challenge is sent: API keys
+ * travel in custom headers, which no standard challenge scheme describes.
+ *
  * @module
  */
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
+import { AuthError, type ServerAuthenticator } from "../../../lib/net/auth.ts";
 import { BodyTooLargeError, readLimited } from "../../../lib/net/body.ts";
 import { decompress, parseContentCoding, SUPPORTED_CODINGS } from "../../../lib/net/compression.ts";
 import { encodeRpcStatus, encodeRpcStatusJson, GrpcCode } from "../../../lib/net/rpc_status.ts";
@@ -15,6 +22,7 @@ import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import type { OtlpHttpConfig } from "./config.ts";
+import { authenticatedClient } from "./_auth.ts";
 import { corsPolicy } from "./_cors.ts";
 import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal, type Refusal } from "./_refusal.ts";
@@ -35,6 +43,8 @@ export interface HttpHandlerOptions {
   readonly next: SignalConsumers;
   readonly logger: Logger;
   readonly meter: Meter;
+  /** Checks every request before its body is read, when set. */
+  readonly authenticator?: ServerAuthenticator | undefined;
 }
 
 function bodyEncoding(contentType: string | null): BodyEncoding | undefined {
@@ -76,16 +86,39 @@ function statusResponse(
   });
 }
 
-function clientInfo(request: Request, remoteAddr: string, includeMetadata: boolean): ClientInfo {
+/** The request's headers as metadata, keys in lower case. */
+function headerMap(request: Request): Map<string, string[]> {
   const metadata = new Map<string, string[]>();
-  if (includeMetadata) {
-    for (const [key, value] of request.headers) {
-      const values = metadata.get(key);
-      if (values === undefined) metadata.set(key, [value]);
-      else values.push(value);
-    }
+  for (const [key, value] of request.headers) {
+    const values = metadata.get(key);
+    if (values === undefined) metadata.set(key, [value]);
+    else values.push(value);
   }
-  return { metadata, auth: new Map(), address: remoteAddr };
+  return metadata;
+}
+
+/** What authentication established for a request; `undefined` when none is configured. */
+type Authenticated = ReadonlyMap<string, string> | undefined;
+
+function clientInfo(
+  request: Request,
+  remoteAddr: string,
+  includeMetadata: boolean,
+  auth: Authenticated,
+): ClientInfo {
+  if (auth !== undefined) {
+    return authenticatedClient(
+      includeMetadata ? headerMap(request) : new Map(),
+      auth,
+      includeMetadata,
+      remoteAddr,
+    );
+  }
+  return {
+    metadata: includeMetadata ? headerMap(request) : new Map(),
+    auth: new Map(),
+    address: remoteAddr,
+  };
 }
 
 /** A body that could not be read: the client went away or broke the framing. */
@@ -124,7 +157,7 @@ function routes(config: OtlpHttpConfig, next: SignalConsumers): Map<string, Sign
 
 /** Creates the HTTP handler of an otlp receiver. */
 export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler {
-  const { config, next, logger } = options;
+  const { config, next, logger, authenticator } = options;
   const paths = routes(config, next);
   const cors = config.cors !== undefined && config.cors.allowed_origins.length > 0
     ? corsPolicy(config.cors)
@@ -137,6 +170,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     signal: S,
     request: Request,
     remoteAddr: string,
+    auth: Authenticated,
   ): Promise<Response> {
     const encoding = bodyEncoding(request.headers.get("content-type"));
     if (encoding === undefined) {
@@ -169,7 +203,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     let payload: Payload<S>;
     try {
       const body = await decompress(await readBody(request, limit), coding, limit);
-      const client = clientInfo(request, remoteAddr, config.include_metadata);
+      const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);
       } else {
@@ -212,15 +246,39 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     });
   }
 
+  /** The authenticator's facts, or a 401 answer; `undefined` facts without an authenticator. */
+  async function authenticate(request: Request): Promise<Authenticated | Response> {
+    if (authenticator === undefined) return undefined;
+    try {
+      return (await authenticator.authenticate(headerMap(request))).auth;
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      logger.debug("Refused an unauthenticated OTLP/HTTP request", { error: error.message });
+      request.body?.cancel().catch(() => {});
+      const encoding = bodyEncoding(request.headers.get("content-type")) ?? "json";
+      return statusResponse(encoding, {
+        status: 401,
+        code: GrpcCode.UNAUTHENTICATED,
+        message: error.message,
+      });
+    }
+  }
+
   async function route(request: Request, remoteAddr: string): Promise<Response> {
     const path = new URL(request.url).pathname;
     const signal = paths.get(path);
+    if (request.method === "OPTIONS" && cors !== undefined && signal !== undefined) {
+      return cors.preflight(request);
+    }
+    // As in the Collector, authentication comes before routing: unauthenticated clients learn
+    // nothing, not even which paths exist.
+    const auth = await authenticate(request);
+    if (auth instanceof Response) return auth;
     if (signal === undefined) return textResponse(404, "404 page not found");
-    if (request.method === "OPTIONS" && cors !== undefined) return cors.preflight(request);
     if (request.method !== "POST") {
       return textResponse(405, "405 method not allowed, supported: [POST]", { allow });
     }
-    return await export_(signal, request, remoteAddr);
+    return await export_(signal, request, remoteAddr, auth);
   }
 
   return async (request, remoteAddr) => {

@@ -6,12 +6,17 @@
  * only their framing while counting items. A request is answered once the pipeline accepted or
  * refused its data, so the client sees backpressure and failures.
  *
+ * `auth: {authenticator: <extension>}` on a protocol makes every request pass the extension's
+ * server authenticator (resolved at start) before its body or message is handled: 401 /
+ * `UNAUTHENTICATED` otherwise. See `_auth.ts` for what reaches `ClientInfo`.
+ *
  * @module
  */
 import type { CreateSettings, Host, Receiver, ReceiverFactory } from "../../component.ts";
 import type { SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
 import { type GrpcServer, serveGrpc } from "../../../lib/net/grpc_server.ts";
+import { type ServerAuthenticator, serverAuthenticatorOf } from "../../../lib/net/auth.ts";
 import {
   type OtlpConfig,
   otlpConfigSchema,
@@ -41,25 +46,31 @@ async function readFileFor(id: string, key: string, path: string): Promise<Uint8
   }
 }
 
-function checkAuth(
+/** The server authenticator a protocol's `auth` names, resolved at start; undefined without. */
+function authenticatorFor(
   id: string,
   protocol: "grpc" | "http",
   auth: { authenticator: string } | undefined,
   host: Host,
-  settings: CreateSettings<OtlpConfig>,
-): void {
-  if (auth === undefined) return;
+): ServerAuthenticator | undefined {
+  if (auth === undefined) return undefined;
   if (host.getExtension(auth.authenticator) === undefined) {
     throw new Error(
       `Cannot start receiver "${id}": protocols.${protocol}.auth names authenticator ` +
         `"${auth.authenticator}", which is not defined as an extension`,
     );
   }
-  // TODO(auth): call the authenticator once the extension contract for it exists.
-  settings.logger.warn("Authentication is not enforced yet; requests are accepted as they come", {
-    protocol,
-    authenticator: auth.authenticator,
-  });
+  try {
+    return serverAuthenticatorOf(host, auth.authenticator);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `Cannot start receiver "${id}": protocols.${protocol}.auth: ${
+        message.charAt(0).toLowerCase()
+      }${message.slice(1)}`,
+      { cause: error },
+    );
+  }
 }
 
 function startFailure(id: string, error: unknown): Error {
@@ -73,6 +84,7 @@ async function startGrpc(
   settings: CreateSettings<OtlpConfig>,
   config: OtlpGrpcConfig,
   next: SignalConsumers,
+  authenticator: ServerAuthenticator | undefined,
 ): Promise<GrpcServer> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -104,7 +116,13 @@ async function startGrpc(
       onUnexpectedError: (error) =>
         logger.error("Unexpected error in the OTLP/gRPC handler", { error }),
     },
-    grpcMethods({ includeMetadata: config.include_metadata, next, logger, meter: settings.meter }),
+    grpcMethods({
+      includeMetadata: config.include_metadata,
+      next,
+      logger,
+      meter: settings.meter,
+      authenticator,
+    }),
   );
   logger.info("Starting GRPC server", { endpoint: `${hostname}:${server.port}` });
   return server;
@@ -114,6 +132,7 @@ async function startHttp(
   settings: CreateSettings<OtlpConfig>,
   config: OtlpHttpConfig,
   next: SignalConsumers,
+  authenticator: ServerAuthenticator | undefined,
 ): Promise<HttpListener> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -130,7 +149,13 @@ async function startHttp(
     ),
     key: decoder.decode(await readFileFor(id, "protocols.http.tls.key_file", config.tls.key_file)),
   };
-  const handler = createHttpHandler({ config, next, logger, meter: settings.meter });
+  const handler = createHttpHandler({
+    config,
+    next,
+    logger,
+    meter: settings.meter,
+    authenticator,
+  });
   const listener = listenHttp({ hostname, port, tls, logger }, handler);
   logger.info("Starting HTTP server", { endpoint: `${hostname}:${listener.port}` });
   return listener;
@@ -150,10 +175,10 @@ export function createOtlpReceiver(
   async function start(host: Host): Promise<void> {
     const { grpc: grpcConfig, http: httpConfig } = config.protocols;
     try {
-      checkAuth(id, "grpc", grpcConfig?.auth, host, settings);
-      checkAuth(id, "http", httpConfig?.auth, host, settings);
-      if (grpcConfig !== undefined) grpc = await startGrpc(settings, grpcConfig, next);
-      if (httpConfig !== undefined) http = await startHttp(settings, httpConfig, next);
+      const grpcAuth = authenticatorFor(id, "grpc", grpcConfig?.auth, host);
+      const httpAuth = authenticatorFor(id, "http", httpConfig?.auth, host);
+      if (grpcConfig !== undefined) grpc = await startGrpc(settings, grpcConfig, next, grpcAuth);
+      if (httpConfig !== undefined) http = await startHttp(settings, httpConfig, next, httpAuth);
     } catch (error) {
       await Promise.all([grpc?.shutdown(), http?.shutdown()]);
       grpc = undefined;
