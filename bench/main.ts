@@ -1,0 +1,171 @@
+/**
+ * `deno task bench`: the codec benchmark and the pass-through pipeline benchmark (tfo against the
+ * reference OpenTelemetry Collector when `bench/peers.sh` built it), written to `bench/RESULTS.md`.
+ *
+ * ```sh
+ * deno task bench                      # everything, about 8 minutes
+ * deno task bench --quick              # a smoke run, about 1 minute
+ * deno task bench --only traces-http   # scenarios whose ID contains one of the given strings
+ * deno task bench --profile            # also profile tfo under load (traces, HTTP in, gRPC out)
+ * deno task bench --no-otelcol --no-codec --out /tmp/r.md
+ * ```
+ *
+ * The hand-written analysis between the `analysis` markers of an existing RESULTS.md is kept.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { runCodecBench } from "./codec_bench.ts";
+import { ChildGroup } from "./_children.ts";
+import { summarizeProfile } from "./_profile.ts";
+import {
+  profileTfo,
+  type RunOptions,
+  runScenario,
+  type ScenarioResult,
+  SCENARIOS,
+  startSink,
+  type ThroughputResult,
+} from "./passthrough.ts";
+import { type MachineInfo, machineInfo, renderResults } from "./_report.ts";
+
+const USAGE = `Usage: deno task bench [options]
+
+  --quick             smoke run (~1 minute): 2 traces scenarios, short phases
+  --only LIST         comma-separated substrings of scenario IDs (${
+  SCENARIOS.map((s) => s.id).join(", ")
+})
+  --duration S        seconds measured per throughput phase (default 10, quick 3)
+  --workers N         requests in flight in the throughput phase (default 256)
+  --latency-rate N    items/s of the fixed-rate latency phase (default 20000)
+  --profile           also run tfo under --cpu-prof and summarize the hot spots
+  --no-otelcol        run tfo alone even when the reference collector is built
+  --no-codec          skip the codec benchmark
+  --out FILE          where to write the results (default bench/RESULTS.md)`;
+
+function peersDir(): string {
+  return Deno.env.get("TFO_PEERS_DIR") ?? `${Deno.env.get("HOME") ?? ""}/.cache/tfo-peers`;
+}
+
+async function executable(path: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile && ((info.mode ?? 0) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      duration: { type: "string" },
+      workers: { type: "string", default: "256" },
+      "latency-rate": { type: "string", default: "20000" },
+      profile: { type: "boolean", default: false },
+      "no-otelcol": { type: "boolean", default: false },
+      "no-codec": { type: "boolean", default: false },
+      out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const quick = values.quick;
+  const only = values.only?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const scenarios = SCENARIOS.filter((s) =>
+    only !== undefined ? only.some((o) => s.id.includes(o)) : !quick || s.signal === "traces"
+  ).slice(0, quick && only === undefined ? 2 : undefined);
+  if (scenarios.length === 0) {
+    console.error(`No scenario matches --only ${values.only}\n\n${USAGE}`);
+    return 2;
+  }
+
+  const otelcolPath = `${peersDir()}/bin/otelcol`;
+  const otelcol = !values["no-otelcol"] && await executable(otelcolPath) ? otelcolPath : undefined;
+  const options: RunOptions = {
+    warmupS: quick ? 1 : 3,
+    durationS: Number(values.duration ?? (quick ? 3 : 10)),
+    latencyS: quick ? 3 : 6,
+    workers: Number(values.workers),
+    items: 100,
+    latencyRate: Number(values["latency-rate"]),
+    otelcol,
+  };
+  const log = (line: string) => console.error(line);
+  if (otelcol === undefined) {
+    log(
+      values["no-otelcol"]
+        ? "Running tfo alone (--no-otelcol)"
+        : `The reference collector is missing (${otelcolPath}; build it with bench/peers.sh): ` +
+          "running tfo alone",
+    );
+  }
+  const machine: MachineInfo = await machineInfo(otelcol);
+
+  let codec: string | undefined;
+  if (!values["no-codec"]) {
+    log("Codec benchmark ...");
+    codec = await runCodecBench({ msPerCase: quick ? 200 : 1000 });
+  }
+
+  const group = new ChildGroup();
+  const onSignal = () => {
+    group.stopAll(1000).finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  const results: ScenarioResult[] = [];
+  let profile: { throughput: ThroughputResult; summary: string; scenario: string } | undefined;
+  const started = performance.now();
+  try {
+    const sink = await startSink(group);
+    for (const scenario of scenarios) {
+      log(`Scenario ${scenario.id} ...`);
+      results.push(await runScenario(group, sink, scenario, options, log));
+    }
+    if (values.profile) {
+      const scenario = scenarios[0]!;
+      log(`Profiling tfo on ${scenario.id} ...`);
+      const dir = new URL("./out/prof", import.meta.url).pathname;
+      const run = await profileTfo(group, sink, scenario, options, dir);
+      profile = {
+        throughput: run.throughput,
+        summary: summarizeProfile(await Deno.readTextFile(run.profile)),
+        scenario: scenario.id,
+      };
+      log(`  profile: ${run.profile}`);
+    }
+  } catch (error) {
+    log(`Benchmark failed: ${error instanceof Error ? error.stack : error}`);
+    return 1;
+  } finally {
+    await group.stopAll();
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+
+  let previous = "";
+  try {
+    previous = await Deno.readTextFile(values.out);
+  } catch { /* first run */ }
+  const markdown = renderResults({
+    machine,
+    options,
+    mode: quick ? "quick" : "full",
+    args: Deno.args,
+    results,
+    codec,
+    profile,
+    elapsedS: (performance.now() - started) / 1000,
+    previous,
+  });
+  await Deno.writeTextFile(values.out, markdown);
+  log(`Wrote ${values.out}`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
