@@ -9,6 +9,7 @@ import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
+import { telemetryflowFactory } from "./extension/telemetryflow/factory.ts";
 import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
 import { attributesFactory } from "./processor/attributes/factory.ts";
@@ -39,5 +40,6 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(healthCheckFactory),
   asFactory(fileStorageFactory),
   asFactory(apikeyauthFactory),
+  asFactory(telemetryflowFactory),
   asFactory(forwardFactory),
 ];

@@ -30,6 +30,11 @@ const TEST_CONFIGS: Readonly<Record<string, unknown>> = {
   "extension/health_check": { endpoint: "127.0.0.1:0" },
   "extension/file_storage": { directory: `${storageDir}/fs`, create_directory: true },
   "extension/apikeyauth": { keys: [{ id: "k", secret: "s", workspace_id: "w", tenant_id: "t" }] },
+  "extension/telemetryflow": {
+    endpoint: "http://127.0.0.1:1",
+    api_key_id: "tfk_x",
+    api_key_secret: "tfs_x",
+  },
   "receiver/filelog": { include: [`${storageDir}/logs/*.log`] },
   "processor/memory_limiter": { check_interval: "1s", limit_mib: 4096 },
   "processor/attributes": { actions: [{ key: "a", action: "delete" }] },
