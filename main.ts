@@ -15,6 +15,8 @@ import {
   type ResolvedConfig,
   validateConfig,
 } from "./pipelines/config.ts";
+import { type ConfigLayer, Reloader } from "./pipelines/reload.ts";
+import { formatConverted } from "./pipelines/tfo_agent/convert.ts";
 import { Service, StartError } from "./pipelines/service.ts";
 import { errorMessage } from "./lib/consumer/consumer.ts";
 import { createLogger } from "./lib/telemetry/logger.ts";
@@ -50,6 +52,7 @@ const USAGE = `tfo ${VERSION}: a telemetry pipeline engine
 Usage:
   tfo run [--config FILE]... [--set KEY=VALUE]...   run the pipelines (embedded agent config if no --config)
   tfo validate --config FILE... [--set KEY=VALUE]... check a config; exit 0 valid, 2 invalid
+  tfo convert --config FILE... [--set KEY=VALUE]...  print a TFO-Agent config as an OpenTelemetry-shaped one
   tfo components                                  list the built-in components
   tfo version                                     print the version
 
@@ -61,12 +64,24 @@ const COMMAND_HELP: Readonly<Record<string, string>> = {
 Runs the pipelines of the config. Several --config files deep-merge in order (maps merge, lists
 are replaced); each --set overrides one key last, e.g. --set exporters.debug.verbosity=detailed.
 Without --config, runs the embedded default agent config. SIGINT or SIGTERM stop it gracefully.
-Exit status: 0 after a graceful stop, 1 when a component cannot start, 2 for an invalid config.`,
+SIGHUP reloads: the same files and flags are read and validated again; what did not change keeps
+running, and an invalid or unstartable config is refused (logged) while the old one keeps serving.
+Exit status: 0 after a graceful stop, 1 when a component cannot start (or a failed reload could not
+restore the old pipelines), 2 for an invalid config.`,
   validate: `Usage: tfo validate --config FILE... [--set KEY=VALUE]...
 
 Checks everything "run" checks, without opening ports, and reports every error at once with its
 file:line:col. Prints OK and one line per pipeline when the config is valid.
 Exit status: 0 valid, 2 invalid or bad usage.`,
+  convert: `Usage: tfo convert --config FILE... [--set KEY=VALUE]...
+
+Translates a config in the TFO-Agent shape (telemetryflow:, agent:, collectors:, exporter.otlp,
+buffer, logging) into the OpenTelemetry-shaped config tfo runs, checks it as "validate" does, and
+prints it on stdout; "tfo run" accepts the TFO-Agent file directly, so this is for reading or
+keeping the result. \${env:...} references are kept; a secret written literally in the file is
+printed as an environment reference instead (\${env:TELEMETRYFLOW_API_KEY_SECRET}), with a
+comment naming the variable to set. Warnings and errors go to stderr.
+Exit status: 0 converted, 2 when the config is not in the TFO-Agent shape or is invalid.`,
   components: `Usage: tfo components
 
 Lists every built-in component: kind, type, and the signals it supports with their stability.`,
@@ -99,9 +114,16 @@ async function resolveConfig(
   parsed: ParsedArgs,
   factories: readonly Factory[],
   io: CliIo,
+  layers: readonly ConfigLayer[] = [],
 ): Promise<ResolvedConfig | undefined> {
+  // Layers (remote configs) merge over the files, under --set; they are read as named files.
+  const layerTexts = new Map(layers.map((l) => [l.name, l.text]));
   const { raw, diagnostics } = await loadConfig({
-    files: parsed.configs,
+    files: [...parsed.configs, ...layerTexts.keys()],
+    readFile: (path) => {
+      const layer = layerTexts.get(path);
+      return layer === undefined ? Deno.readTextFile(path) : Promise.resolve(layer);
+    },
     set: parsed.sets,
     ...(parsed.configs.length === 0
       ? { texts: [{ name: "<embedded agent.yaml>", text: defaultConfigText }] }
@@ -134,6 +156,32 @@ async function validateCommand(parsed: ParsedArgs, factories: readonly Factory[]
   if (config === undefined) return 2;
   io.out("OK");
   for (const line of pipelineSummary(config)) io.out(line);
+  return 0;
+}
+
+async function convertCommand(parsed: ParsedArgs, factories: readonly Factory[], io: CliIo) {
+  if (parsed.configs.length === 0) {
+    io.err("tfo convert: at least one --config is required");
+    return 2;
+  }
+  const loaded = await loadConfig({ files: parsed.configs, set: parsed.sets });
+  const all = [...loaded.diagnostics];
+  if (loaded.raw !== undefined && loaded.tfoAgent === undefined) {
+    all.push({
+      severity: "error",
+      file: parsed.configs.join(", "),
+      line: 0,
+      col: 0,
+      path: "",
+      message: "not in the TFO-Agent shape (it has receivers or service.pipelines, or none of " +
+        "telemetryflow, agent, collectors): it is OpenTelemetry-shaped already",
+    });
+  } else if (loaded.raw !== undefined && !all.some((d) => d.severity === "error")) {
+    all.push(...validateConfig(loaded.raw, factories).diagnostics);
+  }
+  for (const d of all) io.err(formatDiagnostic(d));
+  if (loaded.tfoAgent === undefined || all.some((d) => d.severity === "error")) return 2;
+  io.out(formatConverted(loaded.tfoAgent, loaded.raw?.sources ?? parsed.configs).text);
   return 0;
 }
 
@@ -197,10 +245,19 @@ async function runCommand(
 
   const { promise: stopped, resolve: requestStop } = Promise.withResolvers<string>();
   const onSignal = (name: string) => () => requestStop(name);
+  let reloader: Reloader | undefined;
+  let hangupWhileStarting = false;
+  let fatal = false;
   const handlers: Array<[Deno.Signal, () => void]> = [
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
   ];
+  if (Deno.build.os !== "windows") {
+    handlers.push(["SIGHUP", () => {
+      if (reloader === undefined) hangupWhileStarting = true;
+      else void reloader.request("SIGHUP");
+    }]);
+  }
   for (const [sig, handler] of handlers) Deno.addSignalListener(sig, handler);
   stop?.then(() => requestStop("stop requested"));
   try {
@@ -213,14 +270,38 @@ async function runCommand(
       io.err(`tfo: ${message}`);
       return 1;
     }
+    reloader = new Reloader({
+      service,
+      logger,
+      meter: registry.meter(),
+      localReloadable: parsed.configs.length > 0,
+      load: async (layers) => {
+        const diagnostics: string[] = [];
+        const collect = (line: string) => diagnostics.push(line);
+        const config = await resolveConfig(
+          parsed,
+          factories,
+          { out: collect, err: collect },
+          layers,
+        );
+        return { config, diagnostics };
+      },
+      onFatal: () => {
+        fatal = true;
+        requestStop("a failed reload left no running pipelines");
+      },
+    });
+    reloader.start();
+    if (hangupWhileStarting) void reloader.request("SIGHUP");
     const reason = await stopped;
     logger.info("Shutting down", { reason });
+    await reloader.close();
     if (!(await service.shutdown())) {
       io.err("tfo: the shutdown timeout was reached before everything drained");
       return 1;
     }
     logger.info("Shutdown complete");
-    return 0;
+    return fatal ? 1 : 0;
   } finally {
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await metricsServer?.shutdown();
@@ -262,6 +343,8 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   switch (command) {
     case "validate":
       return await validateCommand(parsed, factories, io);
+    case "convert":
+      return await convertCommand(parsed, factories, io);
     case "components":
       return componentsCommand(factories, io);
     default:

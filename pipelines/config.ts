@@ -31,6 +31,7 @@ import type { Env } from "./_env.ts";
 import { locate } from "./_raw.ts";
 import type { ConfigPath, Position, RawConfig, RawEntry, RawMap, RawNode } from "./_raw.ts";
 import { parseYamlSource } from "./_yaml_source.ts";
+import { isTfoAgentShape, translateTfoAgent } from "./tfo_agent/translate.ts";
 
 export { formatPath, toPlain } from "./_raw.ts";
 export type {
@@ -147,6 +148,11 @@ export interface LoadResult {
   raw: RawConfig | undefined;
   /** Problems found while loading (syntax errors, bad references, unset variables), sorted. */
   diagnostics: Diagnostic[];
+  /**
+   * Set when the sources were in the TFO-Agent shape: the translated OpenTelemetry-shaped tree
+   * before environment expansion (what `tfo convert` prints).
+   */
+  tfoAgent?: RawMap;
 }
 
 /**
@@ -230,8 +236,23 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   });
   if (!ok) return { raw: undefined, diagnostics: sortDiagnostics(diagnostics, sources) };
 
+  // The TFO-Agent shape (telemetryflow/agent/collectors, no receivers/service) is translated first;
+  // the result keeps the positions of the TFO-Agent keys it came from.
+  let tfoAgent: RawMap | undefined;
+  if (isTfoAgentShape(root)) {
+    const translated = translateTfoAgent(root, env);
+    diagnostics.push(...translated.diagnostics);
+    if (translated.root === undefined) {
+      return { raw: undefined, diagnostics: sortDiagnostics(diagnostics, sources) };
+    }
+    root = tfoAgent = translated.root;
+  }
   const expanded = expandTree(root, env, diagnostics) as RawMap;
-  return { raw: { root: expanded, sources }, diagnostics: sortDiagnostics(diagnostics, sources) };
+  return {
+    raw: { root: expanded, sources },
+    diagnostics: sortDiagnostics(diagnostics, sources),
+    ...(tfoAgent === undefined ? {} : { tfoAgent }),
+  };
 }
 
 /** The node at a path of a loaded config (`["exporters", "otlp/2", "endpoint"]`), if any. */

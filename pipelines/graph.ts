@@ -4,6 +4,13 @@
  * several consumers. Instances are created downstream first (a creator needs its consumers), and
  * that creation order is the start order; stopping runs it backwards, so data drains downstream.
  *
+ * Every receiver feeds its pipelines through a {@linkcode SwitchConsumer} per signal, so a reload
+ * can keep the receiver and point it at new pipelines. Given the nodes of a running graph
+ * (`reuse`), the builder keeps every receiver, exporter and extension whose factory, config and
+ * signals are unchanged, and whose config names no extension that is being replaced or removed
+ * (a storage or authenticator user must restart with its extension). Processors and connectors
+ * are always new: each is bound to its downstream when created.
+ *
  * @module
  */
 import type {
@@ -13,21 +20,33 @@ import type {
   CreateSettings,
   ExporterFactory,
   ExtensionFactory,
+  Factory,
   Kind,
   ProcessorFactory,
   ReceiverFactory,
 } from "../components/component.ts";
 import { type Consumer, errorMessage, type SignalConsumers } from "../lib/consumer/consumer.ts";
+import { isDeepStrictEqual } from "node:util";
 import type { Signal } from "../lib/pdata/types.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
 import type { MetricRegistry } from "../lib/telemetry/metrics.ts";
 import type { ComponentConfig, PipelineConfig, ResolvedConfig } from "./config.ts";
 import { fanout } from "./fanout.ts";
+import { SwitchConsumer } from "./switch.ts";
 import {
   instrumentExporterInput,
   instrumentProcessorInput,
   instrumentProcessorOutput,
 } from "./instrument.ts";
+
+/** What an instance was made from: what decides whether a reload may keep it. */
+export interface NodeSpec {
+  readonly factory: Factory;
+  /** The validated config the instance was created with. */
+  readonly config: unknown;
+  /** The signals it was created for (none for extensions). */
+  readonly signals: readonly Signal[];
+}
 
 /** One instance in the graph. */
 export interface GraphNode {
@@ -36,6 +55,11 @@ export interface GraphNode {
   /** The pipeline of a processor instance. */
   readonly pipeline?: string;
   readonly component: Component;
+  readonly spec: NodeSpec;
+  /** A receiver's switch per signal, between it and its pipelines. */
+  readonly switches?: ReadonlyMap<Signal, SwitchConsumer>;
+  /** An exporter's (instrumented) consumer per signal, which the fan-outs feeding it use. */
+  readonly inputs?: SignalConsumers;
 }
 
 /** The built graph: every instance, in start order (extensions, then downstream first). */
@@ -43,6 +67,10 @@ export interface Graph {
   readonly nodes: readonly GraphNode[];
   /** The consumer at the head of each pipeline (after its receivers), by pipeline ID. */
   readonly pipelineEntries: ReadonlyMap<string, Consumer>;
+  /** What each receiver's switches point at in this graph: its pipelines, fanned out by signal. */
+  readonly receiverTargets: ReadonlyMap<GraphNode, ReadonlyMap<Signal, Consumer>>;
+  /** The nodes taken over from the `reuse` list rather than created. */
+  readonly reused: ReadonlySet<GraphNode>;
 }
 
 /** What building a graph needs besides the config. */
@@ -50,6 +78,28 @@ export interface GraphDeps {
   readonly logger: Logger;
   readonly registry: MetricRegistry;
   readonly buildInfo: BuildInfo;
+}
+
+/** Options of {@linkcode buildGraph}. */
+export interface BuildOptions {
+  /** Nodes of a running graph to keep where their spec is unchanged. @default none */
+  readonly reuse?: readonly GraphNode[];
+}
+
+/** True when any string in `value` (deeply) is one of `ids`. */
+export function mentionsAny(value: unknown, ids: ReadonlySet<string>): boolean {
+  if (ids.size === 0) return false;
+  if (typeof value === "string") return ids.has(value);
+  if (Array.isArray(value)) return value.some((v) => mentionsAny(v, ids));
+  if (value instanceof Map) return [...value.values()].some((v) => mentionsAny(v, ids));
+  if (typeof value === "object" && value !== null) {
+    return Object.values(value).some((v) => mentionsAny(v, ids));
+  }
+  return false;
+}
+
+function sameSignals(a: readonly Signal[], b: readonly Signal[]): boolean {
+  return a.length === b.length && a.every((s) => b.includes(s));
 }
 
 /** A component's create function failed. */
@@ -69,10 +119,22 @@ const KIND_LABEL: Readonly<Record<Kind, string>> = {
   extension: "extension",
 };
 
-/** Builds the graph. Throws {@linkcode GraphBuildError} when a component cannot be created. */
-export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
+/**
+ * Builds the graph, keeping the unchanged nodes of `options.reuse`. Throws
+ * {@linkcode GraphBuildError} when a component cannot be created.
+ */
+export function buildGraph(
+  config: ResolvedConfig,
+  deps: GraphDeps,
+  options: BuildOptions = {},
+): Graph {
   const nodes: GraphNode[] = [];
+  const reused = new Set<GraphNode>();
   const pipelines = [...config.service.pipelines.values()];
+  const previous = new Map<string, GraphNode>();
+  for (const node of options.reuse ?? []) {
+    if (node.kind !== "processor") previous.set(`${node.kind} ${node.id}`, node);
+  }
 
   function settingsFor<C>(c: ComponentConfig, pipeline?: string): CreateSettings<C> {
     const fields: Record<string, string> = {
@@ -105,14 +167,60 @@ export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
     return c;
   }
 
-  // Extensions first: others find them through the host when they start.
-  for (const id of config.service.extensions) {
-    const c = lookup(config.extensions, "extension", id);
+  function specOf(c: ComponentConfig, signals: readonly Signal[]): NodeSpec {
+    return { factory: c.factory, config: c.config, signals };
+  }
+
+  /** The running node to keep for `c`, if its spec is unchanged and it needs no new extension. */
+  function keep(c: ComponentConfig, signals: readonly Signal[], replaced: ReadonlySet<string>) {
+    const old = previous.get(`${c.kind} ${c.id}`);
+    if (
+      old === undefined || old.spec.factory !== c.factory ||
+      !sameSignals(old.spec.signals, signals) || !isDeepStrictEqual(old.spec.config, c.config) ||
+      mentionsAny(c.config, replaced)
+    ) {
+      return undefined;
+    }
+    reused.add(old);
+    nodes.push(old);
+    return old;
+  }
+
+  // Extensions first: others find them through the host when they start. An extension is kept
+  // when unchanged and naming no extension that is replaced or removed (to a fixed point).
+  const extensionConfigs = config.service.extensions.map((id) =>
+    lookup(config.extensions, "extension", id)
+  );
+  const keptExtensions = new Set(
+    extensionConfigs.filter((c) => {
+      const old = previous.get(`extension ${c.id}`);
+      return old !== undefined && old.spec.factory === c.factory &&
+        isDeepStrictEqual(old.spec.config, c.config);
+    }).map((c) => c.id),
+  );
+  const replacedExtensions = new Set<string>();
+  for (;;) {
+    for (const node of options.reuse ?? []) {
+      if (node.kind === "extension" && !keptExtensions.has(node.id)) {
+        replacedExtensions.add(node.id);
+      }
+    }
+    const before = keptExtensions.size;
+    for (const c of extensionConfigs) {
+      if (keptExtensions.has(c.id) && mentionsAny(c.config, replacedExtensions)) {
+        keptExtensions.delete(c.id);
+      }
+    }
+    if (keptExtensions.size === before) break;
+  }
+  for (const c of extensionConfigs) {
+    if (keptExtensions.has(c.id) && keep(c, [], replacedExtensions) !== undefined) continue;
     const factory = c.factory as ExtensionFactory;
     nodes.push({
       kind: "extension",
-      id,
+      id: c.id,
       component: create(c, () => factory.create(settingsFor(c))),
+      spec: specOf(c, []),
     });
   }
 
@@ -123,6 +231,11 @@ export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
       ...new Set(pipelines.filter((p) => p.exporters.includes(id)).map((p) => p.signal)),
     ];
     if (signals.length === 0) continue;
+    const kept = keep(c, signals, replacedExtensions);
+    if (kept?.inputs !== undefined) {
+      exporterInputs.set(id, kept.inputs);
+      continue;
+    }
     const settings = settingsFor<unknown>(c);
     const exporter = create(c, () => (c.factory as ExporterFactory).create(settings, signals));
     const inputs: Record<string, Consumer> = {};
@@ -134,7 +247,13 @@ export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
       inputs[signal] = instrumentExporterInput(signal, consumer, settings.meter, settings.logger);
     }
     exporterInputs.set(id, inputs as SignalConsumers);
-    nodes.push({ kind: "exporter", id, component: exporter });
+    nodes.push({
+      kind: "exporter",
+      id,
+      component: exporter,
+      spec: specOf(c, signals),
+      inputs: inputs as SignalConsumers,
+    });
   }
 
   const entries = new Map<string, Consumer>();
@@ -175,7 +294,13 @@ export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
       );
       mutates ||= processor.mutatesData;
       next = instrumentProcessorInput(p.signal, processor, settings.meter);
-      nodes.push({ kind: "processor", id, pipeline: p.id, component: processor });
+      nodes.push({
+        kind: "processor",
+        id,
+        pipeline: p.id,
+        component: processor,
+        spec: specOf(c, [p.signal]),
+      });
     }
     const head = next;
     const entry: Consumer = { mutatesData: mutates, consume: (payload) => head.consume(payload) };
@@ -185,7 +310,7 @@ export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
   }
 
   /** The entries of the pipelines that receive from `id`, fanned out per signal. */
-  function fanoutBySignal(id: string): SignalConsumers {
+  function fanoutBySignal(id: string): Map<Signal, Consumer> {
     const bySignal = new Map<Signal, Consumer[]>();
     for (const p of pipelines) {
       if (!p.receivers.includes(id)) continue;
@@ -193,9 +318,7 @@ export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
       list.push(entryOf(p));
       bySignal.set(p.signal, list);
     }
-    const out: Record<string, Consumer> = {};
-    for (const [signal, list] of bySignal) out[signal] = fanout(list);
-    return out as SignalConsumers;
+    return new Map([...bySignal].map(([signal, list]) => [signal, fanout(list)]));
   }
 
   function connectorInput(id: string): SignalConsumers {
@@ -205,28 +328,47 @@ export function buildGraph(config: ResolvedConfig, deps: GraphDeps): Graph {
     const inputs = [
       ...new Set(pipelines.filter((p) => p.exporters.includes(id)).map((p) => p.signal)),
     ];
-    const next = fanoutBySignal(id);
+    const next = Object.fromEntries(fanoutBySignal(id)) as SignalConsumers;
     const settings = settingsFor<unknown>(c);
     const connector = create(
       c,
       () => (c.factory as ConnectorFactory).create(settings, inputs, next),
     );
     connectorInputs.set(id, connector.consumers);
-    nodes.push({ kind: "connector", id, component: connector });
+    nodes.push({ kind: "connector", id, component: connector, spec: specOf(c, inputs) });
     return connector.consumers;
   }
 
   for (const p of pipelines) entryOf(p);
 
-  // Receivers last: one instance per ID, one consumer per signal fanning out to its pipelines.
+  // Receivers last: one instance per ID, one switch per signal in front of its fan-out.
   // Receivers count what they accept themselves, since only they know the transport.
+  const receiverTargets = new Map<GraphNode, ReadonlyMap<Signal, Consumer>>();
   for (const [id, c] of config.receivers) {
     if (!pipelines.some((p) => p.receivers.includes(id))) continue;
+    const targets = fanoutBySignal(id);
+    const signals = [...targets.keys()];
+    const kept = keep(c, signals, replacedExtensions);
+    if (kept !== undefined) {
+      receiverTargets.set(kept, targets);
+      continue;
+    }
     const settings = settingsFor<unknown>(c);
-    const outputs = fanoutBySignal(id);
+    const switches = new Map<Signal, SwitchConsumer>(
+      [...targets].map(([signal, target]) => [signal, new SwitchConsumer(target)]),
+    );
+    const outputs = Object.fromEntries(switches) as SignalConsumers;
     const receiver = create(c, () => (c.factory as ReceiverFactory).create(settings, outputs));
-    nodes.push({ kind: "receiver", id, component: receiver });
+    const node: GraphNode = {
+      kind: "receiver",
+      id,
+      component: receiver,
+      spec: specOf(c, signals),
+      switches,
+    };
+    receiverTargets.set(node, targets);
+    nodes.push(node);
   }
 
-  return { nodes, pipelineEntries: entries };
+  return { nodes, pipelineEntries: entries, receiverTargets, reused };
 }

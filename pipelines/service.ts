@@ -1,16 +1,22 @@
 /**
- * The service: builds the graph, starts it (extensions, then downstream first, receivers last) and
- * stops it (receivers first, so in-flight data drains through processors to exporters, extensions
- * last), within a shutdown timeout.
+ * The service: builds the graph, starts it (extensions, then downstream first, receivers last),
+ * replaces it on reload (see `swap.ts`: unchanged receivers, exporters and extensions keep
+ * running) and stops it (receivers first, so in-flight data drains through processors to
+ * exporters, extensions last), within a shutdown timeout. Reloads and the shutdown run one at a
+ * time, in the order they were asked for.
  *
  * @module
  */
 import type { BuildInfo, Extension, Host, ServiceStatus } from "../components/component.ts";
-import { errorMessage } from "../lib/consumer/consumer.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../lib/telemetry/metrics.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { buildGraph, type Graph, type GraphNode } from "./graph.ts";
+import { buildGraph, type Graph, type GraphDeps, type GraphNode } from "./graph.ts";
+import { swapGraph, type SwapOutcome } from "./swap.ts";
+import { drainNodes, startNodes } from "./_lifecycle.ts";
+
+export { StartError } from "./_lifecycle.ts";
+export type { SwapOutcome } from "./swap.ts";
 
 /** Options of {@linkcode Service}. */
 export interface ServiceOptions {
@@ -19,22 +25,11 @@ export interface ServiceOptions {
   readonly buildInfo: BuildInfo;
   /** Where tfo's own metrics go. @default a new registry */
   readonly registry?: MetricRegistry;
-  /** How long stopping may take before the rest is abandoned. @default 30000 */
+  /**
+   * How long stopping (or retiring old components on reload) may take before the rest is
+   * abandoned. @default the config's `service.shutdown_timeout`, else 30000
+   */
   readonly shutdownTimeoutMs?: number;
-}
-
-/** A component failed to start; the service stopped what had started. */
-export class StartError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "StartError";
-  }
-}
-
-function nodeName(node: GraphNode): string {
-  return node.pipeline === undefined
-    ? `${node.kind} "${node.id}"`
-    : `${node.kind} "${node.id}" in pipeline "${node.pipeline}"`;
 }
 
 /** A running (or startable) graph of components. */
@@ -42,14 +37,18 @@ export class Service {
   readonly #options: ServiceOptions;
   readonly #logger: Logger;
   readonly registry: MetricRegistry;
+  #config: ResolvedConfig;
   #graph: Graph | undefined;
   #status: ServiceStatus = "starting";
   #started: GraphNode[] = [];
   #stopping: Promise<boolean> | undefined;
+  /** The tail of the reload and shutdown queue. */
+  #busy: Promise<unknown> = Promise.resolve();
 
   constructor(options: ServiceOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    this.#config = options.config;
     this.registry = options.registry ?? new MetricRegistry();
   }
 
@@ -63,9 +62,28 @@ export class Service {
     return this.#graph;
   }
 
-  #host(): Host {
+  /** The config of the graph that runs. */
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  /** The started extension with this ID in the running graph. */
+  getExtension(id: string): Extension | undefined {
+    return this.#hostFor(this.#graph)?.getExtension(id);
+  }
+
+  #deps(): GraphDeps {
+    return { logger: this.#logger, registry: this.registry, buildInfo: this.#options.buildInfo };
+  }
+
+  #timeoutMs(): number {
+    return this.#options.shutdownTimeoutMs ?? this.#config.service.shutdownTimeoutMs ?? 30_000;
+  }
+
+  /** A host handing out the extensions of `graph`. */
+  #hostFor(graph: Graph | undefined): Host {
     const extensions = new Map<string, Extension>();
-    for (const node of this.#graph?.nodes ?? []) {
+    for (const node of graph?.nodes ?? []) {
       if (node.kind === "extension") extensions.set(node.id, node.component as Extension);
     }
     return {
@@ -80,61 +98,69 @@ export class Service {
    */
   async start(): Promise<void> {
     this.#status = "starting";
-    this.#graph = buildGraph(this.#options.config, {
-      logger: this.#logger,
-      registry: this.registry,
-      buildInfo: this.#options.buildInfo,
-    });
-    const host = this.#host();
-    for (const node of this.#graph.nodes) {
-      this.#logger.debug("Starting component", {
-        "otelcol.component.kind": node.kind,
-        "otelcol.component.id": node.id,
-      });
-      try {
-        this.#started.push(node);
-        await node.component.start(host);
-      } catch (error) {
-        const message = `Cannot start ${nodeName(node)}: ${errorMessage(error)}`;
-        await this.shutdown();
-        throw new StartError(message, { cause: error });
-      }
+    this.#graph = buildGraph(this.#config, this.#deps());
+    const { started, error } = await startNodes(
+      this.#graph.nodes,
+      this.#hostFor(this.#graph),
+      this.#logger,
+    );
+    this.#started = started;
+    if (error !== undefined) {
+      await this.shutdown();
+      throw error;
     }
     this.#status = "running";
     this.#logger.info("Everything is ready. Begin running and processing data.");
   }
 
   /**
-   * Stops every started component, receivers first. Safe to call twice. Resolves to false when
-   * the shutdown timeout cut the drain short (data held by unstopped components may be lost).
+   * Replaces the running graph by one built from `config`, keeping what did not change. When the
+   * new graph cannot be built or started, the old one keeps running (the outcome says why). Runs
+   * after any reload or shutdown asked for before it; refused once the service stops.
    */
-  shutdown(): Promise<boolean> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
+  reload(config: ResolvedConfig): Promise<SwapOutcome> {
+    const run = this.#busy.then(() => this.#reload(config));
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(config: ResolvedConfig): Promise<SwapOutcome> {
+    const graph = this.#graph;
+    if (this.#status !== "running" || graph === undefined) {
+      const error = new Error(`Cannot reload: the service is ${this.#status}`);
+      return { graph: graph ?? emptyGraph(), ok: false, error, drained: true };
+    }
+    const outcome = await swapGraph(graph, this.#config, config, {
+      deps: this.#deps(),
+      logger: this.#logger,
+      hostFor: (g) => this.#hostFor(g),
+      timeoutMs: this.#timeoutMs(),
+    });
+    this.#graph = outcome.graph;
+    this.#started = [...outcome.graph.nodes];
+    if (outcome.ok) this.#config = config;
+    return outcome;
   }
 
   /**
-   * Receivers are asked to stop first, and stop accepting at once; but their shutdown also waits
-   * for in-flight requests, which wait for processors (a batch) to deliver downstream. So the
-   * receivers' shutdowns run alongside the drain of everything after them, in order, and are
-   * awaited last.
+   * Stops every started component, receivers first. Safe to call twice; waits for a reload in
+   * progress. Resolves to false when the shutdown timeout cut the drain short (data held by
+   * unstopped components may be lost).
    */
+  shutdown(): Promise<boolean> {
+    if (this.#stopping === undefined) {
+      this.#stopping = this.#busy.then(() => this.#stop());
+      this.#busy = this.#stopping.catch(() => {});
+    }
+    return this.#stopping;
+  }
+
   async #stop(): Promise<boolean> {
     this.#status = "stopping";
-    const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
-    const deadline = Date.now() + timeoutMs;
-    const nodes = this.#started.toReversed();
+    const timeoutMs = this.#timeoutMs();
+    const nodes = this.#started;
     this.#started = [];
-    const receivers = nodes.filter((n) => n.kind === "receiver");
-    const receiverStops = receivers.map((n) => this.#stopNode(n, deadline));
-    // Let the receivers close their listeners before the components behind them stop.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    let clean = true;
-    for (const node of nodes) {
-      if (node.kind === "receiver") continue;
-      if (!(await this.#stopNode(node, deadline))) clean = false;
-    }
-    for (const stopped of await Promise.all(receiverStops)) if (!stopped) clean = false;
+    const clean = await drainNodes(nodes, Date.now() + timeoutMs, this.#logger);
     if (!clean) {
       this.#logger.error("Shutdown timeout reached; components were abandoned", {
         timeout_ms: timeoutMs,
@@ -143,37 +169,8 @@ export class Service {
     this.#status = "stopped";
     return clean;
   }
+}
 
-  /** Stops one node before the deadline; false when the deadline passed first. */
-  async #stopNode(node: GraphNode, deadline: number): Promise<boolean> {
-    const fields = { "otelcol.component.kind": node.kind, "otelcol.component.id": node.id };
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      this.#logger.error(
-        `Not stopping ${nodeName(node)}: the shutdown timeout was reached`,
-        fields,
-      );
-      return false;
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), left);
-    });
-    try {
-      const result = await Promise.race([node.component.shutdown(), timedOut]);
-      if (result === "timeout") {
-        this.#logger.error(
-          `The shutdown timeout was reached while stopping ${nodeName(node)}`,
-          fields,
-        );
-        return false;
-      }
-      return true;
-    } catch (error) {
-      this.#logger.error(`Cannot stop ${nodeName(node)} cleanly`, { ...fields, error });
-      return true;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+function emptyGraph(): Graph {
+  return { nodes: [], pipelineEntries: new Map(), receiverTargets: new Map(), reused: new Set() };
 }

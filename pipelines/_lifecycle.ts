@@ -1,0 +1,115 @@
+/**
+ * Starting and stopping sets of graph nodes, shared by the service's start and shutdown and by
+ * reloads: start in order (downstream first, receivers last), stop upstream first within a
+ * deadline so data drains.
+ *
+ * @module
+ */
+import type { Host } from "../components/component.ts";
+import { errorMessage } from "../lib/consumer/consumer.ts";
+import type { Logger } from "../lib/telemetry/logger.ts";
+import type { GraphNode } from "./graph.ts";
+
+/** A component failed to start; what had started was stopped again. */
+export class StartError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartError";
+  }
+}
+
+/** `receiver "otlp"` or `processor "batch" in pipeline "traces"`. */
+export function nodeName(node: GraphNode): string {
+  return node.pipeline === undefined
+    ? `${node.kind} "${node.id}"`
+    : `${node.kind} "${node.id}" in pipeline "${node.pipeline}"`;
+}
+
+/** What {@linkcode startNodes} did. */
+export interface StartResult {
+  /** The nodes whose start was called, the failed one included (it may hold something). */
+  readonly started: GraphNode[];
+  /** Why the last one failed, naming it; undefined when all started. */
+  readonly error?: StartError;
+}
+
+/** Starts `nodes` in order, stopping at the first failure. */
+export async function startNodes(
+  nodes: readonly GraphNode[],
+  host: Host,
+  logger: Logger,
+): Promise<StartResult> {
+  const started: GraphNode[] = [];
+  for (const node of nodes) {
+    logger.debug("Starting component", {
+      "otelcol.component.kind": node.kind,
+      "otelcol.component.id": node.id,
+    });
+    started.push(node);
+    try {
+      await node.component.start(host);
+    } catch (error) {
+      const message = `Cannot start ${nodeName(node)}: ${errorMessage(error)}`;
+      return { started, error: new StartError(message, { cause: error }) };
+    }
+  }
+  return { started };
+}
+
+/**
+ * Stops `nodes` (given in start order) so that data drains: receivers are asked to stop first and
+ * stop accepting at once; but their shutdown also waits for in-flight requests, which wait for
+ * processors (a batch) to deliver downstream. So the receivers' shutdowns run alongside the drain
+ * of everything after them, in reverse start order, and are awaited last. Resolves to false when
+ * the deadline cut the drain short.
+ */
+export async function drainNodes(
+  nodes: readonly GraphNode[],
+  deadline: number,
+  logger: Logger,
+): Promise<boolean> {
+  const reversed = nodes.toReversed();
+  const receiverStops = reversed
+    .filter((n) => n.kind === "receiver")
+    .map((n) => stopNode(n, deadline, logger));
+  // Let the receivers close their listeners before the components behind them stop.
+  if (receiverStops.length > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  let clean = true;
+  for (const node of reversed) {
+    if (node.kind === "receiver") continue;
+    if (!(await stopNode(node, deadline, logger))) clean = false;
+  }
+  for (const stopped of await Promise.all(receiverStops)) if (!stopped) clean = false;
+  return clean;
+}
+
+/** Stops one node before the deadline; false when the deadline passed first. */
+export async function stopNode(
+  node: GraphNode,
+  deadline: number,
+  logger: Logger,
+): Promise<boolean> {
+  const fields = { "otelcol.component.kind": node.kind, "otelcol.component.id": node.id };
+  const left = deadline - Date.now();
+  if (left <= 0) {
+    logger.error(`Not stopping ${nodeName(node)}: the shutdown timeout was reached`, fields);
+    return false;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), left);
+  });
+  try {
+    const result = await Promise.race([node.component.shutdown(), timedOut]);
+    if (result === "timeout") {
+      logger.error(`The shutdown timeout was reached while stopping ${nodeName(node)}`, fields);
+      return false;
+    }
+    return true;
+  } catch (error) {
+    logger.error(`Cannot stop ${nodeName(node)} cleanly`, { ...fields, error });
+    return true;
+  } finally {
+    clearTimeout(timer);
+  }
+}
