@@ -1,5 +1,5 @@
 /**
- * What the memory limiter measures and can do about memory: the process's resident set size, the
+ * What the memory limiter measures and can do about memory: the runtime's live memory, the
  * total memory available to it (a cgroup limit, else the machine's), and forcing a garbage
  * collection where the runtime allows it.
  *
@@ -8,9 +8,10 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 
-/** The process's resident set size in bytes. */
-export function readRss(): number {
-  return Deno.memoryUsage().rss;
+/** The runtime's live memory in bytes: the V8 heap in use plus external (ArrayBuffer) memory. */
+export function readLiveMemory(): number {
+  const usage = Deno.memoryUsage();
+  return usage.heapUsed + usage.external;
 }
 
 function readText(path: string): string | undefined {

@@ -6,11 +6,12 @@
  * through again by itself once memory is back below the soft limit. Refused items are counted as
  * `otelcol_processor_refused_<unit>`, the Collector's names.
  *
- * Memory is the resident set size (RSS), not the V8 heap: what the OOM killer and a container's
- * memory limit count is resident memory, and most of tfo's data lives outside the V8 heap
- * (encoded OTLP stays in `Uint8Array` buffers; sockets, TLS and the Deno KV store are native).
- * The Collector reads Go's heap because in Go nearly everything is on it. The cost: RSS falls
- * more slowly than the heap after a collection, so recovery may take a check or two longer.
+ * Memory is the live memory the runtime allocated: the V8 heap in use plus the external memory
+ * held by JavaScript objects (the `Uint8Array` buffers encoded OTLP stays in), the counterpart of
+ * the Go heap the Collector reads. Not RSS: freed memory is seldom returned to the OS, so RSS
+ * stays at its high-water mark after a spike and a limiter reading it would refuse forever. RSS is
+ * this plus a roughly constant runtime overhead (code, native buffers, the KV store): the idle
+ * process's RSS is the margin to add to `limit_mib` when sizing a container.
  *
  * Like the Collector's, one limiter ID measures once for every pipeline that lists it: instances
  * created for several pipelines share one monitor.
@@ -22,7 +23,7 @@ import { type Consumer, retryableError } from "../../../lib/consumer/consumer.ts
 import { ITEM_UNIT } from "../../../lib/pdata/count.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
-import { findGc, readRss, readTotalMemory } from "./_memory.ts";
+import { findGc, readLiveMemory, readTotalMemory } from "./_memory.ts";
 import { type MemoryLimiterConfig, memoryLimiterConfigSchema } from "./config.ts";
 
 const MIB = 1024 * 1024;
@@ -33,7 +34,7 @@ export const DATA_REFUSED_MESSAGE = "data refused due to high memory usage";
 
 /** Test seams of {@linkcode createMemoryLimiter}. */
 export interface MemoryLimiterOptions {
-  /** Reads the memory in use, in bytes. @default the process's RSS */
+  /** Reads the memory in use, in bytes. @default the runtime's live memory */
   readMemory?: () => number;
   /** Reads the total memory, in bytes, for percentage limits. @default cgroup or /proc/meminfo */
   readTotalMemory?: () => number | undefined;
@@ -90,7 +91,7 @@ class MemoryMonitor {
     this.#config = config;
     this.#logger = logger;
     this.limits = memoryLimits(config, options.readTotalMemory);
-    this.#read = options.readMemory ?? readRss;
+    this.#read = options.readMemory ?? readLiveMemory;
     this.#gc = options.gc === null ? undefined : (options.gc ?? findGc());
     this.#now = options.now ?? Date.now;
     logger.info("Memory limiter configured", {
