@@ -74,11 +74,15 @@ export function memoryLimits(
   return { hard, soft: hard - spike };
 }
 
+/** The most time between a measurement and data let through (reading memory costs microseconds). */
+const ADMISSION_CHECK_MS = 5;
+
 /** Measures memory and decides whether data must be refused. */
 class MemoryMonitor {
   readonly limits: MemoryLimits;
   #refusing = false;
   #lastGc = Number.NEGATIVE_INFINITY;
+  #lastCheck = Number.NEGATIVE_INFINITY;
   #timer: ReturnType<typeof setInterval> | undefined;
   #users = 0;
   readonly #config: MemoryLimiterConfig;
@@ -132,8 +136,18 @@ class MemoryMonitor {
     return after;
   }
 
+  /**
+   * Measures again when data arrives and the last measurement is older than
+   * {@linkcode ADMISSION_CHECK_MS}: between two `check_interval` ticks a burst could otherwise
+   * bring in far more than the spike limit before anything notices.
+   */
+  checkOnArrival(): void {
+    if (this.#now() - this.#lastCheck >= ADMISSION_CHECK_MS) this.check();
+  }
+
   /** Measures once and updates the refusing state. */
   check(): void {
+    this.#lastCheck = this.#now();
     let used = this.#read();
     if (used >= this.limits.hard) {
       this.#logger.warn("Memory usage is above hard limit", mib(used));
@@ -203,6 +217,7 @@ export function createMemoryLimiter<S extends Signal>(
     limits: monitor.limits,
     check: () => monitor.check(),
     consume(payload) {
+      monitor.checkOnArrival();
       if (monitor.refusing) {
         refused.add(payload.itemCount);
         return Promise.reject(retryableError(DATA_REFUSED_MESSAGE, { retryAfterMs }));
