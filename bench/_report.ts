@@ -207,6 +207,8 @@ export interface ReportInput {
   args: string[];
   results: ScenarioResult[];
   codec: string | undefined;
+  /** The sending-queue benchmark's markdown (`bench/queue_bench.ts`). */
+  queue?: string | undefined;
   profile: { throughput: ThroughputResult; summary: string; scenario: string } | undefined;
   elapsedS: number;
   /** The previous RESULTS.md, whose analysis section is kept. */
@@ -302,6 +304,14 @@ export function renderResults(input: ReportInput): string {
       "`bench/codec_bench.ts`: tfo's codec against protobufjs, MB/s of encoded bytes, best of 5.",
       "",
       input.codec,
+      "",
+    ]),
+    ...(input.queue === undefined ? [] : [
+      "## Sending queues",
+      "",
+      "`bench/queue_bench.ts`: the persistent (Deno KV) queue against the in-memory queue.",
+      "",
+      input.queue,
       "",
     ]),
     "## What limits it",

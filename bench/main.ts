@@ -16,6 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { runCodecBench } from "./codec_bench.ts";
+import { runQueueBench } from "./queue_bench.ts";
 import { ChildGroup } from "./_children.ts";
 import { summarizeProfile } from "./_profile.ts";
 import {
@@ -41,6 +42,7 @@ const USAGE = `Usage: deno task bench [options]
   --profile           also run tfo under --cpu-prof and summarize the hot spots
   --no-otelcol        run tfo alone even when the reference collector is built
   --no-codec          skip the codec benchmark
+  --no-queue          skip the sending-queue benchmark
   --out FILE          where to write the results (default bench/RESULTS.md)`;
 
 function peersDir(): string {
@@ -68,6 +70,7 @@ async function main(): Promise<number> {
       profile: { type: "boolean", default: false },
       "no-otelcol": { type: "boolean", default: false },
       "no-codec": { type: "boolean", default: false },
+      "no-queue": { type: "boolean", default: false },
       out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -112,6 +115,14 @@ async function main(): Promise<number> {
   if (!values["no-codec"]) {
     log("Codec benchmark ...");
     codec = await runCodecBench({ msPerCase: quick ? 200 : 1000 });
+  }
+
+  let queue: string | undefined;
+  if (!values["no-queue"]) {
+    log("Sending-queue benchmark ...");
+    queue = await runQueueBench(
+      quick ? { items: 800, outageMib: 16, warmupS: 1, durationS: 3 } : {},
+    );
   }
 
   const group = new ChildGroup();
@@ -159,6 +170,7 @@ async function main(): Promise<number> {
     args: Deno.args,
     results,
     codec,
+    queue,
     profile,
     elapsedS: (performance.now() - started) / 1000,
     previous,
