@@ -209,6 +209,8 @@ export interface ReportInput {
   codec: string | undefined;
   /** The sending-queue benchmark's markdown (`bench/queue_bench.ts`). */
   queue?: string | undefined;
+  /** The edge-agent benchmark's markdown (`bench/agent_bench.ts`). */
+  agent?: string | undefined;
   profile: { throughput: ThroughputResult; summary: string; scenario: string } | undefined;
   elapsedS: number;
   /** The previous RESULTS.md, whose analysis section is kept. */
@@ -312,6 +314,15 @@ export function renderResults(input: ReportInput): string {
       "`bench/queue_bench.ts`: the persistent (Deno KV) queue against the in-memory queue.",
       "",
       input.queue,
+      "",
+    ]),
+    ...(input.agent === undefined ? [] : [
+      "## Edge agent",
+      "",
+      "`bench/agent_bench.ts`: the hostmetrics agent's idle footprint and filelog throughput " +
+      "against rsyslog.",
+      "",
+      input.agent,
       "",
     ]),
     "## What limits it",

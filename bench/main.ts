@@ -16,6 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { runCodecBench } from "./codec_bench.ts";
+import { runAgentBench } from "./agent_bench.ts";
 import { runQueueBench } from "./queue_bench.ts";
 import { ChildGroup } from "./_children.ts";
 import { summarizeProfile } from "./_profile.ts";
@@ -43,6 +44,7 @@ const USAGE = `Usage: deno task bench [options]
   --no-otelcol        run tfo alone even when the reference collector is built
   --no-codec          skip the codec benchmark
   --no-queue          skip the sending-queue benchmark
+  --no-agent          skip the edge-agent benchmark (idle footprint, filelog vs rsyslog)
   --out FILE          where to write the results (default bench/RESULTS.md)`;
 
 function peersDir(): string {
@@ -71,6 +73,7 @@ async function main(): Promise<number> {
       "no-otelcol": { type: "boolean", default: false },
       "no-codec": { type: "boolean", default: false },
       "no-queue": { type: "boolean", default: false },
+      "no-agent": { type: "boolean", default: false },
       out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -125,6 +128,12 @@ async function main(): Promise<number> {
     );
   }
 
+  let agent: string | undefined;
+  if (!values["no-agent"]) {
+    log("Edge-agent benchmark ...");
+    agent = await runAgentBench(quick ? { idleS: 60, lines: 200_000 } : {});
+  }
+
   const group = new ChildGroup();
   const onSignal = () => {
     group.stopAll(1000).finally(() => Deno.exit(130));
@@ -171,6 +180,7 @@ async function main(): Promise<number> {
     results,
     codec,
     queue,
+    agent,
     profile,
     elapsedS: (performance.now() - started) / 1000,
     previous,
