@@ -35,7 +35,7 @@ interface Held<S extends Signal> {
 
 /** The encoded size of a payload, or an estimate from its item count when it is not encoded. */
 export function payloadBytes(payload: Payload): number {
-  return payload.encodedProto?.length ?? payload.itemCount * ESTIMATED_BYTES_PER_ITEM;
+  return payload.encodedSize ?? payload.itemCount * ESTIMATED_BYTES_PER_ITEM;
 }
 
 /** A counter per signal of items dropped from a full queue, created on first use. */

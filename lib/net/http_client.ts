@@ -41,11 +41,96 @@ export interface HttpResult {
   readonly body: Uint8Array;
 }
 
+/**
+ * A request body: one array, or parts sent one after the other without being joined first. The
+ * arrays must not change until the request is done.
+ */
+export type HttpBody = Uint8Array | readonly Uint8Array[];
+
+/** A stream of `parts`, in order, enqueued as they are (no copy). */
+function partsStream(parts: readonly Uint8Array[]): ReadableStream<Uint8Array<ArrayBuffer>> {
+  let next = 0;
+  return new ReadableStream<Uint8Array<ArrayBuffer>>({
+    pull(controller) {
+      const part = parts[next++];
+      if (part === undefined) controller.close();
+      else controller.enqueue(part as Uint8Array<ArrayBuffer>);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * A `Blob` whose bytes are `parts`, for `fetch`. Deno's `fetch` sends a `Blob` body by streaming
+ * its `stream()` with a `Content-Length` of its `size`, so the parts go out without being joined
+ * first, and the request stays the same on the wire as with one array. `fetch` must not be given
+ * one before {@linkcode partsBlobWorks} confirmed that this Deno reads it through those two
+ * members: the underlying `Blob` is empty.
+ */
+class PartsBlob extends Blob {
+  readonly #parts: readonly Uint8Array[];
+  readonly #size: number;
+
+  constructor(parts: readonly Uint8Array[]) {
+    super([]);
+    this.#parts = parts;
+    let size = 0;
+    for (const part of parts) size += part.length;
+    this.#size = size;
+  }
+
+  override get size(): number {
+    return this.#size;
+  }
+
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    return partsStream(this.#parts);
+  }
+}
+
+let partsBlobChecked: Promise<boolean> | undefined;
+
+/**
+ * Whether this runtime's fetch body extraction reads a {@linkcode PartsBlob} through its `stream()`
+ * (checked once, on a `Request`, which extracts bodies as `fetch` does). When it does not, bodies
+ * in parts are joined into one array instead.
+ */
+function partsBlobWorks(): Promise<boolean> {
+  partsBlobChecked ??= (async () => {
+    try {
+      const probe = new PartsBlob([Uint8Array.of(1), Uint8Array.of(2, 3)]);
+      const bytes = await new Request("http://127.0.0.1/", { method: "POST", body: probe }).bytes();
+      return bytes.length === 3 && bytes[0] === 1 && bytes[1] === 2 && bytes[2] === 3;
+    } catch {
+      return false;
+    }
+  })();
+  return partsBlobChecked;
+}
+
+/** Joins parts into one array. */
+function join(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** The `fetch` body of `body`: parts are streamed (see {@linkcode PartsBlob}), not joined. */
+async function fetchBody(body: HttpBody): Promise<BodyInit> {
+  if (body instanceof Uint8Array) return body as Uint8Array<ArrayBuffer>;
+  if (body.length === 1) return body[0] as Uint8Array<ArrayBuffer>;
+  return await partsBlobWorks() ? new PartsBlob(body) : join(body);
+}
+
 /** Compresses bytes with gzip using the platform's `CompressionStream`. */
-export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-    new CompressionStream("gzip"),
-  );
+export async function gzip(bytes: HttpBody): Promise<Uint8Array> {
+  const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
+  const stream = partsStream(parts).pipeThrough(new CompressionStream("gzip"));
   return await new Response(stream).bytes();
 }
 
@@ -103,7 +188,7 @@ export class HttpClient {
    * POSTs `body` to `url`. Resolves with any response (whatever its status); rejects when no
    * complete response came back in time (`TimeoutError` on the deadline) or the connection failed.
    */
-  async post(url: string, body: Uint8Array, options: HttpPostOptions): Promise<HttpResult> {
+  async post(url: string, body: HttpBody, options: HttpPostOptions): Promise<HttpResult> {
     if (this.#closed.signal.aborted) throw new Error("The HTTP client is closed");
     const signals = [this.#closed.signal];
     if (options.timeoutMs > 0) signals.push(AbortSignal.timeout(options.timeoutMs));
@@ -118,7 +203,7 @@ export class HttpClient {
     const init: RequestInit & { client?: Deno.HttpClient } = {
       method: "POST",
       headers,
-      body: sent as Uint8Array<ArrayBuffer>,
+      body: await fetchBody(sent),
       signal,
     };
     if (this.#client !== undefined) init.client = this.#client;

@@ -44,7 +44,11 @@ export class Payload<S extends Signal = Signal> {
   /** Who sent it. */
   readonly client: ClientInfo;
   #data: SignalData[S] | undefined;
-  #proto: Uint8Array | undefined;
+  /**
+   * The encoded form as parts whose concatenation is one `Export*ServiceRequest` (a merged batch
+   * keeps its parts apart until something needs them joined), or `undefined` when not encoded.
+   */
+  #parts: readonly Uint8Array[] | undefined;
   #decoder: ProtoDecoder<S> | undefined;
   #count: number | undefined;
 
@@ -52,13 +56,13 @@ export class Payload<S extends Signal = Signal> {
     signal: S,
     client: ClientInfo,
     data: SignalData[S] | undefined,
-    proto: Uint8Array | undefined,
+    parts: readonly Uint8Array[] | undefined,
     decoder: ProtoDecoder<S> | undefined,
   ) {
     this.signal = signal;
     this.client = client;
     this.#data = data;
-    this.#proto = proto;
+    this.#parts = parts;
     this.#decoder = decoder;
   }
 
@@ -81,7 +85,7 @@ export class Payload<S extends Signal = Signal> {
     decoder: ProtoDecoder<S>,
     client: ClientInfo = NO_CLIENT,
   ): Payload<S> {
-    return new Payload<S>(signal, client, undefined, bytes, decoder);
+    return new Payload<S>(signal, client, undefined, [bytes], decoder);
   }
 
   /** Spans, metric data points or log records in this payload. */
@@ -89,14 +93,14 @@ export class Payload<S extends Signal = Signal> {
     if (this.#count === undefined) {
       this.#count = this.#data !== undefined
         ? countItems(this.signal, this.#data)
-        : this.#decoder!.countItems(this.#proto!);
+        : this.#decoder!.countItems(this.encodedProto!);
     }
     return this.#count;
   }
 
   /** The decoded data, for reading only. Decodes on first use. */
   read(): SignalData[S] {
-    if (this.#data === undefined) this.#data = this.#decoder!.decode(this.#proto!);
+    if (this.#data === undefined) this.#data = this.#decoder!.decode(this.encodedProto!);
     return this.#data;
   }
 
@@ -106,20 +110,48 @@ export class Payload<S extends Signal = Signal> {
    */
   edit(): SignalData[S] {
     const data = this.read();
-    this.#proto = undefined;
+    this.#parts = undefined;
     this.#count = undefined;
     return data;
   }
 
-  /** The protobuf bytes this payload still matches exactly, if it has them. */
+  /**
+   * The protobuf bytes this payload still matches exactly, if it has them. A merged batch joins
+   * its parts into one array on the first call (and keeps it); {@linkcode Payload.encodedParts}
+   * gives the same bytes without joining them.
+   */
   get encodedProto(): Uint8Array | undefined {
-    return this.#proto;
+    const parts = this.#parts;
+    if (parts === undefined) return undefined;
+    if (parts.length === 1) return parts[0];
+    const joined = concatParts(parts);
+    this.#parts = [joined];
+    return joined;
+  }
+
+  /**
+   * The protobuf bytes this payload still matches exactly, as parts to send one after the other
+   * (their concatenation is {@linkcode Payload.encodedProto}), if it has them. Never copies. The
+   * arrays must not be changed.
+   */
+  get encodedParts(): readonly Uint8Array[] | undefined {
+    return this.#parts;
+  }
+
+  /** The length of {@linkcode Payload.encodedProto}, without joining parts; `undefined` if none. */
+  get encodedSize(): number | undefined {
+    const parts = this.#parts;
+    if (parts === undefined) return undefined;
+    let size = 0;
+    for (const part of parts) size += part.length;
+    return size;
   }
 
   /**
    * One payload holding all of `parts`, in order. When every part is still encoded with the same
-   * decoder the bytes are concatenated (two encoded `Export*ServiceRequest` messages concatenate
-   * into one valid message) and nothing is decoded.
+   * decoder nothing is decoded or copied: the result holds the parts' bytes in order (two encoded
+   * `Export*ServiceRequest` messages concatenate into one valid message), joined only when
+   * {@linkcode Payload.encodedProto} is asked for.
    */
   static merge<S extends Signal>(
     signal: S,
@@ -129,19 +161,15 @@ export class Payload<S extends Signal = Signal> {
     const first = parts[0];
     const decoder = first === undefined ? undefined : first.#decoder;
     if (
-      decoder !== undefined && parts.every((p) => p.#proto !== undefined && p.#decoder === decoder)
+      decoder !== undefined && parts.every((p) => p.#parts !== undefined && p.#decoder === decoder)
     ) {
-      let size = 0;
-      for (const p of parts) size += p.#proto!.length;
-      const bytes = new Uint8Array(size);
-      let offset = 0;
+      const bytes: Uint8Array[] = [];
       let count = 0;
       for (const p of parts) {
-        bytes.set(p.#proto!, offset);
-        offset += p.#proto!.length;
+        for (const part of p.#parts!) if (part.length > 0) bytes.push(part);
         count += p.itemCount;
       }
-      const merged = Payload.fromProto(signal, bytes, decoder, client);
+      const merged = new Payload<S>(signal, client, undefined, bytes, decoder);
       merged.#count = count;
       return merged;
     }
@@ -158,8 +186,8 @@ export class Payload<S extends Signal = Signal> {
 
   /** An independent copy; an encoded payload's copy shares the (immutable) bytes. */
   clone(): Payload<S> {
-    if (this.#proto !== undefined) {
-      const copy = new Payload<S>(this.signal, this.client, undefined, this.#proto, this.#decoder);
+    if (this.#parts !== undefined) {
+      const copy = new Payload<S>(this.signal, this.client, undefined, this.#parts, this.#decoder);
       copy.#count = this.#count;
       return copy;
     }
@@ -167,4 +195,17 @@ export class Payload<S extends Signal = Signal> {
     copy.#count = this.#count;
     return copy;
   }
+}
+
+/** Joins encoded parts into one array. */
+function concatParts(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }

@@ -25,7 +25,12 @@ import {
   type PushFunc,
 } from "../../../lib/exporterhelper/exporter_helper.ts";
 import { partialSuccessReporter } from "../../../lib/exporterhelper/partial_success.ts";
-import { HttpClient, type HttpClientTls, type HttpResult } from "../../../lib/net/http_client.ts";
+import {
+  type HttpBody,
+  HttpClient,
+  type HttpClientTls,
+  type HttpResult,
+} from "../../../lib/net/http_client.ts";
 import type { ExportPartialSuccess } from "../../../lib/otlp/mod.ts";
 import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
@@ -120,10 +125,10 @@ export function createOtlphttpExporter(
     const reporter = partialSuccessReporter(logger, settings.meter, codec.unit);
     const context = `Cannot export ${signal} to ${displayUrl(url)}`;
 
-    function body(payload: Payload<S>): Uint8Array {
-      return config.encoding === "json"
-        ? utf8Encoder.encode(codec.encodeJson(payload.read()))
-        : requestProto(payload);
+    /** The request body: encoded data goes out as the parts it holds, never joined here. */
+    function body(payload: Payload<S>): HttpBody {
+      if (config.encoding === "json") return utf8Encoder.encode(codec.encodeJson(payload.read()));
+      return payload.encodedParts ?? requestProto(payload);
     }
 
     function partialSuccess(result: HttpResult): ExportPartialSuccess | undefined {

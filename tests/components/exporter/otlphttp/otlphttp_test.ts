@@ -123,6 +123,34 @@ Deno.test("otlphttp exporter sends an encoded payload byte for byte", async () =
   assert.deepEqual(server.received[0]?.body, bytes);
 });
 
+for (const compression of ["none", "gzip"]) {
+  Deno.test(`otlphttp exporter sends a merged batch's parts without joining them (compression ${compression})`, async () => {
+    const server = fakeServer();
+    const { exporter, traces } = await started({ endpoint: server.url, compression });
+    const parts = [tracesOf("a"), tracesOf("b", "c"), tracesOf("d")].map(encodeTracesRequest);
+    const batch = Payload.merge(
+      "traces",
+      parts.map((b) => Payload.fromProto("traces", b, TRACES_PROTO)),
+    );
+    assert.equal(batch.encodedParts?.length, 3, "the batch holds its parts");
+    await traces.consume(batch);
+    await exporter.shutdown();
+    await server.close();
+    const [r] = server.received;
+    assert.ok(r);
+    const joined = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+    let offset = 0;
+    for (const b of parts) {
+      joined.set(b, offset);
+      offset += b.length;
+    }
+    assert.deepEqual(r.body, joined, "every part arrived, in order, byte for byte");
+    assert.equal(r.headers.get("content-length"), String(r.raw.length), "sent with a length");
+    assert.equal(r.headers.get("transfer-encoding"), null, "not chunked");
+    assert.deepEqual(spanNamesOf(decodeTracesRequest(r.body)), ["a", "b", "c", "d"]);
+  });
+}
+
 Deno.test("otlphttp exporter sends OTLP/JSON uncompressed with compression none", async () => {
   const server = fakeServer(() =>
     new Response(encodeTracesResponseJson(undefined), {
