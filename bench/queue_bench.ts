@@ -13,8 +13,10 @@
  *    persistent queue costs less than 30% of pass-through throughput.
  *
  * ```sh
- * deno run -A --unstable-kv bench/queue_bench.ts [--quick]
+ * deno run -A --unstable-kv bench/queue_bench.ts [--quick] [--only inprocess|outage|pass]
  * ```
+ *
+ * `--only` runs one phase (for A/B runs); the report then holds that phase alone.
  *
  * {@linkcode runQueueBench} returns the results as markdown; run directly, it prints them.
  *
@@ -46,7 +48,13 @@ export interface QueueBenchOptions {
   workers?: number;
   /** Progress lines. @default stderr */
   log?: (line: string) => void;
+  /** The phases run. @default all three */
+  phases?: readonly Phase[];
 }
+
+/** The bench's phases. */
+export type Phase = "inprocess" | "outage" | "pass";
+const PHASES: readonly Phase[] = ["inprocess", "outage", "pass"];
 
 type Kind = "memory" | "persistent";
 const KINDS: readonly Kind[] = ["memory", "persistent"];
@@ -105,7 +113,15 @@ async function openQueue(kind: Kind, capacity: number): Promise<QueueUnderTest> 
   };
 }
 
-async function enqueueDrain(kind: Kind, items: number): Promise<{ enqueue: Rate; drain: Rate }> {
+/** Both phases of the in-process run, and the bytes the queue held when full. */
+interface InProcess {
+  enqueue: Rate;
+  drain: Rate;
+  /** `queue.bytes` with everything enqueued (stored size: compressed for the persistent queue). */
+  heldBytes: number;
+}
+
+async function enqueueDrain(kind: Kind, items: number): Promise<InProcess> {
   const templates = requestTemplates("traces", 100);
   const { queue, close } = await openQueue(kind, items + 1);
   try {
@@ -122,6 +138,7 @@ async function enqueueDrain(kind: Kind, items: number): Promise<{ enqueue: Rate;
       }
     }));
     const enqueue = { items, spans: items * 100, bytes, seconds: (performance.now() - t0) / 1000 };
+    const heldBytes = queue.bytes;
     let taken = 0;
     let drainedBytes = 0;
     let drainedSpans = 0;
@@ -143,7 +160,7 @@ async function enqueueDrain(kind: Kind, items: number): Promise<{ enqueue: Rate;
       seconds: (performance.now() - t1) / 1000,
     };
     if (queue.size !== 0) throw new Error(`The ${kind} queue still holds ${queue.size} items`);
-    return { enqueue, drain };
+    return { enqueue, drain, heldBytes };
   } finally {
     await close();
   }
@@ -238,7 +255,10 @@ async function queueGauge(port: number, name: string): Promise<number> {
 // ---- 2. drain after an outage ----
 
 interface OutageResult {
+  /** Request bytes accepted while the backend was down (the backlog's payload). */
   backlogBytes: number;
+  /** `tfo_exporter_queue_bytes` with the backlog held (stored bytes: compressed on disk). */
+  heldBytes: number;
   backlogBatches: number;
   fillSeconds: number;
   /** From the backend coming up to its first delivery (the retry wait in progress). */
@@ -261,6 +281,7 @@ async function outageDrain(
     const target = outageMib * MIB;
     let sent = 0;
     let spans = 0;
+    let accepted = 0;
     let stop = false;
     const t0 = performance.now();
     const senders = Array.from({ length: 64 }, async () => {
@@ -274,18 +295,20 @@ async function outageDrain(
         await response.body?.cancel();
         if (!response.ok) throw new Error(`The agent answered ${response.status} while filling`);
         spans += t.items;
+        accepted += t.bytes.length;
       }
     });
     for (;;) {
       await sleep(200);
-      if (await queueGauge(ports.metrics, "tfo_exporter_queue_bytes") >= target) break;
+      if (accepted >= target) break;
       if (performance.now() - t0 > 300_000) throw new Error("Filling the backlog took over 5 min");
     }
     stop = true;
     await Promise.all(senders);
     await sleep(500); // the last batch leaves the batch processor
     const fillSeconds = (performance.now() - t0) / 1000;
-    const backlogBytes = await queueGauge(ports.metrics, "tfo_exporter_queue_bytes");
+    const backlogBytes = accepted;
+    const heldBytes = await queueGauge(ports.metrics, "tfo_exporter_queue_bytes");
     const backlogBatches = await queueGauge(ports.metrics, "otelcol_exporter_queue_size");
     sink = await startSink(group, ports);
     // The exporter's consumers are in a retry wait (up to max_interval, 1 s) when the backend
@@ -306,6 +329,7 @@ async function outageDrain(
     const stats = await sinkStats(ports.sinkHttp);
     return {
       backlogBytes,
+      heldBytes,
       backlogBatches,
       fillSeconds,
       firstDeliverySeconds: ((first ?? done) - up) / 1000,
@@ -409,12 +433,13 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
   };
   const dir = await Deno.makeTempDir({ prefix: "tfo-queue-bench-" });
   const group = new ChildGroup();
-  const inProcess = new Map<Kind, { enqueue: Rate; drain: Rate }>();
+  const inProcess = new Map<Kind, InProcess>();
   const outage = new Map<Kind, OutageResult>();
   const through = new Map<Kind, PassResult>();
   const started = performance.now();
+  const phases = new Set(options.phases ?? PHASES);
   try {
-    for (const kind of KINDS) {
+    for (const kind of phases.has("inprocess") ? KINDS : []) {
       log(`Queue bench: ${kind} queue, enqueue and drain ${items} items in process ...`);
       const r = await enqueueDrain(kind, items);
       inProcess.set(kind, r);
@@ -424,7 +449,7 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
         } items/s`,
       );
     }
-    for (const kind of KINDS) {
+    for (const kind of phases.has("outage") ? KINDS : []) {
       log(
         `Queue bench: ${kind} queue, ${outageMib} MiB backlog with the backend down, then drain ...`,
       );
@@ -432,7 +457,7 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
       outage.set(kind, r);
       log(`  drained ${fmt(r.backlogBytes / MIB)} MiB in ${r.drain.seconds.toFixed(1)} s`);
     }
-    for (const kind of KINDS) {
+    for (const kind of phases.has("pass") ? KINDS : []) {
       log(`Queue bench: pass-through with the ${kind} queue ...`);
       const r = await passThrough(group, kind, dir, pass);
       through.set(kind, r);
@@ -454,6 +479,17 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
       "cores shared with other work; numbers vary run to run.",
     "",
   );
+  if (phases.has("inprocess")) inProcessReport(lines, items, inProcess);
+  if (phases.has("outage")) outageReport(lines, outageMib, outage);
+  if (phases.has("pass")) passReport(lines, pass, through);
+  return lines.join("\n");
+}
+
+function inProcessReport(
+  lines: string[],
+  items: number,
+  inProcess: ReadonlyMap<Kind, InProcess>,
+): void {
   lines.push(`### Enqueue and drain in process (${items} items)`, "");
   lines.push(
     "16 concurrent `offer` calls until every item is held, then 10 consumers `take` + `ack` " +
@@ -461,8 +497,8 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
     "",
   );
   lines.push(
-    "| queue | enqueue items/s | enqueue spans/s | enqueue MB/s | drain items/s | drain spans/s | drain MB/s |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| queue | enqueue items/s | enqueue spans/s | enqueue MB/s | drain items/s | drain spans/s | drain MB/s | held / payload bytes |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const kind of KINDS) {
     const r = inProcess.get(kind)!;
@@ -472,20 +508,28 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
       `| ${kind} | ${fmt(e.itemsPs)} | ${fmt(e.spansPs)} | ${fmt(e.mbPs, 1)} | ${
         fmt(d.itemsPs)
       } | ` +
-        `${fmt(d.spansPs)} | ${fmt(d.mbPs, 1)} |`,
+        `${fmt(d.spansPs)} | ${fmt(d.mbPs, 1)} | ${(r.heldBytes / r.enqueue.bytes).toFixed(3)} |`,
     );
   }
+}
+
+function outageReport(
+  lines: string[],
+  outageMib: number,
+  outage: ReadonlyMap<Kind, OutageResult>,
+): void {
   lines.push("", `### Drain after an outage (${outageMib} MiB backlog)`, "");
   lines.push(
-    "tfo (otlp → batch → otlphttp) with the backend down is filled until its queue holds the " +
-      'backlog (batches of up to 8192 spans); then the bench sink comes up. "first delivery" is ' +
+    "tfo (otlp → batch → otlphttp) with the backend down is sent requests until it accepted the " +
+      "backlog (batched by up to 8192 spans; held MiB is what its queue reports holding: stored, " +
+      'compressed bytes for the persistent queue); then the bench sink comes up. "first delivery" is ' +
       "the retry wait still running when it does (retry up to 1 s apart); the drain runs from the " +
       "first delivery until the queue is empty and the sink has every span.",
     "",
   );
   lines.push(
-    "| queue | backlog MiB | batches | fill s | first delivery s | drain s | drain spans/s | drain MB/s |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| queue | backlog MiB | held MiB | batches | fill s | first delivery s | drain s | drain spans/s | drain MB/s |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const kind of KINDS) {
     const r = outage.get(kind)!;
@@ -494,6 +538,7 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
       [
         kind,
         fmt(r.backlogBytes / MIB, 1),
+        fmt(r.heldBytes / MIB, 1),
         r.backlogBatches,
         r.fillSeconds.toFixed(1),
         r.firstDeliverySeconds.toFixed(2),
@@ -503,6 +548,13 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
       ].join(" | ").replace(/^/, "| ").concat(" |"),
     );
   }
+}
+
+function passReport(
+  lines: string[],
+  pass: Required<Pick<QueueBenchOptions, "warmupS" | "durationS" | "workers">>,
+  through: ReadonlyMap<Kind, PassResult>,
+): void {
   const memory = through.get("memory")!;
   const persistent = through.get("persistent")!;
   const cost = 1 - persistent.itemsPs / memory.itemsPs;
@@ -525,16 +577,20 @@ export async function runQueueBench(options: QueueBenchOptions = {}): Promise<st
       `(target < 30%: ${cost < 0.3 ? "met" : "**not met**"}).`,
     "",
   );
-  return lines.join("\n");
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { quick: { type: "boolean", default: false } },
+    options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
   });
-  const markdown = await runQueueBench(
-    values.quick ? { items: 800, outageMib: 16, warmupS: 1, durationS: 3 } : {},
-  );
+  const only = values.only;
+  if (only !== undefined && !PHASES.includes(only as Phase)) {
+    throw new Error(`Unknown phase "${only}": use one of ${PHASES.join(", ")}`);
+  }
+  const markdown = await runQueueBench({
+    ...(values.quick ? { items: 800, outageMib: 16, warmupS: 1, durationS: 3 } : {}),
+    ...(only === undefined ? {} : { phases: [only as Phase] }),
+  });
   console.log(markdown);
 }

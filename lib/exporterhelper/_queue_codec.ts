@@ -1,15 +1,20 @@
 /**
  * The persistent queue's stored records: the index entry (header) of an item, its chunks, and the
  * marker of a multi-commit write or delete in progress. Everything here is about layout; the
- * payload's protobuf bytes are stored as they are and never decoded.
+ * payload's protobuf bytes are stored as they are or zstd-compressed (see `_queue_compress.ts`) and
+ * never decoded here.
  *
  * Key layout, relative to the storage client's prefix (`seq` a non-negative integer, FIFO order):
  *
  * | key | value |
  * | --- | --- |
  * | `["i", seq]` | {@linkcode QueueHeader}: the item is visible (accepted) exactly while this exists |
- * | `["c", seq, n]` | chunk `n` of the item's bytes, a `Uint8Array` of at most 64 KiB |
+ * | `["c", seq, n]` | chunk `n` of the item's stored bytes, a `Uint8Array` of at most 64 KiB |
  * | `["p", seq]` | {@linkcode PendingMarker}: chunks of `seq` may exist without a header |
+ *
+ * Layout versions: 1 stores the payload as it is (`bytes` is both its length and the stored
+ * length); 2 adds `stored` (the stored length, which the chunks hold) and `codec` (`"zstd"` when
+ * compressed, absent when stored as it is). Version 1 entries are still read.
  *
  * @module
  */
@@ -20,7 +25,7 @@ import { KV_MAX_VALUE_BYTES } from "../storage/limits.ts";
 export const CHUNK_BYTES = KV_MAX_VALUE_BYTES;
 
 /** The layout version written in every header. */
-export const HEADER_VERSION = 1;
+export const HEADER_VERSION = 2;
 
 /** The client info of a queued payload, as stored. */
 export interface StoredClient {
@@ -32,9 +37,13 @@ export interface StoredClient {
 /** An item's index entry. */
 export interface QueueHeader {
   readonly v: number;
-  /** The payload's encoded length. */
+  /** The payload's encoded (protobuf) length. */
   readonly bytes: number;
-  /** Its chunk count: `max(1, ceil(bytes / CHUNK_BYTES))`. */
+  /** Its stored length (version 2; version 1 stores `bytes`). */
+  readonly stored?: number;
+  /** How the stored bytes are compressed (version 2); absent when stored as they are. */
+  readonly codec?: "zstd";
+  /** Its chunk count: `max(1, ceil(stored / CHUNK_BYTES))`. */
   readonly chunks: number;
   /** Its telemetry items (spans, data points, log records), for drop and corruption counts. */
   readonly items: number;
@@ -105,6 +114,11 @@ export function loadClient(stored: StoredClient | undefined): ClientInfo {
   return client;
 }
 
+/** The bytes an item's chunks hold (its stored length). */
+export function storedBytes(header: QueueHeader): number {
+  return header.stored ?? header.bytes;
+}
+
 /** An upper bound of a header's stored size (V8 serialization, at most two bytes a character). */
 export function headerBytes(header: QueueHeader): number {
   return 2 * JSON.stringify(header).length + 64;
@@ -134,12 +148,25 @@ function isStoredClient(value: unknown): value is StoredClient {
 export function headerProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "the index entry is not a record";
   const h = value as Record<string, unknown>;
-  if (h.v !== HEADER_VERSION) return `unknown layout version ${String(h.v)}`;
+  if (h.v !== 1 && h.v !== HEADER_VERSION) return `unknown layout version ${String(h.v)}`;
   if (!isCount(h.bytes) || !isCount(h.chunks) || !isCount(h.items)) {
     return "the index entry has a bad length, chunk or item count";
   }
-  if (h.chunks !== chunkCount(h.bytes)) {
-    return `${h.bytes} bytes cannot be ${h.chunks} chunks`;
+  let stored = h.bytes;
+  if (h.v === HEADER_VERSION) {
+    if (!isCount(h.stored)) return "the index entry has a bad stored length";
+    if (h.codec !== undefined && h.codec !== "zstd") {
+      return `unknown compression ${JSON.stringify(h.codec)}`;
+    }
+    if (h.codec === undefined && h.stored !== h.bytes) {
+      return `${h.bytes} bytes stored uncompressed cannot take ${h.stored}`;
+    }
+    stored = h.stored;
+  } else if (h.stored !== undefined || h.codec !== undefined) {
+    return "a version 1 index entry cannot be compressed";
+  }
+  if (h.chunks !== chunkCount(stored)) {
+    return `${stored} stored bytes cannot be ${h.chunks} chunks`;
   }
   if (h.client !== undefined && !isStoredClient(h.client)) return "the client info is malformed";
   return undefined;

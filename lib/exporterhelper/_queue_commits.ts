@@ -1,7 +1,8 @@
 /**
  * Splits the mutations of one persistent-queue operation into atomic commits that respect Deno KV's
  * limits ({@linkcode KV_MAX_COMMIT_BYTES}, {@linkcode KV_MAX_COMMIT_KEY_BYTES},
- * {@linkcode KV_MAX_MUTATIONS}), with a margin.
+ * {@linkcode KV_MAX_MUTATIONS}), with a margin; and {@linkcode GroupCommitter}, which joins the
+ * one-commit operations of concurrent callers into shared commits.
  *
  * @module
  */
@@ -104,4 +105,64 @@ export function planCommits(
     commits.push(current, [...ends.last]);
   }
   return commits;
+}
+
+/**
+ * Commits the one-commit operations of concurrent callers together (group commit): while one
+ * commit is running, the operations submitted meanwhile wait and then go as one atomic commit, as
+ * many as fit the KV limits, in submission order. Each operation stays all-or-nothing (it is wholly
+ * inside one atomic commit), and a caller's promise settles only when its commit did, so
+ * "resolved" still means "committed". A failed commit rejects every operation in it.
+ */
+export class GroupCommitter {
+  readonly #prefixBytes: number;
+  readonly #commit: (mutations: readonly Mutation[]) => Promise<void>;
+  #pending: Array<{ mutations: readonly Mutation[]; done: PromiseWithResolvers<void> }> = [];
+  #running = false;
+
+  /**
+   * @param prefix the client's key prefix, counted in every key's size
+   * @param commit commits mutations atomically
+   */
+  constructor(prefix: Deno.KvKey, commit: (mutations: readonly Mutation[]) => Promise<void>) {
+    this.#prefixBytes = keySize(prefix);
+    this.#commit = commit;
+  }
+
+  /** Whether `mutations` fit one commit on their own (only those may be submitted). */
+  fits(mutations: readonly Mutation[]): boolean {
+    return new Budget(this.#prefixBytes).fits(mutations);
+  }
+
+  /** Commits `mutations` (which fit one commit), possibly with others'; resolves once committed. */
+  submit(mutations: readonly Mutation[]): Promise<void> {
+    const done = Promise.withResolvers<void>();
+    this.#pending.push({ mutations, done });
+    if (!this.#running) void this.#run();
+    return done.promise;
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#pending.length > 0) {
+        const budget = new Budget(this.#prefixBytes);
+        let n = 0;
+        for (const { mutations } of this.#pending) {
+          if (n > 0 && !budget.fits(mutations)) break;
+          budget.add(mutations);
+          n++;
+        }
+        const group = this.#pending.splice(0, n);
+        try {
+          await this.#commit(group.flatMap((op) => op.mutations));
+          for (const op of group) op.done.resolve();
+        } catch (error) {
+          for (const op of group) op.done.reject(error);
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
 }

@@ -2,24 +2,34 @@
  * {@linkcode createPersistentQueue}: a {@linkcode SendingQueue} kept in Deno KV through a
  * {@linkcode StorageClient} (the `file_storage` extension), as DESIGN §5 describes.
  *
- * - `offer` stores the payload's OTLP protobuf bytes (its `encodedProto`, or an encoding of it) and
- *   resolves only once they are committed: "accepted" means "on disk".
+ * - `offer` stores the payload's OTLP protobuf bytes (its `encodedProto`, or an encoding of it),
+ *   zstd-compressed when that pays (`_queue_compress.ts`), and resolves only once they are
+ *   committed: "accepted" means "on disk".
  * - An item is a header (index entry) plus chunks of at most 64 KiB; see `_queue_codec.ts` for the
- *   key layout. An item that fits one commit (at most 800 KiB with its keys) is written in one commit.
- *   A larger one is written as chunk commits, the first also setting a pending marker, and made
- *   visible by a last commit that sets its header and deletes the marker. A crash in between leaves
- *   a marker, and start removes the marker's chunks.
+ *   key layout. An item that fits one commit (at most 800 KiB with its keys) is written in one
+ *   commit, shared with other offers and acknowledgements made at the same time (group commit: Deno
+ *   KV's commit rate, not its byte rate, limits small items). A larger one is written as chunk
+ *   commits, the first also setting a pending marker, and made visible by a last commit that sets
+ *   its header and deletes the marker. A crash in between leaves a marker, and start removes the
+ *   marker's chunks.
  * - `ack` (and dropping, and removing a corrupt item) deletes the header first: in one commit when
  *   the deletes fit, otherwise the first commit deletes the header and sets a marker, later ones
  *   delete chunks, the last deletes the marker. A crash never leaves a visible half-item.
+ * - The newest items also stay in memory, up to `memoryBytes` of payload, so that an item taken
+ *   soon after it was offered (the usual case while the backend keeps up) is handed out without
+ *   reading and decompressing it again: the offered payload itself (as the memory queue does),
+ *   holding the bytes just committed and the client info as stored. After a restart everything is
+ *   read from disk.
  * - Order is FIFO by a sequence number stored in the keys; at start the queue resumes in that order,
  *   and entries taken but not acknowledged before a crash or shutdown are handed out again
  *   (at-least-once).
- * - Bounded by `capacity` items and `maxBytes` bytes of payload (an item larger than `maxBytes` is
- *   accepted only into an empty queue, so the data never exceeds the bound by more than one item).
- * - A header found corrupt at start, or an item whose chunks are missing or of the wrong length when
- *   taken, is removed, logged once and counted in `tfo_exporter_queue_corrupt_items_total`; it never
- *   stops the queue.
+ * - Bounded by `capacity` items and `maxBytes` stored bytes: the bytes the chunks take on disk,
+ *   after compression, which is what the bound protects and what `bytes` (the
+ *   `tfo_exporter_queue_bytes` gauge) reports. An item larger than `maxBytes` is accepted only into
+ *   an empty queue, so the data never exceeds the bound by more than one item.
+ * - A header found corrupt at start, or an item whose chunks are missing, of the wrong length, or do
+ *   not decompress (zstd's checksum catches damaged bytes) when taken, is removed, logged once and
+ *   counted in `tfo_exporter_queue_corrupt_items_total`; it never stops the queue.
  * - A failed write (disk full, I/O error) rejects `offer` with a retryable `ConsumerError` and leaves
  *   what was accepted before untouched. On a volume filled to the last byte SQLite may not even
  *   delete (its WAL can neither grow nor be checkpointed into a larger file): acknowledgements then
@@ -44,6 +54,7 @@ import type { Signal, SignalData } from "../pdata/types.ts";
 import type { StorageClient } from "../storage/client.ts";
 import { type Logger, NOOP_LOGGER } from "../telemetry/logger.ts";
 import type { Counter, Meter } from "../telemetry/metrics.ts";
+import { compressItem, decompressItem, type StoredForm } from "./_queue_compress.ts";
 import {
   chunkCount,
   chunkKey,
@@ -58,8 +69,9 @@ import {
   type QueueHeader,
   splitChunks,
   storeClient,
+  storedBytes,
 } from "./_queue_codec.ts";
-import { type Mutation, planCommits } from "./_queue_commits.ts";
+import { GroupCommitter, type Mutation, planCommits } from "./_queue_commits.ts";
 import { Waiters } from "./_queue_waiters.ts";
 import { droppedCounter } from "./memory_queue.ts";
 import type { QueueEntry, SendingQueue, WhenFull } from "./queue.ts";
@@ -71,7 +83,7 @@ export const QUEUE_CORRUPT_ITEMS_METRIC = "tfo_exporter_queue_corrupt_items";
 export interface PersistentQueueOptions {
   /** The most items held (the Collector's `queue_size`), taken but unacknowledged ones included. */
   capacity: number;
-  /** The most payload bytes held (tfo's `max_size_mib`). @default Infinity */
+  /** The most stored (compressed) bytes held (tfo's `max_size_mib`). @default Infinity */
   maxBytes?: number;
   /** What `offer` does when full. @default "refuse" */
   whenFull?: WhenFull;
@@ -79,7 +91,15 @@ export interface PersistentQueueOptions {
   logger?: Logger;
   /** Where dropped items and corrupt entries are counted. */
   meter?: Meter;
+  /**
+   * Payload bytes of recently offered items kept in memory as well, so that taking them soon after
+   * needs no read from disk (0: always read). @default 16 MiB
+   */
+  memoryBytes?: number;
 }
+
+/** The default of {@linkcode PersistentQueueOptions.memoryBytes}. */
+export const DEFAULT_QUEUE_MEMORY_BYTES = 16 * 1024 * 1024;
 
 /** A persistent queue, with what its start found. */
 export interface PersistentQueue<S extends Signal = Signal> extends SendingQueue<S> {
@@ -101,10 +121,12 @@ const CODECS: { readonly [S in Signal]: Codec<S> } = {
 /** Client info larger than this (as JSON) is not stored with an item; metadata goes first. */
 const MAX_CLIENT_JSON = 16 * 1024;
 
-interface Held {
+interface Held<S extends Signal> {
   readonly seq: number;
   readonly header: QueueHeader;
   taken: boolean;
+  /** The payload, while also kept in memory, and its length. */
+  memory?: { readonly payload: Payload<S>; readonly bytes: number } | undefined;
 }
 
 /**
@@ -132,7 +154,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   readonly #countDropped: (signal: Signal, items: number) => void;
   readonly #corrupt: Counter | undefined;
   /** Every stored entry, by sequence number. */
-  readonly #held = new Map<number, Held>();
+  readonly #held = new Map<number, Held<S>>();
   /** Sequence numbers not taken, ascending, from `#head` on. */
   #ready: number[] = [];
   #head = 0;
@@ -142,20 +164,29 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   #bytes = 0;
   #closed = false;
   #recovered = 0;
+  readonly #memoryLimit: number;
+  /** Payload bytes of held items kept in memory too. */
+  #memoryBytes = 0;
   #warnedClientSize = false;
   readonly #takers = new Waiters();
   readonly #room = new Waiters();
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #group: GroupCommitter;
 
   constructor(client: StorageClient, signal: S, options: PersistentQueueOptions) {
     if (!(options.capacity >= 1)) throw new RangeError("Queue capacity must be at least 1");
     if (options.maxBytes !== undefined && !(options.maxBytes > 0)) {
       throw new RangeError("Queue maxBytes must be positive");
     }
+    if (options.memoryBytes !== undefined && !(options.memoryBytes >= 0)) {
+      throw new RangeError("Queue memoryBytes must not be negative");
+    }
     this.capacity = options.capacity;
     this.#maxBytes = options.maxBytes ?? Infinity;
     this.#whenFull = options.whenFull ?? "refuse";
+    this.#memoryLimit = options.memoryBytes ?? DEFAULT_QUEUE_MEMORY_BYTES;
     this.#client = client;
+    this.#group = new GroupCommitter(client.prefix, (mutations) => this.#commitOne(mutations));
     this.#signal = signal;
     this.#codec = CODECS[signal] as Codec<S>;
     this.#logger = (options.logger ?? NOOP_LOGGER).with({ queue: signal });
@@ -206,7 +237,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       this.#held.set(seq, { seq, header, taken: false });
       this.#ready.push(seq);
       this.#size++;
-      this.#bytes += header.bytes;
+      this.#bytes += storedBytes(header);
     }
     for (const [seq, value] of markers) {
       if (this.#held.has(seq)) {
@@ -249,7 +280,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     }
     const header: Mutation[] = withHeader ? [{ key: headerKey(seq), valueBytes: 0 }] : [];
     const marker: PendingMarker = chunks === undefined ? {} : { chunks };
-    await this.#commitAll(planCommits(this.#client.prefix, body, {
+    await this.#commitPlan(planCommits(this.#client.prefix, body, {
       single: [...header, { key: markerKey(seq), valueBytes: 0 }],
       first: withHeader ? [...header, { key: markerKey(seq), value: marker, valueBytes: 64 }] : [],
       last: [{ key: markerKey(seq), valueBytes: 0 }],
@@ -272,7 +303,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       (this.#bytes + bytes <= this.#maxBytes || this.#size === 0);
   }
 
-  #oldestReady(): Held | undefined {
+  #oldestReady(): Held<S> | undefined {
     for (let i = this.#head; i < this.#ready.length; i++) {
       const held = this.#held.get(this.#ready[i]!);
       if (held !== undefined && !held.taken) return held;
@@ -282,7 +313,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   async offer(payload: Payload<S>): Promise<void> {
     if (this.#closed) throw retryableError("Sending queue is closed");
-    const bytes = payload.encodedProto ?? this.#codec.encode(payload.read());
+    const raw = payload.encodedProto ?? this.#codec.encode(payload.read());
+    const stored = await compressItem(raw);
+    const bytes = stored.bytes;
     while (!this.#fits(bytes.length)) {
       if (this.#closed) throw retryableError("Sending queue is closed");
       if (this.#whenFull === "block") {
@@ -303,8 +336,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
           `${this.#bytes} of ${this.#maxBytes} bytes)`,
       );
     }
+    if (this.#closed) throw retryableError("Sending queue is closed");
     const seq = this.#nextSeq++;
-    const header = this.#header(payload, bytes.length);
+    const [header, clientKept] = this.#header(payload, raw.length, stored);
     this.#size++;
     this.#bytes += bytes.length;
     try {
@@ -318,14 +352,34 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         cause: error,
       });
     }
-    this.#held.set(seq, { seq, header, taken: false });
+    const held: Held<S> = { seq, header, taken: false };
+    if (this.#memoryBytes + raw.length <= this.#memoryLimit) {
+      // What a read from disk would give: the offered payload when it is the stored bytes and
+      // client (its item count is then not counted again), otherwise one made from them.
+      const same = clientKept && payload.encodedProto === raw;
+      held.memory = {
+        payload: same ? payload : this.#payload(raw, header),
+        bytes: raw.length,
+      };
+      this.#memoryBytes += raw.length;
+    }
+    this.#held.set(seq, held);
     this.#makeReady(seq);
     this.#takers.wakeOne();
   }
 
-  #header(payload: Payload<S>, bytes: number): QueueHeader {
-    const base = { v: HEADER_VERSION, bytes, chunks: chunkCount(bytes), items: payload.itemCount };
+  /** The index entry of an item, and whether it keeps the payload's client info whole. */
+  #header(payload: Payload<S>, bytes: number, stored: StoredForm): [QueueHeader, boolean] {
+    const base: QueueHeader = {
+      v: HEADER_VERSION,
+      bytes,
+      stored: stored.bytes.length,
+      ...(stored.codec === undefined ? {} : { codec: stored.codec }),
+      chunks: chunkCount(stored.bytes.length),
+      items: payload.itemCount,
+    };
     let client = storeClient(payload.client);
+    const whole = client;
     if (client !== undefined && JSON.stringify(client).length > MAX_CLIENT_JSON) {
       const { metadata: _dropped, ...rest } = client;
       client = JSON.stringify(rest).length > MAX_CLIENT_JSON ? undefined : rest;
@@ -336,7 +390,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         });
       }
     }
-    return client === undefined ? base : { ...base, client };
+    return [client === undefined ? base : { ...base, client }, client === whole];
+  }
+
+  #payload(bytes: Uint8Array, header: QueueHeader): Payload<S> {
+    return Payload.fromProto(this.#signal, bytes, this.#codec.decoder, loadClient(header.client));
   }
 
   async #write(seq: number, header: QueueHeader, bytes: Uint8Array): Promise<void> {
@@ -352,7 +410,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       last: [index, { key: markerKey(seq), valueBytes: 0 }],
     });
     try {
-      await this.#commitAll(commits);
+      await this.#commitPlan(commits);
     } catch (error) {
       if (commits.length > 1) {
         // Best effort: what is left behind is removed at the next start through the marker.
@@ -366,15 +424,19 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     }
   }
 
-  async #commitAll(commits: readonly Mutation[][]): Promise<void> {
-    for (const mutations of commits) {
-      const atomic = this.#client.atomic();
-      for (const m of mutations) {
-        if ("value" in m) atomic.set(m.key, m.value);
-        else atomic.delete(m.key);
-      }
-      await atomic.commit();
+  /** Runs planned commits in order; a plan of one commit goes through the group committer. */
+  async #commitPlan(commits: readonly Mutation[][]): Promise<void> {
+    if (commits.length === 1) return await this.#group.submit(commits[0]!);
+    for (const mutations of commits) await this.#commitOne(mutations);
+  }
+
+  async #commitOne(mutations: readonly Mutation[]): Promise<void> {
+    const atomic = this.#client.atomic();
+    for (const m of mutations) {
+      if ("value" in m) atomic.set(m.key, m.value);
+      else atomic.delete(m.key);
     }
+    await atomic.commit();
   }
 
   // ---- take ----
@@ -409,6 +471,8 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       }
       const held = this.#held.get(seq)!;
       held.taken = true;
+      const memory = this.#forget(held);
+      if (memory !== undefined) return this.#entry(held, memory);
       let bytes: Uint8Array | string;
       try {
         bytes = await this.#track(this.#read(held));
@@ -423,19 +487,30 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         await this.#track(this.#remove(held, "corrupt"));
         continue;
       }
-      const payload = Payload.fromProto(
-        this.#signal,
-        bytes,
-        this.#codec.decoder,
-        loadClient(held.header.client),
-      );
-      return this.#entry(held, payload);
+      return this.#entry(held, this.#payload(bytes, held.header));
     }
   }
 
-  /** An item's bytes, or why they cannot be had. */
-  async #read(held: Held): Promise<Uint8Array | string> {
+  /** Takes an item's payload out of memory, if there. */
+  #forget(held: Held<S>): Payload<S> | undefined {
+    const memory = held.memory;
+    if (memory === undefined) return undefined;
+    held.memory = undefined;
+    this.#memoryBytes -= memory.bytes;
+    return memory.payload;
+  }
+
+  /** An item's payload bytes, or why they cannot be had. */
+  async #read(held: Held<S>): Promise<Uint8Array | string> {
+    const stored = await this.#readStored(held);
+    if (typeof stored === "string" || held.header.codec === undefined) return stored;
+    return decompressItem(stored, held.header.bytes);
+  }
+
+  /** An item's stored bytes, or why they cannot be had. */
+  async #readStored(held: Held<S>): Promise<Uint8Array | string> {
     const { seq, header } = held;
+    const expected = storedBytes(header);
     const chunks: Uint8Array[] = [];
     let total = 0;
     for await (const { key, value } of this.#client.list(["c", seq])) {
@@ -447,7 +522,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     if (chunks.length !== header.chunks) {
       return `${chunks.length} of ${header.chunks} chunks are present`;
     }
-    if (total !== header.bytes) return `the chunks hold ${total} bytes, not ${header.bytes}`;
+    if (total !== expected) return `the chunks hold ${total} bytes, not ${expected}`;
     if (chunks.length === 1) return chunks[0]!;
     const bytes = new Uint8Array(total);
     let at = 0;
@@ -458,7 +533,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     return bytes;
   }
 
-  #entry(held: Held, payload: Payload<S>): QueueEntry<S> {
+  #entry(held: Held<S>, payload: Payload<S>): QueueEntry<S> {
     let acked: Promise<void> | undefined;
     return {
       payload,
@@ -476,8 +551,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
    * Deletes a held item (already out of `#held`) from disk, then frees its room. A failed delete
    * is logged and the room freed anyway: the item is delivered again after a restart.
    */
-  async #remove(held: Held, why: "ack" | "drop" | "corrupt"): Promise<void> {
+  async #remove(held: Held<S>, why: "ack" | "drop" | "corrupt"): Promise<void> {
     const { seq, header } = held;
+    this.#forget(held);
     try {
       // A corrupt item may have chunks its header does not count: remove whatever is there.
       await this.#removeChunks(seq, why === "corrupt" ? undefined : header.chunks, true);
@@ -488,7 +564,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       );
     } finally {
       this.#size--;
-      this.#bytes -= header.bytes;
+      this.#bytes -= storedBytes(header);
       this.#room.wakeOne();
     }
   }

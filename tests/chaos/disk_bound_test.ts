@@ -1,7 +1,9 @@
 /**
  * The disk bound of the persistent queue, through a real agent process: `sending_queue` with
  * `storage: file_storage` and `max_size_mib: 1`, the backend down. A client sends ~31 KiB requests
- * (20 spans with unique names) one after another until the agent refuses several in a row.
+ * (20 spans with unique names, each ending in ~1.1 KiB of random base64: the queue compresses what
+ * it stores and bounds the stored bytes, so the data must not shrink to nothing) one after another
+ * until the agent refuses several in a row.
  *
  * - Refusals are retryable: HTTP 503 (and gRPC `UNAVAILABLE` for a gRPC client).
  * - The data on disk never exceeds the bound by more than one item, sampled after every accepted
@@ -25,6 +27,12 @@ const MIB = 1024 * 1024;
 const BOUND = 1 * MIB;
 const QUEUE = { exporter: "otlphttp", data_type: "traces" };
 const PREFIX = ["exporter", "otlphttp", "traces"];
+/** A unique span name that compresses poorly (random base64 after a readable tag). */
+function noisyName(tag: string): string {
+  const noise = crypto.getRandomValues(new Uint8Array(1100));
+  return `${tag}-${btoa(String.fromCharCode(...noise))}`;
+}
+
 const TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 async function fileBytes(dir: string): Promise<number> {
@@ -81,8 +89,8 @@ Deno.test("persistent queue full at max_size_mib refuses retryably, stays in its
         n < 500,
         "the agent refused nothing after 500 requests of ~31 KiB with a 1 MiB bound",
       );
-      const names = Array.from({ length: 20 }, (_, i) => `disk-${n}-${i}`);
-      const body = tracesRequest(names, 1500, n * 20);
+      const names = Array.from({ length: 20 }, (_, i) => noisyName(`disk-${n}-${i}`));
+      const body = tracesRequest(names, 0, n * 20);
       itemBytes = Math.max(itemBytes, body.length);
       const response = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, {
         method: "POST",
@@ -110,8 +118,8 @@ Deno.test("persistent queue full at max_size_mib refuses retryably, stays in its
       }
     }
     // A gRPC client sending a request of the same size gets UNAVAILABLE for the same reason.
-    const grpcNames = Array.from({ length: 20 }, (_, i) => `grpc-${i}`);
-    const grpcError = await grpc.unary(TRACE_EXPORT, tracesRequest(grpcNames, 1500), {
+    const grpcNames = Array.from({ length: 20 }, (_, i) => noisyName(`grpc-${i}`));
+    const grpcError = await grpc.unary(TRACE_EXPORT, tracesRequest(grpcNames, 0), {
       timeoutMs: 10_000,
     })
       .then(() => undefined, (error: unknown) => error);

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { ConsumerError } from "../../../lib/consumer/consumer.ts";
 import { createPersistentQueue } from "../../../lib/exporterhelper/persistent_queue.ts";
 import type { QueueEntry, SendingQueue } from "../../../lib/exporterhelper/queue.ts";
+import { encodeTracesRequest } from "../../../lib/otlp/mod.ts";
+import { newResource, newScope, newSpan } from "../../../lib/pdata/new.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { StorageAtomic, StorageClient } from "../../../lib/storage/client.ts";
 import { createLogger } from "../../../lib/telemetry/logger.ts";
@@ -368,5 +370,159 @@ Deno.test("persistent queue close ends pending takes and leaves data on disk", a
     await assert.rejects(queue.offer(encodedPayload(tracesBytes(2, 10))), isRetryable);
     await entry.ack(); // an acknowledgement after close still deletes
     assert.deepEqual((await keys(env)).filter((k) => k.startsWith("i/")), ["i/1"]);
+  });
+});
+
+/** An encoded traces request of one span named `item-<tag>` whose `size`-byte blob compresses well. */
+function compressibleBytes(tag: number, size: number): Uint8Array {
+  const blob = new Uint8Array(size);
+  for (let i = 0; i < size; i++) blob[i] = (i * 7 + tag) % 61;
+  return encodeTracesRequest({
+    resourceSpans: [{
+      resource: newResource(),
+      schemaUrl: "",
+      scopeSpans: [{
+        scope: newScope({ name: "queue-test" }),
+        schemaUrl: "",
+        spans: [newSpan({ name: `item-${tag}`, attributes: [{ key: "blob", value: blob }] })],
+      }],
+    }],
+  });
+}
+
+/** The total length of the chunk values stored under `seq`. */
+async function chunkBytesOf(env: Env, seq: number): Promise<number> {
+  let total = 0;
+  for await (const { value } of env.storage.client.list(["c", seq])) {
+    total += (value as Uint8Array).length;
+  }
+  return total;
+}
+
+Deno.test("persistent queue compresses what compresses, bounds and counts stored bytes, reads it back", async () => {
+  await withStorage(async (env) => {
+    const queue = await open(env);
+    const sent = [
+      compressibleBytes(0, 3 * MIB),
+      compressibleBytes(1, 20 * KIB),
+      tracesBytes(2, 5000),
+    ];
+    for (const bytes of sent) await queue.offer(encodedPayload(bytes));
+    const headers = await Promise.all(
+      [0, 1, 2].map((seq) => env.storage.client.get<Record<string, unknown>>(["i", seq])),
+    );
+    assert.equal(headers[0]!.codec, "zstd");
+    assert.equal(headers[1]!.codec, "zstd");
+    assert.equal(headers[2]!.codec, undefined, "random bytes are stored as they are");
+    const stored = await Promise.all([0, 1, 2].map((seq) => chunkBytesOf(env, seq)));
+    assert.ok(stored[0]! < sent[0]!.length / 4, `3 MiB stored in ${stored[0]} bytes`);
+    assert.equal(stored[2], sent[2]!.length);
+    headers.forEach((h, i) => {
+      assert.equal(h!.bytes, sent[i]!.length);
+      assert.equal(h!.stored, stored[i]);
+    });
+    assert.equal(queue.bytes, stored.reduce((a, b) => a + b, 0), "bytes are the stored bytes");
+    // Taken at once: served from memory. After a restart: read from disk and decompressed.
+    assert.ok(sameBytes((await queue.take())!.payload.encodedProto!, sent[0]!));
+    await queue.close();
+    await reopen(env);
+    const again = await open(env, { memoryBytes: 0 });
+    assert.equal(again.bytes, stored.reduce((a, b) => a + b, 0));
+    const entries = await takeAll(again, 3);
+    entries.forEach((e, i) => assert.ok(sameBytes(e.payload.encodedProto!, sent[i]!), `item ${i}`));
+    for (const e of entries) await e.ack();
+    assert.equal(again.bytes, 0);
+    assert.deepEqual(await keys(env), []);
+    // The byte bound counts stored bytes: 3 MiB that compress well fit a 1 MiB bound beside others.
+    const bounded = await open(env, { maxBytes: 1 * MIB, memoryBytes: 0 });
+    await bounded.offer(encodedPayload(compressibleBytes(3, 3 * MIB)));
+    await bounded.offer(encodedPayload(compressibleBytes(4, 3 * MIB)));
+    await assert.rejects(bounded.offer(encodedPayload(tracesBytes(5, 1 * MIB))), isRetryable);
+    assert.deepEqual((await takeAll(bounded, 2)).map((e) => spanName(e.payload)), [
+      "item-3",
+      "item-4",
+    ]);
+    await bounded.close();
+    await again.close();
+  });
+});
+
+Deno.test("persistent queue skips and counts a damaged compressed item, never crashes on it", async () => {
+  await withStorage(async (env) => {
+    const queue = await open(env);
+    for (let i = 0; i < 3; i++) await queue.offer(encodedPayload(compressibleBytes(i, 100 * KIB)));
+    await queue.close();
+    const chunk = (await env.storage.client.get<Uint8Array>(["c", 1, 0]))!;
+    const damaged = chunk.slice();
+    const mid = damaged.length >> 1;
+    damaged[mid] = damaged[mid]! ^ 0x5a;
+    await env.storage.client.set(["c", 1, 0], damaged);
+    await reopen(env);
+    const again = await open(env, { memoryBytes: 0 });
+    assert.equal(again.recovered, 3);
+    const good = await takeAll(again, 2);
+    assert.deepEqual(good.map((e) => spanName(e.payload)), ["item-0", "item-2"]);
+    for (const e of good) await e.ack();
+    assert.equal(
+      env.registry.value("tfo_exporter_queue_corrupt_items_total", {
+        exporter: "otlp",
+        data_type: "traces",
+      }),
+      1,
+    );
+    const warning = env.logs.find((l) => l.msg === "Skipping a corrupt persistent queue entry");
+    assert.match(String(warning?.problem), /does not decompress/);
+    assert.deepEqual(await keys(env), []);
+    await again.close();
+  });
+});
+
+Deno.test("persistent queue reads entries stored by the first layout (uncompressed, version 1)", async () => {
+  await withStorage(async (env) => {
+    const bytes = tracesBytes(7, 100 * KIB);
+    const atomic = env.storage.client.atomic()
+      .set(["i", 4], { v: 1, bytes: bytes.length, chunks: 2, items: 1 });
+    atomic.set(["c", 4, 0], bytes.subarray(0, 65536)).set(["c", 4, 1], bytes.subarray(65536));
+    await atomic.commit();
+    const queue = await open(env);
+    assert.equal(queue.recovered, 1);
+    assert.equal(queue.bytes, bytes.length);
+    const entry = (await queue.take())!;
+    assert.ok(sameBytes(entry.payload.encodedProto!, bytes));
+    await entry.ack();
+    await queue.offer(encodedPayload(tracesBytes(8, 10)));
+    assert.deepEqual(await keys(env), ["c/5/0", "i/5"]);
+    await queue.close();
+  });
+});
+
+Deno.test("persistent queue commits concurrent offers and acknowledgements together", async () => {
+  await withStorage(async (env) => {
+    let commits = 0;
+    const real = env.storage.client;
+    const counting: StorageClient = {
+      ...failingCommits(real, () => false),
+      atomic() {
+        const atomic = real.atomic();
+        const wrapped: StorageAtomic = {
+          set: (key, value) => (atomic.set(key, value), wrapped),
+          delete: (key) => (atomic.delete(key), wrapped),
+          commit: () => (commits++, atomic.commit()),
+        };
+        return wrapped;
+      },
+    };
+    const queue = await createPersistentQueue(counting, "traces", { capacity: 100 });
+    const sent = Array.from({ length: 40 }, (_, i) => compressibleBytes(i, 20 * KIB));
+    await Promise.all(sent.map((bytes) => queue.offer(encodedPayload(bytes))));
+    assert.ok(commits < 20, `40 concurrent offers took ${commits} commits`);
+    assert.equal(queue.size, 40);
+    const entries = await takeAll(queue, 40);
+    entries.forEach((e, i) => assert.equal(spanName(e.payload), `item-${i}`));
+    const before = commits;
+    await Promise.all(entries.map((e) => e.ack()));
+    assert.ok(commits - before < 20, `40 concurrent acks took ${commits - before} commits`);
+    assert.deepEqual(await keys(env), []);
+    await queue.close();
   });
 });
