@@ -1,7 +1,8 @@
 /**
  * Self-telemetry around consumers, with the OpenTelemetry Collector's metric names, so its
- * dashboards work: receivers count accepted/refused items, processors incoming/outgoing items,
- * exporters sent/send-failed items, per component ID and signal.
+ * dashboards work: processors count incoming/outgoing items, exporters sent/send-failed items, per
+ * component ID and signal. Receivers count accepted/refused items themselves
+ * (`lib/telemetry/receiver_metrics.ts`), since only they know the transport.
  *
  * @module
  */
@@ -11,42 +12,6 @@ import { ITEM_UNIT } from "../lib/pdata/count.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
 import type { Meter } from "../lib/telemetry/metrics.ts";
-
-/**
- * Counts what a receiver pushed into its pipelines. Receivers apply it themselves (the graph does
- * not), since only they know the transport.
- */
-export function instrumentReceiverOutput<S extends Signal>(
-  signal: S,
-  next: Consumer<S>,
-  meter: Meter,
-  transport = "",
-): Consumer<S> {
-  const unit = ITEM_UNIT[signal];
-  const accepted = meter.counter(
-    `otelcol_receiver_accepted_${unit}`,
-    `Number of ${unit.replace("_", " ")} successfully pushed into the pipeline.`,
-    { transport },
-  );
-  const refused = meter.counter(
-    `otelcol_receiver_refused_${unit}`,
-    `Number of ${unit.replace("_", " ")} that could not be pushed into the pipeline.`,
-    { transport },
-  );
-  return {
-    mutatesData: next.mutatesData,
-    async consume(payload) {
-      const n = payload.itemCount;
-      try {
-        await next.consume(payload);
-      } catch (error) {
-        refused.add(n);
-        throw error;
-      }
-      accepted.add(n);
-    },
-  };
-}
 
 /** Counts items going into a processor. */
 export function instrumentProcessorInput<S extends Signal>(

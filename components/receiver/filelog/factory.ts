@@ -19,7 +19,7 @@ import { type Entry, entryToLogRecord, newEntry, toKeyValues } from "../../../li
 import { compileGoRegex } from "../../../lib/stanza/expr.ts";
 import { buildPipeline } from "../../../lib/stanza/pipeline.ts";
 import { getStorageClient, type StorageClient } from "../../../lib/storage/mod.ts";
-import { instrumentReceiverOutput } from "../../../pipelines/instrument.ts";
+import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metrics.ts";
 import { type FilelogConfig, filelogConfigSchema } from "./config.ts";
 import { compileGlob, findFiles } from "./_finder.ts";
 import type { FileReader, ReaderOptions } from "./_reader.ts";

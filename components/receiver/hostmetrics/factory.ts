@@ -19,7 +19,7 @@ import { Payload } from "../../../lib/pdata/payload.ts";
 import type { Metric, ResourceMetrics, ScopeMetrics } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Counter, Meter } from "../../../lib/telemetry/metrics.ts";
-import { instrumentReceiverOutput } from "../../../pipelines/instrument.ts";
+import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metrics.ts";
 import { enabledMetrics, type MetricDefs } from "./_metrics.ts";
 import { errorMessage, type ScrapeContext, type Scraper } from "./_scraper.ts";
 import { type HostmetricsConfig, hostmetricsConfigSchema, type ScraperName } from "./config.ts";

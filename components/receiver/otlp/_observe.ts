@@ -1,18 +1,18 @@
 /**
- * The otlp receiver's own metrics, with the OpenTelemetry Collector's names:
- * `otelcol_receiver_accepted_<items>` and `otelcol_receiver_refused_<items>` per transport.
+ * The otlp receiver's own metrics: accepted and refused items per signal for one transport, with
+ * the shared receiver counters of `lib/telemetry/receiver_metrics.ts`.
  *
  * @module
  */
 import type { Signal } from "../../../lib/pdata/types.ts";
-import type { Counter, Meter } from "../../../lib/telemetry/metrics.ts";
-import { SIGNAL_CODECS } from "./_signals.ts";
+import type { Meter } from "../../../lib/telemetry/metrics.ts";
+import {
+  type ReceiverCounters,
+  receiverCounters,
+} from "../../../lib/telemetry/receiver_metrics.ts";
 
 /** Accepted and refused item counters of one signal on one transport. */
-export interface ItemCounters {
-  readonly accepted: Counter;
-  readonly refused: Counter;
-}
+export type ItemCounters = ReceiverCounters;
 
 /** Counters per signal for one transport (`http` or `grpc`). */
 export function itemCounters(
@@ -20,22 +20,5 @@ export function itemCounters(
   transport: "http" | "grpc",
   signals: readonly Signal[],
 ): Map<Signal, ItemCounters> {
-  const out = new Map<Signal, ItemCounters>();
-  const labels = { transport };
-  for (const signal of signals) {
-    const items = SIGNAL_CODECS[signal].itemName;
-    out.set(signal, {
-      accepted: meter.counter(
-        `otelcol_receiver_accepted_${items}`,
-        `Number of ${items.replace("_", " ")} successfully pushed into the pipeline.`,
-        labels,
-      ),
-      refused: meter.counter(
-        `otelcol_receiver_refused_${items}`,
-        `Number of ${items.replace("_", " ")} that could not be pushed into the pipeline.`,
-        labels,
-      ),
-    });
-  }
-  return out;
+  return new Map(signals.map((signal) => [signal, receiverCounters(meter, signal, transport)]));
 }

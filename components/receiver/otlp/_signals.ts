@@ -27,8 +27,6 @@ export interface SignalCodec<S extends Signal> {
   readonly signal: S;
   /** The full gRPC method path of its OTLP export service. */
   readonly grpcMethod: string;
-  /** The items counted in metric names: `spans`, `metric_points`, `log_records`. */
-  readonly itemName: string;
   readonly proto: ProtoDecoder<S>;
   decodeJson(body: Uint8Array): SignalData[S];
   encodeResponse(partial: ExportPartialSuccess | undefined): Uint8Array;
@@ -40,7 +38,6 @@ export const SIGNAL_CODECS: { readonly [S in Signal]: SignalCodec<S> } = {
   traces: {
     signal: "traces",
     grpcMethod: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-    itemName: "spans",
     proto: TRACES_PROTO,
     decodeJson: decodeTracesJson,
     encodeResponse: encodeTracesResponse,
@@ -49,7 +46,6 @@ export const SIGNAL_CODECS: { readonly [S in Signal]: SignalCodec<S> } = {
   metrics: {
     signal: "metrics",
     grpcMethod: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-    itemName: "metric_points",
     proto: METRICS_PROTO,
     decodeJson: decodeMetricsJson,
     encodeResponse: encodeMetricsResponse,
@@ -58,7 +54,6 @@ export const SIGNAL_CODECS: { readonly [S in Signal]: SignalCodec<S> } = {
   logs: {
     signal: "logs",
     grpcMethod: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-    itemName: "log_records",
     proto: LOGS_PROTO,
     decodeJson: decodeLogsJson,
     encodeResponse: encodeLogsResponse,

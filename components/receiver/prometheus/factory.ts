@@ -13,7 +13,7 @@
 import type { CreateSettings, Receiver, ReceiverFactory } from "../../component.ts";
 import type { SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import type { Label } from "../../../lib/prometheus/types.ts";
-import { instrumentReceiverOutput } from "../../../pipelines/instrument.ts";
+import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metrics.ts";
 import { compileRelabel } from "./_relabel.ts";
 import { acceptHeader, DEFAULT_PROTOCOLS, ScrapeLoop } from "./_scrape_loop.ts";
 import { buildTargets } from "./_targets.ts";
