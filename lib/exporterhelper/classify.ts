@@ -21,37 +21,7 @@ import {
   permanentError,
   retryableError,
 } from "../consumer/consumer.ts";
-import { decodeRpcStatus, type RpcStatus } from "./_rpc_status.ts";
-
-export { decodeRpcStatus, encodeRpcStatus, type RpcStatus } from "./_rpc_status.ts";
-
-/** gRPC status codes. */
-export const GrpcCode = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
-
-const GRPC_CODE_NAMES: readonly string[] = Object.keys(GrpcCode);
-
-/** The name of a gRPC status code (`UNAVAILABLE`), or `CODE_<n>` for an unknown one. */
-export function grpcCodeName(code: number): string {
-  return GRPC_CODE_NAMES[code] ?? `CODE_${code}`;
-}
+import { decodeRpcStatus, GrpcCode, grpcCodeName, type RpcStatus } from "../net/rpc_status.ts";
 
 /** HTTP status codes the OTLP specification lists as retryable. */
 export const RETRYABLE_HTTP_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -139,7 +109,7 @@ export function classifyGrpcFailure(failure: GrpcFailure): ConsumerError {
   const status: RpcStatus | undefined = failure.statusDetails === undefined
     ? undefined
     : decodeRpcStatus(failure.statusDetails);
-  const retryDelayMs = status?.retryDelayMs;
+  const retryDelayMs = status?.retryAfterMs;
   const details = failure.details !== "" ? failure.details : (status?.message ?? "");
   const message = `${failure.context}: ${grpcCodeName(failure.code)}${
     details === "" ? "" : `: ${details}`

@@ -17,7 +17,7 @@ import { otlpExporterFactory } from "../../components/exporter/otlp/factory.ts";
 import { otlphttpConfigSchema } from "../../components/exporter/otlphttp/config.ts";
 import { otlphttpExporterFactory } from "../../components/exporter/otlphttp/factory.ts";
 import { type Consumer, ConsumerError } from "../../lib/consumer/consumer.ts";
-import { encodeRpcStatus, GrpcCode } from "../../lib/exporterhelper/classify.ts";
+import { encodeRpcStatus, GrpcCode } from "../../lib/net/rpc_status.ts";
 import { rawDeserialize, rawSerialize } from "../../lib/net/grpc_client.ts";
 import { decodeTracesRequest } from "../../lib/otlp/mod.ts";
 import { tracesPayload } from "../fixtures/graph_kit.ts";
@@ -68,7 +68,11 @@ async function grpcBackend(answer: (n: number) => Answer, port = 0) {
       }
       const metadata = new grpc.Metadata();
       if (a.retryDelayMs !== undefined) {
-        const details = encodeRpcStatus(a.code, a.details, { retryDelayMs: a.retryDelayMs });
+        const details = encodeRpcStatus({
+          code: a.code,
+          message: a.details,
+          retryAfterMs: a.retryDelayMs,
+        });
         metadata.set("grpc-status-details-bin", Buffer.from(details));
       }
       callback({ code: a.code, details: a.details, metadata });

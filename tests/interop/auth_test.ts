@@ -12,7 +12,7 @@ import { apikeyauthFactory } from "../../components/extension/apikeyauth/factory
 import { telemetryflowFactory } from "../../components/extension/telemetryflow/factory.ts";
 import { BUILTIN_FACTORIES } from "../../components/registry.ts";
 import { GrpcCallError, GrpcClient } from "../../lib/net/grpc_client.ts";
-import { decodeRpcStatus } from "../../lib/exporterhelper/classify.ts";
+import { decodeRpcStatus } from "../../lib/net/rpc_status.ts";
 import { encodeLogsRequest, encodeTracesRequest } from "../../lib/otlp/mod.ts";
 import { newLogRecord, newResource, newScope, newSpan } from "../../lib/pdata/new.ts";
 import type { Payload } from "../../lib/pdata/payload.ts";

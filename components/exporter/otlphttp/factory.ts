@@ -17,8 +17,8 @@ import { retryableError } from "../../../lib/consumer/consumer.ts";
 import {
   classifyHttpFailure,
   classifyNetworkFailure,
-  decodeRpcStatus,
 } from "../../../lib/exporterhelper/classify.ts";
+import { decodeRpcStatus } from "../../../lib/net/rpc_status.ts";
 import {
   createExporterHelper,
   type PushBySignal,

@@ -4,12 +4,14 @@ import {
   classifyGrpcFailure,
   classifyHttpFailure,
   classifyNetworkFailure,
+  parseRetryAfter,
+} from "../../../lib/exporterhelper/classify.ts";
+import {
   decodeRpcStatus,
   encodeRpcStatus,
   GrpcCode,
   grpcCodeName,
-  parseRetryAfter,
-} from "../../../lib/exporterhelper/classify.ts";
+} from "../../../lib/net/rpc_status.ts";
 
 Deno.test("HTTP statuses are classified as the OTLP specification lists them", () => {
   const retryable = [429, 502, 503, 504];
@@ -93,8 +95,10 @@ Deno.test("gRPC codes are classified as the OTLP specification lists them", () =
 });
 
 Deno.test("RetryInfo makes RESOURCE_EXHAUSTED retryable and gives retryAfterMs", () => {
-  const statusDetails = encodeRpcStatus(GrpcCode.RESOURCE_EXHAUSTED, "slow down", {
-    retryDelayMs: 1250,
+  const statusDetails = encodeRpcStatus({
+    code: GrpcCode.RESOURCE_EXHAUSTED,
+    message: "slow down",
+    retryAfterMs: 1250,
   });
   const error = classifyGrpcFailure({
     code: GrpcCode.RESOURCE_EXHAUSTED,
@@ -112,7 +116,7 @@ Deno.test("RetryInfo makes RESOURCE_EXHAUSTED retryable and gives retryAfterMs",
   const without = classifyGrpcFailure({
     code: GrpcCode.RESOURCE_EXHAUSTED,
     details: "quota",
-    statusDetails: encodeRpcStatus(GrpcCode.RESOURCE_EXHAUSTED, "quota"),
+    statusDetails: encodeRpcStatus({ code: GrpcCode.RESOURCE_EXHAUSTED, message: "quota" }),
     context: "c",
   });
   assert.equal(without.permanent, true);
@@ -120,15 +124,18 @@ Deno.test("RetryInfo makes RESOURCE_EXHAUSTED retryable and gives retryAfterMs",
 });
 
 Deno.test("google.rpc.Status round-trips, and garbage decodes to undefined", () => {
-  assert.deepEqual(decodeRpcStatus(encodeRpcStatus(14, "unavailable", { retryDelayMs: 30_500 })), {
-    code: 14,
-    message: "unavailable",
-    retryDelayMs: 30_500,
-  });
+  assert.deepEqual(
+    decodeRpcStatus(encodeRpcStatus({ code: 14, message: "unavailable", retryAfterMs: 30_500 })),
+    {
+      code: 14,
+      message: "unavailable",
+      retryAfterMs: 30_500,
+    },
+  );
   assert.deepEqual(decodeRpcStatus(new Uint8Array()), {
     code: 0,
     message: "",
-    retryDelayMs: undefined,
+    retryAfterMs: undefined,
   });
   assert.equal(decodeRpcStatus(new Uint8Array([0x12, 0x7f, 0x41])), undefined, "truncated");
   assert.equal(decodeRpcStatus(new Uint8Array([0x0b])), undefined, "group wire type");

@@ -9,7 +9,7 @@ import {
   parseGrpcEndpoint,
 } from "../../../../components/exporter/otlp/config.ts";
 import { type Consumer, ConsumerError } from "../../../../lib/consumer/consumer.ts";
-import { encodeRpcStatus, GrpcCode } from "../../../../lib/exporterhelper/classify.ts";
+import { encodeRpcStatus, GrpcCode } from "../../../../lib/net/rpc_status.ts";
 import { rawDeserialize, rawSerialize } from "../../../../lib/net/grpc_client.ts";
 import {
   decodeLogsRequest,
@@ -93,7 +93,7 @@ async function fakeServer(
 function statusError(code: number, details: string, retryDelayMs?: number): Answer {
   const metadata = new grpc.Metadata();
   if (retryDelayMs !== undefined) {
-    const bin = encodeRpcStatus(code, details, { retryDelayMs });
+    const bin = encodeRpcStatus({ code, message: details, retryAfterMs: retryDelayMs });
     metadata.set("grpc-status-details-bin", Buffer.from(bin));
   }
   return { error: { code, details, metadata } };

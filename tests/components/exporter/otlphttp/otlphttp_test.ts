@@ -3,7 +3,7 @@ import { otlphttpExporterFactory } from "../../../../components/exporter/otlphtt
 import { otlphttpConfigSchema } from "../../../../components/exporter/otlphttp/config.ts";
 import type { Consumer } from "../../../../lib/consumer/consumer.ts";
 import { ConsumerError } from "../../../../lib/consumer/consumer.ts";
-import { encodeRpcStatus } from "../../../../lib/exporterhelper/classify.ts";
+import { encodeRpcStatus } from "../../../../lib/net/rpc_status.ts";
 import {
   decodeLogsRequest,
   decodeMetricsRequest,
@@ -225,7 +225,7 @@ Deno.test("otlphttp exporter reads a JSON partial success", async () => {
 
 Deno.test("otlphttp exporter treats 400 as permanent and reports the Status message", async () => {
   const server = fakeServer(() =>
-    new Response(bytes(encodeRpcStatus(3, "span 2 has no trace ID")), {
+    new Response(bytes(encodeRpcStatus({ code: 3, message: "span 2 has no trace ID" })), {
       status: 400,
       headers: { "content-type": "application/x-protobuf" },
     })
