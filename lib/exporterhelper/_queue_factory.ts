@@ -5,7 +5,11 @@
  *
  * `max_size_mib` bounds the memory queue's bytes here, in front of it: the memory queue bounds
  * entries only. Over the byte bound new data is refused (retryable) whatever `when_full` says.
- * The persistent queue bounds its bytes itself, applying `when_full`. 0 means no byte bound.
+ * The persistent queue bounds its bytes itself, applying `when_full`. For a memory queue 0 means
+ * no byte bound; for a persistent queue 0 (the default) means a bound derived from the storage
+ * volume's free space when the storage opened, shared by every queue of that storage that takes
+ * the default (`StorageVolume.budget`: half of the free space and the database's files, less a
+ * write-ahead log's worth), and logged. Without a way to know the free space, 0 means no bound.
  * The persistent queue's storage client is closed after the queue.
  *
  * @module
@@ -116,12 +120,26 @@ export const defaultQueueFactory: QueueFactory = async <S extends Signal>(
   const client = getStorageClient(request.host, config.storage, "exporter", request.id, signal);
   let queue: PersistentQueue<S>;
   try {
+    const shared = maxBytes > 0 ? undefined : client.volume?.budget();
+    if (shared !== undefined) {
+      request.logger.info(
+        "Bounding the persistent sending queue by the free space of its storage volume " +
+          "(set sending_queue.max_size_mib to choose)",
+        {
+          "otelcol.signal": signal,
+          directory: client.volume?.directory,
+          max_size_mib: Math.round(shared.limit / MIB * 10) / 10,
+          shared_by: "every queue of this storage without max_size_mib",
+        },
+      );
+    }
     queue = await createPersistentQueue<S>(client, signal, {
       capacity: config.queue_size,
       whenFull: whenFull(config),
       logger: request.logger,
       meter,
       ...(maxBytes > 0 ? { maxBytes } : {}),
+      ...(shared === undefined ? {} : { sharedBytes: shared }),
     });
   } catch (error) {
     await client.close();

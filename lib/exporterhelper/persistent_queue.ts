@@ -31,10 +31,21 @@
  *   not decompress (zstd's checksum catches damaged bytes) when taken, is removed, logged once and
  *   counted in `tfo_exporter_queue_corrupt_items_total`; it never stops the queue.
  * - A failed write (disk full, I/O error) rejects `offer` with a retryable `ConsumerError` and leaves
- *   what was accepted before untouched. On a volume filled to the last byte SQLite may not even
- *   delete (its WAL can neither grow nor be checkpointed into a larger file): acknowledgements then
- *   fail, are logged, and those entries are sent again after a restart. Keep `maxBytes` well below
- *   the volume's free space.
+ *   what was accepted before untouched.
+ * - A full volume does not wedge the queue. On a volume filled to the last byte SQLite cannot even
+ *   delete (its WAL can neither grow nor be checkpointed into a larger file). The first write that
+ *   fails with the disk full puts the queue in full mode and tells the client's volume
+ *   (`lib/storage/volume.ts`), which deletes its reserve file so that deletes can run again. In full
+ *   mode `offer` is refused at once with a retryable error carrying `retryAfterMs` (the otlp
+ *   receiver answers 503 with `Retry-After`, or `UNAVAILABLE` with `RetryInfo`), while taking and
+ *   acknowledging go on. An acknowledgement whose delete fails is remembered in memory: the entry
+ *   is not handed out again by this process, its bytes stay counted (they are still on disk), and
+ *   the delete is retried every `fullProbeMs` and at close. The queue leaves full mode when those
+ *   deletes went through and the volume has room again (its reserve written back), or, when the
+ *   queue's own data filled the volume, once half of what it held then is deleted: it then
+ *   accepts up to three quarters of that (the database file keeps its size, so that much fits
+ *   inside it) until the reserve can be written again. An entry is sent again after a restart only
+ *   when the process stops before space returned.
  *
  * The caller owns the client: close the queue, then the client.
  *
@@ -52,6 +63,7 @@ import {
 import { Payload, type ProtoDecoder } from "../pdata/payload.ts";
 import type { Signal, SignalData } from "../pdata/types.ts";
 import type { StorageClient } from "../storage/client.ts";
+import { type ByteBudget, isDiskFull, type StorageVolume } from "../storage/volume.ts";
 import { type Logger, NOOP_LOGGER } from "../telemetry/logger.ts";
 import type { Counter, Meter } from "../telemetry/metrics.ts";
 import { compressItem, decompressItem, type StoredForm } from "./_queue_compress.ts";
@@ -96,7 +108,21 @@ export interface PersistentQueueOptions {
    * needs no read from disk (0: always read). @default 16 MiB
    */
   memoryBytes?: number;
+  /**
+   * A byte bound shared with other queues of the same database (the default bound derived from
+   * the volume's free space), applied besides `maxBytes`.
+   */
+  sharedBytes?: ByteBudget;
+  /** The delay a refusal in full mode suggests, in milliseconds. @default 2000 */
+  fullRetryAfterMs?: number;
+  /** How often full mode retries deletes and checks the volume, in milliseconds. @default 1000 */
+  fullProbeMs?: number;
 }
+
+/** The default of {@linkcode PersistentQueueOptions.fullRetryAfterMs}. */
+export const DEFAULT_FULL_RETRY_AFTER_MS = 2000;
+/** The default of {@linkcode PersistentQueueOptions.fullProbeMs}. */
+export const DEFAULT_FULL_PROBE_MS = 1000;
 
 /** The default of {@linkcode PersistentQueueOptions.memoryBytes}. */
 export const DEFAULT_QUEUE_MEMORY_BYTES = 16 * 1024 * 1024;
@@ -117,6 +143,16 @@ const CODECS: { readonly [S in Signal]: Codec<S> } = {
   metrics: { encode: encodeMetricsRequest, decoder: METRICS_PROTO },
   logs: { encode: encodeLogsRequest, decoder: LOGS_PROTO },
 };
+
+/** A delete that failed, retried until it goes through. */
+interface Undeleted {
+  /** The item's chunk count, or `undefined` to delete whatever is under its chunk prefix. */
+  readonly chunks: number | undefined;
+  /** Whether the header is deleted too (not for the leftovers of a failed write). */
+  readonly withHeader: boolean;
+  /** Stored bytes still counted in `#bytes` until the delete succeeds. */
+  readonly stored: number;
+}
 
 /** Client info larger than this (as JSON) is not stored with an item; metadata goes first. */
 const MAX_CLIENT_JSON = 16 * 1024;
@@ -172,6 +208,20 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   readonly #room = new Waiters();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #group: GroupCommitter;
+  readonly #volume: StorageVolume | undefined;
+  readonly #shared: ByteBudget | undefined;
+  readonly #retryAfterMs: number;
+  readonly #probeMs: number;
+  /** True from a write failing with the disk full until the queue may write again. */
+  #full = false;
+  /** Stored bytes held when full mode began. */
+  #bytesAtFull = 0;
+  /** A bound learned from filling the volume, until its reserve is back. */
+  #learnedMax = Infinity;
+  /** Deletes that failed (disk full), by sequence number. */
+  readonly #undeleted = new Map<number, Undeleted>();
+  #retrying: Promise<void> | undefined;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(client: StorageClient, signal: S, options: PersistentQueueOptions) {
     if (!(options.capacity >= 1)) throw new RangeError("Queue capacity must be at least 1");
@@ -185,6 +235,10 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     this.#maxBytes = options.maxBytes ?? Infinity;
     this.#whenFull = options.whenFull ?? "refuse";
     this.#memoryLimit = options.memoryBytes ?? DEFAULT_QUEUE_MEMORY_BYTES;
+    this.#retryAfterMs = options.fullRetryAfterMs ?? DEFAULT_FULL_RETRY_AFTER_MS;
+    this.#probeMs = options.fullProbeMs ?? DEFAULT_FULL_PROBE_MS;
+    this.#volume = client.volume;
+    this.#shared = options.sharedBytes;
     this.#client = client;
     this.#group = new GroupCommitter(client.prefix, (mutations) => this.#commitOne(mutations));
     this.#signal = signal;
@@ -237,22 +291,26 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       this.#held.set(seq, { seq, header, taken: false });
       this.#ready.push(seq);
       this.#size++;
-      this.#bytes += storedBytes(header);
+      this.#addBytes(storedBytes(header));
     }
     for (const [seq, value] of markers) {
       if (this.#held.has(seq)) {
         // Cannot happen by the protocol (the header commit deletes the marker); trust the header.
-        await this.#client.delete(markerKey(seq));
+        await this.#cleanUp(seq, () => this.#client.delete(markerKey(seq)), undefined);
         continue;
       }
-      await this.#removeChunks(seq, markerChunks(value), false);
-      this.#logger.info("Removed the chunks of an item whose write or delete was interrupted", {
-        seq,
-      });
+      const chunks = markerChunks(value);
+      const undeleted = { chunks, withHeader: false, stored: 0 };
+      if (await this.#cleanUp(seq, () => this.#removeChunks(seq, chunks, false), undeleted)) {
+        this.#logger.info("Removed the chunks of an item whose write or delete was interrupted", {
+          seq,
+        });
+      }
     }
     for (const [seq, problem] of corrupt) {
       this.#reportCorrupt(seq, problem, undefined);
-      await this.#removeChunks(seq, undefined, true);
+      const undeleted = { chunks: undefined, withHeader: true, stored: 0 };
+      await this.#cleanUp(seq, () => this.#removeChunks(seq, undefined, true), undeleted);
     }
     this.#nextSeq = maxSeq + 1;
     this.#recovered = this.#held.size;
@@ -261,6 +319,26 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         items: this.#recovered,
         bytes: this.#bytes,
       });
+    }
+  }
+
+  /**
+   * Runs a delete of the start's clean-up; on a full disk, leaves it to be retried (as `undeleted`)
+   * instead of failing the start. Resolves to whether it ran.
+   */
+  async #cleanUp(
+    seq: number,
+    remove: () => Promise<void>,
+    undeleted: Undeleted | undefined,
+  ): Promise<boolean> {
+    try {
+      await remove();
+      return true;
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.#enterFull(error);
+      if (undeleted !== undefined) this.#undeleted.set(seq, undeleted);
+      return false;
     }
   }
 
@@ -299,8 +377,24 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   // ---- offer ----
 
   #fits(bytes: number): boolean {
-    return this.#size < this.capacity &&
-      (this.#bytes + bytes <= this.#maxBytes || this.#size === 0);
+    if (this.#size >= this.capacity) return false;
+    const under = this.#bytes + bytes <= Math.min(this.#maxBytes, this.#learnedMax) &&
+      (this.#shared?.fits(bytes) ?? true);
+    return under || this.#size === 0;
+  }
+
+  /** Counts stored bytes held (negative: released), here and in the shared budget. */
+  #addBytes(bytes: number): void {
+    this.#bytes += bytes;
+    this.#shared?.add(bytes);
+  }
+
+  #limitText(): string {
+    const own = Math.min(this.#maxBytes, this.#learnedMax);
+    const shared = this.#shared === undefined
+      ? ""
+      : `; ${this.#shared.used} of ${this.#shared.limit} bytes shared by the storage's queues`;
+    return `${this.#size} of ${this.capacity} items, ${this.#bytes} of ${own} bytes${shared}`;
   }
 
   #oldestReady(): Held<S> | undefined {
@@ -313,6 +407,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   async offer(payload: Payload<S>): Promise<void> {
     if (this.#closed) throw retryableError("Sending queue is closed");
+    this.#refuseWhileFull();
     const raw = payload.encodedProto ?? this.#codec.encode(payload.read());
     const stored = await compressItem(raw);
     const bytes = stored.bytes;
@@ -331,25 +426,26 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
           continue;
         }
       }
-      throw retryableError(
-        `Sending queue is full (${this.#size} of ${this.capacity} items, ` +
-          `${this.#bytes} of ${this.#maxBytes} bytes)`,
-      );
+      throw retryableError(`Sending queue is full (${this.#limitText()})`);
     }
     if (this.#closed) throw retryableError("Sending queue is closed");
+    this.#refuseWhileFull();
     const seq = this.#nextSeq++;
     const [header, clientKept] = this.#header(payload, raw.length, stored);
     this.#size++;
-    this.#bytes += bytes.length;
+    this.#addBytes(bytes.length);
     try {
       await this.#track(this.#write(seq, header, bytes));
     } catch (error) {
       this.#size--;
-      this.#bytes -= bytes.length;
+      this.#addBytes(-bytes.length);
       this.#room.wakeOne();
       if (error instanceof ConsumerError) throw error;
+      const full = isDiskFull(error);
+      if (full) this.#enterFull(error);
       throw retryableError(`Cannot persist to the sending queue: ${errorMessage(error)}`, {
         cause: error,
+        ...(full ? { retryAfterMs: this.#retryAfterMs } : {}),
       });
     }
     const held: Held<S> = { seq, header, taken: false };
@@ -413,11 +509,13 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       await this.#commitPlan(commits);
     } catch (error) {
       if (commits.length > 1) {
-        // Best effort: what is left behind is removed at the next start through the marker.
+        // What is left behind is removed now, or retried, or at the next start through the marker.
         try {
           await this.#removeChunks(seq, header.chunks, false);
-        } catch {
-          // the marker stays
+        } catch (cleanup) {
+          if (isDiskFull(cleanup)) {
+            this.#undeleted.set(seq, { chunks: header.chunks, withHeader: false, stored: 0 });
+          }
         }
       }
       throw error;
@@ -548,25 +646,131 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   }
 
   /**
-   * Deletes a held item (already out of `#held`) from disk, then frees its room. A failed delete
-   * is logged and the room freed anyway: the item is delivered again after a restart.
+   * Deletes a held item (already out of `#held`) from disk, then frees its room. A delete that
+   * fails with the disk full is remembered and retried (its bytes stay counted until then); any
+   * other failure is logged and the room freed anyway: the item is delivered again after a restart.
    */
   async #remove(held: Held<S>, why: "ack" | "drop" | "corrupt"): Promise<void> {
     const { seq, header } = held;
     this.#forget(held);
+    // A corrupt item may have chunks its header does not count: remove whatever is there.
+    const chunks = why === "corrupt" ? undefined : header.chunks;
+    let freed = storedBytes(header);
     try {
-      // A corrupt item may have chunks its header does not count: remove whatever is there.
-      await this.#removeChunks(seq, why === "corrupt" ? undefined : header.chunks, true);
+      await this.#removeChunks(seq, chunks, true);
     } catch (error) {
-      this.#logger.warn(
-        "Cannot delete a persistent queue entry; it will be sent again after a restart",
-        { seq, reason: why, error: errorMessage(error) },
-      );
+      if (isDiskFull(error)) {
+        this.#undeleted.set(seq, { chunks, withHeader: true, stored: freed });
+        freed = 0;
+        this.#enterFull(error);
+      } else {
+        this.#logger.warn(
+          "Cannot delete a persistent queue entry; it will be sent again after a restart",
+          { seq, reason: why, error: errorMessage(error) },
+        );
+      }
     } finally {
       this.#size--;
-      this.#bytes -= storedBytes(header);
+      this.#addBytes(-freed);
       this.#room.wakeOne();
     }
+  }
+
+  // ---- a full volume ----
+
+  /** Throws the refusal of full mode while this queue or its volume is full. */
+  #refuseWhileFull(): void {
+    if (!this.#full && this.#volume?.full !== true) return;
+    this.#scheduleProbe();
+    throw retryableError(
+      "Cannot persist to the sending queue: the storage volume is full, retry later",
+      { retryAfterMs: this.#retryAfterMs },
+    );
+  }
+
+  /** Enters full mode (once per episode) and releases the volume's reserve. */
+  #enterFull(error: unknown): void {
+    if (!this.#full) {
+      this.#full = true;
+      this.#bytesAtFull = this.#bytes;
+      this.#logger.warn(
+        "The storage volume is full: refusing new data, still delivering and deleting what is " +
+          "queued, until there is room",
+        { items: this.#size, bytes: this.#bytes, error: errorMessage(error) },
+      );
+    }
+    this.#volume?.reportFull();
+    this.#scheduleProbe();
+  }
+
+  #scheduleProbe(): void {
+    if (this.#probeTimer !== undefined || this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.#track(this.#probe()).catch((error) => {
+        this.#logger.warn("Cannot check the storage volume", { error: errorMessage(error) });
+        this.#scheduleProbe();
+      });
+    }, this.#probeMs);
+    Deno.unrefTimer(timer);
+    this.#probeTimer = timer;
+  }
+
+  /** Retries failed deletes, checks the volume, and leaves full mode when there is room. */
+  async #probe(): Promise<void> {
+    if (this.#closed) return;
+    await this.#retryDeletes();
+    const volume = this.#volume;
+    const room = volume === undefined ? true : await volume.probe();
+    if (this.#closed) return;
+    if (this.#learnedMax !== Infinity && volume?.reserveHeld === true) {
+      this.#learnedMax = Infinity;
+    }
+    if (this.#full && this.#undeleted.size === 0) {
+      if (room) {
+        this.#leaveFull("the storage volume has room again");
+      } else if (this.#bytesAtFull > 0 && this.#bytes <= this.#bytesAtFull / 2) {
+        // The queue's own data filled the volume; the database file has room inside it now.
+        this.#learnedMax = Math.floor(this.#bytesAtFull * 0.75);
+        volume?.resume();
+        this.#leaveFull("half of what the queue held when the volume filled is deleted");
+      }
+    }
+    const waiting = this.#full || this.#undeleted.size > 0 || volume?.full === true ||
+      (volume !== undefined && volume.reserveBytes > 0 && !volume.reserveHeld);
+    if (waiting) this.#scheduleProbe();
+  }
+
+  #leaveFull(why: string): void {
+    this.#full = false;
+    this.#logger.info(`Accepting data again: ${why}`, {
+      items: this.#size,
+      bytes: this.#bytes,
+      ...(this.#learnedMax === Infinity ? {} : { max_bytes: this.#learnedMax }),
+    });
+    this.#room.wakeAll();
+  }
+
+  /** Retries the deletes that failed, in order, until one fails again. */
+  #retryDeletes(): Promise<void> {
+    this.#retrying ??= (async () => {
+      try {
+        for (const [seq, undeleted] of [...this.#undeleted]) {
+          try {
+            await this.#removeChunks(seq, undeleted.chunks, undeleted.withHeader);
+          } catch (error) {
+            if (isDiskFull(error)) this.#volume?.reportFull();
+            return;
+          }
+          this.#undeleted.delete(seq);
+          this.#addBytes(-undeleted.stored);
+          this.#room.wakeOne();
+        }
+      } finally {
+        this.#retrying = undefined;
+      }
+    })();
+    return this.#retrying;
   }
 
   // ---- close ----
@@ -578,13 +782,28 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     return work;
   }
 
-  /** Stops handing out entries and waits for writes and deletes in flight; data stays on disk. */
+  /**
+   * Stops handing out entries and waits for writes and deletes in flight; data stays on disk.
+   * Deletes that failed with the disk full are tried once more; what still cannot be deleted is
+   * logged, and sent again after a restart.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
     this.#takers.wakeAll();
     this.#room.wakeAll();
     while (this.#inFlight.size > 0) {
       await Promise.allSettled([...this.#inFlight]);
     }
+    if (this.#undeleted.size > 0) await this.#retryDeletes();
+    if (this.#undeleted.size > 0) {
+      this.#logger.warn(
+        "Cannot delete acknowledged persistent queue entries: the storage volume is full; " +
+          "they will be sent again after a restart",
+        { entries: this.#undeleted.size },
+      );
+    }
+    this.#shared?.add(-this.#bytes);
   }
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { StorageVolume } from "./volume.ts";
 
 /** One stored entry, its key relative to the client's prefix. */
 export interface StorageEntry<T> {
@@ -41,6 +42,8 @@ export interface StorageClient {
   readonly kv: Deno.Kv;
   /** The prefix every key of this client lives under. */
   readonly prefix: Deno.KvKey;
+  /** The volume the database lives on, when known (free space, reserve, full state). */
+  readonly volume?: StorageVolume | undefined;
   /** The value at a relative key, or `undefined`. */
   get<T = unknown>(key: Deno.KvKey): Promise<T | undefined>;
   /** Stores a value (at most 64 KiB) under a relative key. */
@@ -60,26 +63,37 @@ export interface StorageClient {
   readonly closed: boolean;
 }
 
-/** A client over `prefix` of `kv`; `onClose` runs once, after the client closed. */
+/**
+ * A client over `prefix` of `kv`; `onClose` runs once, after the client closed. `volume` is the
+ * database's volume, for writers that handle a full disk.
+ */
 export function createStorageClient(
   kv: Deno.Kv,
   prefix: Deno.KvKey,
   onClose?: () => void,
+  volume?: StorageVolume,
 ): StorageClient {
-  return new ScopedClient(kv, prefix, onClose);
+  return new ScopedClient(kv, prefix, onClose, volume);
 }
 
 class ScopedClient implements StorageClient {
   readonly kv: Deno.Kv;
   readonly prefix: Deno.KvKey;
+  readonly volume: StorageVolume | undefined;
   readonly #onClose: (() => void) | undefined;
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(kv: Deno.Kv, prefix: Deno.KvKey, onClose: (() => void) | undefined) {
+  constructor(
+    kv: Deno.Kv,
+    prefix: Deno.KvKey,
+    onClose: (() => void) | undefined,
+    volume: StorageVolume | undefined,
+  ) {
     this.kv = kv;
+    this.volume = volume;
     this.prefix = Object.freeze([...prefix]);
     this.#onClose = onClose;
   }

@@ -1,6 +1,7 @@
 /**
  * The Deno KV store behind the `file_storage` extension: opening a database under an exclusive
- * lock, clients scoped to one component's key prefix, and Deno KV's write limits.
+ * lock, clients scoped to one component's key prefix, Deno KV's write limits, and the volume's
+ * free space and reserve.
  *
  * @module
  */
@@ -27,3 +28,12 @@ export {
   type OpenKvStoreOptions,
   StorageOpenError,
 } from "./store.ts";
+export {
+  ByteBudget,
+  DEFAULT_RESERVE_MIB,
+  isDiskFull,
+  RESERVE_FILE_NAME,
+  StorageVolume,
+  type StorageVolumeOptions,
+  volumeFreeBytes,
+} from "./volume.ts";

@@ -11,6 +11,8 @@
  * @module
  */
 import { join } from "node:path";
+import type { Logger } from "../telemetry/logger.ts";
+import { StorageVolume } from "./volume.ts";
 
 /** The database file name inside the storage directory. */
 export const KV_FILE_NAME = "tfo.kv";
@@ -25,6 +27,13 @@ export interface OpenKvStoreOptions {
   directoryMode?: number;
   /** The database file name inside the directory. @default "tfo.kv" */
   fileName?: string;
+  /**
+   * Bytes kept free in a reserve file, released when the volume fills so that deletes can run
+   * (see `volume.ts`). @default 0
+   */
+  reserveBytes?: number;
+  /** Where the volume reports filling up and recovering. */
+  logger?: Logger;
 }
 
 /** An open database and the lock that makes it this process's own. */
@@ -33,6 +42,8 @@ export interface KvStore {
   readonly kv: Deno.Kv;
   /** The database file's path. */
   readonly path: string;
+  /** The directory's volume: its free space, reserve and full state. */
+  readonly volume: StorageVolume;
   /** Closes the database and releases the lock; safe to call twice. */
   close(): void;
 }
@@ -124,7 +135,13 @@ export async function openKvStore(
   const path = join(directory, fileName);
   const lock = await acquireLock(`${path}.lock`, directory, options.timeoutMs ?? 1000);
   let kv: Deno.Kv;
+  const volume = new StorageVolume(directory, {
+    reserveBytes: options.reserveBytes ?? 0,
+    databaseFile: fileName,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
   try {
+    await volume.open();
     kv = await Deno.openKv(path);
   } catch (error) {
     lock.close();
@@ -136,6 +153,7 @@ export async function openKvStore(
   return {
     kv,
     path,
+    volume,
     close() {
       if (closed) return;
       closed = true;

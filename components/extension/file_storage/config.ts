@@ -19,11 +19,16 @@
  *   copy-and-rename compaction under a live WAL risks the data it should protect. To reclaim the
  *   disk after a large backlog drained, stop tfo and delete the directory's files once the queue is
  *   empty.
+ * - `reserve_mib` (tfo): the size of a reserve file (`tfo.reserve`) written in `directory` at
+ *   start and deleted when a write fails with the disk full, so that the queue can still delete
+ *   what was delivered; written again once the volume has room. 0 turns it off. See
+ *   `lib/storage/volume.ts`.
  *
  * @module
  */
 import { z } from "zod";
 import { duration } from "../../../lib/config/schema.ts";
+import { DEFAULT_RESERVE_MIB } from "../../../lib/storage/volume.ts";
 
 /** The Collector's default storage directory on Linux and macOS. */
 export const DEFAULT_FILE_STORAGE_DIRECTORY = "/var/lib/otelcol/file_storage";
@@ -61,6 +66,8 @@ export const fileStorageConfigSchema = z.strictObject({
   directory_permissions: z.string().regex(/^0?[0-7]{3}$/, {
     message: 'must be an octal mode such as "0750"',
   }).default("0750"),
+  /** tfo: MiB kept in a reserve file, released when the volume fills (0: none). */
+  reserve_mib: z.number().nonnegative().max(1024).default(DEFAULT_RESERVE_MIB),
   /** Compaction settings, accepted with the Collector's defaults (see module docs). */
   compaction: compactionSchema.prefault({}),
 });

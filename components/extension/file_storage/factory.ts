@@ -7,7 +7,7 @@
  * Start opens the database under an exclusive lock (a second tfo process, or a second extension,
  * pointed at the same directory fails its start after `timeout`). Shutdown — the service stops
  * extensions last — closes every client, waiting for their writes in flight, then the database.
- * See `config.ts` for what `fsync` and `compaction` mean here.
+ * See `config.ts` for what `fsync` and `compaction` mean here, and `reserve_mib`.
  *
  * @module
  */
@@ -50,6 +50,8 @@ export class FileStorageExtension implements Extension, StorageProvider {
       timeoutMs: config.timeout,
       createDirectory: config.create_directory,
       directoryMode: parseInt(config.directory_permissions, 8),
+      reserveBytes: Math.round(config.reserve_mib * 1024 * 1024),
+      logger: this.#logger,
     });
     const compaction = config.compaction;
     if (compaction.on_start || compaction.on_rebound) {
@@ -78,7 +80,12 @@ export class FileStorageExtension implements Extension, StorageProvider {
           `${name === "" ? "" : ` (${name})`} already holds one`,
       );
     }
-    const client = createStorageClient(store.kv, prefix, () => this.#clients.delete(key));
+    const client = createStorageClient(
+      store.kv,
+      prefix,
+      () => this.#clients.delete(key),
+      store.volume,
+    );
     this.#clients.set(key, client);
     return client;
   }

@@ -332,11 +332,26 @@ function failingCommits(real: StorageClient, failing: () => boolean): StorageCli
   };
 }
 
+/** Offers until the queue accepts (it leaves full mode at a probe), at most 500 tries 10 ms apart. */
+async function offerWhenRoom(
+  queue: { offer(p: ReturnType<typeof encodedPayload>): Promise<void> },
+  payload: ReturnType<typeof encodedPayload>,
+): Promise<void> {
+  for (let i = 0;; i++) {
+    try {
+      return await queue.offer(payload);
+    } catch (error) {
+      if (i >= 500 || !/volume is full/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
 Deno.test("persistent queue rejects a failed write as retryable and keeps what it accepted", async () => {
   await withStorage(async (env) => {
     let failing = false;
     const flaky = failingCommits(env.storage.client, () => failing);
-    const queue = await createPersistentQueue(flaky, "traces", { capacity: 10 });
+    const queue = await createPersistentQueue(flaky, "traces", { capacity: 10, fullProbeMs: 10 });
     await queue.offer(encodedPayload(tracesBytes(0, 10)));
     failing = true;
     const error = await queue.offer(encodedPayload(tracesBytes(1, 3 * MIB))).catch((e) => e);
@@ -345,9 +360,14 @@ Deno.test("persistent queue rejects a failed write as retryable and keeps what i
       String(error.message),
       /Cannot persist to the sending queue: database or disk is full/,
     );
+    assert.equal(error.retryAfterMs, 2000);
     assert.equal(queue.size, 1);
+    // Full mode: refused at once, with the delay, until a probe finds the storage writable.
+    const refused = await queue.offer(encodedPayload(tracesBytes(9, 10))).catch((e) => e);
+    assert.match(String(refused.message), /storage volume is full, retry later/);
+    assert.equal(refused.retryAfterMs, 2000);
     failing = false;
-    await queue.offer(encodedPayload(tracesBytes(2, 10)));
+    await offerWhenRoom(queue, encodedPayload(tracesBytes(2, 10)));
     const names = (await takeAll(queue, 2)).map((e) => spanName(e.payload));
     assert.deepEqual(names, ["item-0", "item-2"]);
     await queue.close();

@@ -36,13 +36,14 @@ async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("file_storage defaults are the Collector's", () => {
+Deno.test("file_storage defaults are the Collector's, plus tfo's 8 MiB reserve", () => {
   assert.deepEqual(fileStorageConfigSchema.parse({}), {
     directory: "/var/lib/otelcol/file_storage",
     timeout: 1000,
     fsync: false,
     create_directory: false,
     directory_permissions: "0750",
+    reserve_mib: 8,
     compaction: {
       on_start: false,
       on_rebound: false,
