@@ -77,10 +77,10 @@ async function eventually(what: string, check: () => boolean | Promise<boolean>)
   throw new Error(`Timed out waiting until ${what}`);
 }
 
-async function openQueue(dir: string) {
+async function openQueue(dir: string, reserveBytes = 1 * MIB) {
   const lines: string[] = [];
   const logger = createLogger({ level: "info", write: (line) => lines.push(line) });
-  const store = await openKvStore(dir, { createDirectory: true, reserveBytes: 1 * MIB, logger });
+  const store = await openKvStore(dir, { createDirectory: true, reserveBytes, logger });
   const client = createStorageClient(store.kv, PREFIX, undefined, store.volume);
   const queue = await createPersistentQueue(client, "traces", {
     capacity: 1000,
@@ -248,6 +248,91 @@ Deno.test({
         assert.equal(env.queue.recovered, 0);
       } finally {
         await env.close();
+      }
+    } finally {
+      for (const env of opened) await env.close().catch(() => {});
+      await run("umount", dir);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** 60 KB of incompressible filler per item, for the larger volume. */
+const BIG = 60_000;
+
+Deno.test({
+  name: "persistent queue that filled the volume itself accepts again once it drained half",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    if (Deno.uid() !== 0) {
+      console.log("skipped: mounting a tmpfs needs root");
+      return;
+    }
+    const dir = await Deno.makeTempDir({ prefix: "tfo_queue_selffull_" });
+    if (!await run("mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", dir)) {
+      await Deno.remove(dir);
+      console.log("skipped: mount -t tmpfs is not permitted here");
+      return;
+    }
+    const opened: Array<{ close(): Promise<void> }> = [];
+    try {
+      const env = await openQueue(dir, 4 * MIB);
+      opened.push(env);
+      // No byte bound: the queue's own data fills the volume.
+      let accepted = 0;
+      let refusal: unknown;
+      for (let i = 0; i < 2000 && refusal === undefined; i++) {
+        try {
+          await env.queue.offer(encodedPayload(tracesBytes(i, BIG)));
+          accepted++;
+        } catch (error) {
+          refusal = error;
+        }
+      }
+      assert.ok(refusal instanceof ConsumerError && refusal.retryAfterMs === 2000);
+      assert.ok(accepted > 10, `${accepted} accepted before the volume filled`);
+      const held = env.queue.bytes;
+      // Deliver everything: the deletes run in the released reserve's room.
+      for (let i = 0; i < accepted; i++) {
+        const entry = (await env.queue.take())!;
+        assert.equal(spanName(entry.payload), `item-${i}`);
+        await entry.ack();
+      }
+      await eventually("the deletes went through", () => env.queue.bytes === 0);
+      // The database file kept its size, so there is room inside it again, though the volume has
+      // too little free space for the reserve: the queue accepts up to 3/4 of what it held.
+      let more = 0;
+      await eventually("new data is accepted", async () => {
+        try {
+          await env.queue.offer(encodedPayload(tracesBytes(10_000 + more, BIG)));
+          more++;
+        } catch (error) {
+          if (!(error instanceof ConsumerError) || error.retryAfterMs === undefined) throw error;
+        }
+        return more > 0;
+      });
+      for (let i = 0; i < 2000; i++) {
+        try {
+          await env.queue.offer(encodedPayload(tracesBytes(10_000 + more, BIG)));
+          more++;
+        } catch (error) {
+          // The learned bound refuses before the volume is full again.
+          assert.ok(error instanceof ConsumerError && !error.permanent);
+          assert.match(error.message, /Sending queue is full/);
+          break;
+        }
+      }
+      assert.ok(env.queue.bytes <= held * 0.75, `${env.queue.bytes} of ${held} bytes held again`);
+      assert.ok(env.queue.bytes >= held * 0.5, `${env.queue.bytes} of ${held} bytes held again`);
+      assert.match(env.lines.join("\n"), /Accepting data again: half of what the queue held/);
+      console.log(
+        `accepted ${accepted} items (${held} bytes) until full, then ${more} (${env.queue.bytes} ` +
+          `bytes); volume full: ${env.store.volume.full}, reserve held: ${env.store.volume.reserveHeld}`,
+      );
+      for (let i = 0; i < more; i++) {
+        const entry = (await env.queue.take())!;
+        assert.equal(spanName(entry.payload), `item-${10_000 + i}`);
+        await entry.ack();
       }
     } finally {
       for (const env of opened) await env.close().catch(() => {});
