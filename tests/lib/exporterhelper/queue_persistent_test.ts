@@ -374,6 +374,79 @@ Deno.test("persistent queue rejects a failed write as retryable and keeps what i
   });
 });
 
+Deno.test("persistent queue remembers acknowledgements it cannot delete on a full disk, deletes them later", async () => {
+  await withStorage(async (env) => {
+    let failing = false;
+    const flaky = failingCommits(env.storage.client, () => failing);
+    const queue = await createPersistentQueue(flaky, "traces", { capacity: 10, fullProbeMs: 10 });
+    for (let i = 0; i < 3; i++) await queue.offer(encodedPayload(tracesBytes(i, 10)));
+    const bytes = queue.bytes;
+    const [first, second] = await takeAll(queue, 2);
+    failing = true;
+    await first!.ack(); // resolves: the delete is remembered
+    await second!.ack();
+    assert.equal(queue.size, 1);
+    assert.equal(queue.bytes, bytes, "still on disk, still counted");
+    const refused = await queue.offer(encodedPayload(tracesBytes(3, 10))).catch((e) => e);
+    assert.ok(isRetryable(refused) && refused.retryAfterMs === 2000);
+    // Not handed out again while the delete waits.
+    assert.equal(spanName((await queue.take())!.payload), "item-2");
+    assert.deepEqual((await keys(env)).filter((k) => k.startsWith("i/")), ["i/0", "i/1", "i/2"]);
+    failing = false;
+    await offerWhenRoom(queue, encodedPayload(tracesBytes(3, 10)));
+    assert.deepEqual((await keys(env)).filter((k) => k.startsWith("i/")), ["i/2", "i/3"]);
+    assert.ok(queue.bytes < bytes);
+    await queue.close();
+    await reopen(env);
+    const again = await open(env);
+    assert.equal(again.recovered, 2, "nothing acknowledged comes back");
+    const names = (await takeAll(again, 2)).map((e) => spanName(e.payload));
+    assert.deepEqual(names, ["item-2", "item-3"]);
+    await again.close();
+  });
+});
+
+Deno.test("persistent queue close retries remembered deletes; those still failing come back after a restart", async () => {
+  await withStorage(async (env) => {
+    let failing = false;
+    const flaky = failingCommits(env.storage.client, () => failing);
+    const logs: Record<string, unknown>[] = [];
+    const queue = await createPersistentQueue(flaky, "traces", {
+      capacity: 10,
+      fullProbeMs: 60_000, // only close retries
+      logger: createLogger({ level: "debug", write: (l) => logs.push(JSON.parse(l)) }),
+    });
+    for (let i = 0; i < 2; i++) await queue.offer(encodedPayload(tracesBytes(i, 10)));
+    const [a, b] = await takeAll(queue, 2);
+    failing = true;
+    await a!.ack();
+    await b!.ack();
+    await queue.close(); // still failing: logged, left on disk
+    assert.ok(logs.some((l) => /they will be sent again after a restart/.test(String(l.msg))));
+    assert.equal(logs.find((l) => /they will be sent again/.test(String(l.msg)))?.entries, 2);
+    const again = await open(env);
+    assert.equal(again.recovered, 2, "at least once when space never returned");
+    const [c] = await takeAll(again, 1);
+    await c!.ack();
+    await again.close();
+
+    // A second run whose close finds the storage writable again deletes what it remembered.
+    let failing2 = false;
+    const flaky2 = failingCommits(env.storage.client, () => failing2);
+    const third = await createPersistentQueue(flaky2, "traces", {
+      capacity: 10,
+      fullProbeMs: 60_000,
+    });
+    assert.equal(third.recovered, 1);
+    const [d] = await takeAll(third, 1);
+    failing2 = true;
+    await d!.ack();
+    failing2 = false;
+    await third.close();
+    assert.deepEqual(await keys(env), []);
+  });
+});
+
 Deno.test("persistent queue close ends pending takes and leaves data on disk", async () => {
   await withStorage(async (env) => {
     const queue = await open(env);
