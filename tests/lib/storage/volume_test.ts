@@ -40,10 +40,11 @@ Deno.test("isDiskFull knows SQLite's and the OS's ways of saying the volume is f
 });
 
 Deno.test("volumeFreeBytes reads statfs through node:fs, undefined for a missing path", async () => {
-  await withDir(async (dir) => {
+  await withDir((dir) => {
     const free = volumeFreeBytes(dir);
     assert.ok(free !== undefined && free > 0, `free bytes ${free}`);
     assert.equal(volumeFreeBytes(`${dir}/missing/deeper`), undefined);
+    return Promise.resolve();
   });
 });
 
