@@ -753,24 +753,23 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   /** Retries the deletes that failed, in order, until one fails again. */
   #retryDeletes(): Promise<void> {
-    this.#retrying ??= (async () => {
-      try {
-        for (const [seq, undeleted] of [...this.#undeleted]) {
-          try {
-            await this.#removeChunks(seq, undeleted.chunks, undeleted.withHeader);
-          } catch (error) {
-            if (isDiskFull(error)) this.#volume?.reportFull();
-            return;
-          }
-          this.#undeleted.delete(seq);
-          this.#addBytes(-undeleted.stored);
-          this.#room.wakeOne();
-        }
-      } finally {
-        this.#retrying = undefined;
-      }
-    })();
+    // `.finally` runs after the assignment even when there is nothing to retry.
+    this.#retrying ??= this.#retryEach().finally(() => this.#retrying = undefined);
     return this.#retrying;
+  }
+
+  async #retryEach(): Promise<void> {
+    for (const [seq, undeleted] of [...this.#undeleted]) {
+      try {
+        await this.#removeChunks(seq, undeleted.chunks, undeleted.withHeader);
+      } catch (error) {
+        if (isDiskFull(error)) this.#volume?.reportFull();
+        return;
+      }
+      this.#undeleted.delete(seq);
+      this.#addBytes(-undeleted.stored);
+      this.#room.wakeOne();
+    }
   }
 
   // ---- close ----
