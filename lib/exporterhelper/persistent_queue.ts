@@ -222,6 +222,8 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   readonly #undeleted = new Map<number, Undeleted>();
   #retrying: Promise<void> | undefined;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True once close gave this queue's bytes back to the shared budget. */
+  #detached = false;
 
   constructor(client: StorageClient, signal: S, options: PersistentQueueOptions) {
     if (!(options.capacity >= 1)) throw new RangeError("Queue capacity must be at least 1");
@@ -314,6 +316,10 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     }
     this.#nextSeq = maxSeq + 1;
     this.#recovered = this.#held.size;
+    const volume = this.#volume;
+    if (volume !== undefined && volume.reserveBytes > 0 && !volume.reserveHeld) {
+      this.#scheduleProbe(); // writes the reserve once there is room
+    }
     if (this.#recovered > 0) {
       this.#logger.info("Resuming the persistent sending queue", {
         items: this.#recovered,
@@ -386,7 +392,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   /** Counts stored bytes held (negative: released), here and in the shared budget. */
   #addBytes(bytes: number): void {
     this.#bytes += bytes;
-    this.#shared?.add(bytes);
+    if (!this.#detached) this.#shared?.add(bytes);
   }
 
   #limitText(): string {
@@ -803,6 +809,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         { entries: this.#undeleted.size },
       );
     }
-    this.#shared?.add(-this.#bytes);
+    if (!this.#detached) {
+      this.#detached = true;
+      this.#shared?.add(-this.#bytes);
+    }
   }
 }

@@ -162,7 +162,8 @@ export class StorageVolume {
 
   /**
    * Writes the reserve (keeping one of the right size left by an earlier run). When it does not
-   * fit, the volume starts full: {@linkcode StorageVolume.probe} writes it once there is room.
+   * fit, the volume runs without it (the database may still have room inside its file) and
+   * {@linkcode StorageVolume.probe} writes it once there is room.
    */
   async open(): Promise<void> {
     if (this.reserveBytes === 0) {
@@ -179,10 +180,9 @@ export class StorageVolume {
       // absent: written below
     }
     if (!await this.#writeReserve()) {
-      this.#full = true;
       this.#logger?.warn(
-        "Cannot write the storage reserve: the volume is nearly full; writes are refused until " +
-          "there is room",
+        "Cannot write the storage reserve: the volume is nearly full; running without it until " +
+          "there is room (a full volume may then block deletes until space is freed)",
         { directory: this.directory, reserve_bytes: this.reserveBytes },
       );
     }
