@@ -225,7 +225,8 @@ export class StorageVolume {
     if (this.#held || (this.reserveBytes === 0 && !this.#full)) return !this.#full;
     const free = this.freeBytes();
     if (free === undefined) {
-      // Nothing tells when space returns: let the writers try again.
+      // Nothing tells when space returns: try the reserve, and let the writers try again.
+      if (this.reserveBytes > 0) await this.#writeReserve();
       if (this.#full) this.#logger?.info("Storage volume may have room again", this.#fields());
       this.#full = false;
       return true;
