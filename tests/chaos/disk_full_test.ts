@@ -4,11 +4,14 @@
  * space) → a recording sink. Needs root (mount); skipped with a message otherwise.
  *
  * The story: the backend is down and requests are accepted; a junk file fills the volume; the agent
- * answers 503 with `Retry-After`; the backend comes up and the queue drains while the volume is
- * still full; the junk is removed and new requests are accepted again; every accepted span arrives
- * exactly once; a restart of the agent on the same storage re-sends nothing.
+ * answers 503 with `Retry-After` (gRPC: `UNAVAILABLE` with `RetryInfo`); the backend comes up and
+ * the queue drains while the volume is still full; the junk is removed and new requests are
+ * accepted again; every accepted span arrives exactly once; a restart of the agent on the same
+ * storage re-sends nothing.
  */
 import assert from "node:assert/strict";
+import { GrpcCallError, GrpcClient } from "../../lib/net/grpc_client.ts";
+import { decodeRpcStatus, GrpcCode } from "../../lib/net/rpc_status.ts";
 import { freePort, waitFor } from "../fixtures/interop/services.ts";
 import { agentConfig } from "../fixtures/chaos/configs.ts";
 import { tracesRequest } from "../fixtures/chaos/id_load.ts";
@@ -16,6 +19,7 @@ import { type RecordingSink, startRecordingSink } from "../fixtures/chaos/otlp_s
 import { metricValue, scrape, startTfo, type TfoProcess } from "../fixtures/chaos/tfo_process.ts";
 
 const QUEUE = { exporter: "otlphttp", data_type: "traces" };
+const TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 async function run(cmd: string, ...args: string[]): Promise<boolean> {
   try {
@@ -84,9 +88,10 @@ Deno.test({
       return;
     }
     const junk = `${storage}/junk`;
-    const ports = { http: freePort(), metrics: freePort(), backend: freePort() };
+    const ports = { http: freePort(), grpc: freePort(), metrics: freePort(), backend: freePort() };
     const config = agentConfig({
       httpPort: ports.http,
+      grpcPort: ports.grpc,
       metricsPort: ports.metrics,
       storageDir: storage,
       backendUrl: `http://127.0.0.1:${ports.backend}`,
@@ -96,6 +101,11 @@ Deno.test({
     assert.match(config, /reserve_mib: 2/);
     let agent: TfoProcess | undefined;
     let sink: RecordingSink | undefined;
+    const grpc = new GrpcClient({
+      target: `127.0.0.1:${ports.grpc}`,
+      tls: undefined,
+      compression: "none",
+    });
     try {
       agent = await startTfo("agent", dir, config);
       const accepted: string[] = [];
@@ -128,6 +138,14 @@ Deno.test({
         const answer = await offer();
         assert.deepEqual(answer, { status: 503, retryAfter: "2" }, "refused while full");
       }
+      // A gRPC client gets UNAVAILABLE with RetryInfo.
+      const grpcError = await grpc.unary(TRACE_EXPORT, tracesRequest([noisyName("grpc")]), {
+        timeoutMs: 10_000,
+      }).then(() => undefined, (error: unknown) => error);
+      assert.ok(grpcError instanceof GrpcCallError, `gRPC refused: ${grpcError}`);
+      assert.equal(grpcError.code, GrpcCode.UNAVAILABLE, grpcError.details);
+      const details = grpcError.statusDetails && decodeRpcStatus(grpcError.statusDetails);
+      assert.equal(details?.retryAfterMs, 2000, "RetryInfo carries the delay");
 
       // The backend comes up: the queue drains, though the volume is still full.
       sink = startRecordingSink(ports.backend);
@@ -171,6 +189,7 @@ Deno.test({
       assert.equal((await offer()).status, 200, "and it accepts data");
       await waitFor("the last request to arrive", () => missing().length === 0, 30_000, 100);
     } finally {
+      grpc.close();
       if (agent !== undefined && !agent.dead) {
         const code = await agent.stop();
         if (code !== 0) console.error(`agent exited ${code}:\n${agent.tail()}`);
