@@ -16,6 +16,11 @@ import {
   encodeMetricsRequest,
   encodeTracesRequest,
 } from "../lib/otlp/mod.ts";
+import {
+  validateLogsRequest,
+  validateMetricsRequest,
+  validateTracesRequest,
+} from "../lib/otlp/validate.ts";
 import type {
   KeyValue,
   LogsData,
@@ -263,7 +268,7 @@ async function loadSchema(): Promise<protobuf.Root> {
 interface Row {
   signal: string;
   size: number;
-  ours: { decode: number; encode: number };
+  ours: { decode: number; encode: number; validate: number };
   pbjs: { decode: number; encode: number };
 }
 
@@ -280,6 +285,7 @@ export async function runCodecBench(options: { msPerCase?: number } = {}): Promi
       signal: "traces (1000 spans × 10 attrs)",
       bytes: encodeTracesRequest(benchTraces()),
       decode: decodeTracesRequest,
+      validate: validateTracesRequest,
       encode: encodeTracesRequest as (d: unknown) => Uint8Array,
       type: root.lookupType("otlp.ExportTraceServiceRequest"),
     },
@@ -287,6 +293,7 @@ export async function runCodecBench(options: { msPerCase?: number } = {}): Promi
       signal: "metrics (5000 data points)",
       bytes: encodeMetricsRequest(benchMetrics()),
       decode: decodeMetricsRequest,
+      validate: validateMetricsRequest,
       encode: encodeMetricsRequest as (d: unknown) => Uint8Array,
       type: root.lookupType("otlp.ExportMetricsServiceRequest"),
     },
@@ -294,6 +301,7 @@ export async function runCodecBench(options: { msPerCase?: number } = {}): Promi
       signal: "logs (2000 records)",
       bytes: encodeLogsRequest(benchLogs()),
       decode: decodeLogsRequest,
+      validate: validateLogsRequest,
       encode: encodeLogsRequest as (d: unknown) => Uint8Array,
       type: root.lookupType("otlp.ExportLogsServiceRequest"),
     },
@@ -309,6 +317,7 @@ export async function runCodecBench(options: { msPerCase?: number } = {}): Promi
       ours: {
         decode: mb / (time(() => c.decode(c.bytes), ms) / 1000),
         encode: mb / (time(() => c.encode(model), ms) / 1000),
+        validate: mb / (time(() => c.validate(c.bytes), ms) / 1000),
       },
       pbjs: {
         decode: mb / (time(() => c.type.decode(c.bytes), ms) / 1000),
@@ -318,14 +327,14 @@ export async function runCodecBench(options: { msPerCase?: number } = {}): Promi
   }
   const f = (x: number) => x.toFixed(0);
   const lines = [
-    "| payload | size | tfo decode MB/s | protobufjs decode MB/s | × | tfo encode MB/s | protobufjs encode MB/s | × |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| payload | size | tfo validate MB/s | tfo decode MB/s | protobufjs decode MB/s | × | tfo encode MB/s | protobufjs encode MB/s | × |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((r) =>
-      `| ${r.signal} | ${(r.size / 1024).toFixed(0)} KiB | ${f(r.ours.decode)} | ${
-        f(r.pbjs.decode)
-      } | ${(r.ours.decode / r.pbjs.decode).toFixed(1)} | ${f(r.ours.encode)} | ${
-        f(r.pbjs.encode)
-      } | ${(r.ours.encode / r.pbjs.encode).toFixed(1)} |`
+      `| ${r.signal} | ${(r.size / 1024).toFixed(0)} KiB | ${f(r.ours.validate)} | ${
+        f(r.ours.decode)
+      } | ${f(r.pbjs.decode)} | ${(r.ours.decode / r.pbjs.decode).toFixed(1)} | ${
+        f(r.ours.encode)
+      } | ${f(r.pbjs.encode)} | ${(r.ours.encode / r.pbjs.encode).toFixed(1)} |`
     ),
   ];
   return lines.join("\n");

@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { ConsumerError, errorMessage, isPermanent } from "../consumer/consumer.ts";
+import { ConsumerError, errorMessage, isPermanent, permanentError } from "../consumer/consumer.ts";
+import { OtlpDecodeError } from "../otlp/errors.ts";
 import type { Signal } from "../pdata/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { type Clock, sleep, SYSTEM_CLOCK } from "./_clock.ts";
@@ -114,6 +115,12 @@ export function retrySender<S extends Signal>(
         return;
       } catch (error) {
         if (isPermanent(error)) throw error;
+        // Data that does not decode never will: drop this request, never retry it.
+        if (error instanceof OtlpDecodeError) {
+          throw permanentError(`Cannot encode the data to send: ${error.message}`, {
+            cause: error,
+          });
+        }
         if (stopSignal?.aborted) throw new ShutdownError(error);
         const retryAfter = error instanceof ConsumerError ? error.retryAfterMs : undefined;
         const delay = Math.max(backoff.next(), retryAfter ?? 0);

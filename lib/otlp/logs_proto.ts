@@ -14,6 +14,7 @@ import type {
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
 import { ProtoReader } from "./_proto_reader.ts";
+import { validateLogsRequest } from "./validate.ts";
 import { encodeMessage, type ProtoWriter } from "./_proto_writer.ts";
 import {
   emptyResource,
@@ -163,39 +164,12 @@ export function decodeLogsRequest(bytes: Uint8Array): LogsData {
 }
 
 /**
- * Counts the log records in an encoded `ExportLogsServiceRequest` without decoding it.
+ * Counts the log records in an encoded request without decoding it, checking on the way that it
+ * would decode: see `validate.ts`.
  *
- * @throws {OtlpDecodeError} on malformed framing (record contents are not checked).
+ * @throws {OtlpDecodeError} exactly when decoding would.
  */
-export function countLogsItems(bytes: Uint8Array): number {
-  const r = new ProtoReader(bytes);
-  const len = r.len;
-  let n = 0;
-  while (r.pos < len) {
-    const tag = r.uint32();
-    if (tag !== 10) {
-      r.skip(tag, 2, len);
-      continue;
-    }
-    const rlEnd = r.end(len);
-    while (r.pos < rlEnd) {
-      const t = r.uint32();
-      if (t !== 18) {
-        r.skip(t, fields(2), rlEnd);
-        continue;
-      }
-      const slEnd = r.end(rlEnd);
-      while (r.pos < slEnd) {
-        const t2 = r.uint32();
-        if (t2 === 18) n++;
-        r.skip(t2, 0, slEnd);
-      }
-      r.checkEnd(slEnd);
-    }
-    r.checkEnd(rlEnd);
-  }
-  return n;
-}
+export const countLogsItems: (bytes: Uint8Array) => number = validateLogsRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Encoding

@@ -22,6 +22,7 @@ import type {
 import type { ProtoDecoder } from "../pdata/payload.ts";
 import { OtlpDecodeError } from "./errors.ts";
 import { ProtoReader } from "./_proto_reader.ts";
+import { validateMetricsRequest } from "./validate.ts";
 import { encodeMessage, type ProtoWriter } from "./_proto_writer.ts";
 import {
   emptyResource,
@@ -532,60 +533,13 @@ export function decodeMetricsRequest(bytes: Uint8Array): MetricsData {
   return { resourceMetrics };
 }
 
-/** Counts the data points of one encoded Metric (only its last data field counts, as in decoding). */
-function countMetricPoints(r: ProtoReader, end: number): number {
-  let n = 0;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag === 42 || tag === 58 || tag === 74 || tag === 82 || tag === 90) {
-      const dEnd = r.end(end);
-      n = 0;
-      while (r.pos < dEnd) {
-        const t = r.uint32();
-        if (t === 10) n++;
-        r.skip(t, 0, dEnd);
-      }
-      r.checkEnd(dEnd);
-    } else r.skip(tag, 0, end);
-  }
-  r.checkEnd(end);
-  return n;
-}
-
 /**
- * Counts the data points in an encoded `ExportMetricsServiceRequest` without decoding it.
+ * Counts the data points (of each metric's last data field) in an encoded request without decoding it, checking on the way that it
+ * would decode: see `validate.ts`.
  *
- * @throws {OtlpDecodeError} on malformed framing (data point contents are not checked).
+ * @throws {OtlpDecodeError} exactly when decoding would.
  */
-export function countMetricsItems(bytes: Uint8Array): number {
-  const r = new ProtoReader(bytes);
-  const len = r.len;
-  let n = 0;
-  while (r.pos < len) {
-    const tag = r.uint32();
-    if (tag !== 10) {
-      r.skip(tag, 2, len);
-      continue;
-    }
-    const rmEnd = r.end(len);
-    while (r.pos < rmEnd) {
-      const t = r.uint32();
-      if (t !== 18) {
-        r.skip(t, fields(2), rmEnd);
-        continue;
-      }
-      const smEnd = r.end(rmEnd);
-      while (r.pos < smEnd) {
-        const t2 = r.uint32();
-        if (t2 === 18) n += countMetricPoints(r, r.end(smEnd));
-        else r.skip(t2, fields(2), smEnd);
-      }
-      r.checkEnd(smEnd);
-    }
-    r.checkEnd(rmEnd);
-  }
-  return n;
-}
+export const countMetricsItems: (bytes: Uint8Array) => number = validateMetricsRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Encoding

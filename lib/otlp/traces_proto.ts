@@ -16,6 +16,7 @@ import type {
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
 import { ProtoReader } from "./_proto_reader.ts";
+import { validateTracesRequest } from "./validate.ts";
 import { encodeMessage, type ProtoWriter } from "./_proto_writer.ts";
 import {
   emptyResource,
@@ -268,39 +269,12 @@ export function decodeTracesRequest(bytes: Uint8Array): TracesData {
 }
 
 /**
- * Counts the spans in an encoded `ExportTraceServiceRequest` without decoding it.
+ * Counts the spans in an encoded request without decoding it, checking on the way that it
+ * would decode: see `validate.ts`.
  *
- * @throws {OtlpDecodeError} on malformed framing (span contents are not checked).
+ * @throws {OtlpDecodeError} exactly when decoding would.
  */
-export function countTracesItems(bytes: Uint8Array): number {
-  const r = new ProtoReader(bytes);
-  const len = r.len;
-  let n = 0;
-  while (r.pos < len) {
-    const tag = r.uint32();
-    if (tag !== 10) {
-      r.skip(tag, 2, len);
-      continue;
-    }
-    const rsEnd = r.end(len);
-    while (r.pos < rsEnd) {
-      const t = r.uint32();
-      if (t !== 18) {
-        r.skip(t, fields(2), rsEnd);
-        continue;
-      }
-      const ssEnd = r.end(rsEnd);
-      while (r.pos < ssEnd) {
-        const t2 = r.uint32();
-        if (t2 === 18) n++;
-        r.skip(t2, 0, ssEnd);
-      }
-      r.checkEnd(ssEnd);
-    }
-    r.checkEnd(rsEnd);
-  }
-  return n;
-}
+export const countTracesItems: (bytes: Uint8Array) => number = validateTracesRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Encoding

@@ -1,7 +1,7 @@
 /**
  * The otlp receiver's gRPC methods: the `Export` method of the OTLP trace, metrics and logs
- * services, for the signals with a consumer. Requests go into the pipeline still encoded; only
- * their framing is checked.
+ * services, for the signals with a consumer. Requests go into the pipeline still encoded, checked
+ * to decode (`lib/otlp/validate.ts`) and held to the item budget (`_budget.ts`) first.
  *
  * With an authenticator, each call is authenticated from its metadata before the request is
  * looked at; a refused call ends `UNAUTHENTICATED` and nothing reaches the pipeline.
@@ -17,6 +17,7 @@ import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import { authenticatedClient } from "./_auth.ts";
+import { checkItemBudget } from "./_budget.ts";
 import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal } from "./_refusal.ts";
 import { SIGNAL_CODECS } from "./_signals.ts";
@@ -29,6 +30,8 @@ export interface GrpcMethodsOptions {
   readonly meter: Meter;
   /** Checks every call's metadata before the call is handled, when set. */
   readonly authenticator?: ServerAuthenticator | undefined;
+  /** The largest request message, which sets the item budget (`_budget.ts`). */
+  readonly maxRecvMsgBytes: number;
 }
 
 const NO_METADATA: ReadonlyMap<string, readonly string[]> = new Map();
@@ -53,7 +56,7 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
         : await authenticate(authenticator, call);
       const payload = Payload.fromProto(signal, call.request, codec.proto, client);
       try {
-        void payload.itemCount;
+        checkItemBudget(payload.itemCount, options.maxRecvMsgBytes);
       } catch (error) {
         const refusal = inputRefusal(error);
         if (refusal === undefined) throw error;

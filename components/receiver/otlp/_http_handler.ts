@@ -1,7 +1,8 @@
 /**
  * The otlp receiver's HTTP handler: OTLP/HTTP with protobuf or JSON bodies, optionally gzip,
  * deflate or zstd compressed, on the configured paths and on `/v2/<signal>`. Protobuf bodies go
- * into the pipeline still encoded; only their framing is checked. Answers follow the OTLP/HTTP
+ * into the pipeline still encoded, checked to decode (`lib/otlp/validate.ts`) and held to the item
+ * budget (`_budget.ts`) first. Answers follow the OTLP/HTTP
  * specification: errors carry a `google.rpc.Status` in the request's encoding.
  *
  * With an authenticator, every request but a CORS preflight is authenticated from its headers
@@ -24,6 +25,7 @@ import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import type { OtlpHttpConfig } from "./config.ts";
 import { authenticatedClient } from "./_auth.ts";
 import { corsPolicy } from "./_cors.ts";
+import { checkItemBudget, countJsonObjects } from "./_budget.ts";
 import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal, type Refusal } from "./_refusal.ts";
 import { SIGNAL_CODECS } from "./_signals.ts";
@@ -207,10 +209,11 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);
       } else {
+        checkItemBudget(countJsonObjects(body), limit, "JSON objects");
         payload = Payload.of(signal, codec.decodeJson(body), client);
       }
-      // Counting walks the message framing: a truncated or corrupt body fails here, cheaply.
-      void payload.itemCount;
+      // Counting checks that a protobuf body decodes (validate.ts), without decoding it.
+      checkItemBudget(payload.itemCount, limit);
     } catch (error) {
       const refusal = error instanceof BodyReadError
         ? {

@@ -11,6 +11,7 @@ import { BodyTooLargeError } from "../../../lib/net/body.ts";
 import { DecompressionError } from "../../../lib/net/compression.ts";
 import { GrpcCode } from "../../../lib/net/rpc_status.ts";
 import { OtlpDecodeError } from "../../../lib/otlp/mod.ts";
+import { ItemBudgetError } from "./_budget.ts";
 
 /** An answer to a request that failed. */
 export interface Refusal {
@@ -36,7 +37,7 @@ export function inputRefusal(error: unknown): Refusal | undefined {
       fromPipeline: false,
     };
   }
-  if (error instanceof BodyTooLargeError) {
+  if (error instanceof BodyTooLargeError || error instanceof ItemBudgetError) {
     return {
       status: 413,
       code: GrpcCode.RESOURCE_EXHAUSTED,

@@ -2,8 +2,9 @@
  * The `otlp` receiver: OTLP over gRPC (port 4317) and HTTP (port 4318), for traces, metrics and
  * logs, as the OpenTelemetry Collector's. One instance serves every signal it has a consumer for.
  *
- * Protobuf requests reach the pipeline still encoded (`Payload.fromProto`); the receiver checks
- * only their framing while counting items. A request is answered once the pipeline accepted or
+ * Protobuf requests reach the pipeline still encoded (`Payload.fromProto`); while counting items
+ * the receiver checks that they decode (`lib/otlp/validate.ts`), so nothing it acknowledges can
+ * fail to decode later, and holds them to an item budget (`_budget.ts`). A request is answered once the pipeline accepted or
  * refused its data, so the client sees backpressure and failures.
  *
  * `auth: {authenticator: <extension>}` on a protocol makes every request pass the extension's
@@ -98,11 +99,12 @@ async function startGrpc(
     ),
   };
   const params = config.keepalive?.server_parameters;
+  const maxRecvMsgBytes = Math.floor(config.max_recv_msg_size_mib * 1024 * 1024);
   const server = await serveGrpc(
     {
       hostname,
       port,
-      maxRecvMsgBytes: Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
+      maxRecvMsgBytes,
       maxConcurrentStreams: config.max_concurrent_streams,
       keepalive: {
         timeMs: params?.time,
@@ -122,6 +124,7 @@ async function startGrpc(
       logger,
       meter: settings.meter,
       authenticator,
+      maxRecvMsgBytes,
     }),
   );
   logger.info("Starting GRPC server", { endpoint: `${hostname}:${server.port}` });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { permanentError } from "../../../lib/consumer/consumer.ts";
+import { isPermanent, permanentError } from "../../../lib/consumer/consumer.ts";
+import { OtlpDecodeError } from "../../../lib/otlp/errors.ts";
 import {
   ExponentialBackoff,
   isShutdownError,
@@ -156,4 +157,21 @@ Deno.test("retry sender logs retries at most once per interval", async () => {
   await drive(clock, send(tracesPayload("a")));
   assert.equal(lines.length, 1, JSON.stringify(lines));
   assert.equal(lines[0]?.interval, "1s");
+});
+
+Deno.test("retry sender drops data that does not decode at once, as a permanent failure", async () => {
+  const clock = new FakeClock();
+  let calls = 0;
+  const send = retrySender(
+    () => {
+      calls++;
+      return Promise.reject(new OtlpDecodeError("Truncated message"));
+    },
+    RETRY_DEFAULTS,
+    { logger: NOOP_LOGGER, clock },
+  );
+  const p = await drive(clock, send(tracesPayload("a")));
+  assert.equal(calls, 1);
+  assert.ok(isPermanent(p.error), `${p.error}`);
+  assert.deepEqual(clock.requested, []);
 });
