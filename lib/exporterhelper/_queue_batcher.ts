@@ -227,10 +227,7 @@ export class QueueBatcher<S extends Signal> {
       break;
     }
     if (parts.length === 0) return;
-    const payload = parts.length === 1 && p.client === NO_CLIENT
-      ? parts[0]!
-      : Payload.merge(signal, parts, p.client);
-    this.#ready({ payload, held });
+    this.#ready({ payload: Payload.merge(signal, parts, p.client), held });
   }
 }
 
