@@ -1,15 +1,16 @@
 /**
  * The rule that lets a `batch` processor batch without holding its clients (README, "Batching and
  * acknowledgement"). A batch processor is *handed off* when it is the last processor of its
- * pipeline and every exporter of that pipeline is an exporter (not a connector) with an enabled
- * `sending_queue`. Then it passes data straight through, and its settings become those exporters'
- * queue batching for that signal (`timeout` → `flush_timeout`, `send_batch_size` → `min_size`,
+ * pipeline and every exporter of that pipeline is an exporter (not a connector) whose
+ * `sending_queue` is enabled, or that is `debug` (it writes locally at once and takes data as it
+ * comes, unbatched). Then it passes data straight
+ * through, and its settings become the queued exporters' queue batching for that signal (`timeout` → `flush_timeout`, `send_batch_size` → `min_size`,
  * `send_batch_max_size` → `max_size`, `metadata_keys` → `partition.metadata_keys`, sizer `items`),
  * unless an exporter sets `sending_queue.batch` itself (its own settings win). The queue accepts
  * each request as it comes — committed to disk with a persistent queue — so the client is answered
  * in milliseconds and nothing acknowledged sits only in memory.
  *
- * Anywhere else (a processor after it, a connector or a queue-less exporter behind it) the batch
+ * Anywhere else (a processor after it, a connector or an exporter without an enabled queue) the batch
  * processor acknowledges data once it holds it in memory, as the OpenTelemetry Collector's does,
  * and `tfo validate` warns that data it holds is lost on a crash.
  *
@@ -30,6 +31,9 @@ import { isDeepStrictEqual } from "node:util";
 
 /** The processor type the rule applies to. */
 export const BATCH_TYPE = "batch";
+
+/** The exporter that writes locally and at once, taking data unbatched without harm. */
+const LOCAL_EXPORTER = "debug";
 
 /** A warning about a batch processor, pointing at its place in a pipeline. */
 export interface BatchWarning {
@@ -71,6 +75,18 @@ function queueOf(config: unknown): SendingQueueConfig | undefined {
   return queue !== undefined && queue.enabled ? queue : undefined;
 }
 
+/** True when `config` has the batch processor's shape (a stand-in factory's may not). */
+function isBatchConfig(config: unknown): config is BatchConfig {
+  const c = config as Partial<BatchConfig> | undefined;
+  return typeof c?.timeout === "number" && typeof c.send_batch_size === "number" &&
+    typeof c.send_batch_max_size === "number" && Array.isArray(c.metadata_keys);
+}
+
+/** True for an exporter built on the exporter helper (one that can queue at all). */
+function hasQueueKey(config: unknown): boolean {
+  return (config as { sending_queue?: unknown } | undefined)?.sending_queue !== undefined;
+}
+
 /** Applies the rule to `config`. */
 export function planBatchHandoff(config: ResolvedConfig): BatchPlan {
   const handedOff = new Set<string>();
@@ -79,7 +95,7 @@ export function planBatchHandoff(config: ResolvedConfig): BatchPlan {
   for (const p of config.service.pipelines.values()) {
     p.processors.forEach((id, index) => {
       const c = config.processors.get(id);
-      if (c === undefined || c.type !== BATCH_TYPE) return;
+      if (c === undefined || c.type !== BATCH_TYPE || !isBatchConfig(c.config)) return;
       const where = `processor "${id}" (pipeline "${p.id}", position ${
         index + 1
       } of ${p.processors.length})`;
@@ -97,14 +113,19 @@ export function planBatchHandoff(config: ResolvedConfig): BatchPlan {
       for (const e of p.exporters) {
         const exporter = config.exporters.get(e);
         if (exporter === undefined) return notDurable(`connector "${e}" follows it`);
-        if (queueOf(exporter.config) === undefined) {
+        if (exporter.type === LOCAL_EXPORTER) continue;
+        if (!hasQueueKey(exporter.config)) {
           return notDurable(`exporter "${e}" has no sending_queue`);
+        }
+        if (queueOf(exporter.config) === undefined) {
+          return notDurable(`exporter "${e}" has its sending_queue disabled`);
         }
       }
       handedOff.add(processorKey(p.id, index));
-      const settings = queueBatchOf(c.config as BatchConfig);
+      const settings = queueBatchOf(c.config);
       for (const e of p.exporters) {
-        if (queueOf(config.exporters.get(e)!.config)?.batch !== undefined) continue;
+        const queue = queueOf(config.exporters.get(e)!.config);
+        if (queue === undefined || queue.batch !== undefined) continue;
         const batches = exporterBatches.get(e) ?? {};
         const taken = batches[p.signal];
         if (taken === undefined) {
