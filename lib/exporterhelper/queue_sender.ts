@@ -9,7 +9,9 @@
  * Without batching, `num_consumers` loops each take an entry and send it. With batching
  * (`sending_queue.batch`), one loop takes entries as they come and hands them to the
  * {@linkcode QueueBatcher}; `num_consumers` loops send the batches it completes, and every entry
- * of a batch is acknowledged once the batch was sent or failed for good. The taking loop pauses
+ * of a batch is acknowledged once the batch was sent or failed for good; requests that arrive
+ * while offers are being committed are offered together (`_offer_coalescer.ts`: group commit, no
+ * timer). The taking loop pauses
  * while `num_consumers` batches wait for a sender, so a slow backend holds data in the queue (where
  * its bounds apply), not in memory.
  *
@@ -40,6 +42,7 @@ import {
   settleBatch,
   singleBatch,
 } from "./_queue_batcher.ts";
+import { createOfferCoalescer } from "./_offer_coalescer.ts";
 import { Waiters } from "./_queue_waiters.ts";
 import type { QueueEntry, SendingQueue } from "./queue.ts";
 import { isShutdownError } from "./retry_sender.ts";
@@ -147,15 +150,21 @@ export function startQueueSender<S extends Signal>(
       // keeps the entries for the next start.
       outcome = { interrupted: persistent && isShutdownError(error), error };
     }
+    // Acknowledged together: a persistent queue deletes them in one group commit.
+    const acks: Promise<void>[] = [];
     for (const held of settleBatch(batch, outcome)) {
       const failed = held.keep || "error" in held;
       settleResult(held.entry.payload, held.error, failed);
-      if (held.keep) continue;
-      try {
-        await held.entry.ack();
-      } catch (error) {
-        logger.error("Cannot remove a sent entry from the sending queue", { error });
-      }
+      if (!held.keep) acks.push(ack(held.entry));
+    }
+    if (acks.length > 0) await Promise.all(acks);
+  }
+
+  async function ack(entry: QueueEntry<S>): Promise<void> {
+    try {
+      await entry.ack();
+    } catch (error) {
+      logger.error("Cannot remove a sent entry from the sending queue", { error });
     }
   }
 
@@ -233,6 +242,13 @@ export function startQueueSender<S extends Signal>(
     }
   }
 
+  // With batching, requests that arrive while offers are being committed go in together.
+  const offer = options.batch !== undefined && !options.waitForResult
+    ? createOfferCoalescer(signal, (p) => queue.offer(p), {
+      metadataKeys: options.batch.metadataKeys,
+    })
+    : (p: Payload<S>) => queue.offer(p);
+
   const loops = batcher === undefined
     ? Array.from({ length: numConsumers }, () => consumeOne())
     : [takeIntoBatches(batcher), ...Array.from({ length: numConsumers }, () => sendBatches())];
@@ -252,7 +268,7 @@ export function startQueueSender<S extends Signal>(
         result = promise;
       }
       try {
-        await queue.offer(payload);
+        await offer(payload);
       } catch (error) {
         if (result !== undefined) settleResult(payload, undefined, false);
         enqueueFailed.add(payload.itemCount);

@@ -9,6 +9,7 @@ import {
   retryOnFailureSchema,
   sendingQueueSchema,
 } from "../../../lib/exporterhelper/exporter_helper.ts";
+import { createOfferCoalescer } from "../../../lib/exporterhelper/_offer_coalescer.ts";
 import { encodeTracesRequest, TRACES_PROTO } from "../../../lib/otlp/mod.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import { createStorageClient } from "../../../lib/storage/client.ts";
@@ -262,4 +263,42 @@ Deno.test("a graceful stop acknowledges a send that finishes during shutdown: no
   } finally {
     kv.close();
   }
+});
+
+Deno.test("requests arriving while offers are committed are offered together, per partition", async () => {
+  const offered: { payload: Payload<"traces">; done: PromiseWithResolvers<void> }[] = [];
+  const offer = createOfferCoalescer("traces", (payload: Payload<"traces">) => {
+    const done = Promise.withResolvers<void>();
+    offered.push({ payload, done });
+    return done.promise;
+  }, { metadataKeys: ["tenant"], maxInFlight: 1 });
+  const first = probe(offer(encoded("first", 1, { tenant: "a" })));
+  const later = [
+    probe(offer(encoded("a1", 2, { tenant: "a" }))),
+    probe(offer(encoded("b1", 1, { tenant: "b" }))),
+    probe(offer(encoded("a2", 3, { tenant: "a" }))),
+  ];
+  assert.equal(offered.length, 1, "one offer in flight; the rest wait for it");
+  offered[0]!.done.resolve();
+  await settle();
+  assert.equal(first.settled, true);
+  assert.equal(later.some((p) => p.settled), false, "the others resolve once their entry is held");
+  assert.equal(offered.length, 2);
+  assert.equal(offered[1]!.payload.encodedParts?.length, 2, "merged without decoding");
+  assert.deepEqual(spanNamesOf(offered[1]!.payload.read()), [
+    "a1-0",
+    "a1-1",
+    "a2-0",
+    "a2-1",
+    "a2-2",
+  ]);
+  offered[1]!.done.reject(new Error("queue full"));
+  await settle();
+  assert.ok(later[0]!.error instanceof Error && later[2]!.error instanceof Error);
+  assert.equal(later[1]!.settled, false);
+  assert.deepEqual(spanNamesOf(offered[2]!.payload.read()), ["b1-0"]);
+  offered[2]!.done.resolve();
+  await settle();
+  assert.equal(later[1]!.settled, true);
+  assert.equal(later[1]!.error, undefined);
 });
