@@ -214,6 +214,8 @@ export interface ReportInput {
   queue?: string | undefined;
   /** The edge-agent benchmark's markdown (`bench/agent_bench.ts`). */
   agent?: string | undefined;
+  /** The seed-batch request latency benchmark's markdown (`bench/latency_bench.ts`). */
+  latency?: string | undefined;
   profile: { throughput: ThroughputResult; summary: string; scenario: string } | undefined;
   elapsedS: number;
   /** The previous RESULTS.md, whose analysis section is kept. */
@@ -318,6 +320,7 @@ export function renderResults(input: ReportInput): string {
       input.queue,
       "",
     ]),
+    ...(input.latency === undefined ? [] : [input.latency, ""]),
     ...(input.agent === undefined ? [] : [
       "## Edge agent",
       "",
