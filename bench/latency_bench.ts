@@ -17,7 +17,22 @@
 import { parseArgs } from "node:util";
 import { ChildGroup, sleep, waitForPort } from "./_children.ts";
 import type { LoadGenResult } from "./load_gen.ts";
-import { PORTS, startSink } from "./passthrough.ts";
+
+/** Loopback ports picked free at the start of a run (the pass-through bench's fixed ones may be busy). */
+interface Ports {
+  inGrpc: number;
+  inHttp: number;
+  telemetry: number;
+  sinkGrpc: number;
+  sinkHttp: number;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
 
 /** One system under test. */
 type Target = "otelcol" | "tfo (memory queue)" | "tfo (persistent queue)";
@@ -45,7 +60,7 @@ export interface LatencyBenchOptions {
 
 const DENO = Deno.execPath();
 
-function config(target: Target, storageDir: string): string {
+function config(target: Target, storageDir: string, ports: Ports): string {
   const collector = target === "otelcol";
   const persistent = target === "tfo (persistent queue)";
   return `
@@ -57,20 +72,20 @@ ${
 receivers:
   otlp:
     protocols:
-      grpc: { endpoint: 127.0.0.1:${PORTS.inGrpc} }
-      http: { endpoint: 127.0.0.1:${PORTS.inHttp} }
+      grpc: { endpoint: 127.0.0.1:${ports.inGrpc} }
+      http: { endpoint: 127.0.0.1:${ports.inHttp} }
 processors:
   batch: { timeout: 10s, send_batch_size: 8192 }
 exporters:
   ${collector ? "otlp_http" : "otlphttp"}:
-    endpoint: http://127.0.0.1:${PORTS.sinkHttp}
+    endpoint: http://127.0.0.1:${ports.sinkHttp}
     compression: none
     ${persistent ? "sending_queue: { storage: file_storage }" : ""}
 service:
   ${persistent ? "extensions: [file_storage]" : ""}
   telemetry:
     logs: { level: warn }
-    ${collector ? "" : `metrics: { address: 127.0.0.1:${PORTS.telemetry} }`}
+    ${collector ? `metrics: { level: none }` : `metrics: { address: 127.0.0.1:${ports.telemetry} }`}
   pipelines:
     traces: { receivers: [otlp], processors: [batch], exporters: [${
     collector ? "otlp_http" : "otlphttp"
@@ -84,8 +99,25 @@ async function measure(
   dir: string,
   o: Required<Omit<LatencyBenchOptions, "otelcol" | "log">>,
 ): Promise<LatencyRow> {
+  const ports: Ports = {
+    inGrpc: freePort(),
+    inHttp: freePort(),
+    telemetry: freePort(),
+    sinkGrpc: freePort(),
+    sinkHttp: freePort(),
+  };
   const path = `${dir}/${target.replace(/\W+/g, "_")}.yaml`;
-  await Deno.writeTextFile(path, config(target, `${dir}/storage`));
+  await Deno.writeTextFile(path, config(target, `${dir}/storage`, ports));
+  const sink = group.spawn("sink", DENO, [
+    "run",
+    "--allow-all",
+    new URL("./sink.ts", import.meta.url).pathname,
+    "--grpc-port",
+    String(ports.sinkGrpc),
+    "--http-port",
+    String(ports.sinkHttp),
+  ]);
+  await sink.nextLine((l) => l === "ready", 30_000);
   const peer = target === "otelcol"
     ? group.spawn("otelcol", Deno.env.get("TFO_OTELCOL") ?? "", ["--config", path])
     : group.spawn("tfo", DENO, [
@@ -98,7 +130,7 @@ async function measure(
       path,
     ]);
   try {
-    await waitForPort(PORTS.inHttp, 60_000, peer);
+    await waitForPort(ports.inHttp, 60_000, peer);
     const gen = group.spawn("load_gen", DENO, [
       "run",
       "--allow-all",
@@ -108,7 +140,7 @@ async function measure(
       "--protocol",
       "http",
       "--target",
-      `127.0.0.1:${PORTS.inHttp}`,
+      `127.0.0.1:${ports.inHttp}`,
       "--rate",
       String(o.rate / 100),
       "--warmup",
@@ -130,6 +162,7 @@ async function measure(
     };
   } finally {
     await peer.stop();
+    await sink.stop();
     await sleep(500);
   }
 }
@@ -148,7 +181,6 @@ export async function runLatencyBench(options: LatencyBenchOptions = {}): Promis
   const group = new ChildGroup();
   const rows: LatencyRow[] = [];
   try {
-    await startSink(group);
     for (const target of targets) {
       log(`Latency bench: ${target} ...`);
       const row = await measure(group, target, dir, o);
