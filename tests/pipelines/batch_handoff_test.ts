@@ -3,6 +3,14 @@ import { BUILTIN_FACTORIES } from "../../components/registry.ts";
 import { loadAndValidateConfig } from "../../pipelines/config.ts";
 import { formatDiagnostic } from "../../pipelines/diagnostics.ts";
 import { planBatchHandoff, processorKey } from "../../pipelines/_batch_handoff.ts";
+import { buildGraph } from "../../pipelines/graph.ts";
+import {
+  HANDED_BATCHES,
+  queueBatchSettings,
+  type SendingQueueConfig,
+} from "../../lib/exporterhelper/exporter_helper.ts";
+import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
+import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
 
 async function load(text: string) {
   const { config, diagnostics } = await loadAndValidateConfig(
@@ -138,4 +146,41 @@ service:
   assert.equal(plan.exporterBatches.get("otlp")?.logs?.flushTimeoutMs, 1000, "per signal");
   assert.equal(warnings.length, 1, warnings.join("\n"));
   assert.match(warnings[0]!, /traces\/2.*already batches traces/);
+});
+
+Deno.test("the graph gives a handed-off batch processor's settings to the exporter's queue config", async () => {
+  const { config } = await load(`${COMPONENTS}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlp]
+    metrics:
+      receivers: [otlp]
+      processors: [batch, memory_limiter]
+      exporters: [otlp]
+`);
+  const graph = buildGraph(config, {
+    logger: NOOP_LOGGER,
+    registry: new MetricRegistry(),
+    buildInfo: { command: "tfo", version: "test" },
+  });
+  const exporter = graph.nodes.find((n) => n.kind === "exporter" && n.id === "otlp")!;
+  const queue = (exporter.spec.config as { sending_queue: SendingQueueConfig }).sending_queue;
+  assert.deepEqual((queue as unknown as Record<string, unknown>)[HANDED_BATCHES], {
+    traces: {
+      flushTimeoutMs: 10_000,
+      minSize: 8192,
+      maxSize: 10_000,
+      sizer: "items",
+      metadataKeys: ["x-tenant"],
+    },
+  });
+  assert.equal(queueBatchSettings(queue, "traces")?.flushTimeoutMs, 10_000);
+  assert.equal(
+    queueBatchSettings(queue, "metrics"),
+    undefined,
+    "metrics keep their batch processor (a processor follows it)",
+  );
 });
