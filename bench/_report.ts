@@ -124,7 +124,10 @@ function scenarioTable(r: ScenarioResult): string {
       `**added p99** (minus direct: ${n(r.direct.e2eP99, 1)} ms)`,
       (p) => `**${n(added(p), 1)}**`,
     ),
-    row("request p99 at the fixed rate (ms, generator)", (p) => n(p.latency.requestP99, 1)),
+    row(
+      "request p50 / p99 at the fixed rate (ms, generator)",
+      (p) => `${n(p.latency.requestP50, 1)} / ${n(p.latency.requestP99, 1)}`,
+    ),
     row("lost requests at the fixed rate", (p) => n(p.latency.lost)),
     row("peak RSS (VmHWM, MiB)", (p) => mib(p.peakRssBytes), (p) => p.peakRssBytes),
     "",
@@ -211,6 +214,8 @@ export interface ReportInput {
   queue?: string | undefined;
   /** The edge-agent benchmark's markdown (`bench/agent_bench.ts`). */
   agent?: string | undefined;
+  /** The seed-batch request latency benchmark's markdown (`bench/latency_bench.ts`). */
+  latency?: string | undefined;
   profile: { throughput: ThroughputResult; summary: string; scenario: string } | undefined;
   elapsedS: number;
   /** The previous RESULTS.md, whose analysis section is kept. */
@@ -280,10 +285,9 @@ export function renderResults(input: ReportInput): string {
     "into a resource attribute (`bench.sent_us`) of each request just before sending; the sink " +
     "reads it from the protobuf framing without decoding. The same load sent straight to the sink " +
     "is the baseline; **added p99 = peer p99 − direct p99**. It includes the batch processor's wait " +
-    "(up to its 200 ms timeout at this rate) in both peers. Chosen over request latency because " +
-    "the collector answers once the batch processor took the data, before exporting, while tfo " +
-    "answers once the sink accepted it (its batch processor acknowledges only after export), so " +
-    "request latencies measure different things; they are shown too.",
+    "(up to its 200 ms timeout at this rate) in both peers. Request latency (send → answer, seen " +
+    "by the generator) is shown too: both peers answer once the data is queued (tfo hands the " +
+    "batch processor's settings to the exporter's sending queue), so it compares directly.",
     "- Peak RSS: `VmHWM` of the peer process from `/proc/<pid>/status` after both phases.",
     "",
     "## Pass-through pipeline",
@@ -316,6 +320,7 @@ export function renderResults(input: ReportInput): string {
       input.queue,
       "",
     ]),
+    ...(input.latency === undefined ? [] : [input.latency, ""]),
     ...(input.agent === undefined ? [] : [
       "## Edge agent",
       "",

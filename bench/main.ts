@@ -17,6 +17,7 @@
 import { parseArgs } from "node:util";
 import { runCodecBench } from "./codec_bench.ts";
 import { runAgentBench } from "./agent_bench.ts";
+import { runLatencyBench } from "./latency_bench.ts";
 import { runQueueBench } from "./queue_bench.ts";
 import { ChildGroup } from "./_children.ts";
 import { summarizeProfile } from "./_profile.ts";
@@ -45,6 +46,7 @@ const USAGE = `Usage: deno task bench [options]
   --no-codec          skip the codec benchmark
   --no-queue          skip the sending-queue benchmark
   --no-agent          skip the edge-agent benchmark (idle footprint, filelog vs rsyslog)
+  --no-latency        skip the request latency benchmark with the seed batch settings
   --out FILE          where to write the results (default bench/RESULTS.md)`;
 
 function peersDir(): string {
@@ -74,6 +76,7 @@ async function main(): Promise<number> {
       "no-codec": { type: "boolean", default: false },
       "no-queue": { type: "boolean", default: false },
       "no-agent": { type: "boolean", default: false },
+      "no-latency": { type: "boolean", default: false },
       out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -126,6 +129,12 @@ async function main(): Promise<number> {
     queue = await runQueueBench(
       quick ? { items: 800, outageMib: 16, warmupS: 1, durationS: 3 } : {},
     );
+  }
+
+  let latency: string | undefined;
+  if (!values["no-latency"]) {
+    log("Request latency benchmark (seed batch settings) ...");
+    latency = await runLatencyBench({ otelcol, ...(quick ? { durationS: 3 } : {}) });
   }
 
   let agent: string | undefined;
@@ -181,6 +190,7 @@ async function main(): Promise<number> {
     codec,
     queue,
     agent,
+    latency,
     profile,
     elapsedS: (performance.now() - started) / 1000,
     previous,

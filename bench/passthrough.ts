@@ -103,6 +103,8 @@ export interface LatencyResult {
   /** End-to-end (stamped send time → sink arrival) p50 and p99, ms. */
   e2eP50: number;
   e2eP99: number;
+  /** Request latency p50 seen by the generator (send → acknowledgement), ms. */
+  requestP50: number;
   /** Request latency p99 seen by the generator (send → acknowledgement), ms. */
   requestP99: number;
   /** Requests that failed or were skipped (too many in flight). */
@@ -304,6 +306,7 @@ async function latencyPhase(
   return {
     e2eP50: stats.latency.p50,
     e2eP99: stats.latency.p99,
+    requestP50: g.latency.p50,
     requestP99: g.latency.p99,
     lost: g.window.errors + g.skipped,
   };

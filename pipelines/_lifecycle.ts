@@ -1,7 +1,7 @@
 /**
  * Starting and stopping sets of graph nodes, shared by the service's start and shutdown and by
- * reloads: start in order (downstream first, receivers last), stop upstream first within a
- * deadline so data drains.
+ * reloads: start in order (downstream first, receivers last), stop receivers first (awaited),
+ * then the rest upstream first, within a deadline so data drains.
  *
  * @module
  */
@@ -57,10 +57,12 @@ export async function startNodes(
 }
 
 /**
- * Stops `nodes` (given in start order) so that data drains: receivers are asked to stop first and
- * stop accepting at once; but their shutdown also waits for in-flight requests, which wait for
- * processors (a batch) to deliver downstream. So the receivers' shutdowns run alongside the drain
- * of everything after them, in reverse start order, and are awaited last. Resolves to false when
+ * Stops `nodes` (given in start order) so that data drains: first every receiver (scrapers
+ * included), all at once, and waits until each has stopped — no new data enters and in-flight
+ * requests were answered; then processors, connectors and exporters one by one in reverse start
+ * order (so each flushes into components still running), extensions last. Awaiting the receivers
+ * first cannot deadlock: an in-flight request waits only until its data is queued (or held by a
+ * batch processor), never for a batch timeout or a backend behind a queue. Resolves to false when
  * the deadline cut the drain short.
  */
 export async function drainNodes(
@@ -69,17 +71,15 @@ export async function drainNodes(
   logger: Logger,
 ): Promise<boolean> {
   const reversed = nodes.toReversed();
-  const receiverStops = reversed
-    .filter((n) => n.kind === "receiver")
-    .map((n) => stopNode(n, deadline, logger));
-  // Let the receivers close their listeners before the components behind them stop.
-  if (receiverStops.length > 0) await new Promise((resolve) => setTimeout(resolve, 0));
   let clean = true;
+  const receivers = reversed.filter((n) => n.kind === "receiver");
+  for (const stopped of await Promise.all(receivers.map((n) => stopNode(n, deadline, logger)))) {
+    if (!stopped) clean = false;
+  }
   for (const node of reversed) {
     if (node.kind === "receiver") continue;
     if (!(await stopNode(node, deadline, logger))) clean = false;
   }
-  for (const stopped of await Promise.all(receiverStops)) if (!stopped) clean = false;
   return clean;
 }
 

@@ -22,6 +22,7 @@ import type {
   ExtensionFactory,
   Factory,
   Kind,
+  Processor,
   ProcessorFactory,
   ReceiverFactory,
 } from "../components/component.ts";
@@ -33,6 +34,8 @@ import type { MetricRegistry } from "../lib/telemetry/metrics.ts";
 import type { ComponentConfig, PipelineConfig, ResolvedConfig } from "./config.ts";
 import { fanout } from "./fanout.ts";
 import { SwitchConsumer } from "./switch.ts";
+import { planBatchHandoff, processorKey } from "./_batch_handoff.ts";
+import { HANDED_BATCHES } from "../lib/exporterhelper/exporter_helper.ts";
 import {
   instrumentExporterInput,
   instrumentProcessorInput,
@@ -110,6 +113,16 @@ export class GraphBuildError extends Error {
   }
 }
 
+/** A handed-off batch processor: its exporters' queues batch, so it only forwards. */
+function passThrough<S extends Signal>(next: Consumer<S>): Processor<S> {
+  return {
+    mutatesData: false,
+    consume: (payload) => next.consume(payload),
+    start: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
+}
+
 /** The label the OpenTelemetry Collector's metrics use for each kind's ID. */
 const KIND_LABEL: Readonly<Record<Kind, string>> = {
   receiver: "receiver",
@@ -130,6 +143,7 @@ export function buildGraph(
 ): Graph {
   const nodes: GraphNode[] = [];
   const reused = new Set<GraphNode>();
+  const batchPlan = planBatchHandoff(config);
   const pipelines = [...config.service.pipelines.values()];
   const previous = new Map<string, GraphNode>();
   for (const node of options.reuse ?? []) {
@@ -226,7 +240,18 @@ export function buildGraph(
 
   // Exporters: one instance per ID, serving every signal it is used for.
   const exporterInputs = new Map<string, SignalConsumers>();
-  for (const [id, c] of config.exporters) {
+  for (const [id, declared] of config.exporters) {
+    const handed = batchPlan.exporterBatches.get(id);
+    const c: ComponentConfig = handed === undefined ? declared : {
+      ...declared,
+      config: {
+        ...(declared.config as Record<string, unknown>),
+        sending_queue: {
+          ...(declared.config as { sending_queue: Record<string, unknown> }).sending_queue,
+          [HANDED_BATCHES]: handed,
+        },
+      },
+    };
     const signals = [
       ...new Set(pipelines.filter((p) => p.exporters.includes(id)).map((p) => p.signal)),
     ];
@@ -288,10 +313,9 @@ export function buildGraph(
       const c = lookup(config.processors, "processor", id);
       const settings = settingsFor<unknown>(c, p.id);
       const output = instrumentProcessorOutput(p.signal, next, settings.meter);
-      const processor = create(
-        c,
-        () => (c.factory as ProcessorFactory).create(settings, p.signal, output),
-      );
+      const processor = batchPlan.handedOff.has(processorKey(p.id, i))
+        ? passThrough(output)
+        : create(c, () => (c.factory as ProcessorFactory).create(settings, p.signal, output));
       mutates ||= processor.mutatesData;
       next = instrumentProcessorInput(p.signal, processor, settings.meter);
       nodes.push({

@@ -1,8 +1,9 @@
 /**
  * The service: builds the graph, starts it (extensions, then downstream first, receivers last),
  * replaces it on reload (see `swap.ts`: unchanged receivers, exporters and extensions keep
- * running) and stops it (receivers first, so in-flight data drains through processors to
- * exporters, extensions last), within a shutdown timeout. Reloads and the shutdown run one at a
+ * running) and stops it (receivers and scrapers first, awaited, so nothing new enters; then
+ * processors drain into exporters, exporters drain or close their queues, extensions last —
+ * `_lifecycle.ts`), within a shutdown timeout. Reloads and the shutdown run one at a
  * time, in the order they were asked for.
  *
  * @module

@@ -23,6 +23,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { formatPath, locate } from "./_raw.ts";
 import type { ConfigPath, Position, RawConfig, RawEntry, RawMap, RawNode } from "./_raw.ts";
 import { parseNode } from "./_schema_issues.ts";
+import { planBatchHandoff } from "./_batch_handoff.ts";
 
 export type { ComponentConfig, PipelineConfig, ResolvedConfig, TelemetryConfig } from "./config.ts";
 
@@ -157,9 +158,26 @@ class Validator {
     this.#connectorIds();
     const service = this.#service(root);
     this.#unused(service);
-    const diagnostics = sortDiagnostics(this.#diagnostics, this.#raw.sources);
-    if (hasErrors(diagnostics) || service === undefined) return { config: undefined, diagnostics };
-    return { config: this.#resolve(service), diagnostics };
+    if (hasErrors(this.#diagnostics) || service === undefined) {
+      return {
+        config: undefined,
+        diagnostics: sortDiagnostics(this.#diagnostics, this.#raw.sources),
+      };
+    }
+    const config = this.#resolve(service);
+    this.#batchWarnings(config);
+    return { config, diagnostics: sortDiagnostics(this.#diagnostics, this.#raw.sources) };
+  }
+
+  /** Warns where a batch processor cannot hand its batching to a queue (`_batch_handoff.ts`). */
+  #batchWarnings(config: ResolvedConfig): void {
+    const entry = this.#raw.root.entries.get("service");
+    if (entry === undefined) return;
+    for (const w of planBatchHandoff(config).warnings) {
+      const rel = ["pipelines", w.pipeline, "processors", w.index];
+      const { pos } = locate(entry.value, rel, entry.keyPos);
+      this.#report("warning", pos, ["service", ...rel], w.message);
+    }
   }
 
   // -------------------------------------------------------------------------------------------

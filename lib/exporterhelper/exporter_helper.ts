@@ -33,6 +33,8 @@ import type { Meter } from "../telemetry/metrics.ts";
 import { type Clock, SYSTEM_CLOCK } from "./_clock.ts";
 import { defaultQueueFactory, type QueueFactory } from "./_queue_factory.ts";
 import { reportSender } from "./_report_sender.ts";
+import { itemBounded } from "./_item_bounded_queue.ts";
+import type { QueueBatchSettings } from "./_queue_batcher.ts";
 import { type QueueSender, startQueueSender } from "./queue_sender.ts";
 import { type RetryConfig, retrySender } from "./retry_sender.ts";
 import { type PushFunc, type Sender, timeoutSender } from "./timeout_sender.ts";
@@ -40,6 +42,7 @@ import { type PushFunc, type Sender, timeoutSender } from "./timeout_sender.ts";
 export type { PushFunc, Sender } from "./timeout_sender.ts";
 export type { RetryConfig } from "./retry_sender.ts";
 export type { QueueFactory, QueueRequest } from "./_queue_factory.ts";
+export type { QueueBatchSettings, Sizer } from "./_queue_batcher.ts";
 
 /** The `retry_on_failure` schema: the Collector's keys and defaults. */
 export const retryOnFailureSchema = z
@@ -70,19 +73,79 @@ export const retryOnFailureSchema = z
     }
   });
 
+const sizerSchema = z.enum(["requests", "items", "bytes"]);
+
+/** The `sending_queue.batch` schema: the Collector's keys and defaults. */
+export const queueBatchSchema = z
+  .strictObject({
+    /** Batch in the queue (`batch: {}` turns batching on with the defaults). */
+    enabled: z.boolean().default(true),
+    /** How long a partial batch waits before it is sent anyway; must not be 0. */
+    flush_timeout: duration("200ms"),
+    /** The size (in the batch sizer's unit) that sends a batch before `flush_timeout`. */
+    min_size: z.number().int().nonnegative().default(8192),
+    /** The largest batch, in the batch sizer's unit; larger ones are split. 0: no limit. */
+    max_size: z.number().int().nonnegative().default(0),
+    /** How batches are measured; defaults to the queue's `sizer`, else `items`. */
+    sizer: sizerSchema.optional(),
+    /** What keeps batches apart. */
+    partition: z
+      .strictObject({
+        /** Client metadata keys whose values partition batches (case-insensitive). */
+        metadata_keys: z.array(z.string().min(1)).default([]),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.flush_timeout <= 0) {
+      ctx.addIssue({ code: "custom", path: ["flush_timeout"], message: "must be more than 0" });
+    }
+    if (c.max_size > 0 && c.max_size < c.min_size) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["max_size"],
+        message: "must be 0 or at least min_size",
+      });
+    }
+    const seen = new Set<string>();
+    for (const key of c.partition.metadata_keys) {
+      if (seen.has(key.toLowerCase())) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["partition", "metadata_keys"],
+          message: `names "${key}" twice (keys are case-insensitive)`,
+        });
+      }
+      seen.add(key.toLowerCase());
+    }
+  });
+
 /** The `sending_queue` schema: the Collector's keys and defaults, plus tfo's. */
 export const sendingQueueSchema = z
   .strictObject({
     /** Queue data and send it in the background (`consume` resolves once it is queued). */
     enabled: z.boolean().default(true),
-    /** How many queued requests are sent at once. */
+    /** How many queued requests (batches) are sent at once. */
     num_consumers: z.number().int().positive().default(10),
-    /** The most requests (batches) the queue holds. */
+    /**
+     * How `queue_size` is measured: `requests` (when not set), `items` (spans, data points, log
+     * records) or `bytes` (encoded size).
+     */
+    sizer: sizerSchema.optional(),
+    /** The most the queue holds, in `sizer` units. */
     queue_size: z.number().int().positive().default(1000),
-    /** When full, wait for room instead of refusing. Same as `when_full: block`. */
+    /** When full, wait for room instead of refusing. */
+    block_on_overflow: z.boolean().default(false),
+    /** The older name of `block_on_overflow`. */
     blocking: z.boolean().default(false),
+    /** Answer the caller only once its data was sent (or failed), not once it is queued. */
+    wait_for_result: z.boolean().default(false),
+    /** Batching behind the queue; off unless given. */
+    batch: queueBatchSchema.optional(),
     /** The ID of a storage extension (`file_storage`): the queue lives on disk. */
     storage: z.string().min(1).optional(),
+    /** The Collector's adaptive concurrency extension; tfo has none (refused with a reason). */
+    concurrency_controller: z.string().min(1).optional(),
     /**
      * tfo: the most bytes (encoded size) the queue holds, in MiB; 0 means no byte bound (only
      * `queue_size` bounds it). Over it, the memory queue refuses new data whatever `when_full`
@@ -91,17 +154,34 @@ export const sendingQueueSchema = z
     max_size_mib: z.number().nonnegative().default(0),
     /**
      * tfo: what a full queue does with new data: `refuse` it (retryable: the receiver answers
-     * 503 / `UNAVAILABLE`) or `drop_oldest` queued data, counted. `blocking: true` waits instead.
+     * 503 / `UNAVAILABLE`) or `drop_oldest` queued data, counted. `block_on_overflow: true` waits
+     * instead.
      */
     when_full: z.enum(["refuse", "drop_oldest"]).default("refuse"),
   })
   .superRefine((c, ctx) => {
-    if (c.blocking && c.when_full === "drop_oldest") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["when_full"],
-        message: "cannot be drop_oldest when blocking is true (blocking waits for room)",
-      });
+    const problem = (path: string, message: string) =>
+      ctx.addIssue({ code: "custom", path: [path], message });
+    if ((c.blocking || c.block_on_overflow) && c.when_full === "drop_oldest") {
+      problem("when_full", "cannot be drop_oldest when block_on_overflow is true (it waits)");
+    }
+    if (c.sizer === "items" && c.when_full === "drop_oldest") {
+      problem("when_full", "cannot be drop_oldest with sizer: items (use requests or bytes)");
+    }
+    if (c.wait_for_result && c.storage !== undefined) {
+      problem(
+        "wait_for_result",
+        "cannot be true with a persistent queue (storage): accepted means on disk there",
+      );
+    }
+    if (c.wait_for_result && c.when_full === "drop_oldest") {
+      problem("wait_for_result", "cannot be true with when_full: drop_oldest");
+    }
+    if (c.concurrency_controller !== undefined) {
+      problem(
+        "concurrency_controller",
+        "is not supported: tfo has no concurrency controller extension; set num_consumers",
+      );
     }
   });
 
@@ -109,6 +189,37 @@ export const sendingQueueSchema = z
 export type RetryOnFailureConfig = z.output<typeof retryOnFailureSchema>;
 /** The validated `sending_queue` settings. */
 export type SendingQueueConfig = z.output<typeof sendingQueueSchema>;
+/** The validated `sending_queue.batch` settings. */
+export type QueueBatchConfig = z.output<typeof queueBatchSchema>;
+
+/**
+ * Batch settings handed to an exporter's queue per signal by a `batch` processor in front of it
+ * (see `pipelines/_batch_handoff.ts`); used where the exporter sets no `sending_queue.batch`.
+ */
+export type HandedBatches = { readonly [S in Signal]?: QueueBatchSettings };
+
+/** The key under which the graph hands batch settings to an exporter's `sending_queue`. */
+export const HANDED_BATCHES = "tfo_handed_batches";
+
+/** The batch settings of one signal's queue, from the exporter's config or handed to it. */
+export function queueBatchSettings(
+  queue: SendingQueueConfig,
+  signal: Signal,
+): QueueBatchSettings | undefined {
+  const own = queue.batch;
+  if (own !== undefined) {
+    if (!own.enabled) return undefined;
+    return {
+      flushTimeoutMs: own.flush_timeout,
+      minSize: own.min_size,
+      maxSize: own.max_size,
+      sizer: own.sizer ?? queue.sizer ?? "items",
+      metadataKeys: own.partition.metadata_keys.map((k) => k.toLowerCase()),
+    };
+  }
+  const handed = (queue as { [HANDED_BATCHES]?: HandedBatches })[HANDED_BATCHES];
+  return handed?.[signal];
+}
 
 /**
  * The helper's keys, to spread into an exporter's config schema next to its own `timeout`
@@ -149,7 +260,17 @@ export interface ExporterHelperOptions {
   random?: () => number;
   /** Makes the queue of each signal. @default memory, or persistent with `storage` */
   queueFactory?: QueueFactory;
+  /**
+   * How long an attempt in flight behind a persistent queue may go on at shutdown before it is
+   * aborted (its data then stays on disk). @default SHUTDOWN_GRACE_MS
+   */
+  shutdownGraceMs?: number;
 }
+
+/** The default of {@linkcode ExporterHelperOptions.shutdownGraceMs}. */
+export const SHUTDOWN_GRACE_MS = 5000;
+
+const MIB = 1024 * 1024;
 
 /** Consumers with queue, retry and timeout, and their lifecycle. */
 export interface ExporterHelper {
@@ -160,7 +281,8 @@ export interface ExporterHelper {
   /**
    * Stops taking data; drains a memory queue (retries go on, so with the backend down this lasts
    * until the queue is empty or retries give up — the service's shutdown timeout bounds it),
-   * closes a persistent one (sending in flight is aborted; the data stays on disk), and
+   * closes a persistent one (sends in flight get {@linkcode SHUTDOWN_GRACE_MS} to finish and be
+   * acknowledged, then are aborted; unsent data stays on disk), and
    * interrupts retry waits of calls made without a queue (they fail retryably). Safe to call
    * twice and without start. Call it before closing the exporter's connections.
    */
@@ -216,9 +338,17 @@ export function createExporterHelper(
     state = "stopping";
     if (wasRunning) {
       stopRetries.abort();
-      if (persistent) stopAttempts.abort();
-      await Promise.all(chains.map((e) => e.queue?.shutdown()));
-      while (inflight.size > 0) await Promise.all([...inflight]);
+      // Behind a persistent queue, an attempt in flight may finish (and be acknowledged: no
+      // duplicate after restart) within a grace period; then it is aborted and stays on disk.
+      const grace = persistent
+        ? clock.setTimer(() => stopAttempts.abort(), options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS)
+        : undefined;
+      try {
+        await Promise.all(chains.map((e) => e.queue?.shutdown()));
+        while (inflight.size > 0) await Promise.all([...inflight]);
+      } finally {
+        if (grace !== undefined) clock.clearTimer(grace);
+      }
     }
     state = "stopped";
   }
@@ -270,6 +400,40 @@ export function createExporterHelper(
     return consumer;
   }
 
+  /** The queue of one signal, bounded in its sizer's unit, with its sender started. */
+  async function openQueue(entry: SignalChain<Signal>, host: Host): Promise<QueueSender<Signal>> {
+    const { sizer = "requests", queue_size } = queueConfig;
+    const block = queueConfig.block_on_overflow || queueConfig.blocking;
+    // Each entry holds at least one item and one byte: queue_size bounds the entries too.
+    const maxMib = sizer === "bytes"
+      ? Math.min(queue_size / MIB, queueConfig.max_size_mib || Infinity)
+      : queueConfig.max_size_mib;
+    const made = await queueFactory({
+      id: settings.id,
+      signal: entry.signal,
+      config: { ...queueConfig, blocking: block, max_size_mib: maxMib },
+      host,
+      logger,
+      meter,
+    });
+    const queue = sizer === "items" ? itemBounded(made, queue_size, block) : made;
+    const size = sizer === "items"
+      ? () => (queue as ReturnType<typeof itemBounded>).items
+      : sizer === "bytes"
+      ? () => queue.bytes
+      : () => queue.size;
+    return startQueueSender(queue, entry.chain, entry.signal, {
+      numConsumers: queueConfig.num_consumers,
+      persistent,
+      meter,
+      logger,
+      clock,
+      batch: queueBatchSettings(queueConfig, entry.signal),
+      waitForResult: queueConfig.wait_for_result,
+      measure: { size, capacity: queue_size },
+    });
+  }
+
   const consumers: Record<string, Consumer> = {};
   for (const signal of Object.keys(push) as Signal[]) {
     const pushFn = push[signal] as PushFunc<Signal> | undefined;
@@ -291,21 +455,7 @@ export function createExporterHelper(
         const opened: SignalChain<Signal>[] = [];
         try {
           for (const entry of chains) {
-            const queue = await queueFactory({
-              id: settings.id,
-              signal: entry.signal,
-              config: queueConfig,
-              host,
-              logger,
-              meter,
-            });
-            entry.queue = startQueueSender(queue, entry.chain, entry.signal, {
-              numConsumers: queueConfig.num_consumers,
-              persistent,
-              meter,
-              logger,
-              clock,
-            });
+            entry.queue = await openQueue(entry, host);
             opened.push(entry);
           }
         } catch (error) {

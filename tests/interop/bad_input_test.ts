@@ -15,7 +15,7 @@ import {
   tracesJson,
   tracesProto,
 } from "../components/receiver/otlp/_helpers.ts";
-import { recorded, recordedItems, startService } from "../fixtures/interop/services.ts";
+import { recorded, recordedItems, startService, waitFor } from "../fixtures/interop/services.ts";
 
 const LIMIT = 1024 * 1024;
 const PB = { "content-type": "application/x-protobuf" };
@@ -176,8 +176,15 @@ service:
     assert.equal(tfo.service.status, "running");
   }
 
-  // A good request is answered only after the batch delivered it, so the counts are final.
+  // The batch processor (no queue behind it) answers once it holds the data: wait for its flush.
   const spansPerRound = 3 + 1 + 1 + 3; // good, JSON, near-limit, good again
+  await waitFor(
+    "the batches to reach the recorder",
+    () =>
+      recordedItems(tfo.kit, "recorder", "traces") >= rounds * spansPerRound &&
+      recordedItems(tfo.kit, "recorder", "metrics") >= rounds * 2 &&
+      recordedItems(tfo.kit, "recorder", "logs") >= rounds * 2,
+  ).catch(() => {});
   assert.equal(recordedItems(tfo.kit, "recorder", "traces"), rounds * spansPerRound);
   assert.equal(recordedItems(tfo.kit, "recorder", "metrics"), rounds * 2);
   assert.equal(recordedItems(tfo.kit, "recorder", "logs"), rounds * 2);

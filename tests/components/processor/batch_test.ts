@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createBatchProcessor } from "../../../components/processor/batch/factory.ts";
 import { batchConfigSchema } from "../../../components/processor/batch/config.ts";
-import { type Consumer, isPermanent, permanentError } from "../../../lib/consumer/consumer.ts";
+import { type Consumer, permanentError } from "../../../lib/consumer/consumer.ts";
+import { createLogger } from "../../../lib/telemetry/logger.ts";
 import { type ClientInfo, Payload, type ProtoDecoder } from "../../../lib/pdata/payload.ts";
 import type { TracesData } from "../../../lib/pdata/types.ts";
 import { spanNamesOf, tracesOf, tracesPayload } from "../../fixtures/graph_kit.ts";
@@ -37,7 +38,7 @@ Deno.test("batch processor sends everything pending once send_batch_size is reac
   await p.shutdown();
 });
 
-Deno.test("batch processor splits batches over send_batch_max_size and acknowledges after the last part", async () => {
+Deno.test("batch processor splits batches over send_batch_max_size", async () => {
   const sink = recordingConsumer();
   const p = createBatchProcessor(
     config({ send_batch_size: 2, send_batch_max_size: 2, timeout: "1h" }),
@@ -45,16 +46,43 @@ Deno.test("batch processor splits batches over send_batch_max_size and acknowled
     sink.consumer,
   );
   const input = tracesPayload("a", "b", "c", "d", "e");
-  let acknowledged = false;
-  const done = p.consume(input).then(() => (acknowledged = true));
-  await Promise.resolve();
-  await Promise.resolve();
+  await p.consume(input);
   assert.deepEqual(sink.names(), [["a", "b"], ["c", "d"]]);
-  assert.equal(acknowledged, false, "the fifth span is still pending");
   await p.shutdown();
-  await done;
   assert.deepEqual(sink.names(), [["a", "b"], ["c", "d"], ["e"]]);
   assert.deepEqual(spanNamesOf(input.read()), ["a", "b", "c", "d", "e"], "input untouched");
+});
+
+Deno.test("batch processor acknowledges data once it holds it, not after the timeout", async () => {
+  const sink = recordingConsumer();
+  const p = createBatchProcessor(config({ timeout: "1h" }), "traces", sink.consumer);
+  await p.consume(tracesPayload("held"));
+  assert.equal(sink.batches.length, 0, "answered while the batch still waits");
+  await p.shutdown();
+  assert.deepEqual(sink.names(), [["held"]]);
+});
+
+Deno.test("batch processor makes callers wait while maxInFlight batches are being delivered", async () => {
+  const pending: (() => void)[] = [];
+  const consumer: Consumer<"traces"> = {
+    mutatesData: false,
+    consume: () => new Promise<void>((resolve) => pending.push(resolve)),
+  };
+  const p = createBatchProcessor(config({ timeout: 0 }), "traces", consumer, { maxInFlight: 2 });
+  await p.consume(tracesPayload("a"));
+  await p.consume(tracesPayload("b"));
+  let third = false;
+  const waiting = p.consume(tracesPayload("c")).then(() => (third = true));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(third, false, "two batches in flight: the third caller waits");
+  pending.shift()!();
+  await waiting;
+  assert.equal(third, true);
+  for (const r of pending.splice(0)) r();
+  const stopping = p.shutdown();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  for (const r of pending.splice(0)) r();
+  await stopping;
 });
 
 Deno.test("batch processor sends a partial batch when the timeout expires", async () => {
@@ -65,6 +93,10 @@ Deno.test("batch processor sends a partial batch when the timeout expires", asyn
     sink.consumer,
   );
   await p.consume(tracesPayload("only"));
+  assert.equal(sink.batches.length, 0);
+  for (let i = 0; i < 100 && sink.batches.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   assert.deepEqual(sink.names(), [["only"]]);
   await p.shutdown();
 });
@@ -80,22 +112,21 @@ Deno.test("batch processor flushes a partial batch on shutdown", async () => {
   await assert.rejects(p.consume(tracesPayload("late")), /shut down/);
 });
 
-Deno.test("batch processor passes a downstream refusal to every caller in the batch", async () => {
+Deno.test("batch processor logs a downstream refusal of a batch it already acknowledged", async () => {
   const sink = recordingConsumer(() => permanentError("bad data"));
+  const lines: string[] = [];
+  const logger = createLogger({ level: "debug", write: (l) => lines.push(l) });
   const p = createBatchProcessor(
     config({ send_batch_size: 2, timeout: "1h" }),
     "traces",
     sink.consumer,
+    { logger },
   );
-  const results = await Promise.allSettled([
-    p.consume(tracesPayload("a")),
-    p.consume(tracesPayload("b")),
-  ]);
-  for (const r of results) {
-    assert.equal(r.status, "rejected");
-    assert.ok(isPermanent((r as PromiseRejectedResult).reason));
-  }
+  await p.consume(tracesPayload("a"));
+  await p.consume(tracesPayload("b"));
   await p.shutdown();
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /could not deliver a batch.*bad data/);
 });
 
 Deno.test("batch processor concatenates encoded payloads without decoding them", async () => {

@@ -71,13 +71,31 @@ Deno.test("exporter helper config has the Collector's defaults", () => {
     enabled: true,
     num_consumers: 10,
     queue_size: 1000,
+    block_on_overflow: false,
     blocking: false,
+    wait_for_result: false,
     max_size_mib: 0,
     when_full: "refuse",
+  });
+  assert.deepEqual(sendingQueueSchema.parse({ batch: {} }).batch, {
+    enabled: true,
+    flush_timeout: 200,
+    min_size: 8192,
+    max_size: 0,
+    partition: { metadata_keys: [] },
   });
   for (
     const bad of [
       { when_full: "drop_oldest", blocking: true },
+      { when_full: "drop_oldest", block_on_overflow: true },
+      { when_full: "drop_oldest", sizer: "items" },
+      { wait_for_result: true, storage: "file_storage" },
+      { sizer: "spans" },
+      { concurrency_controller: "adaptive_concurrency" },
+      { batch: { flush_timeout: 0 } },
+      { batch: { min_size: 100, max_size: 10 } },
+      { batch: { partition: { metadata_keys: ["Tenant", "tenant"] } } },
+      { batch: { timeout: "1s" } },
       { num_consumers: 0 },
       { queue_size: 0 },
       { persistent: true },
