@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { decodeMetricsRequest } from "../lib/otlp/mod.ts";
+import { freePort } from "./fixtures/interop/services.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const entry = fileURLToPath(new URL("./fixtures/tfo_agent_main.ts", import.meta.url));
@@ -116,13 +117,6 @@ function fakePlatform(port: number) {
     return new Response("not found", { status: 404 });
   });
   return { server, metrics, registrations };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function until<T>(

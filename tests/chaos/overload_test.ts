@@ -116,7 +116,9 @@ Deno.test("memory_limiter keeps tfo under its limit with retryable refusals when
     console.log(report);
 
     assert.equal(tfo.dead, false, `tfo is alive: ${report}\n${tfo.tail()}`);
-    assert.ok(samples > 100, `RSS was sampled throughout: ${report}`);
+    // Sampling every 25 ms slows to a few a second on a loaded 2-core machine; 5 a second still
+    // sees every phase of the overload.
+    assert.ok(samples >= LOAD_MS / 200, `RSS was sampled throughout: ${report}`);
     assert.ok(
       maxRss <= limitMib * MIB + idle + MARGIN_MIB * MIB,
       `RSS stays under limit_mib + idle RSS + ${MARGIN_MIB} MiB: ${report}`,
