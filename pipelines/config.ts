@@ -80,14 +80,26 @@ export interface PipelineConfig {
   exporters: string[];
 }
 
+/** One pull Prometheus reader of `service.telemetry.metrics.readers` (or the older `address`). */
+export interface PrometheusReaderConfig {
+  /** Where `/metrics` is served, `host:port`. @default "127.0.0.1:8888" */
+  endpoint: string;
+  /** Counters without `_total`. @default true */
+  withoutTypeSuffix: boolean;
+  /** Names without unit suffixes (`_seconds`, `_bytes`). @default true */
+  withoutUnits: boolean;
+  /** No `otel_scope_*` labels. @default true */
+  withoutScopeInfo: boolean;
+}
+
 /** `service.telemetry`: tfo's own metrics and logs. */
 export interface TelemetryConfig {
   /** tfo's own metrics. */
   metrics: {
-    /** How many of tfo's own metrics to record. @default "normal" */
+    /** How many of tfo's own metrics to record; `none` serves none. @default "normal" */
     level: "none" | "basic" | "normal" | "detailed";
-    /** Where `/metrics` is served. @default "127.0.0.1:8888" */
-    address: string;
+    /** The pull readers, each serving `/metrics` on its endpoint. */
+    readers: PrometheusReaderConfig[];
   };
   /** tfo's own logs. */
   logs: {
