@@ -207,7 +207,7 @@ Deno.test("otlphttp exporter accepts a partial success, warns once and counts th
   assert.equal(more.length, 0);
   assert.equal(warning?.rejected_spans, 3);
   assert.equal(warning?.message, "spans too old");
-  assert.equal(registry.value("tfo_exporter_rejected_spans_total", { exporter: "otlphttp" }), 3);
+  assert.equal(registry.value("tfo_exporter_rejected_spans", { exporter: "otlphttp" }), 3);
 });
 
 Deno.test("otlphttp exporter reads a JSON partial success", async () => {
