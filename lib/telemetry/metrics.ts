@@ -269,12 +269,21 @@ export class MetricRegistry {
 
   /**
    * The current value of a series, for tests and for tfo's own health decisions. `name` is the
-   * instrument's name; a name exposed with type or unit suffixes is found too.
+   * instrument's name; a name exposed with type or unit suffixes is found too. Without a series of
+   * exactly these labels, the sum of the series that carry all of them (as a PromQL `sum` would
+   * give), or undefined when none does.
    */
   value(name: string, labels: Labels = {}): number | undefined {
     const family = this.#families.get(name) ?? this.#byExposedName(name);
-    const s = family?.series.get(labelKey(labels));
-    return s === undefined ? undefined : (s.read?.() ?? s.value);
+    if (family === undefined) return undefined;
+    const read = (s: Series) => s.read?.() ?? s.value;
+    const exact = family.series.get(labelKey(labels));
+    if (exact !== undefined) return read(exact);
+    let sum: number | undefined;
+    for (const s of family.series.values()) {
+      if (Object.entries(labels).every(([k, v]) => s.labels[k] === v)) sum = (sum ?? 0) + read(s);
+    }
+    return sum;
   }
 
   #byExposedName(name: string): Family | undefined {

@@ -38,6 +38,8 @@ import { resolveClientAuth, withAuthHeaders } from "../otlp/client_auth.ts";
 import { OTLP_SIGNALS, type OtlpSignal, requestProto } from "../otlp/signals.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { type OtlphttpConfig, otlphttpConfigSchema, signalUrl } from "./config.ts";
+import { urlLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
+import type { Labels } from "../../../lib/telemetry/metrics.ts";
 
 const PROTOBUF = "application/x-protobuf";
 const JSON_TYPE = "application/json";
@@ -178,7 +180,14 @@ export function createOtlphttpExporter(
 
   const pushes: Partial<Record<Signal, PushFunc>> = {};
   for (const signal of new Set(signals)) pushes[signal] = pushFor(signal) as PushFunc;
-  const helper = createExporterHelper(settings, config, pushes as PushBySignal);
+  // The Collector labels the sent / send-failed counters with the signal's endpoint.
+  const endpoints: Partial<Record<Signal, Labels>> = {};
+  for (const signal of new Set(signals)) {
+    const url = signalUrl(config, signal);
+    if (url !== undefined) endpoints[signal] = urlLabels(url);
+  }
+  const meter = withEndpointLabels(settings.meter, endpoints);
+  const helper = createExporterHelper({ ...settings, meter }, config, pushes as PushBySignal);
 
   return {
     consumers: helper.consumers,
