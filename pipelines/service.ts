@@ -40,6 +40,7 @@ export class Service {
   #config: ResolvedConfig;
   #graph: Graph | undefined;
   #status: ServiceStatus = "starting";
+  #readySince: number | undefined;
   #started: GraphNode[] = [];
   #stopping: Promise<boolean> | undefined;
   /** The tail of the reload and shutdown queue. */
@@ -89,6 +90,7 @@ export class Service {
     return {
       getExtension: (id) => extensions.get(id),
       status: () => this.#status,
+      readySince: () => this.#status === "running" ? this.#readySince : undefined,
     };
   }
 
@@ -110,6 +112,7 @@ export class Service {
       throw error;
     }
     this.#status = "running";
+    this.#readySince = Date.now();
     this.#logger.info("Everything is ready. Begin running and processing data.");
   }
 
