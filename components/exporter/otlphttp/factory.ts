@@ -40,6 +40,7 @@ import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { type OtlphttpConfig, otlphttpConfigSchema, signalUrl } from "./config.ts";
 import { urlLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
 import type { Labels } from "../../../lib/telemetry/metrics.ts";
+import { compressRequestBody, contentEncodingOf } from "../../../lib/net/request_compression.ts";
 
 const PROTOBUF = "application/x-protobuf";
 const JSON_TYPE = "application/json";
@@ -113,6 +114,8 @@ export function createOtlphttpExporter(
       delete baseHeaders[name];
     }
   }
+  const encoding = contentEncodingOf(config.compression);
+  if (encoding !== undefined) baseHeaders["Content-Encoding"] = encoding;
   new Headers(baseHeaders); // throws now, not on every export, when a header is invalid
   let client: HttpClient | undefined;
   let authenticator: ClientAuthenticator | undefined;
@@ -149,12 +152,16 @@ export function createOtlphttpExporter(
       }
       let result: HttpResult;
       try {
-        result = await client.post(url!, body(payload), {
-          headers: withAuthHeaders(baseHeaders, authenticator, context),
-          timeoutMs: 0, // the exporter helper's timeout aborts `abort`
-          signal: abort,
-          compression: config.compression === "gzip" ? "gzip" : "none",
-        });
+        result = await client.post(
+          url!,
+          await compressRequestBody(body(payload), config.compression),
+          {
+            headers: withAuthHeaders(baseHeaders, authenticator, context),
+            timeoutMs: 0, // the exporter helper's timeout aborts `abort`
+            signal: abort,
+            compression: "none", // compressed above, with any of the Collector's codings
+          },
+        );
       } catch (error) {
         throw classifyNetworkFailure(context, error);
       }
