@@ -24,6 +24,7 @@ import { formatPath, locate } from "./_raw.ts";
 import type { ConfigPath, Position, RawConfig, RawEntry, RawMap, RawNode } from "./_raw.ts";
 import { parseNode } from "./_schema_issues.ts";
 import { resolveTelemetry, telemetrySchema } from "./_telemetry_config.ts";
+import { checkExtensionReferences } from "./_extension_refs.ts";
 
 export type { ComponentConfig, PipelineConfig, ResolvedConfig, TelemetryConfig } from "./config.ts";
 
@@ -142,6 +143,15 @@ class Validator {
     this.#connectorIds();
     const service = this.#service(root);
     this.#unused(service);
+    if (service !== undefined) {
+      this.#diagnostics.push(
+        ...checkExtensionReferences(
+          root,
+          service.extensions,
+          (k, id) => this.#used.has(`${k} ${id}`),
+        ),
+      );
+    }
     const diagnostics = sortDiagnostics(this.#diagnostics, this.#raw.sources);
     if (hasErrors(diagnostics) || service === undefined) return { config: undefined, diagnostics };
     return { config: this.#resolve(service), diagnostics };

@@ -82,3 +82,36 @@ service:
   assert.equal(lines.length, 1, lines.join("\n"));
   assert.match(lines[0]!, /^c\.yaml:5:60 +exporters\.otlp_http\.compression: must be one of/);
 });
+
+Deno.test("an authenticator or storage naming a missing or disabled extension is a validation error", async () => {
+  const lines = await errors(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:0
+        auth: {authenticator: apikeyauth}
+extensions:
+  file_storage: {directory: /tmp/x}
+exporters:
+  debug: {}
+  otlp_http:
+    endpoint: http://127.0.0.1:1
+    sending_queue: {storage: file_storage}
+  otlp_grpc/unused:
+    endpoint: 127.0.0.1:1
+    sending_queue: {storage: nowhere}
+service:
+  pipelines:
+    metrics: {receivers: [otlp], exporters: [otlp_http]}
+`);
+  assert.deepEqual(
+    lines.filter((l) => !/warning/.test(l)),
+    [
+      'c.yaml:6:31  receivers.otlp.protocols.http.auth.authenticator: names extension "apikeyauth", ' +
+      "which is not defined (defined: file_storage)",
+      'c.yaml:13:30  exporters.otlp_http.sending_queue.storage: names extension "file_storage", ' +
+      "which is not listed in service.extensions",
+    ],
+    "the unused exporter is not checked: it never starts",
+  );
+});
