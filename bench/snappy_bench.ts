@@ -10,7 +10,7 @@
  *
  * @module
  */
-import * as snappyjs from "npm:snappyjs@0.7.0";
+import * as snappyjs from "snappyjs";
 import * as stablelib from "@stablelib/snappy";
 import { requestTemplates } from "./_payloads.ts";
 
