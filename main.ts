@@ -215,12 +215,16 @@ async function runCommand(
   if (config === undefined) return 2;
   const telemetry = config.service.telemetry;
   const logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding });
+  // The service's own attributes go on one target_info series, as the Collector exposes them.
   const registry = new MetricRegistry({
-    service_name: "tfo",
-    service_version: VERSION,
-    service_instance_id: crypto.randomUUID(),
+    targetInfo: {
+      "service.name": "tfo",
+      "service.version": VERSION,
+      "service.instance.id": crypto.randomUUID(),
+      ...telemetry.resource,
+    },
   });
-  registerProcessMetrics(registry.meter());
+  const processMetrics = registerProcessMetrics(registry.meter());
   const service = new Service({
     config,
     logger,
@@ -228,17 +232,27 @@ async function runCommand(
     buildInfo: { command: "tfo", version: VERSION },
   });
 
-  let metricsServer: { shutdown(): Promise<void> } | undefined;
-  if (telemetry.metrics.level !== "none") {
+  const metricsServers: { shutdown(): Promise<void> }[] = [];
+  const closeTelemetry = async () => {
+    processMetrics.close();
+    await Promise.all(metricsServers.map((s) => s.shutdown()));
+  };
+  const readers = telemetry.metrics.level === "none" ? [] : telemetry.metrics.readers;
+  for (const reader of readers) {
     try {
-      metricsServer = await startMetricsServer(registry, telemetry.metrics.address);
+      metricsServers.push(
+        await startMetricsServer(registry, reader.endpoint, {
+          render: {
+            withoutTypeSuffix: reader.withoutTypeSuffix,
+            withoutUnits: reader.withoutUnits,
+            withoutScopeInfo: reader.withoutScopeInfo,
+          },
+        }),
+      );
     } catch (error) {
       logger.error(`Cannot serve tfo's own metrics: ${errorMessage(error)}`);
-      io.err(
-        `tfo: cannot serve tfo's own metrics on ${telemetry.metrics.address}: ${
-          errorMessage(error)
-        }`,
-      );
+      io.err(`tfo: cannot serve tfo's own metrics on ${reader.endpoint}: ${errorMessage(error)}`);
+      await closeTelemetry();
       return 1;
     }
   }
@@ -304,7 +318,7 @@ async function runCommand(
     return fatal ? 1 : 0;
   } finally {
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
-    await metricsServer?.shutdown();
+    await closeTelemetry();
   }
 }
 

@@ -52,6 +52,11 @@ export interface Host {
   getExtension(id: string): Extension | undefined;
   /** The state of the whole service. */
   status(): ServiceStatus;
+  /**
+   * When the service last became ready (`running`), as `Date.now()` milliseconds; undefined while
+   * it is not running. A host that cannot tell leaves it out.
+   */
+  readySince?(): number | undefined;
 }
 
 /** A started extension. Capabilities (storage, authentication) are optional fields of it. */

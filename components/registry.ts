@@ -1,6 +1,13 @@
 /**
  * The built-in factories. Nothing else knows the full list.
  *
+ * Types are the OpenTelemetry Collector's current names (v0.16x): the OTLP exporters are
+ * `otlp_grpc` and `otlp_http`, and the types that moved to snake_case (`host_metrics`, `file_log`,
+ * `resource_detection`) are listed under their new name. The older names (`otlp`, `otlphttp`,
+ * `hostmetrics`, `filelog`, `resourcedetection`) still select them, with a warning, as in the
+ * Collector. The rule for every component: `type` is the Collector's current name, `aliases` its
+ * older names (a test checks that every type is lower snake_case and that no name is taken twice).
+ *
  * @module
  */
 import { asFactory, type Factory } from "./component.ts";
@@ -22,21 +29,26 @@ import { hostmetricsReceiverFactory } from "./receiver/hostmetrics/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
 import { prometheusReceiverFactory } from "./receiver/prometheus/factory.ts";
 
+/** `factory` under the Collector's current name, its former type kept as an older name. */
+function renamed(factory: Factory, type: string): Factory {
+  return { ...factory, type, aliases: [factory.type, ...(factory.aliases ?? [])] } as Factory;
+}
+
 /** Every built-in component factory. */
 export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(otlpReceiverFactory),
   asFactory(prometheusReceiverFactory),
-  asFactory(filelogReceiverFactory),
-  asFactory(hostmetricsReceiverFactory),
+  renamed(asFactory(filelogReceiverFactory), "file_log"),
+  renamed(asFactory(hostmetricsReceiverFactory), "host_metrics"),
   asFactory(batchFactory),
   asFactory(memoryLimiterFactory),
   asFactory(attributesFactory),
   asFactory(resourceFactory),
-  asFactory(resourceDetectionFactory),
+  renamed(asFactory(resourceDetectionFactory), "resource_detection"),
   asFactory(debugFactory),
   asFactory(loggingFactory),
-  asFactory(otlpExporterFactory),
-  asFactory(otlphttpExporterFactory),
+  renamed(asFactory(otlpExporterFactory), "otlp_grpc"),
+  renamed(asFactory(otlphttpExporterFactory), "otlp_http"),
   asFactory(healthCheckFactory),
   asFactory(fileStorageFactory),
   asFactory(apikeyauthFactory),

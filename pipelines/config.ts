@@ -3,6 +3,10 @@
  * environment references. The result is a {@linkcode RawConfig} whose every value remembers the
  * file, line and column it came from; {@linkcode validateConfig} turns it into a resolved config.
  *
+ * A file may be given as the Collector names config sources: `PATH`, `file:PATH`, `env:VAR` (the
+ * variable's value is the YAML) or `yaml:TEXT` (keys may join levels with `::`), see
+ * `_config_uri.ts`.
+ *
  * Merge order: `texts` first (an embedded default, say), then `files`, then `--set` flags. Maps merge
  * key by key, anything else (lists included) is replaced by the later value; a null value (`otlp:`)
  * over a map keeps the map.
@@ -31,6 +35,7 @@ import type { Env } from "./_env.ts";
 import { locate } from "./_raw.ts";
 import type { ConfigPath, Position, RawConfig, RawEntry, RawMap, RawNode } from "./_raw.ts";
 import { parseYamlSource } from "./_yaml_source.ts";
+import { resolveConfigSource, splitColonKeys } from "./_config_uri.ts";
 import { isTfoAgentShape, translateTfoAgent } from "./tfo_agent/translate.ts";
 
 export { formatPath, toPlain } from "./_raw.ts";
@@ -80,14 +85,26 @@ export interface PipelineConfig {
   exporters: string[];
 }
 
+/** One pull Prometheus reader of `service.telemetry.metrics.readers` (or the older `address`). */
+export interface PrometheusReaderConfig {
+  /** Where `/metrics` is served, `host:port`. @default "127.0.0.1:8888" */
+  endpoint: string;
+  /** Counters without `_total`. @default true */
+  withoutTypeSuffix: boolean;
+  /** Names without unit suffixes (`_seconds`, `_bytes`). @default true */
+  withoutUnits: boolean;
+  /** No `otel_scope_*` labels. @default true */
+  withoutScopeInfo: boolean;
+}
+
 /** `service.telemetry`: tfo's own metrics and logs. */
 export interface TelemetryConfig {
   /** tfo's own metrics. */
   metrics: {
-    /** How many of tfo's own metrics to record. @default "normal" */
+    /** How many of tfo's own metrics to record; `none` serves none. @default "normal" */
     level: "none" | "basic" | "normal" | "detailed";
-    /** Where `/metrics` is served. @default "127.0.0.1:8888" */
-    address: string;
+    /** The pull readers, each serving `/metrics` on its endpoint. */
+    readers: PrometheusReaderConfig[];
   };
   /** tfo's own logs. */
   logs: {
@@ -130,7 +147,7 @@ export const SET_SOURCE = "--set";
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadOptions {
-  /** Config files, merged in order. */
+  /** Config files or sources (`file:PATH`, `env:VAR`, `yaml:TEXT`), merged in order. */
   files: string[];
   /** `path.to.key=value` overrides, applied after every file, in order. */
   set?: string[];
@@ -165,7 +182,8 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   const set = opts.set ?? [];
   const texts = opts.texts ?? [];
   const diagnostics: Diagnostic[] = [];
-  const sources = [...texts.map((t) => t.name), ...opts.files];
+  const resolved = opts.files.map((spec) => resolveConfigSource(spec, readFile, env));
+  const sources = [...texts.map((t) => t.name), ...resolved.map((r) => r.name)];
   if (set.length > 0) sources.push(SET_SOURCE);
   if (texts.length === 0 && opts.files.length === 0) {
     diagnostics.push({
@@ -181,9 +199,9 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
 
   let ok = true;
   const trees: RawNode[] = [];
-  const inputs: { name: string; read: () => Promise<string> }[] = [
-    ...texts.map((t) => ({ name: t.name, read: () => Promise.resolve(t.text) })),
-    ...opts.files.map((name) => ({ name, read: () => readFile(name) })),
+  const inputs: { name: string; read: () => Promise<string>; splitKeys: boolean }[] = [
+    ...texts.map((t) => ({ name: t.name, read: () => Promise.resolve(t.text), splitKeys: false })),
+    ...resolved,
   ];
   for (const input of inputs) {
     let text: string;
@@ -198,7 +216,10 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
         line: 0,
         col: 0,
         path: "",
-        message: `cannot read the config file: ${reason}`,
+        message: input.name.startsWith("env:") || input.name.startsWith("yaml:") ||
+            /^https?:/.test(input.name)
+          ? `cannot read the config source: ${reason}`
+          : `cannot read the config file: ${reason}`,
       });
       continue;
     }
@@ -219,7 +240,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
       });
       continue;
     }
-    trees.push(parsed.node);
+    trees.push(input.splitKeys ? splitColonKeys(parsed.node) : parsed.node);
   }
 
   const firstPos: Position = { file: sources[0] ?? "", line: 1, col: 1 };

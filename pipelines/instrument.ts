@@ -74,10 +74,16 @@ export function instrumentExporterInput<S extends Signal>(
     `otelcol_exporter_send_failed_${unit}`,
     `Number of ${unit.replace("_", " ")} in failed attempts to send to destination.`,
   );
+  const inFlight = meter.gauge(
+    "otelcol_exporter_in_flight_requests",
+    "Number of export requests currently in-flight (including retry backoff).",
+    { data_type: signal },
+  );
   return {
     mutatesData: exporter.mutatesData,
     async consume(payload) {
       const n = payload.itemCount;
+      inFlight.add(1);
       try {
         await exporter.consume(payload);
       } catch (error) {
@@ -89,6 +95,8 @@ export function instrumentExporterInput<S extends Signal>(
           "otelcol.signal": signal,
         });
         throw error;
+      } finally {
+        inFlight.add(-1);
       }
       sent.add(n);
     },

@@ -41,6 +41,7 @@ export class Service {
   #config: ResolvedConfig;
   #graph: Graph | undefined;
   #status: ServiceStatus = "starting";
+  #readySince: number | undefined;
   #started: GraphNode[] = [];
   #stopping: Promise<boolean> | undefined;
   /** The tail of the reload and shutdown queue. */
@@ -90,6 +91,7 @@ export class Service {
     return {
       getExtension: (id) => extensions.get(id),
       status: () => this.#status,
+      readySince: () => this.#status === "running" ? this.#readySince : undefined,
     };
   }
 
@@ -111,6 +113,7 @@ export class Service {
       throw error;
     }
     this.#status = "running";
+    this.#readySince = Date.now();
     this.#logger.info("Everything is ready. Begin running and processing data.");
   }
 

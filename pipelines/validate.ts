@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { KINDS, parseComponentId } from "../components/component.ts";
 import type { ConnectorFactory, Factory, Kind } from "../components/component.ts";
-import { duration, hostPort } from "../lib/config/schema.ts";
+import { duration } from "../lib/config/schema.ts";
 import { SIGNALS } from "../lib/pdata/types.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import type { ComponentConfig, PipelineConfig, ResolvedConfig, TelemetryConfig } from "./config.ts";
@@ -24,6 +24,8 @@ import { formatPath, locate } from "./_raw.ts";
 import type { ConfigPath, Position, RawConfig, RawEntry, RawMap, RawNode } from "./_raw.ts";
 import { parseNode } from "./_schema_issues.ts";
 import { planBatchHandoff } from "./_batch_handoff.ts";
+import { resolveTelemetry, telemetrySchema } from "./_telemetry_config.ts";
+import { checkExtensionReferences } from "./_extension_refs.ts";
 
 export type { ComponentConfig, PipelineConfig, ResolvedConfig, TelemetryConfig } from "./config.ts";
 
@@ -55,22 +57,6 @@ const pipelineSchema = z.preprocess(
   (v) => v ?? {},
   z.strictObject({ receivers: list(), processors: list(), exporters: list() }),
 );
-
-const lowerCase = (v: unknown) => typeof v === "string" ? v.toLowerCase() : v;
-
-const telemetrySchema = z.strictObject({
-  metrics: z.strictObject({
-    level: z.preprocess(lowerCase, z.enum(["none", "basic", "normal", "detailed"])).default(
-      "normal",
-    ),
-    address: hostPort().default("127.0.0.1:8888"),
-  }).prefault({}),
-  logs: z.strictObject({
-    level: z.preprocess(lowerCase, z.enum(["debug", "info", "warn", "error"])).default("info"),
-    encoding: z.enum(["json", "console"]).default("json"),
-  }).prefault({}),
-  resource: z.record(z.string(), z.string()).optional(),
-});
 
 const serviceSchema = z.strictObject({
   extensions: list(),
@@ -158,6 +144,15 @@ class Validator {
     this.#connectorIds();
     const service = this.#service(root);
     this.#unused(service);
+    if (service !== undefined) {
+      this.#diagnostics.push(
+        ...checkExtensionReferences(
+          root,
+          service.extensions,
+          (k, id) => this.#used.has(`${k} ${id}`),
+        ),
+      );
+    }
     if (hasErrors(this.#diagnostics) || service === undefined) {
       return {
         config: undefined,
@@ -559,12 +554,7 @@ class Validator {
         exporters: [...p.exporters],
       });
     }
-    const t = service.telemetry;
-    const telemetry: TelemetryConfig = {
-      metrics: { level: t.metrics.level, address: t.metrics.address },
-      logs: { level: t.logs.level, encoding: t.logs.encoding },
-    };
-    if (t.resource !== undefined) telemetry.resource = { ...t.resource };
+    const telemetry: TelemetryConfig = resolveTelemetry(service.telemetry);
     const resolved: ResolvedConfig = {
       receivers: components("receiver"),
       processors: components("processor"),

@@ -37,14 +37,14 @@ async function cli(args: string[], env: Record<string, string> = CREDENTIALS) {
 Deno.test("tfo convert prints the pipeline of each TFO-Agent example, and validate accepts them", async () => {
   const expected: Record<string, { exporter: string; pipelines: Record<string, string[]> }> = {
     "minimal-development.yaml": {
-      exporter: "otlphttp/telemetryflow",
-      pipelines: { metrics: ["hostmetrics/system"] },
+      exporter: "otlp_http/telemetryflow",
+      pipelines: { metrics: ["host_metrics/system"] },
     },
     "production.yaml": {
-      exporter: "otlp/telemetryflow",
+      exporter: "otlp_grpc/telemetryflow",
       pipelines: {
-        metrics: ["hostmetrics/system", "hostmetrics/node_exporter", "hostmetrics/process"],
-        logs: ["filelog/logs"],
+        metrics: ["host_metrics/system", "host_metrics/node_exporter", "host_metrics/process"],
+        logs: ["file_log/logs"],
       },
     },
   };
@@ -63,7 +63,7 @@ Deno.test("tfo convert prints the pipeline of each TFO-Agent example, and valida
 
     const validated = await cli(["validate", "--config", example(name)]);
     assert.equal(validated.code, 0, validated.err);
-    assert.match(validated.out, /^OK\n {2}metrics: hostmetrics\/system/);
+    assert.match(validated.out, /^OK\n {2}metrics: host_metrics\/system/);
   }
   // The production example leaves the Kubernetes collector disabled: tfo says so.
   const prod = await cli(["validate", "--config", example("production.yaml")]);

@@ -47,6 +47,11 @@ export function reportSender<S extends Signal>(
     `otelcol_exporter_send_failed_${unit}`,
     `Number of ${unit.replace("_", " ")} in failed attempts to send to destination.`,
   );
+  const inFlight = meter.gauge(
+    "otelcol_exporter_in_flight_requests",
+    "Number of export requests currently in-flight (including retry backoff).",
+    { data_type: signal },
+  );
   const permanentLog = new RateLimitedLog(
     logger,
     "error",
@@ -61,6 +66,7 @@ export function reportSender<S extends Signal>(
   );
   return async (payload) => {
     const n = payload.itemCount;
+    inFlight.add(1);
     try {
       await next(payload);
     } catch (error) {
@@ -70,6 +76,8 @@ export function reportSender<S extends Signal>(
       if (isPermanent(error)) permanentLog.log(fields);
       else retryableLog.log(fields);
       throw error;
+    } finally {
+      inFlight.add(-1);
     }
     sent.add(n);
   };

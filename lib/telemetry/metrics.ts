@@ -2,8 +2,17 @@
  * tfo's own metrics: a small registry of counters and gauges rendered in the Prometheus text
  * format. Recording is a property increment on a pre-resolved series, so hot paths stay cheap.
  *
+ * Instruments are created under their OpenTelemetry name (`otelcol_receiver_accepted_spans`,
+ * `otelcol_process_uptime`); how a name is exposed is decided at render time, as the Collector's
+ * Prometheus reader decides it: by default (`without_type_suffix`, `without_units` and
+ * `without_scope_info` all true, the Collector's defaults) the name is exposed as is; otherwise a
+ * unit suffix (`_seconds`, `_bytes`) and, for counters, `_total` are appended, and the
+ * `otel_scope_*` labels added. The service's own attributes are one `target_info` series, not labels
+ * on every series. Names and units of the Collector's metrics come from `catalog.ts`.
+ *
  * @module
  */
+import { catalogEntry, TFO_SCOPE } from "./catalog.ts";
 
 /** Label names and values of one series. */
 export type Labels = Readonly<Record<string, string>>;
@@ -19,21 +28,72 @@ export interface Gauge {
   add(n: number): void;
 }
 
+/** Options of one instrument. */
+export interface InstrumentOptions {
+  /**
+   * The OpenTelemetry unit (`s`, `By`, `{spans}`); the catalog's unit wins for the Collector's
+   * metrics.
+   * @default none
+   */
+  readonly unit?: string;
+}
+
 /** Creates instruments; a scoped meter adds its labels to every series it creates. */
 export interface Meter {
-  /** A counter. Its exposed name gets the `_total` suffix, as the Prometheus exporter does. */
-  counter(name: string, help: string, labels?: Labels): Counter;
+  /** A counter; exposed with `_total` only when the reader keeps type suffixes. */
+  counter(name: string, help: string, labels?: Labels, options?: InstrumentOptions): Counter;
   /** A gauge set by the caller. */
-  gauge(name: string, help: string, labels?: Labels): Gauge;
+  gauge(name: string, help: string, labels?: Labels, options?: InstrumentOptions): Gauge;
   /** A gauge read at scrape time. */
-  observe(name: string, help: string, labels: Labels, read: () => number): void;
+  observe(
+    name: string,
+    help: string,
+    labels: Labels,
+    read: () => number,
+    options?: InstrumentOptions,
+  ): void;
   /**
    * A counter read at scrape time, for totals kept elsewhere (process uptime, CPU seconds). The
-   * value read must never decrease. Its exposed name gets the `_total` suffix, as with `counter`.
+   * value read must never decrease.
    */
-  observeCounter(name: string, help: string, labels: Labels, read: () => number): void;
+  observeCounter(
+    name: string,
+    help: string,
+    labels: Labels,
+    read: () => number,
+    options?: InstrumentOptions,
+  ): void;
   /** A meter whose series carry these labels too. */
   with(labels: Labels): Meter;
+}
+
+/** How a Prometheus reader exposes the registry, as the Collector's reader config says. */
+export interface RenderOptions {
+  /**
+   * Leave `_total` off counter names.
+   * @default true
+   */
+  readonly withoutTypeSuffix?: boolean;
+  /**
+   * Leave the unit suffix (`_seconds`, `_bytes`) off names.
+   * @default true
+   */
+  readonly withoutUnits?: boolean;
+  /**
+   * Leave the `otel_scope_name`, `otel_scope_version` and `otel_scope_schema_url` labels off.
+   * @default true
+   */
+  readonly withoutScopeInfo?: boolean;
+}
+
+/** Options of {@linkcode MetricRegistry}. */
+export interface RegistryOptions {
+  /**
+   * The service's own attributes (`service.name`, `service.version`, `service.instance.id`…),
+   * exposed as the labels of one `target_info` series.
+   * @default none: no `target_info`
+   */
+  readonly targetInfo?: Readonly<Record<string, string>>;
 }
 
 interface Series {
@@ -45,6 +105,8 @@ interface Series {
 interface Family {
   type: "counter" | "gauge";
   help: string;
+  unit: string;
+  scope: string;
   series: Map<string, Series>;
 }
 
@@ -56,6 +118,12 @@ function escapeLabel(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
 }
 
+/** A Prometheus label or metric name from an OpenTelemetry one (`service.name` → `service_name`). */
+export function sanitizeName(name: string): string {
+  const s = name.replace(/[^a-zA-Z0-9_:]/g, "_");
+  return /^[0-9]/.test(s) ? `_${s}` : s;
+}
+
 function formatNumber(n: number): string {
   if (Number.isNaN(n)) return "NaN";
   if (n === Infinity) return "+Inf";
@@ -63,20 +131,93 @@ function formatNumber(n: number): string {
   return String(n);
 }
 
+/** The Prometheus words of the common UCUM units, as the OpenTelemetry translation has them. */
+const UNIT_WORDS: Readonly<Record<string, string>> = {
+  d: "days",
+  h: "hours",
+  min: "minutes",
+  s: "seconds",
+  ms: "milliseconds",
+  us: "microseconds",
+  ns: "nanoseconds",
+  By: "bytes",
+  KiBy: "kibibytes",
+  MiBy: "mebibytes",
+  GiBy: "gibibytes",
+  KBy: "kilobytes",
+  MBy: "megabytes",
+  GBy: "gigabytes",
+  bit: "bits",
+  Hz: "hertz",
+  Cel: "celsius",
+  "%": "percent",
+};
+
+/**
+ * The name suffix of an OpenTelemetry unit: `s` → `seconds`, `By/s` → `bytes_per_second`;
+ * annotations in braces (`{spans}`) and the dimensionless `1` have none.
+ */
+export function unitSuffix(unit: string): string {
+  const plain = unit.replace(/\{[^}]*\}/g, "").trim();
+  if (plain === "" || plain === "1") return "";
+  const [num = "", per] = plain.split("/", 2);
+  const word = (u: string) => UNIT_WORDS[u] ?? sanitizeName(u);
+  const numWord = num === "" || num === "1" ? "" : word(num);
+  if (per === undefined || per === "") return numWord;
+  const perWord = ({ s: "second", m: "minute", h: "hour", d: "day" } as Record<string, string>)[
+    per
+  ] ?? word(per);
+  return numWord === "" ? `per_${perWord}` : `${numWord}_per_${perWord}`;
+}
+
+/** The name a family is exposed under with these options. */
+export function exposedName(
+  name: string,
+  type: "counter" | "gauge",
+  unit: string,
+  options: RenderOptions = {},
+): string {
+  let out = name;
+  if (!(options.withoutUnits ?? true)) {
+    const suffix = unitSuffix(unit);
+    if (suffix !== "" && !out.endsWith(`_${suffix}`)) out += `_${suffix}`;
+  }
+  if (type === "counter" && !(options.withoutTypeSuffix ?? true) && !out.endsWith("_total")) {
+    out += "_total";
+  }
+  return out;
+}
+
 /** Holds every series and renders them. */
 export class MetricRegistry {
   #families = new Map<string, Family>();
-  #constLabels: Labels;
+  #targetInfo: Labels | undefined;
 
-  /** @param constLabels labels on every series (service name, version, instance ID) */
-  constructor(constLabels: Labels = {}) {
-    this.#constLabels = constLabels;
+  constructor(options: RegistryOptions = {}) {
+    if (options.targetInfo !== undefined) {
+      const labels: Record<string, string> = {};
+      for (const [k, v] of Object.entries(options.targetInfo)) labels[sanitizeName(k)] = v;
+      this.#targetInfo = labels;
+    }
   }
 
-  #series(name: string, type: Family["type"], help: string, labels: Labels): Series {
+  #series(
+    name: string,
+    type: Family["type"],
+    help: string,
+    labels: Labels,
+    options: InstrumentOptions | undefined,
+  ): Series {
     let family = this.#families.get(name);
     if (family === undefined) {
-      family = { type, help, series: new Map() };
+      const known = catalogEntry(name);
+      family = {
+        type,
+        help: known?.help ?? help,
+        unit: known?.unit ?? options?.unit ?? "",
+        scope: known?.scope ?? TFO_SCOPE,
+        series: new Map(),
+      };
       this.#families.set(name, family);
     } else if (family.type !== type) {
       throw new Error(`Metric "${name}" is already registered as a ${family.type}`);
@@ -92,16 +233,16 @@ export class MetricRegistry {
 
   /** A meter over this registry. */
   meter(base: Labels = {}): Meter {
-    const counter = (name: string, help: string, labels: Labels = {}): Counter => {
-      const s = this.#series(name + "_total", "counter", help, { ...base, ...labels });
+    const counter: Meter["counter"] = (name, help, labels = {}, options) => {
+      const s = this.#series(name, "counter", help, { ...base, ...labels }, options);
       return {
         add: (n) => {
           if (n > 0) s.value += n;
         },
       };
     };
-    const gauge = (name: string, help: string, labels: Labels = {}): Gauge => {
-      const s = this.#series(name, "gauge", help, { ...base, ...labels });
+    const gauge: Meter["gauge"] = (name, help, labels = {}, options) => {
+      const s = this.#series(name, "gauge", help, { ...base, ...labels }, options);
       return {
         set: (n) => {
           s.value = n;
@@ -111,11 +252,11 @@ export class MetricRegistry {
         },
       };
     };
-    const observe = (name: string, help: string, labels: Labels, read: () => number) => {
-      this.#series(name, "gauge", help, { ...base, ...labels }).read = read;
+    const observe: Meter["observe"] = (name, help, labels, read, options) => {
+      this.#series(name, "gauge", help, { ...base, ...labels }, options).read = read;
     };
-    const observeCounter = (name: string, help: string, labels: Labels, read: () => number) => {
-      this.#series(name + "_total", "counter", help, { ...base, ...labels }).read = read;
+    const observeCounter: Meter["observeCounter"] = (name, help, labels, read, options) => {
+      this.#series(name, "counter", help, { ...base, ...labels }, options).read = read;
     };
     return {
       counter,
@@ -126,19 +267,60 @@ export class MetricRegistry {
     };
   }
 
-  /** The current value of a series, for tests and for tfo's own health decisions. */
+  /**
+   * The current value of a series, for tests and for tfo's own health decisions. `name` is the
+   * instrument's name; a name exposed with type or unit suffixes is found too. Without a series of
+   * exactly these labels, the sum of the series that carry all of them (as a PromQL `sum` would
+   * give), or undefined when none does.
+   */
   value(name: string, labels: Labels = {}): number | undefined {
-    const s = this.#families.get(name)?.series.get(labelKey(labels));
-    return s === undefined ? undefined : (s.read?.() ?? s.value);
+    const family = this.#families.get(name) ?? this.#byExposedName(name);
+    if (family === undefined) return undefined;
+    const read = (s: Series) => s.read?.() ?? s.value;
+    const exact = family.series.get(labelKey(labels));
+    if (exact !== undefined) return read(exact);
+    let sum: number | undefined;
+    for (const s of family.series.values()) {
+      if (Object.entries(labels).every(([k, v]) => s.labels[k] === v)) sum = (sum ?? 0) + read(s);
+    }
+    return sum;
+  }
+
+  #byExposedName(name: string): Family | undefined {
+    for (const [base, family] of this.#families) {
+      const full = exposedName(base, family.type, family.unit, {
+        withoutTypeSuffix: false,
+        withoutUnits: false,
+      });
+      if (full === name || full === `${name}_total` || name === `${base}_total`) return family;
+    }
+    return undefined;
   }
 
   /** Everything in the Prometheus text exposition format (version 0.0.4). */
-  render(): string {
+  render(options: RenderOptions = {}): string {
     const lines: string[] = [];
-    const constPart = Object.entries(this.#constLabels);
-    for (const [name, family] of [...this.#families].sort(([a], [b]) => a.localeCompare(b))) {
+    const withScope = !(options.withoutScopeInfo ?? true);
+    const families = [...this.#families].map(([name, family]) =>
+      [exposedName(name, family.type, family.unit, options), family] as const
+    );
+    if (this.#targetInfo !== undefined) {
+      const target: Family = {
+        type: "gauge",
+        help: "Target metadata",
+        unit: "",
+        scope: "",
+        series: new Map([["", { labels: this.#targetInfo, value: 1, read: undefined }]]),
+      };
+      families.push(["target_info", target]);
+    }
+    families.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+    for (const [name, family] of families) {
       lines.push(`# HELP ${name} ${family.help.replaceAll("\n", " ")}`);
       lines.push(`# TYPE ${name} ${family.type}`);
+      const scope = withScope && name !== "target_info"
+        ? { otel_scope_name: family.scope, otel_scope_schema_url: "", otel_scope_version: "" }
+        : {};
       for (const s of family.series.values()) {
         let value: number;
         try {
@@ -146,7 +328,8 @@ export class MetricRegistry {
         } catch {
           continue;
         }
-        const pairs = [...Object.entries(s.labels), ...constPart]
+        const pairs = Object.entries({ ...s.labels, ...scope })
+          .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
           .map(([k, v]) => `${k}="${escapeLabel(v)}"`);
         const labels = pairs.length === 0 ? "" : `{${pairs.join(",")}}`;
         lines.push(`${name}${labels} ${formatNumber(value)}`);
@@ -154,4 +337,29 @@ export class MetricRegistry {
     }
     return lines.join("\n") + "\n";
   }
+}
+
+/**
+ * A meter that adds labels to some instruments only, chosen by name: the Collector labels an
+ * exporter's sent / send-failed counters with `server_address`, `server_port` and `url_path`, but
+ * not its queue gauges. `extra` returns the labels for an instrument name, or undefined for none.
+ */
+export function withInstrumentLabels(
+  meter: Meter,
+  extra: (name: string) => Labels | undefined,
+): Meter {
+  const merged = (name: string, labels: Labels | undefined): Labels => {
+    const more = extra(name);
+    return more === undefined ? (labels ?? {}) : { ...labels, ...more };
+  };
+  return {
+    counter: (name, help, labels, options) =>
+      meter.counter(name, help, merged(name, labels), options),
+    gauge: (name, help, labels, options) => meter.gauge(name, help, merged(name, labels), options),
+    observe: (name, help, labels, read, options) =>
+      meter.observe(name, help, merged(name, labels), read, options),
+    observeCounter: (name, help, labels, read, options) =>
+      meter.observeCounter(name, help, merged(name, labels), read, options),
+    with: (labels) => withInstrumentLabels(meter.with(labels), extra),
+  };
 }

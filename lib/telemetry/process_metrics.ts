@@ -1,17 +1,21 @@
 /**
- * The OpenTelemetry Collector's process metrics, under the names its Prometheus endpoint exposes
- * today (OTel metric name + unit suffix + `_total` for counters):
+ * The OpenTelemetry Collector's process metrics, under its instrument names (the exposed name gets
+ * a unit suffix and `_total` only when the metrics reader asks for them, see `metrics.ts`):
  *
- * | exposed name | type | source |
- * | --- | --- | --- |
- * | `otelcol_process_uptime_seconds_total` | counter | seconds since the process started |
- * | `otelcol_process_cpu_seconds_total` | counter | user + system CPU time |
- * | `otelcol_process_memory_rss_bytes` | gauge | `Deno.memoryUsage().rss` |
- * | `otelcol_process_runtime_heap_alloc_bytes` | gauge | `Deno.memoryUsage().heapUsed` |
- * | `otelcol_process_runtime_total_sys_memory_bytes` | gauge | V8 heap reserved + external memory |
+ * | name | type | unit | source |
+ * | --- | --- | --- | --- |
+ * | `otelcol_process_uptime` | counter | s | seconds since the process started |
+ * | `otelcol_process_cpu_seconds` | counter | s | user + system CPU time |
+ * | `otelcol_process_memory_rss` | gauge | By | `Deno.memoryUsage().rss` |
+ * | `otelcol_process_runtime_heap_alloc_bytes` | gauge | By | live memory: V8 heap used plus external (ArrayBuffer) memory, what Go's `HeapAlloc` counts |
+ * | `otelcol_process_runtime_total_alloc_bytes` | counter | By | a lower bound of the bytes allocated since start (below) |
+ * | `otelcol_process_runtime_total_sys_memory_bytes` | gauge | By | V8 heap reserved + external memory |
  *
- * The Collector's `otelcol_process_runtime_total_alloc_bytes_total` (bytes allocated since start)
- * has no V8 counterpart and is left out rather than faked.
+ * V8 has no counter of bytes allocated since start (Go's `TotalAlloc`). tfo samples live memory
+ * (heap used + external) every `sampleIntervalMs` and at every scrape and adds each rise since the
+ * previous sample: memory that was allocated and freed between two samples is missed, so the value
+ * is a lower bound that never decreases, and its rate shows allocation pressure as the Collector's
+ * does.
  *
  * @module
  */
@@ -33,6 +37,16 @@ export interface ProcessMetricsOptions {
    * @default {@linkcode readCpuSeconds}
    */
   readonly cpuSeconds?: () => number | undefined;
+  /**
+   * Reads live memory in bytes.
+   * @default V8 heap used plus external memory
+   */
+  readonly liveMemory?: () => number;
+  /**
+   * How often live memory is sampled for the allocation total; 0 samples at scrapes only.
+   * @default 1000
+   */
+  readonly sampleIntervalMs?: number;
 }
 
 /** User + system CPU seconds from the `/proc/self/stat` text, or undefined if it is malformed. */
@@ -63,17 +77,56 @@ export function readCpuSeconds(): number | undefined {
   }
 }
 
+/** Reads live memory in bytes (V8 heap used plus external memory). */
+function liveMemory(): number {
+  const usage = Deno.memoryUsage();
+  return usage.heapUsed + usage.external;
+}
+
+/**
+ * Sums the rises of a sampled value: a lower bound of the bytes allocated, since a fall (a
+ * garbage collection) adds nothing.
+ */
+export class AllocationCounter {
+  #last: number;
+  #total = 0;
+
+  /** @param first the first sample */
+  constructor(first: number) {
+    this.#last = first;
+  }
+
+  /** Takes a sample; returns the total so far. */
+  sample(value: number): number {
+    if (value > this.#last) this.#total += value - this.#last;
+    this.#last = value;
+    return this.#total;
+  }
+}
+
+/** What {@linkcode registerProcessMetrics} started; close it to stop the sampling timer. */
+export interface ProcessMetrics {
+  /** Stops sampling; safe to call twice. */
+  close(): void;
+}
+
 /**
  * Registers the process metrics on `meter`; every value is read at scrape time. CPU time is left
- * out when this platform cannot tell it.
+ * out when this platform cannot tell it. An unref'd timer samples live memory for
+ * `otelcol_process_runtime_total_alloc_bytes` until {@linkcode ProcessMetrics.close}.
  */
-export function registerProcessMetrics(meter: Meter, options: ProcessMetricsOptions = {}): void {
+export function registerProcessMetrics(
+  meter: Meter,
+  options: ProcessMetricsOptions = {},
+): ProcessMetrics {
   const now = options.now ?? (() => performance.now());
   const cpuSeconds = options.cpuSeconds ?? readCpuSeconds;
+  const memory = options.liveMemory ?? liveMemory;
   const noLabels = {};
+  const allocated = new AllocationCounter(memory());
 
   meter.observeCounter(
-    "otelcol_process_uptime_seconds",
+    "otelcol_process_uptime",
     "Uptime of the process",
     noLabels,
     () => now() / 1000,
@@ -92,24 +145,41 @@ export function registerProcessMetrics(meter: Meter, options: ProcessMetricsOpti
     );
   }
   meter.observe(
-    "otelcol_process_memory_rss_bytes",
+    "otelcol_process_memory_rss",
     "Total physical memory (resident set size)",
     noLabels,
     () => Deno.memoryUsage().rss,
   );
   meter.observe(
     "otelcol_process_runtime_heap_alloc_bytes",
-    "Bytes of allocated heap objects (V8 heap used)",
+    "Bytes of allocated heap objects",
     noLabels,
-    () => Deno.memoryUsage().heapUsed,
+    memory,
+  );
+  meter.observeCounter(
+    "otelcol_process_runtime_total_alloc_bytes",
+    "Cumulative bytes allocated for heap objects",
+    noLabels,
+    () => allocated.sample(memory()),
   );
   meter.observe(
     "otelcol_process_runtime_total_sys_memory_bytes",
-    "Total bytes of memory obtained from the OS (V8 heap reserved plus external memory)",
+    "Total bytes of memory obtained from the OS",
     noLabels,
     () => {
       const usage = Deno.memoryUsage();
       return usage.heapTotal + usage.external;
     },
   );
+  const intervalMs = options.sampleIntervalMs ?? 1000;
+  let timer: number | undefined = intervalMs > 0
+    ? Number(setInterval(() => allocated.sample(memory()), intervalMs))
+    : undefined;
+  if (timer !== undefined) Deno.unrefTimer(timer);
+  return {
+    close() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+  };
 }

@@ -1,7 +1,12 @@
 /**
  * The receiver side of self-telemetry, with the OpenTelemetry Collector's names:
- * `otelcol_receiver_accepted_<items>` and `otelcol_receiver_refused_<items>` per transport.
- * Receivers record them themselves, since only they know the transport.
+ * `otelcol_receiver_accepted_<items>`, `otelcol_receiver_refused_<items>` and
+ * `otelcol_receiver_failed_<items>` per transport. Receivers record them themselves, since only
+ * they know the transport.
+ *
+ * As in the Collector, an error from the pipeline (a processor or exporter refused the data) counts
+ * as refused; an error inside the receiver after it accepted the request (it could not turn what it
+ * read into items) counts as failed.
  *
  * @module
  */
@@ -14,6 +19,8 @@ import type { Counter, Meter } from "./metrics.ts";
 export interface ReceiverCounters {
   readonly accepted: Counter;
   readonly refused: Counter;
+  /** Items lost to the receiver's own errors, not the pipeline's. */
+  readonly failed: Counter;
 }
 
 /** The counters of `signal` on `transport` (`""` where a receiver has none). */
@@ -33,6 +40,11 @@ export function receiverCounters(
     refused: meter.counter(
       `otelcol_receiver_refused_${unit}`,
       `Number of ${items} that could not be pushed into the pipeline.`,
+      { transport },
+    ),
+    failed: meter.counter(
+      `otelcol_receiver_failed_${unit}`,
+      `The number of ${items} that failed to be processed by the receiver due to internal errors.`,
       { transport },
     ),
   };

@@ -5,7 +5,7 @@
  * @module
  */
 import { type HttpServer, type HttpServerOptions, startHttpServer } from "../net/http_server.ts";
-import type { MetricRegistry } from "./metrics.ts";
+import type { MetricRegistry, RenderOptions } from "./metrics.ts";
 
 /** The content type of the Prometheus text exposition format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -17,7 +17,10 @@ export const METRICS_PATH = "/metrics";
  * The request handler: `GET` (or `HEAD`) `/metrics` renders the registry; other methods on it get
  * 405, other paths 404.
  */
-export function metricsHandler(registry: MetricRegistry): (request: Request) => Response {
+export function metricsHandler(
+  registry: MetricRegistry,
+  render: RenderOptions = {},
+): (request: Request) => Response {
   return (request) => {
     const { pathname } = new URL(request.url);
     if (pathname !== METRICS_PATH) {
@@ -32,7 +35,7 @@ export function metricsHandler(registry: MetricRegistry): (request: Request) => 
         headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
       });
     }
-    return new Response(request.method === "HEAD" ? null : registry.render(), {
+    return new Response(request.method === "HEAD" ? null : registry.render(render), {
       headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
     });
   };
@@ -42,12 +45,14 @@ export function metricsHandler(registry: MetricRegistry): (request: Request) => 
  * Serves `registry` at `http://<endpoint>/metrics`.
  *
  * @param endpoint `host:port`, for example `0.0.0.0:8888`; port 0 picks a free one
+ * @param options the server's options and how names are exposed (`render`, see {@linkcode RenderOptions})
  * @throws {Error} `Cannot listen on 0.0.0.0:8888: address already in use` and the like
  */
 export function startMetricsServer(
   registry: MetricRegistry,
   endpoint: string,
-  options: HttpServerOptions = {},
+  options: HttpServerOptions & { readonly render?: RenderOptions } = {},
 ): Promise<HttpServer> {
-  return startHttpServer(endpoint, metricsHandler(registry), options);
+  const { render, ...server } = options;
+  return startHttpServer(endpoint, metricsHandler(registry, render), server);
 }

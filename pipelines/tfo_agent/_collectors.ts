@@ -50,7 +50,7 @@ function regexpFilter(
   });
 }
 
-/** `collectors.system` → `hostmetrics/system`. */
+/** `collectors.system` → `host_metrics/system`. */
 function systemReceiver(src: Source, cfg: TfoAgentConfig): RawMap | undefined {
   const c = cfg.collectors.system;
   if (!c.enabled) return undefined;
@@ -81,7 +81,7 @@ function systemReceiver(src: Source, cfg: TfoAgentConfig): RawMap | undefined {
   });
 }
 
-/** `collectors.node_exporter` → `hostmetrics/node_exporter`. */
+/** `collectors.node_exporter` → `host_metrics/node_exporter`. */
 function nodeExporterReceiver(
   src: Source,
   cfg: TfoAgentConfig,
@@ -159,7 +159,7 @@ function nodeExporterReceiver(
   });
 }
 
-/** `collectors.process` → `hostmetrics/process` with the `process` scraper. */
+/** `collectors.process` → `host_metrics/process` with the `process` scraper. */
 function processReceiver(src: Source, cfg: TfoAgentConfig): RawMap | undefined {
   const c = cfg.collectors.process;
   if (!c.enabled) return undefined;
@@ -180,7 +180,7 @@ function exprString(pattern: string): string {
   return `"${pattern.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
-/** `collectors.logs` → `filelog/logs`. */
+/** `collectors.logs` → `file_log/logs`. */
 function logsReceiver(
   src: Source,
   cfg: TfoAgentConfig,
@@ -244,9 +244,9 @@ export function translateCollectors(
   const add = (into: Receivers, id: string, node: RawMap | undefined) => {
     if (node !== undefined) into.set(id, node);
   };
-  add(metrics, "hostmetrics/system", systemReceiver(src, cfg));
-  add(metrics, "hostmetrics/node_exporter", nodeExporterReceiver(src, cfg, diagnostics));
-  add(metrics, "hostmetrics/process", processReceiver(src, cfg));
-  add(logs, "filelog/logs", logsReceiver(src, cfg, storage, diagnostics));
+  add(metrics, "host_metrics/system", systemReceiver(src, cfg));
+  add(metrics, "host_metrics/node_exporter", nodeExporterReceiver(src, cfg, diagnostics));
+  add(metrics, "host_metrics/process", processReceiver(src, cfg));
+  add(logs, "file_log/logs", logsReceiver(src, cfg, storage, diagnostics));
   return { metrics, logs };
 }

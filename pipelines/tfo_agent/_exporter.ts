@@ -19,7 +19,7 @@ export type ExportSignal = "metrics" | "logs";
 
 /** What the exporter translation produced. */
 export interface ExporterTranslation {
-  /** `otlp/telemetryflow` or `otlphttp/telemetryflow`. */
+  /** `otlp_grpc/telemetryflow` or `otlp_http/telemetryflow`. */
   id: string;
   node: RawMap;
   /** The `file_storage/buffer` extension, when the buffer is enabled. */
@@ -233,7 +233,7 @@ export function translateExporter(
       create_directory: scalar(true, at),
     })
     : undefined;
-  return { id: `${protocol === "grpc" ? "otlp" : "otlphttp"}/telemetryflow`, node, storage };
+  return { id: `${protocol === "grpc" ? "otlp_grpc" : "otlp_http"}/telemetryflow`, node, storage };
 }
 
 /** A list node of IDs at a position. */

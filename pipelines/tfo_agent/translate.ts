@@ -7,11 +7,11 @@
  *
  * | TFO-Agent | tfo |
  * | --- | --- |
- * | `collectors.system` | `hostmetrics/system`: cpu + load, memory + paging, disk + filesystem, network |
- * | `collectors.node_exporter` | `hostmetrics/node_exporter`: one scraper per sub-collector, excludes as regexp filters |
- * | `collectors.process` | `hostmetrics/process`: the `process` scraper, `processes` as strict names |
- * | `collectors.logs` | `filelog/logs`: `paths` → `include`, line patterns → router operators |
- * | `exporter.otlp` + `telemetryflow` | `otlp/telemetryflow` (gRPC) or `otlphttp/telemetryflow`, `auth: telemetryflow` |
+ * | `collectors.system` | `host_metrics/system`: cpu + load, memory + paging, disk + filesystem, network |
+ * | `collectors.node_exporter` | `host_metrics/node_exporter`: one scraper per sub-collector, excludes as regexp filters |
+ * | `collectors.process` | `host_metrics/process`: the `process` scraper, `processes` as strict names |
+ * | `collectors.logs` | `file_log/logs`: `paths` → `include`, line patterns → router operators |
+ * | `exporter.otlp` + `telemetryflow` | `otlp_grpc/telemetryflow` (gRPC) or `otlp_http/telemetryflow`, `auth: telemetryflow` |
  * | `buffer` | `file_storage/buffer` as the exporter's persistent `sending_queue` |
  * | `telemetryflow` + `agent` + `heartbeat` | the `telemetryflow` extension |
  * | `agent.tags`, `agent.labels`, `agent.name`, `agent.hostname` | a `resource/agent` processor |

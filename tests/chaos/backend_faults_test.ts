@@ -129,7 +129,7 @@ Deno.test("otlp exporter waits for the RetryInfo delay of UNAVAILABLE, then deli
   const gap = backend.arrivals[1]! - backend.arrivals[0]!;
   assert.ok(gap >= 950 && gap < 3000, `waited ${gap}ms, not the 50ms backoff`);
   assert.deepEqual(backend.spans, ["a", "b"]);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 2);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 2);
 });
 
 Deno.test("otlp exporter times out on a backend that never answers, then retries (2 attempts)", async () => {
@@ -147,7 +147,7 @@ Deno.test("otlp exporter times out on a backend that never answers, then retries
   assert.equal(backend.arrivals.length, 2);
   const gap = backend.arrivals[1]! - backend.arrivals[0]!;
   assert.ok(gap >= 240, `the timeout (200ms) and the backoff (50ms) passed: ${gap}ms`);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 1);
 });
 
 Deno.test("otlp exporter retries a refused connection until the server comes up", async () => {
@@ -170,7 +170,7 @@ Deno.test("otlp exporter retries a refused connection until the server comes up"
     backend?.close();
   }
   assert.deepEqual(backend.spans, ["late"], "delivered once, once the server was up");
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 1);
 });
 
 Deno.test("otlp exporter never retries INVALID_ARGUMENT (permanent, 1 attempt)", async () => {
@@ -186,7 +186,7 @@ Deno.test("otlp exporter never retries INVALID_ARGUMENT (permanent, 1 attempt)",
   }
   assert.ok(error instanceof ConsumerError && error.permanent, `permanent: ${error}`);
   assert.equal(backend.arrivals.length, 1);
-  assert.equal(metric("otelcol_exporter_send_failed_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_send_failed_spans"), 1);
 });
 
 Deno.test("otlphttp exporter retries a connection reset while it sends the request body", async () => {
@@ -244,7 +244,7 @@ Deno.test("otlphttp exporter retries a connection reset while it sends the reque
   assert.equal(connections, 2, "one retry after the reset");
   assert.equal(delivered, 1, "the second attempt delivered the whole body");
   assert.equal(
-    kit.registry.value("otelcol_exporter_sent_spans_total", { exporter: "otlphttp" }),
+    kit.registry.value("otelcol_exporter_sent_spans", { exporter: "otlphttp" }),
     100,
   );
 });

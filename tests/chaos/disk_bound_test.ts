@@ -144,7 +144,7 @@ Deno.test("persistent queue full at max_size_mib refuses retryably, stays in its
     assert.ok(peak("chunks") > BOUND - itemBytes, `the queue filled up to its bound: ${report}`);
     const failed = metricValue(
       (await scrape(ports.metrics)) ?? "",
-      "otelcol_exporter_enqueue_failed_spans_total",
+      "otelcol_exporter_enqueue_failed_spans",
       {
         exporter: "otlphttp",
       },

@@ -108,7 +108,8 @@ Deno.test("memory_limiter keeps tfo under its limit with retryable refusals when
     await sampler;
     const outcomes = Object.fromEntries(load.outcomes);
     const metrics = (await scrape(ports.metrics)) ?? "";
-    const refusedByLimiter = metricValue(metrics, "otelcol_processor_refused_spans_total") ?? 0;
+    const refusedByLimiter =
+      metricValue(metrics, "otelcol_processor_memory_limiter_refused_spans") ?? 0;
     const report = `idle RSS ${(idle / MIB).toFixed(0)} MiB, limit_mib ${limitMib} ` +
       `(soft ${limitMib - spikeMib}), max RSS ${(maxRss / MIB).toFixed(0)} MiB over ${samples} ` +
       `samples, answers ${JSON.stringify(outcomes)}, Retry-After seen ${load.retryAfter.length}, ` +

@@ -57,7 +57,7 @@ for (const protocol of ["http", "grpc"] as const) {
       await waitFor(
         "the batch processor to hold the request",
         () =>
-          tfo.service.registry.value("otelcol_processor_incoming_items_total", {
+          tfo.service.registry.value("otelcol_processor_incoming_items", {
             processor: "batch",
             otel_signal: "traces",
           }) === expected,

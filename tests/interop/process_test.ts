@@ -136,7 +136,7 @@ service:
     await waitFor("the batch processor to hold 3 spans", async () => {
       const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       const text = await res.text();
-      return /^otelcol_processor_incoming_items_total\{[^}]*\} 3$/m.test(text);
+      return /^otelcol_processor_incoming_items\{[^}]*\} 3$/m.test(text);
     }, 10_000);
     assert.equal(sink.bodies.length, 0, "nothing reached the sink before SIGTERM");
 

@@ -159,11 +159,11 @@ Deno.test("tfo run reloads on SIGHUP under steady load: the new processor config
       20_000,
     ).catch(fail);
     assert.equal(
-      await metric(ports.metrics, /^tfo_config_reloads_total\{result="success"[^}]*\} (\d+)$/m),
+      await metric(ports.metrics, /^tfo_config_reloads\{result="success"[^}]*\} (\d+)$/m),
       "1",
     );
     assert.equal(
-      await metric(ports.metrics, /^tfo_config_reloads_total\{result="invalid"[^}]*\} (\d+)$/m),
+      await metric(ports.metrics, /^tfo_config_reloads\{result="invalid"[^}]*\} (\d+)$/m),
       "1",
     );
 

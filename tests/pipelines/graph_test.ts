@@ -199,23 +199,23 @@ service:
 `);
   await assert.rejects(kit.receivers.get("testrcv")!.push(tracesPayload("a", "b", "c")));
   assert.equal(
-    registry.value("otelcol_receiver_refused_spans_total", { receiver: "testrcv", transport: "" }),
+    registry.value("otelcol_receiver_refused_spans", { receiver: "testrcv", transport: "" }),
     3,
   );
-  assert.equal(registry.value("otelcol_exporter_sent_spans_total", { exporter: "recorder/ok" }), 3);
+  assert.equal(registry.value("otelcol_exporter_sent_spans", { exporter: "recorder/ok" }), 3);
   assert.equal(
-    registry.value("otelcol_exporter_send_failed_spans_total", { exporter: "recorder/broken" }),
+    registry.value("otelcol_exporter_send_failed_spans", { exporter: "recorder/broken" }),
     3,
   );
   assert.equal(
-    registry.value("otelcol_processor_incoming_items_total", {
+    registry.value("otelcol_processor_incoming_items", {
       processor: "batch",
       otel_signal: "traces",
     }),
     3,
   );
   assert.equal(
-    registry.value("otelcol_processor_outgoing_items_total", {
+    registry.value("otelcol_processor_outgoing_items", {
       processor: "batch",
       otel_signal: "traces",
     }),

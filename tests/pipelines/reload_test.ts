@@ -199,7 +199,7 @@ async function start(yaml: string) {
     logs,
     reloader: undefined as unknown as Reloader,
     reloads(result: string) {
-      return registry.value("tfo_config_reloads_total", { result }) ?? 0;
+      return registry.value("tfo_config_reloads", { result }) ?? 0;
     },
     async [Symbol.asyncDispose]() {
       await harness.reloader.close();

@@ -76,7 +76,7 @@ collectors:
     network: false
     disk_paths: [/, /data]
 `);
-  const hm = plain.receivers["hostmetrics/system"];
+  const hm = plain.receivers["host_metrics/system"];
   assert.equal(hm.collection_interval, "5s");
   assert.deepEqual(Object.keys(hm.scrapers).sort(), [
     "cpu",
@@ -90,7 +90,7 @@ collectors:
     mount_points: ["/", "/data"],
     match_type: "strict",
   });
-  const exp = plain.exporters["otlphttp/telemetryflow"];
+  const exp = plain.exporters["otlp_http/telemetryflow"];
   assert.equal(exp.metrics_endpoint, "http://127.0.0.1:4318/v2/metrics");
   assert.equal(exp.logs_endpoint, "http://127.0.0.1:4318/v2/logs");
   assert.deepEqual(exp.auth, { authenticator: "telemetryflow" });
@@ -100,9 +100,9 @@ collectors:
   assert.equal(plain.extensions["file_storage/buffer"].directory, "/var/lib/tfo-agent/buffer");
   assert.equal(exp.retry_on_failure.max_elapsed_time, "24h");
   const metrics = config.service.pipelines.get("metrics")!;
-  assert.deepEqual(metrics.receivers, ["hostmetrics/system"]);
+  assert.deepEqual(metrics.receivers, ["host_metrics/system"]);
   assert.deepEqual(metrics.processors, ["resource/agent", "batch"]);
-  assert.deepEqual(metrics.exporters, ["otlphttp/telemetryflow"]);
+  assert.deepEqual(metrics.exporters, ["otlp_http/telemetryflow"]);
   assert.deepEqual(config.service.extensions, ["file_storage/buffer", "telemetryflow"]);
   assert.equal(config.service.pipelines.has("logs"), false);
 });
@@ -177,13 +177,13 @@ exporter:
 collectors:
   system: {}
 `);
-  const exp = plain.exporters["otlp/telemetryflow"];
+  const exp = plain.exporters["otlp_grpc/telemetryflow"];
   assert.equal(exp.endpoint, "collector.local:4317");
   assert.equal(exp.tls.insecure, true);
   assert.equal(exp.compression, "none");
   assert.deepEqual(exp.headers, { "x-team": "core" });
   assert.equal(plain.extensions.telemetryflow.endpoint, "http://api.local:3000");
-  assert.equal(plain.exporters["otlphttp/telemetryflow"], undefined);
+  assert.equal(plain.exporters["otlp_http/telemetryflow"], undefined);
 });
 
 Deno.test("node_exporter maps each sub-collector to a scraper; one tfo lacks is an error only when the file turns it on", async () => {
@@ -199,7 +199,7 @@ collectors:
   assert.deepEqual(errors(byDefault), []);
   assert.ok(warnings(byDefault).some((w) => /node_exporter\.conntrack: .*default/.test(w)));
   const plain = toPlain(byDefault.raw!.root) as Plain;
-  const scrapers = plain.receivers["hostmetrics/node_exporter"].scrapers;
+  const scrapers = plain.receivers["host_metrics/node_exporter"].scrapers;
   for (const s of ["cpu", "load", "pressure", "vmstat", "sockstat", "entropy", "thermal"]) {
     assert.ok(s in scrapers, s);
   }
@@ -211,7 +211,7 @@ collectors:
   assert.deepEqual(scrapers.filesystem.exclude_mount_points.mount_points, [
     "^/(dev|proc|sys)($|/)",
   ]);
-  assert.equal(plain.receivers["hostmetrics/system"], undefined);
+  assert.equal(plain.receivers["host_metrics/system"], undefined);
 
   const explicit = await load(`${BASE}
 collectors:
@@ -237,7 +237,7 @@ collectors:
     interval: 45s
     processes: [nginx]
 `);
-  const hm = plain.receivers["hostmetrics/process"];
+  const hm = plain.receivers["host_metrics/process"];
   assert.equal(hm.collection_interval, "45s");
   assert.deepEqual(hm.scrapers.process.include, { names: ["nginx"], match_type: "strict" });
 });
@@ -253,7 +253,7 @@ collectors:
     include_patterns: ["ERROR|WARN"]
     exclude_patterns: ['say "hi"', 'c:\\\\temp']
 `);
-  const fl = plain.receivers["filelog/logs"];
+  const fl = plain.receivers["file_log/logs"];
   assert.deepEqual(fl.include, ["/var/log/app/*.log"]);
   assert.equal(fl.storage, "file_storage/buffer");
   assert.deepEqual(fl.operators.map((o: Plain) => o.id), [
@@ -266,7 +266,7 @@ collectors:
     fl.operators[1].routes[0].expr,
     'not (body matches "say \\"hi\\"" or body matches "c:\\\\\\\\temp")',
   );
-  assert.deepEqual(config.service.pipelines.get("logs")!.receivers, ["filelog/logs"]);
+  assert.deepEqual(config.service.pipelines.get("logs")!.receivers, ["file_log/logs"]);
   assert.deepEqual(plain.extensions.telemetryflow.capabilities, ["filelog"]);
 
   const noPaths = await load(`${BASE}collectors:\n  logs:\n    enabled: true\n`);
@@ -348,7 +348,7 @@ exporter:
   const lines = validated.diagnostics.map(formatDiagnostic);
   assert.ok(
     lines.some((l) =>
-      /^agent\.yaml:13:17 {2}exporters\.otlphttp\/telemetryflow\.metrics_endpoint: must be an http or https URL/
+      /^agent\.yaml:13:17 {2}exporters\.otlp_http\/telemetryflow\.metrics_endpoint: must be an http or https URL/
         .test(l)
     ),
     lines.join("\n"),
@@ -396,7 +396,7 @@ Deno.test("service.telemetry and --set apply to a TFO-Agent config", async () =>
   ]);
   assert.deepEqual(errors(r), []);
   const plain = toPlain(r.raw!.root) as Plain;
-  assert.equal(plain.receivers["hostmetrics/system"].collection_interval, "2s");
+  assert.equal(plain.receivers["host_metrics/system"].collection_interval, "2s");
   assert.equal(plain.service.telemetry.metrics.level, "none");
   assert.equal(plain.service.telemetry.logs.level, "info");
   const bad = await load(`${BASE}collectors:\n  system: {}\nservice:\n  extensions: [x]\n`);
@@ -455,7 +455,7 @@ collectors:
   assert.ok(again.raw !== undefined);
   const validated = validateConfig(again.raw, TFO_AGENT_FACTORIES);
   assert.ok(validated.config !== undefined, validated.diagnostics.map(formatDiagnostic).join("\n"));
-  assert.deepEqual(parse(yaml).service.pipelines.metrics.receivers, ["hostmetrics/system"]);
+  assert.deepEqual(parse(yaml).service.pipelines.metrics.receivers, ["host_metrics/system"]);
 });
 
 Deno.test("node_exporter globs become anchored regular expressions", () => {

@@ -104,7 +104,15 @@ Deno.test("a valid config resolves with every default filled in", async () => {
   ]);
   assert.deepEqual(config.service.extensions, ["health_check"]);
   assert.deepEqual(config.service.telemetry, {
-    metrics: { level: "detailed", address: "127.0.0.1:8888" },
+    metrics: {
+      level: "detailed",
+      readers: [{
+        endpoint: "127.0.0.1:8888",
+        withoutTypeSuffix: true,
+        withoutUnits: true,
+        withoutScopeInfo: true,
+      }],
+    },
     logs: { level: "info", encoding: "console" },
     resource: { "service.name": "tfo-test" },
   });
@@ -115,7 +123,15 @@ Deno.test("telemetry defaults apply when service.telemetry is absent", async () 
   const { config, lines } = await check(`receivers: {nop: }\nexporters: {debug: }\n${SERVICE}`);
   assert.deepEqual(lines, []);
   assert.deepEqual(config?.service.telemetry, {
-    metrics: { level: "normal", address: "127.0.0.1:8888" },
+    metrics: {
+      level: "normal",
+      readers: [{
+        endpoint: "127.0.0.1:8888",
+        withoutTypeSuffix: true,
+        withoutUnits: true,
+        withoutScopeInfo: true,
+      }],
+    },
     logs: { level: "info", encoding: "json" },
   });
   assert.equal("shutdownTimeoutMs" in config!.service, false);
@@ -333,7 +349,7 @@ service:
     'c.yaml:6:44  service.pipelines.traces.exporters[0]: pipeline "traces" names exporter ' +
     '"debug", which is not defined (none are defined)',
     "c.yaml:8:19  service.telemetry.logs.level: must be one of debug, info, warn, error",
-    'c.yaml:9:15  service.telemetry.metrics.adress: unknown key "adress" (allowed: level, address)',
+    'c.yaml:9:15  service.telemetry.metrics.adress: unknown key "adress" (allowed: level, address, readers)',
     'c.yaml:10:3  service.extension: unknown key "extension" (allowed: extensions, pipelines, ' +
     "telemetry, shutdown_timeout)",
   ]);

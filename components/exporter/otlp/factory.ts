@@ -37,6 +37,7 @@ import { type OtlpConfig, otlpConfigSchema, parseGrpcEndpoint } from "./config.t
 import { OTLP_SIGNALS, type OtlpSignal, requestProto } from "./signals.ts";
 import { resolveClientAuth, withAuthHeaders } from "./client_auth.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
+import { hostPortLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
 
 async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
@@ -123,7 +124,17 @@ export function createOtlpExporter(
   const pushes: Partial<Record<Signal, PushFunc>> = {};
   for (const signal of new Set(signals)) pushes[signal] = pushFor(signal) as PushFunc;
   // The call deadline is the per-attempt timeout; see the module notes.
-  const helper = createExporterHelper(settings, { ...config, timeout: 0 }, pushes as PushBySignal);
+  // The Collector labels the sent / send-failed counters with the endpoint.
+  const endpoint = hostPortLabels(parsed.target);
+  const meter = withEndpointLabels(
+    settings.meter,
+    Object.fromEntries(signals.map((s) => [s, endpoint])),
+  );
+  const helper = createExporterHelper(
+    { ...settings, meter },
+    { ...config, timeout: 0 },
+    pushes as PushBySignal,
+  );
 
   return {
     consumers: helper.consumers,

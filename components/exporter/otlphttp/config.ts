@@ -13,6 +13,10 @@
 import { z } from "zod";
 import { duration, httpUrl } from "../../../lib/config/schema.ts";
 import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
+import {
+  REQUEST_COMPRESSIONS,
+  type RequestCompression,
+} from "../../../lib/net/request_compression.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { clientAuthSchema } from "../otlp/client_auth.ts";
 
@@ -58,8 +62,15 @@ export const otlphttpConfigSchema = z
     logs_endpoint: httpUrl().optional(),
     /** The request body: binary protobuf (`proto`) or OTLP/JSON (`json`). */
     encoding: z.enum(["proto", "json"]).default("proto"),
-    /** Request body compression: `gzip`, or `none` / `""` for none. */
-    compression: z.enum(["gzip", "none", ""]).default("gzip"),
+    /**
+     * Request body compression, the Collector's set: `gzip`, `zlib` / `deflate`, `zstd`,
+     * `snappy` (block format), `x-snappy-framed`, or `none` / `""` for none. (`lz4` is refused:
+     * tfo has no LZ4 frame encoder.)
+     */
+    compression: z.preprocess(
+      (v) => v === "" ? "none" : v,
+      z.enum(REQUEST_COMPRESSIONS as [RequestCompression, ...RequestCompression[]]),
+    ).default("gzip"),
     /** Headers sent with every request. */
     headers: z.record(z.string(), z.string()).default({}),
     /** The deadline of one attempt (one request, response body included); 0 means none. */

@@ -38,6 +38,9 @@ import { resolveClientAuth, withAuthHeaders } from "../otlp/client_auth.ts";
 import { OTLP_SIGNALS, type OtlpSignal, requestProto } from "../otlp/signals.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { type OtlphttpConfig, otlphttpConfigSchema, signalUrl } from "./config.ts";
+import { urlLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
+import type { Labels } from "../../../lib/telemetry/metrics.ts";
+import { compressRequestBody, contentEncodingOf } from "../../../lib/net/request_compression.ts";
 
 const PROTOBUF = "application/x-protobuf";
 const JSON_TYPE = "application/json";
@@ -111,6 +114,8 @@ export function createOtlphttpExporter(
       delete baseHeaders[name];
     }
   }
+  const encoding = contentEncodingOf(config.compression);
+  if (encoding !== undefined) baseHeaders["Content-Encoding"] = encoding;
   new Headers(baseHeaders); // throws now, not on every export, when a header is invalid
   let client: HttpClient | undefined;
   let authenticator: ClientAuthenticator | undefined;
@@ -147,12 +152,16 @@ export function createOtlphttpExporter(
       }
       let result: HttpResult;
       try {
-        result = await client.post(url!, body(payload), {
-          headers: withAuthHeaders(baseHeaders, authenticator, context),
-          timeoutMs: 0, // the exporter helper's timeout aborts `abort`
-          signal: abort,
-          compression: config.compression === "gzip" ? "gzip" : "none",
-        });
+        result = await client.post(
+          url!,
+          await compressRequestBody(body(payload), config.compression),
+          {
+            headers: withAuthHeaders(baseHeaders, authenticator, context),
+            timeoutMs: 0, // the exporter helper's timeout aborts `abort`
+            signal: abort,
+            compression: "none", // compressed above, with any of the Collector's codings
+          },
+        );
       } catch (error) {
         throw classifyNetworkFailure(context, error);
       }
@@ -178,7 +187,14 @@ export function createOtlphttpExporter(
 
   const pushes: Partial<Record<Signal, PushFunc>> = {};
   for (const signal of new Set(signals)) pushes[signal] = pushFor(signal) as PushFunc;
-  const helper = createExporterHelper(settings, config, pushes as PushBySignal);
+  // The Collector labels the sent / send-failed counters with the signal's endpoint.
+  const endpoints: Partial<Record<Signal, Labels>> = {};
+  for (const signal of new Set(signals)) {
+    const url = signalUrl(config, signal);
+    if (url !== undefined) endpoints[signal] = urlLabels(url);
+  }
+  const meter = withEndpointLabels(settings.meter, endpoints);
+  const helper = createExporterHelper({ ...settings, meter }, config, pushes as PushBySignal);
 
   return {
     consumers: helper.consumers,

@@ -7,7 +7,8 @@
  *
  * The server opens in `start` — the service starts extensions first, so probes get 503 while the
  * other components start — and closes in `shutdown`. The state is read from `host.status()` on each
- * request; `upSince` is the moment a request first saw the service running.
+ * request; `upSince` is the moment the service became ready, as the host reports it (a host that
+ * cannot tell gets the moment a request first saw it running).
  *
  * @module
  */
@@ -52,7 +53,7 @@ export class HealthCheckExtension implements Extension {
   readonly #logger: Logger;
   #server: HttpServer | undefined;
   #starting: Promise<HttpServer> | undefined;
-  /** When a request first saw the service running (`Date.now()` and `performance.now()`). */
+  /** When the service became ready (`Date.now()` and `performance.now()`). */
   #upSince: { wall: number; mono: number } | undefined;
 
   /** Creates the extension; nothing listens before {@linkcode HealthCheckExtension.start}. */
@@ -70,8 +71,12 @@ export class HealthCheckExtension implements Extension {
       });
     }
     const running = host.status() === "running";
+    const ready = host.readySince?.();
     if (!running) {
       this.#upSince = undefined;
+    } else if (ready !== undefined && this.#upSince?.wall !== ready) {
+      // The monotonic clock at that moment, so uptime does not jump with the wall clock.
+      this.#upSince = { wall: ready, mono: performance.now() - Math.max(0, Date.now() - ready) };
     } else if (this.#upSince === undefined) {
       this.#upSince = { wall: Date.now(), mono: performance.now() };
     }

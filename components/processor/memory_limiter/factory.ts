@@ -3,8 +3,9 @@
  * the soft limit (`limit - spike_limit`), refuses new data with a retryable error ("data refused
  * due to high memory usage"), which the OTLP receiver answers with 503 / `UNAVAILABLE` so clients
  * back off and retry. Above the hard limit it also forces a garbage collection. It lets data
- * through again by itself once memory is back below the soft limit. Refused items are counted as
- * `otelcol_processor_refused_<unit>`, the Collector's names.
+ * through again by itself once memory is back below the soft limit. Items let through are counted as
+ * `otelcol_processor_memory_limiter_accepted_<unit>`, refused ones as
+ * `otelcol_processor_memory_limiter_refused_<unit>`, the Collector's names (labelled `processor`).
  *
  * Memory is the live memory the runtime allocated: the V8 heap in use plus the external memory
  * held by JavaScript objects (the `Uint8Array` buffers encoded OTLP stays in), the counterpart of
@@ -200,9 +201,14 @@ export function createMemoryLimiter<S extends Signal>(
     sharedMonitors.set(settings.id, monitor);
   }
   const unit = ITEM_UNIT[signal];
+  const items = unit.replace("_", " ");
+  const accepted = meter.counter(
+    `otelcol_processor_memory_limiter_accepted_${unit}`,
+    `Number of ${items} successfully pushed into the next component in the pipeline.`,
+  );
   const refused = meter.counter(
-    `otelcol_processor_refused_${unit}`,
-    `Number of ${unit.replace("_", " ")} that were rejected by the next component in the pipeline.`,
+    `otelcol_processor_memory_limiter_refused_${unit}`,
+    `Number of ${items} that were rejected by the next component in the pipeline.`,
   );
   // The receiver turns this into Retry-After / RetryInfo: no sooner than the next check, whole
   // seconds, at most 30s.
@@ -222,6 +228,8 @@ export function createMemoryLimiter<S extends Signal>(
         refused.add(payload.itemCount);
         return Promise.reject(retryableError(DATA_REFUSED_MESSAGE, { retryAfterMs }));
       }
+      // As the Collector counts it: passed on, whatever the next component then does with it.
+      accepted.add(payload.itemCount);
       return next.consume(payload);
     },
     start() {

@@ -18,6 +18,16 @@ const tlsSchema = z.strictObject({
 });
 
 /** Server authentication: the ID of an authenticator extension. */
+/**
+ * The HTTP protocol's TLS: the server certificate only. Client certificates (mTLS) are refused at
+ * validation: Deno's HTTP server cannot ask for them (gRPC, on `node:http2`, can).
+ */
+const httpTlsSchema = tlsSchema.refine((t) => t.client_ca_file === undefined, {
+  path: ["client_ca_file"],
+  message: "is not supported on the http protocol (Deno's HTTP server cannot verify client " +
+    "certificates); use the grpc protocol for mTLS",
+});
+
 const authSchema = z.strictObject({
   authenticator: z.string().min(1),
 });
@@ -79,7 +89,7 @@ export const httpConfigSchema = z.strictObject({
   metrics_url_path: urlPath("/v1/metrics"),
   logs_url_path: urlPath("/v1/logs"),
   cors: corsSchema.optional(),
-  tls: tlsSchema.optional(),
+  tls: httpTlsSchema.optional(),
   include_metadata: z.boolean().default(false),
   /** The largest request body, compressed and decompressed. */
   max_request_body_size: byteSize().default(20 * 1024 * 1024),

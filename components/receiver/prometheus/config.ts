@@ -3,8 +3,10 @@
  * holding a Prometheus configuration (its key names and defaults: `scrape_interval` 1m,
  * `scrape_timeout` 10s, `metrics_path` /metrics, `scheme` http, `honor_timestamps` true).
  *
- * `kubernetes_sd_configs` and `file_sd_configs` are accepted so configs port over, but starting a
- * receiver whose jobs use them fails with a message saying so: tfo scrapes `static_configs` only.
+ * `kubernetes_sd_configs` and `file_sd_configs` are recognised so the message is clear, but a
+ * non-empty one is a validation error with its position, as are `tls_config.insecure_skip_verify:
+ * true` and a `tls_config.server_name`: tfo scrapes `static_configs` only, and Deno's HTTP client
+ * always verifies the target's certificate against its host.
  *
  * @module
  */
@@ -98,11 +100,19 @@ const tlsConfigSchema = z.strictObject({
   ca_file: z.string().min(1).optional(),
   cert_file: z.string().min(1).optional(),
   key_file: z.string().min(1).optional(),
-  /** Not supported by Deno's HTTP client: starting with a value other than the target's fails. */
-  server_name: z.string().optional(),
-  /** Not supported by Deno's HTTP client: starting with `true` fails. */
-  insecure_skip_verify: z.boolean().default(false),
-  min_version: z.string().optional(),
+  /** Not supported by Deno's HTTP client: only empty validates. */
+  server_name: z.string().refine((v) => v === "", {
+    message: "is not supported by tfo (the certificate must match the target's host)",
+  }).optional(),
+  /** Not supported by Deno's HTTP client: only `false` validates. */
+  insecure_skip_verify: z.boolean().refine((v) => !v, {
+    message: "is not supported by tfo (certificates are always verified); trust the " +
+      "target's CA with tls_config.ca_file instead",
+  }).default(false),
+  /** Deno's client speaks TLS 1.2 and 1.3 only, so a minimum up to TLS 1.2 always holds. */
+  min_version: z.enum(["TLS10", "TLS11", "TLS12"], {
+    message: "must be TLS10, TLS11 or TLS12 (tfo cannot require TLS 1.3 alone)",
+  }).optional(),
 }).refine((c) => (c.cert_file === undefined) === (c.key_file === undefined), {
   message: "cert_file and key_file must be set together",
 });
@@ -146,10 +156,14 @@ export const scrapeConfigSchema = z.strictObject({
   tls_config: tlsConfigSchema.optional(),
   relabel_configs: z.array(relabelConfigSchema).default([]),
   metric_relabel_configs: z.array(relabelConfigSchema).default([]),
-  /** Accepted; starting fails: Kubernetes discovery is not supported by tfo. */
-  kubernetes_sd_configs: z.array(z.record(z.string(), z.unknown())).optional(),
-  /** Accepted; starting fails: file discovery is not supported by tfo. */
-  file_sd_configs: z.array(z.record(z.string(), z.unknown())).optional(),
+  /** Refused at validation when not empty: Kubernetes discovery is not supported by tfo. */
+  kubernetes_sd_configs: z.array(z.record(z.string(), z.unknown())).max(0, {
+    message: "is not supported by tfo; list the targets in static_configs",
+  }).optional(),
+  /** Refused at validation when not empty: file discovery is not supported by tfo. */
+  file_sd_configs: z.array(z.record(z.string(), z.unknown())).max(0, {
+    message: "is not supported by tfo; list the targets in static_configs",
+  }).optional(),
 }).refine((c) => !(c.basic_auth !== undefined && c.authorization !== undefined), {
   message: "at most one of basic_auth and authorization may be set",
 });

@@ -129,8 +129,8 @@ Deno.test("exporter helper without a queue resolves once delivered, after retrie
   const p = await drive(clock, traces.consume(tracesPayload("a", "b")));
   assert.equal(p.error, undefined);
   assert.equal(attempts, 3);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 2);
-  assert.equal(metric("otelcol_exporter_send_failed_spans_total"), 0);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 2);
+  assert.equal(metric("otelcol_exporter_send_failed_spans"), 0);
   await helper.shutdown();
 });
 
@@ -151,7 +151,7 @@ Deno.test("exporter helper drops a permanent failure at once, counts it and logs
     assert.equal(consumerError(p).permanent, true);
   }
   assert.equal(attempts, 3, "one attempt per request, never a retry");
-  assert.equal(metric("otelcol_exporter_send_failed_spans_total"), 3);
+  assert.equal(metric("otelcol_exporter_send_failed_spans"), 3);
   const errors = lines.filter((l) => l.level === "error");
   assert.equal(errors.length, 1, "logged once per interval");
   assert.match(String(errors[0]?.msg ?? errors[0]?.message), /not retryable/);
@@ -178,8 +178,8 @@ Deno.test("exporter helper counts a request whose retries ran out as failed, onc
   const p = await drive(clock, traces.consume(tracesPayload("a", "b", "c")));
   assert.match(consumerError(p).message, /No more retries left/);
   assert.equal(attempts, 4, "waits 5 + 7.5 + 11.25s; the next 16.875s would pass 30s");
-  assert.equal(metric("otelcol_exporter_send_failed_spans_total"), 3);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 0);
+  assert.equal(metric("otelcol_exporter_send_failed_spans"), 3);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 0);
   await helper.shutdown();
 });
 
@@ -210,7 +210,7 @@ Deno.test("exporter helper without a queue returns a retrying request as retryab
   assert.equal(p.settled, true);
   assert.equal(consumerError(p).permanent, false);
   assert.match(consumerError(p).message, /Interrupted due to shutdown/);
-  assert.equal(metric("otelcol_exporter_send_failed_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_send_failed_spans"), 1);
 });
 
 Deno.test("exporter helper with a queue resolves once queued and sends in the background", async () => {
@@ -227,7 +227,7 @@ Deno.test("exporter helper with a queue resolves once queued and sends in the ba
   await settle();
   assert.equal(metric("otelcol_exporter_queue_size", { data_type: "traces" }), 0);
   assert.equal(metric("tfo_exporter_queue_bytes", { data_type: "traces" }), 0);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 1);
   await helper.shutdown();
 });
 
@@ -245,7 +245,7 @@ Deno.test("exporter helper refuses data retryably when the queue is full, and co
   const error = consumerError(p);
   assert.equal(error.permanent, false);
   assert.match(error.message, /full/);
-  assert.equal(metric("otelcol_exporter_enqueue_failed_spans_total"), 2);
+  assert.equal(metric("otelcol_exporter_enqueue_failed_spans"), 2);
   for (const c of calls) c.resolve();
   await settle();
   calls[1]?.resolve();
@@ -316,7 +316,7 @@ Deno.test("exporter helper drains the memory queue at shutdown, retrying until d
   const stopped = await drive(clock, helper.shutdown());
   assert.equal(stopped.settled, true);
   assert.deepEqual(delivered.toSorted(), ["a", "b", "c"]);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 3);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 3);
   assert.equal(metric("otelcol_exporter_queue_size", { data_type: "traces" }), 0);
   await assert.rejects(traces.consume(tracesPayload("late")), /shut down/);
 });
@@ -329,7 +329,7 @@ Deno.test("exporter helper drops what a queued request failed permanently, and c
   await helper.start(HOST);
   await traces.consume(tracesPayload("a", "b"));
   await helper.shutdown();
-  assert.equal(metric("otelcol_exporter_send_failed_spans_total"), 2);
+  assert.equal(metric("otelcol_exporter_send_failed_spans"), 2);
   assert.equal(metric("otelcol_exporter_queue_size", { data_type: "traces" }), 0);
 });
 
@@ -391,7 +391,7 @@ Deno.test("exporter helper keeps an interrupted entry of a persistent queue on d
     await settle();
     assert.equal(attempts, 1);
     await first.helper.shutdown();
-    assert.equal(first.metric("otelcol_exporter_send_failed_spans_total"), 0, "not a failure");
+    assert.equal(first.metric("otelcol_exporter_send_failed_spans"), 0, "not a failure");
     assert.ok(clients.every((c) => c.closed), "the storage client was closed");
 
     const delivered: string[] = [];

@@ -74,7 +74,7 @@ Deno.test("memory queue with when_full drop_oldest drops and counts untaken item
   await queue.offer(tracesPayload("c"));
   assert.equal(queue.size, 2);
   assert.equal(
-    registry.value("tfo_exporter_queue_dropped_items_total", {
+    registry.value("tfo_exporter_queue_dropped_items", {
       exporter: "x",
       data_type: "traces",
     }),

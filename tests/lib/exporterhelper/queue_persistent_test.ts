@@ -207,7 +207,7 @@ Deno.test("persistent queue with when_full drop_oldest drops and counts the olde
     await queue.offer(encodedPayload(tracesBytes(2, 10)));
     assert.equal(queue.size, 2);
     assert.equal(
-      env.registry.value("tfo_exporter_queue_dropped_items_total", {
+      env.registry.value("tfo_exporter_queue_dropped_items", {
         exporter: "otlp",
         data_type: "traces",
       }),
@@ -292,7 +292,7 @@ Deno.test("persistent queue skips, counts and removes corrupt or truncated entri
     assert.deepEqual(good.map((e) => spanName(e.payload)), ["item-1", "item-4", "item-6"]);
     for (const e of good) await e.ack();
     assert.equal(
-      env.registry.value("tfo_exporter_queue_corrupt_items_total", {
+      env.registry.value("tfo_exporter_queue_corrupt_items", {
         exporter: "otlp",
         data_type: "traces",
       }),
@@ -562,7 +562,7 @@ Deno.test("persistent queue skips and counts a damaged compressed item, never cr
     assert.deepEqual(good.map((e) => spanName(e.payload)), ["item-0", "item-2"]);
     for (const e of good) await e.ack();
     assert.equal(
-      env.registry.value("tfo_exporter_queue_corrupt_items_total", {
+      env.registry.value("tfo_exporter_queue_corrupt_items", {
         exporter: "otlp",
         data_type: "traces",
       }),

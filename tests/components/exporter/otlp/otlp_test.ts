@@ -171,7 +171,7 @@ Deno.test("otlp exporter accepts a partial success, warns once and counts the re
   assert.equal(more.length, 0);
   assert.equal(warning?.rejected_spans, 2);
   assert.equal(warning?.message, "too old");
-  assert.equal(registry.value("tfo_exporter_rejected_spans_total", { exporter: "otlp" }), 2);
+  assert.equal(registry.value("tfo_exporter_rejected_spans", { exporter: "otlp" }), 2);
 });
 
 const CASES: [string, Answer, boolean, number | undefined][] = [

@@ -78,8 +78,8 @@ for (const status of [429, 503]) {
     assert.equal(backend.arrivals.length, 2);
     const gap = backend.arrivals[1]! - backend.arrivals[0]!;
     assert.ok(gap >= 950 && gap < 3000, `waited ${gap}ms, not the 50ms backoff`);
-    assert.equal(metric("otelcol_exporter_sent_spans_total"), 2);
-    assert.equal(metric("otelcol_exporter_send_failed_spans_total"), 0);
+    assert.equal(metric("otelcol_exporter_sent_spans"), 2);
+    assert.equal(metric("otelcol_exporter_send_failed_spans"), 0);
   });
 }
 
@@ -93,7 +93,7 @@ for (const status of [400, 500]) {
     await backend.close();
     assert.equal(error.permanent, true);
     assert.equal(backend.arrivals.length, 1);
-    assert.equal(metric("otelcol_exporter_send_failed_spans_total"), 1);
+    assert.equal(metric("otelcol_exporter_send_failed_spans"), 1);
   });
 }
 
@@ -110,7 +110,7 @@ Deno.test("otlphttp exporter retries a refused connection until the server comes
   await backend.close();
   assert.equal(backend.arrivals.length, 1, "one attempt reached it, once it was up");
   assert.ok(took >= 300, `${took}ms`);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 1);
 });
 
 /** A TCP server whose n-th connection (from 0) reads a request and gets `reply(n)`, then closes. */
@@ -146,7 +146,7 @@ Deno.test("otlphttp exporter retries a connection reset in the middle of the res
   await exporter.shutdown();
   await backend.close();
   assert.equal(backend.connections(), 2);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 1);
 });
 
 Deno.test("otlphttp exporter times out on a backend that never answers, then retries", async () => {
@@ -163,7 +163,7 @@ Deno.test("otlphttp exporter times out on a backend that never answers, then ret
   assert.equal(backend.arrivals.length, 2);
   const gap = backend.arrivals[1]! - backend.arrivals[0]!;
   assert.ok(gap >= 240, `the timeout (200ms) and the backoff (50ms) passed: ${gap}ms`);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 1);
 });
 
 Deno.test("otlphttp exporter with a queue accepts at once and delivers through 503s by shutdown", async () => {
@@ -177,6 +177,6 @@ Deno.test("otlphttp exporter with a queue accepts at once and delivers through 5
   await exporter.shutdown();
   await backend.close();
   assert.equal(backend.arrivals.length, 3);
-  assert.equal(metric("otelcol_exporter_sent_spans_total"), 1);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 1);
   assert.equal(metric("otelcol_exporter_queue_size", { data_type: "traces" }), 0);
 });

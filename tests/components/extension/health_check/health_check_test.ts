@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import type { CreateSettings, Host, ServiceStatus } from "../../../../components/component.ts";
+import {
+  asFactory,
+  type CreateSettings,
+  type Host,
+  type ServiceStatus,
+} from "../../../../components/component.ts";
 import {
   goDuration,
   HealthCheckExtension,
@@ -185,4 +190,55 @@ Deno.test("health_check writes uptimes the way Go writes durations", () => {
   assert.equal(goDuration(49_013_251_800), "49.0132518s");
   assert.equal(goDuration(62_500_000_000), "1m2.5s");
   assert.equal(goDuration(3_600_000_000_000), "1h0m0s");
+});
+
+Deno.test("health_check upSince is when the service became ready, not the first request", async () => {
+  const readyAt = Date.now() - 60_000; // ready a minute before anyone asked
+  const host: Host = {
+    getExtension: () => undefined,
+    status: () => "running",
+    readySince: () => readyAt,
+  };
+  const { ext, base } = await started({}, host);
+  try {
+    const body = JSON.parse((await get(base + "/")).body);
+    assert.equal(body.upSince, new Date(readyAt).toISOString());
+    assert.match(body.uptime, /^1m\d/, "a minute and a bit, as Go writes it");
+  } finally {
+    await ext.shutdown();
+  }
+});
+
+Deno.test("health_check run by the service reports upSince as the moment the service became ready", async () => {
+  const { Service } = await import("../../../../pipelines/service.ts");
+  const { configFrom } = await import("../../../fixtures/interop/services.ts");
+  const { TEST_FACTORIES } = await import("../../../fixtures/test_factories.ts");
+  const config = await configFrom(
+    `extensions: {health_check: {endpoint: "127.0.0.1:0"}}
+receivers: {nop: {}}
+exporters: {debug: {}}
+service:
+  extensions: [health_check]
+  pipelines: {traces: {receivers: [nop], exporters: [debug]}}
+`,
+    [...TEST_FACTORIES, asFactory(healthCheckFactory)],
+  );
+  const service = new Service({
+    config,
+    logger: NOOP_LOGGER,
+    buildInfo: { command: "tfo", version: "test" },
+  });
+  const before = Date.now();
+  await service.start();
+  const after = Date.now();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first request comes later
+    const ext = service.getExtension("health_check");
+    assert.ok(ext instanceof HealthCheckExtension);
+    const body = JSON.parse((await get(`http://127.0.0.1:${ext.port}/`)).body);
+    const upSince = Date.parse(body.upSince);
+    assert.ok(upSince >= before && upSince <= after, `${body.upSince} is in the start`);
+  } finally {
+    await service.shutdown();
+  }
 });

@@ -152,15 +152,15 @@ Deno.test("memory_limiter refuses data above the soft limit and recovers below i
   assert.equal(error.retryAfterMs, 30_000, "the next check, at most 30s");
   await refusal(limiter.consume(tracesPayload("c")));
   assert.deepEqual(next.received, [1]);
-  assert.equal(
-    registry.value("otelcol_processor_refused_spans_total", { processor: "memory_limiter" }),
-    3,
-  );
+  const labels = { processor: "memory_limiter" };
+  assert.equal(registry.value("otelcol_processor_memory_limiter_refused_spans", labels), 3);
+  assert.equal(registry.value("otelcol_processor_memory_limiter_accepted_spans", labels), 1);
 
   memory.used = 700 * MIB;
   limiter.check();
   await limiter.consume(tracesPayload("d"));
   assert.deepEqual(next.received, [1, 1]);
+  assert.equal(registry.value("otelcol_processor_memory_limiter_accepted_spans", labels), 2);
   await limiter.shutdown();
 });
 

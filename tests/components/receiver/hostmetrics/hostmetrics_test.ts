@@ -473,10 +473,10 @@ Deno.test("hostmetrics logs a failing scraper, counts its points and still emits
     const text = registry.render();
     assert.match(
       text,
-      /otelcol_scraper_errored_metric_points_total\{[^}]*scraper="disk"[^}]*\} 7/,
+      /otelcol_scraper_errored_metric_points\{[^}]*scraper="disk"[^}]*\} 7/,
     );
-    assert.match(text, /otelcol_scraper_scraped_metric_points_total\{[^}]*scraper="load"[^}]*\} 3/);
-    assert.match(text, /otelcol_receiver_accepted_metric_points_total\{[^}]*\} \d+/);
+    assert.match(text, /otelcol_scraper_scraped_metric_points\{[^}]*scraper="load"[^}]*\} 3/);
+    assert.match(text, /otelcol_receiver_accepted_metric_points\{[^}]*\} \d+/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
