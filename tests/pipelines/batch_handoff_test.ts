@@ -18,7 +18,9 @@ async function load(text: string) {
     BUILTIN_FACTORIES,
   );
   assert.ok(config, diagnostics.map(formatDiagnostic).join("\n"));
-  const batchWarnings = diagnostics.filter((d) => !d.message.includes("defined but"));
+  const batchWarnings = diagnostics.filter((d) =>
+    !d.message.includes("defined but") && !d.message.includes("is an old name")
+  );
   return { config, warnings: batchWarnings.map(formatDiagnostic) };
 }
 
