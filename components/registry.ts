@@ -17,6 +17,9 @@ import { batchFactory } from "./processor/batch/factory.ts";
 import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
 import { resourceFactory } from "./processor/resource/factory.ts";
 import { resourceDetectionFactory } from "./processor/resourcedetection/factory.ts";
+import { filterFactory } from "./processor/filter/factory.ts";
+import { logstransformFactory } from "./processor/logstransform/factory.ts";
+import { transformFactory } from "./processor/transform/factory.ts";
 import { filelogReceiverFactory } from "./receiver/filelog/factory.ts";
 import { hostmetricsReceiverFactory } from "./receiver/hostmetrics/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
@@ -33,6 +36,9 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(attributesFactory),
   asFactory(resourceFactory),
   asFactory(resourceDetectionFactory),
+  asFactory(filterFactory),
+  asFactory(transformFactory),
+  asFactory(logstransformFactory),
   asFactory(debugFactory),
   asFactory(loggingFactory),
   asFactory(otlpExporterFactory),
