@@ -652,7 +652,6 @@ export function compilePath(
       text,
       get: (ctx) => getIndexed({ kvlist: of(ctx) }, keysOf(ctx, keys)),
       set: (ctx, v) => {
-        if (v === undefined) return;
         setInMap(of(ctx), keysOf(ctx, keys), v as AnyValue);
       },
     };
@@ -664,7 +663,6 @@ export function compilePath(
       text,
       get: (ctx) => getIndexed(get(ctx), keysOf(ctx, keys)),
       set: (ctx, v) => {
-        if (v === undefined) return;
         const holder = { value: get(ctx) };
         setInValue(holder as unknown as Slot, "value", keysOf(ctx, keys), 0, v as AnyValue);
         set(ctx, holder.value);

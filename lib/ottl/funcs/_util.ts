@@ -22,9 +22,9 @@ export function mapOf(v: Value, what = "target"): KeyValueList {
   throw new OttlRuntimeError(`expected a map for ${what} but got ${typeName(v)}`);
 }
 
-/** Reads a string (an error for anything else), as `StringGetter`; nil stays nil. */
-export function stringOf(v: Value, what = "target"): string | undefined {
-  if (v === undefined || typeof v === "string") return v;
+/** Reads a string (an error for anything else, nil included), as `StringGetter`. */
+export function stringOf(v: Value, what = "target"): string {
+  if (typeof v === "string") return v;
   throw new OttlRuntimeError(`expected a string for ${what} but got ${typeName(v)}`);
 }
 
@@ -230,6 +230,7 @@ function goType(v: Value): string {
 }
 
 function formatVerb(verb: string, v: Value, prec: number | undefined, flags: string): string {
+  if (v === undefined && verb !== "v") return `%!${verb}(<nil>)`;
   const plus = flags.includes("+") ? "+" : flags.includes(" ") ? " " : "";
   const signed = (s: string) => (s.startsWith("-") ? s : plus + s);
   switch (verb) {

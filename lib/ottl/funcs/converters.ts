@@ -544,7 +544,7 @@ export const CONVERTERS: readonly FunctionDef[] = [
   format,
   unary("Hex", "value", (v) => {
     const b = bytesLike(v);
-    return b === undefined ? undefined : hex(b);
+    return b === undefined ? "" : hex(b);
   }),
   time,
   now,

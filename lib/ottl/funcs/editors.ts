@@ -38,10 +38,9 @@ const set: FunctionDef = {
     const v = getter(args, 1);
     const put = t.set!;
     return (ctx) => {
+      // A nil value still sets a map key (to an empty value), as the Collector does.
       const value = v(ctx);
-      if (value !== undefined) {
-        put(ctx, isMap(value) || Array.isArray(value) ? toStorable(value) : value);
-      }
+      put(ctx, isMap(value) || Array.isArray(value) ? toStorable(value) : value);
       return undefined;
     };
   },
@@ -55,8 +54,12 @@ const deleteKey: FunctionDef = {
     const key = args[1] as string;
     return (ctx) => {
       const list = mapOf(t.get(ctx)).kvlist;
+      // pcommon's Map.Remove moves the last entry into the gap; keep that order.
       const i = list.findIndex((kv) => kv.key === key);
-      if (i >= 0) list.splice(i, 1);
+      if (i >= 0) {
+        const last = list.pop()!;
+        if (i < list.length) list[i] = last;
+      }
       return undefined;
     };
   },

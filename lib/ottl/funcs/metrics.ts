@@ -111,7 +111,7 @@ function extract(name: string, kind: "sum" | "count"): FunctionDef {
         ctx.metrics!.push({
           name: m.name + suffix,
           description: m.description,
-          unit: kind === "sum" ? m.unit : "",
+          unit: kind === "sum" ? m.unit : "1",
           metadata: [],
           data: {
             type: "sum",
