@@ -14,7 +14,7 @@ import {
   compileStatementNode,
   type FunctionTable,
 } from "./compile.ts";
-import { type ContextName, inferContext, prefixContext } from "./context.ts";
+import { type ContextName, inferContext, prefixContext, SIGNAL_CONTEXTS } from "./context.ts";
 import { OttlError } from "./errors.ts";
 import type { FunctionDef } from "./function_types.ts";
 import { CONVERTERS } from "./funcs/converters.ts";
@@ -147,6 +147,16 @@ function compileGroup<N, T>(
   });
   let context = options.context;
   const inferred = context === undefined;
+  if (context !== undefined && !SIGNAL_CONTEXTS[options.signal].includes(context)) {
+    issues.push({
+      index: 0,
+      offset: 0,
+      message: `context "${context}" is not available for ${options.signal} (use ${
+        SIGNAL_CONTEXTS[options.signal].join(", ")
+      })`,
+    });
+    return { ok: false, issues };
+  }
   if (context === undefined) {
     const named = new Set<ContextName>();
     parsed.forEach((n) => {

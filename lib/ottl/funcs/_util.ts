@@ -29,11 +29,15 @@ export function stringOf(v: Value, what = "target"): string {
 }
 
 /** Compiles a pattern argument; a refused or invalid pattern is a compile error. */
-export function pattern(p: string, fail: (m: string) => never, flags = ""): RegExp {
+export function pattern(
+  p: string,
+  fail: (m: string, arg?: number) => never,
+  arg: number,
+): RegExp {
   try {
-    return compileBoundedRegex(p, flags);
+    return compileBoundedRegex(p);
   } catch (error) {
-    return fail(`the pattern "${p}" is not valid: ${(error as Error).message}`);
+    return fail(`the pattern "${p}" is not valid: ${(error as Error).message}`, arg);
   }
 }
 

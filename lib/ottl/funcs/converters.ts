@@ -280,7 +280,7 @@ const isMatch: FunctionDef = {
   params: [targetG, { name: "pattern", kind: "string" }],
   create(args, env) {
     const g = getter(args, 0);
-    const re = pattern(args[1] as string, env.fail);
+    const re = pattern(args[1] as string, env.fail, 1);
     return (ctx) => {
       const v = g(ctx);
       if (v === undefined) return false;
@@ -408,7 +408,7 @@ const extractPatterns: FunctionDef = {
   params: [targetG, { name: "pattern", kind: "string" }],
   create(args, env) {
     const g = getter(args, 0);
-    const re = pattern(args[1] as string, env.fail);
+    const re = pattern(args[1] as string, env.fail, 1);
     const names = captureGroups(re).names;
     if (names.length === 0) {
       env.fail("at least 1 named capture group must be supplied in the given regex", 1);

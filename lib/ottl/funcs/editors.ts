@@ -76,7 +76,7 @@ function keyFilter(name: string, keep: boolean, byPattern: boolean): FunctionDef
       const t = accessor(args, 0);
       let test: (k: string) => boolean;
       if (byPattern) {
-        const re = pattern(args[1] as string, env.fail);
+        const re = pattern(args[1] as string, env.fail, 1);
         test = (k) => testRegex(re, k);
       } else {
         const keys = new Set(args[1] as string[]);
@@ -107,7 +107,7 @@ const replacePattern: FunctionDef = {
   ],
   create(args, env) {
     const t = accessor(args, 0);
-    const re = pattern(args[1] as string, env.fail);
+    const re = pattern(args[1] as string, env.fail, 1);
     const rep = getter(args, 2);
     const fn = args[3] as Fn, format = args[4] as string | undefined;
     checkFormat(fn, format, env.fail);
@@ -138,7 +138,7 @@ const replaceAllPatterns: FunctionDef = {
     if (mode !== "key" && mode !== "value") {
       env.fail(`invalid mode "${mode}", must be "key" or "value"`, 1);
     }
-    const re = pattern(args[2] as string, env.fail);
+    const re = pattern(args[2] as string, env.fail, 2);
     const rep = getter(args, 3);
     const fn = args[4] as Fn, format = args[5] as string | undefined;
     checkFormat(fn, format, env.fail);
@@ -192,7 +192,7 @@ const replaceMatch: FunctionDef = {
   ],
   create(args, env) {
     const t = accessor(args, 0);
-    const glob = globArg(args[1] as string, env.fail);
+    const glob = globArg(args[1] as string, (m) => env.fail(m, 1));
     const rep = getter(args, 2);
     const fn = args[3] as Fn, format = args[4] as string | undefined;
     checkFormat(fn, format, env.fail);
@@ -217,7 +217,7 @@ const replaceAllMatches: FunctionDef = {
   ],
   create(args, env) {
     const t = accessor(args, 0);
-    const glob = globArg(args[1] as string, env.fail);
+    const glob = globArg(args[1] as string, (m) => env.fail(m, 1));
     const rep = getter(args, 2);
     const fn = args[3] as Fn, format = args[4] as string | undefined;
     checkFormat(fn, format, env.fail);

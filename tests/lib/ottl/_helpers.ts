@@ -74,7 +74,8 @@ export function run(ctx: TransformContext, context: ContextName, ...statements: 
 export function evaluate(ctx: TransformContext, context: ContextName, expr: string): AnyValue {
   ctx.cache = undefined;
   run(ctx, context, `set(cache["v"], ${expr})`);
-  return ctx.cache?.find((kv: KeyValue) => kv.key === "v")?.value;
+  const cache: KeyValue[] = ctx.cache ?? [];
+  return cache.find((kv) => kv.key === "v")?.value;
 }
 
 /** Evaluates a condition. */
