@@ -10,8 +10,8 @@ import { buildPipeline, operatorConfigSchema } from "../../../lib/stanza/mod.ts"
 /** The logstransform processor's config schema. */
 export const logstransformConfigSchema = z
   .strictObject({
-    /** Stanza operators, in order. */
-    operators: z.array(operatorConfigSchema).min(1, { message: "no operators were configured" }),
+    /** Stanza operators, in order; none passes records through unchanged. */
+    operators: z.array(operatorConfigSchema).default([]),
   })
   .superRefine((c, ctx) => {
     try {

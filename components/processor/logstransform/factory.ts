@@ -61,8 +61,9 @@ export function createLogstransformProcessor(
 ): Processor<"logs"> {
   const pipeline = buildPipeline(config.operators, { logger });
   return {
-    mutatesData: true,
+    mutatesData: !pipeline.empty,
     consume(payload: Payload<"logs">): Promise<void> {
+      if (pipeline.empty) return next.consume(payload);
       const data = payload.edit();
       const out: ResourceLogs[] = [];
       for (const rl of data.resourceLogs) {

@@ -71,8 +71,8 @@ Deno.test("logstransform: a router without a match drops the entry; nothing left
   assert.equal(got.length, 0);
 });
 
-Deno.test("logstransform config needs operators and rejects unknown types", () => {
-  assert.equal(logstransformConfigSchema.safeParse({ operators: [] }).success, false);
+Deno.test("logstransform config rejects unknown operator types", () => {
+  assert.equal(logstransformConfigSchema.safeParse({}).success, true);
   assert.equal(
     logstransformConfigSchema.safeParse({ operators: [{ type: "nope" }] }).success,
     false,
