@@ -21,7 +21,7 @@ import {
   type TransformContext,
 } from "./context.ts";
 import { OttlError, OttlRuntimeError } from "./errors.ts";
-import { copyValue, hex, isMap, OttlTime, type Value } from "./values.ts";
+import { copyValue, hex, isMap, OttlId, OttlTime, type Value } from "./values.ts";
 
 /** Reads a value for one item. */
 export type Getter = (ctx: TransformContext) => Value;
@@ -203,7 +203,7 @@ function idFields(
 ): Record<string, Field> {
   return {
     [name]: {
-      get: (ctx) => get(ctx),
+      get: (ctx) => new OttlId(get(ctx)),
       set: (ctx, v) => {
         if (v instanceof Uint8Array && v.length === size) put(ctx, v.slice());
       },

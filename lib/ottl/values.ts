@@ -26,6 +26,12 @@ export class OttlDuration {
   }
 }
 
+/**
+ * A trace or span ID read from a path or made by `TraceID`/`SpanID`: bytes, but rendered by
+ * `String` as a JSON array of numbers, as the Collector renders its fixed-size ID arrays.
+ */
+export class OttlId extends Uint8Array {}
+
 /** Any value an OTTL expression can produce. */
 export type Value = AnyValue | OttlTime | OttlDuration;
 
@@ -129,6 +135,7 @@ export function stringLike(v: Value): string | undefined {
   if (typeof v === "string") return v;
   if (typeof v === "boolean" || typeof v === "bigint") return String(v);
   if (typeof v === "number") return formatDouble(v);
+  if (v instanceof OttlId) return "[" + v.join(",") + "]";
   if (v instanceof Uint8Array) return hex(v);
   if (v instanceof OttlTime || v instanceof OttlDuration) return String(v.ns);
   return toJson(v);

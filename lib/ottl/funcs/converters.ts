@@ -17,6 +17,7 @@ import {
   isMap,
   MAX_VALUE_DEPTH,
   OttlDuration,
+  OttlId,
   OttlTime,
   stringLike,
   typeName,
@@ -356,8 +357,11 @@ const trim: FunctionDef = {
   },
 };
 
+const utf8 = new TextEncoder();
+
 const len: FunctionDef = unary("Len", "target", (v) => {
-  if (typeof v === "string") return BigInt(v.length);
+  // Go's len(string): UTF-8 bytes.
+  if (typeof v === "string") return BigInt(utf8.encode(v).length);
   if (Array.isArray(v)) return BigInt(v.length);
   if (isMap(v)) return BigInt(v.kvlist.length);
   if (v instanceof Uint8Array) return BigInt(v.length);
@@ -484,7 +488,7 @@ function idConverter(name: string, size: number): FunctionDef {
       const g = getter(args, 0);
       return (ctx) => {
         const v = g(ctx);
-        if (v instanceof Uint8Array && v.length === size) return v;
+        if (v instanceof Uint8Array && v.length === size) return new OttlId(v);
         if (v instanceof Uint8Array) {
           throw new OttlRuntimeError(`${name}: expected ${size} bytes, got ${v.length}`);
         }

@@ -156,6 +156,37 @@ export const CASES: readonly DiffCase[] = [
     "ExtractPatterns",
     'merge_maps(log.attributes, ExtractPatterns(log.body, "^(?P<date>\\\\S+) (?P<time>\\\\S+) (?P<level>[A-Z]+)"), "upsert") where IsMatch(log.body, "^20")',
   ),
+  t(
+    "multibyte strings",
+    'set(span.attributes["u"], "héllo wörld")',
+    'set(span.attributes["ulen"], Len(span.attributes["u"]))',
+    "truncate_all(span.attributes, 2)",
+  ),
+  t(
+    "flatten lists of maps",
+    'set(span.attributes["lm"], [{"a": 1}, {"b": [2, {"c": 3}]}])',
+    'flatten(span.attributes["lm"])',
+    "flatten(span.attributes)",
+  ),
+  t(
+    "split edge cases",
+    'set(span.attributes["e"], Split("", ","))',
+    'set(span.attributes["n"], Split("a,,b,", ","))',
+  ),
+  l(
+    "ParseJSON numbers",
+    'set(log.attributes["j"], ParseJSON("{\\"i\\": 1, \\"f\\": 1.5, \\"big\\": 12345678901234567890, \\"n\\": null, \\"l\\": [1, \\"x\\"]}"))',
+  ),
+  t(
+    "String of maps and slices",
+    'set(span.attributes["sm"], String(span.attributes["nested"]))',
+    'set(span.attributes["sl"], String(span.attributes["tags"]))',
+    'set(span.attributes["sb"], String(span.trace_id))',
+  ),
+  t(
+    "Concat of maps",
+    'set(span.attributes["cm"], Concat([span.attributes["nested"], span.attributes["tags"]], ";"))',
+  ),
   // contexts, paths, enums, math, conditions
   t(
     "resource and scope",
