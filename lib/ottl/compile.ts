@@ -198,6 +198,13 @@ class Compiler {
         const at = arg === undefined ? node.at : (slots[arg]?.at ?? node.at);
         throw new OttlError(`${node.name}: ${message}`, at);
       },
+      literal: (arg) => {
+        const n = slots[arg]?.node;
+        return n !== undefined && (n.kind === "string" || n.kind === "int" || n.kind === "float" ||
+            n.kind === "bool")
+          ? n.value
+          : undefined;
+      },
     };
     const args = def.params.map((p, i) => {
       const slot = slots[i];
@@ -319,6 +326,7 @@ class Compiler {
           fail: (m) => {
             throw new OttlError(`${f.name}: ${m}`, node.at);
           },
+          literal: () => undefined,
         });
         return (v: Value) => {
           current = v;

@@ -53,6 +53,8 @@ export interface FunctionEnv {
   context: ContextName;
   /** Raises a compile error at the offset of argument `i` (or of the call when omitted). */
   fail(message: string, arg?: number): never;
+  /** The value of argument `i` when it is a literal (string, number, bool), else `undefined`. */
+  literal(arg: number): string | bigint | number | boolean | undefined;
 }
 
 /** A function the compiler can call. `create` runs once per invocation site, at compile time. */

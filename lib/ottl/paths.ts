@@ -21,7 +21,8 @@ import {
   type TransformContext,
 } from "./context.ts";
 import { OttlError, OttlRuntimeError } from "./errors.ts";
-import { copyValue, hex, isMap, OttlId, OttlTime, type Value } from "./values.ts";
+import { formatDouble } from "../processing/value.ts";
+import { copyValue, hex, isMap, OttlId, OttlTime, toJson, type Value } from "./values.ts";
 
 /** Reads a value for one item. */
 export type Getter = (ctx: TransformContext) => Value;
@@ -91,6 +92,8 @@ export function setInMap(
   keys: readonly (string | bigint)[],
   value: AnyValue,
 ): void {
+  // A time or duration has no telemetry form: the key gets an empty value, as in the Collector.
+  if (typeof value === "object" && value !== null && "ns" in value) value = undefined;
   const first = keys[0]!;
   if (typeof first !== "string") throw new OttlRuntimeError("a map is indexed by string keys");
   if (keys.length === 1) {
@@ -570,10 +573,11 @@ const logFields: Record<string, Field> = {
 
 function stringOfBody(b: AnyValue): string {
   if (typeof b === "string") return b;
-  // Non-string bodies as the Collector's AsString: JSON for maps and slices.
-  if (typeof b === "number" || typeof b === "bigint" || typeof b === "boolean") return String(b);
+  // Non-string bodies as the Collector's AsString: JSON (sorted keys) for maps and slices.
+  if (typeof b === "number") return formatDouble(b);
+  if (typeof b === "bigint" || typeof b === "boolean") return String(b);
   if (b instanceof Uint8Array) return btoa(String.fromCharCode(...b));
-  return JSON.stringify(b);
+  return toJson(b);
 }
 
 const FIELDS: Readonly<Record<ContextName, Record<string, Field>>> = {

@@ -40,6 +40,29 @@ function unary(name: string, argName: string, f: (v: Value) => Value): FunctionD
   };
 }
 
+/**
+ * A conversion whose literal string argument is converted when the statement compiles, as the
+ * Collector does: a literal that cannot convert is a compile error.
+ */
+function conversion(name: string, f: (v: Value) => Value, parse: string): FunctionDef {
+  return {
+    name,
+    params: [{ name: "value", kind: "getter" }],
+    create(args, env) {
+      const lit = env.literal(0);
+      if (typeof lit === "string") {
+        try {
+          f(lit);
+        } catch {
+          env.fail(`strconv.${parse}: parsing "${lit}": invalid syntax`, 0);
+        }
+      }
+      const g = getter(args, 0);
+      return (ctx) => f(g(ctx));
+    },
+  };
+}
+
 /** A one-argument converter that needs a string (nil or another type is an error). */
 function onString(name: string, f: (s: string) => Value, argName = "target"): FunctionDef {
   return unary(name, argName, (v) => {
@@ -63,7 +86,7 @@ function toDouble(v: Value): Value {
     case "string": {
       const t = v.trim() === v ? v : "";
       if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$/i.test(t)) {
-        return undefined;
+        throw new OttlRuntimeError(`strconv.ParseFloat: parsing "${v}": invalid syntax`);
       }
       return /inf/i.test(t) ? (t.startsWith("-") ? -Infinity : Infinity) : Number(t);
     }
@@ -81,9 +104,11 @@ function toInt(v: Value): Value {
     case "boolean":
       return v ? 1n : 0n;
     case "string": {
-      if (!/^[+-]?\d+$/.test(v)) return undefined;
-      const n = BigInt(v);
-      return n === BigInt.asIntN(64, n) ? n : undefined;
+      const n = /^[+-]?\d+$/.test(v) ? BigInt(v) : undefined;
+      if (n === undefined || n !== BigInt.asIntN(64, n)) {
+        throw new OttlRuntimeError(`strconv.ParseInt: parsing "${v}": invalid syntax`);
+      }
+      return n;
     }
   }
   return undefined;
@@ -520,8 +545,8 @@ const now: FunctionDef = {
 export const CONVERTERS: readonly FunctionDef[] = [
   concat,
   convertCaseDef,
-  unary("Double", "value", toDouble),
-  unary("Int", "value", toInt),
+  conversion("Double", toDouble, "ParseFloat"),
+  conversion("Int", toInt, "ParseInt"),
   unary("String", "value", (v) => stringLike(v)),
   unary("Bool", "value", toBool),
   isMatch,

@@ -153,7 +153,9 @@ Deno.test("Double, Int, String, Bool convert or give nil", () => {
   assert.equal(evaluate(ctx, "span", "Double(2)"), 2);
   assert.equal(evaluate(ctx, "span", 'Int("42")'), 42n);
   assert.equal(evaluate(ctx, "span", "Int(-3.9)"), -3n);
-  assert.equal(evaluate(ctx, "span", 'Int("x")'), undefined);
+  assert.equal(compileStatements(['set(span.name, Int("x"))'], { signal: "traces" }).ok, false);
+  ctx.span!.attributes.push({ key: "s", value: "x" });
+  assert.throws(() => run(ctx, "span", 'set(attributes["i"], Int(attributes["s"]))'), /ParseInt/);
   assert.equal(evaluate(ctx, "span", "String(1.5)"), "1.5");
   assert.equal(evaluate(ctx, "span", 'String({"a": 1})'), '{"a":1}');
   assert.equal(evaluate(ctx, "span", 'Bool("true")'), true);

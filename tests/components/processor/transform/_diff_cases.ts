@@ -187,6 +187,42 @@ export const CASES: readonly DiffCase[] = [
     "Concat of maps",
     'set(span.attributes["cm"], Concat([span.attributes["nested"], span.attributes["tags"]], ";"))',
   ),
+  t(
+    "conversion edge cases",
+    'set(span.attributes["s"], "1e3")',
+    'set(span.attributes["a"], Int(span.attributes["s"]))',
+    'set(span.attributes["b"], Double(span.attributes["padded"]))',
+    'set(span.attributes["c"], Bool(1))',
+    'set(span.attributes["d"], Int(true))',
+    'set(span.attributes["f"], String(nil))',
+  ),
+  t(
+    "time into an attribute fails",
+    'set(span.attributes["t"], span.start_time)',
+    'set(span.attributes["after"], 1)',
+  ),
+  l(
+    "body string and severity",
+    'set(log.attributes["bs"], log.body.string)',
+    'set(log.attributes["sev"], log.severity_number + 1)',
+  ),
+  t(
+    "replace_pattern edge cases",
+    'replace_pattern(span.name, "x*", "-")',
+    'replace_pattern(span.attributes["http.method"], "(G)(E)", "$2$1$3$")',
+  ),
+  f("legacy span kinds", "traces", {
+    spans: {
+      exclude: { match_type: "strict", span_kinds: ["SPAN_KIND_CLIENT", "SPAN_KIND_INTERNAL"] },
+    },
+  }),
+  f("datapoint resource condition", "metrics", {
+    metrics: {
+      datapoint: [
+        'resource.attributes["service.name"] == "checkout" and datapoint.attributes["host"] == "h1"',
+      ],
+    },
+  }),
   // contexts, paths, enums, math, conditions
   t(
     "resource and scope",
