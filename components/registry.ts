@@ -24,6 +24,9 @@ import { batchFactory } from "./processor/batch/factory.ts";
 import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
 import { resourceFactory } from "./processor/resource/factory.ts";
 import { resourceDetectionFactory } from "./processor/resourcedetection/factory.ts";
+import { filterFactory } from "./processor/filter/factory.ts";
+import { logstransformFactory } from "./processor/logstransform/factory.ts";
+import { transformFactory } from "./processor/transform/factory.ts";
 import { filelogReceiverFactory } from "./receiver/filelog/factory.ts";
 import { hostmetricsReceiverFactory } from "./receiver/hostmetrics/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
@@ -45,6 +48,9 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(attributesFactory),
   asFactory(resourceFactory),
   renamed(asFactory(resourceDetectionFactory), "resource_detection"),
+  asFactory(filterFactory),
+  asFactory(transformFactory),
+  asFactory(logstransformFactory),
   asFactory(debugFactory),
   asFactory(loggingFactory),
   renamed(asFactory(otlpExporterFactory), "otlp_grpc"),

@@ -140,6 +140,7 @@ function expandScalar(
 ): RawScalar {
   if (typeof node.value !== "string" || !node.value.includes("$")) return node;
   const x = expandString(node.value, env);
+  if (x.text === node.value && x.errors.length === 0 && x.unset.length === 0) return node;
   const where = { file: node.pos.file, line: node.pos.line, col: node.pos.col };
   for (const message of x.errors) {
     diagnostics.push({ severity: "error", ...where, path: formatPath(path), message });

@@ -30,6 +30,11 @@ export interface RawScalar {
    * number 4318): the expanded text, used instead where the schema wants a string.
    */
   readonly text?: string;
+  /**
+   * For a string from a YAML source: the position of the character at `offset` (UTF-16 units)
+   * of the value, so a check on the content of a string (an OTTL statement) can point inside it.
+   */
+  readonly at?: (offset: number) => Position;
 }
 
 /** A list. */

@@ -106,7 +106,14 @@ function issueDiagnostics(
   if (isSecretPath(full) && found.node?.kind === "scalar") {
     message = scrubMessage(message, found.node.value);
   }
-  return [{ severity: "error", ...found.pos, path: formatPath(full), message }];
+  // A check on a string's content may say where inside the string (an OTTL statement does).
+  const offset = issue.code === "custom"
+    ? (issue.params as { offset?: unknown } | undefined)?.offset
+    : undefined;
+  const pos = typeof offset === "number" && found.node?.kind === "scalar" && found.node.at
+    ? found.node.at(offset)
+    : found.pos;
+  return [{ severity: "error", ...pos, path: formatPath(full), message }];
 }
 
 // ---------------------------------------------------------------------------------------------

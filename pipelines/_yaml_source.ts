@@ -49,7 +49,7 @@ export function parseYamlSource(
   for (const w of doc.warnings) report("warning", posAt(w.pos[0]), [], yamlMessage(w.message));
   if (doc.errors.length > 0) return { node: undefined, diagnostics };
 
-  const converter = new Converter(doc, posAt, report);
+  const converter = new Converter(doc, posAt, report, text);
   const node = converter.convert(doc.contents, [], posAt(0), 0);
   return { node: converter.failed ? undefined : node, diagnostics };
 }
@@ -74,11 +74,18 @@ interface YamlRange {
 class Converter {
   failed = false;
   readonly #doc: Document;
+  readonly #text: string;
   readonly #posAt: (offset: number) => Position;
   readonly #report: Report;
 
-  constructor(doc: Document, posAt: (offset: number) => Position, report: Report) {
+  constructor(
+    doc: Document,
+    posAt: (offset: number) => Position,
+    report: Report,
+    text: string,
+  ) {
     this.#doc = doc;
+    this.#text = text;
     this.#posAt = posAt;
     this.#report = report;
   }
@@ -120,6 +127,14 @@ class Converter {
         raw === null || typeof raw === "string" || typeof raw === "boolean" ||
         typeof raw === "number"
       ) {
+        if (typeof raw === "string" && node.range) {
+          const start = node.range[0];
+          const type = node.type ?? "PLAIN";
+          const text = this.#text;
+          const posAt = this.#posAt;
+          const inside = (offset: number) => posAt(sourceOffset(text, start, type, offset));
+          return { kind: "scalar", value: raw, pos: at, quoted, at: inside };
+        }
         return { kind: "scalar", value: raw, pos: at, quoted };
       }
       if (typeof raw === "bigint") return { kind: "scalar", value: Number(raw), pos: at, quoted };
@@ -170,4 +185,49 @@ class Converter {
     }
     return { kind: "map", entries, pos };
   }
+}
+
+/**
+ * The source offset of the character at `offset` of a scalar's value that starts at `start`:
+ * walks the source undoing quoting (`''`, backslash escapes), line folding and block indentation.
+ */
+export function sourceOffset(text: string, start: number, type: string, offset: number): number {
+  let i = start;
+  let n = 0;
+  let blockIndent = -1;
+  if (type === "QUOTE_SINGLE" || type === "QUOTE_DOUBLE") i++;
+  else if (type === "BLOCK_LITERAL" || type === "BLOCK_FOLDED") {
+    const nl = text.indexOf("\n", i);
+    if (nl < 0) return start;
+    i = nl + 1;
+    let j = i;
+    while (text[j] === " ") j++;
+    blockIndent = j - i;
+    i = j;
+  }
+  while (i < text.length && n < offset) {
+    const c = text[i]!;
+    if (c === "\n") {
+      i++;
+      if (blockIndent >= 0) {
+        let j = 0;
+        while (j < blockIndent && text[i] === " ") {
+          i++;
+          j++;
+        }
+      } else {
+        while (text[i] === " " || text[i] === "\t") i++;
+      }
+      n++;
+      continue;
+    }
+    if (type === "QUOTE_SINGLE" && c === "'" && text[i + 1] === "'") {
+      i += 2;
+    } else if (type === "QUOTE_DOUBLE" && c === "\\") {
+      const e = text[i + 1];
+      i += e === "x" ? 4 : e === "u" ? 6 : e === "U" ? 10 : 2;
+    } else i++;
+    n++;
+  }
+  return i;
 }
