@@ -24,8 +24,8 @@ export interface WriteBucket {
 export interface WriteExemplar {
   readonly labels: readonly (readonly [string, string])[];
   readonly value: number;
-  /** Milliseconds since the epoch, fractional allowed; absent for none. */
-  readonly timestampMs?: number;
+  /** Seconds since the epoch; absent for none. */
+  readonly timestampSeconds?: number;
 }
 
 /** One series of a family. */
@@ -121,7 +121,7 @@ function labelsText(
 
 function exemplarText(e: WriteExemplar): string {
   let out = " # " + (labelsText(e.labels, "", 0, omFloat) || "{}") + " " + omFloat(e.value);
-  if (e.timestampMs !== undefined) out += " " + omFloat(e.timestampMs / 1000);
+  if (e.timestampSeconds !== undefined) out += " " + omFloat(e.timestampSeconds);
   return out;
 }
 

@@ -38,7 +38,8 @@ export type SeriesKind = "gauge" | "sum" | "histogram" | "exponentialHistogram" 
 /** A stored exemplar, copied out of the request (no views into its bytes). */
 export interface StoredExemplar {
   readonly value: number;
-  readonly timeMs: number;
+  /** Seconds since the epoch, as `float64(ns) / 1e9`. */
+  readonly timeSeconds: number;
   readonly traceId: string;
   readonly spanId: string;
 }
@@ -149,7 +150,7 @@ function copyExemplars(
   if (exemplars.length === 0) return [];
   return exemplars.map((e) => ({
     value: numberValue(e.value),
-    timeMs: Number(e.timeUnixNano / 1000n) / 1000,
+    timeSeconds: Number(e.timeUnixNano) / 1e9,
     traceId: hex(e.traceId),
     spanId: hex(e.spanId),
   }));
@@ -259,8 +260,10 @@ export class Accumulator {
       `\u0002${scope.schemaUrl}\u0002${sortedPairs(scopeAttrs)}\u0002${job ?? "\u0003"}` +
       `\u0002${instance ?? "\u0003"}\u0002`;
     const resourceExtra = this.#resourceExtra(resource);
-    const untyped = data.type === "gauge" &&
-      metric.metadata.some((kv) => kv.key === "prometheus.type" && kv.value === "unknown");
+    // The Collector would expose a gauge with `prometheus.type: unknown` metadata as untyped,
+    // but its accumulator drops metric metadata first, so in effect it never does; neither does
+    // tfo, so that both expose the same.
+    const untyped = false;
     let taken = 0;
     const start = (attrs: ReadonlyMap<string, string>, kind: SeriesKind): Series => ({
       kind,
@@ -469,7 +472,7 @@ export class Accumulator {
     }
     s.hasSum = true;
     s.bounds = [...p.explicitBounds];
-    s.exemplars = copyExemplars(p.exemplars);
+    s.exemplars = []; // a merged point carries no exemplars, as in the Collector
     return s;
   }
 
@@ -531,7 +534,7 @@ export class Accumulator {
     s.count += p.count;
     if (s.hasSum && p.sum !== undefined) s.sum += p.sum;
     else s.hasSum = false;
-    s.exemplars = copyExemplars(p.exemplars);
+    s.exemplars = []; // a merged point carries no exemplars, as in the Collector
     return s;
   }
 

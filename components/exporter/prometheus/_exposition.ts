@@ -135,7 +135,7 @@ export class Exposition {
       if (e.spanId !== "") labels.push(["span_id", e.spanId]);
       if (e.traceId !== "") labels.push(["trace_id", e.traceId]);
       labels.sort((a, b) => a[0] < b[0] ? -1 : 1);
-      return { labels, value: e.value, timestampMs: e.timeMs };
+      return { labels, value: e.value, timestampSeconds: e.timeSeconds };
     });
   }
 
