@@ -210,9 +210,23 @@ export class FileWriter {
     const rotation = this.#options.rotation!;
     const ext = extname(this.path);
     const base = basename(this.path, ext);
-    const stamp = backupTimestamp(this.#now(), rotation.localtime);
+    // Two rotations within a millisecond would give one name: take the next free millisecond
+    // rather than overwrite a backup.
+    let at = this.#now();
+    let target = "";
+    for (let i = 0; i < 1000; i++, at++) {
+      target = join(
+        dirname(this.path),
+        `${base}-${backupTimestamp(at, rotation.localtime)}-size${ext}`,
+      );
+      try {
+        await Deno.lstat(target);
+      } catch {
+        break;
+      }
+    }
     try {
-      await Deno.rename(this.path, join(dirname(this.path), `${base}-${stamp}-size${ext}`));
+      await Deno.rename(this.path, target);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }

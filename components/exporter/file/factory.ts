@@ -124,6 +124,7 @@ export function createFileExporter(
   const [rawPrefix = "", suffix = ""] = config.path.split("*");
   const prefix = cleanPrefix(rawPrefix);
   const writers = new Map<string, FileWriter>(); // insertion order = least recently used first
+  const openedBefore = new Set<string>();
   const dirMode = config.directory_permissions === undefined
     ? 0o755
     : parseInt(config.directory_permissions, 8);
@@ -143,8 +144,14 @@ export function createFileExporter(
       return existing;
     }
     await Deno.mkdir(posix.dirname(path), { recursive: true, mode: dirMode });
-    const writer = new FileWriter(path, writerOptions);
+    // A file closed to make room (max_open_files) and opened again is appended to: only its
+    // first opening in this run truncates it (the Collector truncates it again, losing data).
+    const writer = new FileWriter(
+      path,
+      openedBefore.has(path) ? { ...writerOptions, append: true } : writerOptions,
+    );
     await writer.open();
+    if (openedBefore.size < 1_000_000) openedBefore.add(path);
     writers.set(path, writer);
     while (writers.size > config.group_by.max_open_files) {
       const [oldPath, old] = writers.entries().next().value as [string, FileWriter];
