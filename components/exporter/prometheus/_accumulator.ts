@@ -164,12 +164,31 @@ function hex(bytes: Uint8Array): string {
 
 const NO_RECORDED_VALUE = 1;
 
-function sortedPairs(map: ReadonlyMap<string, string>): string {
-  if (map.size === 0) return "";
-  const parts: string[] = [];
-  for (const [k, v] of map) parts.push(k + "\u0000" + v);
-  parts.sort();
-  return parts.join("\u0001");
+/**
+ * Sorts pairs by key in place (a repeated key keeps its last value, as a map would) and joins
+ * them into a series key. Attributes often arrive sorted already: then nothing is sorted.
+ */
+function pairsKey(pairs: [string, string][]): string {
+  if (pairs.length === 0) return "";
+  let sorted = true;
+  for (let i = 1; i < pairs.length; i++) {
+    if (pairs[i - 1]![0] >= pairs[i]![0]) {
+      sorted = false;
+      break;
+    }
+  }
+  if (!sorted) {
+    pairs.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0); // stable: last of a key last
+    let w = 0;
+    for (let r = 0; r < pairs.length; r++) {
+      if (r + 1 < pairs.length && pairs[r + 1]![0] === pairs[r]![0]) continue;
+      pairs[w++] = pairs[r]!;
+    }
+    pairs.length = w;
+  }
+  let out = pairs[0]![0] + "\u0000" + pairs[0]![1];
+  for (let i = 1; i < pairs.length; i++) out += "\u0001" + pairs[i]![0] + "\u0000" + pairs[i]![1];
+  return out;
 }
 
 function floorDiv(a: number, b: number): number {
@@ -254,10 +273,12 @@ export class Accumulator {
     const now = this.#now();
     const job = jobOf(resource);
     const instance = instanceOf(resource);
-    const scopeAttrs = new Map<string, string>();
-    for (const kv of scope.attributes) scopeAttrs.set(kv.key, anyValueToString(kv.value));
+    const scopeAttrs: [string, string][] = scope.attributes.map((kv) => [
+      kv.key,
+      anyValueToString(kv.value),
+    ]);
     const prefix = `${metric.name}\u0002${data.type}\u0002${scope.name}\u0002${scope.version}` +
-      `\u0002${scope.schemaUrl}\u0002${sortedPairs(scopeAttrs)}\u0002${job ?? "\u0003"}` +
+      `\u0002${scope.schemaUrl}\u0002${pairsKey(scopeAttrs)}\u0002${job ?? "\u0003"}` +
       `\u0002${instance ?? "\u0003"}\u0002`;
     const resourceExtra = this.#resourceExtra(resource);
     // The Collector would expose a gauge with `prometheus.type: unknown` metadata as untyped,
@@ -265,14 +286,14 @@ export class Accumulator {
     // tfo, so that both expose the same.
     const untyped = false;
     let taken = 0;
-    const start = (attrs: ReadonlyMap<string, string>, kind: SeriesKind): Series => ({
+    const start = (pairs: [string, string][], kind: SeriesKind): Series => ({
       kind,
       name: metric.name,
       description: metric.description,
       unit: metric.unit,
       monotonic: false,
       untyped,
-      attributes: attrs,
+      attributes: new Map(pairs),
       scope,
       resource,
       job,
@@ -290,10 +311,13 @@ export class Accumulator {
       updated: now,
     });
     const lookup = (attributes: readonly KeyValue[], kind: SeriesKind) => {
-      const attrs = new Map<string, string>();
-      for (const kv of attributes) attrs.set(kv.key, anyValueToString(kv.value));
-      if (resourceExtra !== undefined) { for (const [k, v] of resourceExtra) attrs.set(k, v); }
-      const key = prefix + sortedPairs(attrs);
+      const attrs: [string, string][] = new Array(attributes.length);
+      for (let i = 0; i < attributes.length; i++) {
+        const kv = attributes[i]!;
+        attrs[i] = [kv.key, anyValueToString(kv.value)];
+      }
+      if (resourceExtra !== undefined) { for (const pair of resourceExtra) attrs.push(pair); }
+      const key = prefix + pairsKey(attrs);
       return { key, attrs, existing: this.#series.get(key), kind };
     };
     const store = (key: string, s: Series) => {
