@@ -37,7 +37,10 @@ export interface ExpositionOptions {
   readonly sendTimestamps: boolean;
   readonly expirationMs: number;
   /** Counts series left out (type conflicts, untranslatable names). */
-  readonly onConflict?: (reason: "type_conflict" | "invalid_name", name: string) => void;
+  readonly onConflict?: (
+    reason: "type_conflict" | "invalid_name" | "duplicate_series",
+    name: string,
+  ) => void;
 }
 
 interface FamilyInfo {
@@ -225,9 +228,16 @@ export class Exposition {
     const out: WriteFamily[] = [];
     for (const name of [...byName.keys()].sort()) {
       const f = byName.get(name)!;
-      const keyed = f.series.map((s) => ({ s, key: s.labels.map((l) => l[1]).join("\u0000") }));
+      const keyed = f.series.map((s) => ({
+        s,
+        key: s.labels.map((l) => l.join("\u0001")).join("\u0000"),
+      }));
       keyed.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-      out.push({ name, help: f.help, type: f.type, series: keyed.map((k) => k.s) });
+      // Two series with the same labels (say, from two scopes with `without_scope_info`) cannot
+      // both be exposed: the first is kept, as the Collector's registry keeps one.
+      const unique = keyed.filter((k, i) => i === 0 || keyed[i - 1]!.key !== k.key);
+      if (unique.length < keyed.length) this.#options.onConflict?.("duplicate_series", name);
+      out.push({ name, help: f.help, type: f.type, series: unique.map((k) => k.s) });
     }
     return out;
   }

@@ -82,11 +82,12 @@ export const prometheusExporterConfigSchema = z
         message: "cannot be combined with resource_to_telemetry_conversion (deprecated); use one",
       });
     }
-    if (c.metric_expiration < 0) {
+    if (c.metric_expiration <= 0) {
+      // With 0 the Collector expires every series at once and exposes nothing.
       ctx.addIssue({
         code: "custom",
         path: ["metric_expiration"],
-        message: "must not be negative",
+        message: "must be positive (with 0 every series would expire at once)",
       });
     }
   });

@@ -114,7 +114,10 @@ export function createPrometheusState(
   hooks: {
     now?: () => number;
     onDrop?: (reason: DropReason, points: number) => void;
-    onConflict?: (reason: "type_conflict" | "invalid_name", name: string) => void;
+    onConflict?: (
+      reason: "type_conflict" | "invalid_name" | "duplicate_series",
+      name: string,
+    ) => void;
     onDegraded?: (series: number) => void;
   } = {},
 ): PrometheusState {
@@ -206,7 +209,7 @@ export function createPrometheusExporter(
   };
   const conflicts = meter.counter(
     "tfo_exporter_prometheus_dropped_series",
-    "Series left out of a scrape: a family of another type has the name, or no valid name",
+    "Series left out of a scrape: another type has the name, no valid name, or a duplicate",
   );
   const degraded = meter.counter(
     "tfo_exporter_prometheus_degraded_native_histograms",

@@ -251,6 +251,9 @@ Deno.test("the config refuses unknown keys and needs an endpoint", () => {
   assert.ok(!prometheusExporterConfigSchema.safeParse({}).success);
   assert.ok(!prometheusExporterConfigSchema.safeParse({ endpoint: ":1", cors: {} }).success);
   assert.ok(
+    !prometheusExporterConfigSchema.safeParse({ endpoint: ":1", metric_expiration: "0s" }).success,
+  );
+  assert.ok(
     !prometheusExporterConfigSchema.safeParse({ endpoint: ":1", translation_strategy: "x" })
       .success,
   );

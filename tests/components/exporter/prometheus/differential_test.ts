@@ -233,7 +233,13 @@ function request(delta: boolean): Uint8Array {
             metrics: [{
               name: "speed",
               unit: "m/s",
-              gauge: { dataPoints: [{ timeUnixNano: T10, asInt: "3" }] },
+              gauge: {
+                dataPoints: [{
+                  timeUnixNano: T10,
+                  asInt: "3",
+                  attributes: [kv("src", str("other"))],
+                }],
+              },
             }],
           }]),
         ],
@@ -270,17 +276,38 @@ function config(ports: Ports, telemetry: string): string {
     "    namespace: ns",
     "    const_labels: { env: dev }",
     "    resource_to_telemetry_conversion: { enabled: true, exclude_service_attributes: true }",
+    "  prometheus/utf8:",
+    `    endpoint: 127.0.0.1:${ports.utf8}`,
+    "    translation_strategy: NoUTF8EscapingWithSuffixes",
+    "    without_scope_info: true",
+    "  prometheus/plain:",
+    `    endpoint: 127.0.0.1:${ports.plain}`,
+    "    translation_strategy: UnderscoreEscapingWithoutSuffixes",
     "service:",
     telemetry,
     "  pipelines:",
-    "    metrics: { receivers: [otlp], exporters: [prometheus/text, prometheus/om] }",
+    "    metrics:",
+    "      receivers: [otlp]",
+    "      exporters: [prometheus/text, prometheus/om, prometheus/utf8, prometheus/plain]",
   ].join("\n");
 }
 
 interface Ports {
   otlp: number;
+  utf8: number;
+  plain: number;
   text: number;
   om: number;
+}
+
+function ports(): Ports {
+  return {
+    otlp: freePort(),
+    text: freePort(),
+    om: freePort(),
+    utf8: freePort(),
+    plain: freePort(),
+  };
 }
 
 const OM_ACCEPT = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;" +
@@ -317,7 +344,7 @@ async function scrape(port: number, accept: string): Promise<{ type: string; lin
 }
 
 async function started(peer: Peer, ports: Ports): Promise<void> {
-  for (const port of [ports.otlp, ports.text, ports.om]) {
+  for (const port of [ports.otlp, ports.text, ports.om, ports.utf8, ports.plain]) {
     await waitForPort(port, 60_000).catch((e) => {
       throw new Error(`Not listening on ${port}:\n${peer.output()}`, { cause: e });
     });
@@ -329,8 +356,8 @@ Deno.test({
     "OpenMetrics",
   ignore: OTELCOL_PROM === undefined,
   async fn() {
-    const tfoPorts = { otlp: freePort(), text: freePort(), om: freePort() };
-    const colPorts = { otlp: freePort(), text: freePort(), om: freePort() };
+    const tfoPorts = ports();
+    const colPorts = ports();
     await using tfo = await spawnTfo(() =>
       config(tfoPorts, `  telemetry:\n    metrics: { address: 127.0.0.1:${freePort()} }`)
     );
@@ -349,6 +376,8 @@ Deno.test({
       ["text", OM_ACCEPT],
       ["om", OM_ACCEPT],
       ["om", "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"],
+      ["utf8", "text/plain;version=0.0.4"],
+      ["plain", "text/plain;version=0.0.4"],
     ];
     for (const [which, accept] of cases) {
       const ours = await scrape(tfoPorts[which], accept);
