@@ -26,6 +26,19 @@ export interface WriteExemplar {
   readonly value: number;
   /** Seconds since the epoch; absent for none. */
   readonly timestampSeconds?: number;
+  /** The same in nanoseconds, for the protobuf exposition. */
+  readonly timestampNs?: bigint;
+}
+
+/** A native (exponential) histogram's buckets, Prometheus-indexed. */
+export interface WriteNative {
+  readonly schema: number;
+  readonly zeroThreshold: number;
+  readonly zeroCount: bigint;
+  /** `[index, count]`, sorted by index. */
+  readonly positive: readonly (readonly [number, bigint])[];
+  readonly negative: readonly (readonly [number, bigint])[];
+  readonly exemplars: readonly WriteExemplar[];
 }
 
 /** One series of a family. */
@@ -46,6 +59,10 @@ export interface WriteSeries {
   readonly exemplar?: WriteExemplar;
   /** Exemplars per bucket index (OpenMetrics only). */
   readonly bucketExemplars?: ReadonlyMap<number, WriteExemplar>;
+  /** The series' start, for the protobuf exposition's created timestamp. */
+  readonly createdNs?: bigint;
+  /** Native histogram buckets (protobuf exposition only; the text formats show count and sum). */
+  readonly native?: WriteNative;
 }
 
 /** One metric family. */

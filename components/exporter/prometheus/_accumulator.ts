@@ -40,6 +40,7 @@ export interface StoredExemplar {
   readonly value: number;
   /** Seconds since the epoch, as `float64(ns) / 1e9`. */
   readonly timeSeconds: number;
+  readonly timeNs: bigint;
   readonly traceId: string;
   readonly spanId: string;
 }
@@ -151,6 +152,7 @@ function copyExemplars(
   return exemplars.map((e) => ({
     value: numberValue(e.value),
     timeSeconds: Number(e.timeUnixNano) / 1e9,
+    timeNs: e.timeUnixNano,
     traceId: hex(e.traceId),
     spanId: hex(e.spanId),
   }));

@@ -3,8 +3,8 @@
  * does at scrape time: names translated (`lib/prometheus/naming.ts`), labels from point
  * attributes, `otel_scope_*` (unless `without_scope_info`), `job` / `instance` and
  * `const_labels`; non-monotonic sums as gauges; histograms with cumulative buckets; exponential
- * histograms, which the text formats cannot carry, as their count and sum with one `+Inf`
- * bucket (what the Collector's client library writes for a native histogram in text); one
+ * histograms as native histograms (written only by the protobuf exposition; the text formats
+ * show their count and sum with one `+Inf` bucket, as the Collector's client library does); one
  * `target_info` per resource that has both `job` and `instance`, with the resource's other
  * attributes as labels (values of keys that sanitize to the same label joined with `;`).
  *
@@ -16,6 +16,7 @@
 import type {
   WriteExemplar,
   WriteFamily,
+  WriteNative,
   WriteSeries,
   WriteType,
 } from "../../../lib/prometheus/write.ts";
@@ -38,7 +39,7 @@ export interface ExpositionOptions {
   readonly expirationMs: number;
   /** Counts series left out (type conflicts, untranslatable names). */
   readonly onConflict?: (
-    reason: "type_conflict" | "invalid_name" | "duplicate_series",
+    reason: "type_conflict" | "invalid_name" | "duplicate_series" | "invalid_histogram",
     name: string,
   ) => void;
 }
@@ -82,6 +83,21 @@ function put(labels: Map<string, string>, name: string, value: string): void {
 
 function sortedPairs(labels: Map<string, string>): (readonly [string, string])[] {
   return [...labels].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+}
+
+function compareSeries(a: WriteSeries, b: WriteSeries): number {
+  if (a.labels.length !== b.labels.length) return a.labels.length - b.labels.length;
+  for (let i = 0; i < a.labels.length; i++) {
+    const x = a.labels[i]![1];
+    const y = b.labels[i]![1];
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return (a.timestampMs ?? -Infinity) - (b.timestampMs ?? -Infinity);
+}
+
+function sameLabels(a: WriteSeries, b: WriteSeries): boolean {
+  return a.labels.length === b.labels.length &&
+    a.labels.every((l, i) => l[0] === b.labels[i]![0] && l[1] === b.labels[i]![1]);
 }
 
 /** Builds families from series; keeps the family registry between scrapes. */
@@ -138,17 +154,28 @@ export class Exposition {
       if (e.spanId !== "") labels.push(["span_id", e.spanId]);
       if (e.traceId !== "") labels.push(["trace_id", e.traceId]);
       labels.sort((a, b) => a[0] < b[0] ? -1 : 1);
-      return { labels, value: e.value, timestampSeconds: e.timeSeconds };
+      return { labels, value: e.value, timestampSeconds: e.timeSeconds, timestampNs: e.timeNs };
     });
   }
 
-  #series(s: Series, type: WriteType): WriteSeries {
+  #series(s: Series, type: WriteType): WriteSeries | undefined {
     const labels = this.#labels(s);
     const timestampMs = this.#options.sendTimestamps ? Number(s.timeNs / 1_000_000n) : undefined;
-    const base = timestampMs === undefined ? { labels } : { labels, timestampMs };
+    const base: { labels: typeof labels; timestampMs?: number; createdNs?: bigint } =
+      timestampMs === undefined ? { labels } : { labels, timestampMs };
+    // The client library's created timestamp: the start time, when it is past 1970-01-01T00:00:01.
+    if (
+      s.startNs >= 1_000_000_000n && (s.kind !== "sum" || type === "counter") && s.kind !== "gauge"
+    ) {
+      base.createdNs = s.startNs;
+    }
     switch (s.kind) {
       case "gauge":
-        return { ...base, value: s.value };
+        return {
+          labels: base.labels,
+          ...(timestampMs === undefined ? {} : { timestampMs }),
+          value: s.value,
+        };
       case "sum": {
         if (type !== "counter" || s.exemplars.length === 0) return { ...base, value: s.value };
         return { ...base, value: s.value, exemplar: this.#exemplars(s).at(-1)! };
@@ -159,8 +186,11 @@ export class Exposition {
         const quantiles = [...byQuantile].sort((a, b) => a[0] - b[0]);
         return { ...base, quantiles, sum: s.sum, count: s.count };
       }
-      case "exponentialHistogram":
-        return { ...base, buckets: [], sum: s.hasSum ? s.sum : 0, count: s.count };
+      case "exponentialHistogram": {
+        const native = this.#native(s);
+        if (native === undefined) return undefined;
+        return { ...base, buckets: [], sum: s.hasSum ? s.sum : 0, count: s.count, native };
+      }
       case "histogram": {
         const firstIndex = new Map<number, number>();
         s.bounds.forEach((b, i) => {
@@ -187,6 +217,36 @@ export class Exposition {
         return { ...base, buckets, sum, count: s.count, bucketExemplars };
       }
     }
+  }
+
+  /**
+   * The native histogram of an exponential one, as the Collector converts it: scales above 8
+   * merged down to 8, scales below -4 not convertible (the series is left out), OTLP bucket `k`
+   * (lower bound exclusive) is Prometheus bucket `k + 1`, a zero threshold of 0 becomes 1e-128.
+   */
+  #native(s: Series): WriteNative | undefined {
+    const e = s.exp!;
+    if (e.scale < -4) {
+      this.#options.onConflict?.("invalid_histogram", s.name);
+      return undefined;
+    }
+    const down = e.scale > 8 ? e.scale - 8 : 0;
+    const side = (offset: number, counts: readonly bigint[]) => {
+      const out = new Map<number, bigint>();
+      counts.forEach((c, i) => {
+        const idx = ((i + offset) >> down) + 1;
+        out.set(idx, (out.get(idx) ?? 0n) + c);
+      });
+      return [...out].sort((a, b) => a[0] - b[0]);
+    };
+    return {
+      schema: Math.min(e.scale, 8),
+      zeroThreshold: e.zeroThreshold === 0 ? 1e-128 : e.zeroThreshold,
+      zeroCount: e.zeroCount,
+      positive: side(e.posOffset, e.pos),
+      negative: side(e.negOffset, e.neg),
+      exemplars: this.#exemplars(s),
+    };
   }
 
   /** Every family to expose now, sorted by name, series sorted by labels. */
@@ -218,7 +278,8 @@ export class Exposition {
         family = { type, help: info.help, series: [] };
         byName.set(name, family);
       }
-      family.series.push(this.#series(s, type));
+      const out = this.#series(s, type);
+      if (out !== undefined) family.series.push(out);
     }
     const targetInfo = this.#targetInfo(resources);
     if (targetInfo !== undefined && !byName.has(targetInfo.name)) {
@@ -228,16 +289,13 @@ export class Exposition {
     const out: WriteFamily[] = [];
     for (const name of [...byName.keys()].sort()) {
       const f = byName.get(name)!;
-      const keyed = f.series.map((s) => ({
-        s,
-        key: s.labels.map((l) => l.join("\u0001")).join("\u0000"),
-      }));
-      keyed.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+      // The client library's order: fewer labels first, then label values pairwise.
+      const series = [...f.series].sort(compareSeries);
       // Two series with the same labels (say, from two scopes with `without_scope_info`) cannot
       // both be exposed: the first is kept, as the Collector's registry keeps one.
-      const unique = keyed.filter((k, i) => i === 0 || keyed[i - 1]!.key !== k.key);
-      if (unique.length < keyed.length) this.#options.onConflict?.("duplicate_series", name);
-      out.push({ name, help: f.help, type: f.type, series: unique.map((k) => k.s) });
+      const unique = series.filter((s, i) => i === 0 || !sameLabels(series[i - 1]!, s));
+      if (unique.length < series.length) this.#options.onConflict?.("duplicate_series", name);
+      out.push({ name, help: f.help, type: f.type, series: unique });
     }
     return out;
   }

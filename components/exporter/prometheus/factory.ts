@@ -4,11 +4,13 @@
  * Collector's `prometheus` exporter does (see `_accumulator.ts` for how deltas become cumulative
  * series and `_exposition.ts` for names and labels).
  *
- * Content negotiation on `Accept`: OpenMetrics 1.0 (`application/openmetrics-text`) when
- * `enable_open_metrics` is on and the scraper accepts it, else the text format 0.0.4. Exemplars
- * appear only in OpenMetrics. Exponential histograms go out as count, sum and a `+Inf` bucket,
- * which is all either text format can hold of them (the Collector's output, too); every such
- * series exposed is counted in `tfo_exporter_prometheus_degraded_native_histograms_total`.
+ * Content negotiation on `Accept`, as the Prometheus client library does it: the delimited
+ * protobuf exposition when asked for (Prometheus asks with native histograms enabled; it is the
+ * only format carrying exponential histograms, as native histograms), OpenMetrics 1.0
+ * (`application/openmetrics-text`) when `enable_open_metrics` is on and the scraper accepts it,
+ * else the text format 0.0.4. Exemplars appear in OpenMetrics and protobuf. In the text formats
+ * exponential histograms go out as count, sum and a `+Inf` bucket (the Collector's output too);
+ * every such series exposed is counted in `tfo_exporter_prometheus_degraded_native_histograms_total`.
  *
  * Consuming only updates the in-memory state (no queue, no retries: nothing can fail
  * downstream), and never changes the data. The state is bounded by the series seen within
@@ -22,6 +24,7 @@ import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.t
 import type { MetricsData, Signal } from "../../../lib/pdata/types.ts";
 import { type HttpServer, startHttpServer } from "../../../lib/net/http_server.ts";
 import { writeOpenMetrics, writeText } from "../../../lib/prometheus/write.ts";
+import { writeProtobuf } from "../../../lib/prometheus/write_proto.ts";
 import { Accumulator, type DropReason } from "./_accumulator.ts";
 import { Exposition } from "./_exposition.ts";
 import {
@@ -31,34 +34,56 @@ import {
 } from "./config.ts";
 
 const TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
+const PROTOBUF_TYPE = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; " +
+  "encoding=delimited; escaping=underscores";
 
 /** The exposition format chosen for a request. */
-export type Negotiated = { format: "text" } | { format: "openmetrics"; version: string };
+export type Negotiated =
+  | { format: "text" }
+  | { format: "openmetrics"; version: string }
+  | { format: "protobuf" };
 
 /**
  * Picks the format for an `Accept` header, as the Prometheus client library does: the entries
- * by descending `q` (ties in order), the first OpenMetrics 1.0.0 / 0.0.1 entry wins when
- * OpenMetrics is enabled; anything else gets the text format.
+ * by descending `q` (ties in order); the first that is delimited protobuf, OpenMetrics 1.0.0 /
+ * 0.0.1 (only when enabled) or text wins; anything else gets the text format.
  */
 export function negotiate(accept: string | null, openMetrics: boolean): Negotiated {
-  if (!openMetrics || accept === null) return { format: "text" };
+  if (accept === null) return { format: "text" };
   const entries = accept.split(",").map((part, index) => {
     const [type = "", ...params] = part.split(";").map((s) => s.trim());
     let q = 1;
     let version = "";
+    let proto = "";
+    let encoding = "";
     for (const p of params) {
       const eq = p.indexOf("=");
       const key = p.slice(0, eq).trim().toLowerCase();
       const value = p.slice(eq + 1).trim();
       if (key === "q") q = Number(value);
       if (key === "version") version = value;
+      if (key === "proto") proto = value;
+      if (key === "encoding") encoding = value;
     }
-    return { type: type.toLowerCase(), q: Number.isNaN(q) ? 0 : q, version, index };
+    return {
+      type: type.toLowerCase(),
+      q: Number.isNaN(q) ? 0 : q,
+      version,
+      proto,
+      encoding,
+      index,
+    };
   });
   entries.sort((a, b) => b.q - a.q || a.index - b.index);
   for (const e of entries) {
     if (e.q <= 0) continue;
-    if (e.type === "application/openmetrics-text") {
+    if (
+      e.type === "application/vnd.google.protobuf" &&
+      e.proto === "io.prometheus.client.MetricFamily" && e.encoding === "delimited"
+    ) {
+      return { format: "protobuf" };
+    }
+    if (openMetrics && e.type === "application/openmetrics-text") {
       if (e.version === "" || e.version === "1.0.0") {
         return { format: "openmetrics", version: "1.0.0" };
       }
@@ -101,7 +126,7 @@ export interface PrometheusState {
   /** Takes one batch. */
   consume(data: MetricsData): void;
   /** The scrape answer for an `Accept` header. */
-  scrape(accept: string | null): { body: string; contentType: string };
+  scrape(accept: string | null): { body: string | Uint8Array; contentType: string };
   /** Drops expired series. */
   sweep(): void;
   /** Series held. */
@@ -115,7 +140,7 @@ export function createPrometheusState(
     now?: () => number;
     onDrop?: (reason: DropReason, points: number) => void;
     onConflict?: (
-      reason: "type_conflict" | "invalid_name" | "duplicate_series",
+      reason: "type_conflict" | "invalid_name" | "duplicate_series" | "invalid_histogram",
       name: string,
     ) => void;
     onDegraded?: (series: number) => void;
@@ -154,13 +179,16 @@ export function createPrometheusState(
     },
     scrape(accept) {
       const series = accumulator.collect();
+      const families = exposition.families(series);
+      const chosen = negotiate(accept, config.enable_open_metrics);
+      if (chosen.format === "protobuf") {
+        return { body: writeProtobuf(families), contentType: PROTOBUF_TYPE };
+      }
       if (hooks.onDegraded !== undefined) {
         let degraded = 0;
         for (const s of series) if (s.kind === "exponentialHistogram") degraded++;
         if (degraded > 0) hooks.onDegraded(degraded);
       }
-      const families = exposition.families(series);
-      const chosen = negotiate(accept, config.enable_open_metrics);
       if (chosen.format === "openmetrics") {
         return {
           body: writeOpenMetrics(families),
@@ -283,9 +311,12 @@ export function createPrometheusExporter(
           return new Response("404 page not found\n", { status: 404 });
         }
         const { body, contentType } = state.scrape(request.headers.get("accept"));
-        return new Response(request.method === "HEAD" ? null : body, {
-          headers: { "Content-Type": contentType },
-        });
+        return new Response(
+          request.method === "HEAD" ? null : body as string | Uint8Array<ArrayBuffer>,
+          {
+            headers: { "Content-Type": contentType },
+          },
+        );
       }, { logger, tls });
       if (config.metric_expiration > 0) {
         const id = setInterval(() => state.sweep(), Math.min(config.metric_expiration, 60_000));

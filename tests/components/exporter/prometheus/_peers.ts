@@ -122,6 +122,8 @@ export function spawnPrometheus(port: number, target: string): Promise<Peer> {
     `--storage.tsdb.path=${dir}/data`,
     `--web.listen-address=127.0.0.1:${port}`,
     "--log.level=warn",
+    // Prometheus then scrapes the protobuf exposition, the only one with native histograms.
+    "--enable-feature=native-histograms",
   ], { "prometheus.yml": config });
 }
 

@@ -73,13 +73,13 @@ Deno.test("monotonic delta sums add up while each point starts where the last en
   const state = createPrometheusState(config());
   state.consume(batch([deltaSum(5, T0, T0 + 10n * S)]));
   state.consume(batch([deltaSum(7, T0 + 10n * S, T0 + 20n * S)]));
-  assert.equal(valueOf(state.scrape(null).body, "jobs_total"), 12);
+  assert.equal(valueOf(state.scrape(null).body as string, "jobs_total"), 12);
   // A gap in start time is a reset: the series starts over from the point.
   state.consume(batch([deltaSum(3, T0 + 25n * S, T0 + 30n * S)]));
-  assert.equal(valueOf(state.scrape(null).body, "jobs_total"), 3);
+  assert.equal(valueOf(state.scrape(null).body as string, "jobs_total"), 3);
   // A point older than the stored one is ignored.
   state.consume(batch([deltaSum(100, T0, T0 + 5n * S)]));
-  assert.equal(valueOf(state.scrape(null).body, "jobs_total"), 3);
+  assert.equal(valueOf(state.scrape(null).body as string, "jobs_total"), 3);
 });
 
 Deno.test("non-monotonic delta sums are refused and counted", () => {
@@ -88,7 +88,7 @@ Deno.test("non-monotonic delta sums are refused and counted", () => {
   state.consume(batch([deltaSum(5, T0, T0 + S, false)]));
   assert.equal(state.size, 0);
   assert.deepEqual(drops, ["non_monotonic_delta"]);
-  assert.ok(!state.scrape(null).body.includes("jobs"));
+  assert.ok(!(state.scrape(null).body as string).includes("jobs"));
 });
 
 function deltaHistogram(start: bigint, time: bigint, counts: bigint[], bounds = [1, 5]): Metric {
@@ -116,7 +116,7 @@ Deno.test("delta histograms merge bucket by bucket; misaligned points are droppe
   const state = createPrometheusState(config(), { onDrop: (reason) => drops.push(reason) });
   state.consume(batch([deltaHistogram(T0, T0 + S, [1n, 2n, 3n])]));
   state.consume(batch([deltaHistogram(T0 + S, T0 + 2n * S, [10n, 20n, 30n])]));
-  let body = state.scrape(null).body;
+  let body = state.scrape(null).body as string;
   assert.equal(valueOf(body, "lat_seconds_bucket", "1"), 11);
   assert.equal(valueOf(body, "lat_seconds_bucket", "5"), 33);
   assert.equal(valueOf(body, "lat_seconds_bucket", "+Inf"), 66);
@@ -127,7 +127,7 @@ Deno.test("delta histograms merge bucket by bucket; misaligned points are droppe
   assert.deepEqual(drops, ["misaligned_delta"]);
   // Starting after it: a reset.
   state.consume(batch([deltaHistogram(T0 + 5n * S, T0 + 6n * S, [1n, 0n, 0n])]));
-  body = state.scrape(null).body;
+  body = state.scrape(null).body as string;
   assert.equal(valueOf(body, "lat_seconds_count"), 1);
 });
 
@@ -143,7 +143,7 @@ Deno.test("series expire metric_expiration after their last update", () => {
   now += 40_000;
   state.consume(batch([gauge("b", 3)]));
   now += 30_000;
-  const body = state.scrape(null).body;
+  const body = state.scrape(null).body as string;
   assert.equal(valueOf(body, "a"), undefined, "a expired");
   assert.equal(valueOf(body, "b"), 3);
   now += 61_000;
@@ -167,7 +167,7 @@ Deno.test("labels: attributes sanitized, collisions joined with ;, scope, job, c
       })],
     },
   })]));
-  const body = state.scrape(null).body;
+  const body = state.scrape(null).body as string;
   const g = samples(body).find((s) => s.name === "g")!;
   assert.deepEqual(Object.fromEntries(g.labels.map((l) => [l.name, l.value])), {
     a_b: "x;y",
@@ -190,7 +190,7 @@ Deno.test("labels: attributes sanitized, collisions joined with ;, scope, job, c
     name: "g",
     data: { type: "gauge", dataPoints: [newNumberDataPoint({ timeUnixNano: T0, value: 1 })] },
   })], []));
-  const only = samples(plain.scrape(null).body);
+  const only = samples(plain.scrape(null).body as string);
   assert.deepEqual(only.map((s) => [s.name, s.labels]), [["g", []]], "no target_info without job");
 });
 
@@ -224,7 +224,7 @@ Deno.test("a second type under a family name is left out and counted", () => {
       },
     }),
   ]));
-  const body = state.scrape(null).body;
+  const body = state.scrape(null).body as string;
   // The gauge and the non-monotonic sum are both gauges named x; the histogram is not.
   assert.equal(samples(body).filter((s) => s.name === "x").length, 2);
   assert.deepEqual(conflicts, ["x"]);
@@ -244,7 +244,7 @@ Deno.test("content negotiation picks OpenMetrics only when enabled and accepted"
   const state = createPrometheusState(config({ enable_open_metrics: true }));
   const om = state.scrape(prom);
   assert.match(om.contentType, /^application\/openmetrics-text; version=1\.0\.0/);
-  assert.ok(om.body.endsWith("# EOF\n"));
+  assert.ok((om.body as string).endsWith("# EOF\n"));
 });
 
 Deno.test("the config refuses unknown keys and needs an endpoint", () => {

@@ -343,6 +343,67 @@ async function scrape(port: number, accept: string): Promise<{ type: string; lin
   };
 }
 
+const PROTOBUF_ACCEPT = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;" +
+  "encoding=delimited;q=0.8,text/plain;version=0.0.4;q=0.5";
+
+function labelPair(name: string, value: string): Uint8Array {
+  const e = new TextEncoder();
+  const n = e.encode(name);
+  const v = e.encode(value);
+  return new Uint8Array([
+    0x0a,
+    n.length + v.length + 4,
+    0x0a,
+    n.length,
+    ...n,
+    0x12,
+    v.length,
+    ...v,
+  ]);
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * The delimited MetricFamily messages of a protobuf scrape, as hex, with the exemplar's two label
+ * pairs in one order (the Collector's client library writes them in Go map order).
+ */
+async function protobufFamilies(port: number): Promise<{ type: string; families: string[] }> {
+  const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+    headers: { Accept: PROTOBUF_ACCEPT },
+  });
+  const bytes = new Uint8Array(await r.arrayBuffer());
+  const trace = labelPair("trace_id", EXEMPLAR.traceId);
+  const span = labelPair("span_id", EXEMPLAR.spanId);
+  const swapped = new Uint8Array([...trace, ...span]);
+  const sorted = new Uint8Array([...span, ...trace]);
+  for (let at = indexOf(bytes, swapped, 0); at >= 0; at = indexOf(bytes, swapped, at + 1)) {
+    bytes.set(sorted, at);
+  }
+  const families: string[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    let len = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[at++]!;
+      len |= (b & 0x7f) << shift;
+      shift += 7;
+      if (b < 0x80) break;
+    }
+    const hex = Array.from(bytes.subarray(at, at + len), (b) => b.toString(16).padStart(2, "0"));
+    families.push(hex.join(""));
+    at += len;
+  }
+  return { type: r.headers.get("content-type") ?? "", families };
+}
+
 async function started(peer: Peer, ports: Ports): Promise<void> {
   for (const port of [ports.otlp, ports.text, ports.om, ports.utf8, ports.plain]) {
     await waitForPort(port, 60_000).catch((e) => {
@@ -395,6 +456,13 @@ Deno.test({
       assert.ok(
         ours.lines.some((l) => l.includes("NaN")) && ours.lines.some((l) => l.includes("+Inf")),
       );
+    }
+    for (const which of ["text", "om", "utf8"] as const) {
+      const ours = await protobufFamilies(tfoPorts[which]);
+      const theirs = await protobufFamilies(colPorts[which]);
+      assert.ok(theirs.families.length > 15, `the Collector's protobuf scrape (${which})`);
+      assert.deepEqual(ours.families, theirs.families, `protobuf scrape of prometheus/${which}`);
+      assert.equal(ours.type.toLowerCase(), theirs.type.toLowerCase());
     }
   },
 });

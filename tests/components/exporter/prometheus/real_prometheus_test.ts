@@ -4,7 +4,8 @@
  * and from telemetrygen go into a `tfo run` child process, and what Prometheus stored is read
  * back through its HTTP API — names, labels, values and the samples' own timestamps
  * (`send_timestamps`). The same tfo also writes every batch to a `file` exporter, which tells the
- * test what telemetrygen sent. Skipped, saying so, when Prometheus (or telemetrygen) is absent.
+ * test what telemetrygen sent. Prometheus runs with native histograms on, so it scrapes the protobuf
+ * exposition and stores the exponential histogram as a native one. Skipped, saying so, when Prometheus (or telemetrygen) is absent.
  */
 import assert from "node:assert/strict";
 import { makeMetrics, sdkExport } from "../../../fixtures/interop/sdk_data.ts";
@@ -97,7 +98,8 @@ Deno.test({
       const cpu = await waitForSeries(promPort, 'cpu_time_seconds_total{state="user"}');
       assert.equal(Number(cpu[0]!.value![1]), 1234.5);
       // The delta histogram, accumulated: values 0, 1, 4.5, 5, 7, 99, 250 at route /a.
-      const le5 = await waitForSeries(promPort, 'latency_milliseconds_bucket{route="/a",le="5"}');
+      // Prometheus writes `le` of a protobuf scrape as OpenMetrics does: "5.0".
+      const le5 = await waitForSeries(promPort, 'latency_milliseconds_bucket{route="/a",le="5.0"}');
       assert.equal(Number(le5[0]!.value![1]), 4);
       const inf = await waitForSeries(
         promPort,
@@ -106,8 +108,21 @@ Deno.test({
       assert.equal(Number(inf[0]!.value![1]), 7);
       const sum = await waitForSeries(promPort, 'latency_milliseconds_sum{route="/a"}');
       assert.equal(Number(sum[0]!.value![1]), 0 + 1 + 4.5 + 5 + 7 + 99 + 250);
-      const exp = await waitForSeries(promPort, 'latency_exp_seconds_count{kind="exp"}');
+      // The exponential histogram, as a native histogram (protobuf scrape).
+      const exp = await waitForSeries(promPort, 'histogram_count(latency_exp_seconds{kind="exp"})');
       assert.equal(Number(exp[0]!.value![1]), 8);
+      const expSum = await waitForSeries(
+        promPort,
+        'histogram_sum(latency_exp_seconds{kind="exp"})',
+      );
+      assert.equal(Number(expSum[0]!.value![1]), 0 + 0.001 + 0.5 + 1 + 2 + 3 + 1000 + 123456.789);
+      // Half the values are at most 1: the median falls in the bucket holding 1.
+      const median = await waitForSeries(
+        promPort,
+        'histogram_quantile(0.5, latency_exp_seconds{kind="exp"})',
+      );
+      const m = Number(median[0]!.value![1]);
+      assert.ok(m > 0.5 && m <= 1.1, `median ${m}`);
       // The delta up-down counter cannot be cumulative: not exposed.
       assert.deepEqual(await promQuery(promPort, "queue_depth"), []);
     });
