@@ -262,3 +262,25 @@ Deno.test("the config refuses unknown keys and needs an endpoint", () => {
   assert.equal(c.add_metric_suffixes, true);
   assert.equal(c.send_timestamps, false);
 });
+
+Deno.test("resource_constant_labels copies matching resource attributes onto series", () => {
+  const state = createPrometheusState(config({
+    resource_constant_labels: { included: ["host.*", "service.name"], excluded: ["host.id"] },
+  }));
+  const resource: KeyValue[] = [
+    ...RESOURCE,
+    { key: "host.id", value: "secret" },
+    { key: "host.arch", value: "amd64" },
+  ];
+  state.consume(batch([newMetric({
+    name: "g",
+    data: { type: "gauge", dataPoints: [newNumberDataPoint({ timeUnixNano: T0, value: 1 })] },
+  })], resource));
+  const g = samples(state.scrape(null).body as string).find((s) => s.name === "g")!;
+  const labels = Object.fromEntries(g.labels.map((l) => [l.name, l.value]));
+  assert.equal(labels.host_name, "h");
+  assert.equal(labels.host_arch, "amd64");
+  assert.equal(labels.service_name, "svc");
+  assert.equal(labels.host_id, undefined);
+  assert.equal(labels.service_instance_id, undefined);
+});
