@@ -25,6 +25,7 @@ import type { MetricsData, Signal } from "../../../lib/pdata/types.ts";
 import { type HttpServer, startHttpServer } from "../../../lib/net/http_server.ts";
 import { writeOpenMetrics, writeText } from "../../../lib/prometheus/write.ts";
 import { writeProtobuf } from "../../../lib/prometheus/write_proto.ts";
+import { cloneAttributes } from "../../../lib/pdata/clone.ts";
 import { Accumulator, type DropReason } from "./_accumulator.ts";
 import { Exposition } from "./_exposition.ts";
 import {
@@ -165,13 +166,15 @@ export function createPrometheusState(
   return {
     consume(data) {
       for (const rm of data.resourceMetrics) {
-        const resource = rm.resource.attributes;
+        // Copies, once per resource and scope: decoded bytes values are views into the request,
+        // which a stored series must not keep alive.
+        const resource = cloneAttributes(rm.resource.attributes);
         for (const sm of rm.scopeMetrics) {
           const scope = {
             name: sm.scope.name,
             version: sm.scope.version,
             schemaUrl: sm.schemaUrl,
-            attributes: sm.scope.attributes,
+            attributes: cloneAttributes(sm.scope.attributes),
           };
           for (const metric of sm.metrics) accumulator.add(metric, scope, resource);
         }
