@@ -19,6 +19,8 @@ import { healthCheckFactory } from "./extension/health_check/factory.ts";
 import { telemetryflowFactory } from "./extension/telemetryflow/factory.ts";
 import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
+import { prometheusExporterFactory } from "./exporter/prometheus/factory.ts";
+import { fileExporterFactory } from "./exporter/file/factory.ts";
 import { attributesFactory } from "./processor/attributes/factory.ts";
 import { batchFactory } from "./processor/batch/factory.ts";
 import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
@@ -55,6 +57,8 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(loggingFactory),
   renamed(asFactory(otlpExporterFactory), "otlp_grpc"),
   renamed(asFactory(otlphttpExporterFactory), "otlp_http"),
+  asFactory(prometheusExporterFactory),
+  asFactory(fileExporterFactory),
   asFactory(healthCheckFactory),
   asFactory(fileStorageFactory),
   asFactory(apikeyauthFactory),

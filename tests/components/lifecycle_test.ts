@@ -27,6 +27,8 @@ const TEST_CONFIGS: Readonly<Record<string, unknown>> = {
   },
   "exporter/otlp_grpc": { endpoint: "127.0.0.1:1", tls: { insecure: true } },
   "exporter/otlp_http": { endpoint: "http://127.0.0.1:1" },
+  "exporter/prometheus": { endpoint: "127.0.0.1:0" },
+  "exporter/file": { path: `${storageDir}/file/out.json`, create_directory: true },
   "extension/health_check": { endpoint: "127.0.0.1:0" },
   "extension/file_storage": { directory: `${storageDir}/fs`, create_directory: true },
   "extension/apikeyauth": { keys: [{ id: "k", secret: "s", workspace_id: "w", tenant_id: "t" }] },
