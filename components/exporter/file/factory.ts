@@ -11,7 +11,7 @@
  * With `group_by`, each resource goes to the file whose path has the `*` replaced by the
  * resource's string attribute `group_by.resource_attribute` (`./` and `../` at the start of the
  * value are stripped, and the result can never leave the directory before the `*`); resources
- * without it are dropped, counted in `tfo_exporter_file_dropped_resources_total` and logged once.
+ * without it are dropped, counted in `tfo_exporter_file_dropped_resources` and logged once.
  * At most `max_open_files` files are open; the least recently used is closed.
  *
  * Unlike the Collector's, writes are never buffered in memory: a record is acknowledged once the

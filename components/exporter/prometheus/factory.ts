@@ -10,7 +10,7 @@
  * (`application/openmetrics-text`) when `enable_open_metrics` is on and the scraper accepts it,
  * else the text format 0.0.4. Exemplars appear in OpenMetrics and protobuf. In the text formats
  * exponential histograms go out as count, sum and a `+Inf` bucket (the Collector's output too);
- * every such series exposed is counted in `tfo_exporter_prometheus_degraded_native_histograms_total`.
+ * every such series exposed is counted in `tfo_exporter_prometheus_degraded_native_histograms`.
  *
  * Consuming only updates the in-memory state (no queue, no retries: nothing can fail
  * downstream), and never changes the data. The state is bounded by the series seen within

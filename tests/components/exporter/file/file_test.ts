@@ -229,7 +229,7 @@ Deno.test("group_by: one file per resource attribute, escapes kept inside, missi
   assert.deepEqual(await read(`${dir}/tenants/etc/x/spans.json`), [["evil"]]);
   assert.match(
     kit.registry.render(),
-    /tfo_exporter_file_dropped_resources_total\{exporter="file"\} 1/,
+    /tfo_exporter_file_dropped_resources\{exporter="file"\} 1/,
   );
   await Deno.remove(dir, { recursive: true });
 });

@@ -67,7 +67,7 @@ Deno.test("serves /metrics only, counts degraded native histograms, and stops", 
     );
     assert.match(
       kit.registry.render(),
-      /tfo_exporter_prometheus_degraded_native_histograms_total\{exporter="prometheus"\} 1/,
+      /tfo_exporter_prometheus_degraded_native_histograms\{exporter="prometheus"\} 1/,
     );
     // Taken port: a clear error, naming the address.
     const second = createPrometheusExporter(
