@@ -18,7 +18,7 @@ import { decompress, parseContentCoding } from "./compression.ts";
 import { BodyTooLargeError } from "./body.ts";
 import { listenError } from "./listen_error.ts";
 import { encodeRpcStatus, GrpcCode } from "./rpc_status.ts";
-import { H2Connection, type H2Socket, H2Stream } from "./h2/connection.ts";
+import { H2Connection, type H2Socket, type H2Stream } from "./h2/connection.ts";
 import { ErrorCode } from "./h2/frames.ts";
 import type { HeaderField } from "./h2/hpack.ts";
 import {

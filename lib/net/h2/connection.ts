@@ -17,7 +17,6 @@ import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_WINDOW,
-  encodeFrame,
   ErrorCode,
   errorCodeName,
   Flags,
