@@ -28,6 +28,8 @@ export interface ServerChild {
   rssMiB(): Promise<number>;
   /** Whether it is still running. */
   alive(): boolean;
+  /** The calls its handlers took so far. */
+  requests(): Promise<number>;
   /** Its exit status once it died, for messages. */
   describe(): string;
   /** Stops it (SIGTERM) and returns how it ended. */
@@ -57,8 +59,10 @@ export async function startServer(options: Record<string, unknown> = {}): Promis
   const stderr: string[] = [];
   const ready = Promise.withResolvers<number>();
   let status: Deno.CommandStatus | undefined;
+  let statsWaiter: ((n: number) => void) | undefined;
   const out = lines(child.stdout, (l) => {
     if (l.startsWith("ready ")) ready.resolve(Number(l.slice(6)));
+    if (l.startsWith("stats ")) statsWaiter?.(Number(l.split(" ")[1]));
   });
   const err = lines(child.stderr, (l) => {
     stderr.push(l);
@@ -79,6 +83,11 @@ export async function startServer(options: Record<string, unknown> = {}): Promis
       return kb / 1024;
     },
     alive: () => status === undefined,
+    requests() {
+      const got = new Promise<number>((resolve) => statsWaiter = resolve);
+      child.kill("SIGUSR1");
+      return got;
+    },
     describe: () =>
       status === undefined
         ? "running"
