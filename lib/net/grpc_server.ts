@@ -1,16 +1,37 @@
 /**
- * A gRPC server for unary methods whose requests and responses stay raw protobuf bytes, on
- * `npm:@grpc/grpc-js` (which runs on Deno's `node:http2`). Handlers get the request bytes exactly
- * as received (after gRPC decompression); grpc-js enforces the receive size limit on compressed
- * and decompressed messages (`RESOURCE_EXHAUSTED`) and answers unknown methods `UNIMPLEMENTED`.
+ * A gRPC server for unary methods whose requests and responses stay raw protobuf bytes, on tfo's
+ * own HTTP/2 (`lib/net/h2/`) over Deno's TCP and TLS sockets. Nothing a client sends can end the
+ * process: a malformed frame, a reset or a vanished socket closes that stream or connection only.
+ *
+ * Per call: `:path` routing (unknown methods `UNIMPLEMENTED`), `content-type: application/grpc`
+ * required (else HTTP 415), one length-prefixed request message refused `RESOURCE_EXHAUSTED`
+ * before it is buffered when over `maxRecvMsgBytes` (compressed or decompressed), `grpc-encoding`
+ * gzip, deflate and zstd with a bounded decompressor, `grpc-timeout` deadlines, and errors as
+ * Trailers-Only responses with `grpc-status-details-bin`. Per connection: at most
+ * `maxConcurrentStreams` calls (more are refused with REFUSED_STREAM), a bounded number of request
+ * bytes held, keepalive pings and their enforcement policy, idle and age limits. Shutdown sends
+ * GOAWAY, lets calls in progress finish, then closes.
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-// TODO(import map): move to deno.json "imports" as "@grpc/grpc-js" (shared file, not ours to edit).
-import * as grpc from "@grpc/grpc-js";
-import { encodeRpcStatus, GrpcCode } from "./rpc_status.ts";
+import { decompress, parseContentCoding } from "./compression.ts";
+import { BodyTooLargeError } from "./body.ts";
 import { listenError } from "./listen_error.ts";
+import { encodeRpcStatus, GrpcCode } from "./rpc_status.ts";
+import { H2Connection, type H2Socket, type H2Stream } from "./h2/connection.ts";
+import { ErrorCode } from "./h2/frames.ts";
+import type { HeaderField } from "./h2/hpack.ts";
+import {
+  decodeBinaryHeader,
+  encodeBinaryHeader,
+  encodeGrpcMessage,
+  frameMessage,
+  GRPC_ACCEPT_ENCODING,
+  GrpcWireError,
+  isGrpcContentType,
+  MessageReader,
+  parseGrpcTimeout,
+} from "./h2/grpc_wire.ts";
 
 /** One unary call as a handler sees it. */
 export interface GrpcCall {
@@ -47,19 +68,21 @@ export class GrpcError extends Error {
   }
 }
 
-/** Keepalive settings, in milliseconds; each one left out keeps grpc-js's default. */
+/** Keepalive settings, in milliseconds; each one left out keeps grpc-go's default. */
 export interface GrpcKeepalive {
-  /** Ping an idle connection after this long. */
+  /** Ping a connection after this long without a frame from it. @default 2 h */
   readonly timeMs?: number | undefined;
-  /** Close the connection when a ping is not answered within this. */
+  /** Close the connection when a ping is not answered within this. @default 20 s */
   readonly timeoutMs?: number | undefined;
-  /** Close a connection idle for this long. */
+  /** Close a connection without calls for this long (GOAWAY). @default never */
   readonly maxConnectionIdleMs?: number | undefined;
-  /** Close a connection this old (after a grace period). */
+  /** Close a connection this old (GOAWAY, then the grace period). @default never */
   readonly maxConnectionAgeMs?: number | undefined;
-  /** How long calls may finish on a connection closed for its age. */
+  /** How long calls may finish on a connection closed for its age. @default forever */
   readonly maxConnectionAgeGraceMs?: number | undefined;
-  /** Allow client pings with no call in progress. */
+  /** Client pings closer together than this are strikes (3 end the connection). @default 5 min */
+  readonly minTimeMs?: number | undefined;
+  /** Allow client pings with no call in progress. @default false */
   readonly permitWithoutStream?: boolean | undefined;
 }
 
@@ -67,7 +90,7 @@ export interface GrpcKeepalive {
 export interface GrpcTls {
   readonly cert: Uint8Array;
   readonly key: Uint8Array;
-  /** When set, clients must present a certificate signed by one of these CAs. */
+  /** Client certificates are not supported by Deno's TLS server: setting this fails the start. */
   readonly clientCa?: Uint8Array | undefined;
 }
 
@@ -79,11 +102,13 @@ export interface GrpcServerOptions {
   readonly port: number;
   /** The largest request message, compressed or decompressed, in bytes. */
   readonly maxRecvMsgBytes: number;
-  /** The most concurrent calls per connection. @default unlimited */
+  /** The most concurrent calls per connection; 0 or unset means 100. @default 100 */
   readonly maxConcurrentStreams?: number | undefined;
   readonly keepalive?: GrpcKeepalive | undefined;
-  /** Serves TLS when set, plaintext (h2c) otherwise. */
+  /** Serves TLS (ALPN `h2`) when set, plaintext (h2c) otherwise. */
   readonly tls?: GrpcTls | undefined;
+  /** Request bytes one connection may hold at once. @default max(64 MiB, 4 x maxRecvMsgBytes) */
+  readonly maxConnectionBufferBytes?: number | undefined;
   /** Called with errors a handler threw that are not {@linkcode GrpcError}s. */
   readonly onUnexpectedError?: ((error: unknown) => void) | undefined;
 }
@@ -96,64 +121,15 @@ export interface GrpcServer {
   shutdown(): Promise<void>;
 }
 
-function serverOptions(o: GrpcServerOptions): grpc.ServerOptions {
-  const opts: Record<string, number> = {
-    "grpc.max_receive_message_length": o.maxRecvMsgBytes,
-  };
-  if (o.maxConcurrentStreams !== undefined && o.maxConcurrentStreams > 0) {
-    opts["grpc.max_concurrent_streams"] = o.maxConcurrentStreams;
-  }
-  const k = o.keepalive;
-  if (k !== undefined) {
-    const set = (key: string, v: number | undefined) => {
-      if (v !== undefined && v > 0) opts[key] = v;
-    };
-    set("grpc.keepalive_time_ms", k.timeMs);
-    set("grpc.keepalive_timeout_ms", k.timeoutMs);
-    set("grpc.max_connection_idle_ms", k.maxConnectionIdleMs);
-    set("grpc.max_connection_age_ms", k.maxConnectionAgeMs);
-    set("grpc.max_connection_age_grace_ms", k.maxConnectionAgeGraceMs);
-    if (k.permitWithoutStream !== undefined) {
-      opts["grpc.keepalive_permit_without_calls"] = k.permitWithoutStream ? 1 : 0;
-    }
-  }
-  return opts;
-}
+const DEFAULT_STREAMS = 100;
+const decoder = new TextDecoder();
 
-function credentials(tls: GrpcTls | undefined): grpc.ServerCredentials {
-  if (tls === undefined) return grpc.ServerCredentials.createInsecure();
-  return grpc.ServerCredentials.createSsl(
-    tls.clientCa === undefined ? null : Buffer.from(tls.clientCa),
-    [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }],
-    tls.clientCa !== undefined,
-  );
+/** What the calls of one connection share. */
+interface ConnContext {
+  readonly peer: string;
+  /** Request bytes held by this connection's calls. */
+  held: number;
 }
-
-function metadataMap(metadata: grpc.Metadata): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [key, values] of Object.entries(metadata.toJSON())) {
-    out.set(
-      key.toLowerCase(),
-      values.map((v) => typeof v === "string" ? v : Buffer.from(v).toString("base64")),
-    );
-  }
-  return out;
-}
-
-function toServiceError(error: unknown, onUnexpected?: (error: unknown) => void) {
-  if (!(error instanceof GrpcError)) onUnexpected?.(error);
-  const code = error instanceof GrpcError ? error.code : GrpcCode.INTERNAL;
-  const message = error instanceof GrpcError ? error.message : "Internal error";
-  const metadata = new grpc.Metadata();
-  if (error instanceof GrpcError && error.retryAfterMs !== undefined) {
-    const details = encodeRpcStatus({ code, message, retryAfterMs: error.retryAfterMs });
-    metadata.set("grpc-status-details-bin", Buffer.from(details));
-  }
-  return { code, details: message, metadata };
-}
-
-const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 /**
  * Starts a gRPC server for `methods` (full paths such as
@@ -161,45 +137,395 @@ const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, 
  *
  * @throws {Error} `Cannot listen on host:port: address already in use` and the like.
  */
-export async function serveGrpc(
+export function serveGrpc(
   options: GrpcServerOptions,
   methods: ReadonlyMap<string, GrpcUnaryHandler>,
 ): Promise<GrpcServer> {
-  const server = new grpc.Server(serverOptions(options));
-  for (const [path, handler] of methods) {
-    const handle: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-      const request = toBytes(call.request);
-      let peer: string;
-      try {
-        peer = call.getPeer();
-      } catch {
-        peer = "unknown";
-      }
-      handler({ request, peer, metadata: () => metadataMap(call.metadata) }).then(
-        (response) => callback(null, toBuffer(response)),
-        (error) => callback(toServiceError(error, options.onUnexpectedError)),
-      );
-    };
-    server.register(path, handle, toBuffer, (b: Buffer) => b, "unary");
-  }
   const endpoint = options.hostname.includes(":")
     ? `[${options.hostname}]:${options.port}`
     : `${options.hostname}:${options.port}`;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(endpoint, credentials(options.tls), (error, bound) => {
-      if (error) reject(listenError(endpoint, error));
-      else resolve(bound);
+  if (options.tls?.clientCa !== undefined) {
+    return Promise.reject(
+      new Error(
+        "tls.client_ca_file is not supported on gRPC: Deno's TLS server cannot request client " +
+          "certificates",
+      ),
+    );
+  }
+  let listener: Deno.Listener;
+  try {
+    listener = options.tls === undefined
+      ? Deno.listen({ hostname: options.hostname, port: options.port })
+      : Deno.listenTls({
+        hostname: options.hostname,
+        port: options.port,
+        cert: decoder.decode(options.tls.cert),
+        key: decoder.decode(options.tls.key),
+        alpnProtocols: ["h2"],
+      });
+  } catch (error) {
+    return Promise.reject(listenError(endpoint, error));
+  }
+  const port = (listener.addr as Deno.NetAddr).port;
+  const connections = new Set<H2Connection>();
+  let stopping = false;
+  const budget = options.maxConnectionBufferBytes ??
+    Math.max(64 << 20, 4 * options.maxRecvMsgBytes);
+
+  const accepting = (async () => {
+    while (!stopping) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (stopping || error instanceof Deno.errors.BadResource) return;
+        // A failed accept (for example out of file descriptors) must not stop the server.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      if (stopping) {
+        conn.close();
+        return;
+      }
+      serveConnection(conn).catch(() => {});
+    }
+  })();
+
+  async function serveConnection(conn: Deno.Conn): Promise<void> {
+    try {
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    } catch {
+      // Not a TCP socket option this conn supports.
+    }
+    if (options.tls !== undefined) {
+      const tlsConn = conn as Deno.TlsConn;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const info = await Promise.race([
+          tlsConn.handshake(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error("TLS handshake timed out")), 10_000);
+          }),
+        ]);
+        if (info.alpnProtocol !== null && info.alpnProtocol !== "h2") throw new Error("Not h2");
+      } catch {
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+        return;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    if (stopping) {
+      conn.close();
+      return;
+    }
+    const ctx: ConnContext = { peer: peerOf(conn.remoteAddr), held: 0 };
+    const k = options.keepalive ?? {};
+    const positive = (v: number | undefined) => (v !== undefined && v > 0 ? v : undefined);
+    const h2 = new H2Connection(conn as H2Socket, {
+      role: "server",
+      maxConcurrentStreams: positive(options.maxConcurrentStreams) ?? DEFAULT_STREAMS,
+      keepaliveTimeMs: positive(k.timeMs) ?? 2 * 3_600_000,
+      keepaliveTimeoutMs: positive(k.timeoutMs) ?? 20_000,
+      keepaliveWithoutStreams: true,
+      idleTimeoutMs: positive(k.maxConnectionIdleMs) ?? 0,
+      maxAgeMs: positive(k.maxConnectionAgeMs) ?? 0,
+      maxAgeGraceMs: positive(k.maxConnectionAgeGraceMs) ?? 0,
+      pingPolicy: {
+        minTimeMs: k.minTimeMs ?? 5 * 60_000,
+        permitWithoutStream: k.permitWithoutStream ?? false,
+      },
+      onStream: (stream) => handleStream(stream, ctx),
     });
-  }).catch((error) => {
-    server.forceShutdown();
-    throw error;
-  });
+    connections.add(h2);
+    h2.start();
+    await h2.closed;
+    connections.delete(h2);
+  }
+
+  function handleStream(stream: H2Stream, ctx: ConnContext): void {
+    new UnaryCall(stream, ctx, methods, options, budget).start();
+  }
+
   let closed: Promise<void> | undefined;
-  return {
+  return Promise.resolve({
     port,
     shutdown() {
-      closed ??= new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      closed ??= (async () => {
+        stopping = true;
+        try {
+          listener.close();
+        } catch {
+          // Already closed.
+        }
+        await accepting;
+        for (const c of connections) c.goaway(ErrorCode.NO_ERROR, "server shutdown");
+        await Promise.all([...connections].map((c) => c.closed));
+      })();
       return closed;
     },
-  };
+  });
+}
+
+function peerOf(addr: Deno.Addr): string {
+  if (addr.transport !== "tcp" && addr.transport !== "udp") return "unknown";
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+/** Headers a handler does not see as metadata (grpc-js hides the same ones). */
+const NOT_METADATA = new Set([
+  "grpc-timeout",
+  "grpc-encoding",
+  "grpc-accept-encoding",
+  "accept-encoding",
+  "te",
+  "content-type",
+]);
+
+/** The metadata of a call from its request headers. */
+function metadataOf(headers: readonly HeaderField[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [name, value] of headers) {
+    if (name.startsWith(":") || NOT_METADATA.has(name)) continue;
+    let v = value;
+    if (name.endsWith("-bin")) {
+      const bytes = decodeBinaryHeader(value);
+      if (bytes === undefined) continue;
+      const unpadded = encodeBinaryHeader(bytes);
+      v = unpadded + "=".repeat((4 - (unpadded.length % 4)) % 4);
+    }
+    const list = out.get(name);
+    if (list === undefined) out.set(name, [v]);
+    else list.push(v);
+  }
+  return out;
+}
+
+/** One unary call on one stream, from its headers to its trailers. */
+class UnaryCall {
+  readonly #stream: H2Stream;
+  readonly #ctx: ConnContext;
+  readonly #methods: ReadonlyMap<string, GrpcUnaryHandler>;
+  readonly #options: GrpcServerOptions;
+  readonly #budget: number;
+  #reader: MessageReader;
+  #held = 0;
+  #done = false;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+  #coding: ReturnType<typeof parseContentCoding> = "identity";
+  #handler: GrpcUnaryHandler | undefined;
+
+  constructor(
+    stream: H2Stream,
+    ctx: ConnContext,
+    methods: ReadonlyMap<string, GrpcUnaryHandler>,
+    options: GrpcServerOptions,
+    budget: number,
+  ) {
+    this.#stream = stream;
+    this.#ctx = ctx;
+    this.#methods = methods;
+    this.#options = options;
+    this.#budget = budget;
+    this.#reader = new MessageReader(options.maxRecvMsgBytes, 1);
+  }
+
+  start(): void {
+    const stream = this.#stream;
+    stream.handlers = {
+      onData: (chunk, end) => this.#onData(chunk, end),
+      onClose: (code) => {
+        if (code !== undefined) this.#finish(); // reset by the client or the connection
+      },
+    };
+    const first = (name: string) => stream.headers.find(([n]) => n === name)?.[1];
+    if (first(":method") !== "POST") {
+      return this.#httpError(405, GrpcCode.INTERNAL, "gRPC requires the POST method");
+    }
+    const contentType = first("content-type");
+    if (!isGrpcContentType(contentType)) {
+      return this.#httpError(
+        415,
+        GrpcCode.INVALID_ARGUMENT,
+        `Invalid gRPC request content-type "${contentType ?? ""}"`,
+      );
+    }
+    const path = first(":path") ?? "";
+    this.#handler = this.#methods.get(path);
+    if (this.#handler === undefined) {
+      return this.#fail(GrpcCode.UNIMPLEMENTED, `Unknown method ${path}`);
+    }
+    const encoding = first("grpc-encoding");
+    const coding = encoding === undefined ? "identity" : parseContentCoding(encoding);
+    if (coding === undefined || encoding === "x-gzip") {
+      return this.#fail(
+        GrpcCode.UNIMPLEMENTED,
+        `Unsupported grpc-encoding "${encoding}" (supported: ${GRPC_ACCEPT_ENCODING})`,
+      );
+    }
+    this.#coding = coding;
+    const timeout = first("grpc-timeout");
+    if (timeout !== undefined) {
+      const ms = parseGrpcTimeout(timeout);
+      if (ms === undefined) {
+        return this.#fail(GrpcCode.INTERNAL, `Malformed grpc-timeout "${timeout}"`);
+      }
+      this.#deadline = setTimeout(() => {
+        this.#deadline = undefined;
+        this.#fail(GrpcCode.DEADLINE_EXCEEDED, "Deadline exceeded");
+      }, ms);
+    }
+    if (stream.isRemoteEnded) this.#onData(new Uint8Array(0), true);
+  }
+
+  #onData(chunk: Uint8Array, end: boolean): void {
+    this.#stream.consume(chunk.length);
+    if (this.#done) return;
+    if (chunk.length > 0) {
+      try {
+        this.#reader.push(chunk);
+      } catch (error) {
+        if (error instanceof GrpcWireError) return this.#fail(error.code, error.message);
+        throw error;
+      }
+      this.#hold();
+      if (this.#done) return;
+    }
+    if (!end) return;
+    const [message] = this.#reader.messages;
+    if (this.#reader.partial) return this.#fail(GrpcCode.INTERNAL, "Truncated request message");
+    if (message === undefined) return this.#fail(GrpcCode.INTERNAL, "No request message");
+    if (message.compressed && this.#coding === "identity") {
+      return this.#fail(
+        GrpcCode.INTERNAL,
+        "Compressed flag set on a message without grpc-encoding",
+      );
+    }
+    this.#run(message.compressed, message.data).catch((error) => {
+      this.#fail(GrpcCode.INTERNAL, error instanceof Error ? error.message : String(error));
+    });
+  }
+
+  /** Counts what the reader allocated against the connection's budget. */
+  #hold(): void {
+    const allocated = this.#reader.allocated;
+    const delta = allocated - this.#held;
+    if (delta <= 0) return;
+    this.#held = allocated;
+    this.#ctx.held += delta;
+    if (this.#ctx.held > this.#budget) {
+      this.#fail(GrpcCode.RESOURCE_EXHAUSTED, "Too much request data in flight on this connection");
+    }
+  }
+
+  async #run(compressed: boolean, data: Uint8Array): Promise<void> {
+    let request = data;
+    if (compressed) {
+      try {
+        request = await decompress(data, this.#coding ?? "identity", this.#options.maxRecvMsgBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          return this.#fail(
+            GrpcCode.RESOURCE_EXHAUSTED,
+            `Decompressed message larger than max (${this.#options.maxRecvMsgBytes})`,
+          );
+        }
+        return this.#fail(GrpcCode.INTERNAL, "Cannot decompress the request message");
+      }
+      if (this.#done) return;
+    }
+    const headers = this.#stream.headers;
+    let response: Uint8Array;
+    try {
+      response = await this.#handler!({
+        request,
+        peer: this.#ctx.peer,
+        metadata: () => metadataOf(headers),
+      });
+    } catch (error) {
+      if (!(error instanceof GrpcError)) {
+        try {
+          this.#options.onUnexpectedError?.(error);
+        } catch {
+          // A logging failure must not break the call.
+        }
+        return this.#fail(GrpcCode.INTERNAL, "Internal error");
+      }
+      return this.#fail(error.code, error.message, error.retryAfterMs);
+    }
+    if (this.#done) return;
+    const stream = this.#stream;
+    stream.sendHeaders([
+      [":status", "200"],
+      ["content-type", "application/grpc"],
+      ["grpc-accept-encoding", GRPC_ACCEPT_ENCODING],
+    ], false);
+    try {
+      await stream.write(frameMessage(response, false));
+    } catch {
+      return this.#finish(); // The stream or connection closed under us.
+    }
+    if (this.#done) return;
+    stream.sendHeaders([["grpc-status", "0"]], true);
+    this.#finish();
+  }
+
+  /** Answers with a gRPC error status (Trailers-Only when no headers went out yet). */
+  #fail(code: number, message: string, retryAfterMs?: number): void {
+    if (this.#done) return;
+    const stream = this.#stream;
+    const status: HeaderField[] = [
+      ["grpc-status", String(code)],
+      ["grpc-message", encodeGrpcMessage(message)],
+    ];
+    if (retryAfterMs !== undefined) {
+      status.push([
+        "grpc-status-details-bin",
+        encodeBinaryHeader(encodeRpcStatus({ code, message, retryAfterMs })),
+      ]);
+    }
+    if (!stream.isClosed) {
+      if (stream.headersSent) stream.sendHeaders(status, true);
+      else {
+        stream.sendHeaders([
+          [":status", "200"],
+          ["content-type", "application/grpc"],
+          ...(code === GrpcCode.UNIMPLEMENTED
+            ? [["grpc-accept-encoding", GRPC_ACCEPT_ENCODING] as const]
+            : []),
+          ...status,
+        ], true);
+      }
+    }
+    this.#finish();
+  }
+
+  #httpError(status: number, code: number, message: string): void {
+    if (this.#done) return;
+    this.#stream.sendHeaders([
+      [":status", String(status)],
+      ["content-type", "text/plain"],
+      ["grpc-status", String(code)],
+      ["grpc-message", encodeGrpcMessage(message)],
+    ], true);
+    this.#finish();
+  }
+
+  /** Ends the call: releases what it held; a client still sending is told to stop. */
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+    this.#ctx.held -= this.#held;
+    this.#held = 0;
+    const stream = this.#stream;
+    if (!stream.isClosed && !stream.isRemoteEnded) stream.reset(ErrorCode.NO_ERROR);
+    else if (!stream.isClosed && !stream.headersSent) stream.reset(ErrorCode.CANCEL);
+  }
 }

@@ -42,7 +42,7 @@ const keepaliveSchema = z.strictObject({
     timeout: duration().optional(),
   }).optional(),
   enforcement_policy: z.strictObject({
-    /** Accepted for compatibility; grpc-js does not enforce a minimum ping interval. */
+    /** Client pings closer together than this are strikes; the third ends the connection. */
     min_time: duration().optional(),
     permit_without_stream: z.boolean().optional(),
   }).optional(),
@@ -63,7 +63,7 @@ export const grpcConfigSchema = z.strictObject({
   transport: z.literal("tcp").default("tcp"),
   /** The largest request message, in MiB (compressed or decompressed). */
   max_recv_msg_size_mib: z.number().positive().default(4),
-  /** The most concurrent calls per connection; 0 means no limit. */
+  /** The most concurrent calls per connection; 0 means tfo's default, 100. */
   max_concurrent_streams: z.number().int().nonnegative().default(0),
   keepalive: keepaliveSchema.optional(),
   tls: tlsSchema.optional(),

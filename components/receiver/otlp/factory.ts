@@ -112,6 +112,7 @@ async function startGrpc(
         maxConnectionIdleMs: params?.max_connection_idle,
         maxConnectionAgeMs: params?.max_connection_age,
         maxConnectionAgeGraceMs: params?.max_connection_age_grace,
+        minTimeMs: config.keepalive?.enforcement_policy?.min_time,
         permitWithoutStream: config.keepalive?.enforcement_policy?.permit_without_stream,
       },
       tls,
@@ -142,7 +143,7 @@ async function startHttp(
   if (config.tls?.client_ca_file !== undefined) {
     throw new Error(
       `Cannot start receiver "${id}": protocols.http.tls.client_ca_file is not supported yet ` +
-        "(client certificates are supported on grpc)",
+        "(Deno's TLS server cannot request client certificates)",
     );
   }
   const decoder = new TextDecoder();

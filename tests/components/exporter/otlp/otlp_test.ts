@@ -1,16 +1,18 @@
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
-import http2 from "node:http2";
-// TODO(import map): use the bare "@grpc/grpc-js" once deno.json maps it (not ours to edit).
-import * as grpc from "@grpc/grpc-js";
 import { otlpExporterFactory } from "../../../../components/exporter/otlp/factory.ts";
 import {
   otlpConfigSchema,
   parseGrpcEndpoint,
 } from "../../../../components/exporter/otlp/config.ts";
 import { type Consumer, ConsumerError } from "../../../../lib/consumer/consumer.ts";
-import { encodeRpcStatus, GrpcCode } from "../../../../lib/net/rpc_status.ts";
-import { rawDeserialize, rawSerialize } from "../../../../lib/net/grpc_client.ts";
+import { GrpcCode } from "../../../../lib/net/rpc_status.ts";
+import {
+  GrpcError,
+  type GrpcTls,
+  type GrpcUnaryHandler,
+  serveGrpc,
+} from "../../../../lib/net/grpc_server.ts";
+import { H2Connection } from "../../../../lib/net/h2/connection.ts";
 import {
   decodeLogsRequest,
   decodeMetricsRequest,
@@ -40,63 +42,62 @@ const SERVICES: Record<Signal, string> = {
 interface Call {
   signal: Signal;
   request: Uint8Array;
-  metadata: Record<string, unknown>;
+  metadata: Record<string, string>;
 }
 
-type Answer = { error: Partial<grpc.StatusObject> } | { response: Uint8Array } | "hang";
+interface StatusAnswer {
+  code: number;
+  details: string;
+  retryAfterMs?: number;
+}
 
-/** A gRPC server (grpc-js, raw bytes) on 127.0.0.1 that records calls and answers with `answer`. */
+type Answer = { error: StatusAnswer } | { response: Uint8Array } | "hang";
+
+/** A gRPC server (tfo's own, raw bytes) on 127.0.0.1 that records calls and answers with `answer`. */
 async function fakeServer(
   answer: (c: Call) => Answer = () => ({ response: new Uint8Array() }),
-  credentials = grpc.ServerCredentials.createInsecure(),
+  tls?: GrpcTls,
 ) {
   const calls: Call[] = [];
   const hanging: (() => void)[] = [];
-  const server = new grpc.Server();
+  const methods = new Map<string, GrpcUnaryHandler>();
   for (const [signal, path] of Object.entries(SERVICES) as [Signal, string][]) {
-    server.register<Uint8Array, Uint8Array>(
-      path,
-      (
-        call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>,
-        callback: grpc.sendUnaryData<Uint8Array>,
-      ) => {
-        const c: Call = { signal, request: call.request, metadata: call.metadata.getMap() };
-        calls.push(c);
-        const a = answer(c);
-        if (a === "hang") {
-          hanging.push(() => callback(null, new Uint8Array()));
-        } else if ("error" in a) callback(a.error);
-        else callback(null, a.response);
-      },
-      rawSerialize,
-      rawDeserialize,
-      "unary",
-    );
+    methods.set(path, (call) => {
+      const metadata: Record<string, string> = {};
+      for (const [k, v] of call.metadata()) metadata[k] = v[0] ?? "";
+      const c: Call = { signal, request: call.request, metadata };
+      calls.push(c);
+      const a = answer(c);
+      if (a === "hang") {
+        return new Promise((resolve) => hanging.push(() => resolve(new Uint8Array())));
+      }
+      if ("error" in a) {
+        const { code, details, retryAfterMs } = a.error;
+        return Promise.reject(new GrpcError(code, details, { retryAfterMs }));
+      }
+      return Promise.resolve(a.response);
+    });
   }
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      credentials,
-      (e, p) => (e ? reject(e) : resolve(p)),
-    )
+  const server = await serveGrpc(
+    { hostname: "127.0.0.1", port: 0, maxRecvMsgBytes: 64 << 20, tls },
+    methods,
   );
   return {
-    endpoint: `127.0.0.1:${port}`,
+    endpoint: `127.0.0.1:${server.port}`,
     calls,
-    close: () => {
+    close: async () => {
       for (const release of hanging) release();
-      server.forceShutdown();
+      await server.shutdown();
     },
   };
 }
 
 function statusError(code: number, details: string, retryDelayMs?: number): Answer {
-  const metadata = new grpc.Metadata();
-  if (retryDelayMs !== undefined) {
-    const bin = encodeRpcStatus({ code, message: details, retryAfterMs: retryDelayMs });
-    metadata.set("grpc-status-details-bin", Buffer.from(bin));
-  }
-  return { error: { code, details, metadata } };
+  return {
+    error: retryDelayMs === undefined
+      ? { code, details }
+      : { code, details, retryAfterMs: retryDelayMs },
+  };
 }
 
 async function started(input: Record<string, unknown>, signals: Signal[] = ["traces"]) {
@@ -133,7 +134,7 @@ Deno.test("otlp exporter calls the Export method of each signal with headers as 
   await exporter.consumers.metrics!.consume(metricsPayload("m", 3));
   await exporter.consumers.logs!.consume(logsPayload("hello"));
   await exporter.shutdown();
-  server.close();
+  await server.close();
   assert.deepEqual(server.calls.map((c) => c.signal), ["traces", "metrics", "logs"]);
   const [t, m, l] = server.calls;
   assert.deepEqual(spanNamesOf(decodeTracesRequest(t!.request)), ["a", "b"]);
@@ -155,7 +156,7 @@ Deno.test("otlp exporter sends an encoded payload byte for byte", async () => {
   const bytes = encodeTracesRequest(tracesOf("x", "y"));
   await traces.consume(Payload.fromProto("traces", bytes, TRACES_PROTO));
   await exporter.shutdown();
-  server.close();
+  await server.close();
   assert.deepEqual(server.calls[0]?.request, bytes);
 });
 
@@ -166,7 +167,7 @@ Deno.test("otlp exporter accepts a partial success, warns once and counts the re
   const { exporter, traces, warnings, registry } = await started({ endpoint: server.endpoint });
   await traces.consume(tracesPayload("a", "b", "c"));
   await exporter.shutdown();
-  server.close();
+  await server.close();
   const [warning, ...more] = warnings();
   assert.equal(more.length, 0);
   assert.equal(warning?.rejected_spans, 2);
@@ -200,7 +201,7 @@ for (const [name, answer, permanent, retryAfterMs] of CASES) {
     const { exporter, traces } = await started(single({ endpoint: server.endpoint }));
     const error = await rejection(traces.consume(tracesPayload("a")));
     await exporter.shutdown();
-    server.close();
+    await server.close();
     assert.equal(error.permanent, permanent);
     assert.equal(error.retryAfterMs, retryAfterMs);
     assert.match(
@@ -219,7 +220,7 @@ Deno.test("otlp exporter turns its own deadline into a retryable DEADLINE_EXCEED
   const error = await rejection(traces.consume(tracesPayload("a")));
   const took = Date.now() - began;
   await exporter.shutdown();
-  server.close();
+  await server.close();
   assert.equal(error.permanent, false);
   assert.match(error.message, /DEADLINE_EXCEEDED/);
   assert.ok(took >= 140 && took < 5000, `took ${took}ms`);
@@ -236,33 +237,50 @@ Deno.test("otlp exporter treats an unreachable server as retryable UNAVAILABLE",
   assert.match(error.message, /UNAVAILABLE/);
 });
 
-/** A bare HTTP/2 server speaking just enough gRPC to show what arrives on the wire. */
-async function wireServer() {
-  const seen: { headers: http2.IncomingHttpHeaders; frame: Uint8Array }[] = [];
-  const server = http2.createServer();
-  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", () => {
-      seen.push({ headers, frame: new Uint8Array(Buffer.concat(chunks)) });
-      stream.respond({ ":status": 200, "content-type": "application/grpc" }, {
-        waitForTrailers: true,
+/** A bare HTTP/2 server (tfo's h2 layer) speaking just enough gRPC to show what arrives. */
+function wireServer() {
+  const seen: { headers: Map<string, string>; frame: Uint8Array }[] = [];
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const connections: H2Connection[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      const h2 = new H2Connection(conn, {
+        role: "server",
+        onStream(stream) {
+          const chunks: number[] = [];
+          stream.handlers = {
+            onData(chunk, end) {
+              chunks.push(...chunk);
+              stream.consume(chunk.length);
+              if (!end) return;
+              seen.push({ headers: new Map(stream.headers), frame: Uint8Array.from(chunks) });
+              stream.sendHeaders([[":status", "200"], ["content-type", "application/grpc"]], false);
+              stream.write(new Uint8Array(5)).then(
+                () => stream.sendHeaders([["grpc-status", "0"]], true),
+                () => {},
+              );
+            },
+          };
+        },
       });
-      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-      stream.end(Buffer.from([0, 0, 0, 0, 0]));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
+      connections.push(h2);
+      h2.start();
+    }
+  })();
   return {
-    endpoint: `127.0.0.1:${port}`,
+    endpoint: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
     seen,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const c of connections) c.close();
+      await Promise.all(connections.map((c) => c.closed));
+    },
   };
 }
 
 Deno.test("otlp exporter gzips messages by default, and not with compression none", async () => {
-  const server = await wireServer();
+  const server = wireServer();
   const bytes = encodeTracesRequest(tracesOf("zipped", "zipped", "zipped"));
   for (const compression of ["gzip", "none"]) {
     const { exporter, traces } = await started({ endpoint: server.endpoint, compression });
@@ -271,7 +289,7 @@ Deno.test("otlp exporter gzips messages by default, and not with compression non
   }
   await server.close();
   const [gz, plain] = server.seen;
-  assert.equal(gz?.headers["grpc-encoding"], "gzip");
+  assert.equal(gz?.headers.get("grpc-encoding"), "gzip");
   assert.equal(gz?.frame[0], 1, "the compressed flag is set");
   assert.deepEqual(await gunzip(gz!.frame.subarray(5)), bytes);
   assert.equal(plain?.frame[0], 0);
@@ -351,11 +369,12 @@ Deno.test("otlp exporter connects with TLS: ca_file, server_name_override, insec
     await t.step({ name: "openssl is not installed", ignore: true, fn() {} });
     return;
   }
-  // grpc-js's own TLS server is broken under Deno 2.9 (its node:tls server sends malformed
-  // records), so TLS is terminated by Deno in front of a plaintext grpc-js server.
-  const server = await fakeServer();
-  const proxy = tlsProxy(server.endpoint, certs.serverCertPem, certs.serverKeyPem);
-  const port = proxy.port;
+  const enc = new TextEncoder();
+  const server = await fakeServer(undefined, {
+    cert: enc.encode(certs.serverCertPem),
+    key: enc.encode(certs.serverKeyPem),
+  });
+  const port = Number(server.endpoint.split(":")[1]);
   try {
     const trusted = await started({
       endpoint: `localhost:${port}`,
@@ -399,57 +418,7 @@ Deno.test("otlp exporter connects with TLS: ca_file, server_name_override, insec
       ["c"],
     ]);
   } finally {
-    await proxy.close();
-    server.close();
+    await server.close();
     await certs.remove();
   }
 });
-
-/** Terminates TLS (with ALPN h2) on 127.0.0.1 and forwards the bytes to a plaintext `target`. */
-function tlsProxy(target: string, cert: string, key: string) {
-  const listener = Deno.listenTls({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert,
-    key,
-    alpnProtocols: ["h2"],
-  });
-  const conns = new Set<Deno.Conn>();
-  const [hostname, port] = target.split(":");
-  const pipes: Promise<unknown>[] = [];
-  const done = (async () => {
-    for await (const tls of listener) {
-      const upstream = await Deno.connect({ hostname: hostname!, port: Number(port) });
-      conns.add(tls);
-      conns.add(upstream);
-      const close = () => {
-        for (const c of [tls, upstream]) {
-          try {
-            c.close();
-          } catch {
-            // already closed
-          }
-        }
-      };
-      pipes.push(
-        tls.readable.pipeTo(upstream.writable).catch(() => {}).finally(close),
-        upstream.readable.pipeTo(tls.writable).catch(() => {}).finally(close),
-      );
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    async close() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch {
-          // already closed
-        }
-      }
-      await done.catch(() => {});
-      await Promise.allSettled(pipes);
-    },
-  };
-}
