@@ -25,23 +25,25 @@ service:
     metrics: {receivers: [${receiver}], exporters: [${exporter}]}
 `;
 
-Deno.test("otlp receiver http tls.client_ca_file is a validation error with its position", async () => {
-  const lines = await errors(`receivers:
+for (const protocol of ["http", "grpc"]) {
+  Deno.test(`otlp receiver ${protocol} tls.client_ca_file is a validation error with its position`, async () => {
+    const lines = await errors(`receivers:
   otlp:
     protocols:
-      http:
+      ${protocol}:
         endpoint: 127.0.0.1:0
         tls:
           cert_file: c.pem
           key_file: k.pem
           client_ca_file: ca.pem
 ${service("otlp")}`);
-  assert.deepEqual(lines, [
-    "c.yaml:9:27  receivers.otlp.protocols.http.tls.client_ca_file: is not supported on the " +
-    "http protocol (Deno's HTTP server cannot verify client certificates); use the grpc " +
-    "protocol for mTLS",
-  ]);
-});
+    assert.deepEqual(lines, [
+      `c.yaml:9:27  receivers.otlp.protocols.${protocol}.tls.client_ca_file: is not supported ` +
+      "(Deno's TLS server cannot request client certificates); terminate mTLS in front of tfo, " +
+      "or authenticate clients with an authenticator extension",
+    ]);
+  });
+}
 
 Deno.test("prometheus service discovery and unverifiable TLS settings are validation errors", async () => {
   const lines = await errors(`receivers:

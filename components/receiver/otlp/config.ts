@@ -19,13 +19,13 @@ const tlsSchema = z.strictObject({
 
 /** Server authentication: the ID of an authenticator extension. */
 /**
- * The HTTP protocol's TLS: the server certificate only. Client certificates (mTLS) are refused at
- * validation: Deno's HTTP server cannot ask for them (gRPC, on `node:http2`, can).
+ * A protocol's TLS: the server certificate only. Client certificates (mTLS) are refused at
+ * validation: Deno's TLS server cannot ask a client for a certificate, on HTTP or on gRPC.
  */
-const httpTlsSchema = tlsSchema.refine((t) => t.client_ca_file === undefined, {
+const serverTlsSchema = tlsSchema.refine((t) => t.client_ca_file === undefined, {
   path: ["client_ca_file"],
-  message: "is not supported on the http protocol (Deno's HTTP server cannot verify client " +
-    "certificates); use the grpc protocol for mTLS",
+  message: "is not supported (Deno's TLS server cannot request client certificates); " +
+    "terminate mTLS in front of tfo, or authenticate clients with an authenticator extension",
 });
 
 const authSchema = z.strictObject({
@@ -66,7 +66,7 @@ export const grpcConfigSchema = z.strictObject({
   /** The most concurrent calls per connection; 0 means tfo's default, 100. */
   max_concurrent_streams: z.number().int().nonnegative().default(0),
   keepalive: keepaliveSchema.optional(),
-  tls: tlsSchema.optional(),
+  tls: serverTlsSchema.optional(),
   /** Copy request metadata into the client info of the data. */
   include_metadata: z.boolean().default(false),
   auth: authSchema.optional(),
@@ -89,7 +89,7 @@ export const httpConfigSchema = z.strictObject({
   metrics_url_path: urlPath("/v1/metrics"),
   logs_url_path: urlPath("/v1/logs"),
   cors: corsSchema.optional(),
-  tls: httpTlsSchema.optional(),
+  tls: serverTlsSchema.optional(),
   include_metadata: z.boolean().default(false),
   /** The largest request body, compressed and decompressed. */
   max_request_body_size: byteSize().default(20 * 1024 * 1024),

@@ -92,11 +92,6 @@ async function startGrpc(
   const tls = config.tls === undefined ? undefined : {
     cert: await readFileFor(id, "protocols.grpc.tls.cert_file", config.tls.cert_file),
     key: await readFileFor(id, "protocols.grpc.tls.key_file", config.tls.key_file),
-    clientCa: config.tls.client_ca_file === undefined ? undefined : await readFileFor(
-      id,
-      "protocols.grpc.tls.client_ca_file",
-      config.tls.client_ca_file,
-    ),
   };
   const params = config.keepalive?.server_parameters;
   const maxRecvMsgBytes = Math.floor(config.max_recv_msg_size_mib * 1024 * 1024);
@@ -140,12 +135,6 @@ async function startHttp(
 ): Promise<HttpListener> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
-  if (config.tls?.client_ca_file !== undefined) {
-    throw new Error(
-      `Cannot start receiver "${id}": protocols.http.tls.client_ca_file is not supported yet ` +
-        "(Deno's TLS server cannot request client certificates)",
-    );
-  }
   const decoder = new TextDecoder();
   const tls = config.tls === undefined ? undefined : {
     cert: decoder.decode(

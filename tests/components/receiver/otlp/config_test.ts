@@ -63,7 +63,7 @@ Deno.test("otlp receiver config takes every documented key", () => {
           server_parameters: { max_connection_idle: "11s", time: "30s", timeout: "5s" },
           enforcement_policy: { min_time: "10s", permit_without_stream: true },
         },
-        tls: { cert_file: "c.pem", key_file: "k.pem", client_ca_file: "ca.pem" },
+        tls: { cert_file: "c.pem", key_file: "k.pem" },
         auth: { authenticator: "bearertokenauth" },
       },
       http: {
