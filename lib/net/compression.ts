@@ -1,14 +1,17 @@
 /**
- * Request body decompression with a size limit that defeats compression bombs: the compressed
- * bytes are fed in small slices and output is counted as it appears, so no more than about twice
- * the limit is ever held, whatever the compression ratio. gzip and deflate (zlib) use the web
- * `DecompressionStream`; zstd uses `node:zlib`'s streaming decoder.
+ * Request body decompression with a size limit that defeats compression bombs: output is counted
+ * as it appears and the decoder is destroyed as soon as it passes the limit, so no more than the
+ * limit plus one output chunk is ever held, whatever the compression ratio. gzip (every member of a
+ * multi-member stream, RFC 1952), deflate (zlib, RFC 1950, its adler32 trailer checked) and zstd
+ * use `node:zlib`'s streaming decoders; the output is copied into one buffer as it arrives
+ * (`ByteCollector`). A zstd body must consist of whole frames, all of which are decoded: the
+ * decoder itself returns what it got of a truncated frame, and stops after the first frame, so the
+ * frames' block headers are walked first and each frame is decoded on its own.
  *
  * @module
  */
-import { createZstdDecompress } from "node:zlib";
-import { BodyTooLargeError, concatChunks } from "./body.ts";
-
+import { createGunzip, createInflate, createZstdDecompress } from "node:zlib";
+import { BodyTooLargeError, ByteCollector } from "./body.ts";
 /** A content coding this module decodes. */
 export type ContentCoding = "identity" | "gzip" | "deflate" | "zstd";
 
@@ -44,9 +47,6 @@ export class DecompressionError extends Error {
   }
 }
 
-/** The largest deflate expansion per input byte (the format's theoretical bound is ~1032). */
-const MAX_DEFLATE_RATIO = 1032;
-
 /**
  * Decompresses `bytes`, failing as soon as the output exceeds `limit` bytes.
  *
@@ -62,66 +62,47 @@ export function decompress(
     case "identity":
       if (bytes.length > limit) return Promise.reject(new BodyTooLargeError(limit));
       return Promise.resolve(bytes);
-    case "gzip":
-    case "deflate":
-      return decompressWeb(bytes, coding, limit);
     case "zstd":
-      return decompressZstd(bytes, limit);
+      return inflateZstd(bytes, limit);
+    default:
+      return inflate(bytes, coding, newOutput(limit)).then((out) => out.bytes());
   }
 }
 
-function tooLarge(limit: number): BodyTooLargeError {
-  return new BodyTooLargeError(limit, "Decompressed request body");
+function newOutput(limit: number): ByteCollector {
+  return new ByteCollector(limit, 0, "Decompressed request body");
 }
 
-async function decompressWeb(
+/** Inflates each data frame on its own: the decoder stops after the first frame it reads. */
+async function inflateZstd(bytes: Uint8Array, limit: number): Promise<Uint8Array> {
+  const frames = zstdFrames(bytes);
+  if (typeof frames === "string") {
+    throw new DecompressionError("zstd", { cause: new Error(frames) });
+  }
+  const out = newOutput(limit);
+  for (const [start, end] of frames) await inflate(bytes.subarray(start, end), "zstd", out);
+  return out.bytes();
+}
+
+function decoderFor(coding: "gzip" | "deflate" | "zstd") {
+  switch (coding) {
+    case "gzip":
+      return createGunzip();
+    case "deflate":
+      return createInflate();
+    case "zstd":
+      return createZstdDecompress();
+  }
+}
+
+/** Inflates `bytes` onto `out`. */
+function inflate(
   bytes: Uint8Array,
-  coding: "gzip" | "deflate",
-  limit: number,
-): Promise<Uint8Array> {
-  // DecompressionStream inflates each written chunk completely, so the slice size bounds what
-  // one write can produce: about `limit` bytes at the worst ratio.
-  const slice = Math.min(65_536, Math.max(256, Math.floor(limit / MAX_DEFLATE_RATIO)));
-  const stream = new DecompressionStream(coding);
-  const writer = stream.writable.getWriter();
-  const reader = stream.readable.getReader();
-  const feeding = (async () => {
-    for (let offset = 0; offset < bytes.length; offset += slice) {
-      // A view of a plain ArrayBuffer in practice; the cast only satisfies BufferSource.
-      await writer.write(bytes.subarray(offset, offset + slice) as Uint8Array<ArrayBuffer>);
-    }
-    await writer.close();
-  })();
-  // Errors of the writing side reappear on the reading side; this keeps them from going unhandled.
-  feeding.catch(() => {});
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (true) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (error) {
-        throw new DecompressionError(coding, { cause: error });
-      }
-      if (result.done) break;
-      total += result.value.length;
-      if (total > limit) throw tooLarge(limit);
-      chunks.push(result.value);
-    }
-  } catch (error) {
-    await reader.cancel().catch(() => {});
-    writer.abort().catch(() => {});
-    throw error;
-  }
-  return concatChunks(chunks, total);
-}
-
-function decompressZstd(bytes: Uint8Array, limit: number): Promise<Uint8Array> {
+  coding: "gzip" | "deflate" | "zstd",
+  out: ByteCollector,
+): Promise<ByteCollector> {
   return new Promise((resolve, reject) => {
-    const decoder = createZstdDecompress();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
+    const decoder = decoderFor(coding);
     let settled = false;
     const fail = (error: Error) => {
       if (settled) return;
@@ -131,16 +112,68 @@ function decompressZstd(bytes: Uint8Array, limit: number): Promise<Uint8Array> {
     };
     decoder.on("data", (chunk: Uint8Array) => {
       if (settled) return;
-      total += chunk.length;
-      if (total > limit) return fail(tooLarge(limit));
-      chunks.push(chunk);
+      try {
+        out.push(chunk);
+      } catch (error) {
+        fail(error as Error);
+      }
     });
-    decoder.on("error", (error: Error) => fail(new DecompressionError("zstd", { cause: error })));
+    decoder.on("error", (error: Error) => fail(new DecompressionError(coding, { cause: error })));
     decoder.on("end", () => {
       if (settled) return;
       settled = true;
-      resolve(concatChunks(chunks, total));
+      resolve(out);
     });
     decoder.end(bytes);
   });
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const DICTIONARY_ID_BYTES = [0, 1, 2, 4];
+const CONTENT_SIZE_BYTES = [0, 2, 4, 8];
+
+/**
+ * The data frames of `bytes` as `[start, end)` offsets, or why it is not a sequence of whole zstd
+ * frames and skippable frames (RFC 8878). Only headers are read: block contents are the decoder's
+ * business.
+ */
+export function zstdFrames(bytes: Uint8Array): [number, number][] | string {
+  const frames: [number, number][] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const len = bytes.length;
+  if (len === 0) return "empty body";
+  let pos = 0;
+  while (pos < len) {
+    if (pos + 4 > len) return `truncated frame magic at offset ${pos}`;
+    const magic = view.getUint32(pos, true);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      if (pos + 8 > len) return `truncated skippable frame at offset ${pos}`;
+      pos += 8 + view.getUint32(pos + 4, true);
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) return `not a zstd frame at offset ${pos}`;
+    const frameStart = pos;
+    pos += 4;
+    if (pos >= len) return "truncated frame header";
+    const descriptor = bytes[pos]!;
+    const singleSegment = (descriptor >> 5) & 1;
+    const contentSizeFlag = descriptor >> 6;
+    const contentSizeBytes = contentSizeFlag === 0
+      ? singleSegment
+      : CONTENT_SIZE_BYTES[contentSizeFlag]!;
+    pos += 1 + (singleSegment ? 0 : 1) + DICTIONARY_ID_BYTES[descriptor & 3]! + contentSizeBytes;
+    for (;;) {
+      if (pos + 3 > len) return `truncated block header at offset ${pos}`;
+      const header = bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16);
+      const type = (header >> 1) & 3;
+      if (type === 3) return `reserved block type at offset ${pos}`;
+      pos += 3 + (type === 1 ? 1 : header >>> 3);
+      if ((header & 1) === 1) break;
+    }
+    if ((descriptor >> 2) & 1) pos += 4;
+    if (pos > len) return "truncated frame";
+    frames.push([frameStart, pos]);
+  }
+  if (pos !== len) return "truncated skippable frame";
+  return frames.length > 0 ? frames : "no data frame";
 }

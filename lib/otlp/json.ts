@@ -403,11 +403,16 @@ function parse(input: string | Uint8Array): Json {
       throw new OtlpDecodeError("Invalid OTLP/JSON: not UTF-8", { cause: e });
     }
   }
+  let json: Json;
   try {
-    return JSON.parse(text);
+    json = JSON.parse(text);
   } catch (e) {
     throw new OtlpDecodeError(`Invalid OTLP/JSON: ${(e as Error).message}`, { cause: e });
   }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    fail("$", "expected an object");
+  }
+  return json;
 }
 
 /** The value under the lowerCamelCase key, else under the snake_case one. */
@@ -493,9 +498,12 @@ function double(v: unknown, path: string): number {
   fail(path, "expected a number");
 }
 
-function id(v: unknown, path: string): Uint8Array {
+/** A trace ID (16 bytes) or span ID (8 bytes) in hex; empty means unset. */
+function id(v: unknown, path: string, bytes: 8 | 16): Uint8Array {
   const s = str(v, path);
-  return s === "" ? EMPTY : fromHex(s, path);
+  if (s === "") return EMPTY;
+  if (s.length !== bytes * 2) fail(path, `expected ${bytes * 2} hex digits, got ${s.length}`);
+  return fromHex(s, path);
 }
 
 function b64(v: unknown, path: string): Uint8Array {
@@ -635,10 +643,10 @@ function span(v: unknown, path: string): Span {
   const o = obj(v, path) ?? {};
   const st = obj(o.status, path + ".status") ?? {};
   return {
-    traceId: id(get(o, "traceId", "trace_id"), path + ".traceId"),
-    spanId: id(get(o, "spanId", "span_id"), path + ".spanId"),
+    traceId: id(get(o, "traceId", "trace_id"), path + ".traceId", 16),
+    spanId: id(get(o, "spanId", "span_id"), path + ".spanId", 8),
     traceState: str(get(o, "traceState", "trace_state"), path + ".traceState"),
-    parentSpanId: id(get(o, "parentSpanId", "parent_span_id"), path + ".parentSpanId"),
+    parentSpanId: id(get(o, "parentSpanId", "parent_span_id"), path + ".parentSpanId", 8),
     flags: int32(o.flags, path + ".flags", true),
     name: str(o.name, path + ".name"),
     kind: int32(o.kind, path + ".kind", false, SPAN_KIND),
@@ -681,8 +689,8 @@ function span(v: unknown, path: string): Span {
       const p = `${path}.links[${i}]`;
       const l = obj(lv, p) ?? {};
       return {
-        traceId: id(get(l, "traceId", "trace_id"), p + ".traceId"),
-        spanId: id(get(l, "spanId", "span_id"), p + ".spanId"),
+        traceId: id(get(l, "traceId", "trace_id"), p + ".traceId", 16),
+        spanId: id(get(l, "spanId", "span_id"), p + ".spanId", 8),
         traceState: str(get(l, "traceState", "trace_state"), p + ".traceState"),
         attributes: attrs(l.attributes, p + ".attributes"),
         droppedAttributesCount: int32(
@@ -736,8 +744,8 @@ function exemplars(v: unknown, path: string): Exemplar[] {
       ),
       timeUnixNano: int64(get(e, "timeUnixNano", "time_unix_nano"), p + ".timeUnixNano", true),
       value: numberValue(e, p),
-      spanId: id(get(e, "spanId", "span_id"), p + ".spanId"),
-      traceId: id(get(e, "traceId", "trace_id"), p + ".traceId"),
+      spanId: id(get(e, "spanId", "span_id"), p + ".spanId", 8),
+      traceId: id(get(e, "traceId", "trace_id"), p + ".traceId", 16),
     };
   });
 }
@@ -961,8 +969,8 @@ function logRecord(v: unknown, path: string): LogRecord {
       true,
     ),
     flags: int32(o.flags, path + ".flags", true),
-    traceId: id(get(o, "traceId", "trace_id"), path + ".traceId"),
-    spanId: id(get(o, "spanId", "span_id"), path + ".spanId"),
+    traceId: id(get(o, "traceId", "trace_id"), path + ".traceId", 16),
+    spanId: id(get(o, "spanId", "span_id"), path + ".spanId", 8),
     eventName: str(get(o, "eventName", "event_name"), path + ".eventName"),
   };
 }

@@ -172,7 +172,10 @@ Deno.test("JSON: invalid JSON and wrong shapes throw OtlpDecodeError naming the 
     ["[]", /at \$: expected an object/],
     [`{"resourceSpans":{}}`, /\$\.resourceSpans: expected an array/],
     [`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}`, /traceId/],
-    [`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}`, /invalid hex/],
+    [
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${"zz".repeat(16)}"}]}]}]}`,
+      /invalid hex/,
+    ],
     [`{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":5}]}]}]}`, /spans\[0\]\.name/],
     [
       `{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"1.5"}]}]}]}`,
@@ -209,4 +212,32 @@ Deno.test("JSON: invalid JSON and wrong shapes throw OtlpDecodeError naming the 
     () => decodeLogsJson(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":${deep}}]}]}]}`),
     OtlpDecodeError,
   );
+});
+
+Deno.test("JSON: trace and span IDs of the wrong length and a top-level non-object are refused", () => {
+  const span = (ids: string) => `{"resourceSpans":[{"scopeSpans":[{"spans":[{${ids}}]}]}]}`;
+  const trace = "5b8efff798038103d269b633813fc60c";
+  assert.throws(
+    () => decodeTracesJson(span(`"traceId":"5b8e","spanId":"eee19b7ec3c1b174"`)),
+    OtlpDecodeError,
+  );
+  assert.throws(
+    () => decodeTracesJson(span(`"traceId":"${trace}","spanId":"eee19b"`)),
+    OtlpDecodeError,
+  );
+  assert.throws(
+    () =>
+      decodeTracesJson(
+        span(`"traceId":"${trace}","spanId":"eee19b7ec3c1b174","parentSpanId":"00"`),
+      ),
+    OtlpDecodeError,
+  );
+  const ok = decodeTracesJson(
+    span(`"traceId":"${trace}","spanId":"eee19b7ec3c1b174","parentSpanId":""`),
+  );
+  assert.equal(ok.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId.length, 16);
+  for (const top of ["null", "[]", "1", '"x"']) {
+    assert.throws(() => decodeTracesJson(top), OtlpDecodeError, top);
+    assert.throws(() => decodeLogsJson(top), OtlpDecodeError, top);
+  }
 });

@@ -133,9 +133,9 @@ class BodyReadError extends Error {
   }
 }
 
-async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+async function readBody(request: Request, limit: number, sizeHint: number): Promise<Uint8Array> {
   try {
-    return await readLimited(request.body, limit);
+    return await readLimited(request.body, limit, { sizeHint });
   } catch (error) {
     throw error instanceof BodyTooLargeError ? error : new BodyReadError(error);
   }
@@ -204,7 +204,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     const codec = SIGNAL_CODECS[signal];
     let payload: Payload<S>;
     try {
-      const body = await decompress(await readBody(request, limit), coding, limit);
+      const body = await decompress(await readBody(request, limit, declared), coding, limit);
       const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);
