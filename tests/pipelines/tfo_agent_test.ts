@@ -464,3 +464,71 @@ Deno.test("node_exporter globs become anchored regular expressions", () => {
   assert.ok(new RegExp(globToRegex("docker*")).test("docker0"));
   assert.ok(!new RegExp(globToRegex("lo")).test("local"));
 });
+
+Deno.test("system and node_exporter together run each host scraper once, node_exporter's winning", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../../examples/tfo-agent/production.yaml", import.meta.url),
+  );
+  const loaded = await load(text.replace("/var/lib/tfo-agent/buffer", "/tmp/tfo-buffer"));
+  assert.deepEqual(errors(loaded), []);
+  const plain = toPlain(loaded.raw!.root) as Plain;
+  const owners = new Map<string, string[]>();
+  for (const [id, receiver] of Object.entries(plain.receivers as Record<string, Plain>)) {
+    if (!id.startsWith("hostmetrics")) continue;
+    for (const scraper of Object.keys(receiver.scrapers)) {
+      owners.set(scraper, [...(owners.get(scraper) ?? []), id]);
+    }
+  }
+  for (const [scraper, ids] of owners) assert.equal(ids.length, 1, `${scraper}: ${ids}`);
+  // Every scraper the system collector shares with node_exporter is in node_exporter's receiver,
+  // with its filters; system's disk_paths still restrict the file systems.
+  assert.equal(plain.receivers["hostmetrics/system"], undefined);
+  const node = plain.receivers["hostmetrics/node_exporter"].scrapers;
+  for (const s of ["cpu", "load", "memory", "paging", "disk", "filesystem", "network"]) {
+    assert.ok(s in node, s);
+  }
+  assert.deepEqual(node.filesystem.include_mount_points, {
+    mount_points: ["/", "/var"],
+    match_type: "strict",
+  });
+  assert.deepEqual(node.filesystem.exclude_fs_types.fs_types, [
+    "^tmpfs$",
+    "^devtmpfs$",
+    "^squashfs$",
+    "^overlay$",
+  ]);
+});
+
+Deno.test("system keeps the scrapers node_exporter does not run", async () => {
+  const { plain, config } = await translate(`${BASE}
+collectors:
+  system: {}
+  node_exporter:
+    enabled: true
+    conntrack: false
+    textfile: false
+    cpu: false
+    loadavg: false
+`);
+  assert.deepEqual(Object.keys(plain.receivers["hostmetrics/system"].scrapers).sort(), [
+    "cpu",
+    "load",
+  ]);
+  const node = Object.keys(plain.receivers["hostmetrics/node_exporter"].scrapers);
+  assert.ok(!node.includes("cpu") && !node.includes("load") && node.includes("memory"));
+  assert.deepEqual(config.service.pipelines.get("metrics")!.receivers, [
+    "hostmetrics/system",
+    "hostmetrics/node_exporter",
+  ]);
+});
+
+Deno.test("an API endpoint from TELEMETRYFLOW_ENDPOINT draws no warning about TELEMETRYFLOW_API_ENDPOINT", async () => {
+  const env = { ...ENV, TELEMETRYFLOW_ENDPOINT: "https://api.example.test" };
+  const { all, config } = await translate(
+    `telemetryflow:\n  endpoint: collector.local:4317\ncollectors:\n  system: {}\n`,
+    env,
+  );
+  assert.deepEqual(all.filter((d) => /TELEMETRYFLOW_API_ENDPOINT/.test(d.message)), []);
+  const ext = config.extensions.get("telemetryflow")!.config as { endpoint: string };
+  assert.equal(ext.endpoint, "https://api.example.test");
+});
