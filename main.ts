@@ -1,6 +1,6 @@
 /**
- * The `tfo` command line: `run`, `validate`, `components`, `version`. `deno run -A main.ts <command>`
- * behaves exactly like the compiled binary.
+ * The `tfo` command line: `run`, `validate`, `convert`, `components`, `version`. `deno run -A
+ * main.ts <command>` behaves exactly like the compiled binary.
  *
  * @module
  */
