@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import {
-  formatDiagnostic,
-  loadConfig,
-  type LoadResult,
-  toPlain,
-  validateConfig,
-} from "../../pipelines/config.ts";
+import { formatDiagnostic, loadConfig, type LoadResult, toPlain } from "../../pipelines/config.ts";
+import { validateConfig } from "../../pipelines/validate.ts";
 import { formatConverted } from "../../pipelines/tfo_agent/convert.ts";
 import { isTfoAgentShape } from "../../pipelines/tfo_agent/translate.ts";
 import { globToRegex } from "../../pipelines/tfo_agent/_collectors.ts";

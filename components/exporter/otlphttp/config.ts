@@ -14,7 +14,7 @@ import { z } from "zod";
 import { duration, httpUrl } from "../../../lib/config/schema.ts";
 import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
-import { clientAuthSchema } from "../otlp/client_auth.ts";
+import { clientAuthSchema } from "../../../lib/net/client_auth.ts";
 
 const httpTlsSchema = z
   .strictObject({
