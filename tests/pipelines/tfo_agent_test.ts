@@ -6,6 +6,11 @@ import { formatConverted } from "../../pipelines/tfo_agent/convert.ts";
 import { isTfoAgentShape } from "../../pipelines/tfo_agent/translate.ts";
 import { globToRegex } from "../../pipelines/tfo_agent/_collectors.ts";
 import { TFO_AGENT_FACTORIES } from "../fixtures/tfo_agent_factories.ts";
+import { FakeClock } from "../fixtures/fake_clock.ts";
+import { createHostmetricsReceiver } from "../../components/receiver/hostmetrics/factory.ts";
+import type { HostmetricsConfig } from "../../components/receiver/hostmetrics/config.ts";
+import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
+import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
 
 const ENV = {
   TELEMETRYFLOW_API_KEY_ID: "tfk_test",
@@ -526,4 +531,56 @@ Deno.test("an API endpoint from TELEMETRYFLOW_ENDPOINT draws no warning about TE
   assert.deepEqual(all.filter((d) => /TELEMETRYFLOW_API_ENDPOINT/.test(d.message)), []);
   const ext = config.extensions.get("telemetryflow")!.config as { endpoint: string };
   assert.equal(ext.endpoint, "https://api.example.test");
+});
+
+Deno.test("the production TFO-Agent example collects every host series once per interval", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../../examples/tfo-agent/production.yaml", import.meta.url),
+  );
+  const { config } = await translate(text.replace("/var/lib/tfo-agent/buffer", "/tmp/tfo-buf"));
+  const seen = new Map<string, number>();
+  let points = 0;
+  for (const [id, receiver] of config.receivers) {
+    if (receiver.type !== "hostmetrics") continue;
+    const clock = new FakeClock();
+    let cycles = 0;
+    const r = createHostmetricsReceiver(
+      receiver.config as HostmetricsConfig,
+      NOOP_LOGGER,
+      new MetricRegistry().meter(),
+      {
+        metrics: {
+          mutatesData: false,
+          consume(payload) {
+            cycles++;
+            for (const rm of payload.read().resourceMetrics) {
+              const resource = JSON.stringify(rm.resource.attributes);
+              for (const sm of rm.scopeMetrics) {
+                for (const m of sm.metrics) {
+                  const dataPoints = (m.data as { dataPoints?: Array<{ attributes: unknown }> })
+                    ?.dataPoints ?? [];
+                  for (const dp of dataPoints) {
+                    const key = `${resource} ${m.name} ${JSON.stringify(dp.attributes)}`;
+                    seen.set(key, (seen.get(key) ?? 0) + 1);
+                    points++;
+                  }
+                }
+              }
+            }
+            return Promise.resolve();
+          },
+        },
+      },
+      { clock },
+    );
+    await r.start({ getExtension: () => undefined, status: () => "running" });
+    // The process scraper finds no nginx or postgres here and sends nothing: one cycle of it is
+    // over when its next one is scheduled.
+    await clock.runUntil(`a cycle of ${id}`, () => cycles >= 1 || clock.requested.length >= 2);
+    await r.shutdown();
+    assert.ok(cycles === 1 || id === "hostmetrics/process", `${id}: ${cycles} cycles`);
+  }
+  const twice = [...seen].filter(([, n]) => n > 1).map(([key]) => key);
+  assert.ok(points > 0);
+  assert.deepEqual(twice.slice(0, 5), [], `${twice.length} of ${points} points are doubled`);
 });

@@ -450,18 +450,6 @@ Deno.test("telemetryflow start does not wait for the platform to answer the regi
   }
 });
 
-/**
- * Fires fake timers until `done`; between timers the extension's real HTTP calls run. Bounded by
- * real time only as a safety net against a hang.
- */
-async function runClockUntil(clock: FakeClock, what: string, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    if (!(await clock.next())) await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
 Deno.test("telemetryflow backs off while the API is down and carries on when it is back", async () => {
   const platform = FakePlatform.start();
   await platform.down();
@@ -474,7 +462,7 @@ Deno.test("telemetryflow backs off while the API is down and carries on when it 
   try {
     await ext.start(hostWith());
     const failures = () => mine("Registration with TelemetryFlow failed").length;
-    await runClockUntil(clock, "six failed registrations", () => failures() >= 6);
+    await clock.runUntil("six failed registrations", () => failures() >= 6);
     // Waits grow by the multiplier (1.5) from 50 ms up to max_interval (200 ms): no busy loop.
     assert.deepEqual(clock.requested.slice(0, 5), [50, 75, 113, 169, 200]);
     const warns = mine('"level":"warn"');
