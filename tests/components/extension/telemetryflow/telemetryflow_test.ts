@@ -468,8 +468,7 @@ Deno.test("telemetryflow backs off while the API is down and carries on when it 
     const warns = mine('"level":"warn"');
     assert.equal(warns.length, 1, `one warning per failure streak: ${warns.join("\n")}`);
     platform.up();
-    await runClockUntil(
-      clock,
+    await clock.runUntil(
       "registration and a heartbeat",
       () => platform.calls("/heartbeat").length >= 1,
     );
