@@ -1,6 +1,6 @@
 /**
- * The `tfo` command line: `run`, `validate`, `components`, `version`. `deno run -A main.ts <command>`
- * behaves exactly like the compiled binary.
+ * The `tfo` command line: `run`, `validate`, `convert`, `components`, `version`. `deno run -A
+ * main.ts <command>` behaves exactly like the compiled binary.
  *
  * @module
  */
@@ -9,12 +9,8 @@ import type { Factory } from "./components/component.ts";
 import { BUILTIN_FACTORIES } from "./components/registry.ts";
 import defaultConfigText from "./examples/agent.yaml" with { type: "text" };
 import denoJson from "./deno.json" with { type: "json" };
-import {
-  formatDiagnostic,
-  loadConfig,
-  type ResolvedConfig,
-  validateConfig,
-} from "./pipelines/config.ts";
+import { formatDiagnostic, loadConfig, type ResolvedConfig } from "./pipelines/config.ts";
+import { validateConfig } from "./pipelines/validate.ts";
 import { type ConfigLayer, Reloader } from "./pipelines/reload.ts";
 import { formatConverted } from "./pipelines/tfo_agent/convert.ts";
 import { Service, StartError } from "./pipelines/service.ts";

@@ -16,6 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { GrpcClient } from "../lib/net/grpc_client.ts";
+import { OTLP_SIGNALS } from "../lib/otlp/signals.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import { type RequestTemplate, requestTemplates, stampRequest } from "./_payloads.ts";
 
@@ -32,9 +33,9 @@ export interface LoadGenResult {
 }
 
 const GRPC_METHODS: Record<Signal, string> = {
-  traces: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-  metrics: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-  logs: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+  traces: OTLP_SIGNALS.traces.grpcMethod,
+  metrics: OTLP_SIGNALS.metrics.grpcMethod,
+  logs: OTLP_SIGNALS.logs.grpcMethod,
 };
 
 type Send = (body: Uint8Array) => Promise<void>;

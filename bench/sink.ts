@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { serveGrpc } from "../lib/net/grpc_server.ts";
 import { countLogsItems, countMetricsItems, countTracesItems } from "../lib/otlp/mod.ts";
+import { OTLP_SIGNALS } from "../lib/otlp/signals.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import { nowMicros } from "./_payloads.ts";
 import { sentTimes } from "./_wire.ts";
@@ -39,9 +40,9 @@ const COUNTERS: Record<Signal, (bytes: Uint8Array) => number> = {
 };
 
 const GRPC_METHODS: Record<Signal, string> = {
-  traces: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-  metrics: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-  logs: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+  traces: OTLP_SIGNALS.traces.grpcMethod,
+  metrics: OTLP_SIGNALS.metrics.grpcMethod,
+  logs: OTLP_SIGNALS.logs.grpcMethod,
 };
 
 /** The value at quantile `q` of sorted `values` (nearest rank), or 0 when empty. */

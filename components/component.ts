@@ -13,18 +13,18 @@ import type { Consumer, SignalConsumers } from "../lib/consumer/consumer.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
 import type { Meter } from "../lib/telemetry/metrics.ts";
+import type { Component, Extension } from "../lib/component/host.ts";
 
-/** The five kinds of component. */
-export type Kind = "receiver" | "processor" | "exporter" | "connector" | "extension";
-
-/** Every kind, in config order. */
-export const KINDS: readonly Kind[] = [
-  "receiver",
-  "processor",
-  "exporter",
-  "connector",
-  "extension",
-];
+// The lifecycle and host types live in lib/ (which must not import components/); they are
+// re-exported here so that components keep importing everything from this one module.
+export {
+  type Component,
+  type Extension,
+  type Host,
+  type Kind,
+  KINDS,
+  type ServiceStatus,
+} from "../lib/component/host.ts";
 
 /** The maturity of a component for one signal. */
 export type Stability =
@@ -34,36 +34,6 @@ export type Stability =
   | "stable"
   | "deprecated"
   | "unmaintained";
-
-/** Something with a lifecycle. */
-export interface Component {
-  /** Starts work: open ports, timers, connections. Rejecting fails the service start. */
-  start(host: Host): Promise<void>;
-  /** Stops work and releases everything; safe to call twice and without start. */
-  shutdown(): Promise<void>;
-}
-
-/** The service's state, as the health check reports it. */
-export type ServiceStatus = "starting" | "running" | "stopping" | "stopped";
-
-/** What the running service offers a component. */
-export interface Host {
-  /** The started extension with this ID, if it is defined. */
-  getExtension(id: string): Extension | undefined;
-  /** The state of the whole service. */
-  status(): ServiceStatus;
-  /**
-   * When the service last became ready (`running`), as `Date.now()` milliseconds; undefined while
-   * it is not running. A host that cannot tell leaves it out.
-   */
-  readySince?(): number | undefined;
-}
-
-/** A started extension. Capabilities (storage, authentication) are optional fields of it. */
-export interface Extension extends Component {
-  /** Capabilities this extension offers to other components, by name. */
-  readonly capabilities?: Readonly<Record<string, unknown>>;
-}
 
 /** Build facts a component may report. */
 export interface BuildInfo {

@@ -25,6 +25,16 @@ export function nodeName(node: GraphNode): string {
     : `${node.kind} "${node.id}" in pipeline "${node.pipeline}"`;
 }
 
+/**
+ * A component's start error without the `Cannot start <kind> "<id>": ` it may begin with (several
+ * components name themselves, as an error thrown outside the service should), so that the
+ * service's message names the component once.
+ */
+function startDetail(node: GraphNode, message: string): string {
+  const own = `Cannot start ${node.kind} "${node.id}": `;
+  return message.startsWith(own) ? message.slice(own.length) : message;
+}
+
 /** What {@linkcode startNodes} did. */
 export interface StartResult {
   /** The nodes whose start was called, the failed one included (it may hold something). */
@@ -49,7 +59,7 @@ export async function startNodes(
     try {
       await node.component.start(host);
     } catch (error) {
-      const message = `Cannot start ${nodeName(node)}: ${errorMessage(error)}`;
+      const message = `Cannot start ${nodeName(node)}: ${startDetail(node, errorMessage(error))}`;
       return { started, error: new StartError(message, { cause: error }) };
     }
   }

@@ -81,11 +81,6 @@ export function formatPath(path: ConfigPath): string {
   return out;
 }
 
-/** True for a scalar null (`key:` with nothing after it, `~`, `null`). */
-export function isNull(node: RawNode | undefined): boolean {
-  return node !== undefined && node.kind === "scalar" && node.value === null;
-}
-
 /**
  * Converts a raw node to a plain JavaScript value for schema parsing. A value typed from an
  * environment expansion is given as its text when its node is in `asText`; one that expanded to

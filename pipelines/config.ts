@@ -1,7 +1,8 @@
 /**
  * Config loading: reads YAML sources, merges them in order, applies `--set` overrides and expands
  * environment references. The result is a {@linkcode RawConfig} whose every value remembers the
- * file, line and column it came from; {@linkcode validateConfig} turns it into a resolved config.
+ * file, line and column it came from; `validateConfig` (in `validate.ts`, which imports this module,
+ * never the other way) turns it into a resolved config.
  *
  * A file may be given as the Collector names config sources: `PATH`, `file:PATH`, `env:VAR` (the
  * variable's value is the YAML) or `yaml:TEXT` (keys may join levels with `::`), see
@@ -26,10 +27,8 @@
 import type { Factory, Kind } from "../components/component.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import type { LogLevel } from "../lib/telemetry/logger.ts";
-import { hasErrors, sortDiagnostics } from "./diagnostics.ts";
+import { sortDiagnostics } from "./diagnostics.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { validateConfig } from "./validate.ts";
-import type { ValidationResult } from "./validate.ts";
 import { expandTree } from "./_env.ts";
 import type { Env } from "./_env.ts";
 import { locate } from "./_raw.ts";
@@ -52,8 +51,6 @@ export type {
 export { expandString } from "./_env.ts";
 export { formatDiagnostic, hasErrors, sortDiagnostics } from "./diagnostics.ts";
 export type { Diagnostic } from "./diagnostics.ts";
-export { SECTIONS, validateConfig } from "./validate.ts";
-export type { ValidationResult } from "./validate.ts";
 export type { Env, Expansion } from "./_env.ts";
 export { isSecretKey, isSecretPath, redactConfig, REDACTED } from "./_secrets.ts";
 
@@ -348,22 +345,4 @@ export function parseSetFlag(arg: string, index: number): { node: RawMap } | Dia
     };
   }
   return { node: node as RawMap };
-}
-
-/**
- * Loads and validates in one step: the diagnostics of both, sorted together. The config is
- * undefined when either found an error.
- */
-export async function loadAndValidateConfig(
-  opts: LoadOptions,
-  factories: readonly Factory[],
-): Promise<ValidationResult> {
-  const loaded = await loadConfig(opts);
-  if (loaded.raw === undefined) return { config: undefined, diagnostics: loaded.diagnostics };
-  const validated = validateConfig(loaded.raw, factories);
-  const diagnostics = sortDiagnostics(
-    [...loaded.diagnostics, ...validated.diagnostics],
-    loaded.raw.sources,
-  );
-  return { config: hasErrors(diagnostics) ? undefined : validated.config, diagnostics };
 }

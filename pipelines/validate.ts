@@ -17,7 +17,14 @@ import type { ConnectorFactory, Factory, Kind } from "../components/component.ts
 import { duration } from "../lib/config/schema.ts";
 import { SIGNALS } from "../lib/pdata/types.ts";
 import type { Signal } from "../lib/pdata/types.ts";
-import type { ComponentConfig, PipelineConfig, ResolvedConfig, TelemetryConfig } from "./config.ts";
+import { loadConfig } from "./config.ts";
+import type {
+  ComponentConfig,
+  LoadOptions,
+  PipelineConfig,
+  ResolvedConfig,
+  TelemetryConfig,
+} from "./config.ts";
 import { hasErrors, sortDiagnostics } from "./diagnostics.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatPath, locate } from "./_raw.ts";
@@ -731,4 +738,22 @@ function findCycle(
   };
   visited.add(start);
   return dfs(start) ? path : [];
+}
+
+/**
+ * Loads and validates in one step: the diagnostics of both, sorted together. The config is
+ * undefined when either found an error.
+ */
+export async function loadAndValidateConfig(
+  opts: LoadOptions,
+  factories: readonly Factory[],
+): Promise<ValidationResult> {
+  const loaded = await loadConfig(opts);
+  if (loaded.raw === undefined) return { config: undefined, diagnostics: loaded.diagnostics };
+  const validated = validateConfig(loaded.raw, factories);
+  const diagnostics = sortDiagnostics(
+    [...loaded.diagnostics, ...validated.diagnostics],
+    loaded.raw.sources,
+  );
+  return { config: hasErrors(diagnostics) ? undefined : validated.config, diagnostics };
 }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Host } from "../../components/component.ts";
+import type { Host } from "../component/host.ts";
 import { retryableError } from "../consumer/consumer.ts";
 import type { Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";

@@ -12,8 +12,8 @@ import { ITEM_UNIT } from "../pdata/count.ts";
 import type { Signal } from "../pdata/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Meter } from "../telemetry/metrics.ts";
-import type { Clock } from "./_clock.ts";
-import { RateLimitedLog } from "./_rate_limited_log.ts";
+import type { Clock } from "../clock.ts";
+import { RateLimitedLog } from "../log_throttle.ts";
 import { isShutdownError } from "./retry_sender.ts";
 import type { Sender } from "./timeout_sender.ts";
 

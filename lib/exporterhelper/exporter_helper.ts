@@ -18,7 +18,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Host } from "../../components/component.ts";
+import type { Host } from "../component/host.ts";
 import {
   type Consumer,
   type ConsumerError,

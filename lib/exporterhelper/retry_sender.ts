@@ -21,8 +21,12 @@ import { ConsumerError, errorMessage, isPermanent, permanentError } from "../con
 import { OtlpDecodeError } from "../otlp/errors.ts";
 import type { Signal } from "../pdata/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { type Clock, sleep, SYSTEM_CLOCK } from "./_clock.ts";
-import { RateLimitedLog } from "./_rate_limited_log.ts";
+import { ExponentialBackoff } from "../backoff.ts";
+import { type Clock, sleep, SYSTEM_CLOCK } from "../clock.ts";
+import { RateLimitedLog } from "../log_throttle.ts";
+
+// The backoff is shared with the telemetryflow extension; re-exported for existing imports.
+export { ExponentialBackoff };
 import { formatDuration } from "../config/schema.ts";
 import type { Sender } from "./timeout_sender.ts";
 
@@ -53,29 +57,6 @@ export class ShutdownError extends ConsumerError {
 /** True for a failure that ended because of shutdown (a persistent queue keeps the entry). */
 export function isShutdownError(error: unknown): error is ShutdownError {
   return error instanceof ShutdownError;
-}
-
-/** The nominal and randomized waits of an exponential backoff. */
-export class ExponentialBackoff {
-  readonly #config: RetryConfig;
-  readonly #random: () => number;
-  #current: number;
-
-  /** @param random uniform in [0, 1) @default Math.random */
-  constructor(config: RetryConfig, random: () => number = Math.random) {
-    this.#config = config;
-    this.#random = random;
-    this.#current = config.initial_interval;
-  }
-
-  /** The next wait in milliseconds; advances the nominal wait. */
-  next(): number {
-    const { randomization_factor: factor, multiplier, max_interval: max } = this.#config;
-    const nominal = this.#current;
-    this.#current = nominal >= max / multiplier ? max : nominal * multiplier;
-    const spread = nominal * factor;
-    return nominal - spread + 2 * spread * this.#random();
-  }
 }
 
 /** Options of {@linkcode retrySender}. */

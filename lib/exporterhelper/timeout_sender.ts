@@ -9,7 +9,7 @@
 import { retryableError } from "../consumer/consumer.ts";
 import type { Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
-import { type Clock, SYSTEM_CLOCK } from "./_clock.ts";
+import { type Clock, SYSTEM_CLOCK } from "../clock.ts";
 import { formatDuration } from "../config/schema.ts";
 
 /** One step of the exporter helper's chain: sends a payload, or rejects with a `ConsumerError`. */

@@ -27,3 +27,4 @@ export * from "./cloud.ts";
 export * from "./container.ts";
 export * from "./interfaces.ts";
 export * from "./block.ts";
+export * from "./semconv.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Host } from "../../components/component.ts";
+import type { Host } from "../component/host.ts";
 
 /** What a successful authentication established. */
 export interface AuthResult {

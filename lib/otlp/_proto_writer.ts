@@ -25,25 +25,6 @@ export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
-/** The number of bytes the UTF-8 encoding of `s` takes (lone surrogates count as U+FFFD). */
-export function utf8Length(s: string): number {
-  const len = s.length;
-  let n = len;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < len) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 2;
-        i++;
-      } else n += 2;
-    } else n += 2;
-  }
-  return n;
-}
-
 /** Splits a bigint into unsigned 32-bit halves of its 64-bit two's complement form. */
 let splitHi = 0;
 function splitLo(v: bigint): number {

@@ -49,3 +49,4 @@ export {
   encodeTracesJson,
   encodeTracesResponseJson,
 } from "./json.ts";
+export { OTLP_SIGNALS, type OtlpSignal } from "./signals.ts";

@@ -12,37 +12,11 @@ export function indexOfAttribute(attributes: readonly KeyValue[], key: string): 
   return -1;
 }
 
-/** The value of `key`, or `undefined` when absent (or set to an empty value). */
-export function getAttribute(attributes: readonly KeyValue[], key: string): AnyValue {
-  const i = indexOfAttribute(attributes, key);
-  return i < 0 ? undefined : attributes[i]!.value;
-}
-
-/** True when `key` is present. */
-export function hasAttribute(attributes: readonly KeyValue[], key: string): boolean {
-  return indexOfAttribute(attributes, key) >= 0;
-}
-
 /** Sets `key` to `value`, replacing an existing value or appending (upsert). */
 export function setAttribute(attributes: KeyValue[], key: string, value: AnyValue): void {
   const i = indexOfAttribute(attributes, key);
   if (i < 0) attributes.push({ key, value });
   else attributes[i]!.value = value;
-}
-
-/** Removes `key`; true when it was present. */
-export function removeAttribute(attributes: KeyValue[], key: string): boolean {
-  const i = indexOfAttribute(attributes, key);
-  if (i < 0) return false;
-  attributes.splice(i, 1);
-  return true;
-}
-
-/** Attributes from a plain record of strings, numbers (doubles), bigints (ints) and booleans. */
-export function attributesOf(
-  record: Readonly<Record<string, string | number | bigint | boolean>>,
-): KeyValue[] {
-  return Object.entries(record).map(([key, value]) => ({ key, value }));
 }
 
 /** A value rendered as a string the way the Collector's `AsString` does (for matching, labels). */

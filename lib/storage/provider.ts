@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Host, Kind } from "../../components/component.ts";
+import type { Host, Kind } from "../component/host.ts";
 import type { StorageClient } from "./client.ts";
 
 /** The capability name under which a storage extension offers a {@linkcode StorageProvider}. */

@@ -232,7 +232,51 @@ function logsReceiver(
   });
 }
 
-/** The receivers of the metrics and logs pipelines. */
+/**
+ * Leaves each host scraper in one receiver. `collectors.system` (on by default) and
+ * `collectors.node_exporter` both map to the cpu, memory, paging, disk, filesystem, network and load
+ * scrapers; two receivers running one scraper would send every series twice per interval. The
+ * node_exporter scraper wins: that collector is the explicit opt-in and carries the finer device,
+ * mount point and file system filters. System's `disk_paths` (an include list) is kept by moving it
+ * onto node_exporter's filesystem scraper, where both filters apply. System keeps the scrapers
+ * node_exporter does not run; a system receiver left with none is dropped.
+ */
+function dedupeScrapers(
+  system: RawMap,
+  node: RawMap,
+): { system: RawMap | undefined; node: RawMap } {
+  const systemScrapers = system.entries.get("scrapers")!.value as RawMap;
+  const nodeScrapersEntry = node.entries.get("scrapers")!;
+  const nodeScrapers = new Map((nodeScrapersEntry.value as RawMap).entries);
+  const kept = new Map(systemScrapers.entries);
+  for (const name of systemScrapers.entries.keys()) {
+    const winner = nodeScrapers.get(name);
+    if (winner === undefined) continue;
+    const include = (kept.get(name)!.value as RawMap).entries.get("include_mount_points");
+    if (name === "filesystem" && include !== undefined && winner.value.kind === "map") {
+      const entries = new Map(winner.value.entries).set("include_mount_points", include);
+      nodeScrapers.set(name, { keyPos: winner.keyPos, value: { ...winner.value, entries } });
+    }
+    kept.delete(name);
+  }
+  const nodeEntries = new Map(node.entries).set("scrapers", {
+    keyPos: nodeScrapersEntry.keyPos,
+    value: { ...(nodeScrapersEntry.value as RawMap), entries: nodeScrapers },
+  });
+  const systemEntries = new Map(system.entries).set("scrapers", {
+    keyPos: system.entries.get("scrapers")!.keyPos,
+    value: { ...systemScrapers, entries: kept },
+  });
+  return {
+    system: kept.size === 0 ? undefined : { ...system, entries: systemEntries },
+    node: { ...node, entries: nodeEntries },
+  };
+}
+
+/**
+ * The receivers of the metrics and logs pipelines. Each host scraper runs in one receiver only
+ * (see {@linkcode dedupeScrapers}: node_exporter's wins over system's).
+ */
 export function translateCollectors(
   src: Source,
   cfg: TfoAgentConfig,
@@ -244,8 +288,11 @@ export function translateCollectors(
   const add = (into: Receivers, id: string, node: RawMap | undefined) => {
     if (node !== undefined) into.set(id, node);
   };
-  add(metrics, "host_metrics/system", systemReceiver(src, cfg));
-  add(metrics, "host_metrics/node_exporter", nodeExporterReceiver(src, cfg, diagnostics));
+  let node = nodeExporterReceiver(src, cfg, diagnostics);
+  let system = systemReceiver(src, cfg);
+  if (system !== undefined && node !== undefined) ({ system, node } = dedupeScrapers(system, node));
+  add(metrics, "host_metrics/system", system);
+  add(metrics, "host_metrics/node_exporter", node);
   add(metrics, "host_metrics/process", processReceiver(src, cfg));
   add(logs, "file_log/logs", logsReceiver(src, cfg, storage, diagnostics));
   return { metrics, logs };

@@ -8,7 +8,7 @@
  * | TFO-Agent | tfo |
  * | --- | --- |
  * | `collectors.system` | `host_metrics/system`: cpu + load, memory + paging, disk + filesystem, network |
- * | `collectors.node_exporter` | `host_metrics/node_exporter`: one scraper per sub-collector, excludes as regexp filters |
+ * | `collectors.node_exporter` | `host_metrics/node_exporter`: one scraper per sub-collector, excludes as regexp filters; a scraper system also runs moves here (once, never twice) |
  * | `collectors.process` | `host_metrics/process`: the `process` scraper, `processes` as strict names |
  * | `collectors.logs` | `file_log/logs`: `paths` → `include`, line patterns → router operators |
  * | `exporter.otlp` + `telemetryflow` | `otlp_grpc/telemetryflow` (gRPC) or `otlp_http/telemetryflow`, `auth: telemetryflow` |
@@ -93,7 +93,7 @@ export function translateTfoAgent(root: RawMap, env: Env): TfoAgentTranslation {
   if (!parsed.ok) return { root: undefined, diagnostics };
   const cfg = parsed.value as TfoAgentConfig;
   const src = sourceOf(own, expanded);
-  const built = build(src, cfg, root.pos, diagnostics);
+  const built = build(src, cfg, env, root.pos, diagnostics);
   const telemetry = service?.value.kind === "map"
     ? service.value.entries.get("telemetry")
     : undefined;
@@ -107,6 +107,7 @@ export function translateTfoAgent(root: RawMap, env: Env): TfoAgentTranslation {
 function build(
   src: Source,
   cfg: TfoAgentConfig,
+  env: Env,
   top: Position,
   diagnostics: Diagnostic[],
 ): RawMap | undefined {
@@ -160,7 +161,7 @@ function build(
     ...(receivers.metrics.size > 0 ? ["hostmetrics"] : []),
     ...(receivers.logs.size > 0 ? ["filelog"] : []),
   ];
-  extensions.telemetryflow = telemetryflowExtension(src, cfg, capabilities, storage);
+  extensions.telemetryflow = telemetryflowExtension(src, cfg, env, capabilities, storage);
 
   const receiverEntries: Record<string, RawNode> = {};
   const pipelines: Record<string, RawNode> = {};
@@ -280,6 +281,7 @@ function envRef(name: string, pos: Position): RawNode {
 function telemetryflowExtension(
   src: Source,
   cfg: TfoAgentConfig,
+  env: Env,
   capabilities: readonly string[],
   storage: string | undefined,
 ): RawMap {
@@ -296,7 +298,7 @@ function telemetryflowExtension(
   const tags = Object.entries(a.tags);
   const hb = ["heartbeat"];
   return map(at, {
-    endpoint: apiEndpoint(src, cfg),
+    endpoint: apiEndpoint(src, cfg, env),
     api_key_id: pick("api_key_id") ??
       envRef("TELEMETRYFLOW_API_KEY_ID", src.at(["telemetryflow", "api_key_id"])),
     api_key_secret: pick("api_key_secret") ??
@@ -342,9 +344,12 @@ function telemetryflowExtension(
 /**
  * The platform API's base URL: `telemetryflow.backend_endpoint`, the legacy `api.endpoint`, the
  * origin of `telemetryflow.endpoint` when that is an http(s) URL (the API paths start at the
- * origin), else `${env:TELEMETRYFLOW_API_ENDPOINT}`.
+ * origin), else `${env:TELEMETRYFLOW_API_ENDPOINT}` when that variable is set, else
+ * `${env:TELEMETRYFLOW_ENDPOINT}` when that is an http(s) URL (the extension's documented fallback,
+ * decided here with the same environment so no warning names the unset first choice), else
+ * `${env:TELEMETRYFLOW_API_ENDPOINT}`, whose absence validation reports.
  */
-function apiEndpoint(src: Source, cfg: TfoAgentConfig): RawNode {
+function apiEndpoint(src: Source, cfg: TfoAgentConfig, env: Env): RawNode {
   const tf = cfg.telemetryflow;
   if (tf.backend_endpoint !== "") {
     return src.copy(["telemetryflow", "backend_endpoint"], tf.backend_endpoint);
@@ -359,7 +364,10 @@ function apiEndpoint(src: Source, cfg: TfoAgentConfig): RawNode {
       ? src.copy(path, tf.endpoint)
       : src.derived(path, url.origin);
   }
-  return envRef("TELEMETRYFLOW_API_ENDPOINT", src.at(path));
+  const set = (name: string) => (env[name] ?? "").trim() !== "";
+  const general = env.TELEMETRYFLOW_ENDPOINT ?? "";
+  const fallback = !set("TELEMETRYFLOW_API_ENDPOINT") && /^https?:\/\//i.test(general.trim());
+  return envRef(fallback ? "TELEMETRYFLOW_ENDPOINT" : "TELEMETRYFLOW_API_ENDPOINT", src.at(path));
 }
 
 /** `logging` → `service.telemetry.logs`. */

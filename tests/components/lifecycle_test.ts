@@ -1,7 +1,9 @@
 /**
- * One lifecycle test over every registered factory: create → start → shutdown → shutdown again,
- * and shutdown without start. A component that leaks a timer, a port or a promise fails here
- * (Deno's test sanitizers).
+ * One lifecycle test over every registered factory, configured by the example of its folder
+ * (`components/<kind>/<type>/example.yaml`, a config fragment such as `receivers: {otlp: …}`):
+ * create → start → consume one item per signal → shutdown → shutdown again, and shutdown without
+ * start. A component that leaks a timer, a port or a promise fails here (Deno's test sanitizers);
+ * a consumer that declares `mutatesData: false` and changes the data it was given fails too.
  */
 import assert from "node:assert/strict";
 import type {
@@ -9,39 +11,140 @@ import type {
   CreateSettings,
   Factory,
   Host,
+  Kind,
   ServiceStatus,
 } from "../../components/component.ts";
 import { BUILTIN_FACTORIES } from "../../components/registry.ts";
 import type { Consumer, SignalConsumers } from "../../lib/consumer/consumer.ts";
-import { type Signal, SIGNALS } from "../../lib/pdata/types.ts";
+import { OTLP_SIGNALS } from "../../lib/otlp/signals.ts";
+import {
+  cumulativeSumOf,
+  newLogRecord,
+  newMetric,
+  newNumberDataPoint,
+  newResource,
+  newScope,
+} from "../../lib/pdata/new.ts";
+import { Payload } from "../../lib/pdata/payload.ts";
+import { type Signal, type SignalData, SIGNALS } from "../../lib/pdata/types.ts";
 import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
+import { loadConfig, toPlain } from "../../pipelines/config.ts";
+import { parseNode } from "../../pipelines/_schema_issues.ts";
+import { SECTIONS } from "../../pipelines/validate.ts";
+import { tracesOf } from "../fixtures/graph_kit.ts";
 
-const storageDir = Deno.makeTempDirSync({ prefix: "tfo-lifecycle-" });
-globalThis.addEventListener("unload", () => Deno.removeSync(storageDir, { recursive: true }));
+const root = new URL("../../components/", import.meta.url);
+const exampleDir = Deno.makeTempDirSync({ prefix: "tfo-lifecycle-" });
+Deno.mkdirSync(`${exampleDir}/logs`);
+globalThis.addEventListener("unload", () => Deno.removeSync(exampleDir, { recursive: true }));
 
-/** Configs for types whose defaults alone are not valid or would bind well-known ports. */
-const TEST_CONFIGS: Readonly<Record<string, unknown>> = {
-  "receiver/otlp": {
-    protocols: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } },
-  },
-  "exporter/otlp_grpc": { endpoint: "127.0.0.1:1", tls: { insecure: true } },
-  "exporter/otlp_http": { endpoint: "http://127.0.0.1:1" },
-  "exporter/prometheus": { endpoint: "127.0.0.1:0" },
-  "exporter/file": { path: `${storageDir}/file/out.json`, create_directory: true },
-  "extension/health_check": { endpoint: "127.0.0.1:0" },
-  "extension/file_storage": { directory: `${storageDir}/fs`, create_directory: true },
-  "extension/apikeyauth": { keys: [{ id: "k", secret: "s", workspace_id: "w", tenant_id: "t" }] },
-  "extension/telemetryflow": {
-    endpoint: "http://127.0.0.1:1",
-    api_key_id: "tfk_x",
-    api_key_secret: "tfs_x",
-  },
-  "receiver/file_log": { include: [`${storageDir}/logs/*.log`] },
-  "processor/memory_limiter": { check_interval: "1s", limit_mib: 4096 },
-  "processor/attributes": { actions: [{ key: "a", action: "delete" }] },
-  "processor/resource": { attributes: [{ key: "a", action: "delete" }] },
-};
+/** One component's example: its folder and its config as the schema produced it. */
+interface Example {
+  readonly folder: string;
+  /** The config as written, environment references expanded. */
+  readonly input: unknown;
+  readonly config: unknown;
+}
+
+/** Every folder `components/<kind>/<type>/`, relative to `components/`. */
+function componentFolders(): string[] {
+  const out: string[] = [];
+  for (const kind of Deno.readDirSync(root)) {
+    if (!kind.isDirectory) continue;
+    for (const type of Deno.readDirSync(new URL(`${kind.name}/`, root))) {
+      if (type.isDirectory) out.push(`${kind.name}/${type.name}`);
+    }
+  }
+  return out.sort();
+}
+
+/** The examples of every folder, by `kind/type`, parsed as `tfo validate` parses a component. */
+async function loadExamples(): Promise<Map<string, Example>> {
+  const factories = new Map(BUILTIN_FACTORIES.map((f) => [`${f.kind}/${f.type}`, f]));
+  const kindOf = new Map(Object.entries(SECTIONS).map(([kind, section]) => [section, kind]));
+  const out = new Map<string, Example>();
+  for (const folder of componentFolders()) {
+    const file = new URL(`${folder}/example.yaml`, root);
+    const loaded = await loadConfig({
+      files: [file.pathname],
+      env: { TFO_EXAMPLE_DIR: exampleDir },
+    });
+    const errors = loaded.diagnostics.filter((d) => d.severity === "error");
+    assert.deepEqual(errors, [], `components/${folder}/example.yaml`);
+    const top = loaded.raw!.root;
+    for (const [section, entry] of top.entries) {
+      const kind = kindOf.get(section) as Kind | undefined;
+      assert.ok(kind !== undefined, `${folder}/example.yaml: "${section}" is not a section`);
+      assert.equal(entry.value.kind, "map", `${folder}/example.yaml: ${section}`);
+      if (entry.value.kind !== "map") continue;
+      for (const [type, component] of entry.value.entries) {
+        const factory = factories.get(`${kind}/${type}`);
+        assert.ok(factory !== undefined, `${folder}/example.yaml: no ${kind} "${type}"`);
+        const parsed = parseNode(
+          factory.configSchema,
+          component.value,
+          [section, type],
+          component.keyPos,
+          { nullAsEmpty: true },
+        );
+        assert.ok(parsed.ok, `${folder}/example.yaml: ${JSON.stringify(parsed.diagnostics)}`);
+        const input = toPlain(component.value) ?? {};
+        out.set(`${kind}/${type}`, { folder, input, config: parsed.value });
+      }
+    }
+  }
+  return out;
+}
+
+const examples = await loadExamples();
+
+Deno.test("every component folder has an example, and every registered factory is in one", () => {
+  const withExample = new Set([...examples.values()].map((e) => e.folder));
+  assert.deepEqual(componentFolders().filter((f) => !withExample.has(f)), []);
+  const missing = BUILTIN_FACTORIES.map((f) => `${f.kind}/${f.type}`).filter((k) =>
+    !examples.has(k)
+  );
+  assert.deepEqual(missing, []);
+});
+
+/** One item of each signal, with attributes a processor could touch. */
+function sampleData(): { readonly [S in Signal]: SignalData[S] } {
+  const resource = newResource({ attributes: [{ key: "service.name", value: "lifecycle" }] });
+  const attributes = [{ key: "user.email", value: "a@example.com" }];
+  const traces = tracesOf("one");
+  traces.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.attributes = [...attributes];
+  return {
+    traces,
+    metrics: {
+      resourceMetrics: [{
+        resource,
+        schemaUrl: "",
+        scopeMetrics: [{
+          scope: newScope({ name: "lifecycle" }),
+          schemaUrl: "",
+          metrics: [
+            newMetric({
+              name: "requests",
+              data: cumulativeSumOf([newNumberDataPoint({ value: 1, attributes })], true),
+            }),
+          ],
+        }],
+      }],
+    },
+    logs: {
+      resourceLogs: [{
+        resource: newResource({ attributes: [{ key: "service.name", value: "lifecycle" }] }),
+        schemaUrl: "",
+        scopeLogs: [{
+          scope: newScope({ name: "lifecycle" }),
+          schemaUrl: "",
+          logRecords: [newLogRecord({ body: "one line", attributes: [...attributes] })],
+        }],
+      }],
+    },
+  };
+}
 
 const sink: Consumer = { mutatesData: false, consume: () => Promise.resolve() };
 
@@ -49,31 +152,47 @@ function consumersFor(signals: readonly Signal[]): SignalConsumers {
   return Object.fromEntries(signals.map((s) => [s, sink])) as SignalConsumers;
 }
 
-function create(factory: Factory): Component {
-  const config = factory.configSchema.parse(TEST_CONFIGS[`${factory.kind}/${factory.type}`] ?? {});
+/** The component and its consumers by signal (none for receivers and extensions). */
+function create(factory: Factory): { component: Component; consumers: SignalConsumers } {
   const settings: CreateSettings<unknown> = {
     id: factory.type,
-    config,
+    config: examples.get(`${factory.kind}/${factory.type}`)!.config,
     logger: NOOP_LOGGER,
     meter: new MetricRegistry().meter(),
     buildInfo: { command: "tfo", version: "test" },
   };
   switch (factory.kind) {
-    case "receiver":
-      return factory.create(settings, consumersFor(SIGNALS.filter((s) => s in factory.signals)));
-    case "processor": {
-      const signal = SIGNALS.find((s) => s in factory.signals)!;
-      return factory.create(settings, signal, sink);
+    case "receiver": {
+      const signals = SIGNALS.filter((s) => s in factory.signals);
+      return { component: factory.create(settings, consumersFor(signals)), consumers: {} };
     }
-    case "exporter":
-      return factory.create(settings, SIGNALS.filter((s) => s in factory.signals));
+    case "processor": {
+      // One instance per pipeline signal, as the graph makes them; shut down together.
+      const processors = SIGNALS.filter((s) => s in factory.signals).map((signal) =>
+        [signal, factory.create(settings, signal, sink)] as const
+      );
+      const component: Component = {
+        start: async (host) => {
+          for (const [, p] of processors) await p.start(host);
+        },
+        shutdown: async () => {
+          for (const [, p] of processors) await p.shutdown();
+        },
+      };
+      return { component, consumers: Object.fromEntries(processors) as SignalConsumers };
+    }
+    case "exporter": {
+      const exporter = factory.create(settings, SIGNALS.filter((s) => s in factory.signals));
+      return { component: exporter, consumers: exporter.consumers };
+    }
     case "connector": {
       const inputs = SIGNALS.filter((s) => s in factory.routes);
       const outputs = SIGNALS.filter((s) => inputs.some((i) => s in factory.routes[i]!));
-      return factory.create(settings, inputs, consumersFor(outputs));
+      const connector = factory.create(settings, inputs, consumersFor(outputs));
+      return { component: connector, consumers: connector.consumers };
     }
     case "extension":
-      return factory.create(settings);
+      return { component: factory.create(settings), consumers: {} };
   }
 }
 
@@ -81,26 +200,50 @@ function hostWith(status: ServiceStatus): Host {
   return { getExtension: () => undefined, status: () => status };
 }
 
+/**
+ * Gives each consumer one item of its signal; a read-only one must leave the data as it was.
+ * Whether the consumer accepts is not the point (an exporter's backend is not there).
+ */
+async function consumeOneOfEach(consumers: SignalConsumers, what: string): Promise<void> {
+  const data = sampleData();
+  for (const signal of SIGNALS) {
+    const consumer = consumers[signal] as Consumer<typeof signal> | undefined;
+    if (consumer === undefined) continue;
+    const item = data[signal] as SignalData[typeof signal];
+    const encode = OTLP_SIGNALS[signal].encodeProto as (d: SignalData[typeof signal]) => Uint8Array;
+    const before = encode(item);
+    await consumer.consume(Payload.of(signal, item)).catch(() => {});
+    if (!consumer.mutatesData) {
+      assert.deepEqual(encode(item), before, `${what} changed the ${signal} it was given`);
+    }
+  }
+}
+
 for (const factory of BUILTIN_FACTORIES) {
-  Deno.test(`${factory.kind} "${factory.type}" starts, stops, and stops twice`, async () => {
-    const component = create(factory);
+  const name = `${factory.kind} "${factory.type}"`;
+  Deno.test(`${name} starts, consumes one item per signal, stops, and stops twice`, async () => {
+    const { component, consumers } = create(factory);
     await component.start(hostWith("running"));
-    await component.shutdown();
+    try {
+      await consumeOneOfEach(consumers, name);
+    } finally {
+      await component.shutdown();
+    }
     await component.shutdown();
   });
 
-  Deno.test(`${factory.kind} "${factory.type}" stops without having started`, async () => {
-    await create(factory).shutdown();
+  Deno.test(`${name} stops without having started`, async () => {
+    await create(factory).component.shutdown();
   });
 
-  Deno.test(`${factory.kind} "${factory.type}" has defaults that its own schema accepts`, () => {
-    const sample = TEST_CONFIGS[`${factory.kind}/${factory.type}`] ?? {};
-    const parsed = factory.configSchema.safeParse(sample);
-    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
-    const unknownKey = factory.configSchema.safeParse({
-      ...(sample as object),
+  Deno.test(`${name} rejects an unknown key next to its example`, () => {
+    const { input } = examples.get(`${factory.kind}/${factory.type}`)!;
+    assert.ok(factory.configSchema.safeParse(input).success);
+    const parsed = factory.configSchema.safeParse({
+      ...(input as object),
       no_such_key_anywhere: 1,
     });
-    assert.equal(unknownKey.success, false, "unknown keys must be rejected");
+    assert.ok(!parsed.success, "unknown keys must be rejected");
+    assert.ok(parsed.error.issues.some((i) => i.code === "unrecognized_keys"));
   });
 }

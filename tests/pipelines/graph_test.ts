@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { asFactory, type Factory } from "../../components/component.ts";
 import { batchFactory } from "../../components/processor/batch/factory.ts";
 import { forwardFactory } from "../../components/connector/forward/factory.ts";
-import { loadConfig, type ResolvedConfig, validateConfig } from "../../pipelines/config.ts";
+import { otlpReceiverFactory } from "../../components/receiver/otlp/factory.ts";
+import { loadConfig, type ResolvedConfig } from "../../pipelines/config.ts";
+import { validateConfig } from "../../pipelines/validate.ts";
 import { Service, StartError } from "../../pipelines/service.ts";
 import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
@@ -179,6 +181,43 @@ service:
     "stop exporter/recorder",
   ]);
   assert.equal(service.status, "stopped");
+});
+
+Deno.test("a start error names the component once, even when the component named itself", async () => {
+  const kit = createTestKit();
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (busy.addr as Deno.NetAddr).port;
+  const service = new Service({
+    config: await configFrom(
+      `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${port}
+exporters:
+  recorder:
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [recorder] }
+`,
+      [...kit.factories, asFactory(otlpReceiverFactory)],
+    ),
+    logger: NOOP_LOGGER,
+    buildInfo: { command: "tfo", version: "test" },
+  });
+  try {
+    await assert.rejects(service.start(), (error: unknown) => {
+      assert.ok(error instanceof StartError);
+      assert.equal(
+        error.message,
+        `Cannot start receiver "otlp": cannot listen on 127.0.0.1:${port}: address already in use`,
+      );
+      return true;
+    });
+  } finally {
+    busy.close();
+  }
 });
 
 Deno.test("self-telemetry counts accepted, processed, sent and failed items per component", async () => {

@@ -21,8 +21,8 @@ import {
   loadConfig,
   type ResolvedConfig,
   sortDiagnostics,
-  validateConfig,
 } from "../../pipelines/config.ts";
+import { validateConfig } from "../../pipelines/validate.ts";
 import {
   type ConfigLayer,
   type LoadedConfig,

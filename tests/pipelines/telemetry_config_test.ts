@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BUILTIN_FACTORIES } from "../../components/registry.ts";
-import { loadAndValidateConfig } from "../../pipelines/config.ts";
+import { loadAndValidateConfig } from "../../pipelines/validate.ts";
 import { formatDiagnostic } from "../../pipelines/diagnostics.ts";
 
 async function check(text: string) {

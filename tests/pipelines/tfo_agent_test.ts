@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import {
-  formatDiagnostic,
-  loadConfig,
-  type LoadResult,
-  toPlain,
-  validateConfig,
-} from "../../pipelines/config.ts";
+import { formatDiagnostic, loadConfig, type LoadResult, toPlain } from "../../pipelines/config.ts";
+import { validateConfig } from "../../pipelines/validate.ts";
 import { formatConverted } from "../../pipelines/tfo_agent/convert.ts";
 import { isTfoAgentShape } from "../../pipelines/tfo_agent/translate.ts";
 import { globToRegex } from "../../pipelines/tfo_agent/_collectors.ts";
 import { TFO_AGENT_FACTORIES } from "../fixtures/tfo_agent_factories.ts";
+import { FakeClock } from "../fixtures/fake_clock.ts";
+import { createHostmetricsReceiver } from "../../components/receiver/hostmetrics/factory.ts";
+import type { HostmetricsConfig } from "../../components/receiver/hostmetrics/config.ts";
+import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
+import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
 
 const ENV = {
   TELEMETRYFLOW_API_KEY_ID: "tfk_test",
@@ -463,4 +463,124 @@ Deno.test("node_exporter globs become anchored regular expressions", () => {
   assert.equal(globToRegex("br-?.x"), "^br-.\\.x$");
   assert.ok(new RegExp(globToRegex("docker*")).test("docker0"));
   assert.ok(!new RegExp(globToRegex("lo")).test("local"));
+});
+
+Deno.test("system and node_exporter together run each host scraper once, node_exporter's winning", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../../examples/tfo-agent/production.yaml", import.meta.url),
+  );
+  const loaded = await load(text.replace("/var/lib/tfo-agent/buffer", "/tmp/tfo-buffer"));
+  assert.deepEqual(errors(loaded), []);
+  const plain = toPlain(loaded.raw!.root) as Plain;
+  const owners = new Map<string, string[]>();
+  for (const [id, receiver] of Object.entries(plain.receivers as Record<string, Plain>)) {
+    if (!id.startsWith("hostmetrics")) continue;
+    for (const scraper of Object.keys(receiver.scrapers)) {
+      owners.set(scraper, [...(owners.get(scraper) ?? []), id]);
+    }
+  }
+  for (const [scraper, ids] of owners) assert.equal(ids.length, 1, `${scraper}: ${ids}`);
+  // Every scraper the system collector shares with node_exporter is in node_exporter's receiver,
+  // with its filters; system's disk_paths still restrict the file systems.
+  assert.equal(plain.receivers["hostmetrics/system"], undefined);
+  const node = plain.receivers["hostmetrics/node_exporter"].scrapers;
+  for (const s of ["cpu", "load", "memory", "paging", "disk", "filesystem", "network"]) {
+    assert.ok(s in node, s);
+  }
+  assert.deepEqual(node.filesystem.include_mount_points, {
+    mount_points: ["/", "/var"],
+    match_type: "strict",
+  });
+  assert.deepEqual(node.filesystem.exclude_fs_types.fs_types, [
+    "^tmpfs$",
+    "^devtmpfs$",
+    "^squashfs$",
+    "^overlay$",
+  ]);
+});
+
+Deno.test("system keeps the scrapers node_exporter does not run", async () => {
+  const { plain, config } = await translate(`${BASE}
+collectors:
+  system: {}
+  node_exporter:
+    enabled: true
+    conntrack: false
+    textfile: false
+    cpu: false
+    loadavg: false
+`);
+  assert.deepEqual(Object.keys(plain.receivers["hostmetrics/system"].scrapers).sort(), [
+    "cpu",
+    "load",
+  ]);
+  const node = Object.keys(plain.receivers["hostmetrics/node_exporter"].scrapers);
+  assert.ok(!node.includes("cpu") && !node.includes("load") && node.includes("memory"));
+  assert.deepEqual(config.service.pipelines.get("metrics")!.receivers, [
+    "hostmetrics/system",
+    "hostmetrics/node_exporter",
+  ]);
+});
+
+Deno.test("an API endpoint from TELEMETRYFLOW_ENDPOINT draws no warning about TELEMETRYFLOW_API_ENDPOINT", async () => {
+  const env = { ...ENV, TELEMETRYFLOW_ENDPOINT: "https://api.example.test" };
+  const { all, config } = await translate(
+    `telemetryflow:\n  endpoint: collector.local:4317\ncollectors:\n  system: {}\n`,
+    env,
+  );
+  assert.deepEqual(all.filter((d) => /TELEMETRYFLOW_API_ENDPOINT/.test(d.message)), []);
+  const ext = config.extensions.get("telemetryflow")!.config as { endpoint: string };
+  assert.equal(ext.endpoint, "https://api.example.test");
+});
+
+Deno.test("the production TFO-Agent example collects every host series once per interval", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../../examples/tfo-agent/production.yaml", import.meta.url),
+  );
+  const { config } = await translate(text.replace("/var/lib/tfo-agent/buffer", "/tmp/tfo-buf"));
+  const seen = new Map<string, number>();
+  let points = 0;
+  for (const [id, receiver] of config.receivers) {
+    if (receiver.type !== "hostmetrics") continue;
+    const clock = new FakeClock();
+    let cycles = 0;
+    const r = createHostmetricsReceiver(
+      receiver.config as HostmetricsConfig,
+      NOOP_LOGGER,
+      new MetricRegistry().meter(),
+      {
+        metrics: {
+          mutatesData: false,
+          consume(payload) {
+            cycles++;
+            for (const rm of payload.read().resourceMetrics) {
+              const resource = JSON.stringify(rm.resource.attributes);
+              for (const sm of rm.scopeMetrics) {
+                for (const m of sm.metrics) {
+                  const dataPoints = (m.data as { dataPoints?: Array<{ attributes: unknown }> })
+                    ?.dataPoints ?? [];
+                  for (const dp of dataPoints) {
+                    const key = `${resource} ${m.name} ${JSON.stringify(dp.attributes)}`;
+                    seen.set(key, (seen.get(key) ?? 0) + 1);
+                    points++;
+                  }
+                }
+              }
+            }
+            return Promise.resolve();
+          },
+        },
+      },
+      { clock },
+    );
+    await r.start({ getExtension: () => undefined, status: () => "running" });
+    // The process scraper finds no nginx or postgres here and sends nothing: one cycle of it is
+    // over when its next one is scheduled.
+    await clock.runUntil(`a cycle of ${id}`, () => cycles >= 1 || clock.requested.length >= 2);
+    await r.shutdown();
+    assert.ok(cycles === 1 || id === "hostmetrics/process", `${id}: ${cycles} cycles`);
+  }
+  const twice = [...seen].filter(([, n]) => n > 1).map(([key]) => key);
+  assert.ok(points > 0);
+  assert.deepEqual(twice.slice(0, 5), [], `${twice.length} of ${points} points are doubled`);
 });

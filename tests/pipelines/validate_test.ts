@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
-import { loadAndValidateConfig, loadConfig } from "../../pipelines/config.ts";
+import { loadConfig } from "../../pipelines/config.ts";
 import { type Diagnostic, formatDiagnostic } from "../../pipelines/diagnostics.ts";
-import { type ResolvedConfig, validateConfig } from "../../pipelines/validate.ts";
+import {
+  loadAndValidateConfig,
+  type ResolvedConfig,
+  validateConfig,
+} from "../../pipelines/validate.ts";
 import { TEST_FACTORIES } from "../fixtures/test_factories.ts";
 
 const FIXTURES = new URL("../fixtures/config/", import.meta.url);

@@ -18,7 +18,7 @@ import {
   type RequestCompression,
 } from "../../../lib/net/request_compression.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
-import { clientAuthSchema } from "../otlp/client_auth.ts";
+import { clientAuthSchema } from "../../../lib/net/client_auth.ts";
 
 const httpTlsSchema = z
   .strictObject({

@@ -34,8 +34,9 @@ import {
 import type { ExportPartialSuccess } from "../../../lib/otlp/mod.ts";
 import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
-import { resolveClientAuth, withAuthHeaders } from "../otlp/client_auth.ts";
-import { OTLP_SIGNALS, type OtlpSignal, requestProto } from "../otlp/signals.ts";
+import { resolveClientAuth, withAuthHeaders } from "../../../lib/net/client_auth.ts";
+import { OTLP_SIGNALS, type OtlpSignal } from "../../../lib/otlp/signals.ts";
+import { requestProto } from "../otlp/signals.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { type OtlphttpConfig, otlphttpConfigSchema, signalUrl } from "./config.ts";
 import { urlLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { Clock } from "../../../lib/clock.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import { type ApiClient, ApiUnreachableError } from "./_api_client.ts";
 import { Backoff, type BackoffPolicy, FailureStreak } from "./_backoff.ts";
@@ -36,6 +37,10 @@ export interface SessionOptions {
   store?: () => AgentIdStore;
   /** Called after each successful registration with the agent ID. */
   onRegistered?(agentId: string): void;
+  /** Time for the interval and backoff waits. @default SYSTEM_CLOCK */
+  clock?: Clock;
+  /** Uniform in [0, 1), for backoff jitter. @default Math.random */
+  random?: () => number;
 }
 
 type HeartbeatOutcome = "ok" | "gone" | "failed";
@@ -49,7 +54,7 @@ function describe(error: unknown): string {
 /** The running session. */
 export class AgentSession {
   readonly #o: SessionOptions;
-  readonly #sleeper = new Sleeper();
+  readonly #sleeper: Sleeper;
   readonly #backoff: Backoff;
   readonly #registration: FailureStreak;
   readonly #heartbeat: FailureStreak;
@@ -63,7 +68,8 @@ export class AgentSession {
   constructor(options: SessionOptions) {
     this.#o = options;
     this.#agentId = options.configuredAgentId;
-    this.#backoff = new Backoff(options.backoff);
+    this.#sleeper = new Sleeper(options.clock);
+    this.#backoff = new Backoff(options.backoff, options.random);
     this.#registration = new FailureStreak(options.logger, "Registration with TelemetryFlow");
     this.#heartbeat = new FailureStreak(options.logger, "Heartbeat to TelemetryFlow");
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { hostArch, osType } from "../../processor/resourcedetection/detectors/system.ts";
+import { hostArch, osType } from "../../../lib/host/semconv.ts";
 import { readKernelIdentity, readOsRelease } from "../../../lib/host/mod.ts";
 import type { StorageClient } from "../../../lib/storage/client.ts";
 import type { TelemetryflowConfig } from "./config.ts";

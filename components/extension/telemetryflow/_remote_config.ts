@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { Clock } from "../../../lib/clock.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { ApiResponse } from "./_api_client.ts";
 import { FailureStreak } from "./_backoff.ts";
@@ -61,12 +62,14 @@ export interface RemoteConfigOptions {
   pollIntervalMs: number;
   /** The agent ID when registered, else undefined (no poll). */
   agentId(): string | undefined;
+  /** Time for the poll interval. @default SYSTEM_CLOCK */
+  clock?: Clock;
 }
 
 /** Polls the remote config and offers it as a {@linkcode RemoteConfigSource}. */
 export class RemoteConfigPoller implements RemoteConfigSource {
   readonly #o: RemoteConfigOptions;
-  readonly #sleeper = new Sleeper();
+  readonly #sleeper: Sleeper;
   readonly #listeners = new Set<(yamlText: string) => void>();
   readonly #streak: FailureStreak;
   #current: string | undefined;
@@ -75,6 +78,7 @@ export class RemoteConfigPoller implements RemoteConfigSource {
   /** Creates a poller; nothing runs before {@linkcode RemoteConfigPoller.start}. */
   constructor(options: RemoteConfigOptions) {
     this.#o = options;
+    this.#sleeper = new Sleeper(options.clock);
     this.#streak = new FailureStreak(options.logger, "Fetching the remote config");
   }
 

@@ -1,14 +1,22 @@
 /**
  * A cancellable, wakeable wait for background loops: `sleep` resolves when its time is up, when
- * `wake` is called, or when the loop is stopped — and never leaves a timer behind.
+ * `wake` is called, or when the loop is stopped — and never leaves a timer behind. Its timers come
+ * from a {@linkcode Clock}, so tests run the loops on fake time.
  *
  * @module
  */
+import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 
 /** Waits that a stop ends at once. */
 export class Sleeper {
+  readonly #clock: Clock;
   #stopped = false;
-  #pending: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
+  #pending: { timer: unknown; resolve: () => void } | undefined;
+
+  /** @param clock where the timers come from @default SYSTEM_CLOCK */
+  constructor(clock: Clock = SYSTEM_CLOCK) {
+    this.#clock = clock;
+  }
 
   /** True once {@linkcode Sleeper.stop} was called. */
   get stopped(): boolean {
@@ -21,11 +29,11 @@ export class Sleeper {
     this.#pending?.resolve();
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        this.#clock.clearTimer(timer);
         if (this.#pending?.timer === timer) this.#pending = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = this.#clock.setTimer(done, ms);
       this.#pending = { timer, resolve: done };
     });
   }

@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { osType } from "../../processor/resourcedetection/detectors/system.ts";
+import { osType } from "../../../lib/host/semconv.ts";
 import {
   type CloudInfo,
   type ContainerFacts,

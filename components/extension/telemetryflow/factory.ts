@@ -23,6 +23,7 @@ import type { Extension, ExtensionFactory, Host } from "../../component.ts";
 import { CLIENT_AUTH, type ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { getStorageClient } from "../../../lib/storage/provider.ts";
 import type { StorageClient } from "../../../lib/storage/client.ts";
+import type { Clock } from "../../../lib/clock.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import { type ApiClient, createApiClient } from "./_api_client.ts";
 import { AgentSession } from "./_heartbeat.ts";
@@ -41,12 +42,21 @@ export const TELEMETRYFLOW_HEADERS = {
   agentId: "X-TelemetryFlow-Agent-ID",
 } as const;
 
+/** Test seams of {@linkcode TelemetryflowExtension}. */
+export interface TelemetryflowOptions {
+  /** Time for heartbeats, backoff and remote config polls. @default SYSTEM_CLOCK */
+  clock?: Clock;
+  /** Uniform in [0, 1), for backoff jitter. @default Math.random */
+  random?: () => number;
+}
+
 /** A `telemetryflow` instance. */
 export class TelemetryflowExtension implements Extension {
   readonly #id: string;
   readonly #config: TelemetryflowConfig;
   readonly #logger: Logger;
   readonly #version: string;
+  readonly #options: TelemetryflowOptions;
   readonly #remote: RemoteConfigPoller | undefined;
   readonly #remoteSource: RemoteConfigSource;
   #api: ApiClient | undefined;
@@ -58,8 +68,15 @@ export class TelemetryflowExtension implements Extension {
   readonly capabilities: Readonly<Record<string, unknown>>;
 
   /** Creates the extension; nothing runs before {@linkcode TelemetryflowExtension.start}. */
-  constructor(id: string, config: TelemetryflowConfig, logger: Logger, version: string) {
+  constructor(
+    id: string,
+    config: TelemetryflowConfig,
+    logger: Logger,
+    version: string,
+    options: TelemetryflowOptions = {},
+  ) {
     this.#id = id;
+    this.#options = options;
     this.#config = config;
     this.#logger = logger;
     this.#version = version;
@@ -71,6 +88,7 @@ export class TelemetryflowExtension implements Extension {
         logger,
         pollIntervalMs: config.remote_config.poll_interval,
         agentId: () => this.#session?.registered ? this.#session.agentId : undefined,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
       });
     }
     this.#remote = poller;
@@ -170,6 +188,7 @@ export class TelemetryflowExtension implements Extension {
         },
       }),
       onRegistered: () => this.#remote?.pollNow(),
+      ...this.#options,
     });
     this.#session.start();
     this.#remote?.start();

@@ -15,7 +15,10 @@
  * process's RSS is the margin to add to `limit_mib` when sizing a container.
  *
  * Like the Collector's, one limiter ID measures once for every pipeline that lists it: instances
- * created for several pipelines share one monitor.
+ * created for several pipelines share one monitor. The monitors live in the factory (not in a
+ * module global), keyed by ID *and* config: a reload that changes `limit_mib` gets a new monitor
+ * with the new limits while the old chains drain on the old one, and a reload that changes nothing
+ * keeps measuring on the same one.
  *
  * @module
  */
@@ -171,8 +174,40 @@ function mib(bytes: number): { cur_mem_mib: number } {
   return { cur_mem_mib: Math.floor(bytes / MIB) };
 }
 
-/** Monitors shared by the instances of one limiter ID (one per pipeline), as in the Collector. */
-const sharedMonitors = new Map<string, MemoryMonitor>();
+/**
+ * Monitors shared by the instances of one limiter ID and config (one instance per pipeline), as in
+ * the Collector. A monitor is in the pool only while an instance uses it.
+ */
+export class MonitorPool {
+  readonly #monitors = new Map<string, MemoryMonitor>();
+
+  /** The monitor for `id` with `config`, made on first use. */
+  get(
+    id: string,
+    config: MemoryLimiterConfig,
+    logger: Logger,
+    options: MemoryLimiterOptions,
+  ): { monitor: MemoryMonitor; release: () => void } {
+    const key = `${id}\n${JSON.stringify(config)}`;
+    let monitor = this.#monitors.get(key);
+    if (monitor === undefined) {
+      monitor = new MemoryMonitor(config, logger, options);
+      this.#monitors.set(key, monitor);
+    }
+    const found = monitor;
+    return {
+      monitor: found,
+      release: () => {
+        if (found.release() && this.#monitors.get(key) === found) this.#monitors.delete(key);
+      },
+    };
+  }
+
+  /** How many monitors are in use. */
+  get size(): number {
+    return this.#monitors.size;
+  }
+}
 
 /** A memory limiter instance; `check` measures at once (for tests and diagnostics). */
 export interface MemoryLimiterProcessor<S extends Signal> extends Processor<S> {
@@ -183,23 +218,20 @@ export interface MemoryLimiterProcessor<S extends Signal> extends Processor<S> {
 }
 
 /**
- * Creates one memory limiter instance. Instances of the same ID share one monitor unless
- * `options` injects readers (tests), which makes a private one.
+ * Creates one memory limiter instance. With a `pool`, instances of the same ID and config share
+ * one monitor; without one the instance has its own.
  */
 export function createMemoryLimiter<S extends Signal>(
   settings: CreateSettings<MemoryLimiterConfig>,
   signal: S,
   next: Consumer<S>,
-  options?: MemoryLimiterOptions,
+  options: MemoryLimiterOptions = {},
+  pool?: MonitorPool,
 ): MemoryLimiterProcessor<S> {
   const { config, logger, meter } = settings;
-  let monitor: MemoryMonitor;
-  if (options !== undefined) {
-    monitor = new MemoryMonitor(config, logger, options);
-  } else {
-    monitor = sharedMonitors.get(settings.id) ?? new MemoryMonitor(config, logger, {});
-    sharedMonitors.set(settings.id, monitor);
-  }
+  const shared = pool?.get(settings.id, config, logger, options);
+  const monitor = shared?.monitor ?? new MemoryMonitor(config, logger, options);
+  const release = shared?.release ?? (() => void monitor.release());
   const unit = ITEM_UNIT[signal];
   const items = unit.replace("_", " ");
   const accepted = meter.counter(
@@ -242,20 +274,32 @@ export function createMemoryLimiter<S extends Signal>(
     shutdown() {
       if (started) {
         started = false;
-        if (monitor.release() && sharedMonitors.get(settings.id) === monitor) {
-          sharedMonitors.delete(settings.id);
-        }
+        release();
       }
       return Promise.resolve();
     },
   };
 }
 
+/**
+ * A `memory_limiter` factory owning its own {@linkcode MonitorPool}: the instances it creates for
+ * one ID and config share a monitor.
+ * @param options test seams for every monitor it makes
+ */
+export function memoryLimiterFactoryWith(
+  options: MemoryLimiterOptions = {},
+): ProcessorFactory<MemoryLimiterConfig> & { readonly pool: MonitorPool } {
+  const pool = new MonitorPool();
+  return {
+    kind: "processor",
+    type: "memory_limiter",
+    configSchema: memoryLimiterConfigSchema,
+    signals: { traces: "beta", metrics: "beta", logs: "beta" },
+    pool,
+    create: (settings, signal, next) => createMemoryLimiter(settings, signal, next, options, pool),
+  };
+}
+
 /** The `memory_limiter` processor factory. */
-export const memoryLimiterFactory: ProcessorFactory<MemoryLimiterConfig> = {
-  kind: "processor",
-  type: "memory_limiter",
-  configSchema: memoryLimiterConfigSchema,
-  signals: { traces: "beta", metrics: "beta", logs: "beta" },
-  create: (settings, signal, next) => createMemoryLimiter(settings, signal, next),
-};
+export const memoryLimiterFactory: ProcessorFactory<MemoryLimiterConfig> =
+  memoryLimiterFactoryWith();

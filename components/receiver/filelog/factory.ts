@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import type { CreateSettings, Host, Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { errorMessage } from "../../../lib/consumer/consumer.ts";
@@ -33,6 +34,12 @@ const POLL_BUDGET = 4 * 1024 * 1024;
 const FILES_KEY = "files";
 /** Mutations per storage commit (Deno KV allows 1000). */
 const COMMIT_CHUNK = 200;
+
+/** Options of {@linkcode createFilelogReceiver}. */
+export interface FilelogOptions {
+  /** Time for `poll_interval` and `force_flush_period`. @default SYSTEM_CLOCK */
+  clock?: Clock;
+}
 
 /** A filelog receiver instance. */
 export interface FilelogReceiver extends Receiver {
@@ -62,8 +69,10 @@ function absolute(path: string): string {
 export function createFilelogReceiver(
   settings: CreateSettings<FilelogConfig>,
   next: SignalConsumers,
+  options: FilelogOptions = {},
 ): FilelogReceiver {
   const { config, logger, id } = settings;
+  const clock = options.clock ?? SYSTEM_CLOCK;
   const logs: Consumer<"logs"> | undefined = next.logs === undefined
     ? undefined
     : instrumentReceiverOutput("logs", next.logs, settings.meter);
@@ -180,7 +189,7 @@ export function createFilelogReceiver(
     const startAtEnd = firstPoll && config.start_at === "end";
     firstPoll = false;
     const plan = await tracker.poll(paths, startAtEnd);
-    const now = Date.now();
+    const now = clock.now();
     const observed = nowUnixNano();
     const unfinished = new Set<FileReader>();
     const reads: { p: PlannedRead; offset: number }[] = [];
@@ -276,9 +285,9 @@ export function createFilelogReceiver(
       if (stopped) break;
       if (!more) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, config.poll_interval);
+          const timer = clock.setTimer(resolve, config.poll_interval);
           wake = () => {
-            clearTimeout(timer);
+            clock.clearTimer(timer);
             resolve();
           };
         });

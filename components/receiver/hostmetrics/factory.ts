@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import type { Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { type KernelStat, readKernelStat } from "../../../lib/host/cpu.ts";
@@ -127,13 +128,21 @@ function cycleContext(root: string, bootTime: () => Promise<bigint>): ScrapeCont
   };
 }
 
+/** Options of {@linkcode createHostmetricsReceiver}. */
+export interface HostmetricsOptions {
+  /** Time and timers of the collection schedule. @default SYSTEM_CLOCK */
+  clock?: Clock;
+}
+
 /** Creates one hostmetrics receiver. */
 export function createHostmetricsReceiver(
   config: HostmetricsConfig,
   logger: Logger,
   meter: Meter,
   next: SignalConsumers,
+  options: HostmetricsOptions = {},
 ): Receiver {
+  const clock = options.clock ?? SYSTEM_CLOCK;
   const consumer: Consumer<"metrics"> | undefined = next.metrics === undefined
     ? undefined
     : instrumentReceiverOutput("metrics", next.metrics, meter, "");
@@ -149,7 +158,7 @@ export function createHostmetricsReceiver(
       },
     );
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: unknown;
   let inflight: Promise<void> | undefined;
   let running = false;
   let nextDue = 0;
@@ -206,19 +215,19 @@ export function createHostmetricsReceiver(
   }
 
   function schedule(delay: number): void {
-    timer = setTimeout(run, Math.max(0, delay));
+    timer = clock.setTimer(run, Math.max(0, delay));
   }
 
   function run(): void {
     timer = undefined;
     if (!running) return;
-    const started = Date.now();
+    const started = clock.now();
     nextDue = (nextDue === 0 ? started : nextDue) + config.collection_interval;
     // A cycle that overran its interval starts the next one at once, not a burst of them.
     if (nextDue < started) nextDue = started + config.collection_interval;
     inflight = collect().finally(() => {
       inflight = undefined;
-      if (running) schedule(nextDue - Date.now());
+      if (running) schedule(nextDue - clock.now());
     });
   }
 
@@ -233,7 +242,7 @@ export function createHostmetricsReceiver(
     },
     async shutdown() {
       running = false;
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimer(timer);
       timer = undefined;
       while (inflight !== undefined) await inflight;
     },

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { byteSize, duration, hostPort } from "../../../lib/config/schema.ts";
+import { OTLP_SIGNALS } from "../../../lib/otlp/signals.ts";
 
 /** Server-side TLS files. */
 const tlsSchema = z.strictObject({
@@ -85,9 +86,9 @@ const corsSchema = z.strictObject({
 /** The HTTP protocol's settings. */
 export const httpConfigSchema = z.strictObject({
   endpoint: hostPort().default("0.0.0.0:4318"),
-  traces_url_path: urlPath("/v1/traces"),
-  metrics_url_path: urlPath("/v1/metrics"),
-  logs_url_path: urlPath("/v1/logs"),
+  traces_url_path: urlPath(OTLP_SIGNALS.traces.httpPath),
+  metrics_url_path: urlPath(OTLP_SIGNALS.metrics.httpPath),
+  logs_url_path: urlPath(OTLP_SIGNALS.logs.httpPath),
   cors: corsSchema.optional(),
   tls: serverTlsSchema.optional(),
   include_metadata: z.boolean().default(false),

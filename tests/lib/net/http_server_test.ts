@@ -54,13 +54,22 @@ Deno.test("http server answers 500 when its handler throws", async () => {
   }
 });
 
-Deno.test("http server serves IPv6 endpoints in brackets", async () => {
-  let server;
+/** True when this machine has an IPv6 loopback to listen on. */
+function hasIpv6Loopback(): boolean {
   try {
-    server = await startHttpServer("[::1]:0", hello);
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
   } catch {
-    return; // no IPv6 loopback on this machine
+    return false;
   }
+}
+
+Deno.test({
+  name: "http server serves IPv6 endpoints in brackets",
+  // Reported as ignored, not passed, where the machine has no IPv6 loopback (containers often).
+  ignore: !hasIpv6Loopback(),
+}, async () => {
+  const server = await startHttpServer("[::1]:0", hello);
   try {
     assert.equal(server.address, `[::1]:${server.port}`);
     const response = await fetch(`http://[::1]:${server.port}/`);

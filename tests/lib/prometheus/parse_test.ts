@@ -188,12 +188,11 @@ Deno.test("malformed lines give an error naming the line, never anything else", 
   ];
   for (const [line, pattern] of cases) {
     assert.throws(() => parseExposition(`ok 1\n${line}\nok 2\n`, "text"), pattern);
-    try {
-      parseExposition(`ok 1\n${line}\n`, "text");
-    } catch (e) {
-      assert.ok(e instanceof ExpositionError);
-      assert.equal(e.line, 2);
-    }
+    assert.throws(() => parseExposition(`ok 1\n${line}\n`, "text"), (e: unknown) => {
+      assert.ok(e instanceof ExpositionError, String(e));
+      assert.equal(e.line, 2, line);
+      return true;
+    });
   }
 });
 

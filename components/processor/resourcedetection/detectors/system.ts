@@ -11,6 +11,7 @@
  * @module
  */
 import { z } from "zod";
+import { hostArch, osType } from "../../../../lib/host/semconv.ts";
 import type { KeyValue } from "../../../../lib/pdata/types.ts";
 import { AttributeSink, type DetectorContext, resourceAttributesSchema } from "./_detector.ts";
 
@@ -39,31 +40,6 @@ export const systemConfigSchema = z.strictObject({
 
 /** The `system` detector's validated config. */
 export type SystemConfig = z.output<typeof systemConfigSchema>;
-
-const OS_TYPE: Readonly<Record<string, string>> = {
-  android: "linux",
-  illumos: "solaris",
-};
-
-const ARCH: Readonly<Record<string, string>> = {
-  x86_64: "amd64",
-  aarch64: "arm64",
-  arm: "arm32",
-  x86: "x86",
-  i686: "x86",
-  powerpc64: "ppc64",
-  s390x: "s390x",
-};
-
-/** The semantic-convention `os.type` of the running OS. */
-export function osType(os: string = Deno.build.os): string {
-  return OS_TYPE[os] ?? os;
-}
-
-/** The semantic-convention `host.arch` of a `uname -m` style architecture name. */
-export function hostArch(arch: string = Deno.build.arch): string {
-  return ARCH[arch] ?? arch;
-}
 
 /** The canonical name of `hostname` in an /etc/hosts text, if listed. */
 export function canonicalFromHosts(hosts: string, hostname: string): string | undefined {

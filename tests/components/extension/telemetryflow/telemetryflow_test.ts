@@ -7,8 +7,9 @@ import {
 } from "../../../../components/extension/telemetryflow/config.ts";
 import {
   REMOTE_CONFIG,
-  type TelemetryflowExtension,
+  TelemetryflowExtension,
   telemetryflowFactory,
+  type TelemetryflowOptions,
 } from "../../../../components/extension/telemetryflow/factory.ts";
 import type { RemoteConfigSource } from "../../../../components/extension/telemetryflow/_remote_config.ts";
 import type { SystemInfo } from "../../../../components/extension/telemetryflow/_system_info.ts";
@@ -17,6 +18,7 @@ import { fileStorageConfigSchema } from "../../../../components/extension/file_s
 import { clientAuthenticatorOf } from "../../../../lib/net/auth.ts";
 import { createLogger, NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
+import { FakeClock } from "../../../fixtures/fake_clock.ts";
 import { FakePlatform } from "../../../fixtures/telemetryflow/fake_platform.ts";
 
 const KEY_ID = "tfk_test_key";
@@ -31,7 +33,11 @@ function parse(config: Record<string, unknown>, env: EnvLookup = NO_ENV): Teleme
 const logLines: string[] = [];
 const logger = createLogger({ level: "debug", write: (line) => logLines.push(line) });
 
-function create(config: Record<string, unknown>, id = "telemetryflow"): TelemetryflowExtension {
+function create(
+  config: Record<string, unknown>,
+  id = "telemetryflow",
+  options?: TelemetryflowOptions,
+): TelemetryflowExtension {
   const settings: CreateSettings<TelemetryflowConfig> = {
     id,
     config: parse({
@@ -44,7 +50,9 @@ function create(config: Record<string, unknown>, id = "telemetryflow"): Telemetr
     meter: new MetricRegistry().meter(),
     buildInfo: { command: "tfo", version: "9.9.9-test" },
   };
-  return telemetryflowFactory.create(settings) as TelemetryflowExtension;
+  return options === undefined
+    ? telemetryflowFactory.create(settings) as TelemetryflowExtension
+    : new TelemetryflowExtension(id, settings.config, settings.logger, "9.9.9-test", options);
 }
 
 function hostWith(extensions: Record<string, Extension> = {}): Host {
@@ -417,31 +425,54 @@ for (const status of [404, 410] as const) {
   });
 }
 
-Deno.test("telemetryflow backs off while the API is down and carries on when it is back, without blocking start", async () => {
+Deno.test("telemetryflow start does not wait for the platform to answer the registration", async () => {
+  let arrived!: () => void;
+  const requestArrived = new Promise<"request first">((resolve) =>
+    arrived = () => resolve("request first")
+  );
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    arrived();
+    await gate;
+    return new Response("unavailable", { status: 503 });
+  });
+  const ext = create({ endpoint: `http://127.0.0.1:${server.addr.port}` }, "tf/held");
+  try {
+    // A start that awaited the registration could not resolve before the held request arrives.
+    const first = await Promise.race([ext.start(hostWith()).then(() => "started"), requestArrived]);
+    assert.equal(first, "started");
+    assert.equal(await requestArrived, "request first", "registration is under way");
+  } finally {
+    release();
+    await ext.shutdown();
+    await server.shutdown();
+  }
+});
+
+Deno.test("telemetryflow backs off while the API is down and carries on when it is back", async () => {
   const platform = FakePlatform.start();
   await platform.down();
-  const warnsBefore = logLines.filter((l) => l.includes('"level":"warn"')).length;
-  const ext = create({ endpoint: platform.url, heartbeat: { interval: "100ms" } }, "tf/down");
+  const clock = new FakeClock();
+  const ext = create({ endpoint: platform.url, heartbeat: { interval: "1m" } }, "tf/down", {
+    clock,
+    random: () => 0.5,
+  });
+  const mine = (text: string) => logLines.filter((l) => l.includes("tf/down") && l.includes(text));
   try {
-    const began = performance.now();
     await ext.start(hostWith());
-    const startMs = performance.now() - began;
-    assert.ok(startMs < 200, `start took ${startMs} ms`);
-    await new Promise((r) => setTimeout(r, 700));
-    const warns = logLines.slice().filter((l) =>
-      l.includes('"level":"warn"') && l.includes("tf/down")
-    );
+    const failures = () => mine("Registration with TelemetryFlow failed").length;
+    await clock.runUntil("six failed registrations", () => failures() >= 6);
+    // Waits grow by the multiplier (1.5) from 50 ms up to max_interval (200 ms): no busy loop.
+    assert.deepEqual(clock.requested.slice(0, 5), [50, 75, 113, 169, 200]);
+    const warns = mine('"level":"warn"');
     assert.equal(warns.length, 1, `one warning per failure streak: ${warns.join("\n")}`);
-    assert.ok(logLines.filter((l) => l.includes('"level":"warn"')).length > warnsBefore);
-    const attempts = logLines.filter((l) =>
-      l.includes("tf/down") && l.includes("Registration with TelemetryFlow failed")
-    ).length;
-    // 700 ms with waits of 25–200 ms: several attempts, but bounded (no busy loop).
-    assert.ok(attempts >= 3 && attempts <= 30, `${attempts} attempts`);
     platform.up();
-    await until("registration and a heartbeat", () =>
-      platform.calls("/heartbeat").length >= 1);
-    assert.ok(logLines.some((l) => l.includes("tf/down") && l.includes("succeeded again")));
+    await clock.runUntil(
+      "registration and a heartbeat",
+      () => platform.calls("/heartbeat").length >= 1,
+    );
+    assert.equal(mine("succeeded again").length, 1);
   } finally {
     await ext.shutdown();
     await platform.close();

@@ -14,6 +14,8 @@ import {
   createMemoryLimiter,
   DATA_REFUSED_MESSAGE,
   memoryLimiterFactory,
+  memoryLimiterFactoryWith,
+  type MemoryLimiterProcessor,
   memoryLimits,
 } from "../../../../components/processor/memory_limiter/factory.ts";
 import { type Consumer, ConsumerError } from "../../../../lib/consumer/consumer.ts";
@@ -211,18 +213,80 @@ Deno.test("memory_limiter without a way to force GC still refuses and recovers",
 });
 
 Deno.test("memory_limiter instances of one ID share a monitor and stop its timer with the last", async () => {
-  const { settings } = settingsFor({ check_interval: "50ms", limit_mib: 1_000_000 }, "ml/shared");
-  const a = memoryLimiterFactory.create(settings, "traces", sink().consumer);
-  const b = memoryLimiterFactory.create(settings, "traces", sink().consumer);
+  const memory = { used: 100 * MIB, reads: 0 };
+  const factory = memoryLimiterFactoryWith({
+    readMemory: () => (memory.reads++, memory.used),
+    gc: null,
+  });
+  const { settings } = settingsFor({ check_interval: "1h", limit_mib: 1000 }, "ml/shared");
+  const a = factory.create(settings, "traces", sink().consumer) as MemoryLimiterProcessor<"traces">;
+  const b = factory.create(settings, "traces", sink().consumer) as MemoryLimiterProcessor<"traces">;
+  const other = factory.create(
+    settingsFor({ check_interval: "1h", limit_mib: 1000 }, "ml/other").settings,
+    "traces",
+    sink().consumer,
+  ) as MemoryLimiterProcessor<"traces">;
   const host = { getExtension: () => undefined, status: () => "running" as const };
   await a.start(host);
   await b.start(host);
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  await other.start(host);
+  assert.equal(factory.pool.size, 2, "one monitor per ID");
+  // One measurement through one instance decides for both of its ID, and for no other ID.
+  memory.used = 900 * MIB;
+  const before = memory.reads;
+  a.check();
+  assert.equal(memory.reads, before + 1);
+  await refusal(b.consume(tracesPayload("b")));
+  await other.consume(tracesPayload("other"));
+  memory.used = 100 * MIB;
+  b.check();
   await a.consume(tracesPayload("a"));
+  // The monitor (and its timer: the test's sanitizer fails on a leaked interval) stays while one
+  // instance uses it and goes with the last.
   await a.shutdown();
+  assert.equal(factory.pool.size, 2);
   await b.consume(tracesPayload("b"));
   await b.shutdown();
   await b.shutdown();
+  assert.equal(factory.pool.size, 1);
+  await other.shutdown();
+  assert.equal(factory.pool.size, 0);
+});
+
+Deno.test("memory_limiter takes a changed limit_mib on reload while the old chain drains on the old one", async () => {
+  const memory = { used: 1500 * MIB };
+  const factory = memoryLimiterFactoryWith({ readMemory: () => memory.used, gc: null });
+  const host = { getExtension: () => undefined, status: () => "running" as const };
+  const old = factory.create(
+    settingsFor({ check_interval: "1h", limit_mib: 1000 }).settings,
+    "traces",
+    sink().consumer,
+  ) as MemoryLimiterProcessor<"traces">;
+  await old.start(host);
+  // A reload creates and starts the new chain before the old one is shut down.
+  const reloaded = factory.create(
+    settingsFor({ check_interval: "1h", limit_mib: 4000 }).settings,
+    "traces",
+    sink().consumer,
+  ) as MemoryLimiterProcessor<"traces">;
+  await reloaded.start(host);
+  assert.equal(reloaded.limits.hard, 4000 * MIB);
+  assert.equal(old.limits.hard, 1000 * MIB);
+  await refusal(old.consume(tracesPayload("old")));
+  await reloaded.consume(tracesPayload("new"));
+  await old.shutdown();
+  await reloaded.consume(tracesPayload("new"));
+  // An unchanged config on the next reload keeps the same monitor.
+  const same = factory.create(
+    settingsFor({ check_interval: "1h", limit_mib: 4000 }).settings,
+    "traces",
+    sink().consumer,
+  ) as MemoryLimiterProcessor<"traces">;
+  await same.start(host);
+  assert.equal(factory.pool.size, 1);
+  await reloaded.shutdown();
+  await same.shutdown();
+  assert.equal(factory.pool.size, 0);
 });
 
 Deno.test("memory_limiter measures real memory: RSS, total memory and a GC function", () => {
@@ -241,4 +305,24 @@ Deno.test("memory_limiter reads cgroup limits and MemTotal", () => {
   assert.equal(parseCgroupLimit(undefined), undefined);
   assert.equal(parseMemTotal("MemTotal:       16314736 kB\nMemFree: 1 kB\n"), 16314736 * 1024);
   assert.equal(parseMemTotal("nothing"), undefined);
+});
+
+Deno.test("the registered memory_limiter factory gives a reloaded limiter of one ID its new limits", async () => {
+  const host = { getExtension: () => undefined, status: () => "running" as const };
+  const make = (limit: number) =>
+    memoryLimiterFactory.create(
+      settingsFor({ check_interval: "1h", limit_mib: limit }).settings,
+      "logs",
+      { mutatesData: false, consume: () => Promise.resolve() },
+    ) as MemoryLimiterProcessor<"logs">;
+  const old = make(1_000_000);
+  await old.start(host);
+  const reloaded = make(2_000_000);
+  await reloaded.start(host);
+  try {
+    assert.equal(reloaded.limits.hard, 2_000_000 * MIB);
+  } finally {
+    await old.shutdown();
+    await reloaded.shutdown();
+  }
 });

@@ -6,6 +6,7 @@
 import type { Extension, Host } from "../../../../components/component.ts";
 import {
   createFilelogReceiver,
+  type FilelogOptions,
   type FilelogReceiver,
 } from "../../../../components/receiver/filelog/factory.ts";
 import { filelogConfigSchema } from "../../../../components/receiver/filelog/config.ts";
@@ -49,6 +50,7 @@ export function filelog(
   raw: Record<string, unknown>,
   consumer: Consumer<"logs">,
   id = "filelog",
+  options: FilelogOptions = {},
 ): FilelogReceiver {
   const config = filelogConfigSchema.parse(raw);
   return createFilelogReceiver(
@@ -60,6 +62,7 @@ export function filelog(
       buildInfo: { command: "tfo", version: "test" },
     },
     { logs: consumer },
+    options,
   );
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../../../fixtures/fake_clock.ts";
 import { append, attr, filelog, recorder } from "./_kit.ts";
 
 async function readOnce(raw: Record<string, unknown>, files: Record<string, string>) {
@@ -81,8 +82,34 @@ Deno.test("filelog ascii encoding replaces bytes over 127", async () => {
 });
 
 Deno.test("filelog flushes an unterminated last line after force_flush_period", async () => {
-  const { rec } = await readOnce({}, { "a.log": "one\ntail" });
-  assert.deepEqual(rec.bodies(), ["one", "tail"]);
+  const dir = await Deno.makeTempDir();
+  await append(`${dir}/a.log`, "one\ntail");
+  const rec = recorder();
+  const clock = new FakeClock();
+  const r = filelog(
+    {
+      include: [`${dir}/*.log`],
+      start_at: "beginning",
+      force_flush_period: "5s",
+      poll_interval: "1h",
+    },
+    rec.consumer,
+    "filelog",
+    { clock },
+  );
+  try {
+    await r.pollOnce();
+    assert.deepEqual(rec.bodies(), ["one"], "the tail may still grow");
+    await clock.advance(4_000);
+    await r.pollOnce();
+    assert.deepEqual(rec.bodies(), ["one"]);
+    await clock.advance(1_000);
+    await r.pollOnce();
+    assert.deepEqual(rec.bodies(), ["one", "tail"]);
+  } finally {
+    await r.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("filelog json_parser with timestamp and severity", async () => {

@@ -18,6 +18,7 @@ import {
 import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { makeFakeRoot } from "../../../lib/host/_fake_root.ts";
+import { FakeClock } from "../../../fixtures/fake_clock.ts";
 
 const HOST = { getExtension: () => undefined, status: () => "running" as const };
 
@@ -504,29 +505,30 @@ Deno.test("hostmetrics config rejects unknown keys, unknown metrics and filters 
 
 Deno.test("hostmetrics scrapes on its interval and shuts down twice without leaks", async () => {
   const config = hostmetricsConfigSchema.parse({
-    collection_interval: "10ms",
-    initial_delay: "5ms",
+    collection_interval: "10s",
+    initial_delay: "5s",
     scrapers: { load: null, memory: null },
   });
   let n = 0;
-  const receiver = hostmetricsReceiverFactory.create(
-    {
-      id: "hostmetrics",
-      config,
-      logger: createLogger({ write: () => {} }),
-      meter: new MetricRegistry().meter(),
-      buildInfo: { command: "tfo", version: "test" },
-    },
+  const clock = new FakeClock();
+  const receiver = createHostmetricsReceiver(
+    config,
+    createLogger({ write: () => {} }),
+    new MetricRegistry().meter(),
     { metrics: { mutatesData: false, consume: () => Promise.resolve(void n++) } },
+    { clock },
   );
   await receiver.start(HOST);
-  await new Promise((r) => setTimeout(r, 120));
+  // Fire timers until three cycles ran (a cycle reads real files between timers).
+  await clock.runUntil("three cycles", () => n >= 3);
+  assert.equal(n, 3);
+  // The initial delay, then one interval per cycle (fake time stands still during a scrape).
+  assert.deepEqual(clock.requested.slice(0, 3), [5000, 10_000, 10_000]);
   await receiver.shutdown();
-  const after = n;
-  assert.ok(after >= 3, `only ${after} cycles`);
+  assert.equal(clock.pending, 0, "no timer left after shutdown");
   await receiver.shutdown();
-  await new Promise((r) => setTimeout(r, 30));
-  assert.equal(n, after, "no scrape after shutdown");
+  await clock.advance(60_000);
+  assert.equal(n, 3, "no scrape after shutdown");
   await hostmetricsReceiverFactory.create(
     {
       id: "hostmetrics/2",
