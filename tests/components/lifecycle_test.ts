@@ -61,7 +61,12 @@ function componentFolders(): string[] {
 
 /** The examples of every folder, by `kind/type`, parsed as `tfo validate` parses a component. */
 async function loadExamples(): Promise<Map<string, Example>> {
-  const factories = new Map(BUILTIN_FACTORIES.map((f) => [`${f.kind}/${f.type}`, f]));
+  // Current names and older ones (an example may use either), by `kind/type`.
+  const factories = new Map(
+    BUILTIN_FACTORIES.flatMap((f) =>
+      [f.type, ...(f.aliases ?? [])].map((name) => [`${f.kind}/${name}`, f] as const)
+    ),
+  );
   const kindOf = new Map(Object.entries(SECTIONS).map(([kind, section]) => [section, kind]));
   const out = new Map<string, Example>();
   for (const folder of componentFolders()) {
@@ -74,17 +79,20 @@ async function loadExamples(): Promise<Map<string, Example>> {
     assert.deepEqual(errors, [], `components/${folder}/example.yaml`);
     const top = loaded.raw!.root;
     for (const [section, entry] of top.entries) {
+      // A full example config may wire its component into a pipeline.
+      if (section === "service") continue;
       const kind = kindOf.get(section) as Kind | undefined;
       assert.ok(kind !== undefined, `${folder}/example.yaml: "${section}" is not a section`);
       assert.equal(entry.value.kind, "map", `${folder}/example.yaml: ${section}`);
       if (entry.value.kind !== "map") continue;
-      for (const [type, component] of entry.value.entries) {
-        const factory = factories.get(`${kind}/${type}`);
-        assert.ok(factory !== undefined, `${folder}/example.yaml: no ${kind} "${type}"`);
+      for (const [id, component] of entry.value.entries) {
+        const factory = factories.get(`${kind}/${id.split("/")[0]}`);
+        assert.ok(factory !== undefined, `${folder}/example.yaml: no ${kind} "${id}"`);
+        const type = factory.type;
         const parsed = parseNode(
           factory.configSchema,
           component.value,
-          [section, type],
+          [section, id],
           component.keyPos,
           { nullAsEmpty: true },
         );

@@ -482,8 +482,8 @@ Deno.test("system and node_exporter together run each host scraper once, node_ex
   for (const [scraper, ids] of owners) assert.equal(ids.length, 1, `${scraper}: ${ids}`);
   // Every scraper the system collector shares with node_exporter is in node_exporter's receiver,
   // with its filters; system's disk_paths still restrict the file systems.
-  assert.equal(plain.receivers["hostmetrics/system"], undefined);
-  const node = plain.receivers["hostmetrics/node_exporter"].scrapers;
+  assert.equal(plain.receivers["host_metrics/system"], undefined);
+  const node = plain.receivers["host_metrics/node_exporter"].scrapers;
   for (const s of ["cpu", "load", "memory", "paging", "disk", "filesystem", "network"]) {
     assert.ok(s in node, s);
   }
@@ -510,15 +510,15 @@ collectors:
     cpu: false
     loadavg: false
 `);
-  assert.deepEqual(Object.keys(plain.receivers["hostmetrics/system"].scrapers).sort(), [
+  assert.deepEqual(Object.keys(plain.receivers["host_metrics/system"].scrapers).sort(), [
     "cpu",
     "load",
   ]);
-  const node = Object.keys(plain.receivers["hostmetrics/node_exporter"].scrapers);
+  const node = Object.keys(plain.receivers["host_metrics/node_exporter"].scrapers);
   assert.ok(!node.includes("cpu") && !node.includes("load") && node.includes("memory"));
   assert.deepEqual(config.service.pipelines.get("metrics")!.receivers, [
-    "hostmetrics/system",
-    "hostmetrics/node_exporter",
+    "host_metrics/system",
+    "host_metrics/node_exporter",
   ]);
 });
 
@@ -541,7 +541,7 @@ Deno.test("the production TFO-Agent example collects every host series once per 
   const seen = new Map<string, number>();
   let points = 0;
   for (const [id, receiver] of config.receivers) {
-    if (receiver.type !== "hostmetrics") continue;
+    if (receiver.type !== "host_metrics") continue;
     const clock = new FakeClock();
     let cycles = 0;
     const r = createHostmetricsReceiver(
@@ -578,7 +578,7 @@ Deno.test("the production TFO-Agent example collects every host series once per 
     // over when its next one is scheduled.
     await clock.runUntil(`a cycle of ${id}`, () => cycles >= 1 || clock.requested.length >= 2);
     await r.shutdown();
-    assert.ok(cycles === 1 || id === "hostmetrics/process", `${id}: ${cycles} cycles`);
+    assert.ok(cycles === 1 || id === "host_metrics/process", `${id}: ${cycles} cycles`);
   }
   const twice = [...seen].filter(([, n]) => n > 1).map(([key]) => key);
   assert.ok(points > 0);
