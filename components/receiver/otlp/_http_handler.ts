@@ -33,6 +33,17 @@ import { SIGNAL_CODECS } from "./_signals.ts";
 const PROTOBUF = "application/x-protobuf";
 const JSON_TYPE = "application/json";
 
+/**
+ * Request bodies one HTTP receiver holds at once, as a multiple of `max_request_body_size` (and
+ * at least {@linkcode MIN_IN_FLIGHT_BYTES}): past it a request is answered 503 with Retry-After
+ * before its body is read, so many concurrent large bodies cannot exhaust memory.
+ */
+const IN_FLIGHT_BODIES = 4;
+/** The smallest in-flight budget, in bytes. */
+const MIN_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
+/** The Retry-After of a request refused for the in-flight budget. */
+const IN_FLIGHT_RETRY_MS = 1000;
+
 /** The body encoding of a request, from its media type. */
 type BodyEncoding = "proto" | "json";
 
@@ -166,6 +177,8 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     : undefined;
   const allow = cors === undefined ? "POST" : "POST, OPTIONS";
   const limit = config.max_request_body_size;
+  const inFlightLimit = Math.max(MIN_IN_FLIGHT_BYTES, IN_FLIGHT_BODIES * limit);
+  let inFlight = 0;
   const counters = itemCounters(options.meter, "http", [...new Set(paths.values())]);
 
   async function export_<S extends Signal>(
@@ -281,7 +294,25 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     if (request.method !== "POST") {
       return textResponse(405, "405 method not allowed, supported: [POST]", { allow });
     }
-    return await export_(signal, request, remoteAddr, auth);
+    // Every request holds its declared length (or the body limit, when it declares none) of the
+    // receiver's in-flight budget until the pipeline answered it.
+    const declared = Number(request.headers.get("content-length") ?? "");
+    const reserve = declared > 0 && declared <= limit ? declared : limit;
+    if (inFlight + reserve > inFlightLimit) {
+      request.body?.cancel().catch(() => {});
+      return statusResponse(bodyEncoding(request.headers.get("content-type")) ?? "json", {
+        status: 503,
+        code: GrpcCode.UNAVAILABLE,
+        message: `Too many request bytes in flight (over ${inFlightLimit} bytes); retry later`,
+        retryAfterMs: IN_FLIGHT_RETRY_MS,
+      });
+    }
+    inFlight += reserve;
+    try {
+      return await export_(signal, request, remoteAddr, auth);
+    } finally {
+      inFlight -= reserve;
+    }
   }
 
   return async (request, remoteAddr) => {
