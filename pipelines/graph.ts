@@ -123,15 +123,6 @@ function passThrough<S extends Signal>(next: Consumer<S>): Processor<S> {
   };
 }
 
-/** The label the OpenTelemetry Collector's metrics use for each kind's ID. */
-const KIND_LABEL: Readonly<Record<Kind, string>> = {
-  receiver: "receiver",
-  processor: "processor",
-  exporter: "exporter",
-  connector: "connector",
-  extension: "extension",
-};
-
 /**
  * Builds the graph, keeping the unchanged nodes of `options.reuse`. Throws
  * {@linkcode GraphBuildError} when a component cannot be created.
@@ -160,7 +151,8 @@ export function buildGraph(
       id: c.id,
       config: c.config as C,
       logger: deps.logger.with(fields),
-      meter: deps.registry.meter({ [KIND_LABEL[c.kind]]: c.id }),
+      // The Collector's metrics label each component's ID with its kind.
+      meter: deps.registry.meter({ [c.kind]: c.id }),
       buildInfo: deps.buildInfo,
     };
   }

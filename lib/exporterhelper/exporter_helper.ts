@@ -185,8 +185,6 @@ export const sendingQueueSchema = z
     }
   });
 
-/** The validated `retry_on_failure` settings. */
-export type RetryOnFailureConfig = z.output<typeof retryOnFailureSchema>;
 /** The validated `sending_queue` settings. */
 export type SendingQueueConfig = z.output<typeof sendingQueueSchema>;
 /** The validated `sending_queue.batch` settings. */

@@ -25,11 +25,6 @@ const TENANT_KEY = /^((x-)?(telemetryflow-)?tenant(-id)?|x-scope-orgid)$/;
 /** Metadata keys naming the workspace. */
 const WORKSPACE_KEY = /^(x-)?(telemetryflow-)?workspace(-id)?$/;
 
-/** Whether an authenticated request's metadata key is dropped as a credential. */
-export function isCredentialKey(key: string): boolean {
-  return CREDENTIAL_KEY.test(key);
-}
-
 /**
  * The client info of a request the authenticator accepted. `headers` are the request's headers or
  * metadata, keys in lower case; they become the metadata only when `includeMetadata` is true.

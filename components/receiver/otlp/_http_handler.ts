@@ -233,7 +233,6 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
           status: 400,
           code: GrpcCode.INVALID_ARGUMENT,
           message: error.message,
-          fromPipeline: false,
         }
         : inputRefusal(error);
       if (refusal === undefined) throw error;

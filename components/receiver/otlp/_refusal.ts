@@ -23,8 +23,6 @@ export interface Refusal {
   readonly message: string;
   /** When the client may retry, if known. */
   readonly retryAfterMs?: number | undefined;
-  /** True when the pipeline refused the data (as opposed to the request being bad). */
-  readonly fromPipeline: boolean;
 }
 
 /** Refusal for input the receiver itself rejects, or `undefined` for anything else. */
@@ -34,7 +32,6 @@ export function inputRefusal(error: unknown): Refusal | undefined {
       status: 400,
       code: GrpcCode.INVALID_ARGUMENT,
       message: error.message,
-      fromPipeline: false,
     };
   }
   if (error instanceof BodyTooLargeError || error instanceof ItemBudgetError) {
@@ -42,7 +39,6 @@ export function inputRefusal(error: unknown): Refusal | undefined {
       status: 413,
       code: GrpcCode.RESOURCE_EXHAUSTED,
       message: error.message,
-      fromPipeline: false,
     };
   }
   return undefined;
@@ -58,7 +54,6 @@ export function pipelineRefusal(error: unknown): Refusal {
       status: 400,
       code: GrpcCode.INVALID_ARGUMENT,
       message: "Bad Request: the pipeline refused the data permanently",
-      fromPipeline: true,
     };
   }
   const retryAfterMs = error instanceof ConsumerError ? error.retryAfterMs : undefined;
@@ -67,6 +62,5 @@ export function pipelineRefusal(error: unknown): Refusal {
     code: GrpcCode.UNAVAILABLE,
     message: "Service Unavailable: the pipeline cannot take the data now, retry later",
     retryAfterMs,
-    fromPipeline: true,
   };
 }
