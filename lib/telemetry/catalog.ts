@@ -30,6 +30,7 @@ const EXPORTER_SCOPE = `${GO}/exporter/exporterhelper`;
 const MEMORY_LIMITER_SCOPE = `${GO}/processor/memorylimiterprocessor`;
 const SERVICE_SCOPE = `${GO}/service`;
 const SCRAPER_SCOPE = `${GO}/scraper/scraperhelper`;
+const BATCH_SCOPE = `${GO}/processor/batchprocessor`;
 
 /** The scope of metrics the catalog does not know (tfo's own). */
 export const TFO_SCOPE = "tfo";
@@ -159,6 +160,35 @@ add(
   "{datapoints}",
   "Number of metric points that were unable to be scraped.",
   SCRAPER_SCOPE,
+);
+
+add(
+  "otelcol_processor_batch_batch_send_size",
+  "{units}",
+  "Number of units in the batch",
+  BATCH_SCOPE,
+  "Development",
+);
+add(
+  "otelcol_processor_batch_batch_size_trigger_send",
+  "{times}",
+  "Number of times the batch was sent due to a size trigger",
+  BATCH_SCOPE,
+  "Development",
+);
+add(
+  "otelcol_processor_batch_timeout_trigger_send",
+  "{times}",
+  "Number of times the batch was sent due to a timeout trigger",
+  BATCH_SCOPE,
+  "Development",
+);
+add(
+  "otelcol_processor_batch_metadata_cardinality",
+  "{combinations}",
+  "Number of distinct metadata value combinations being processed",
+  BATCH_SCOPE,
+  "Development",
 );
 
 /** What the Collector declares about the metric `name`, if it is one of its metrics. */

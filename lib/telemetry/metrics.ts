@@ -1,5 +1,5 @@
 /**
- * tfo's own metrics: a small registry of counters and gauges rendered in the Prometheus text
+ * tfo's own metrics: a small registry of counters, gauges and histograms rendered in the Prometheus text
  * format. Recording is a property increment on a pre-resolved series, so hot paths stay cheap.
  *
  * Instruments are created under their OpenTelemetry name (`otelcol_receiver_accepted_spans`,
@@ -28,6 +28,11 @@ export interface Gauge {
   add(n: number): void;
 }
 
+/** A distribution of recorded values over fixed bucket bounds. */
+export interface Histogram {
+  record(value: number): void;
+}
+
 /** Options of one instrument. */
 export interface InstrumentOptions {
   /**
@@ -44,6 +49,14 @@ export interface Meter {
   counter(name: string, help: string, labels?: Labels, options?: InstrumentOptions): Counter;
   /** A gauge set by the caller. */
   gauge(name: string, help: string, labels?: Labels, options?: InstrumentOptions): Gauge;
+  /** A histogram over explicit bucket upper bounds (ascending; `+Inf` is implied). */
+  histogram(
+    name: string,
+    help: string,
+    bounds: readonly number[],
+    labels?: Labels,
+    options?: InstrumentOptions,
+  ): Histogram;
   /** A gauge read at scrape time. */
   observe(
     name: string,
@@ -98,12 +111,15 @@ export interface RegistryOptions {
 
 interface Series {
   labels: Labels;
+  /** The value; for a histogram, the count. */
   value: number;
   read: (() => number) | undefined;
+  /** A histogram's bounds, counts per bucket (not cumulative) and sum. */
+  histogram?: { bounds: readonly number[]; counts: number[]; sum: number };
 }
 
 interface Family {
-  type: "counter" | "gauge";
+  type: "counter" | "gauge" | "histogram";
   help: string;
   unit: string;
   scope: string;
@@ -173,7 +189,7 @@ export function unitSuffix(unit: string): string {
 /** The name a family is exposed under with these options. */
 export function exposedName(
   name: string,
-  type: "counter" | "gauge",
+  type: "counter" | "gauge" | "histogram",
   unit: string,
   options: RenderOptions = {},
 ): string {
@@ -252,6 +268,19 @@ export class MetricRegistry {
         },
       };
     };
+    const histogram: Meter["histogram"] = (name, help, bounds, labels = {}, options) => {
+      const s = this.#series(name, "histogram", help, { ...base, ...labels }, options);
+      const h = s.histogram ??= { bounds, counts: new Array(bounds.length + 1).fill(0), sum: 0 };
+      return {
+        record: (v) => {
+          let i = 0;
+          while (i < h.bounds.length && v > h.bounds[i]!) i++;
+          h.counts[i]!++;
+          h.sum += v;
+          s.value++;
+        },
+      };
+    };
     const observe: Meter["observe"] = (name, help, labels, read, options) => {
       this.#series(name, "gauge", help, { ...base, ...labels }, options).read = read;
     };
@@ -261,6 +290,7 @@ export class MetricRegistry {
     return {
       counter,
       gauge,
+      histogram,
       observe,
       observeCounter,
       with: (labels) => this.meter({ ...base, ...labels }),
@@ -328,11 +358,25 @@ export class MetricRegistry {
         } catch {
           continue;
         }
-        const pairs = Object.entries({ ...s.labels, ...scope })
-          .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
-          .map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-        const labels = pairs.length === 0 ? "" : `{${pairs.join(",")}}`;
-        lines.push(`${name}${labels} ${formatNumber(value)}`);
+        const format = (extra: Labels = {}) => {
+          const pairs = Object.entries({ ...s.labels, ...scope, ...extra })
+            .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+            .map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+          return pairs.length === 0 ? "" : `{${pairs.join(",")}}`;
+        };
+        const h = s.histogram;
+        if (h === undefined) {
+          lines.push(`${name}${format()} ${formatNumber(value)}`);
+          continue;
+        }
+        let cumulative = 0;
+        for (let i = 0; i < h.bounds.length; i++) {
+          cumulative += h.counts[i]!;
+          lines.push(`${name}_bucket${format({ le: formatNumber(h.bounds[i]!) })} ${cumulative}`);
+        }
+        lines.push(`${name}_bucket${format({ le: "+Inf" })} ${s.value}`);
+        lines.push(`${name}_sum${format()} ${formatNumber(h.sum)}`);
+        lines.push(`${name}_count${format()} ${s.value}`);
       }
     }
     return lines.join("\n") + "\n";
@@ -356,6 +400,8 @@ export function withInstrumentLabels(
     counter: (name, help, labels, options) =>
       meter.counter(name, help, merged(name, labels), options),
     gauge: (name, help, labels, options) => meter.gauge(name, help, merged(name, labels), options),
+    histogram: (name, help, bounds, labels, options) =>
+      meter.histogram(name, help, bounds, merged(name, labels), options),
     observe: (name, help, labels, read, options) =>
       meter.observe(name, help, merged(name, labels), read, options),
     observeCounter: (name, help, labels, read, options) =>

@@ -20,11 +20,12 @@
 import type { Processor, ProcessorFactory } from "../../component.ts";
 import { type Consumer, retryableError } from "../../../lib/consumer/consumer.ts";
 import { RateLimitedLog } from "../../../lib/exporterhelper/_rate_limited_log.ts";
-import { SYSTEM_CLOCK } from "../../../lib/exporterhelper/_clock.ts";
+import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { type ClientInfo, NO_CLIENT, Payload } from "../../../lib/pdata/payload.ts";
 import { appendData, emptyData, takeItems } from "../../../lib/pdata/split.ts";
 import type { Signal, SignalData } from "../../../lib/pdata/types.ts";
 import { type Logger, NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
+import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import { type BatchConfig, batchConfigSchema } from "./config.ts";
 
 /** Options of {@linkcode createBatchProcessor}. */
@@ -33,7 +34,37 @@ export interface BatchProcessorOptions {
   readonly logger?: Logger;
   /** Batches delivered at once before `consume` waits. @default DEFAULT_MAX_IN_FLIGHT */
   readonly maxInFlight?: number;
+  /** Where the Collector's batch metrics are recorded. @default none */
+  readonly meter?: Meter;
+  /** Runs the timeout. @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
 }
+
+/** The bucket bounds of `otelcol_processor_batch_batch_send_size`, as the Collector's. */
+export const BATCH_SIZE_BOUNDS: readonly number[] = [
+  10,
+  25,
+  50,
+  75,
+  100,
+  250,
+  500,
+  750,
+  1000,
+  2000,
+  3000,
+  4000,
+  5000,
+  6000,
+  7000,
+  8000,
+  9000,
+  10000,
+  20000,
+  30000,
+  50000,
+  100000,
+];
 
 /** The default of {@linkcode BatchProcessorOptions.maxInFlight}. */
 export const DEFAULT_MAX_IN_FLIGHT = 16;
@@ -51,7 +82,7 @@ interface Batcher<S extends Signal> {
   chunks: Chunk<S>[];
   count: number;
   client: ClientInfo;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: unknown;
 }
 
 function clientFor(keys: readonly string[], client: ClientInfo): [string, ClientInfo] {
@@ -77,17 +108,42 @@ export function createBatchProcessor<S extends Signal>(
   const inflight = new Set<Promise<void>>();
   const room: (() => void)[] = [];
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const seenCombinations = new Set<string>();
   const failures = new RateLimitedLog(
     options.logger ?? NOOP_LOGGER,
     "error",
     "The batch processor could not deliver a batch; its data is dropped",
-    SYSTEM_CLOCK,
+    clock,
+  );
+  const meter = options.meter;
+  const sendSize = meter?.histogram(
+    "otelcol_processor_batch_batch_send_size",
+    "Number of units in the batch",
+    BATCH_SIZE_BOUNDS,
+  );
+  const sizeTriggers = meter?.counter(
+    "otelcol_processor_batch_batch_size_trigger_send",
+    "Number of times the batch was sent due to a size trigger",
+  );
+  const timeoutTriggers = meter?.counter(
+    "otelcol_processor_batch_timeout_trigger_send",
+    "Number of times the batch was sent due to a timeout trigger",
+  );
+  meter?.observe(
+    "otelcol_processor_batch_metadata_cardinality",
+    "Number of distinct metadata value combinations being processed",
+    {},
+    // As the Collector's: one combination without metadata_keys, else every one seen (bounded by
+    // metadata_cardinality_limit).
+    () => config.metadata_keys.length === 0 ? 1 : seenCombinations.size,
   );
   let stopped = false;
   const maxSize = config.send_batch_max_size;
 
   function send(parts: Payload<S>[], client: ClientInfo): void {
     const batch = Payload.merge(signal, parts, client);
+    sendSize?.record(batch.itemCount);
     const done = next.consume(batch).catch((error) => {
       failures.log({ error, items: batch.itemCount, "otelcol.signal": signal });
     });
@@ -124,7 +180,7 @@ export function createBatchProcessor<S extends Signal>(
   }
 
   function flush(key: string, b: Batcher<S>): void {
-    clearTimeout(b.timer);
+    clock.clearTimer(b.timer);
     b.timer = undefined;
     while (b.chunks.length > 0) sendOne(b);
     batchers.delete(key);
@@ -139,6 +195,7 @@ export function createBatchProcessor<S extends Signal>(
       }
       b = { chunks: [], count: 0, client, timer: undefined };
       batchers.set(key, b);
+      if (seenCombinations.size < config.metadata_cardinality_limit) seenCombinations.add(key);
     }
     const count = payload.itemCount;
     b.chunks.push({ payload, rest: undefined, count });
@@ -148,16 +205,21 @@ export function createBatchProcessor<S extends Signal>(
       return;
     }
     if (config.send_batch_size > 0) {
-      while (b.count >= config.send_batch_size) sendOne(b);
+      while (b.count >= config.send_batch_size) {
+        sizeTriggers?.add(1);
+        sendOne(b);
+      }
     }
     if (b.chunks.length === 0) {
-      clearTimeout(b.timer);
+      clock.clearTimer(b.timer);
       batchers.delete(key);
     } else if (b.timer === undefined) {
       const batcher = b;
-      batcher.timer = setTimeout(() => {
+      batcher.timer = clock.setTimer(() => {
         batcher.timer = undefined;
-        if (batchers.get(key) === batcher) flush(key, batcher);
+        if (batchers.get(key) !== batcher) return;
+        timeoutTriggers?.add(1);
+        flush(key, batcher);
       }, config.timeout);
     }
   }
@@ -190,5 +252,8 @@ export const batchFactory: ProcessorFactory<BatchConfig> = {
   configSchema: batchConfigSchema,
   signals: { traces: "beta", metrics: "beta", logs: "beta" },
   create: (settings, signal, next) =>
-    createBatchProcessor(settings.config, signal, next, { logger: settings.logger }),
+    createBatchProcessor(settings.config, signal, next, {
+      logger: settings.logger,
+      meter: settings.meter,
+    }),
 };

@@ -6,6 +6,8 @@ import { createLogger } from "../../../lib/telemetry/logger.ts";
 import { type ClientInfo, Payload, type ProtoDecoder } from "../../../lib/pdata/payload.ts";
 import type { TracesData } from "../../../lib/pdata/types.ts";
 import { spanNamesOf, tracesOf, tracesPayload } from "../../fixtures/graph_kit.ts";
+import { FakeClock } from "../../fixtures/fake_clock.ts";
+import { MetricRegistry } from "../../../lib/telemetry/metrics.ts";
 
 function recordingConsumer(fail?: () => Error) {
   const batches: Payload<"traces">[] = [];
@@ -85,19 +87,53 @@ Deno.test("batch processor makes callers wait while maxInFlight batches are bein
   await stopping;
 });
 
-Deno.test("batch processor sends a partial batch when the timeout expires", async () => {
+Deno.test("batch processor sends a partial batch when the timeout expires, not before", async () => {
   const sink = recordingConsumer();
+  const clock = new FakeClock();
   const p = createBatchProcessor(
     config({ send_batch_size: 100, timeout: "10ms" }),
     "traces",
     sink.consumer,
+    { clock },
   );
   await p.consume(tracesPayload("only"));
-  assert.equal(sink.batches.length, 0);
-  for (let i = 0; i < 100 && sink.batches.length === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await clock.advance(9);
+  assert.equal(sink.batches.length, 0, "still within the timeout");
+  await clock.advance(1);
   assert.deepEqual(sink.names(), [["only"]]);
+  assert.deepEqual(clock.requested, [10]);
+  await p.shutdown();
+});
+
+Deno.test("batch processor records the Collector's batch metrics", async () => {
+  const sink = recordingConsumer();
+  const clock = new FakeClock();
+  const registry = new MetricRegistry();
+  const p = createBatchProcessor(
+    config({ send_batch_size: 2, timeout: "1s" }),
+    "traces",
+    sink.consumer,
+    { clock, meter: registry.meter({ processor: "batch" }) },
+  );
+  await p.consume(tracesPayload("a", "b")); // reaches send_batch_size
+  await p.consume(tracesPayload("c")); // waits for the timeout
+  await clock.advance(1000);
+  assert.deepEqual(sink.names(), [["a", "b"], ["c"]]);
+  const text = registry.render();
+  assert.match(text, /^otelcol_processor_batch_batch_size_trigger_send\{processor="batch"\} 1$/m);
+  assert.match(text, /^otelcol_processor_batch_timeout_trigger_send\{processor="batch"\} 1$/m);
+  assert.match(text, /^otelcol_processor_batch_batch_send_size_count\{processor="batch"\} 2$/m);
+  assert.match(text, /^otelcol_processor_batch_batch_send_size_sum\{processor="batch"\} 3$/m);
+  assert.match(
+    text,
+    /^otelcol_processor_batch_batch_send_size_bucket\{le="10",processor="batch"\} 2$/m,
+  );
+  assert.match(text, /^otelcol_processor_batch_metadata_cardinality\{processor="batch"\} 1$/m);
+  assert.match(
+    text,
+    /^# HELP otelcol_processor_batch_batch_send_size Number of units in the batch \[Development\]$/m,
+  );
+  assert.match(text, /^# TYPE otelcol_processor_batch_batch_send_size histogram$/m);
   await p.shutdown();
 });
 
