@@ -6,9 +6,9 @@
  *
  * @module
  */
+import { exporterCounters } from "../lib/telemetry/exporter_metrics.ts";
 import { type Consumer, isPermanent } from "../lib/consumer/consumer.ts";
 import { countsItsOwnSends } from "../lib/exporterhelper/exporter_helper.ts";
-import { ITEM_UNIT } from "../lib/pdata/count.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
 import type { Meter } from "../lib/telemetry/metrics.ts";
@@ -65,20 +65,7 @@ export function instrumentExporterInput<S extends Signal>(
   logger: Logger,
 ): Consumer<S> {
   if (countsItsOwnSends(exporter)) return exporter;
-  const unit = ITEM_UNIT[signal];
-  const sent = meter.counter(
-    `otelcol_exporter_sent_${unit}`,
-    `Number of ${unit.replace("_", " ")} successfully sent to destination.`,
-  );
-  const failed = meter.counter(
-    `otelcol_exporter_send_failed_${unit}`,
-    `Number of ${unit.replace("_", " ")} in failed attempts to send to destination.`,
-  );
-  const inFlight = meter.gauge(
-    "otelcol_exporter_in_flight_requests",
-    "Number of export requests currently in-flight (including retry backoff).",
-    { data_type: signal },
-  );
+  const { sent, failed, inFlight } = exporterCounters(meter, signal);
   return {
     mutatesData: exporter.mutatesData,
     async consume(payload) {

@@ -7,8 +7,8 @@
  *
  * @module
  */
+import { exporterCounters } from "../telemetry/exporter_metrics.ts";
 import { isPermanent } from "../consumer/consumer.ts";
-import { ITEM_UNIT } from "../pdata/count.ts";
 import type { Signal } from "../pdata/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Meter } from "../telemetry/metrics.ts";
@@ -38,20 +38,7 @@ export function reportSender<S extends Signal>(
   options: ReportSenderOptions,
 ): Sender<S> {
   const { meter, logger, clock, queued, keepsOnShutdown } = options;
-  const unit = ITEM_UNIT[signal];
-  const sent = meter.counter(
-    `otelcol_exporter_sent_${unit}`,
-    `Number of ${unit.replace("_", " ")} successfully sent to destination.`,
-  );
-  const failed = meter.counter(
-    `otelcol_exporter_send_failed_${unit}`,
-    `Number of ${unit.replace("_", " ")} in failed attempts to send to destination.`,
-  );
-  const inFlight = meter.gauge(
-    "otelcol_exporter_in_flight_requests",
-    "Number of export requests currently in-flight (including retry backoff).",
-    { data_type: signal },
-  );
+  const { sent, failed, inFlight } = exporterCounters(meter, signal);
   const permanentLog = new RateLimitedLog(
     logger,
     "error",
