@@ -206,7 +206,7 @@ contrib_manifest() {
 dist:
   module: github.com/telemetryflow/tfo-peers/otelcol-contrib
   name: otelcol-contrib
-  description: Reference OpenTelemetry Collector with contrib processors for tfo differential tests
+  description: Reference OpenTelemetry Collector with the contrib components of tfo's differential tests
   version: "${CONTRIB_VERSION}-tfo"
   output_path: ${BUILD_DIR}/otelcol-contrib
 
@@ -227,6 +227,7 @@ exporters:
   - gomod: ${c}/exporter/otlphttpexporter ${v}
   - gomod: ${c}/exporter/debugexporter ${v}
   - gomod: ${x}/exporter/fileexporter ${v}
+  - gomod: ${x}/exporter/prometheusexporter ${v}
   - gomod: ${x}/exporter/prometheusremotewriteexporter ${v}
 
 providers:

@@ -1,7 +1,7 @@
 /**
  * The prometheus exporter benchmark: metric points over OTLP/HTTP protobuf → `prometheus`
  * exporter, scraped once a second as a Prometheus server would, through tfo and through the
- * Collector with the contrib exporter (`bench/peers_prometheus.sh`), one after the other on the
+ * Collector with the contrib exporter (`bench/peers.sh`), one after the other on the
  * same load. Load generator (`load_gen.ts`, the pass-through benchmark's metrics requests:
  * gauges, sums and histograms, 100 points a request), peer and scraper share the machine.
  *
@@ -219,13 +219,13 @@ if (import.meta.main) {
   const peers = `${
     Deno.env.get("TFO_PEERS_DIR") ?? `${Deno.env.get("HOME")}/.cache/tfo-peers`
   }/bin`;
-  const otelcol = `${peers}/otelcol-prom`;
+  const otelcol = `${peers}/otelcol-contrib`;
   const results = [await run("tfo", "", o)];
   try {
     await Deno.stat(otelcol);
     results.push(await run("otelcol", otelcol, o));
   } catch {
-    console.error(`${otelcol} is not built (bash bench/peers_prometheus.sh): tfo only`);
+    console.error(`${otelcol} is not built (bash bench/peers.sh): tfo only`);
   }
   const section = render(results, o);
   console.log(section);

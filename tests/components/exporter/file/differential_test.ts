@@ -1,7 +1,7 @@
 /**
  * tfo's file exporter against the Collector's (contrib v0.161.0, built by
- * `bench/peers_prometheus.sh`): the same OTLP requests (the JS SDK's spans, metrics and log
- * records) go into a `tfo run` child and an `otelcol-prom` child, each writing OTLP/JSON lines and
+ * `bench/peers.sh`): the same OTLP requests (the JS SDK's spans, metrics and log
+ * records) go into a `tfo run` child and an `otelcol-contrib` child, each writing OTLP/JSON lines and
  * zstd-compressed, length-prefixed protobuf; each file is read with one reader and must hold the
  * same telemetry, request by request. Skipped, saying so, when the Collector is not built.
  */
@@ -18,7 +18,7 @@ import {
   decodeTracesRequest,
 } from "../../../../lib/otlp/mod.ts";
 import type { Signal } from "../../../../lib/pdata/types.ts";
-import { OTELCOL_PROM, type Peer, spawnOtelcol, spawnTfo } from "../prometheus/_peers.ts";
+import { OTELCOL_CONTRIB, type Peer, spawnOtelcol, spawnTfo } from "../prometheus/_peers.ts";
 
 const SIGNALS: readonly Signal[] = ["traces", "metrics", "logs"];
 
@@ -89,7 +89,7 @@ async function stop(peer: Peer): Promise<void> {
 
 Deno.test({
   name: "the file exporter writes what the Collector's writes, json lines and zstd protobuf",
-  ignore: OTELCOL_PROM === undefined,
+  ignore: OTELCOL_CONTRIB === undefined,
   async fn() {
     const tfoPort = freePort();
     const colPort = freePort();

@@ -1,7 +1,7 @@
 /**
  * Child processes for the prometheus exporter's tests against real peers: `tfo run`, a Debian
  * Prometheus server on free loopback ports with its own temp config and storage, and the
- * contrib Collector built by `bench/peers_prometheus.sh`; plus Prometheus HTTP API queries.
+ * contrib Collector built by `bench/peers.sh`; plus Prometheus HTTP API queries.
  */
 import {
   executableExists,
@@ -18,8 +18,8 @@ export const PROMETHEUS = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].f
 );
 
 /** The Collector with the contrib prometheus and file exporters, when built. */
-export const OTELCOL_PROM = executableExists(`${PEERS_BIN}/otelcol-prom`)
-  ? `${PEERS_BIN}/otelcol-prom`
+export const OTELCOL_CONTRIB = executableExists(`${PEERS_BIN}/otelcol-contrib`)
+  ? `${PEERS_BIN}/otelcol-contrib`
   : undefined;
 
 /** telemetrygen, when built by `bench/peers.sh`. */
@@ -88,7 +88,7 @@ export function spawnTfo(config: (dir: string) => string): Promise<Peer> {
 
 /** Starts the contrib Collector with a config. */
 export function spawnOtelcol(config: (dir: string) => string): Promise<Peer> {
-  return spawnWithDir(OTELCOL_PROM!, (dir) => ["--config", `${dir}/config.yaml`], config);
+  return spawnWithDir(OTELCOL_CONTRIB!, (dir) => ["--config", `${dir}/config.yaml`], config);
 }
 
 async function spawnWithDir(

@@ -1,7 +1,7 @@
 /**
  * tfo's prometheus exporter against the Collector's (contrib v0.161.0, built by
- * `bench/peers_prometheus.sh`): the same OTLP requests go into a `tfo run` child and an
- * `otelcol-prom` child, each with two prometheus exporters (defaults; and OpenMetrics with
+ * `bench/peers.sh`): the same OTLP requests go into a `tfo run` child and an
+ * `otelcol-contrib` child, each with two prometheus exporters (defaults; and OpenMetrics with
  * timestamps, a namespace, const labels and resource attributes as labels), and the scrapes must
  * be equal line for line after sorting, in the text format and in OpenMetrics. The input is one
  * hand-made batch covering every metric type and naming rule, its delta continuation, and the JS
@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { makeMetrics } from "../../../fixtures/interop/sdk_data.ts";
 import { freePort, waitForPort } from "../../../fixtures/interop/services.ts";
 import { decodeMetricsJson, encodeMetricsRequest } from "../../../../lib/otlp/mod.ts";
-import { OTELCOL_PROM, type Peer, spawnOtelcol, spawnTfo } from "./_peers.ts";
+import { OTELCOL_CONTRIB, type Peer, spawnOtelcol, spawnTfo } from "./_peers.ts";
 
 const T = "1700000000000000000";
 const T10 = "1700000010123456789";
@@ -415,7 +415,7 @@ async function started(peer: Peer, ports: Ports): Promise<void> {
 Deno.test({
   name: "the prometheus exporter's scrapes equal the Collector's line for line, text and " +
     "OpenMetrics",
-  ignore: OTELCOL_PROM === undefined,
+  ignore: OTELCOL_CONTRIB === undefined,
   async fn() {
     const tfoPorts = ports();
     const colPorts = ports();
