@@ -13,6 +13,7 @@ import { formatDiagnostic, loadConfig, type ResolvedConfig } from "./pipelines/c
 import { validateConfig } from "./pipelines/validate.ts";
 import { type ConfigLayer, Reloader } from "./pipelines/reload.ts";
 import { formatConverted } from "./pipelines/tfo_agent/convert.ts";
+import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "./pipelines/graph_render.ts";
 import { Service, StartError } from "./pipelines/service.ts";
 import { errorMessage } from "./lib/consumer/consumer.ts";
 import { createLogger } from "./lib/telemetry/logger.ts";
@@ -49,6 +50,7 @@ Usage:
   tfo run [--config FILE]... [--set KEY=VALUE]...   run the pipelines (embedded agent config if no --config)
   tfo validate --config FILE... [--set KEY=VALUE]... check a config; exit 0 valid, 2 invalid
   tfo convert --config FILE... [--set KEY=VALUE]...  print a TFO-Agent config as an OpenTelemetry-shaped one
+  tfo graph [--config FILE]... [--format mermaid|dot] print the pipeline graph
   tfo components                                  list the built-in components
   tfo version                                     print the version
 
@@ -78,6 +80,14 @@ keeping the result. \${env:...} references are kept; a secret written literally 
 printed as an environment reference instead (\${env:TELEMETRYFLOW_API_KEY_SECRET}), with a
 comment naming the variable to set. Warnings and errors go to stderr.
 Exit status: 0 converted, 2 when the config is not in the TFO-Agent shape or is invalid.`,
+  graph: `Usage: tfo graph [--config FILE]... [--set KEY=VALUE]... [--format mermaid|dot]
+
+Validates the config as "validate" does and prints its pipeline graph, left to right: Mermaid
+(the default; paste it into Markdown) or Graphviz DOT (--format dot; render with "dot -Tsvg").
+Receivers, exporters and connectors shared by several pipelines are drawn once; processors are
+drawn per pipeline, as each pipeline runs its own instance. Without --config, draws the embedded
+agent config.
+Exit status: 0 drawn, 2 invalid config or bad usage.`,
   components: `Usage: tfo components
 
 Lists every built-in component: kind, type, and the signals it supports with their stability.`,
@@ -90,6 +100,8 @@ interface ParsedArgs {
   configs: string[];
   sets: string[];
   help: boolean;
+  /** `--format`, which only `graph` takes. */
+  format?: string;
 }
 
 function parseCommandArgs(args: string[]): ParsedArgs {
@@ -99,11 +111,17 @@ function parseCommandArgs(args: string[]): ParsedArgs {
       config: { type: "string", multiple: true, short: "c" },
       set: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
+      format: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
   });
-  return { configs: values.config ?? [], sets: values.set ?? [], help: values.help ?? false };
+  return {
+    configs: values.config ?? [],
+    sets: values.set ?? [],
+    help: values.help ?? false,
+    ...(values.format === undefined ? {} : { format: values.format }),
+  };
 }
 
 async function resolveConfig(
@@ -141,6 +159,22 @@ function pipelineSummary(config: ResolvedConfig): string[] {
     const stages = [p.receivers.join(", "), ...p.processors, p.exporters.join(", ")];
     return `  ${p.id}: ${stages.join(" → ")}`;
   });
+}
+
+function isGraphFormat(value: string): value is GraphFormat {
+  return (GRAPH_FORMATS as readonly string[]).includes(value);
+}
+
+async function graphCommand(parsed: ParsedArgs, factories: readonly Factory[], io: CliIo) {
+  const format = parsed.format ?? "mermaid";
+  if (!isGraphFormat(format)) {
+    io.err(`tfo graph: --format must be one of ${GRAPH_FORMATS.join(", ")}, not "${format}"`);
+    return 2;
+  }
+  const config = await resolveConfig(parsed, factories, io);
+  if (config === undefined) return 2;
+  io.out(renderGraph(config, format));
+  return 0;
 }
 
 async function validateCommand(parsed: ParsedArgs, factories: readonly Factory[], io: CliIo) {
@@ -350,7 +384,17 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     io.out(COMMAND_HELP[command]!);
     return 0;
   }
+  if (parsed.format !== undefined && command !== "graph") {
+    io.err(
+      `tfo ${command}: unknown option --format (only "tfo graph" takes it)\n\n${
+        COMMAND_HELP[command]
+      }`,
+    );
+    return 2;
+  }
   switch (command) {
+    case "graph":
+      return await graphCommand(parsed, factories, io);
     case "validate":
       return await validateCommand(parsed, factories, io);
     case "convert":
