@@ -14,6 +14,9 @@ import { validateConfig } from "./pipelines/validate.ts";
 import { type ConfigLayer, Reloader } from "./pipelines/reload.ts";
 import { formatConverted } from "./pipelines/tfo_agent/convert.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "./pipelines/graph_render.ts";
+import { parseDuration } from "./lib/config/schema.ts";
+import { formatOfContentType, parseExposition } from "./lib/prometheus/parse.ts";
+import { renderTop, type Snapshot, snapshotOf, topRows } from "./lib/telemetry/top.ts";
 import { Service, StartError } from "./pipelines/service.ts";
 import { errorMessage } from "./lib/consumer/consumer.ts";
 import { createLogger } from "./lib/telemetry/logger.ts";
@@ -51,6 +54,7 @@ Usage:
   tfo validate --config FILE... [--set KEY=VALUE]... check a config; exit 0 valid, 2 invalid
   tfo convert --config FILE... [--set KEY=VALUE]...  print a TFO-Agent config as an OpenTelemetry-shaped one
   tfo graph [--config FILE]... [--format mermaid|dot] print the pipeline graph
+  tfo top [--endpoint URL] [--interval 1s]        show a running tfo's per-component rates
   tfo components                                  list the built-in components
   tfo version                                     print the version
 
@@ -88,6 +92,14 @@ Receivers, exporters and connectors shared by several pipelines are drawn once; 
 drawn per pipeline, as each pipeline runs its own instance. Without --config, draws the embedded
 agent config.
 Exit status: 0 drawn, 2 invalid config or bad usage.`,
+  top: `Usage: tfo top [--endpoint URL] [--interval DURATION] [--iterations N]
+
+Scrapes a running tfo's own metrics (default http://127.0.0.1:8888/metrics; an OpenTelemetry
+Collector's endpoint works too) every --interval (default 1s) and shows, per receiver, processor
+and exporter, items per second in and out, refused and failed per second, totals, and each
+exporter's queue fill. On a terminal the screen is redrawn in place; otherwise one table is printed
+per interval. --iterations stops after N tables (default: until interrupted).
+Exit status: 0 when stopped, 1 when the endpoint cannot be read, 2 for bad usage.`,
   components: `Usage: tfo components
 
 Lists every built-in component: kind, type, and the signals it supports with their stability.`,
@@ -102,7 +114,19 @@ interface ParsedArgs {
   help: boolean;
   /** `--format`, which only `graph` takes. */
   format?: string;
+  /** `--endpoint`, `--interval` and `--iterations`, which only `top` takes. */
+  endpoint?: string;
+  interval?: string;
+  iterations?: string;
 }
+
+/** Options only some commands take, with the commands that take them. */
+const COMMAND_ONLY_OPTIONS: ReadonlyArray<[keyof ParsedArgs, string]> = [
+  ["format", "graph"],
+  ["endpoint", "top"],
+  ["interval", "top"],
+  ["iterations", "top"],
+];
 
 function parseCommandArgs(args: string[]): ParsedArgs {
   const { values } = parseArgs({
@@ -112,6 +136,9 @@ function parseCommandArgs(args: string[]): ParsedArgs {
       set: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
       format: { type: "string" },
+      endpoint: { type: "string" },
+      interval: { type: "string" },
+      iterations: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -121,6 +148,9 @@ function parseCommandArgs(args: string[]): ParsedArgs {
     sets: values.set ?? [],
     help: values.help ?? false,
     ...(values.format === undefined ? {} : { format: values.format }),
+    ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }),
+    ...(values.interval === undefined ? {} : { interval: values.interval }),
+    ...(values.iterations === undefined ? {} : { iterations: values.iterations }),
   };
 }
 
@@ -159,6 +189,62 @@ function pipelineSummary(config: ResolvedConfig): string[] {
     const stages = [p.receivers.join(", "), ...p.processors, p.exporters.join(", ")];
     return `  ${p.id}: ${stages.join(" → ")}`;
   });
+}
+
+async function scrape(endpoint: string): Promise<Snapshot> {
+  const response = await fetch(endpoint, { signal: AbortSignal.timeout(5_000) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${endpoint} answered ${response.status}`);
+  const format = formatOfContentType(response.headers.get("content-type"));
+  return snapshotOf(parseExposition(text, format).samples);
+}
+
+async function topCommand(parsed: ParsedArgs, io: CliIo, stop?: Promise<unknown>) {
+  if (parsed.configs.length > 0 || parsed.sets.length > 0) {
+    io.err(
+      `tfo top: reads a running tfo's --endpoint, not --config or --set\n\n${COMMAND_HELP.top}`,
+    );
+    return 2;
+  }
+  const endpoint = parsed.endpoint ?? "http://127.0.0.1:8888/metrics";
+  const intervalMs = parseDuration(parsed.interval ?? "1s");
+  const iterations = parsed.iterations === undefined ? Infinity : Number(parsed.iterations);
+  if (intervalMs === undefined || intervalMs < 100) {
+    io.err(`tfo top: --interval must be a duration of at least 100ms, not "${parsed.interval}"`);
+    return 2;
+  }
+  if (!(Number.isInteger(iterations) && iterations > 0) && iterations !== Infinity) {
+    io.err(`tfo top: --iterations must be a positive integer, not "${parsed.iterations}"`);
+    return 2;
+  }
+  if (!URL.canParse(endpoint)) {
+    io.err(`tfo top: --endpoint must be a URL, not "${endpoint}"`);
+    return 2;
+  }
+  const redraw = io === STD_IO && Deno.stdout.isTerminal();
+  let stopped = false;
+  const onSignal = () => stopped = true;
+  Deno.addSignalListener("SIGINT", onSignal);
+  void stop?.then(onSignal);
+  try {
+    let previous = await scrape(endpoint);
+    let previousAt = performance.now();
+    for (let shown = 0; shown < iterations && !stopped;) {
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      const current = await scrape(endpoint);
+      const now = performance.now();
+      const table = renderTop(topRows(previous, current, (now - previousAt) / 1000));
+      io.out(redraw ? `\x1b[H\x1b[2J${endpoint}\n\n${table}` : table);
+      [previous, previousAt] = [current, now];
+      shown++;
+    }
+    return 0;
+  } catch (error) {
+    io.err(`tfo top: cannot read ${endpoint}: ${errorMessage(error)}`);
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
 }
 
 function isGraphFormat(value: string): value is GraphFormat {
@@ -384,14 +470,17 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     io.out(COMMAND_HELP[command]!);
     return 0;
   }
-  if (parsed.format !== undefined && command !== "graph") {
-    io.err(
-      `tfo ${command}: unknown option --format (only "tfo graph" takes it)\n\n${
-        COMMAND_HELP[command]
-      }`,
-    );
-    return 2;
+  for (const [option, owner] of COMMAND_ONLY_OPTIONS) {
+    if (parsed[option] !== undefined && command !== owner) {
+      io.err(
+        `tfo ${command}: unknown option --${option} (only "tfo ${owner}" takes it)\n\n${
+          COMMAND_HELP[command]
+        }`,
+      );
+      return 2;
+    }
   }
+  if (command === "top") return await topCommand(parsed, io, options.stop);
   switch (command) {
     case "graph":
       return await graphCommand(parsed, factories, io);
