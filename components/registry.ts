@@ -16,6 +16,7 @@ import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
+import { pprofFactory } from "./extension/pprof/factory.ts";
 import { telemetryflowFactory } from "./extension/telemetryflow/factory.ts";
 import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
@@ -60,6 +61,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(prometheusExporterFactory),
   asFactory(fileExporterFactory),
   asFactory(healthCheckFactory),
+  asFactory(pprofFactory),
   asFactory(fileStorageFactory),
   asFactory(apikeyauthFactory),
   asFactory(telemetryflowFactory),
