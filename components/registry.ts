@@ -17,6 +17,7 @@ import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
 import { pprofFactory } from "./extension/pprof/factory.ts";
+import { zpagesFactory } from "./extension/zpages/factory.ts";
 import { telemetryflowFactory } from "./extension/telemetryflow/factory.ts";
 import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
@@ -62,6 +63,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(fileExporterFactory),
   asFactory(healthCheckFactory),
   asFactory(pprofFactory),
+  asFactory(zpagesFactory),
   asFactory(fileStorageFactory),
   asFactory(apikeyauthFactory),
   asFactory(telemetryflowFactory),

@@ -4,15 +4,9 @@
  * @module
  */
 
-const SECRET_KEY = /secret|passw(or)?d|token|key|authorization|credential|cookie/i;
+import { isSecretKey, REDACTED } from "../lib/telemetry/secrets.ts";
 
-/** The text shown instead of a secret value. */
-export const REDACTED = "[REDACTED]";
-
-/** True for a key whose value must not be shown: `api_key`, `password`, `authorization`… */
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
-}
+export { isSecretKey, REDACTED } from "../lib/telemetry/secrets.ts";
 
 /**
  * True when the value at this path must not be shown: some key on the path is secret-like, or the

@@ -33,6 +33,8 @@ import type { Logger } from "../lib/telemetry/logger.ts";
 import type { MetricRegistry } from "../lib/telemetry/metrics.ts";
 import type { ComponentConfig, PipelineConfig, ResolvedConfig } from "./config.ts";
 import { fanout } from "./fanout.ts";
+import { countedEdge, type EdgeMeter } from "../lib/component/view.ts";
+import { processorNodeKey, sharedNodeKey } from "./graph_view.ts";
 import { SwitchConsumer } from "./switch.ts";
 import { planBatchHandoff, processorKey } from "./_batch_handoff.ts";
 import { HANDED_BATCHES } from "../lib/exporterhelper/exporter_helper.ts";
@@ -81,6 +83,8 @@ export interface GraphDeps {
   readonly logger: Logger;
   readonly registry: MetricRegistry;
   readonly buildInfo: BuildInfo;
+  /** Counts items and refusals per drawn edge and feeds taps (the pipeline page). @default none */
+  readonly edges?: EdgeMeter;
 }
 
 /** Options of {@linkcode buildGraph}. */
@@ -276,8 +280,15 @@ export function buildGraph(
   const entries = new Map<string, Consumer>();
   const building = new Set<string>();
   const connectorInputs = new Map<string, SignalConsumers>();
+  const edgeMeter = deps.edges;
 
-  function tailOf(p: PipelineConfig): Consumer {
+  /** `next` counted as the drawn edge `from` → `to` when edges are metered. */
+  function counted(from: string, to: string, signal: Signal, next: Consumer): Consumer {
+    return edgeMeter === undefined ? next : countedEdge(edgeMeter.edge(from, to, signal), next);
+  }
+
+  /** The fan-out to the pipeline's exporters, its edges counted from `from` when given. */
+  function tailOf(p: PipelineConfig, from?: string): Consumer {
     const consumers = p.exporters.map((id) => {
       const consumer = config.exporters.has(id)
         ? exporterInputs.get(id)?.[p.signal]
@@ -285,7 +296,9 @@ export function buildGraph(
       if (consumer === undefined) {
         throw new GraphBuildError(`Pipeline "${p.id}" cannot send ${p.signal} to "${id}"`);
       }
-      return consumer as Consumer;
+      return from === undefined
+        ? consumer as Consumer
+        : counted(from, sharedNodeKey(config, id, "exporter"), p.signal, consumer as Consumer);
     });
     return fanout(consumers);
   }
@@ -297,11 +310,16 @@ export function buildGraph(
       throw new GraphBuildError(`Pipeline "${p.id}" is part of a cycle through connectors`);
     }
     building.add(p.id);
-    const tail = tailOf(p);
+    const last = p.processors.at(-1);
+    const tail = tailOf(p, last === undefined ? undefined : processorNodeKey(p.id, last));
     let next: Consumer = tail;
     let mutates = tail.mutatesData;
     for (let i = p.processors.length - 1; i >= 0; i--) {
       const id = p.processors[i]!;
+      if (i < p.processors.length - 1) {
+        const to = processorNodeKey(p.id, p.processors[i + 1]!);
+        next = counted(processorNodeKey(p.id, id), to, p.signal, next);
+      }
       const c = lookup(config.processors, "processor", id);
       const settings = settingsFor<unknown>(c, p.id);
       const output = instrumentProcessorOutput(p.signal, next, settings.meter);
@@ -328,10 +346,15 @@ export function buildGraph(
   /** The entries of the pipelines that receive from `id`, fanned out per signal. */
   function fanoutBySignal(id: string): Map<Signal, Consumer> {
     const bySignal = new Map<Signal, Consumer[]>();
+    const from = sharedNodeKey(config, id, "receiver");
     for (const p of pipelines) {
       if (!p.receivers.includes(id)) continue;
       const list = bySignal.get(p.signal) ?? [];
-      list.push(entryOf(p));
+      const entry = entryOf(p);
+      const first = p.processors[0];
+      if (edgeMeter === undefined) list.push(entry);
+      else if (first === undefined) list.push(tailOf(p, from));
+      else list.push(counted(from, processorNodeKey(p.id, first), p.signal, entry));
       bySignal.set(p.signal, list);
     }
     return new Map([...bySignal].map(([signal, list]) => [signal, fanout(list)]));

@@ -180,6 +180,12 @@ export class Reloader {
       for (const [id, text] of pending) this.#refused.set(id, text);
       const errors = loaded.diagnostics.filter((d) => !isWarning(d));
       for (const d of errors) logger.error("Invalid config", { diagnostic: d });
+      service.noteFailure({
+        what: "reload",
+        message:
+          `The new config is invalid (${errors.length} errors); the running pipelines are unchanged`,
+        diagnostics: errors,
+      });
       logger.error("Refused the new config as it is invalid; the running pipelines are unchanged", {
         trigger,
         errors: errors.length,
@@ -195,6 +201,7 @@ export class Reloader {
       this.#counters.failed.add(1);
       for (const [id, text] of pending) this.#refused.set(id, text);
       const error = outcome.error ?? new Error("Unknown reload failure");
+      service.noteFailure({ what: "reload", message: error.message, diagnostics: [] });
       if (outcome.fatal === true) {
         logger.error(`Cannot reload, nor restore the previous pipelines: ${error.message}`, {
           trigger,
@@ -213,6 +220,7 @@ export class Reloader {
       this.#refused.delete(id);
     }
     this.#counters.success.add(1);
+    service.noteFailure(undefined);
     const { graph } = outcome;
     logger.info("Config reloaded", {
       trigger,

@@ -15,6 +15,9 @@ import type { ResolvedConfig } from "./config.ts";
 import { buildGraph, type Graph, type GraphDeps, type GraphNode } from "./graph.ts";
 import { swapGraph, type SwapOutcome } from "./swap.ts";
 import { drainNodes, startNodes } from "./_lifecycle.ts";
+import { createEdgeMeter, type ServiceView, type ViewFailure } from "../lib/component/view.ts";
+import { createLogRing, type LogRing } from "../lib/telemetry/log_ring.ts";
+import { graphView } from "./graph_view.ts";
 
 export { StartError } from "./_lifecycle.ts";
 export type { SwapOutcome } from "./swap.ts";
@@ -46,12 +49,47 @@ export class Service {
   #stopping: Promise<boolean> | undefined;
   /** The tail of the reload and shutdown queue. */
   #busy: Promise<unknown> = Promise.resolve();
+  readonly #edges = createEdgeMeter();
+  readonly #logs: LogRing;
+  #failure: ViewFailure | undefined;
+  #view: ServiceView | undefined;
+  #graphView: { config: ResolvedConfig; view: ReturnType<typeof graphView> } | undefined;
 
   constructor(options: ServiceOptions) {
     this.#options = options;
-    this.#logger = options.logger;
+    this.#logs = createLogRing(options.logger);
+    this.#logger = this.#logs.logger;
     this.#config = options.config;
     this.registry = options.registry ?? new MetricRegistry();
+  }
+
+  /**
+   * Records a failed reload (with the config's diagnostics when it was invalid) for the pipeline
+   * page; `undefined` clears it after a reload succeeded.
+   */
+  noteFailure(failure: Omit<ViewFailure, "at"> | undefined): void {
+    this.#failure = failure === undefined
+      ? undefined
+      : { ...failure, at: new Date().toISOString() };
+  }
+
+  /** What introspection extensions see; one object for the service's life. */
+  view(): ServiceView {
+    return this.#view ??= {
+      status: () => this.#status,
+      readySince: () => this.#status === "running" ? this.#readySince : undefined,
+      graph: () => {
+        if (this.#graphView?.config !== this.#config) {
+          this.#graphView = { config: this.#config, view: graphView(this.#config) };
+        }
+        return this.#graphView.view;
+      },
+      edgeCounts: () => this.#edges.counts(),
+      logs: (key) => this.#logs.lines(key),
+      lastFailure: () => this.#failure,
+      metricsText: () => this.registry.render(),
+      tap: (key, listener) => this.#edges.tap(key, listener),
+    };
   }
 
   /** The service's state. */
@@ -75,7 +113,12 @@ export class Service {
   }
 
   #deps(): GraphDeps {
-    return { logger: this.#logger, registry: this.registry, buildInfo: this.#options.buildInfo };
+    return {
+      logger: this.#logger,
+      registry: this.registry,
+      buildInfo: this.#options.buildInfo,
+      edges: this.#edges,
+    };
   }
 
   #timeoutMs(): number {
@@ -92,6 +135,7 @@ export class Service {
       getExtension: (id) => extensions.get(id),
       status: () => this.#status,
       readySince: () => this.#status === "running" ? this.#readySince : undefined,
+      view: () => this.view(),
     };
   }
 

@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { ServiceView } from "./view.ts";
+
 /** The five kinds of component. */
 export type Kind = "receiver" | "processor" | "exporter" | "connector" | "extension";
 
@@ -42,6 +44,11 @@ export interface Host {
    * it is not running. A host that cannot tell leaves it out.
    */
   readySince?(): number | undefined;
+  /**
+   * What an introspection extension (the pipeline page) may see of the running service. A host
+   * that offers none leaves it out.
+   */
+  view?(): ServiceView;
 }
 
 /** A started extension. Capabilities (storage, authentication) are optional fields of it. */

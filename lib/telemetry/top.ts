@@ -28,6 +28,8 @@ export interface ComponentTotals {
   /** An exporter's queue size and capacity, when it has a queue. */
   queueSize?: number;
   queueCapacity?: number;
+  /** Bytes an exporter's sending queue holds (tfo's `tfo_exporter_queue_bytes`). */
+  queueBytes?: number;
 }
 
 /** One component in one scrape, keyed `kind/id`. */
@@ -53,6 +55,7 @@ const EXPORTER =
   /^otelcol_exporter_(sent|send_failed|enqueue_failed)_(spans|metric_points|log_records|profiles)(_total)?$/;
 const PROCESSOR = /^otelcol_processor_(incoming|outgoing)_items(_total)?$/;
 const QUEUE = /^otelcol_exporter_queue_(size|capacity)$/;
+const QUEUE_BYTES = /^tfo_exporter_queue_bytes$/;
 
 function label(sample: Sample, name: string): string | undefined {
   return sample.labels.find((l) => l.name === name)?.value;
@@ -110,6 +113,13 @@ export function snapshotOf(samples: readonly Sample[]): Snapshot {
       const totals = entry("exporter", id);
       if (match[1] === "size") totals.queueSize = (totals.queueSize ?? 0) + sample.value;
       else totals.queueCapacity = (totals.queueCapacity ?? 0) + sample.value;
+      continue;
+    }
+    if (QUEUE_BYTES.test(sample.name)) {
+      const id = label(sample, "exporter");
+      if (id === undefined) continue;
+      const totals = entry("exporter", id);
+      totals.queueBytes = (totals.queueBytes ?? 0) + sample.value;
     }
   }
   // An exporter takes in what it sent, failed or could not enqueue.
