@@ -16,6 +16,7 @@ import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
+import { fluentforwardReceiverFactory } from "./receiver/fluentforward/factory.ts";
 import { pprofFactory } from "./extension/pprof/factory.ts";
 import { zpagesFactory } from "./extension/zpages/factory.ts";
 import { telemetryflowFactory } from "./extension/telemetryflow/factory.ts";
@@ -45,6 +46,7 @@ function renamed(factory: Factory, type: string): Factory {
 export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(otlpReceiverFactory),
   asFactory(prometheusReceiverFactory),
+  asFactory(fluentforwardReceiverFactory),
   renamed(asFactory(filelogReceiverFactory), "file_log"),
   renamed(asFactory(hostmetricsReceiverFactory), "host_metrics"),
   asFactory(batchFactory),
