@@ -17,6 +17,7 @@ import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
 import { fluentforwardReceiverFactory } from "./receiver/fluentforward/factory.ts";
+import { syslogReceiverFactory } from "./receiver/syslog/factory.ts";
 import { pprofFactory } from "./extension/pprof/factory.ts";
 import { zpagesFactory } from "./extension/zpages/factory.ts";
 import { telemetryflowFactory } from "./extension/telemetryflow/factory.ts";
@@ -47,6 +48,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(otlpReceiverFactory),
   asFactory(prometheusReceiverFactory),
   asFactory(fluentforwardReceiverFactory),
+  asFactory(syslogReceiverFactory),
   renamed(asFactory(filelogReceiverFactory), "file_log"),
   renamed(asFactory(hostmetricsReceiverFactory), "host_metrics"),
   asFactory(batchFactory),

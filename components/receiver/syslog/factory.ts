@@ -1,0 +1,343 @@
+/**
+ * The `syslog` receiver: RFC 5424 or RFC 3164 messages over TCP (newline or NUL framing, or RFC
+ * 6587 octet counting; TLS) and UDP, parsed as the Collector's syslog parser parses them: the raw
+ * message as the body, its fields as attributes, severity and time set from it; then the stanza
+ * `operators`. A line that does not parse is still delivered with its raw body, as the Collector's
+ * default `on_error: send` does, and counted in the log (rate-limited).
+ *
+ * A TCP connection is read in order and each read's messages are handed to the pipeline and
+ * awaited before the next read, so a slow pipeline slows the sender instead of filling memory.
+ * An octet-counted frame longer than `max_octets`, or a malformed length, closes the connection.
+ *
+ * @module
+ */
+import dgram from "node:dgram";
+import type { Receiver, ReceiverFactory } from "../../component.ts";
+import type { Consumer } from "../../../lib/consumer/consumer.ts";
+import { errorMessage } from "../../../lib/consumer/consumer.ts";
+import { RateLimitedLog } from "../../../lib/log_throttle.ts";
+import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
+import { splitHostPort } from "../../../lib/config/schema.ts";
+import { listenError } from "../../../lib/net/listen_error.ts";
+import { Payload } from "../../../lib/pdata/payload.ts";
+import type { LogRecord, LogsData } from "../../../lib/pdata/types.ts";
+import { buildPipeline, type Entry, entryToLogRecord, newEntry } from "../../../lib/stanza/mod.ts";
+import { receiverCounters } from "../../../lib/telemetry/receiver_metrics.ts";
+import { type SyslogConfig, syslogConfigSchema } from "./config.ts";
+import { parseRfc3164, parseRfc5424, SyslogParseError } from "./_parse.ts";
+
+const READ_SIZE = 64 * 1024;
+
+function logsOf(records: LogRecord[]): LogsData {
+  return {
+    resourceLogs: [{
+      resource: { attributes: [], droppedAttributesCount: 0 },
+      scopeLogs: [{
+        scope: { name: "", version: "", attributes: [], droppedAttributesCount: 0 },
+        logRecords: records,
+        schemaUrl: "",
+      }],
+      schemaUrl: "",
+    }],
+  };
+}
+
+/** Splits a TCP byte stream into messages: by trailer, or by RFC 6587 octet counting. */
+export class Framer {
+  #pending = new Uint8Array(0);
+  readonly #decoder = new TextDecoder();
+
+  constructor(
+    private readonly mode: { octetCounting: boolean; trailer: number; maxBytes: number },
+  ) {}
+
+  /** Adds bytes; returns the complete messages they finish. */
+  push(bytes: Uint8Array): string[] {
+    const joined = new Uint8Array(this.#pending.length + bytes.length);
+    joined.set(this.#pending);
+    joined.set(bytes, this.#pending.length);
+    const out: string[] = [];
+    let at = 0;
+    if (this.mode.octetCounting) {
+      for (;;) {
+        const space = joined.indexOf(0x20, at);
+        if (space < 0) {
+          if (joined.length - at > 10) {
+            throw new SyslogParseError("an octet count is longer than 10 digits");
+          }
+          break;
+        }
+        const digits = this.#decoder.decode(joined.subarray(at, space));
+        if (!/^[1-9]\d{0,9}$/.test(digits)) {
+          throw new SyslogParseError(`"${digits}" is not an octet count`);
+        }
+        const length = Number(digits);
+        if (length > this.mode.maxBytes) {
+          throw new SyslogParseError(
+            `a frame of ${length} octets is over max_octets ${this.mode.maxBytes}`,
+          );
+        }
+        if (space + 1 + length > joined.length) break;
+        out.push(this.#decoder.decode(joined.subarray(space + 1, space + 1 + length)));
+        at = space + 1 + length;
+      }
+    } else {
+      for (;;) {
+        const end = joined.indexOf(this.mode.trailer, at);
+        if (end < 0) {
+          // A line longer than the limit is split at it, as the Collector does.
+          while (joined.length - at >= this.mode.maxBytes) {
+            out.push(this.#decoder.decode(joined.subarray(at, at + this.mode.maxBytes)));
+            at += this.mode.maxBytes;
+          }
+          break;
+        }
+        let line = joined.subarray(at, end);
+        if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
+        for (let i = 0; i < line.length; i += this.mode.maxBytes) {
+          out.push(this.#decoder.decode(line.subarray(i, i + this.mode.maxBytes)));
+        }
+        at = end + 1;
+      }
+    }
+    this.#pending = joined.slice(at);
+    return out.filter((m) => m.length > 0);
+  }
+
+  /** What is left when the connection ends (a last line without its trailer). */
+  rest(): string[] {
+    if (this.mode.octetCounting || this.#pending.length === 0) return [];
+    const text = this.#decoder.decode(this.#pending);
+    this.#pending = new Uint8Array(0);
+    return [text];
+  }
+}
+
+function createSyslogReceiver(
+  settings: Parameters<ReceiverFactory<SyslogConfig>["create"]>[0],
+  next: Parameters<ReceiverFactory<SyslogConfig>["create"]>[1],
+): Receiver {
+  const { config, logger, meter } = settings;
+  const logs = next.logs as Consumer<"logs"> | undefined;
+  const pipeline = buildPipeline(config.operators, { logger });
+  const unparsed = new RateLimitedLog(
+    logger,
+    "warn",
+    "Cannot parse a syslog message",
+    SYSTEM_CLOCK,
+  );
+  const closing = new RateLimitedLog(logger, "warn", "Closing a syslog connection", SYSTEM_CLOCK);
+  const tcpCounters = receiverCounters(meter, "logs", "tcp");
+  const udpCounters = receiverCounters(meter, "logs", "udp");
+  let listener: Deno.Listener | undefined;
+  let udp: dgram.Socket | undefined;
+  let serving: Promise<void> | undefined;
+  const connections = new Set<Deno.Conn>();
+  const handlers = new Set<Promise<void>>();
+
+  function entryOf(message: string, net: Record<string, unknown> | undefined): Entry {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const entry = newEntry(message, now);
+    if (net !== undefined) Object.assign(entry.attributes, net);
+    try {
+      const parsed = config.protocol === "rfc5424"
+        ? parseRfc5424(message, config.allow_skip_pri_header)
+        : parseRfc3164(message, config.location, config.allow_skip_pri_header);
+      Object.assign(entry.attributes, parsed.fields);
+      entry.timestamp = parsed.timestamp;
+      entry.severity = parsed.severityNumber;
+      entry.severityText = parsed.severityText;
+    } catch (error) {
+      if (!(error instanceof SyslogParseError)) throw error;
+      unparsed.log({ reason: error.message, message: message.slice(0, 200) });
+    }
+    return entry;
+  }
+
+  async function deliver(
+    messages: readonly string[],
+    net: Record<string, unknown> | undefined,
+    counters: ReturnType<typeof receiverCounters>,
+  ): Promise<void> {
+    if (messages.length === 0 || logs === undefined) return;
+    const records: LogRecord[] = [];
+    const emit = (e: Entry) => records.push(entryToLogRecord(e));
+    for (const message of messages) pipeline.process(entryOf(message, net), emit);
+    if (records.length === 0) return;
+    try {
+      await logs.consume(Payload.of("logs", logsOf(records)));
+      counters.accepted.add(records.length);
+    } catch (error) {
+      counters.refused.add(records.length);
+      logger.debug("The pipeline refused syslog messages", { error, records: records.length });
+    }
+  }
+
+  function netAttributes(conn: Deno.Conn, transport: string): Record<string, unknown> | undefined {
+    if (!config.tcp?.add_attributes) return undefined;
+    const peer = conn.remoteAddr as Deno.NetAddr;
+    const local = conn.localAddr as Deno.NetAddr;
+    return {
+      "net.transport": transport,
+      "net.peer.ip": peer.hostname,
+      "net.peer.port": BigInt(peer.port),
+      "net.host.ip": local.hostname,
+      "net.host.port": BigInt(local.port),
+    };
+  }
+
+  async function handle(conn: Deno.Conn): Promise<void> {
+    const tcp = config.tcp!;
+    const framer = new Framer({
+      octetCounting: config.enable_octet_counting,
+      trailer: config.non_transparent_framing_trailer === "NUL" ? 0x00 : 0x0a,
+      maxBytes: config.enable_octet_counting ? config.max_octets : tcp.max_log_size,
+    });
+    const net = netAttributes(conn, "IP.TCP");
+    const buffer = new Uint8Array(READ_SIZE);
+    try {
+      for (;;) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        await deliver(framer.push(buffer.subarray(0, n)), net, tcpCounters);
+      }
+      await deliver(framer.rest(), net, tcpCounters);
+    } catch (error) {
+      if (error instanceof SyslogParseError) {
+        const peer = conn.remoteAddr as Deno.NetAddr;
+        closing.log({ peer: `${peer.hostname}:${peer.port}`, reason: error.message });
+      } else if (
+        !(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.ConnectionReset)
+      ) {
+        logger.debug("Syslog connection ended", { error: errorMessage(error) });
+      }
+    } finally {
+      connections.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // closed
+      }
+    }
+  }
+
+  async function serve(l: Deno.Listener): Promise<void> {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await l.accept();
+      } catch {
+        return;
+      }
+      connections.add(conn);
+      const running = handle(conn);
+      handlers.add(running);
+      void running.finally(() => handlers.delete(running));
+    }
+  }
+
+  async function startUdp(address: string): Promise<void> {
+    const u = config.udp!;
+    const { hostname, port } = splitHostPort(address);
+    const socket = dgram.createSocket(hostname.includes(":") ? "udp6" : "udp4");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(port, hostname || undefined, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    }).catch((error) => {
+      throw listenError(address, error);
+    });
+    udp = socket;
+    const local = socket.address();
+    // Datagrams are handed over one at a time, in order.
+    let chain = Promise.resolve();
+    socket.on("message", (data: Uint8Array, from: { address: string; port: number }) => {
+      const text = new TextDecoder().decode(data).replace(/\r?\n$/, "");
+      const messages = u.one_log_per_packet
+        ? [text]
+        : text.split(/\r?\n/).filter((l) => l.length > 0);
+      const net = u.add_attributes
+        ? {
+          "net.transport": "IP.UDP",
+          "net.peer.ip": from.address,
+          "net.peer.port": BigInt(from.port),
+          "net.host.ip": local.address,
+          "net.host.port": BigInt(local.port),
+        }
+        : undefined;
+      chain = chain.then(() => deliver(messages, net, udpCounters));
+    });
+    socket.on("error", (error) => logger.debug("Syslog UDP socket error", { error }));
+    logger.info("Starting syslog UDP listener", { endpoint: `${local.address}:${local.port}` });
+  }
+
+  return {
+    async start() {
+      if (config.tcp !== undefined) {
+        const { hostname, port } = splitHostPort(config.tcp.listen_address);
+        try {
+          if (config.tcp.tls !== undefined) {
+            const [cert, key] = await Promise.all([
+              Deno.readTextFile(config.tcp.tls.cert_file),
+              Deno.readTextFile(config.tcp.tls.key_file),
+            ]);
+            listener = Deno.listenTls({ hostname, port, cert, key });
+          } else {
+            listener = Deno.listen({ hostname, port });
+          }
+        } catch (error) {
+          throw listenError(config.tcp.listen_address, error);
+        }
+        const bound = listener.addr as Deno.NetAddr;
+        logger.info("Starting syslog TCP listener", {
+          endpoint: `${bound.hostname}:${bound.port}`,
+          tls: config.tcp.tls !== undefined,
+        });
+        serving = serve(listener);
+      }
+      if (config.udp !== undefined) {
+        try {
+          await startUdp(config.udp.listen_address);
+        } catch (error) {
+          listener?.close();
+          throw error;
+        }
+      }
+    },
+    async shutdown() {
+      try {
+        listener?.close();
+      } catch {
+        // closed
+      }
+      listener = undefined;
+      udp?.close();
+      udp = undefined;
+      await serving;
+      for (const conn of connections) {
+        try {
+          conn.close();
+        } catch {
+          // closed
+        }
+      }
+      await Promise.all(handlers);
+      const rest: LogRecord[] = [];
+      pipeline.flush((e) => rest.push(entryToLogRecord(e)));
+      if (rest.length > 0 && logs !== undefined) {
+        await logs.consume(Payload.of("logs", logsOf(rest))).catch(() => {});
+      }
+    },
+  };
+}
+
+/** The `syslog` receiver factory. */
+export const syslogReceiverFactory: ReceiverFactory<SyslogConfig> = {
+  kind: "receiver",
+  type: "syslog",
+  configSchema: syslogConfigSchema,
+  signals: { logs: "beta" },
+  create: createSyslogReceiver,
+};
