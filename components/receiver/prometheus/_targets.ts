@@ -30,11 +30,29 @@ export interface JobTiming {
   timeoutMs: number;
 }
 
-/** The targets of one job after relabeling (dropped ones left out, duplicates merged). */
-export function buildTargets(config: ScrapeConfig, timing: JobTiming): Target[] {
+/** A group of targets with shared labels: a `static_configs` entry or one from a file. */
+export interface TargetGroup {
+  readonly targets: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The key that tells two targets apart (URL and labels). */
+export function targetKey(target: Target): string {
+  return target.url + "\u0000" + JSON.stringify(target.labels);
+}
+
+/**
+ * The targets of one job after relabeling (dropped ones left out, duplicates merged), from its
+ * `static_configs` and the `discovered` groups.
+ */
+export function buildTargets(
+  config: ScrapeConfig,
+  timing: JobTiming,
+  discovered: readonly TargetGroup[] = [],
+): Target[] {
   const rules = config.relabel_configs.map(compileRelabel);
   const targets = new Map<string, Target>();
-  for (const group of config.static_configs) {
+  for (const group of [...config.static_configs, ...discovered]) {
     for (const address of group.targets) {
       const labels = new Map<string, string>([["__address__", address]]);
       for (const [name, value] of Object.entries(group.labels)) labels.set(name, value);
@@ -54,7 +72,7 @@ export function buildTargets(config: ScrapeConfig, timing: JobTiming): Target[] 
       if (!relabel(labels, rules)) continue;
       const target = targetOf(labels, config);
       if (target !== undefined) {
-        targets.set(target.url + "\u0000" + JSON.stringify(target.labels), target);
+        targets.set(targetKey(target), target);
       }
     }
   }

@@ -118,7 +118,21 @@ const tlsConfigSchema = z.strictObject({
 });
 
 /** Service discovery kinds accepted in the config but not run by tfo. */
-export const UNSUPPORTED_SD = ["kubernetes_sd_configs", "file_sd_configs"] as const;
+export const UNSUPPORTED_SD = ["kubernetes_sd_configs"] as const;
+
+/** One `file_sd_configs` entry: files of target groups, re-read on change and every interval. */
+const fileSdConfigSchema = z.strictObject({
+  /** Paths of JSON (`.json`) or YAML (`.yml`, `.yaml`) files; `*` globs in the file name. */
+  files: z.array(
+    z.string().min(1).refine((f) => !f.slice(0, f.lastIndexOf("/") + 1).includes("*"), {
+      message: "may use * only in the file name, as Prometheus does",
+    }).refine((f) => /\.(json|ya?ml)$/.test(f), {
+      message: "must end in .json, .yml or .yaml",
+    }),
+  ).min(1),
+  /** How often the files are re-read even without a change being seen. */
+  refresh_interval: duration("5m"),
+});
 
 const SCRAPE_PROTOCOLS = [
   "OpenMetricsText1.0.0",
@@ -160,10 +174,8 @@ export const scrapeConfigSchema = z.strictObject({
   kubernetes_sd_configs: z.array(z.record(z.string(), z.unknown())).max(0, {
     message: "is not supported by tfo; list the targets in static_configs",
   }).optional(),
-  /** Refused at validation when not empty: file discovery is not supported by tfo. */
-  file_sd_configs: z.array(z.record(z.string(), z.unknown())).max(0, {
-    message: "is not supported by tfo; list the targets in static_configs",
-  }).optional(),
+  /** Target groups read from files (`targets`, `labels`), with `__meta_filepath`. */
+  file_sd_configs: z.array(fileSdConfigSchema).default([]),
 }).refine((c) => !(c.basic_auth !== undefined && c.authorization !== undefined), {
   message: "at most one of basic_auth and authorization may be set",
 });

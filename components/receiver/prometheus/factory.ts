@@ -1,10 +1,11 @@
 /**
  * The `prometheus` receiver: scrapes Prometheus endpoints as Prometheus would (its
- * `scrape_configs` with static targets) and turns what it scrapes into OTLP metrics as the
+ * `scrape_configs` with static targets and `file_sd_configs`, re-read on change and every
+ * `refresh_interval`) and turns what it scrapes into OTLP metrics as the
  * OpenTelemetry Collector's prometheus receiver does (see `_to_otlp.ts` for the rules).
  *
  * Start fails, with a message saying which job, when a job uses something tfo cannot do:
- * `kubernetes_sd_configs` or `file_sd_configs` (only static targets are scraped),
+ * `kubernetes_sd_configs` (static and file-discovered targets are scraped),
  * `tls_config.insecure_skip_verify: true` or `tls_config.server_name` (Deno's HTTP client always
  * verifies the certificate against the URL's host). Failing loudly beats scraping nothing quietly.
  *
@@ -16,7 +17,8 @@ import type { Label } from "../../../lib/prometheus/types.ts";
 import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metrics.ts";
 import { compileRelabel } from "./_relabel.ts";
 import { acceptHeader, DEFAULT_PROTOCOLS, ScrapeLoop } from "./_scrape_loop.ts";
-import { buildTargets } from "./_targets.ts";
+import { buildTargets, type Target, type TargetGroup, targetKey } from "./_targets.ts";
+import { FileSd, watchedDirectories } from "./_file_sd.ts";
 import {
   type PrometheusReceiverConfig,
   prometheusReceiverConfigSchema,
@@ -134,8 +136,12 @@ export function createPrometheusReceiver(
   next: SignalConsumers,
 ): PrometheusReceiver {
   const { id, config, logger } = settings;
-  const loops: ScrapeLoop[] = [];
+  /** Running loops by job, then by target key. */
+  const jobsLoops = new Map<string, Map<string, ScrapeLoop>>();
   const clients: Deno.HttpClient[] = [];
+  const timers: ReturnType<typeof setInterval>[] = [];
+  const watchers: Deno.FsWatcher[] = [];
+  const refreshes = new Set<Promise<void>>();
   let started = false;
   let stopping: Promise<void> | undefined;
 
@@ -156,6 +162,7 @@ export function createPrometheusReceiver(
     const externalLabels: Label[] = Object.entries(global.external_labels).map((
       [name, value],
     ) => ({ name, value }));
+    const jobSetups: Array<() => Promise<void>> = [];
     try {
       for (const job of jobs) {
         const intervalMs = job.scrape_interval ?? global.scrape_interval;
@@ -165,52 +172,140 @@ export function createPrometheusReceiver(
         const metricRelabel = job.metric_relabel_configs.map(compileRelabel);
         const headers = headersFor(id, job);
         const accept = acceptHeader(job.scrape_protocols ?? DEFAULT_PROTOCOLS);
-        const targets = buildTargets(job, { intervalMs, timeoutMs });
-        if (targets.length === 0) {
-          logger.warn("Scrape job has no targets", { job: job.job_name });
+        const loops = new Map<string, ScrapeLoop>();
+        jobsLoops.set(job.job_name, loops);
+        const loopFor = (target: Target) =>
+          new ScrapeLoop({
+            target,
+            intervalMs,
+            timeoutMs,
+            honorLabels: job.honor_labels,
+            honorTimestamps: job.honor_timestamps,
+            sampleLimit: job.sample_limit,
+            bodySizeLimit: job.body_size_limit,
+            accept,
+            followRedirects: job.follow_redirects,
+            enableCompression: job.enable_compression,
+            metricRelabel,
+            externalLabels,
+            reportExtraMetrics: config.report_extra_scrape_metrics,
+            headers,
+            client,
+            userAgent: `${settings.buildInfo.command}/${settings.buildInfo.version}`,
+            scopeName: SCOPE_NAME,
+            scopeVersion: settings.buildInfo.version,
+            next: output,
+            logger,
+          });
+        /** Starts loops for new targets and stops those of targets that went away. */
+        const apply = async (groups: readonly TargetGroup[], first: boolean) => {
+          const targets = buildTargets(job, { intervalMs, timeoutMs }, groups);
+          const wanted = new Map(targets.map((t) => [targetKey(t), t]));
+          const gone = [...loops].filter(([key]) => !wanted.has(key));
+          for (const [key] of gone) loops.delete(key);
+          let added = 0;
+          for (const [key, target] of wanted) {
+            if (loops.has(key) || stopping !== undefined) continue;
+            const loop = loopFor(target);
+            loops.set(key, loop);
+            if (!first) loop.start();
+            added++;
+          }
+          await Promise.all(gone.map(([, loop]) => loop.stop()));
+          if (first && targets.length === 0 && job.file_sd_configs.length === 0) {
+            logger.warn("Scrape job has no targets", { job: job.job_name });
+          }
+          if (!first && (added > 0 || gone.length > 0)) {
+            logger.info("Scrape targets changed", {
+              job: job.job_name,
+              added,
+              removed: gone.length,
+              targets: loops.size,
+            });
+          }
+        };
+        if (job.file_sd_configs.length === 0) {
+          jobSetups.push(() => apply([], true));
+          continue;
         }
-        for (const target of targets) {
-          loops.push(
-            new ScrapeLoop({
-              target,
-              intervalMs,
-              timeoutMs,
-              honorLabels: job.honor_labels,
-              honorTimestamps: job.honor_timestamps,
-              sampleLimit: job.sample_limit,
-              bodySizeLimit: job.body_size_limit,
-              accept,
-              followRedirects: job.follow_redirects,
-              enableCompression: job.enable_compression,
-              metricRelabel,
-              externalLabels,
-              reportExtraMetrics: config.report_extra_scrape_metrics,
-              headers,
-              client,
-              userAgent: `${settings.buildInfo.command}/${settings.buildInfo.version}`,
-              scopeName: SCOPE_NAME,
-              scopeVersion: settings.buildInfo.version,
-              next: output,
-              logger,
-            }),
+        const sd = new FileSd(job.file_sd_configs.flatMap((c) => c.files));
+        const refresh = async (first: boolean) => {
+          const { groups, problems } = await sd.read();
+          for (const p of problems) {
+            logger.warn("Cannot read a file_sd_configs file; keeping its last targets", {
+              job: job.job_name,
+              path: p.path,
+              reason: p.reason,
+            });
+          }
+          await apply(groups, first);
+        };
+        /** Refreshes run one at a time per job. */
+        let chain = Promise.resolve();
+        const schedule = () => {
+          if (stopping !== undefined) return;
+          const run = chain.then(() => refresh(false)).catch((error) =>
+            logger.warn("File discovery failed", { job: job.job_name, error })
           );
-        }
+          chain = run;
+          refreshes.add(run);
+          void run.finally(() => refreshes.delete(run));
+        };
+        jobSetups.push(async () => {
+          await refresh(true);
+          const every = Math.min(...job.file_sd_configs.map((c) => c.refresh_interval));
+          timers.push(setInterval(schedule, every));
+          for (const dir of watchedDirectories(job.file_sd_configs.flatMap((c) => c.files))) {
+            let watcher: Deno.FsWatcher;
+            try {
+              watcher = Deno.watchFs(dir, { recursive: false });
+            } catch {
+              continue; // the interval still re-reads it
+            }
+            watchers.push(watcher);
+            void (async () => {
+              let pending: ReturnType<typeof setTimeout> | undefined;
+              try {
+                for await (const _event of watcher) {
+                  clearTimeout(pending);
+                  pending = setTimeout(schedule, 100);
+                }
+              } catch {
+                // closed
+              } finally {
+                clearTimeout(pending);
+              }
+            })();
+          }
+        });
       }
+      for (const setup of jobSetups) await setup();
     } catch (error) {
       for (const c of clients.splice(0)) c.close();
-      loops.length = 0;
+      jobsLoops.clear();
       throw error;
     }
-    for (const loop of loops) loop.start();
+    for (const loops of jobsLoops.values()) for (const loop of loops.values()) loop.start();
     logger.info("Scraping Prometheus targets", {
       jobs: jobs.length,
-      targets: loops.length,
+      targets: [...jobsLoops.values()].reduce((n, l) => n + l.size, 0),
     });
   }
 
   function shutdown(): Promise<void> {
     stopping ??= (async () => {
-      await Promise.all(loops.map((l) => l.stop()));
+      for (const t of timers.splice(0)) clearInterval(t);
+      for (const w of watchers.splice(0)) {
+        try {
+          w.close();
+        } catch {
+          // closed
+        }
+      }
+      await Promise.all(refreshes);
+      await Promise.all(
+        [...jobsLoops.values()].flatMap((loops) => [...loops.values()].map((l) => l.stop())),
+      );
       for (const c of clients.splice(0)) c.close();
     })();
     return stopping;
@@ -220,7 +315,9 @@ export function createPrometheusReceiver(
     start,
     shutdown,
     get targets() {
-      return loops.map((l) => l.target.url);
+      return [...jobsLoops.values()].flatMap((loops) =>
+        [...loops.values()].map((l) => l.target.url)
+      );
     },
   };
 }
