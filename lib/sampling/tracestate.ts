@@ -253,3 +253,30 @@ export function clearThreshold(ot: OTelTraceState): void {
   ot.tvalue = "";
   ot.threshold = 0n;
 }
+
+const W3C_KEY =
+  /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
+const W3C_VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+
+/**
+ * The members of a tracestate as OpenTelemetry Go's `trace.ParseTraceState` accepts them (every
+ * member valid, at most 32, no key twice), or `undefined` when it would refuse the string.
+ */
+export function parseTraceStateMembers(input: string): TraceStateKV[] | undefined {
+  const members: TraceStateKV[] = [];
+  if (input === "") return members;
+  const seen = new Set<string>();
+  for (const raw of input.split(",")) {
+    const member = trimOws(raw);
+    if (member === "") continue;
+    const eq = member.indexOf("=");
+    if (eq < 0) return undefined;
+    const key = member.slice(0, eq);
+    const value = member.slice(eq + 1);
+    if (!W3C_KEY.test(key) || !W3C_VALUE.test(value) || seen.has(key)) return undefined;
+    seen.add(key);
+    members.push({ key, value });
+    if (members.length > MAX_MEMBERS) return undefined;
+  }
+  return members;
+}

@@ -1,0 +1,170 @@
+/**
+ * The tail sampler's self-metrics: the Collector's `otelcol_processor_tail_sampling_*` families
+ * (names, labels and units as contrib v0.161 declares them) and tfo's own `tfo_processor_tail_sampling_*`.
+ *
+ * @module
+ */
+import type { Counter, Gauge, Histogram, Meter } from "../../../lib/telemetry/metrics.ts";
+import { Decision } from "./_policies.ts";
+
+const P = "otelcol_processor_tail_sampling_";
+
+/** The instruments the sampler records into. */
+export interface SamplerMetrics {
+  policyDecision(policy: string, decision: Decision): void;
+  globalDecision(decision: Decision): void;
+  earlyReleases(sampled: boolean, spans: number): void;
+  evicted(reason: string): void;
+  readonly newTraces: Counter;
+  readonly tracesOnMemory: Gauge;
+  readonly droppedTooEarly: Counter;
+  readonly evaluationErrors: Counter;
+  readonly tracesTooLarge: Counter;
+  readonly decisionLatency: Histogram;
+  readonly lateSpanAge: Histogram;
+  readonly earlyDecisions: Counter;
+}
+
+/** The `sampled` and `decision` labels of a decision (none for undecided ones). */
+function decisionLabels(d: Decision): { sampled: string; decision: string } | undefined {
+  switch (d) {
+    case Decision.Sampled:
+    case Decision.InvertSampled:
+      return { sampled: "true", decision: "sampled" };
+    case Decision.NotSampled:
+    case Decision.InvertNotSampled:
+      return { sampled: "false", decision: "not_sampled" };
+    case Decision.Dropped:
+      return { sampled: "false", decision: "dropped" };
+    default:
+      return undefined;
+  }
+}
+
+/** The sampler's instruments on a component's meter. */
+export function samplerMetrics(meter: Meter): SamplerMetrics {
+  const series = new Map<string, Counter>();
+  const counter = (name: string, help: string, labels: Record<string, string>, unit: string) => {
+    const key = name + JSON.stringify(labels);
+    let c = series.get(key);
+    if (c === undefined) {
+      c = meter.counter(name, help, labels, { unit });
+      series.set(key, c);
+    }
+    return c;
+  };
+  return {
+    policyDecision(policy, decision) {
+      const labels = decisionLabels(decision);
+      if (labels === undefined) return;
+      counter(
+        `${P}count_traces_sampled`,
+        "Count of traces that were sampled or not per sampling policy [Development]",
+        { policy, ...labels },
+        "{traces}",
+      ).add(1);
+    },
+    globalDecision(decision) {
+      const labels = decisionLabels(decision);
+      if (labels === undefined) return;
+      counter(
+        `${P}global_count_traces_sampled`,
+        "Global count of traces that were sampled or not by at least one policy [Development]",
+        labels,
+        "{traces}",
+      ).add(1);
+    },
+    earlyReleases(sampled, spans) {
+      counter(
+        `${P}early_releases_from_cache_decision`,
+        "Number of spans that were able to be immediately released due to a decision cache hit. [Development]",
+        { sampled: String(sampled) },
+        "{spans}",
+      ).add(spans);
+    },
+    evicted(reason) {
+      counter(
+        "tfo_processor_tail_sampling_evicted_traces",
+        "Pending traces decided before their decision_wait because num_traces or max_memory_mib was reached.",
+        { reason },
+        "{traces}",
+      ).add(1);
+    },
+    newTraces: meter.counter(
+      `${P}new_trace_id_received`,
+      "Counts the arrival of new traces [Development]",
+      {},
+      {
+        unit: "{traces}",
+      },
+    ),
+    tracesOnMemory: meter.gauge(
+      `${P}sampling_traces_on_memory`,
+      "Tracks the number of traces current on memory [Development]",
+      {},
+      { unit: "{traces}" },
+    ),
+    droppedTooEarly: meter.counter(
+      `${P}sampling_trace_dropped_too_early`,
+      "Count of traces that needed to be dropped before the configured wait time [Development]",
+      {},
+      { unit: "{traces}" },
+    ),
+    evaluationErrors: meter.counter(
+      `${P}sampling_policy_evaluation_error`,
+      "Count of sampling policy evaluation errors [Development]",
+      {},
+      { unit: "{errors}" },
+    ),
+    tracesTooLarge: meter.counter(
+      `${P}traces_dropped_too_large`,
+      "Count of traces that were dropped because they were too large [Development]",
+      {},
+      { unit: "{traces}" },
+    ),
+    decisionLatency: meter.histogram(
+      `${P}sampling_decision_timer_latency`,
+      "Latency (in milliseconds) of each run of the sampling decision timer [Development]",
+      [
+        1,
+        2,
+        5,
+        10,
+        25,
+        50,
+        75,
+        100,
+        150,
+        200,
+        300,
+        400,
+        500,
+        750,
+        1000,
+        2000,
+        3000,
+        4000,
+        5000,
+        10000,
+        20000,
+        30000,
+        50000,
+      ],
+      {},
+      { unit: "ms" },
+    ),
+    lateSpanAge: meter.histogram(
+      `${P}sampling_late_span_age`,
+      "Time (in seconds) from the sampling decision was taken and the arrival of a late span [Development]",
+      [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000],
+      {},
+      { unit: "s" },
+    ),
+    earlyDecisions: meter.counter(
+      "tfo_processor_tail_sampling_early_decisions",
+      "Traces sampled before their decision_wait because a policy could already decide.",
+      {},
+      { unit: "{traces}" },
+    ),
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Pending traces in Deno KV (a `file_storage` extension's client), so that a restart or a
+ * `kill -9` during `decision_wait` still decides them. Each arrival of a pending trace's spans is
+ * committed before the sender is answered: its OTLP encoding, cut into parts under the 64 KiB value
+ * limit, under `["s", <trace hex>, <arrival seq>, <part>]`, with the trace's first arrival time
+ * under `["m", <trace hex>]`; a commit stays under Deno KV's 800 KiB and 1000 mutations. A decided
+ * trace's keys are deleted once its spans were passed on. At start every stored trace is read back
+ * and decided when its wait is over (at once if it already is).
+ *
+ * @module
+ */
+import { decodeTracesRequest, encodeTracesRequest } from "../../../lib/otlp/traces_proto.ts";
+import type { ResourceSpans } from "../../../lib/pdata/types.ts";
+import type { StorageAtomic, StorageClient } from "../../../lib/storage/mod.ts";
+import { KV_MAX_COMMIT_BYTES, KV_MAX_MUTATIONS } from "../../../lib/storage/mod.ts";
+import type { Logger } from "../../../lib/telemetry/logger.ts";
+import { hexKey, keyHex, keyToId, type TraceGroup } from "./_group.ts";
+import { Decision } from "./_policies.ts";
+import type { TraceEntry } from "./_sampler.ts";
+
+const PART_BYTES = 60_000;
+const COMMIT_BYTES = KV_MAX_COMMIT_BYTES - 100_000;
+const COMMIT_MUTATIONS = KV_MAX_MUTATIONS - 10;
+
+/** Where pending spans are kept. */
+export interface PendingStore {
+  /** Commits the newly held spans. */
+  append(items: { entry: TraceEntry; group: TraceGroup; isNew: boolean }[]): Promise<void>;
+  /** Deletes decided traces. */
+  remove(entries: TraceEntry[]): Promise<void>;
+}
+
+/** Batches mutations into commits within Deno KV's limits. */
+class Committer {
+  readonly #client: StorageClient;
+  #atomic: StorageAtomic | undefined;
+  #bytes = 0;
+  #mutations = 0;
+  readonly #commits: Promise<void>[] = [];
+
+  constructor(client: StorageClient) {
+    this.#client = client;
+  }
+
+  #room(bytes: number): StorageAtomic {
+    if (
+      this.#atomic === undefined || this.#bytes + bytes > COMMIT_BYTES ||
+      this.#mutations + 1 > COMMIT_MUTATIONS
+    ) {
+      this.flush();
+      this.#atomic = this.#client.atomic();
+    }
+    this.#bytes += bytes + 100;
+    this.#mutations++;
+    return this.#atomic!;
+  }
+
+  set(key: Deno.KvKey, value: unknown, bytes: number): void {
+    this.#room(bytes).set(key, value);
+  }
+
+  delete(key: Deno.KvKey): void {
+    this.#room(0).delete(key);
+  }
+
+  flush(): void {
+    if (this.#atomic !== undefined && this.#mutations > 0) {
+      this.#commits.push(this.#atomic.commit());
+    }
+    this.#atomic = undefined;
+    this.#bytes = 0;
+    this.#mutations = 0;
+  }
+
+  async done(): Promise<void> {
+    this.flush();
+    await Promise.all(this.#commits);
+  }
+}
+
+/**
+ * A store over a storage client. Operations run one after the other, so a trace decided while
+ * its last arrival is being committed has that arrival deleted too.
+ */
+export function kvPendingStore(client: StorageClient): PendingStore {
+  let chain: Promise<void> = Promise.resolve();
+  const serial = (op: () => Promise<void>): Promise<void> => {
+    const run = chain.then(op);
+    chain = run.catch(() => {});
+    return run;
+  };
+  const store: PendingStore = {
+    async append(items) {
+      if (items.length === 0) return;
+      const c = new Committer(client);
+      for (const { entry, group, isNew } of items) {
+        const hex = keyHex(entry.key);
+        if (isNew) c.set(["m", hex], entry.arrival, 16);
+        const bytes = encodeTracesRequest({ resourceSpans: [group.rs] });
+        const seq = entry.stored++;
+        const parts = Math.max(1, Math.ceil(bytes.length / PART_BYTES));
+        for (let i = 0; i < parts; i++) {
+          const part = bytes.subarray(i * PART_BYTES, (i + 1) * PART_BYTES);
+          c.set(["s", hex, seq, i, parts], part, part.length);
+        }
+      }
+      await c.done();
+    },
+    async remove(entries) {
+      if (entries.length === 0) return;
+      const c = new Committer(client);
+      for (const entry of entries) {
+        const hex = keyHex(entry.key);
+        c.delete(["m", hex]);
+        // Parts are listed rather than guessed: a trace's arrivals have different part counts.
+        for await (const e of client.list(["s", hex])) c.delete(e.key);
+        entry.stored = 0;
+      }
+      await c.done();
+    },
+  };
+  return {
+    append: (items) => serial(() => store.append(items)),
+    remove: (entries) => serial(() => store.remove(entries)),
+  };
+}
+
+/** Reads every stored pending trace back as table entries (undecided, spans held). */
+export async function loadPending(
+  client: StorageClient,
+  now: number,
+  logger: Logger,
+): Promise<TraceEntry[]> {
+  const arrivals = new Map<string, number>();
+  for await (const e of client.list<number>(["m"])) arrivals.set(String(e.key[1]), e.value);
+  const byTrace = new Map<string, Map<number, { parts: Uint8Array[]; count: number }>>();
+  for await (const e of client.list<Uint8Array>(["s"])) {
+    const [, hex, seq, , count] = e.key as [string, string, number, number, number];
+    let seqs = byTrace.get(hex);
+    if (seqs === undefined) byTrace.set(hex, seqs = new Map());
+    let s = seqs.get(seq);
+    if (s === undefined) seqs.set(seq, s = { parts: [], count });
+    s.parts.push(e.value);
+  }
+  const out: TraceEntry[] = [];
+  for (const [hex, seqs] of byTrace) {
+    const batches: ResourceSpans[] = [];
+    let spans = 0;
+    let stored = 0;
+    for (const [seq, s] of [...seqs].sort((a, b) => a[0] - b[0])) {
+      stored = Math.max(stored, seq + 1);
+      if (s.parts.length !== s.count) {
+        logger.warn("A stored arrival of a pending trace is incomplete and is skipped", {
+          trace_id: hex,
+        });
+        continue;
+      }
+      const bytes = new Uint8Array(s.parts.reduce((n, p) => n + p.length, 0));
+      let off = 0;
+      for (const p of s.parts) {
+        bytes.set(p, off);
+        off += p.length;
+      }
+      try {
+        for (const rs of decodeTracesRequest(bytes).resourceSpans) {
+          batches.push(rs);
+          for (const ss of rs.scopeSpans) spans += ss.spans.length;
+        }
+      } catch (error) {
+        logger.warn("A stored arrival of a pending trace does not decode and is skipped", {
+          trace_id: hex,
+          error: (error as Error).message,
+        });
+      }
+    }
+    const key = hexKey(hex);
+    out.push({
+      key,
+      id: keyToId(key),
+      batches,
+      spanCount: spans,
+      bytes: 0,
+      protoBytes: 0,
+      arrival: arrivals.get(hex) ?? now,
+      decision: Decision.Unspecified,
+      decisionTime: 0,
+      policy: "",
+      batch: 0,
+      stored: Math.max(stored, 1),
+    });
+  }
+  return out;
+}
