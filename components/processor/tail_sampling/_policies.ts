@@ -19,7 +19,7 @@ import type {
   ResourceSpans,
   Span,
 } from "../../../lib/pdata/types.ts";
-import { encodeTracesRequest } from "../../../lib/otlp/traces_proto.ts";
+import { goTracesSize } from "./_proto_size.ts";
 import { createErrorHandler } from "../../../lib/ottl/error_mode.ts";
 import { compileConditions, newTransformContext } from "../../../lib/ottl/mod.ts";
 import { compileBoundedRegex } from "../../../lib/ottl/regex.ts";
@@ -253,11 +253,6 @@ function traceStatePolicy(c: NonNullable<PolicyConfig["trace_state"]>): Evaluato
   };
 }
 
-/** The protobuf size of the trace as `TracesData` (what the Collector's `TracesSize` gives). */
-export function tracesProtoSize(batches: ResourceSpans[]): number {
-  return encodeTracesRequest({ resourceSpans: batches }).length;
-}
-
 function ottlPolicy(c: NonNullable<PolicyConfig["ottl_condition"]>, deps: PolicyDeps): Evaluator {
   const compile = (texts: string[], context: "span" | "spanevent") => {
     if (texts.length === 0) return undefined;
@@ -362,7 +357,7 @@ export function buildEvaluator(p: PolicyConfig, deps: PolicyDeps): Evaluator {
       const burst = c.burst_capacity > 0 ? c.burst_capacity : c.bytes_per_second * 2;
       const bucket = tokenBucket(c.bytes_per_second, burst, deps.clock);
       return {
-        evaluate: (t) => (bucket.allow(tracesProtoSize(t.batches)) ? S : N),
+        evaluate: (t) => (bucket.allow(goTracesSize(t.batches)) ? S : N),
         stateful: true,
         monotone: false,
       };

@@ -26,7 +26,8 @@ import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { TailSamplingConfig } from "./config.ts";
 import { cacheKey, estimateBytes, groupByTrace, type TraceGroup } from "./_group.ts";
 import { Lru } from "./_lru.ts";
-import { buildEvaluator, Decision, type Evaluator, tracesProtoSize } from "./_policies.ts";
+import { buildEvaluator, Decision, type Evaluator } from "./_policies.ts";
+import { goResourceSpansSize } from "./_proto_size.ts";
 import type { SamplerMetrics } from "./_metrics.ts";
 import type { PendingStore } from "./_persist.ts";
 
@@ -171,7 +172,7 @@ export class TailSampler {
       }
       if (entry.decision === Decision.Unspecified) {
         if (this.#config.maximum_trace_size_bytes > 0) {
-          entry.protoBytes += tracesProtoSize([group.rs]);
+          entry.protoBytes += goResourceSpansSize(group.rs);
           if (entry.protoBytes > this.#config.maximum_trace_size_bytes) {
             this.#metrics.tracesTooLarge.add(1);
             this.#removeFromBatch(entry);

@@ -32,6 +32,8 @@ export interface ContribCase {
   requests: (TracesData | LogsData)[];
   /** How long to wait after sending before reading (tail sampling waits for decisions). */
   settleMs?: number;
+  /** Real time between this case's requests (for late spans after a decision). */
+  gapMs?: number;
   /** Extra Collector command-line arguments (feature gates). */
   args?: string[];
 }
@@ -79,8 +81,14 @@ export async function runContrib(
     });
     exited.catch(() => {});
     await Promise.race([Promise.all(ports.map((p) => waitForPort(p, 30_000))), exited]);
-    for (const [i, c] of cases.entries()) {
-      for (const req of c.requests) {
+    const maxRequests = Math.max(...cases.map((c) => c.requests.length));
+    for (let r = 0; r < maxRequests; r++) {
+      if (r > 0) {
+        await new Promise((res) => setTimeout(res, Math.max(...cases.map((c) => c.gapMs ?? 0))));
+      }
+      for (const [i, c] of cases.entries()) {
+        const req = c.requests[r];
+        if (req === undefined) continue;
         const body = c.signal === "traces"
           ? encodeTracesJson(req as TracesData)
           : encodeLogsJson(req as LogsData);

@@ -116,3 +116,103 @@ export function probabilisticRecords(seed: number, n: number): LogRecord[] {
   }
   return records;
 }
+
+/** One generated trace: its spans and the resource they came from. */
+export interface GeneratedTrace {
+  spans: Span[];
+  resource: KeyValue[];
+}
+
+const SERVICES = ["checkout", "cart", "payment", "search", "auth"];
+const BASE = 1_700_000_000_000_000_000n;
+
+/**
+ * Traces for the tail sampling differential tests: 1–6 spans each, some errors, some slow (up to
+ * 3 s), `http.status_code` (int, sometimes a double), `debug` (bool), `tenant` (string),
+ * tracestates, sampled flags and events; with `uniform`, every trace has the same shape (two
+ * spans, same sizes) so that budget policies keep a deterministic number of traces.
+ */
+export function tailTraces(seed: number, n: number, uniform = false): GeneratedTrace[] {
+  const rand = prng(seed);
+  const out: GeneratedTrace[] = [];
+  for (let t = 0; t < n; t++) {
+    const traceId = randomBytes(rand, 16);
+    const count = uniform ? 2 : 1 + Math.floor(rand() * 6);
+    const start = BASE + BigInt(Math.floor(rand() * 1e9));
+    const spans: Span[] = [];
+    const rootId = randomBytes(rand, 8);
+    const slow = !uniform && rand() < 0.15;
+    for (let i = 0; i < count; i++) {
+      const attributes: KeyValue[] = [];
+      if (uniform) {
+        attributes.push({ key: "kind", value: t % 3 === 0 ? "a" : "b" });
+      } else {
+        const r = rand();
+        if (r < 0.3) {
+          attributes.push({
+            key: "http.status_code",
+            value: BigInt(200 + Math.floor(rand() * 4) * 100),
+          });
+        } else if (r < 0.35) attributes.push({ key: "http.status_code", value: 500.0 });
+        if (rand() < 0.1) attributes.push({ key: "debug", value: rand() < 0.5 });
+        if (rand() < 0.3) {
+          attributes.push({ key: "tenant", value: `tenant-${Math.floor(rand() * 5)}` });
+        }
+        if (rand() < 0.05) attributes.push({ key: "tenant", value: "" });
+      }
+      const duration = slow && i === 0
+        ? BigInt(900 + Math.floor(rand() * 2100)) * 1_000_000n
+        : BigInt(Math.floor(rand() * 200)) * 1_000_000n;
+      const offset = BigInt(Math.floor(rand() * 50)) * 1_000_000n;
+      const error = !uniform && rand() < 0.04;
+      const states = ["", "", "", "vendor=gold", "vendor=silver", "a=1,vendor=gold", "bad=="];
+      spans.push(newSpan({
+        traceId,
+        spanId: i === 0 ? rootId : randomBytes(rand, 8),
+        parentSpanId: i === 0 ? new Uint8Array(0) : rootId,
+        name: uniform ? "op" : `op-${Math.floor(rand() * 4)}`,
+        startTimeUnixNano: start + offset,
+        endTimeUnixNano: start + offset + duration,
+        attributes,
+        traceState: uniform ? "" : states[Math.floor(rand() * states.length)]!,
+        flags: !uniform && rand() < 0.2 ? 1 : 0,
+        status: { code: error ? 2 : rand() < 0.2 ? 1 : 0, message: "" },
+        events: !uniform && rand() < 0.1
+          ? [{
+            name: rand() < 0.5 ? "exception" : "log",
+            timeUnixNano: start,
+            attributes: [],
+            droppedAttributesCount: 0,
+          }]
+          : [],
+      }));
+    }
+    out.push({
+      spans,
+      resource: [{
+        key: "service.name",
+        value: uniform ? "svc" : SERVICES[Math.floor(rand() * SERVICES.length)]!,
+      }],
+    });
+  }
+  return out;
+}
+
+/** Requests carrying the traces' spans: the first `split` spans of each in one request per resource. */
+export function tailRequests(traces: GeneratedTrace[], from: number, to: number): TracesData {
+  const data: TracesData = { resourceSpans: [] };
+  const byService = new Map<string, Span[]>();
+  const resources = new Map<string, KeyValue[]>();
+  for (const t of traces) {
+    const service = String(t.resource[0]!.value);
+    resources.set(service, t.resource);
+    const list = byService.get(service) ?? [];
+    list.push(...t.spans.slice(from, to));
+    byService.set(service, list);
+  }
+  for (const [service, spans] of byService) {
+    if (spans.length === 0) continue;
+    data.resourceSpans.push(tracesOf(spans, resources.get(service)!).resourceSpans[0]!);
+  }
+  return data;
+}
