@@ -25,6 +25,18 @@ export function fnv1a32(...parts: readonly Uint8Array[]): number {
  * that no `bigint` arithmetic runs per byte.
  */
 export function fnv1a64(...parts: readonly Uint8Array[]): bigint {
+  const h: number[] = [0, 0, 0, 0];
+  fnv1a64Into(h, ...parts);
+  return (BigInt(h[3]!) << 48n) | (BigInt(h[2]!) << 32n) | (BigInt(h[1]!) << 16n) | BigInt(h[0]!);
+}
+
+/** A 64-bit value as four 16-bit limbs, low to high (the form {@linkcode fnv1a64Into} writes). */
+export function fnv64Limbs(v: bigint): number[] {
+  return [0, 1, 2, 3].map((i) => Number((v >> BigInt(16 * i)) & 0xffffn));
+}
+
+/** FNV-1a 64 over the parts into `out` as four 16-bit limbs, low to high; no allocation. */
+export function fnv1a64Into(out: number[], ...parts: readonly Uint8Array[]): void {
   // offset basis 0xcbf29ce484222325, limbs low to high
   let h0 = 0x2325, h1 = 0x8422, h2 = 0x9ce4, h3 = 0xcbf2;
   // prime 0x100000001b3: limbs p0 = 0x01b3, p2 = 0x0100 (p1 = p3 = 0)
@@ -42,7 +54,10 @@ export function fnv1a64(...parts: readonly Uint8Array[]): bigint {
       h3 = t3 & 0xffff;
     }
   }
-  return (BigInt(h3) << 48n) | (BigInt(h2) << 32n) | (BigInt(h1) << 16n) | BigInt(h0);
+  out[0] = h0;
+  out[1] = h1;
+  out[2] = h2;
+  out[3] = h3;
 }
 
 /** `seed` as 4 little-endian bytes (Go's `binary.LittleEndian.PutUint32`). */

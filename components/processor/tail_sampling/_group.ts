@@ -60,14 +60,32 @@ export function hexKey(hex: string): string {
   return s;
 }
 
+function sameId(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isZero(id: Uint8Array): boolean {
+  for (let i = 0; i < id.length; i++) if (id[i] !== 0) return false;
+  return true;
+}
+
 /** The spans of a request, grouped by resource entry and trace, in arrival order. */
 export function groupByTrace(data: TracesData): TraceGroup[] {
   const out: TraceGroup[] = [];
   for (const rs of data.resourceSpans) {
     const byTrace = new Map<string, { group: TraceGroup; scopes: Map<ScopeSpans, ScopeSpans> }>();
+    // Spans of one trace usually come one after another: reuse the last key while the ID repeats.
+    let lastId: Uint8Array | undefined;
+    let lastKey = "";
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
-        const key = traceKey(span.traceId);
+        const id = span.traceId;
+        const key = lastId !== undefined && sameId(id, lastId) ? lastKey : traceKey(id);
+        lastId = id;
+        lastKey = key;
         let entry = byTrace.get(key);
         if (entry === undefined) {
           const group: TraceGroup = {
@@ -89,9 +107,7 @@ export function groupByTrace(data: TracesData): TraceGroup[] {
         }
         scope.spans.push(span);
         entry.group.spanCount++;
-        if (span.parentSpanId.length === 0 || span.parentSpanId.every((b) => b === 0)) {
-          entry.group.hasRoot = true;
-        }
+        if (!entry.group.hasRoot && isZero(span.parentSpanId)) entry.group.hasRoot = true;
       }
     }
   }

@@ -44,11 +44,16 @@ function decisionLabels(d: Decision): { sampled: string; decision: string } | un
 /** The sampler's instruments on a component's meter. */
 export function samplerMetrics(meter: Meter): SamplerMetrics {
   const series = new Map<string, Counter>();
-  const counter = (name: string, help: string, labels: Record<string, string>, unit: string) => {
-    const key = name + JSON.stringify(labels);
+  const counter = (
+    key: string,
+    name: string,
+    help: string,
+    labels: () => Record<string, string>,
+    unit: string,
+  ) => {
     let c = series.get(key);
     if (c === undefined) {
-      c = meter.counter(name, help, labels, { unit });
+      c = meter.counter(name, help, labels(), { unit });
       series.set(key, c);
     }
     return c;
@@ -58,9 +63,10 @@ export function samplerMetrics(meter: Meter): SamplerMetrics {
       const labels = decisionLabels(decision);
       if (labels === undefined) return;
       counter(
+        `p${decision}\u0000${policy}`,
         `${P}count_traces_sampled`,
         "Count of traces that were sampled or not per sampling policy [Development]",
-        { policy, ...labels },
+        () => ({ policy, ...labels }),
         "{traces}",
       ).add(1);
     },
@@ -68,25 +74,28 @@ export function samplerMetrics(meter: Meter): SamplerMetrics {
       const labels = decisionLabels(decision);
       if (labels === undefined) return;
       counter(
+        `g${decision}`,
         `${P}global_count_traces_sampled`,
         "Global count of traces that were sampled or not by at least one policy [Development]",
-        labels,
+        () => labels,
         "{traces}",
       ).add(1);
     },
     earlyReleases(sampled, spans) {
       counter(
+        `e${sampled}`,
         `${P}early_releases_from_cache_decision`,
         "Number of spans that were able to be immediately released due to a decision cache hit. [Development]",
-        { sampled: String(sampled) },
+        () => ({ sampled: String(sampled) }),
         "{spans}",
       ).add(spans);
     },
     evicted(reason) {
       counter(
+        `v${reason}`,
         "tfo_processor_tail_sampling_evicted_traces",
         "Pending traces decided before their decision_wait because num_traces or max_memory_mib was reached.",
-        { reason },
+        () => ({ reason }),
         "{traces}",
       ).add(1);
     },

@@ -23,7 +23,7 @@ import { goTracesSize } from "./_proto_size.ts";
 import { createErrorHandler } from "../../../lib/ottl/error_mode.ts";
 import { compileConditions, newTransformContext } from "../../../lib/ottl/mod.ts";
 import { compileBoundedRegex } from "../../../lib/ottl/regex.ts";
-import { fnv1a64 } from "../../../lib/sampling/fnv.ts";
+import { fnv1a64Into, fnv64Limbs } from "../../../lib/sampling/fnv.ts";
 import { parseTraceStateMembers } from "../../../lib/sampling/tracestate.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { PolicyConfig } from "./config.ts";
@@ -142,19 +142,46 @@ function attributeFilter(
 function latencyPolicy(thresholdMs: number, upperMs: number): Evaluator {
   const lower = BigInt(thresholdMs);
   const upper = BigInt(upperMs);
+  const running = (t: TraceData): boolean => {
+    let min = 0n;
+    let max = 0n;
+    return anySpan(t.batches, (span) => {
+      if (min === 0n || span.startTimeUnixNano < min) min = span.startTimeUnixNano;
+      if (max === 0n || span.endTimeUnixNano > max) max = span.endTimeUnixNano;
+      const ms = (max - min) / 1_000_000n;
+      return upperMs === 0 ? ms > lower : lower < ms && ms <= upper;
+    });
+  };
+  if (upperMs === 0 && thresholdMs >= 0) {
+    // The running duration only grows, so "some prefix is over the threshold" is "the whole is".
+    const over = (lower + 1n) * 1_000_000n;
+    return {
+      evaluate(t) {
+        let min = 0n;
+        let max = 0n;
+        let any = false;
+        for (const rs of t.batches) {
+          for (const ss of rs.scopeSpans) {
+            for (const span of ss.spans) {
+              any = true;
+              // A zero timestamp restarts the Collector's running minimum: take its exact path.
+              if (span.startTimeUnixNano === 0n || span.endTimeUnixNano === 0n) {
+                return running(t) ? S : N;
+              }
+              if (min === 0n || span.startTimeUnixNano < min) min = span.startTimeUnixNano;
+              if (max === 0n || span.endTimeUnixNano > max) max = span.endTimeUnixNano;
+            }
+          }
+        }
+        // ms > lower with ms = trunc((max - min) / 1e6), for a non-negative difference
+        return any && max - min >= over ? S : N;
+      },
+      stateful: false,
+      monotone: true,
+    };
+  }
   return {
-    evaluate(t) {
-      let min = 0n;
-      let max = 0n;
-      return anySpan(t.batches, (span) => {
-          if (min === 0n || span.startTimeUnixNano < min) min = span.startTimeUnixNano;
-          if (max === 0n || span.endTimeUnixNano > max) max = span.endTimeUnixNano;
-          const ms = (max - min) / 1_000_000n;
-          return upperMs === 0 ? ms > lower : lower < ms && ms <= upper;
-        })
-        ? S
-        : N;
-    },
+    evaluate: (t) => (running(t) ? S : N),
     stateful: upperMs > 0,
     monotone: upperMs === 0,
   };
@@ -193,9 +220,16 @@ export function probabilisticThreshold(ratio: number): bigint {
 
 function probabilisticPolicy(salt: string, percentage: number): Evaluator {
   const saltBytes = new TextEncoder().encode(salt === "" ? "default-hash-seed" : salt);
-  const threshold = probabilisticThreshold(percentage / 100);
+  const threshold = fnv64Limbs(probabilisticThreshold(percentage / 100));
+  const hash: number[] = [0, 0, 0, 0];
   return {
-    evaluate: (t) => (fnv1a64(saltBytes, t.id) <= threshold ? S : N),
+    evaluate(t) {
+      fnv1a64Into(hash, saltBytes, t.id);
+      for (let i = 3; i >= 0; i--) {
+        if (hash[i]! !== threshold[i]!) return hash[i]! < threshold[i]! ? S : N;
+      }
+      return S;
+    },
     stateful: false,
     monotone: true,
   };

@@ -383,28 +383,31 @@ export class TailSampler {
   }
 
   #makeDecision(data: Parameters<Evaluator["evaluate"]>[0]): [Decision, string] {
-    const first = new Map<Decision, Policy>();
+    const first: (Policy | undefined)[] = [];
     for (let i = this.#numDrop; i < this.#policies.length; i++) {
       const p = this.#policies[i]!;
       let d: Decision;
       try {
         d = p.evaluator.evaluate(data);
       } catch (error) {
-        if (!first.has(Decision.Error)) first.set(Decision.Error, p);
+        first[Decision.Error] ??= p;
         this.#metrics.evaluationErrors.add(1);
         this.#logger.debug("Sampling policy error", { error: errorMessage(error) });
         continue;
       }
       this.#metrics.policyDecision(p.label, d);
-      if (!first.has(d)) first.set(d, p);
+      first[d] ??= p;
       if (d === Decision.Dropped) break;
       if (this.#config.sample_on_first_match && d === Decision.Sampled) break;
     }
-    if (first.has(Decision.Dropped)) return [Decision.Dropped, first.get(Decision.Dropped)!.name];
-    if (first.has(Decision.InvertNotSampled)) return [Decision.NotSampled, ""];
-    if (first.has(Decision.Sampled)) return [Decision.Sampled, first.get(Decision.Sampled)!.name];
-    if (first.has(Decision.InvertSampled) && !first.has(Decision.NotSampled)) {
-      return [Decision.Sampled, first.get(Decision.InvertSampled)!.name];
+    const dropped = first[Decision.Dropped];
+    if (dropped !== undefined) return [Decision.Dropped, dropped.name];
+    if (first[Decision.InvertNotSampled] !== undefined) return [Decision.NotSampled, ""];
+    const sampled = first[Decision.Sampled];
+    if (sampled !== undefined) return [Decision.Sampled, sampled.name];
+    const inverted = first[Decision.InvertSampled];
+    if (inverted !== undefined && first[Decision.NotSampled] === undefined) {
+      return [Decision.Sampled, inverted.name];
     }
     return [Decision.NotSampled, ""];
   }
