@@ -1,7 +1,7 @@
 /**
  * Pending traces in Deno KV (a `file_storage` extension's client), so that a restart or a
  * `kill -9` during `decision_wait` still decides them. Each arrival of a pending trace's spans is
- * committed before the sender is answered: its OTLP encoding, cut into parts under the 64 KiB value
+ * committed before the sender is answered: its encoded `ResourceSpans` message, cut into parts under the 64 KiB value
  * limit, under `["s", <trace hex>, <arrival seq>, <part>]`, with the trace's first arrival time
  * under `["m", <trace hex>]`; a commit stays under Deno KV's 800 KiB and 1000 mutations. A decided
  * trace's keys are deleted once its spans were passed on. At start every stored trace is read back
@@ -9,12 +9,11 @@
  *
  * @module
  */
-import { decodeTracesRequest, encodeTracesRequest } from "../../../lib/otlp/traces_proto.ts";
-import type { ResourceSpans } from "../../../lib/pdata/types.ts";
+
 import type { StorageAtomic, StorageClient } from "../../../lib/storage/mod.ts";
 import { KV_MAX_COMMIT_BYTES, KV_MAX_MUTATIONS } from "../../../lib/storage/mod.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
-import { hexKey, keyHex, keyToId, type TraceGroup } from "./_group.ts";
+import { hexKey, keyHex, keyToId, type LightSpans, regroup, type TraceGroup } from "./_encoded.ts";
 import { Decision } from "./_policies.ts";
 import type { TraceEntry } from "./_sampler.ts";
 
@@ -96,7 +95,7 @@ export function kvPendingStore(client: StorageClient): PendingStore {
       for (const { entry, group, isNew } of items) {
         const hex = keyHex(entry.key);
         if (isNew) c.set(["m", hex], entry.arrival, 16);
-        const bytes = encodeTracesRequest({ resourceSpans: [group.rs] });
+        const bytes = group.body;
         const seq = entry.stored++;
         const parts = Math.max(1, Math.ceil(bytes.length / PART_BYTES));
         for (let i = 0; i < parts; i++) {
@@ -144,7 +143,8 @@ export async function loadPending(
   }
   const out: TraceEntry[] = [];
   for (const [hex, seqs] of byTrace) {
-    const batches: ResourceSpans[] = [];
+    const bodies: Uint8Array[] = [];
+    const light: LightSpans[] = [];
     let spans = 0;
     let stored = 0;
     for (const [seq, s] of [...seqs].sort((a, b) => a[0] - b[0])) {
@@ -162,9 +162,10 @@ export async function loadPending(
         off += p.length;
       }
       try {
-        for (const rs of decodeTracesRequest(bytes).resourceSpans) {
-          batches.push(rs);
-          for (const ss of rs.scopeSpans) spans += ss.spans.length;
+        for (const g of regroup(bytes)) {
+          bodies.push(g.body);
+          light.push(g.light);
+          spans += g.spanCount;
         }
       } catch (error) {
         logger.warn("A stored arrival of a pending trace does not decode and is skipped", {
@@ -177,7 +178,8 @@ export async function loadPending(
     out.push({
       key,
       id: keyToId(key),
-      batches,
+      bodies,
+      light,
       spanCount: spans,
       bytes: 0,
       protoBytes: 0,

@@ -29,6 +29,7 @@ import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { PolicyConfig } from "./config.ts";
 import { tokenBucket } from "./_limiter.ts";
 import { Lru } from "./_lru.ts";
+import type { LightSpans } from "./_encoded.ts";
 
 /** A policy's vote, numbered as the Collector numbers them. */
 export const Decision = {
@@ -47,9 +48,19 @@ export type Decision = (typeof Decision)[keyof typeof Decision];
 /** What a policy sees of a trace. */
 export interface TraceData {
   readonly id: Uint8Array;
-  /** The trace's spans as they arrived, one resource entry per arrival and resource. */
+  /**
+   * The trace's spans as they arrived, one resource entry per arrival and resource; decoded on
+   * first use (policies that read attributes use it).
+   */
   readonly batches: ResourceSpans[];
+  /** Start, end, status and flags of every span, in the same order, without decoding. */
+  readonly light: readonly LightSpans[];
   readonly spanCount: number;
+}
+
+function anyLight(t: TraceData, check: (l: LightSpans, i: number) => boolean): boolean {
+  for (const l of t.light) for (let i = 0; i < l.count; i++) if (check(l, i)) return true;
+  return false;
 }
 
 /** A built policy. Throwing from `evaluate` is an evaluation error. */
@@ -145,10 +156,13 @@ function latencyPolicy(thresholdMs: number, upperMs: number): Evaluator {
   const running = (t: TraceData): boolean => {
     let min = 0n;
     let max = 0n;
-    return anySpan(t.batches, (span) => {
-      if (min === 0n || span.startTimeUnixNano < min) min = span.startTimeUnixNano;
-      if (max === 0n || span.endTimeUnixNano > max) max = span.endTimeUnixNano;
-      const ms = (max - min) / 1_000_000n;
+    return anyLight(t, (l, i) => {
+      const s = l.start[i]!;
+      const e = l.end[i]!;
+      if (min === 0n || s < min) min = s;
+      if (max === 0n || e > max) max = e;
+      // Go's int64 nanoseconds between the two, truncated to milliseconds
+      const ms = BigInt.asIntN(64, max - min) / 1_000_000n;
       return upperMs === 0 ? ms > lower : lower < ms && ms <= upper;
     });
   };
@@ -160,21 +174,19 @@ function latencyPolicy(thresholdMs: number, upperMs: number): Evaluator {
         let min = 0n;
         let max = 0n;
         let any = false;
-        for (const rs of t.batches) {
-          for (const ss of rs.scopeSpans) {
-            for (const span of ss.spans) {
-              any = true;
-              // A zero timestamp restarts the Collector's running minimum: take its exact path.
-              if (span.startTimeUnixNano === 0n || span.endTimeUnixNano === 0n) {
-                return running(t) ? S : N;
-              }
-              if (min === 0n || span.startTimeUnixNano < min) min = span.startTimeUnixNano;
-              if (max === 0n || span.endTimeUnixNano > max) max = span.endTimeUnixNano;
-            }
+        for (const l of t.light) {
+          for (let i = 0; i < l.count; i++) {
+            const s = l.start[i]!;
+            const e = l.end[i]!;
+            // A zero timestamp restarts the Collector's running minimum: take its exact path.
+            if (s === 0n || e === 0n) return running(t) ? S : N;
+            any = true;
+            if (min === 0n || s < min) min = s;
+            if (max === 0n || e > max) max = e;
           }
         }
-        // ms > lower with ms = trunc((max - min) / 1e6), for a non-negative difference
-        return any && max - min >= over ? S : N;
+        const d = BigInt.asIntN(64, max - min);
+        return any && d >= over ? S : N;
       },
       stateful: false,
       monotone: true,
@@ -365,7 +377,7 @@ export function buildEvaluator(p: PolicyConfig, deps: PolicyDeps): Evaluator {
         p.status_code!.status_codes.map((c) => ({ UNSET: 0, OK: 1, ERROR: 2 })[c]),
       );
       return {
-        evaluate: (t) => (anySpan(t.batches, (s) => codes.has(s.status.code as 0 | 1 | 2)) ? S : N),
+        evaluate: (t) => (anyLight(t, (l, i) => codes.has(l.code[i]! as 0 | 1 | 2)) ? S : N),
         stateful: false,
         monotone: true,
       };
@@ -410,7 +422,7 @@ export function buildEvaluator(p: PolicyConfig, deps: PolicyDeps): Evaluator {
       return traceStatePolicy(p.trace_state!);
     case "trace_flags":
       return {
-        evaluate: (t) => (anySpan(t.batches, (s) => (s.flags & 0x01) !== 0) ? S : N),
+        evaluate: (t) => (anyLight(t, (l, i) => (l.flags[i]! & 0x01) !== 0) ? S : N),
         stateful: false,
         monotone: true,
       };

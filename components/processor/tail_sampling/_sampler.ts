@@ -21,12 +21,21 @@ import type { Clock } from "../../../lib/clock.ts";
 import type { Consumer } from "../../../lib/consumer/consumer.ts";
 import { errorMessage } from "../../../lib/consumer/consumer.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
-import type { ResourceSpans, TracesData } from "../../../lib/pdata/types.ts";
+import { TRACES_PROTO } from "../../../lib/otlp/traces_proto.ts";
+import type { ResourceSpans } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { TailSamplingConfig } from "./config.ts";
-import { cacheKey, estimateBytes, groupByTrace, type TraceGroup } from "./_group.ts";
+import {
+  cacheKey,
+  decodeBodies,
+  heldBytes,
+  type LightSpans,
+  requestOf,
+  splitRequest,
+  type TraceGroup,
+} from "./_encoded.ts";
 import { Lru } from "./_lru.ts";
-import { buildEvaluator, Decision, type Evaluator } from "./_policies.ts";
+import { buildEvaluator, Decision, type Evaluator, type TraceData } from "./_policies.ts";
 import { goResourceSpansSize } from "./_proto_size.ts";
 import type { SamplerMetrics } from "./_metrics.ts";
 import type { PendingStore } from "./_persist.ts";
@@ -35,9 +44,11 @@ import type { PendingStore } from "./_persist.ts";
 export interface TraceEntry {
   readonly key: string;
   readonly id: Uint8Array;
-  batches: ResourceSpans[];
+  /** The held spans: one encoded `ResourceSpans` message per arrival and resource. */
+  bodies: Uint8Array[];
+  light: LightSpans[];
   spanCount: number;
-  /** Estimated heap bytes of the held spans (0 once released). */
+  /** Bytes of the held spans (0 once released). */
   bytes: number;
   /** Protobuf bytes received, when `maximum_trace_size_bytes` needs it. */
   protoBytes: number;
@@ -143,12 +154,12 @@ export class TailSampler {
     this.#store = store;
   }
 
-  /** Takes a request: holds its spans, or passes/drops them by an earlier decision. */
-  async consume(data: TracesData): Promise<void> {
-    const groups = groupByTrace(data);
+  /** Takes an encoded request: holds its spans, or passes/drops them by an earlier decision. */
+  async consume(request: Uint8Array): Promise<void> {
+    const groups = splitRequest(request);
     if (this.#config.block_on_overflow) await this.#waitForRoom(groups);
     const now = this.#clock.now();
-    const forward: ResourceSpans[] = [];
+    const forward: Uint8Array[] = [];
     const toStore: { entry: TraceEntry; group: TraceGroup; isNew: boolean }[] = [];
     const evicted: TraceEntry[] = [];
     for (const group of groups) {
@@ -172,7 +183,7 @@ export class TailSampler {
       }
       if (entry.decision === Decision.Unspecified) {
         if (this.#config.maximum_trace_size_bytes > 0) {
-          entry.protoBytes += goResourceSpansSize(group.rs);
+          entry.protoBytes += goResourceSpansSize(decodeBodies([group.body])[0]!);
           if (entry.protoBytes > this.#config.maximum_trace_size_bytes) {
             this.#metrics.tracesTooLarge.add(1);
             this.#removeFromBatch(entry);
@@ -181,7 +192,8 @@ export class TailSampler {
             continue;
           }
         }
-        entry.batches.push(group.rs);
+        entry.bodies.push(group.body);
+        entry.light.push(group.light);
         this.#hold(entry, group);
         if (this.#early !== undefined && this.#tryEarly(entry, now)) {
           forward.push(...this.#release(entry));
@@ -204,10 +216,10 @@ export class TailSampler {
   }
 
   /** Late spans of a trace in the cache: passed on or dropped; true when handled. */
-  #fromCache(group: TraceGroup, forward: ResourceSpans[]): boolean {
+  #fromCache(group: TraceGroup, forward: Uint8Array[]): boolean {
     const ck = cacheKey(group.key);
     if (this.#sampledCache?.get(ck) !== undefined) {
-      forward.push(group.rs);
+      forward.push(group.body);
       this.#metrics.earlyReleases(true, group.spanCount);
       return true;
     }
@@ -222,7 +234,8 @@ export class TailSampler {
     const entry: TraceEntry = {
       key: group.key,
       id: group.id,
-      batches: [],
+      bodies: [],
+      light: [],
       spanCount: group.spanCount,
       bytes: 0,
       protoBytes: 0,
@@ -249,25 +262,19 @@ export class TailSampler {
     this.#ring[ahead]!.add(entry.key);
     this.#traces.set(entry.key, entry);
     this.#pendingCount++;
-    let bytes = 0;
-    for (const rs of entry.batches) {
-      let spans = 0;
-      for (const ss of rs.scopeSpans) spans += ss.spans.length;
-      bytes += estimateBytes({
-        key: entry.key,
-        id: entry.id,
-        rs,
-        spanCount: spans,
-        hasRoot: false,
-      });
+    if (this.#maxBytes > 0) {
+      let bytes = 0;
+      for (const [i, body] of entry.bodies.entries()) {
+        bytes += body.length + entry.light[i]!.count * 21 + 400;
+      }
+      entry.bytes = bytes;
+      this.#bytes += bytes;
     }
-    entry.bytes = bytes;
-    this.#bytes += bytes;
   }
 
   #hold(entry: TraceEntry, group: TraceGroup): void {
     if (this.#maxBytes === 0) return;
-    const b = estimateBytes(group);
+    const b = heldBytes(group);
     entry.bytes += b;
     this.#bytes += b;
   }
@@ -291,7 +298,7 @@ export class TailSampler {
 
   /** With early decision: samples the trace now when a monotone policy samples it. */
   #tryEarly(entry: TraceEntry, now: number): boolean {
-    const data = { id: entry.id, batches: entry.batches, spanCount: entry.spanCount };
+    const data = traceData(entry);
     for (const p of this.#early!) {
       let d: Decision;
       try {
@@ -312,8 +319,8 @@ export class TailSampler {
   }
 
   /** Spans of a decided trace. */
-  #lateSpans(entry: TraceEntry, group: TraceGroup, forward: ResourceSpans[], now: number): void {
-    if (entry.decision === Decision.Sampled) forward.push(group.rs);
+  #lateSpans(entry: TraceEntry, group: TraceGroup, forward: Uint8Array[], now: number): void {
+    if (entry.decision === Decision.Sampled) forward.push(group.body);
     else if (entry.decision === Decision.NotSampled) this.#cacheDecision(entry);
     if (entry.decisionTime > 0) {
       this.#metrics.lateSpanAge.record(Math.trunc((now - entry.decisionTime) / 1000));
@@ -351,7 +358,7 @@ export class TailSampler {
 
   /** Runs the policies on a pending trace and records the decision (spans still held). */
   #decideNow(entry: TraceEntry, now: number): void {
-    const data = { id: entry.id, batches: entry.batches, spanCount: entry.spanCount };
+    const data = traceData(entry);
     let decision: Decision;
     let policy = "";
     const drop = this.#evaluateDrops(data);
@@ -365,7 +372,7 @@ export class TailSampler {
     this.#decide(entry, decision, policy, now);
   }
 
-  #evaluateDrops(data: Parameters<Evaluator["evaluate"]>[0]): string | undefined {
+  #evaluateDrops(data: TraceData): string | undefined {
     for (let i = 0; i < this.#numDrop; i++) {
       const p = this.#policies[i]!;
       let d: Decision;
@@ -382,7 +389,7 @@ export class TailSampler {
     return undefined;
   }
 
-  #makeDecision(data: Parameters<Evaluator["evaluate"]>[0]): [Decision, string] {
+  #makeDecision(data: TraceData): [Decision, string] {
     const first: (Policy | undefined)[] = [];
     for (let i = this.#numDrop; i < this.#policies.length; i++) {
       const p = this.#policies[i]!;
@@ -430,8 +437,8 @@ export class TailSampler {
   }
 
   /** A sampled trace's spans to forward; the cache remembers it. */
-  #release(entry: TraceEntry): ResourceSpans[] {
-    const batches = entry.batches;
+  #release(entry: TraceEntry): Uint8Array[] {
+    const batches = entry.bodies;
     this.#dropSpans(entry);
     if (this.#sampledCache !== undefined) {
       this.#sampledCache.set(cacheKey(entry.key), entry.policy);
@@ -441,7 +448,8 @@ export class TailSampler {
   }
 
   #dropSpans(entry: TraceEntry): void {
-    entry.batches = [];
+    entry.bodies = [];
+    entry.light = [];
     this.#bytes -= entry.bytes;
     entry.bytes = 0;
   }
@@ -487,7 +495,7 @@ export class TailSampler {
   async #decideBatch(keys: Set<string>): Promise<void> {
     const started = performance.now();
     const now = this.#clock.now();
-    const forward: ResourceSpans[] = [];
+    const forward: Uint8Array[] = [];
     const decided: TraceEntry[] = [];
     for (const key of keys) {
       const entry = this.#traces.get(key);
@@ -506,10 +514,10 @@ export class TailSampler {
     if (this.#store !== undefined) await this.#store.remove(decided.filter((e) => e.stored > 0));
   }
 
-  async #forward(batches: ResourceSpans[]): Promise<void> {
-    if (batches.length === 0) return;
+  async #forward(bodies: Uint8Array[]): Promise<void> {
+    if (bodies.length === 0) return;
     try {
-      await this.#next.consume(Payload.of("traces", { resourceSpans: batches }));
+      await this.#next.consume(Payload.fromProto("traces", requestOf(bodies), TRACES_PROTO));
     } catch (error) {
       this.#logger.warn("Error sending spans to destination", { error: errorMessage(error) });
     }
@@ -539,6 +547,20 @@ export class TailSampler {
   releaseWaiters(): void {
     this.#notifyRoom();
   }
+}
+
+/** What the policies see of an entry; its spans are decoded only if a policy asks. */
+function traceData(entry: TraceEntry): TraceData {
+  let decoded: ResourceSpans[] | undefined;
+  const bodies = entry.bodies;
+  return {
+    id: entry.id,
+    light: entry.light,
+    spanCount: entry.spanCount,
+    get batches() {
+      return decoded ??= decodeBodies(bodies);
+    },
+  };
 }
 
 export { TICK_MS };

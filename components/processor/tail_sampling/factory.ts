@@ -9,7 +9,9 @@
 import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import type { Host, Processor, ProcessorFactory } from "../../component.ts";
 import type { Consumer } from "../../../lib/consumer/consumer.ts";
-import { errorMessage, retryableError } from "../../../lib/consumer/consumer.ts";
+import { errorMessage, permanentError, retryableError } from "../../../lib/consumer/consumer.ts";
+import { encodeTracesRequest } from "../../../lib/otlp/traces_proto.ts";
+import { EncodedSpansError } from "./_encoded.ts";
 import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { getStorageClient, type StorageClient } from "../../../lib/storage/mod.ts";
@@ -78,12 +80,25 @@ export function createTailSamplingProcessor(
   };
   return {
     sampler,
-    mutatesData: true,
+    // Spans are held as their encoded bytes; the payload itself is never changed.
+    mutatesData: false,
     consume(payload: Payload<"traces">): Promise<void> {
       if (state === "stopped") {
         return Promise.reject(retryableError("tail_sampling processor is shutting down"));
       }
-      return sampler.consume(payload.edit());
+      let request: Uint8Array;
+      try {
+        request = payload.encodedProto ?? encodeTracesRequest(payload.read());
+      } catch (error) {
+        return Promise.reject(
+          permanentError(`tail_sampling cannot read the spans: ${errorMessage(error)}`),
+        );
+      }
+      return sampler.consume(request).catch((error) => {
+        throw error instanceof EncodedSpansError
+          ? permanentError(`tail_sampling cannot read the spans: ${error.message}`)
+          : error;
+      });
     },
     async start(host: Host): Promise<void> {
       if (config.storage !== undefined) {
