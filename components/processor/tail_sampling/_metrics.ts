@@ -23,6 +23,7 @@ export interface SamplerMetrics {
   readonly decisionLatency: Histogram;
   readonly lateSpanAge: Histogram;
   readonly earlyDecisions: Counter;
+  readonly forwardFailed: Counter;
 }
 
 /** The `sampled` and `decision` labels of a decision (none for undecided ones). */
@@ -168,6 +169,12 @@ export function samplerMetrics(meter: Meter): SamplerMetrics {
       [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000],
       {},
       { unit: "s" },
+    ),
+    forwardFailed: meter.counter(
+      "tfo_processor_tail_sampling_forward_failed_spans",
+      "Spans of sampled traces that the next component refused, after retries, and that were dropped.",
+      {},
+      { unit: "{spans}" },
     ),
     earlyDecisions: meter.counter(
       "tfo_processor_tail_sampling_early_decisions",

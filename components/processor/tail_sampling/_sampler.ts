@@ -17,9 +17,9 @@
  *
  * @module
  */
-import type { Clock } from "../../../lib/clock.ts";
+import { type Clock, sleep } from "../../../lib/clock.ts";
 import type { Consumer } from "../../../lib/consumer/consumer.ts";
-import { errorMessage } from "../../../lib/consumer/consumer.ts";
+import { errorMessage, isPermanent } from "../../../lib/consumer/consumer.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import { TRACES_PROTO } from "../../../lib/otlp/traces_proto.ts";
 import type { ResourceSpans } from "../../../lib/pdata/types.ts";
@@ -212,7 +212,9 @@ export class TailSampler {
       await this.#store.append(toStore);
       await this.#store.remove(evicted.filter((e) => e.stored > 0));
     }
-    await this.#forward(forward);
+    // Sampled spans that cannot be passed on fail the request, so the sender sends them again:
+    // their trace is known as sampled, so they are passed on then (at least once).
+    await this.#forwardOrFail(forward);
   }
 
   /** Late spans of a trace in the cache: passed on or dropped; true when handled. */
@@ -514,13 +516,38 @@ export class TailSampler {
     if (this.#store !== undefined) await this.#store.remove(decided.filter((e) => e.stored > 0));
   }
 
+  async #forwardOrFail(bodies: Uint8Array[]): Promise<void> {
+    if (bodies.length === 0) return;
+    await this.#next.consume(Payload.fromProto("traces", requestOf(bodies), TRACES_PROTO));
+  }
+
+  /**
+   * Passes on the spans of traces decided on the tick: a retryable refusal (a full queue) is tried
+   * again, up to 10 times 200 ms apart, before the spans are given up, logged and counted.
+   */
   async #forward(bodies: Uint8Array[]): Promise<void> {
     if (bodies.length === 0) return;
-    try {
-      await this.#next.consume(Payload.fromProto("traces", requestOf(bodies), TRACES_PROTO));
-    } catch (error) {
-      this.#logger.warn("Error sending spans to destination", { error: errorMessage(error) });
+    const payload = Payload.fromProto("traces", requestOf(bodies), TRACES_PROTO);
+    for (let attempt = 0;; attempt++) {
+      try {
+        await this.#next.consume(attempt === 0 ? payload : payload.clone());
+        return;
+      } catch (error) {
+        if (isPermanent(error) || attempt >= 10 || this.#stopping) {
+          this.#logger.warn("Error sending spans to destination", { error: errorMessage(error) });
+          this.#metrics.forwardFailed.add(payload.itemCount);
+          return;
+        }
+        await sleep(this.#clock, 200);
+      }
     }
+  }
+
+  #stopping = false;
+
+  /** Stops retrying refused forwards (at shutdown). */
+  stopRetrying(): void {
+    this.#stopping = true;
   }
 
   /** Waits (a tick at a time, at most a decision wait and two ticks) until new traces fit. */

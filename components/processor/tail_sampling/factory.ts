@@ -120,6 +120,7 @@ export function createTailSamplingProcessor(
       if (state === "stopped") return;
       const wasRunning = state === "running";
       state = "stopped";
+      sampler.stopRetrying();
       if (timer !== undefined) clock.clearTimer(timer);
       timer = undefined;
       await ticking;
