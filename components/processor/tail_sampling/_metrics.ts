@@ -15,6 +15,8 @@ export interface SamplerMetrics {
   globalDecision(decision: Decision): void;
   earlyReleases(sampled: boolean, spans: number): void;
   evicted(reason: string): void;
+  /** One execution of a policy that took `micros` microseconds. */
+  policyExecution(policy: string, micros: number): void;
   readonly newTraces: Counter;
   readonly tracesOnMemory: Gauge;
   readonly droppedTooEarly: Counter;
@@ -45,6 +47,7 @@ function decisionLabels(d: Decision): { sampled: string; decision: string } | un
 /** The sampler's instruments on a component's meter. */
 export function samplerMetrics(meter: Meter): SamplerMetrics {
   const series = new Map<string, Counter>();
+  const executions = new Map<string, { count: Counter; time: Counter; micros: number }>();
   const counter = (
     key: string,
     name: string,
@@ -90,6 +93,35 @@ export function samplerMetrics(meter: Meter): SamplerMetrics {
         () => ({ sampled: String(sampled) }),
         "{spans}",
       ).add(spans);
+    },
+    policyExecution(policy, micros) {
+      let pair = executions.get(policy);
+      if (pair === undefined) {
+        pair = {
+          count: meter.counter(
+            `${P}sampling_policy_execution_count`,
+            "Total number of executions of a specific sampling policy [Development]",
+            { policy },
+            { unit: "{executions}" },
+          ),
+          time: meter.counter(
+            `${P}sampling_policy_execution_time_sum`,
+            "Total time spent (in microseconds) executing a specific sampling policy [Development]",
+            { policy },
+            { unit: "us" },
+          ),
+          micros: 0,
+        };
+        executions.set(policy, pair);
+      }
+      pair.count.add(1);
+      // The Collector adds whole microseconds; carry the fractions so the sum stays right.
+      pair.micros += micros;
+      const whole = Math.floor(pair.micros);
+      if (whole > 0) {
+        pair.time.add(whole);
+        pair.micros -= whole;
+      }
     },
     evicted(reason) {
       counter(

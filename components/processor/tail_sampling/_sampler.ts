@@ -304,7 +304,7 @@ export class TailSampler {
     for (const p of this.#early!) {
       let d: Decision;
       try {
-        d = p.evaluator.evaluate(data);
+        d = this.#run(p, data);
       } catch {
         continue;
       }
@@ -374,12 +374,22 @@ export class TailSampler {
     this.#decide(entry, decision, policy, now);
   }
 
+  /** Runs one policy, counting its executions and their time as the Collector does. */
+  #run(p: Policy, data: TraceData): Decision {
+    const t0 = performance.now();
+    try {
+      return p.evaluator.evaluate(data);
+    } finally {
+      this.#metrics.policyExecution(p.label, (performance.now() - t0) * 1000);
+    }
+  }
+
   #evaluateDrops(data: TraceData): string | undefined {
     for (let i = 0; i < this.#numDrop; i++) {
       const p = this.#policies[i]!;
       let d: Decision;
       try {
-        d = p.evaluator.evaluate(data);
+        d = this.#run(p, data);
       } catch (error) {
         this.#metrics.evaluationErrors.add(1);
         this.#logger.debug("Sampling policy error", { error: errorMessage(error) });
@@ -397,7 +407,7 @@ export class TailSampler {
       const p = this.#policies[i]!;
       let d: Decision;
       try {
-        d = p.evaluator.evaluate(data);
+        d = this.#run(p, data);
       } catch (error) {
         first[Decision.Error] ??= p;
         this.#metrics.evaluationErrors.add(1);

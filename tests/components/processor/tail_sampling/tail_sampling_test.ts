@@ -97,6 +97,12 @@ Deno.test("tail sampling decides a trace decision_wait after its first span, on 
     }),
     1,
   );
+  assert.equal(
+    k.registry.value("otelcol_processor_tail_sampling_sampling_policy_execution_count", {
+      policy: "t.all",
+    }),
+    1,
+  );
   await k.p.shutdown();
 });
 
