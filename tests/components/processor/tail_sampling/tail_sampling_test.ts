@@ -297,3 +297,29 @@ Deno.test("tail sampling config rejects what cannot work, with its path", () => 
     assert.match(text, message);
   }
 });
+
+Deno.test("tail sampling with block_on_overflow makes a sender wait for room instead of evicting", async () => {
+  const k = await kit({
+    decision_wait: "1s",
+    num_traces: 2,
+    block_on_overflow: true,
+    early_decision: false,
+    policies: [ALL],
+    decision_cache: { sampled_cache_size: 10 },
+  });
+  await k.send([span(1, 0), span(2, 0)]);
+  let done = false;
+  const third = k.send([span(3, 0)]).then(() => done = true);
+  await k.clock.advance(500);
+  assert.equal(done, false, "waits while the table is full");
+  await k.clock.advance(2000);
+  await third;
+  assert.equal(
+    k.registry.value("tfo_processor_tail_sampling_evicted_traces"),
+    undefined,
+    "nothing evicted",
+  );
+  await k.clock.advance(2000);
+  assert.deepEqual(k.out.sort(), ["t1/s0", "t2/s0", "t3/s0"]);
+  await k.p.shutdown();
+});
