@@ -226,7 +226,15 @@ function checkPolicy(p: PolicyConfig, path: (string | number)[], ctx: z.Refineme
       if (o[key].length === 0) continue;
       const r = compileConditions(o[key], { signal: "traces", context });
       if (!r.ok) {
-        for (const i of r.issues) issue(i.message, ["ottl_condition", key, i.index]);
+        // The offset lets `tfo validate` point at the character inside the YAML string.
+        for (const i of r.issues) {
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, "ottl_condition", key, i.index],
+            message: i.message,
+            params: { offset: i.offset },
+          });
+        }
       }
     }
   }
