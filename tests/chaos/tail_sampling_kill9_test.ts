@@ -3,7 +3,8 @@
  * `file_storage` → otlphttp) takes 40 traces and acknowledges them, then is SIGKILLed while every
  * trace still waits out its 60 s `decision_wait`. Restarted (with a 1 s `decision_wait`, so the
  * restored traces are due at once), it must decide every pending trace from storage: the sink gets
- * every span of the 20 kept traces, none of the 20 others, and nothing is left pending.
+ * every span of the 20 kept traces, none of the 20 others, and nothing is left pending — nor in
+ * storage, which a third start shows.
  *
  * Loopback only, bounded by deadlines, stops by itself.
  */
@@ -111,6 +112,10 @@ Deno.test({
     await new Promise((r) => setTimeout(r, 1500));
     for (const name of kept) assert.ok(sink.received.has(name), `kept span ${name} arrived`);
     for (const name of dropped) assert.ok(!sink.received.has(name), `dropped span ${name} did not`);
+    assert.equal(await tfo.stop(), 0);
+    // Decided traces were deleted from storage: a third start restores nothing.
+    tfo = await startTfo("collector", dir, config({ ...opts, wait: "60s" }));
+    assert.equal(await pending(), 0, "nothing left in storage");
     assert.equal(await tfo.stop(), 0);
     tfo = undefined;
   } finally {

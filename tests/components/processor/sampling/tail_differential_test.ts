@@ -312,8 +312,8 @@ Deno.test({
       processor: "tail_sampling",
       config: config(c),
       requests: requests(c, i),
-      gapMs: 3000,
-      settleMs: 3500,
+      gapMs: 6000,
+      settleMs: 5000,
     }));
     const theirs = (await runContrib(contribCases)) as TracesData[][];
     let failed = 0;
