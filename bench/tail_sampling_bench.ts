@@ -59,24 +59,40 @@ const POLICIES = [
   { name: "rest", type: "probabilistic", probabilistic: { sampling_percentage: 10 } },
 ];
 
-function config(peer: "tfo" | "otelcol"): string {
-  const exporter = peer === "tfo"
+type Peer = "tfo" | "tfo-storage" | "otelcol";
+
+function config(peer: Peer, storageDir: string): string {
+  const tfo = peer !== "otelcol";
+  const storage = peer === "tfo-storage";
+  const exporter = tfo
     ? `otlphttp: { endpoint: "http://127.0.0.1:${PORTS.sinkHttp}", compression: none }`
     : `otlphttp: { endpoint: "http://127.0.0.1:${PORTS.sinkHttp}", compression: none, ` +
       `sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000 } }`;
-  const telemetry = peer === "tfo"
+  const telemetry = tfo
     ? `{ logs: { level: warn }, metrics: { address: "127.0.0.1:${PORTS.telemetry}" } }`
     : "{ logs: { level: warn }, metrics: { level: none } }";
-  return `receivers:
+  const ts = {
+    decision_wait: "5s",
+    num_traces: 200000,
+    policies: POLICIES,
+    ...(storage ? { storage: "file_storage" } : {}),
+  };
+  return `${
+    storage
+      ? `extensions:\n  file_storage: { directory: ${
+        JSON.stringify(storageDir)
+      }, create_directory: true }\n`
+      : ""
+  }receivers:
   otlp:
     protocols:
       http: { endpoint: "127.0.0.1:${PORTS.inHttp}" }
 processors:
-  tail_sampling: ${JSON.stringify({ decision_wait: "5s", num_traces: 200000, policies: POLICIES })}
+  tail_sampling: ${JSON.stringify(ts)}
 exporters:
   ${exporter}
 service:
-  telemetry: ${telemetry}
+  ${storage ? "extensions: [file_storage]\n  " : ""}telemetry: ${telemetry}
   pipelines:
     traces: { receivers: [otlp], processors: [tail_sampling], exporters: [otlphttp] }
 `;
@@ -206,6 +222,8 @@ async function main(): Promise<void> {
     args: Deno.args,
     options: {
       gen: { type: "boolean", default: false },
+      /** Also measure tfo with `storage` (pending spans in file_storage). */
+      storage: { type: "boolean", default: false },
       target: { type: "string", default: "" },
       duration: { type: "string", default: "15" },
       warmup: { type: "string", default: "8" },
@@ -233,13 +251,18 @@ async function main(): Promise<void> {
   }
   const dir = await Deno.makeTempDir({ prefix: "tfo-tail-bench-" });
   const group = new ChildGroup();
-  const results: Partial<Record<"tfo" | "otelcol", Measured>> = {};
+  const results: Partial<Record<Peer, Measured>> = {};
   try {
     await startSink(group);
-    for (const peer of hasContrib ? ["tfo", "otelcol"] as const : ["tfo"] as const) {
+    const peers: Peer[] = [
+      "tfo",
+      ...(values.storage ? ["tfo-storage" as const] : []),
+      ...(hasContrib ? ["otelcol" as const] : []),
+    ];
+    for (const peer of peers) {
       const path = `${dir}/${peer}.yaml`;
-      await Deno.writeTextFile(path, config(peer));
-      const child = peer === "tfo"
+      await Deno.writeTextFile(path, config(peer, `${dir}/storage`));
+      const child = peer !== "otelcol"
         ? group.spawn("tfo", DENO, [
           "run",
           "--allow-all",
@@ -333,7 +356,9 @@ once every trace was decided (about 19% is expected: 5% errors, 5% slow, 10% of 
 | peer | spans/s | spans/CPU-s | passed on | peak RSS MiB |
 | --- | --- | --- | --- | --- |
 ${row("tfo", t)}
-${row("otelcol-contrib", c)}
+${results["tfo-storage"] ? row("tfo, storage: file_storage", results["tfo-storage"]) + "\n" : ""}${
+    row("otelcol-contrib", c)
+  }
 ${
     c
       ? `\ntfo / contrib per CPU-second: ${

@@ -78,49 +78,75 @@ class Committer {
 }
 
 /**
- * A store over a storage client. Operations run one after the other, so a trace decided while
- * its last arrival is being committed has that arrival deleted too.
+ * A store over a storage client, with group commit: what is asked for while a commit runs is
+ * committed together next (one transaction for many requests under load, never a timer). Within
+ * a group a key deleted after it was set is just deleted, and operations keep their order, so a
+ * trace decided while its last arrival is being committed has that arrival deleted too.
  */
 export function kvPendingStore(client: StorageClient): PendingStore {
-  let chain: Promise<void> = Promise.resolve();
-  const serial = (op: () => Promise<void>): Promise<void> => {
-    const run = chain.then(op);
-    chain = run.catch(() => {});
-    return run;
-  };
-  const store: PendingStore = {
-    async append(items) {
-      if (items.length === 0) return;
+  type Mutation = { set: true; value: Uint8Array | number; bytes: number } | { set: false };
+  let group = new Map<string, { key: Deno.KvKey; m: Mutation }>();
+  let waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  let running = false;
+  const flush = async () => {
+    running = true;
+    while (group.size > 0) {
+      const batch = group;
+      const batchWaiters = waiters;
+      group = new Map();
+      waiters = [];
       const c = new Committer(client);
-      for (const { entry, group, isNew } of items) {
+      for (const { key, m } of batch.values()) {
+        if (m.set) c.set(key, m.value, m.bytes);
+        else c.delete(key);
+      }
+      try {
+        await c.done();
+        for (const w of batchWaiters) w.resolve();
+      } catch (error) {
+        for (const w of batchWaiters) w.reject(error);
+      }
+    }
+    running = false;
+  };
+  const submit = (): Promise<void> => {
+    const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+    if (!running) void flush();
+    return done;
+  };
+  const put = (key: Deno.KvKey, m: Mutation) => group.set(JSON.stringify(key), { key, m });
+  return {
+    append(items) {
+      if (items.length === 0) return Promise.resolve();
+      for (const { entry, group: g, isNew } of items) {
         const hex = keyHex(entry.key);
-        if (isNew) c.set(["m", hex], entry.arrival, 16);
-        const bytes = group.body;
+        const keys = entry.storedKeys ??= [];
+        if (isNew) {
+          const key = ["m", hex];
+          put(key, { set: true, value: entry.arrival, bytes: 16 });
+          keys.push(key);
+        }
+        const bytes = g.body;
         const seq = entry.stored++;
         const parts = Math.max(1, Math.ceil(bytes.length / PART_BYTES));
         for (let i = 0; i < parts; i++) {
           const part = bytes.subarray(i * PART_BYTES, (i + 1) * PART_BYTES);
-          c.set(["s", hex, seq, i, parts], part, part.length);
+          const key = ["s", hex, seq, i, parts];
+          put(key, { set: true, value: part, bytes: part.length });
+          keys.push(key);
         }
       }
-      await c.done();
+      return submit();
     },
-    async remove(entries) {
-      if (entries.length === 0) return;
-      const c = new Committer(client);
+    remove(entries) {
+      if (entries.length === 0) return Promise.resolve();
       for (const entry of entries) {
-        const hex = keyHex(entry.key);
-        c.delete(["m", hex]);
-        // Parts are listed rather than guessed: a trace's arrivals have different part counts.
-        for await (const e of client.list(["s", hex])) c.delete(e.key);
+        for (const key of entry.storedKeys ?? []) put(key, { set: false });
+        entry.storedKeys = [];
         entry.stored = 0;
       }
-      await c.done();
+      return submit();
     },
-  };
-  return {
-    append: (items) => serial(() => store.append(items)),
-    remove: (entries) => serial(() => store.remove(entries)),
   };
 }
 
@@ -131,10 +157,20 @@ export async function loadPending(
   logger: Logger,
 ): Promise<TraceEntry[]> {
   const arrivals = new Map<string, number>();
-  for await (const e of client.list<number>(["m"])) arrivals.set(String(e.key[1]), e.value);
+  const keys = new Map<string, Deno.KvKey[]>();
+  const keysOf = (hex: string) => {
+    let k = keys.get(hex);
+    if (k === undefined) keys.set(hex, k = []);
+    return k;
+  };
+  for await (const e of client.list<number>(["m"])) {
+    arrivals.set(String(e.key[1]), e.value);
+    keysOf(String(e.key[1])).push(e.key);
+  }
   const byTrace = new Map<string, Map<number, { parts: Uint8Array[]; count: number }>>();
   for await (const e of client.list<Uint8Array>(["s"])) {
     const [, hex, seq, , count] = e.key as [string, string, number, number, number];
+    keysOf(hex).push(e.key);
     let seqs = byTrace.get(hex);
     if (seqs === undefined) byTrace.set(hex, seqs = new Map());
     let s = seqs.get(seq);
@@ -189,6 +225,7 @@ export async function loadPending(
       policy: "",
       batch: 0,
       stored: Math.max(stored, 1),
+      storedKeys: keysOf(hex),
     });
   }
   return out;

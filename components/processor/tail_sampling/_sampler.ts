@@ -58,8 +58,10 @@ export interface TraceEntry {
   policy: string;
   /** The decision batch it waits in (an absolute batch number). */
   batch: number;
-  /** Stored entries of it (with `storage`). */
+  /** Arrivals of it stored so far, the next arrival's number (with `storage`). */
   stored: number;
+  /** Its keys in storage. */
+  storedKeys?: Deno.KvKey[];
 }
 
 interface Policy {
