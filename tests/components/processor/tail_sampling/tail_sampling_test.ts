@@ -9,6 +9,8 @@ import {
   createTailSamplingProcessor,
   type TailSamplingProcessor,
 } from "../../../../components/processor/tail_sampling/factory.ts";
+import { isPermanent } from "../../../../lib/consumer/consumer.ts";
+import { TRACES_PROTO } from "../../../../lib/otlp/traces_proto.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import { newResource, newScope, newSpan } from "../../../../lib/pdata/new.ts";
 import type { KeyValue, Span, TracesData } from "../../../../lib/pdata/types.ts";
@@ -321,5 +323,19 @@ Deno.test("tail sampling with block_on_overflow makes a sender wait for room ins
   );
   await k.clock.advance(2000);
   assert.deepEqual(k.out.sort(), ["t1/s0", "t2/s0", "t3/s0"]);
+  await k.p.shutdown();
+});
+
+Deno.test("tail sampling refuses malformed encoded spans as permanent, and keeps serving", async () => {
+  const k = await kit({ decision_wait: "1s", policies: [ALL], early_decision: false });
+  for (const bad of [[10, 50, 1], [10, 3, 18, 9, 0], [0x0b, 1]]) {
+    await assert.rejects(
+      k.p.consume(Payload.fromProto("traces", Uint8Array.from(bad), TRACES_PROTO)),
+      (e) => isPermanent(e),
+    );
+  }
+  await k.send([span(1, 0)]);
+  await k.clock.advance(2000);
+  assert.deepEqual(k.out, ["t1/s0"]);
   await k.p.shutdown();
 });
