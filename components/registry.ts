@@ -33,6 +33,8 @@ import { resourceDetectionFactory } from "./processor/resourcedetection/factory.
 import { filterFactory } from "./processor/filter/factory.ts";
 import { logstransformFactory } from "./processor/logstransform/factory.ts";
 import { transformFactory } from "./processor/transform/factory.ts";
+import { probabilisticSamplerFactory } from "./processor/probabilistic_sampler/factory.ts";
+import { tailSamplingFactory } from "./processor/tail_sampling/factory.ts";
 import { filelogReceiverFactory } from "./receiver/filelog/factory.ts";
 import { hostmetricsReceiverFactory } from "./receiver/hostmetrics/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
@@ -59,6 +61,8 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(filterFactory),
   asFactory(transformFactory),
   asFactory(logstransformFactory),
+  asFactory(probabilisticSamplerFactory),
+  asFactory(tailSamplingFactory),
   asFactory(debugFactory),
   asFactory(loggingFactory),
   renamed(asFactory(otlpExporterFactory), "otlp_grpc"),
