@@ -539,7 +539,9 @@ class BodyReader {
       controller.error(
         error instanceof ChunkedError || error instanceof ConnectionClosed
           ? error
-          : new Error(`Cannot read the request body: ${(error as Error).message}`, { cause: error }),
+          : new Error(`Cannot read the request body: ${(error as Error).message}`, {
+            cause: error,
+          }),
       );
     }
   }

@@ -102,15 +102,13 @@ export function serveHttp1(options: Http1ServerOptions, handler: Http1Handler): 
   const endpoint = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
   let listener: Deno.Listener;
   try {
-    listener = options.tls === undefined
-      ? Deno.listen({ hostname, port })
-      : Deno.listenTls({
-        hostname,
-        port,
-        cert: options.tls.cert,
-        key: options.tls.key,
-        alpnProtocols: ["http/1.1"],
-      });
+    listener = options.tls === undefined ? Deno.listen({ hostname, port }) : Deno.listenTls({
+      hostname,
+      port,
+      cert: options.tls.cert,
+      key: options.tls.key,
+      alpnProtocols: ["http/1.1"],
+    });
   } catch (error) {
     throw listenError(endpoint, error);
   }
