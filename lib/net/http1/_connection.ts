@@ -15,8 +15,9 @@
  * @module
  */
 import type { Logger } from "../../telemetry/logger.ts";
-import { ChunkedDecoder, ChunkedError } from "./_chunked.ts";
+import { ChunkedDecoder } from "./_chunked.ts";
 import { findHeadEnd, HeadError, parseHead, type RequestHead } from "./_head.ts";
+import { type BodySource, Http1Request, type HttpRequest, RequestFields } from "./request.ts";
 
 /** What a handler learns about the connection of a request. */
 export interface Http1RequestInfo {
@@ -26,7 +27,7 @@ export interface Http1RequestInfo {
 
 /** Answers one request. */
 export type Http1Handler = (
-  request: Request,
+  request: HttpRequest,
   info: Http1RequestInfo,
 ) => Response | Promise<Response>;
 
@@ -51,13 +52,11 @@ export interface ConnectionContext {
   readonly stopping: () => boolean;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
 const FIRST_BUFFER = 16 * 1024;
 /** The largest body chunk read from the socket at once. */
 const BODY_CHUNK = 64 * 1024;
 /** How long a connection closed with request bytes unread waits for the client to see the answer. */
-const LINGER_MS = 500;
+export const LINGER_MS = 500;
 /** Request bytes discarded while lingering. */
 const LINGER_BYTES = 256 * 1024;
 
@@ -136,8 +135,11 @@ export class Http1Connection {
   #buf = new Uint8Array(FIRST_BUFFER);
   #start = 0;
   #end = 0;
-  #readTimer: Timer | undefined;
-  #writeTimer: Timer | undefined;
+  /** When the read in progress must be done by (`performance.now()` time); Infinity for never. */
+  #readDeadline = Infinity;
+  #readWhat = "";
+  /** When the answer in progress must be written by. */
+  #writeDeadline = Infinity;
   #closed = false;
   /** No request is being handled: shutdown may close the connection at once. */
   #idle = true;
@@ -158,11 +160,21 @@ export class Http1Connection {
     if (this.#idle) this.#close();
   }
 
+  /**
+   * Closes the connection if a deadline passed by `now` (a `performance.now()` time); the server
+   * calls it on every tick of its deadline clock.
+   */
+  expireIfPast(now: number): void {
+    if (now >= this.#readDeadline) this.#expire(this.#readWhat);
+    else if (now >= this.#writeDeadline) this.#expire("write");
+  }
+
   /** Closes the connection, ending any pending read or write. Safe to call twice. */
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clearTimers();
+    this.#readDeadline = Infinity;
+    this.#writeDeadline = Infinity;
     try {
       this.#conn.close();
     } catch {
@@ -170,22 +182,14 @@ export class Http1Connection {
     }
   }
 
-  #clearTimers(): void {
-    clearTimeout(this.#readTimer);
-    clearTimeout(this.#writeTimer);
-    this.#readTimer = undefined;
-    this.#writeTimer = undefined;
-  }
-
-  /** (Re)arms the read deadline: `ms` from now, or none for 0. */
+  /** Sets the read deadline: `ms` from now, or none for 0. */
   #armRead(ms: number, what: string): void {
-    clearTimeout(this.#readTimer);
-    this.#readTimer = ms > 0 ? setTimeout(() => this.#expire(what), ms) : undefined;
+    this.#readDeadline = ms > 0 ? performance.now() + ms : Infinity;
+    this.#readWhat = what;
   }
 
   #armWrite(ms: number): void {
-    clearTimeout(this.#writeTimer);
-    this.#writeTimer = ms > 0 ? setTimeout(() => this.#expire("write"), ms) : undefined;
+    this.#writeDeadline = ms > 0 ? performance.now() + ms : Infinity;
   }
 
   #expire(what: string): void {
@@ -287,16 +291,12 @@ export class Http1Connection {
     const url = this.#url(head);
     if (url === undefined) return this.#refuse(400, "Malformed request target");
     const body = new BodyReader(this, head);
-    let request: Request;
-    try {
-      request = new Request(url, {
-        method: head.method,
-        headers: head.headers,
-        body: head.method === "GET" || head.method === "HEAD" ? null : body.init(),
-      });
-    } catch (error) {
-      return this.#refuse(400, error instanceof Error ? error.message : String(error));
-    }
+    const request = new Http1Request(
+      head.method,
+      url,
+      new RequestFields(head.headers),
+      body.complete || head.method === "GET" || head.method === "HEAD" ? null : body,
+    );
     let response: Response;
     try {
       response = await this.#ctx.handler(request, { remoteAddr: this.#remoteAddr });
@@ -479,20 +479,20 @@ function isSocketError(error: unknown): boolean {
     (error instanceof Error && /tls|handshake|certificate|peer/i.test(error.message));
 }
 
-/** Streams one request's body from its connection, as the handler reads it. */
-class BodyReader {
+/** One request's body, read from its connection as the handler asks for it. */
+class BodyReader implements BodySource {
   readonly #conn: Http1Connection;
-  readonly #head: RequestHead;
   /** Body bytes left, for a Content-Length body. */
   #remaining: number;
   readonly #chunked: ChunkedDecoder | undefined;
   #continued: boolean;
   #complete: boolean;
+  readonly sizeHint: number;
 
   constructor(conn: Http1Connection, head: RequestHead) {
     this.#conn = conn;
-    this.#head = head;
     this.#remaining = head.contentLength ?? 0;
+    this.sizeHint = this.#remaining;
     this.#chunked = head.chunked ? new ChunkedDecoder(4 * 1024) : undefined;
     this.#complete = this.#chunked === undefined && this.#remaining === 0;
     // A client waiting for 100 Continue sends nothing before it; once bytes are here, it is not.
@@ -505,48 +505,19 @@ class BodyReader {
     return this.#complete;
   }
 
-  /** The body to build the request with: the bytes when all are buffered, else a stream. */
-  init(): ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null {
-    if (this.#complete) return null;
-    if (this.#chunked === undefined && this.#conn.buffered >= this.#remaining) {
-      const bytes = this.#conn.take(this.#remaining);
-      this.#remaining = 0;
-      this.#finish();
-      return bytes;
-    }
-    return new ReadableStream<Uint8Array>({
-      pull: (controller) => this.#pull(controller),
-    }, { highWaterMark: 0 });
-  }
-
   #finish(): void {
     this.#complete = true;
     this.#conn.bodyDone();
   }
 
-  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    try {
-      if (!this.#continued) {
-        this.#continued = true;
-        if (this.#head.expectContinue) await this.#conn.write(CONTINUE);
-      }
-      const chunk = this.#chunked === undefined
-        ? await this.#pullLength()
-        : await this.#pullChunked(this.#chunked);
-      if (chunk !== undefined) controller.enqueue(chunk);
-      if (this.#complete) controller.close();
-    } catch (error) {
-      controller.error(
-        error instanceof ChunkedError || error instanceof ConnectionClosed
-          ? error
-          : new Error(`Cannot read the request body: ${(error as Error).message}`, {
-            cause: error,
-          }),
-      );
+  /** The next chunk of the body (a copy or a buffer of its own), null at its end. */
+  async next(): Promise<Uint8Array | null> {
+    if (this.#complete) return null;
+    if (!this.#continued) {
+      this.#continued = true;
+      await this.#conn.write(CONTINUE);
     }
-  }
-
-  async #pullLength(): Promise<Uint8Array | undefined> {
+    if (this.#chunked !== undefined) return await this.#nextChunked(this.#chunked) ?? null;
     let chunk: Uint8Array;
     if (this.#conn.buffered > 0) {
       chunk = this.#conn.take(this.#remaining);
@@ -562,12 +533,12 @@ class BodyReader {
     return chunk;
   }
 
-  async #pullChunked(decoder: ChunkedDecoder): Promise<Uint8Array | undefined> {
+  async #nextChunked(decoder: ChunkedDecoder): Promise<Uint8Array | undefined> {
     for (;;) {
       if (this.#conn.buffered > 0) {
         const data = this.#conn.decodeBuffered(decoder);
         if (decoder.done) this.#finish();
-        if (data !== undefined || decoder.done) return data;
+        if (data !== undefined) return data;
       }
       if (decoder.done) {
         this.#finish();

@@ -21,9 +21,11 @@ import {
   type ConnectionLimits,
   Http1Connection,
   type Http1Handler,
+  LINGER_MS,
 } from "./_connection.ts";
 
 export type { Http1Handler, Http1RequestInfo } from "./_connection.ts";
+export { type HeaderFields, type HttpRequest, readRequestBody } from "./request.ts";
 
 /** Default of {@linkcode Http1ServerOptions.readHeaderTimeoutMs}: the Collector's 1 minute. */
 export const DEFAULT_READ_HEADER_TIMEOUT_MS = 60_000;
@@ -92,6 +94,18 @@ function limitsOf(options: Http1ServerOptions): ConnectionLimits {
   };
 }
 
+/** How often deadlines are checked, in ms. */
+function deadlineTick(limits: ConnectionLimits): number {
+  const set = [
+    limits.readHeaderTimeoutMs,
+    limits.readTimeoutMs,
+    limits.writeTimeoutMs,
+    limits.idleTimeoutMs,
+    LINGER_MS,
+  ].filter((ms) => ms > 0);
+  return Math.min(1000, Math.max(5, Math.floor(Math.min(...set) / 5)));
+}
+
 /**
  * Starts serving `handler`; returns once the port is bound.
  *
@@ -124,6 +138,14 @@ export function serveHttp1(options: Http1ServerOptions, handler: Http1Handler): 
     scheme: options.tls === undefined ? "http" : "https",
     stopping: () => stopping,
   };
+
+  // One clock per server checks every connection's deadlines: cheaper per request than a timer
+  // per deadline, and exact to a fifth of the shortest timeout (at most a second).
+  const tick = deadlineTick(ctx.limits);
+  const clock = setInterval(() => {
+    const now = performance.now();
+    for (const c of open) c.expireIfPast(now);
+  }, tick);
 
   const accepting = (async () => {
     while (!stopping) {
@@ -175,6 +197,7 @@ export function serveHttp1(options: Http1ServerOptions, handler: Http1Handler): 
         await accepting;
         for (const c of open) c.closeIfIdle();
         await Promise.all([...open].map((c) => c.done));
+        clearInterval(clock);
       })();
       return closed;
     },
