@@ -305,6 +305,8 @@ export class Http1Connection {
       response = new Response("Internal Server Error", { status: 500 });
     }
     if (this.#closed) throw new ConnectionClosed();
+    // A small body the handler left unread but that is here already costs nothing to skip.
+    body.skipBuffered();
     const keep = limits.keepAlive && !head.close && body.complete && !this.#ctx.stopping() &&
       response.headers.get("connection")?.toLowerCase() !== "close";
     await this.#respond(response, head.method === "HEAD", keep);
@@ -428,6 +430,11 @@ export class Http1Connection {
     return this.#end - this.#start;
   }
 
+  /** Drops `n` buffered bytes. */
+  skip(n: number): void {
+    this.#start += Math.min(n, this.#end - this.#start);
+  }
+
   /** Takes up to `max` buffered bytes, as a copy. */
   take(max: number): Uint8Array<ArrayBuffer> {
     const n = Math.min(max, this.#end - this.#start);
@@ -508,6 +515,15 @@ class BodyReader implements BodySource {
   #finish(): void {
     this.#complete = true;
     this.#conn.bodyDone();
+  }
+
+  /** Completes a Content-Length body whose rest is all buffered by skipping it. */
+  skipBuffered(): void {
+    if (this.#complete || this.#chunked !== undefined || !this.#continued) return;
+    if (this.#conn.buffered < this.#remaining) return;
+    this.#conn.skip(this.#remaining);
+    this.#remaining = 0;
+    this.#finish();
   }
 
   /** The next chunk of the body (a copy or a buffer of its own), null at its end. */

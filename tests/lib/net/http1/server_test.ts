@@ -320,3 +320,24 @@ Deno.test("http1 server reports a taken port clearly", async () => {
     /Cannot listen on 127\.0\.0\.1:\d+: address already in use/,
   );
 });
+
+Deno.test("http1 server keeps the connection after an answer that left a small buffered body unread", async () => {
+  const server = serveHttp1(
+    { hostname: "127.0.0.1", port: 0 },
+    () => new Response("unsupported", { status: 415 }),
+  );
+  try {
+    const conn = await connect(server.port);
+    await send(
+      conn,
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" +
+        "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nworld",
+    );
+    const r = await readUntilClosed(conn, WAIT_MS);
+    closeQuietly(conn);
+    assert.deepEqual(statuses(r.text), [415, 415]);
+    assert.equal(r.text.match(/connection: close/g)?.length, 1);
+  } finally {
+    await server.shutdown();
+  }
+});
