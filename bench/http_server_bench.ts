@@ -2,11 +2,12 @@
  * OTLP/HTTP receive path on `Deno.serve` against tfo's own HTTP/1.1 server (`lib/net/http1/`),
  * both running the otlp receiver's real handler (`createHttpHandler`: routing, media type,
  * validation, item budget) into a consumer that only counts, in a child process each, driven by
- * `load_gen.ts` (closed loop, keep-alive `fetch`). Rounds alternate the two servers so a change in
+ * `load_gen.ts` (closed loop, keep-alive `fetch`) or by a lean raw-socket client (`--client raw`). Rounds alternate the two servers so a change in
  * machine load hits both; the report gives requests/s and the server's CPU time per request.
  *
  * ```sh
  * deno run -A bench/http_server_bench.ts --rounds 3 --duration 8 --workers 64 --items 100
+ * deno run -A bench/http_server_bench.ts --client raw   # a lean raw-socket client instead of fetch
  * ```
  *
  * @module
@@ -21,6 +22,7 @@ import { MetricRegistry } from "../lib/telemetry/metrics.ts";
 import { ChildGroup, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
+import { requestTemplates } from "./_payloads.ts";
 
 type Server = "deno-serve" | "tfo-http1";
 const SERVERS: readonly Server[] = ["deno-serve", "tfo-http1"];
@@ -62,6 +64,80 @@ function serve(kind: Server, port: number): void {
   });
 }
 
+/**
+ * A lean closed-loop client (the child side of `--client raw`): `workers` keep-alive connections,
+ * each sending a pre-built request and reading its answer, so the client's own cost stays small
+ * next to the server's. Prints `start`, then one {@linkcode LoadGenResult}-shaped JSON line.
+ */
+async function rawLoad(port: number, options: Record<string, string>): Promise<void> {
+  const templates = requestTemplates("traces", Number(options.items));
+  const encoder = new TextEncoder();
+  const requests = templates.map((t) => {
+    const head = encoder.encode(
+      `POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+        `Content-Type: application/x-protobuf\r\nContent-Length: ${t.bytes.length}\r\n\r\n`,
+    );
+    const all = new Uint8Array(head.length + t.bytes.length);
+    all.set(head);
+    all.set(t.bytes, head.length);
+    return all;
+  });
+  const warmupMs = Number(options.warmup) * 1000;
+  const durationMs = Number(options.duration) * 1000;
+  const start = performance.now();
+  const windowStart = start + warmupMs;
+  const end = windowStart + durationMs;
+  const window = { seconds: durationMs / 1000, requests: 0, errors: 0, items: 0 };
+  const latencies: number[] = [];
+  const items = Number(options.items);
+  console.log("start");
+  const worker = async (w: number) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    const buf = new Uint8Array(64 * 1024);
+    let n = w;
+    try {
+      while (performance.now() < end) {
+        const sentAt = performance.now();
+        const request = requests[n++ % requests.length]!;
+        let off = 0;
+        while (off < request.length) off += await conn.write(request.subarray(off));
+        // Read one answer: its head, then Content-Length bytes.
+        let have = 0;
+        let need = -1;
+        let ok = false;
+        while (need < 0 || have < need) {
+          const r = await conn.read(buf.subarray(have));
+          if (r === null) throw new Error("Server closed the connection");
+          have += r;
+          if (need < 0) {
+            const text = new TextDecoder().decode(buf.subarray(0, have));
+            const headEnd = text.indexOf("\r\n\r\n");
+            if (headEnd < 0) continue;
+            ok = text.startsWith("HTTP/1.1 200");
+            const m = /content-length: *(\d+)/i.exec(text);
+            need = headEnd + 4 + Number(m?.[1] ?? 0);
+          }
+        }
+        if (sentAt >= windowStart && sentAt < end) {
+          if (ok) {
+            window.requests++;
+            window.items += items;
+            latencies.push(performance.now() - sentAt);
+          } else window.errors++;
+        }
+      }
+    } finally {
+      conn.close();
+    }
+  };
+  await Promise.all(Array.from({ length: Number(options.workers) }, (_, w) => worker(w)));
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  console.log(JSON.stringify({ window, latency: { p50: at(0.5), p99: at(0.99) }, skipped: 0 }));
+}
+
 interface RoundResult {
   server: Server;
   rps: number;
@@ -89,8 +165,9 @@ async function round(kind: Server, options: Record<string, string>): Promise<Rou
     const gen = group.spawn("load_gen", Deno.execPath(), [
       "run",
       "-A",
-      new URL("./load_gen.ts", import.meta.url).pathname,
-      "--signal=traces",
+      ...(options.client === "raw"
+        ? [self, "--load", "--port", `${port}`]
+        : [new URL("./load_gen.ts", import.meta.url).pathname, "--signal=traces"]),
       "--protocol=http",
       `--target=127.0.0.1:${port}`,
       `--workers=${options.workers}`,
@@ -123,6 +200,11 @@ async function main(): Promise<void> {
     args: Deno.args,
     options: {
       serve: { type: "string" },
+      load: { type: "boolean", default: false },
+      /** `fetch` (bench/load_gen.ts) or `raw` (a lean keep-alive client in this file). */
+      client: { type: "string", default: "fetch" },
+      protocol: { type: "string", default: "http" },
+      target: { type: "string", default: "" },
       port: { type: "string", default: "24418" },
       rounds: { type: "string", default: "3" },
       workers: { type: "string", default: "64" },
@@ -132,12 +214,15 @@ async function main(): Promise<void> {
     },
   });
   if (values.serve !== undefined) return serve(values.serve as Server, Number(values.port));
+  if (values.load) {
+    return await rawLoad(Number(values.port), values as unknown as Record<string, string>);
+  }
   const results: RoundResult[] = [];
   for (let r = 0; r < Number(values.rounds); r++) {
     // Alternate which server goes first, so a load trend does not favour one.
     const order = r % 2 === 0 ? SERVERS : [...SERVERS].reverse();
     for (const kind of order) {
-      const result = await round(kind, values as Record<string, string>);
+      const result = await round(kind, values as unknown as Record<string, string>);
       results.push(result);
       console.log(JSON.stringify(result));
     }

@@ -430,6 +430,14 @@ export class Http1Connection {
     return this.#end - this.#start;
   }
 
+  /** Moves buffered bytes into `into` (as many as fit); returns how many. */
+  takeInto(into: Uint8Array): number {
+    const n = Math.min(into.length, this.#end - this.#start);
+    into.set(this.#buf.subarray(this.#start, this.#start + n));
+    this.#start += n;
+    return n;
+  }
+
   /** Drops `n` buffered bytes. */
   skip(n: number): void {
     this.#start += Math.min(n, this.#end - this.#start);
@@ -524,6 +532,30 @@ class BodyReader implements BodySource {
     this.#conn.skip(this.#remaining);
     this.#remaining = 0;
     this.#finish();
+  }
+
+  /** The rest of a Content-Length body in one buffer of its length, read straight into it. */
+  rest(): Promise<Uint8Array> | undefined {
+    if (this.#chunked !== undefined) return undefined;
+    return this.#rest();
+  }
+
+  async #rest(): Promise<Uint8Array> {
+    const out = new Uint8Array(this.#remaining);
+    if (out.length === 0) return out;
+    if (!this.#continued) {
+      this.#continued = true;
+      await this.#conn.write(CONTINUE);
+    }
+    let filled = this.#conn.takeInto(out);
+    while (filled < out.length) {
+      const n = await this.#conn.readDirect(out.subarray(filled));
+      if (n === null) throw new ConnectionClosed("Connection closed before the body ended");
+      filled += n;
+    }
+    this.#remaining = 0;
+    this.#finish();
+    return out;
   }
 
   /** The next chunk of the body (a copy or a buffer of its own), null at its end. */

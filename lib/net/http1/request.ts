@@ -33,6 +33,11 @@ export interface BodySource {
   next(): Promise<Uint8Array | null>;
   /** The declared length, 0 when unknown. */
   readonly sizeHint: number;
+  /**
+   * The rest of a body of declared length, read into one buffer of that length; undefined when
+   * the length is not declared (chunked).
+   */
+  rest(): Promise<Uint8Array> | undefined;
 }
 
 /** Header fields over the parsed pairs (names already in lower case). */
@@ -123,15 +128,13 @@ export class Http1Request implements HttpRequest {
     if (this.#used) throw new TypeError("The request body was already read");
     this.#used = true;
     if (source === null) return new Uint8Array(0);
+    if (source.sizeHint > limit) throw new BodyTooLargeError(limit, options.what);
+    const whole = source.rest();
+    if (whole !== undefined) return await whole;
+    // A chunked body: gathered as it comes, within the limit.
     const first = await source.next();
     if (first === null) return new Uint8Array(0);
-    const hint = options.sizeHint ?? source.sizeHint;
-    // The common case, a body that came whole with its head: one chunk, no second copy.
-    if (hint > 0 && first.length === hint) {
-      if (first.length > limit) throw new BodyTooLargeError(limit, options.what);
-      if ((await source.next()) === null) return first;
-      throw new Error("The request body is longer than its length");
-    }
+    const hint = options.sizeHint ?? 0;
     const collected = new ByteCollector(limit, hint, options.what);
     collected.push(first);
     for (;;) {

@@ -341,3 +341,32 @@ Deno.test("http1 server keeps the connection after an answer that left a small b
     await server.shutdown();
   }
 });
+
+Deno.test("http1 server reads bodies within a limit: declared or chunked, over it is BodyTooLargeError", async () => {
+  const server = serveHttp1({ hostname: "127.0.0.1", port: 0 }, async (request) => {
+    try {
+      return new Response(`${(await readRequestBody(request, 10)).length}`);
+    } catch (error) {
+      return new Response((error as Error).name, { status: 413 });
+    }
+  });
+  try {
+    const base = `http://127.0.0.1:${server.port}/`;
+    const answer = async (body: BodyInit) => {
+      const r = await fetch(base, { method: "POST", body });
+      return `${r.status} ${await r.text()}`;
+    };
+    assert.equal(await answer("0123456789"), "200 10");
+    assert.equal(await answer("0123456789A"), "413 BodyTooLargeError");
+    assert.equal(
+      await answer(ReadableStream.from([new Uint8Array(6), new Uint8Array(4)])),
+      "200 10",
+    );
+    assert.equal(
+      await answer(ReadableStream.from([new Uint8Array(6), new Uint8Array(5)])),
+      "413 BodyTooLargeError",
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
