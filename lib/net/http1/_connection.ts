@@ -60,6 +60,9 @@ export const LINGER_MS = 500;
 /** Request bytes discarded while lingering. */
 const LINGER_BYTES = 256 * 1024;
 
+/** A host name or IPv4 address with an optional port: no URL parse needed to trust it. */
+const SIMPLE_HOST = /^[a-z0-9.-]+(:[0-9]{1,5})?$/i;
+
 const encoder = new TextEncoder();
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 const EMPTY = new Uint8Array(0);
@@ -311,7 +314,8 @@ export class Http1Connection {
       response.headers.get("connection")?.toLowerCase() !== "close";
     await this.#respond(response, head.method === "HEAD", keep);
     this.#armWrite(0);
-    if (!keep) await this.#linger(!body.complete);
+    // Closing: the client may still be sending (the rest of a body, or pipelined requests).
+    if (!keep) await this.#linger();
     return keep;
   }
 
@@ -321,8 +325,10 @@ export class Http1Connection {
     if (target.charCodeAt(0) === 0x2f /* / */) {
       const local = this.#conn.localAddr as Deno.NetAddr;
       const host = head.host ?? joinHost(local.hostname, local.port);
-      if (host.length === 0 || /[/?#@\s]/.test(host)) return undefined;
-      return `${this.#ctx.scheme}://${host}${target}`;
+      const url = `${this.#ctx.scheme}://${host}${target}`;
+      // Handlers parse the URL: one that does not parse is the client's error, not theirs.
+      if (!SIMPLE_HOST.test(host) && (host.includes("@") || !URL.canParse(url))) return undefined;
+      return url;
     }
     if (/^https?:\/\//i.test(target)) {
       try {
@@ -343,7 +349,7 @@ export class Http1Connection {
       false,
       false,
     ).catch(() => {});
-    await this.#linger(true);
+    await this.#linger();
     return false;
   }
 
@@ -387,13 +393,12 @@ export class Http1Connection {
   }
 
   /**
-   * Before closing with request bytes possibly unread, half-closes and gives the client a moment
-   * to read the answer: closing a socket with unread input resets it, which can destroy the
-   * answer in flight. Reads during the wait are discarded and bounded.
+   * Before closing, half-closes and gives the client a moment to read the answer and go: closing
+   * a socket with unread input resets it, which can destroy the answer in flight. Reads during
+   * the wait are discarded and bounded; a client that closes ends the wait at once.
    */
-  async #linger(unread: boolean): Promise<void> {
+  async #linger(): Promise<void> {
     if (this.#closed) return;
-    if (!unread) return this.#close();
     try {
       await this.#conn.closeWrite();
     } catch {

@@ -169,7 +169,7 @@ Deno.test("http1 server refuses a head over the limit with 431 and closes", asyn
   assert.deepEqual(s.seen, []);
 });
 
-Deno.test("http1 server refuses malformed heads and chunked framing with 400 and closes", async () => {
+Deno.test("http1 server refuses malformed heads, hosts and chunked framing with 400 and closes", async () => {
   await using s = echoServer();
   for (
     const [text, status] of [
@@ -181,6 +181,9 @@ Deno.test("http1 server refuses malformed heads and chunked framing with 400 and
       ["GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505],
       ["GET http://[bad/ HTTP/1.1\r\nHost: x\r\n\r\n", 400],
       ["GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+      ["GET / HTTP/1.1\r\nHost: a:b:c\r\n\r\n", 400],
+      ["GET / HTTP/1.1\r\nHost: user@host\r\n\r\n", 400],
+      ["GET / HTTP/1.1\r\nHost: [::1]:4318\r\nConnection: close\r\n\r\n", 200],
     ] as const
   ) {
     const conn = await connect(s.server.port);
