@@ -15,9 +15,10 @@
  * @module
  */
 import type { Logger } from "../../telemetry/logger.ts";
-import { ChunkedDecoder } from "./_chunked.ts";
+import type { ChunkedDecoder } from "./_chunked.ts";
+import { BODY_CHUNK, BodyReader, type BodyWire, ConnectionClosed } from "./_body_reader.ts";
 import { findHeadEnd, HeadError, parseHead, type RequestHead } from "./_head.ts";
-import { type BodySource, Http1Request, type HttpRequest, RequestFields } from "./request.ts";
+import { Http1Request, type HttpRequest, RequestFields } from "./request.ts";
 
 /** What a handler learns about the connection of a request. */
 export interface Http1RequestInfo {
@@ -53,8 +54,6 @@ export interface ConnectionContext {
 }
 
 const FIRST_BUFFER = 16 * 1024;
-/** The largest body chunk read from the socket at once. */
-const BODY_CHUNK = 64 * 1024;
 /** How long a connection closed with request bytes unread waits for the client to see the answer. */
 export const LINGER_MS = 500;
 /** Request bytes discarded while lingering. */
@@ -64,7 +63,6 @@ const LINGER_BYTES = 256 * 1024;
 const SIMPLE_HOST = /^[a-z0-9.-]+(:[0-9]{1,5})?$/i;
 
 const encoder = new TextEncoder();
-const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 const EMPTY = new Uint8Array(0);
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -122,16 +120,8 @@ function encodeHead(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** The connection was closed under a pending read or write (deadline, shutdown, or the peer). */
-class ConnectionClosed extends Error {
-  constructor(message = "Connection closed") {
-    super(message);
-    this.name = "ConnectionClosed";
-  }
-}
-
 /** Serves one accepted connection; {@linkcode Http1Connection.done} settles when it is closed. */
-export class Http1Connection {
+export class Http1Connection implements BodyWire {
   readonly #conn: Deno.Conn;
   readonly #ctx: ConnectionContext;
   readonly #remoteAddr: Deno.NetAddr;
@@ -497,109 +487,4 @@ function isSocketError(error: unknown): boolean {
     error instanceof Deno.errors.NotConnected ||
     error instanceof Deno.errors.UnexpectedEof ||
     (error instanceof Error && /tls|handshake|certificate|peer/i.test(error.message));
-}
-
-/** One request's body, read from its connection as the handler asks for it. */
-class BodyReader implements BodySource {
-  readonly #conn: Http1Connection;
-  /** Body bytes left, for a Content-Length body. */
-  #remaining: number;
-  readonly #chunked: ChunkedDecoder | undefined;
-  #continued: boolean;
-  #complete: boolean;
-  readonly sizeHint: number;
-
-  constructor(conn: Http1Connection, head: RequestHead) {
-    this.#conn = conn;
-    this.#remaining = head.contentLength ?? 0;
-    this.sizeHint = this.#remaining;
-    this.#chunked = head.chunked ? new ChunkedDecoder(4 * 1024) : undefined;
-    this.#complete = this.#chunked === undefined && this.#remaining === 0;
-    // A client waiting for 100 Continue sends nothing before it; once bytes are here, it is not.
-    this.#continued = !head.expectContinue || conn.buffered > 0;
-    if (this.#complete) conn.bodyDone();
-  }
-
-  /** The body was read to its end, so the next request starts right after it. */
-  get complete(): boolean {
-    return this.#complete;
-  }
-
-  #finish(): void {
-    this.#complete = true;
-    this.#conn.bodyDone();
-  }
-
-  /** Completes a Content-Length body whose rest is all buffered by skipping it. */
-  skipBuffered(): void {
-    if (this.#complete || this.#chunked !== undefined || !this.#continued) return;
-    if (this.#conn.buffered < this.#remaining) return;
-    this.#conn.skip(this.#remaining);
-    this.#remaining = 0;
-    this.#finish();
-  }
-
-  /** The rest of a Content-Length body in one buffer of its length, read straight into it. */
-  rest(): Promise<Uint8Array> | undefined {
-    if (this.#chunked !== undefined) return undefined;
-    return this.#rest();
-  }
-
-  async #rest(): Promise<Uint8Array> {
-    const out = new Uint8Array(this.#remaining);
-    if (out.length === 0) return out;
-    if (!this.#continued) {
-      this.#continued = true;
-      await this.#conn.write(CONTINUE);
-    }
-    let filled = this.#conn.takeInto(out);
-    while (filled < out.length) {
-      const n = await this.#conn.readDirect(out.subarray(filled));
-      if (n === null) throw new ConnectionClosed("Connection closed before the body ended");
-      filled += n;
-    }
-    this.#remaining = 0;
-    this.#finish();
-    return out;
-  }
-
-  /** The next chunk of the body (a copy or a buffer of its own), null at its end. */
-  async next(): Promise<Uint8Array | null> {
-    if (this.#complete) return null;
-    if (!this.#continued) {
-      this.#continued = true;
-      await this.#conn.write(CONTINUE);
-    }
-    if (this.#chunked !== undefined) return await this.#nextChunked(this.#chunked) ?? null;
-    let chunk: Uint8Array;
-    if (this.#conn.buffered > 0) {
-      chunk = this.#conn.take(this.#remaining);
-    } else {
-      const into = new Uint8Array(Math.min(this.#remaining, BODY_CHUNK));
-      const n = await this.#conn.readDirect(into);
-      if (n === null) throw new ConnectionClosed("Connection closed before the body ended");
-      // A small read is copied out, so a body sent a few bytes at a time pins no big buffers.
-      chunk = n < into.length / 2 ? into.slice(0, n) : into.subarray(0, n);
-    }
-    this.#remaining -= chunk.length;
-    if (this.#remaining === 0) this.#finish();
-    return chunk;
-  }
-
-  async #nextChunked(decoder: ChunkedDecoder): Promise<Uint8Array | undefined> {
-    for (;;) {
-      if (this.#conn.buffered > 0) {
-        const data = this.#conn.decodeBuffered(decoder);
-        if (decoder.done) this.#finish();
-        if (data !== undefined) return data;
-      }
-      if (decoder.done) {
-        this.#finish();
-        return undefined;
-      }
-      if (!(await this.#conn.fill())) {
-        throw new ConnectionClosed("Connection closed before the body ended");
-      }
-    }
-  }
 }
