@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { gzipSync } from "node:zlib";
 import { splitHostPort } from "../config/schema.ts";
 import { NOOP_LOGGER } from "../telemetry/logger.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -55,27 +54,6 @@ export function joinHostPort(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
-/** Bodies smaller than this are sent as they are. */
-const GZIP_MIN_BYTES = 1024;
-const COMPRESSIBLE = /^(text\/|application\/(json|openmetrics-text|xml))/i;
-
-/**
- * `response` gzipped when the client accepts gzip and the body is text worth compressing, as
- * `Deno.serve` did for these servers (a Prometheus scrape asks for gzip).
- */
-async function gzipped(request: HttpRequest, response: Response): Promise<Response> {
-  if (response.body === null || response.headers.has("content-encoding")) return response;
-  if (!COMPRESSIBLE.test(response.headers.get("content-type") ?? "")) return response;
-  if (!/\bgzip\b/i.test(request.headers.get("accept-encoding") ?? "")) return response;
-  const body = await response.bytes();
-  const headers = new Headers(response.headers);
-  headers.append("vary", "Accept-Encoding");
-  if (body.length < GZIP_MIN_BYTES) return new Response(body, { status: response.status, headers });
-  headers.set("content-encoding", "gzip");
-  const zipped = new Uint8Array(gzipSync(body, { level: 1 }));
-  return new Response(zipped, { status: response.status, headers });
-}
-
 /**
  * Starts serving `handler` on `endpoint` (`host:port`; an empty host means all interfaces, port 0
  * picks a free port). Resolves once the port is bound.
@@ -95,7 +73,7 @@ export function startHttpServer(
       port,
       tls: options.tls,
       logger: options.logger ?? NOOP_LOGGER,
-    }, async (request, info) => gzipped(request, await handler(request, info)));
+    }, handler);
     return Promise.resolve({
       hostname: server.hostname,
       port: server.port,

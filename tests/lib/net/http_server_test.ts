@@ -78,26 +78,3 @@ Deno.test({
     await server.shutdown();
   }
 });
-
-Deno.test("http server gzips text answers for clients that accept it, as Deno.serve did", async () => {
-  const text = "metric_total 1\n".repeat(500);
-  const server = await startHttpServer(
-    "127.0.0.1:0",
-    () => new Response(text, { headers: { "content-type": "text/plain; version=0.0.4" } }),
-  );
-  try {
-    const url = `http://127.0.0.1:${server.port}/metrics`;
-    const zipped = await fetch(url, { headers: { "accept-encoding": "gzip" } });
-    assert.equal(zipped.headers.get("content-encoding"), "gzip");
-    assert.equal(await zipped.text(), text);
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    await conn.write(
-      new TextEncoder().encode("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-    );
-    const plain = await new Response(conn.readable).text();
-    assert.doesNotMatch(plain, /content-encoding/);
-    assert.ok(plain.endsWith(text));
-  } finally {
-    await server.shutdown();
-  }
-});
