@@ -109,8 +109,8 @@ export const httpConfigSchema = z.strictObject({
   read_header_timeout: duration("1m"),
   /** Time from a request's head to its answer written; 0 means none. */
   write_timeout: duration("30s"),
-  /** Keep-alive between requests. */
-  keepalive: z.preprocess(nullAsEmpty, keepaliveHttpSchema).optional(),
+  /** Keep-alive between requests; a null section is no section, as in the Collector. */
+  keepalive: z.preprocess((v) => v === null ? undefined : v, keepaliveHttpSchema.optional()),
   /** Deprecated in the Collector for `keepalive::idle_timeout`; still accepted. */
   idle_timeout: duration().optional(),
   /** Deprecated in the Collector for `keepalive::enabled`; still accepted. */

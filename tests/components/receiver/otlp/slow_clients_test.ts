@@ -5,7 +5,10 @@
  * 431 — and valid clients are served all along.
  */
 import assert from "node:assert/strict";
-import { otlpConfigSchema } from "../../../../components/receiver/otlp/config.ts";
+import {
+  httpServerTimeouts,
+  otlpConfigSchema,
+} from "../../../../components/receiver/otlp/config.ts";
 import {
   closeQuietly,
   connect,
@@ -199,4 +202,19 @@ Deno.test("otlp http receiver config: the Collector's deadline keys, defaults an
   assert.match(mixed.error.issues[0]!.message, /cannot be used with the deprecated idle_timeout/);
   assert.ok(!parse({ keepalive: { idle_time: "1s" } }).success, "unknown keys are refused");
   assert.ok(!parse({ read_header_timeout: "soon" }).success);
+  const timeouts = (http: Record<string, unknown>) =>
+    httpServerTimeouts(otlpConfigSchema.parse({ protocols: { http } }).protocols.http!);
+  assert.deepEqual(timeouts({}), {
+    readTimeoutMs: 0,
+    readHeaderTimeoutMs: 60_000,
+    writeTimeoutMs: 30_000,
+    idleTimeoutMs: 60_000,
+    keepAlive: true,
+  });
+  assert.equal(timeouts({ idle_timeout: "5s" }).idleTimeoutMs, 5000);
+  assert.equal(timeouts({ keep_alives_enabled: false }).keepAlive, false);
+  assert.equal(timeouts({ keepalive: { idle_timeout: "2s" } }).idleTimeoutMs, 2000);
+  assert.equal(timeouts({ keepalive: null }).keepAlive, true);
+  assert.equal(timeouts({ keepalive: null, idle_timeout: "5s" }).idleTimeoutMs, 5000);
+  assert.equal(timeouts({ keepalive: { enabled: false } }).keepAlive, false);
 });
