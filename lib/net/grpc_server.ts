@@ -107,6 +107,11 @@ export interface GrpcServerOptions {
   readonly keepalive?: GrpcKeepalive | undefined;
   /** Serves TLS (ALPN `h2`) when set, plaintext (h2c) otherwise. */
   readonly tls?: GrpcTls | undefined;
+  /**
+   * Time a new connection has for the client preface and first SETTINGS (grpc-go's
+   * connection timeout); the connection is closed past it. @default 10000
+   */
+  readonly prefaceTimeoutMs?: number | undefined;
   /** Request bytes one connection may hold at once. @default max(64 MiB, 4 x maxRecvMsgBytes) */
   readonly maxConnectionBufferBytes?: number | undefined;
   /** Called with errors a handler threw that are not {@linkcode GrpcError}s. */
@@ -228,6 +233,7 @@ export function serveGrpc(
     const positive = (v: number | undefined) => (v !== undefined && v > 0 ? v : undefined);
     const h2 = new H2Connection(conn as H2Socket, {
       role: "server",
+      prefaceTimeoutMs: positive(options.prefaceTimeoutMs) ?? 10_000,
       maxConcurrentStreams: positive(options.maxConcurrentStreams) ?? DEFAULT_STREAMS,
       keepaliveTimeMs: positive(k.timeMs) ?? 2 * 3_600_000,
       keepaliveTimeoutMs: positive(k.timeoutMs) ?? 20_000,

@@ -1,20 +1,24 @@
 /**
- * A small HTTP server over `Deno.serve` for endpoints given as `host:port`: it is listening once
- * {@linkcode startHttpServer} resolves, fails with a clear error when the address is taken, reports
- * the port it really got (for port 0), prints nothing, and stops with a `shutdown()` that is safe to
- * call twice.
+ * A small HTTP server for endpoints given as `host:port` (health_check, the prometheus exporter,
+ * tfo's own `/metrics`), on tfo's HTTP/1.1 server (`http1/server.ts`) so a slow or idle client
+ * is disconnected as the OpenTelemetry Collector's servers do (head within 1 minute, answer within
+ * 30 s, idle keep-alive 1 minute): it is listening once {@linkcode startHttpServer} resolves,
+ * fails with a clear error when the address is taken, reports the port it really got (for port
+ * 0), prints nothing, and stops with a `shutdown()` that is safe to call twice.
  *
  * @module
  */
 import { splitHostPort } from "../config/schema.ts";
 import { NOOP_LOGGER } from "../telemetry/logger.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { listenError } from "./listen_error.ts";
+import { type HttpRequest, serveHttp1 } from "./http1/server.ts";
 
-/** Answers one request. */
+export type { HttpRequest } from "./http1/server.ts";
+
+/** Answers one request; `Request` objects are requests too. */
 export type HttpHandler = (
-  request: Request,
-  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  request: HttpRequest,
+  info: { readonly remoteAddr: Deno.NetAddr },
 ) => Response | Promise<Response>;
 
 /** TLS material, PEM text. */
@@ -62,35 +66,21 @@ export function startHttpServer(
   handler: HttpHandler,
   options: HttpServerOptions = {},
 ): Promise<HttpServer> {
-  const logger = options.logger ?? NOOP_LOGGER;
-  let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     const { hostname, port } = splitHostPort(endpoint);
-    const tls = options.tls === undefined ? {} : { cert: options.tls.cert, key: options.tls.key };
-    server = Deno.serve({
+    const server = serveHttp1({
       hostname,
       port,
-      ...tls,
-      onListen() {
-        // Deno prints "Listening on …" unless told otherwise; the caller logs what it wants.
-      },
-      onError(error) {
-        logger.error("Unexpected error answering an HTTP request", { error });
-        return new Response("Internal Server Error", { status: 500 });
-      },
+      tls: options.tls,
+      logger: options.logger ?? NOOP_LOGGER,
     }, handler);
+    return Promise.resolve({
+      hostname: server.hostname,
+      port: server.port,
+      address: joinHostPort(server.hostname, server.port),
+      shutdown: () => server.shutdown(),
+    });
   } catch (error) {
-    return Promise.reject(listenError(endpoint, error));
+    return Promise.reject(error);
   }
-  let closed: Promise<void> | undefined;
-  const { hostname, port } = server.addr;
-  return Promise.resolve({
-    hostname,
-    port,
-    address: joinHostPort(hostname, port),
-    shutdown() {
-      closed ??= server.shutdown();
-      return closed;
-    },
-  });
 }

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { type HttpServer, type HttpServerOptions, startHttpServer } from "../net/http_server.ts";
+import {
+  type HttpRequest,
+  type HttpServer,
+  type HttpServerOptions,
+  startHttpServer,
+} from "../net/http_server.ts";
 import type { MetricRegistry, RenderOptions } from "./metrics.ts";
 
 /** The content type of the Prometheus text exposition format 0.0.4. */
@@ -20,7 +25,7 @@ export const METRICS_PATH = "/metrics";
 export function metricsHandler(
   registry: MetricRegistry,
   render: RenderOptions = {},
-): (request: Request) => Response {
+): (request: HttpRequest) => Response {
   return (request) => {
     const { pathname } = new URL(request.url);
     if (pathname !== METRICS_PATH) {

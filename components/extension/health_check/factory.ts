@@ -13,7 +13,11 @@
  * @module
  */
 import type { Extension, ExtensionFactory, Host } from "../../component.ts";
-import { type HttpServer, startHttpServer } from "../../../lib/net/http_server.ts";
+import {
+  type HttpRequest,
+  type HttpServer,
+  startHttpServer,
+} from "../../../lib/net/http_server.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import { type HealthCheckConfig, healthCheckConfigSchema } from "./config.ts";
 
@@ -62,7 +66,7 @@ export class HealthCheckExtension implements Extension {
     this.#logger = logger;
   }
 
-  #answer(host: Host, request: Request): Response {
+  #answer(host: Host, request: HttpRequest): Response {
     const { pathname } = new URL(request.url);
     if (!matchesPath(this.#config.path, pathname)) {
       return new Response("404 page not found\n", {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { HttpRequest } from "../../../lib/net/http1/request.ts";
 
 /** The CORS settings. */
 export interface CorsSettings {
@@ -28,9 +29,9 @@ export interface CorsPolicy {
   /** The `Access-Control-Allow-Origin` value for this origin, or undefined if not allowed. */
   allowOrigin(origin: string | null): string | undefined;
   /** The answer to a preflight request (always 204; CORS headers only when allowed). */
-  preflight(request: Request): Response;
+  preflight(request: HttpRequest): Response;
   /** Adds the CORS headers of an actual response for the request's origin. */
-  decorate(request: Request, headers: Headers): void;
+  decorate(request: HttpRequest, headers: Headers): void;
 }
 
 function originMatcher(pattern: string): (origin: string) => boolean {
@@ -60,7 +61,7 @@ export function corsPolicy(settings: CorsSettings): CorsPolicy {
     return matchers.some((m) => m(o)) ? origin : undefined;
   }
 
-  function preflight(request: Request): Response {
+  function preflight(request: HttpRequest): Response {
     const out = new Headers({ vary: "Origin, Access-Control-Request-Method" });
     const origin = allowOrigin(request.headers.get("origin"));
     const method = (request.headers.get("access-control-request-method") ?? "").toUpperCase();
@@ -76,7 +77,7 @@ export function corsPolicy(settings: CorsSettings): CorsPolicy {
     return new Response(null, { status: 204, headers: out });
   }
 
-  function decorate(request: Request, out: Headers): void {
+  function decorate(request: HttpRequest, out: Headers): void {
     const origin = allowOrigin(request.headers.get("origin"));
     if (origin === undefined) return;
     out.set("access-control-allow-origin", origin);

@@ -15,7 +15,8 @@
  */
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { AuthError, type ServerAuthenticator } from "../../../lib/net/auth.ts";
-import { BodyTooLargeError, readLimited } from "../../../lib/net/body.ts";
+import { BodyTooLargeError } from "../../../lib/net/body.ts";
+import { type HttpRequest, readRequestBody } from "../../../lib/net/http1/request.ts";
 import { decompress, parseContentCoding, SUPPORTED_CODINGS } from "../../../lib/net/compression.ts";
 import { encodeRpcStatus, encodeRpcStatusJson, GrpcCode } from "../../../lib/net/rpc_status.ts";
 import { type ClientInfo, Payload } from "../../../lib/pdata/payload.ts";
@@ -48,7 +49,7 @@ const IN_FLIGHT_RETRY_MS = 1000;
 type BodyEncoding = "proto" | "json";
 
 /** Handles one HTTP request; `remoteAddr` is the peer's `host:port`. */
-export type OtlpHttpHandler = (request: Request, remoteAddr: string) => Promise<Response>;
+export type OtlpHttpHandler = (request: HttpRequest, remoteAddr: string) => Promise<Response>;
 
 /** What {@linkcode createHttpHandler} needs. */
 export interface HttpHandlerOptions {
@@ -100,7 +101,7 @@ function statusResponse(
 }
 
 /** The request's headers as metadata, keys in lower case. */
-function headerMap(request: Request): Map<string, string[]> {
+function headerMap(request: HttpRequest): Map<string, string[]> {
   const metadata = new Map<string, string[]>();
   for (const [key, value] of request.headers) {
     const values = metadata.get(key);
@@ -114,7 +115,7 @@ function headerMap(request: Request): Map<string, string[]> {
 type Authenticated = ReadonlyMap<string, string> | undefined;
 
 function clientInfo(
-  request: Request,
+  request: HttpRequest,
   remoteAddr: string,
   includeMetadata: boolean,
   auth: Authenticated,
@@ -144,9 +145,13 @@ class BodyReadError extends Error {
   }
 }
 
-async function readBody(request: Request, limit: number, sizeHint: number): Promise<Uint8Array> {
+async function readBody(
+  request: HttpRequest,
+  limit: number,
+  sizeHint: number,
+): Promise<Uint8Array> {
   try {
-    return await readLimited(request.body, limit, { sizeHint });
+    return await readRequestBody(request, limit, { sizeHint });
   } catch (error) {
     throw error instanceof BodyTooLargeError ? error : new BodyReadError(error);
   }
@@ -183,7 +188,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
 
   async function export_<S extends Signal>(
     signal: S,
-    request: Request,
+    request: HttpRequest,
     remoteAddr: string,
     auth: Authenticated,
   ): Promise<Response> {
@@ -262,7 +267,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
   }
 
   /** The authenticator's facts, or a 401 answer; `undefined` facts without an authenticator. */
-  async function authenticate(request: Request): Promise<Authenticated | Response> {
+  async function authenticate(request: HttpRequest): Promise<Authenticated | Response> {
     if (authenticator === undefined) return undefined;
     try {
       return (await authenticator.authenticate(headerMap(request))).auth;
@@ -279,7 +284,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     }
   }
 
-  async function route(request: Request, remoteAddr: string): Promise<Response> {
+  async function route(request: HttpRequest, remoteAddr: string): Promise<Response> {
     const path = new URL(request.url).pathname;
     const signal = paths.get(path);
     if (request.method === "OPTIONS" && cors !== undefined && signal !== undefined) {

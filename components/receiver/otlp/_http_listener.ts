@@ -1,10 +1,13 @@
 /**
- * Serves the otlp receiver's HTTP handler with `Deno.serve` (HTTP/1.1, and HTTP/2 over TLS).
+ * Serves the otlp receiver's HTTP handler on tfo's own HTTP/1.1 server (`lib/net/http1/`), with
+ * the protocol's deadlines: a client that sends its head or body too slowly, or idles past the
+ * keep-alive time, is disconnected.
  *
  * @module
  */
-import { listenError } from "../../../lib/net/listen_error.ts";
+import { serveHttp1 } from "../../../lib/net/http1/server.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
+import type { HttpServerTimeouts } from "./config.ts";
 import type { OtlpHttpHandler } from "./_http_handler.ts";
 
 /** A listening HTTP server. */
@@ -23,44 +26,29 @@ export interface HttpListenOptions {
   /** PEM certificate and key; plaintext when absent. */
   readonly tls?: { readonly cert: string; readonly key: string } | undefined;
   readonly logger: Logger;
+  /** Deadlines and keep-alive, from the protocol's config. */
+  readonly timeouts: HttpServerTimeouts;
 }
 
-function formatAddr(addr: Deno.Addr): string {
-  if (addr.transport !== "tcp" && addr.transport !== "udp") return "unknown";
+function formatAddr(addr: Deno.NetAddr): string {
   return addr.hostname.includes(":")
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;
 }
 
 /**
- * Starts serving `handler`; resolves once the port is bound.
+ * Starts serving `handler`; returns once the port is bound.
  *
  * @throws {Error} `Cannot listen on host:port: address already in use` and the like.
  */
 export function listenHttp(options: HttpListenOptions, handler: OtlpHttpHandler): HttpListener {
-  const { hostname, port, logger } = options;
-  const endpoint = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      hostname,
-      port,
-      ...(options.tls === undefined ? {} : { cert: options.tls.cert, key: options.tls.key }),
-      onListen() {},
-      onError(error) {
-        logger.error("Unexpected error serving OTLP/HTTP", { error });
-        return new Response("Internal error", { status: 500 });
-      },
-    }, (request, info) => handler(request, formatAddr(info.remoteAddr)));
-  } catch (error) {
-    throw listenError(endpoint, error);
-  }
-  let closed: Promise<void> | undefined;
-  return {
-    port: server.addr.port,
-    shutdown() {
-      closed ??= server.shutdown();
-      return closed;
-    },
-  };
+  const { hostname, port, logger, timeouts } = options;
+  const server = serveHttp1({
+    hostname,
+    port,
+    tls: options.tls,
+    logger,
+    ...timeouts,
+  }, (request, info) => handler(request, formatAddr(info.remoteAddr)));
+  return { port: server.port, shutdown: () => server.shutdown() };
 }

@@ -73,6 +73,14 @@ export const grpcConfigSchema = z.strictObject({
   auth: authSchema.optional(),
 });
 
+/** The HTTP server's keep-alive settings (confighttp's `keepalive` section). */
+const keepaliveHttpSchema = z.strictObject({
+  /** `false` closes every connection after its first answer. */
+  enabled: z.boolean().default(true),
+  /** Time a connection may wait for its next request; 0 uses `read_timeout`. @default 1m */
+  idle_timeout: duration().optional(),
+});
+
 /** CORS for browser clients of the HTTP protocol. */
 const corsSchema = z.strictObject({
   /** Origins allowed, with `*` wildcards (`https://*.example.com`, or `*` for any). */
@@ -95,7 +103,55 @@ export const httpConfigSchema = z.strictObject({
   /** The largest request body, compressed and decompressed. */
   max_request_body_size: byteSize().default(20 * 1024 * 1024),
   auth: authSchema.optional(),
+  /** Time for a whole request, head and body; 0 means none. */
+  read_timeout: duration("0"),
+  /** Time for a request's head; 0 uses `read_timeout`. */
+  read_header_timeout: duration("1m"),
+  /** Time from a request's head to its answer written; 0 means none. */
+  write_timeout: duration("30s"),
+  /** Keep-alive between requests; a null section is no section, as in the Collector. */
+  keepalive: z.preprocess((v) => v === null ? undefined : v, keepaliveHttpSchema.optional()),
+  /** Deprecated in the Collector for `keepalive::idle_timeout`; still accepted. */
+  idle_timeout: duration().optional(),
+  /** Deprecated in the Collector for `keepalive::enabled`; still accepted. */
+  keep_alives_enabled: z.boolean().optional(),
+}).superRefine((c, ctx) => {
+  const deprecated = (c.idle_timeout !== undefined && c.idle_timeout !== 0) ||
+    c.keep_alives_enabled === false;
+  if (c.keepalive !== undefined && deprecated) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["keepalive"],
+      message: "cannot be used with the deprecated idle_timeout or keep_alives_enabled; " +
+        "move them into the keepalive section",
+    });
+  }
 });
+
+/** The HTTP server's keep-alive and deadlines, resolved from the config's keys. */
+export interface HttpServerTimeouts {
+  readonly readTimeoutMs: number;
+  readonly readHeaderTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly keepAlive: boolean;
+}
+
+/**
+ * The HTTP protocol's deadlines as the Collector's confighttp resolves them: the `keepalive`
+ * section wins over the deprecated `idle_timeout` and `keep_alives_enabled`, the idle time
+ * defaults to 1 minute.
+ */
+export function httpServerTimeouts(config: OtlpHttpConfig): HttpServerTimeouts {
+  const section = config.keepalive;
+  return {
+    readTimeoutMs: config.read_timeout,
+    readHeaderTimeoutMs: config.read_header_timeout,
+    writeTimeoutMs: config.write_timeout,
+    idleTimeoutMs: section?.idle_timeout ?? config.idle_timeout ?? 60_000,
+    keepAlive: section !== undefined ? section.enabled : config.keep_alives_enabled ?? true,
+  };
+}
 
 /** The otlp receiver's config schema. */
 export const otlpConfigSchema = z

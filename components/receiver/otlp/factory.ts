@@ -19,6 +19,7 @@ import { splitHostPort } from "../../../lib/config/schema.ts";
 import { type GrpcServer, serveGrpc } from "../../../lib/net/grpc_server.ts";
 import { type ServerAuthenticator, serverAuthenticatorOf } from "../../../lib/net/auth.ts";
 import {
+  httpServerTimeouts,
   type OtlpConfig,
   otlpConfigSchema,
   type OtlpGrpcConfig,
@@ -149,7 +150,8 @@ async function startHttp(
     meter: settings.meter,
     authenticator,
   });
-  const listener = listenHttp({ hostname, port, tls, logger }, handler);
+  const timeouts = httpServerTimeouts(config);
+  const listener = listenHttp({ hostname, port, tls, logger, timeouts }, handler);
   logger.info("Starting HTTP server", { endpoint: `${hostname}:${listener.port}` });
   return listener;
 }

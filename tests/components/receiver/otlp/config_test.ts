@@ -22,6 +22,9 @@ Deno.test("otlp receiver config enables a protocol given with no value, with the
     logs_url_path: "/v1/logs",
     include_metadata: false,
     max_request_body_size: 20 * 1024 * 1024,
+    read_timeout: 0,
+    read_header_timeout: 60_000,
+    write_timeout: 30_000,
   });
 });
 
