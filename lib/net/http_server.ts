@@ -35,6 +35,11 @@ export interface HttpServerOptions {
   readonly tls?: HttpServerTls | undefined;
   /** Where a handler's unexpected error is logged (the client gets a 500). @default no logging */
   readonly logger?: Logger | undefined;
+  /**
+   * Time from a request's head to its answer written; 0 means none (long-lived answers: event
+   * streams, profiles of N seconds). @default 30000, the Collector's
+   */
+  readonly writeTimeoutMs?: number | undefined;
 }
 
 /** A listening HTTP server. */
@@ -73,6 +78,7 @@ export function startHttpServer(
       port,
       tls: options.tls,
       logger: options.logger ?? NOOP_LOGGER,
+      writeTimeoutMs: options.writeTimeoutMs,
     }, handler);
     return Promise.resolve({
       hostname: server.hostname,

@@ -18,7 +18,11 @@
  * @module
  */
 import type { Extension, ExtensionFactory } from "../../component.ts";
-import { type HttpServer, startHttpServer } from "../../../lib/net/http_server.ts";
+import {
+  type HttpRequest,
+  type HttpServer,
+  startHttpServer,
+} from "../../../lib/net/http_server.ts";
 import { openProfiler, type Profiler, ProfilerBusyError } from "../../../lib/telemetry/profiler.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import { type PprofConfig, pprofConfigSchema } from "./config.ts";
@@ -71,7 +75,7 @@ export function createPprofExtension(config: PprofConfig, logger: Logger): Exten
   let savingToFile = false;
   const stopping = new AbortController();
 
-  async function answer(request: Request): Promise<Response> {
+  async function answer(request: HttpRequest): Promise<Response> {
     const url = new URL(request.url);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text("method not allowed\n", 405);
@@ -109,7 +113,10 @@ export function createPprofExtension(config: PprofConfig, logger: Logger): Exten
               else controller.close();
             },
           });
-          return download(body, "heapsnapshot");
+          const response = download(body, "heapsnapshot");
+          // Streamed chunk by chunk: a snapshot can be hundreds of MiB.
+          response.headers.set("transfer-encoding", "chunked");
+          return response;
         }
         case "cmdline":
           return text([Deno.execPath(), ...Deno.args].join("\0"));
@@ -137,7 +144,11 @@ export function createPprofExtension(config: PprofConfig, logger: Logger): Exten
         savingToFile = true;
       }
       try {
-        server = await startHttpServer(config.endpoint, answer, { logger });
+        server = await startHttpServer(config.endpoint, answer, {
+          logger,
+          // Profiles take their seconds and event streams stay open: no write deadline.
+          writeTimeoutMs: 0,
+        });
       } catch (error) {
         profiler.close();
         profiler = undefined;

@@ -19,7 +19,11 @@
  */
 import type { Extension, ExtensionFactory, Host } from "../../component.ts";
 import type { GraphView, ServiceView } from "../../../lib/component/view.ts";
-import { type HttpServer, startHttpServer } from "../../../lib/net/http_server.ts";
+import {
+  type HttpRequest,
+  type HttpServer,
+  startHttpServer,
+} from "../../../lib/net/http_server.ts";
 import { sampleItems } from "../../../lib/pdata/sample_view.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import { type ZpagesConfig, zpagesConfigSchema } from "./config.ts";
@@ -112,17 +116,24 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
         const send = (event: string, data: unknown) => {
           try {
             controller.enqueue(
-              encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+              encoder.encode(
+                event === ""
+                  ? ": keepalive\n\n"
+                  : `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
+              ),
             );
           } catch {
             close();
           }
         };
         const cleanup = open(send);
+        // A comment now and then: a write is how a client that went away is noticed.
+        const heartbeat = setInterval(() => send("", null), 15_000);
         let done = false;
         close = () => {
           if (done) return;
           done = true;
+          clearInterval(heartbeat);
           cleanup();
           streams.delete(close);
           try {
@@ -142,6 +153,8 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
       headers: {
         "content-type": "text/event-stream",
         "cache-control": "no-store",
+        // tfo's HTTP server streams a chunked body as it comes instead of reading it whole.
+        "transfer-encoding": "chunked",
         "x-accel-buffering": "no",
       },
     });
@@ -188,7 +201,7 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
     });
   }
 
-  function answer(request: Request): Response {
+  function answer(request: HttpRequest): Response {
     const url = new URL(request.url);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text("method not allowed\n", 405);
@@ -239,7 +252,11 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
     },
     async start(host: Host) {
       view = host.view?.();
-      server = await startHttpServer(config.endpoint, answer, { logger });
+      server = await startHttpServer(config.endpoint, answer, {
+        logger,
+        // Profiles take their seconds and event streams stay open: no write deadline.
+        writeTimeoutMs: 0,
+      });
       logger.info("Starting zPages and the pipeline page", { endpoint: server.address });
     },
     async shutdown() {

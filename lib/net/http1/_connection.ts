@@ -343,8 +343,51 @@ export class Http1Connection implements BodyWire {
     return false;
   }
 
+  /**
+   * Writes a response whose handler set `transfer-encoding: chunked`: each chunk as the body
+   * stream yields it (server-sent events, large downloads), instead of reading it all first.
+   * Cancels the body when the client goes away, so the handler learns it.
+   */
+  async #stream(response: Response, text: string): Promise<void> {
+    await this.write(encodeHead(text));
+    const reader = response.body!.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (value.length === 0) continue;
+        const size = encodeHead(`${value.length.toString(16)}\r\n`);
+        const frame = new Uint8Array(size.length + value.length + 2);
+        frame.set(size);
+        frame.set(value, size.length);
+        frame.set([0x0d, 0x0a], size.length + value.length);
+        await this.write(frame);
+      }
+      await this.write(encodeHead("0\r\n\r\n"));
+    } catch (error) {
+      await reader.cancel().catch(() => {});
+      throw error instanceof ConnectionClosed ? error : new ConnectionClosed();
+    }
+  }
+
   /** Writes the status line, headers and body of `response`. */
   async #respond(response: Response, head: boolean, keep: boolean): Promise<void> {
+    const streaming = response.body !== null && !head &&
+      response.headers.get("transfer-encoding")?.toLowerCase() === "chunked";
+    if (streaming) {
+      const status = response.status;
+      const reason = response.statusText.length > 0 ? response.statusText : REASONS[status] ?? "";
+      let text = `HTTP/1.1 ${status} ${reason}\r\n`;
+      for (const [name, value] of response.headers) {
+        if (name === "content-length" || name === "transfer-encoding" || name === "connection") {
+          continue;
+        }
+        text += `${name}: ${value}\r\n`;
+      }
+      text += `date: ${httpDate()}\r\ntransfer-encoding: chunked\r\n`;
+      if (!keep) text += "connection: close\r\n";
+      return await this.#stream(response, `${text}\r\n`);
+    }
     let body: Uint8Array;
     try {
       body = response.body === null ? EMPTY : await response.bytes();
