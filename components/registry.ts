@@ -12,6 +12,7 @@
  */
 import { asFactory, type Factory } from "./component.ts";
 import { forwardFactory } from "./connector/forward/factory.ts";
+import { spanmetricsFactory } from "./connector/spanmetrics/factory.ts";
 import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
@@ -64,4 +65,5 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(apikeyauthFactory),
   asFactory(telemetryflowFactory),
   asFactory(forwardFactory),
+  asFactory(spanmetricsFactory),
 ];
