@@ -11,6 +11,7 @@
  * @module
  */
 import { asFactory, type Factory } from "./component.ts";
+import { countFactory } from "./connector/count/factory.ts";
 import { forwardFactory } from "./connector/forward/factory.ts";
 import { spanmetricsFactory } from "./connector/spanmetrics/factory.ts";
 import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
@@ -66,4 +67,5 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(telemetryflowFactory),
   asFactory(forwardFactory),
   asFactory(spanmetricsFactory),
+  asFactory(countFactory),
 ];

@@ -42,6 +42,7 @@ import {
   spanKindName,
   statusCodeName,
 } from "../_dimensions.ts";
+import { attributesKey } from "../_attributes_key.ts";
 import { adjustedCount } from "./_adjusted_count.ts";
 import { ExpoHistogram } from "./_expo_histogram.ts";
 import {
@@ -81,24 +82,6 @@ interface ResourceEntry {
   histograms: SeriesTable<HistogramSeries> | undefined;
   events: SeriesTable<SumSeries>;
   lastSeen: number;
-}
-
-/** A typed, order-independent key for a list of attributes. */
-function attributesKey(attributes: readonly KeyValue[]): string {
-  const parts = attributes.map((kv) => `${kv.key}\u0001${typedValue(kv.value)}`);
-  parts.sort();
-  return parts.join("\u0000");
-}
-
-function typedValue(v: AnyValue): string {
-  if (typeof v === "string") return `s${v}`;
-  if (typeof v === "bigint") return `i${v}`;
-  if (typeof v === "number") return `d${v}`;
-  if (typeof v === "boolean") return `b${v}`;
-  if (v === undefined) return "e";
-  if (v instanceof Uint8Array) return `y${Array.from(v).join(",")}`;
-  if (Array.isArray(v)) return `a[${v.map(typedValue).join("\u0002")}]`;
-  return `m{${attributesKey(v.kvlist)}}`;
 }
 
 /** The Collector's explicit bounds in `unit`. */

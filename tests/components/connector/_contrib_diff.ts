@@ -52,7 +52,7 @@ const text = (x: unknown) => JSON.stringify(x, (_k, y) => typeof y === "bigint" 
 
 /**
  * Metrics made comparable: through tfo's JSON codec, timestamps zeroed, the collector instance ID
- * replaced, resources, data points and attributes sorted.
+ * replaced, resources, metrics, data points and attributes sorted (Go maps have no order).
  */
 export function comparable(data: MetricsData): unknown {
   const round = decodeMetricsJson(encodeMetricsJson(data));
@@ -62,7 +62,7 @@ export function comparable(data: MetricsData): unknown {
       if (key === "attributes" || key === "filteredAttributes") {
         return items.sort((a, b) => text(a) < text(b) ? -1 : 1);
       }
-      if (key === "dataPoints" || key === "resourceMetrics") {
+      if (key === "dataPoints" || key === "resourceMetrics" || key === "metrics") {
         return items.sort((a, b) => text(a) < text(b) ? -1 : 1);
       }
       return items;
