@@ -127,6 +127,7 @@ export function checkDimensions(
 
 /** Compiles a checked dimension list. */
 export function compileDimensions(list: readonly DimensionConfig[]): Dimensions {
+  if (list.length === 0) return NO_DIMENSIONS;
   const named: { name: string; default: string | undefined }[] = [];
   const globs: RegExp[] = [];
   for (const d of list) {
@@ -175,6 +176,36 @@ export function forEachDimension(
     if (find(spanAttributes, name) !== undefined) continue;
     if (dimensions.globs.some((g) => g.test(name))) f(name, find(otherAttributes, name)!.value);
   }
+}
+
+/**
+ * The part of a series key the dimensions give for one span: `\0name:value` per dimension found,
+ * in {@linkcode forEachDimension}'s order, values as the Collector's `AsString`.
+ */
+export function dimensionsKey(
+  dimensions: Dimensions,
+  spanAttributes: readonly KeyValue[],
+  otherAttributes: readonly KeyValue[],
+  asString: (v: AnyValue) => string,
+): string {
+  let key = "";
+  const named = dimensions.named;
+  for (let i = 0; i < named.length; i++) {
+    const d = named[i]!;
+    const kv = find(spanAttributes, d.name) ?? find(otherAttributes, d.name);
+    if (kv !== undefined) key += `\u0000${d.name}:${asString(kv.value)}`;
+    else if (d.default !== undefined) key += `\u0000${d.name}:${d.default}`;
+  }
+  if (dimensions.globs.length === 0) return key;
+  forEachDimension(
+    { named: [], globs: dimensions.globs },
+    spanAttributes,
+    otherAttributes,
+    (n, v) => {
+      key += `\u0000${n}:${asString(v)}`;
+    },
+  );
+  return key;
 }
 
 const KIND_NAMES = [

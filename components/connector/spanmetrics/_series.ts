@@ -70,26 +70,31 @@ export class SeriesTable<T extends SeriesBase> {
     this.#onOverflow = onOverflow;
   }
 
-  /** The series of `key`, made with `attributes()` when new, or the overflow series. */
-  get(key: string, attributes: () => KeyValue[], start: bigint, now: number): Found<T> {
-    let series = this.series.get(key);
-    let overflow = false;
-    if (series === undefined) {
-      if (this.series.size >= this.#limit) {
-        overflow = true;
-        series = this.series.get(OVERFLOW_KEY);
-        if (series === undefined) {
-          this.#onOverflow();
-          series = this.#make([{ key: OVERFLOW_KEY, value: true }], start, now);
-          this.series.set(OVERFLOW_KEY, series);
-        }
-      } else {
-        series = this.#make(attributes(), start, now);
-        this.series.set(key, series);
+  /** The series of `key` if it exists, marked as seen `now`. */
+  find(key: string, now: number): T | undefined {
+    const series = this.series.get(key);
+    if (series !== undefined) series.lastSeen = now;
+    return series;
+  }
+
+  /**
+   * Adds the series of a new `key` with its `attributes`, or gives the overflow series when the
+   * table is full.
+   */
+  insert(key: string, attributes: () => KeyValue[], start: bigint, now: number): Found<T> {
+    if (this.series.size >= this.#limit) {
+      let series = this.series.get(OVERFLOW_KEY);
+      if (series === undefined) {
+        this.#onOverflow();
+        series = this.#make([{ key: OVERFLOW_KEY, value: true }], start, now);
+        this.series.set(OVERFLOW_KEY, series);
       }
+      series.lastSeen = now;
+      return { series, overflow: true };
     }
-    series.lastSeen = now;
-    return { series, overflow };
+    const series = this.#make(attributes(), start, now);
+    this.series.set(key, series);
+    return { series, overflow: false };
   }
 
   /** Removes series that saw no data for `ttl` milliseconds. */

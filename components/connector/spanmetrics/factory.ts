@@ -38,7 +38,9 @@ import { type Logger, NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
 import {
   compileDimensions,
   type Dimensions,
+  dimensionsKey,
   forEachDimension,
+  NO_DIMENSIONS,
   spanKindName,
   statusCodeName,
 } from "../_dimensions.ts";
@@ -134,6 +136,8 @@ export function createSpanmetricsConnector(
   const callsDims = compileDimensions(config.calls_dimensions);
   const durationDims = compileDimensions(config.histogram.dimensions);
   const eventDims = compileDimensions(config.events.dimensions);
+  // Without calls or histogram dimensions both metrics share one key per span.
+  const sameKeys = callsDims === NO_DIMENSIONS && durationDims === NO_DIMENSIONS;
   const keyAttributes = new Set(config.resource_metrics_key_attributes);
   const divider = config.histogram.unit === "s" ? 1e9 : 1e6;
   const histogramOn = !config.histogram.disable;
@@ -224,11 +228,10 @@ export function createSpanmetricsConnector(
     if (withName) key += `\u0000${span.name}`;
     if (withKind) key += `\u0000${spanKindName(span.kind)}`;
     if (withStatus) key += `\u0000${statusCodeName(span.status.code)}`;
-    const add = (n: string, v: AnyValue) => {
-      key += `\u0000${n}:${anyValueToString(v)}`;
-    };
-    forEachDimension(dims, span.attributes, other, add);
-    forEachDimension(extra, span.attributes, other, add);
+    key += dimensionsKey(dims, span.attributes, other, anyValueToString);
+    if (extra !== NO_DIMENSIONS) {
+      key += dimensionsKey(extra, span.attributes, other, anyValueToString);
+    }
     if (config.enable_metrics_sampling_method) {
       key += adjusted ? "\u0000extrapolated" : "\u0000counted";
     }
@@ -287,7 +290,9 @@ export function createSpanmetricsConnector(
       if (serviceKv === undefined) continue;
       const service = typeof serviceKv.value === "string" ? serviceKv.value : "";
       const entry = resourceFor(resourceAttributes, now);
+      const histograms = entry.histograms;
       for (const ss of rs.scopeSpans) {
+        const scope = ss.scope;
         for (const span of ss.spans) {
           const duration = span.endTimeUnixNano > span.startTimeUnixNano
             ? Number(span.endTimeUnixNano - span.startTimeUnixNano) / divider
@@ -299,61 +304,97 @@ export function createSpanmetricsConnector(
           const { count, adjusted } = lastCount;
           const exemplar = exemplarsOn && span.traceId.length > 0 && !isZero(span.traceId);
           const key = seriesKey(service, span, callsDims, resourceAttributes, adjusted);
-          const calls = entry.sums.get(
-            key,
-            () =>
-              seriesAttributes(service, span, callsDims, resourceAttributes, ss.scope, adjusted),
-            start,
-            now,
-          );
-          if (!calls.overflow && exemplar) {
-            addExemplar(calls.series, maxExemplars, span.traceId, span.spanId, duration);
-          }
-          calls.series.count += count;
-          if (entry.histograms !== undefined) {
-            const hKey = seriesKey(service, span, durationDims, resourceAttributes, adjusted);
-            const h = entry.histograms.get(
-              hKey,
-              () =>
-                seriesAttributes(
-                  service,
-                  span,
-                  durationDims,
-                  resourceAttributes,
-                  ss.scope,
-                  adjusted,
-                ),
+          let calls = entry.sums.find(key, now);
+          if (calls === undefined) {
+            const found = entry.sums.insert(
+              key,
+              () => seriesAttributes(service, span, callsDims, resourceAttributes, scope, adjusted),
               start,
               now,
             );
-            if (!h.overflow && exemplar) {
-              addExemplar(h.series, maxExemplars, span.traceId, span.spanId, duration);
+            calls = found.series;
+            if (!found.overflow && exemplar) {
+              addExemplar(calls, maxExemplars, span.traceId, span.spanId, duration);
             }
-            observe(h.series, duration, count);
+          } else if (exemplar) {
+            addExemplar(calls, maxExemplars, span.traceId, span.spanId, duration);
           }
-          if (config.events.enabled) {
-            for (const event of span.events) {
-              const merged = resourceAttributes.slice();
-              for (const kv of event.attributes) {
-                const at = merged.findIndex((m) => m.key === kv.key);
-                if (at < 0) merged.push(kv);
-                else merged[at] = kv;
-              }
-              const eKey = seriesKey(service, span, eventDims, merged, adjusted);
-              const e = entry.events.get(
-                eKey,
-                () => seriesAttributes(service, span, eventDims, merged, ss.scope, adjusted),
+          calls.count += count;
+          if (histograms !== undefined) {
+            const hKey = sameKeys
+              ? key
+              : seriesKey(service, span, durationDims, resourceAttributes, adjusted);
+            let h = histograms.find(hKey, now);
+            if (h === undefined) {
+              const found = histograms.insert(
+                hKey,
+                () =>
+                  seriesAttributes(
+                    service,
+                    span,
+                    durationDims,
+                    resourceAttributes,
+                    scope,
+                    adjusted,
+                  ),
                 start,
                 now,
               );
-              if (!e.overflow && exemplar) {
-                addExemplar(e.series, maxExemplars, span.traceId, span.spanId, duration);
+              h = found.series;
+              if (!found.overflow && exemplar) {
+                addExemplar(h, maxExemplars, span.traceId, span.spanId, duration);
               }
-              e.series.count += count;
+            } else if (exemplar) {
+              addExemplar(h, maxExemplars, span.traceId, span.spanId, duration);
             }
+            observe(h, duration, count);
+          }
+          if (config.events.enabled && span.events.length > 0) {
+            countEvents(entry, resourceAttributes, service, span, scope, adjusted, exemplar, {
+              duration,
+              count,
+              start,
+              now,
+            });
           }
         }
       }
+    }
+  }
+
+  function countEvents(
+    entry: ResourceEntry,
+    resourceAttributes: readonly KeyValue[],
+    service: string,
+    span: Span,
+    scope: InstrumentationScope,
+    adjusted: boolean,
+    exemplar: boolean,
+    at: { duration: number; count: number; start: bigint; now: number },
+  ): void {
+    const { duration, count, start, now } = at;
+    for (const event of span.events) {
+      const merged = resourceAttributes.slice();
+      for (const kv of event.attributes) {
+        const at = merged.findIndex((m) => m.key === kv.key);
+        if (at < 0) merged.push(kv);
+        else merged[at] = kv;
+      }
+      const eKey = seriesKey(service, span, eventDims, merged, adjusted);
+      let e = entry.events.find(eKey, now);
+      if (e === undefined) {
+        const found = entry.events.insert(
+          eKey,
+          () => seriesAttributes(service, span, eventDims, merged, scope, adjusted),
+          start,
+          now,
+        );
+        e = found.series;
+        if (!found.overflow && exemplar) {
+          addExemplar(e, maxExemplars, span.traceId, span.spanId, duration);
+        }
+      } else if (exemplar) addExemplar(e, maxExemplars, span.traceId, span.spanId, duration);
+      e.count += count;
     }
   }
 
