@@ -14,6 +14,7 @@ import { asFactory, type Factory } from "./component.ts";
 import { countFactory } from "./connector/count/factory.ts";
 import { forwardFactory } from "./connector/forward/factory.ts";
 import { routingFactory } from "./connector/routing/factory.ts";
+import { servicegraphFactory } from "./connector/servicegraph/factory.ts";
 import { spanmetricsFactory } from "./connector/spanmetrics/factory.ts";
 import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
@@ -70,4 +71,5 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(spanmetricsFactory),
   asFactory(countFactory),
   asFactory(routingFactory),
+  asFactory(servicegraphFactory),
 ];
