@@ -18,7 +18,7 @@
  */
 import type { Connector, ConnectorFactory } from "../../component.ts";
 import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
-import type { Consumer } from "../../../lib/consumer/consumer.ts";
+import { type Consumer, permanentError } from "../../../lib/consumer/consumer.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { anyValueToString } from "../../../lib/pdata/attributes.ts";
 import { cloneAnyValue, cloneAttributes } from "../../../lib/pdata/clone.ts";
@@ -47,6 +47,7 @@ import {
 import { attributesKey } from "../_attributes_key.ts";
 import { adjustedCount } from "./_adjusted_count.ts";
 import { ExpoHistogram } from "./_expo_histogram.ts";
+import { scanTraces, wantedKeys } from "./_scan.ts";
 import {
   addExemplar,
   type ExplicitSeries,
@@ -541,10 +542,32 @@ export function createSpanmetricsConnector(
     }, config.metrics_flush_interval);
   }
 
+  // Without glob dimensions and events, an encoded payload is read pruned to what the series
+  // need (see _scan.ts): most of a span's bytes are never decoded.
+  const prunable = config.dimensions.every((d) => d.glob === undefined || d.glob === "") &&
+    config.calls_dimensions.every((d) => d.glob === undefined || d.glob === "") &&
+    config.histogram.dimensions.every((d) => d.glob === undefined || d.glob === "") &&
+    !config.events.enabled;
+  const wanted = wantedKeys(
+    [...dims.named, ...callsDims.named, ...durationDims.named].map((d) => d.name),
+  );
   const consumer: Consumer<"traces"> = {
     mutatesData: false,
     consume(payload) {
-      if (!stopped) aggregate(payload.read());
+      if (stopped) return Promise.resolve();
+      const bytes = prunable ? payload.encodedProto : undefined;
+      try {
+        aggregate(bytes !== undefined ? scanTraces(bytes, wanted) : payload.read());
+      } catch (error) {
+        return Promise.reject(
+          permanentError(
+            `The span_metrics connector could not read the spans: ${
+              error instanceof Error ? error.message : String(error)
+            }`,
+            { cause: error },
+          ),
+        );
+      }
       return Promise.resolve();
     },
   };

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { spanmetricsConfigSchema } from "../../../../components/connector/spanmetrics/config.ts";
 import { createSpanmetricsConnector } from "../../../../components/connector/spanmetrics/factory.ts";
+import { OTLP_SIGNALS } from "../../../../lib/otlp/signals.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import { newSpan } from "../../../../lib/pdata/new.ts";
 import type { MetricsData, TracesData } from "../../../../lib/pdata/types.ts";
@@ -149,7 +150,11 @@ async function runTfo(c: ConnectorCase): Promise<MetricsData | undefined> {
     { clock, random: () => 0.5 },
   );
   await connector.start({} as never);
-  await connector.consumers.traces!.consume(Payload.of("traces", c.data() as TracesData));
+  // Encoded, as a receiver hands it on: configs without globs and events take the pruned read.
+  const bytes = OTLP_SIGNALS.traces.encodeProto(c.data() as TracesData);
+  await connector.consumers.traces!.consume(
+    Payload.fromProto("traces", bytes, OTLP_SIGNALS.traces.proto),
+  );
   for (let i = 0; i < (c.exports ?? 1); i++) await clock.advance(1000);
   clock.clearTimer(undefined);
   const last = out.at(-1);

@@ -7,6 +7,7 @@ import { spanmetricsConfigSchema } from "../../../../components/connector/spanme
 import { createSpanmetricsConnector } from "../../../../components/connector/spanmetrics/factory.ts";
 import { mapToIndex } from "../../../../components/connector/spanmetrics/_expo_histogram.ts";
 import { adjustedCount } from "../../../../components/connector/spanmetrics/_adjusted_count.ts";
+import { OTLP_SIGNALS } from "../../../../lib/otlp/signals.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import { newSpan, newSpanEvent } from "../../../../lib/pdata/new.ts";
 import type {
@@ -20,6 +21,7 @@ import type {
   TracesData,
 } from "../../../../lib/pdata/types.ts";
 import { FakeClock } from "../../../fixtures/fake_clock.ts";
+import { mixedTraces } from "../_span_data.ts";
 
 const MS = 1_000_000n;
 
@@ -373,4 +375,45 @@ Deno.test("span_metrics glob dimensions take sorted span attributes, then resour
     "http.host",
   ]);
   await connector.shutdown();
+});
+
+Deno.test("span_metrics gives the same metrics from an encoded payload (pruned read) as from decoded data", async () => {
+  const configs = [
+    {},
+    {
+      dimensions: [{ name: "http.method" }, { name: "host.name" }, {
+        name: "missing",
+        default: "d",
+      }],
+    },
+    {
+      calls_dimensions: [{ name: "http.status_code" }],
+      histogram: { dimensions: [{ name: "db.system" }] },
+    },
+    { include_instrumentation_scope: ["io.opentelemetry.http"], exemplars: { enabled: true } },
+    { resource_metrics_key_attributes: ["host.name"], histogram: { exponential: {} } },
+  ];
+  for (const config of configs) {
+    const run = async (encoded: boolean) => {
+      const { clock, out, connector } = setup({
+        ...config,
+        aggregation_temporality: "AGGREGATION_TEMPORALITY_DELTA",
+        metrics_flush_interval: "1s",
+      });
+      await connector.start({} as never);
+      const data = mixedTraces();
+      const payload = encoded
+        ? Payload.fromProto(
+          "traces",
+          OTLP_SIGNALS.traces.encodeProto(data),
+          OTLP_SIGNALS.traces.proto,
+        )
+        : Payload.of("traces", data);
+      await connector.consumers.traces!.consume(payload);
+      await clock.advance(1000);
+      await connector.shutdown();
+      return OTLP_SIGNALS.metrics.encodeProto(out[0]!);
+    };
+    assert.deepEqual(await run(true), await run(false), JSON.stringify(config));
+  }
 });
