@@ -22,6 +22,12 @@ import type {
 } from "../../../lib/pdata/types.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
+// Shared by every pruned span (nothing reads them as mutable): fewer allocations per span.
+const NO_EVENTS: Span["events"] = Object.freeze([]) as unknown as Span["events"];
+const NO_LINKS: Span["links"] = Object.freeze([]) as unknown as Span["links"];
+const STATUSES: readonly Span["status"][] = [0, 1, 2].map((code) =>
+  Object.freeze({ message: "", code })
+);
 
 function emptyResource(): Resource {
   return { attributes: [], droppedAttributesCount: 0 };
@@ -146,11 +152,11 @@ function readSpan(r: ProtoReader, limit: number, wanted: WantedKeys): Span {
     endTimeUnixNano: stop,
     attributes,
     droppedAttributesCount: 0,
-    events: [],
+    events: NO_EVENTS,
     droppedEventsCount: 0,
-    links: [],
+    links: NO_LINKS,
     droppedLinksCount: 0,
-    status: { message: "", code },
+    status: STATUSES[code] ?? { message: "", code },
   };
 }
 
