@@ -1,8 +1,9 @@
 /**
- * A pruned decode of an encoded `ExportTraceServiceRequest` for span metrics: resources and
- * scopes in full, and of each span only what the series need (IDs, trace state, name, kind,
- * times, status code, and the attributes whose keys a named dimension asks for). Events, links and
- * every other attribute are skipped without being decoded, which is most of a span's bytes.
+ * A pruned, streaming read of an encoded `ExportTraceServiceRequest` for span metrics: resources
+ * and scopes in full, and of each span only what the series need (IDs, trace state, name, kind,
+ * times, status code, and the attributes whose keys a named dimension asks for), into one span
+ * object reused for every span. Events, links and every other attribute are skipped without being
+ * decoded, which is most of a span's bytes, and no per-span objects are left for the collector.
  *
  * The payload was validated when it was received (it decodes exactly as the full decoder would),
  * so fields are read as the decoder reads them and unknown ones skipped by wire type.
@@ -11,15 +12,7 @@
  */
 import { ProtoReader } from "../../../lib/otlp/_proto_reader.ts";
 import { readKeyValue, readResource, readScope } from "../../../lib/otlp/common_proto.ts";
-import type {
-  InstrumentationScope,
-  KeyValue,
-  Resource,
-  ResourceSpans,
-  ScopeSpans,
-  Span,
-  TracesData,
-} from "../../../lib/pdata/types.ts";
+import type { InstrumentationScope, KeyValue, Resource, Span } from "../../../lib/pdata/types.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 // Shared by every pruned span (nothing reads them as mutable): fewer allocations per span.
@@ -94,43 +87,77 @@ function readStatusCode(r: ProtoReader, limit: number): number {
   return code;
 }
 
-function readSpan(r: ProtoReader, limit: number, wanted: WantedKeys): Span {
+/** What a scan reports: each resource, then each of its spans. */
+export interface SpanVisitor<R> {
+  /** Called once per resource before its spans; undefined skips its spans. */
+  resource(attributes: KeyValue[]): R | undefined;
+  /**
+   * Called per span. The span object (and its attribute list) is reused for the next span: read
+   * it, keep nothing of it but copies.
+   */
+  span(resource: R, scope: InstrumentationScope, span: Span): void;
+}
+
+/** One reusable pruned span. */
+function blankSpan(): Span {
+  return {
+    traceId: EMPTY,
+    spanId: EMPTY,
+    traceState: "",
+    parentSpanId: EMPTY,
+    flags: 0,
+    name: "",
+    kind: 0,
+    startTimeUnixNano: 0n,
+    endTimeUnixNano: 0n,
+    attributes: [],
+    droppedAttributesCount: 0,
+    events: NO_EVENTS,
+    droppedEventsCount: 0,
+    links: NO_LINKS,
+    droppedLinksCount: 0,
+    status: STATUSES[0]!,
+  };
+}
+
+/** Reads a span into `span` (reset first). */
+function readSpan(r: ProtoReader, limit: number, wanted: WantedKeys, span: Span): void {
   const end = r.end(limit);
-  let traceId = EMPTY;
-  let spanId = EMPTY;
-  let traceState = "";
-  let name = "";
-  let kind = 0;
-  let start = 0n;
-  let stop = 0n;
+  span.traceId = EMPTY;
+  span.spanId = EMPTY;
+  span.traceState = "";
+  span.name = "";
+  span.kind = 0;
+  span.startTimeUnixNano = 0n;
+  span.endTimeUnixNano = 0n;
+  span.attributes.length = 0;
   let code = 0;
-  const attributes: KeyValue[] = [];
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        traceId = r.bytes(end);
+        span.traceId = r.bytes(end);
         break;
       case 18:
-        spanId = r.bytes(end);
+        span.spanId = r.bytes(end);
         break;
       case 26:
-        traceState = r.string(end);
+        span.traceState = r.string(end);
         break;
       case 42:
-        name = r.string(end);
+        span.name = r.string(end);
         break;
       case 48:
-        kind = r.int32();
+        span.kind = r.int32();
         break;
       case 57:
-        start = r.fixed64();
+        span.startTimeUnixNano = r.fixed64();
         break;
       case 65:
-        stop = r.fixed64();
+        span.endTimeUnixNano = r.fixed64();
         break;
       case 74:
-        if (wanted.length > 0) readWantedAttribute(r, end, wanted, attributes);
+        if (wanted.length > 0) readWantedAttribute(r, end, wanted, span.attributes);
         else r.skip(tag, 0, end);
         break;
       case 122:
@@ -140,68 +167,88 @@ function readSpan(r: ProtoReader, limit: number, wanted: WantedKeys): Span {
         r.skip(tag, 0, end);
     }
   }
-  return {
-    traceId,
-    spanId,
-    traceState,
-    parentSpanId: EMPTY,
-    flags: 0,
-    name,
-    kind,
-    startTimeUnixNano: start,
-    endTimeUnixNano: stop,
-    attributes,
-    droppedAttributesCount: 0,
-    events: NO_EVENTS,
-    droppedEventsCount: 0,
-    links: NO_LINKS,
-    droppedLinksCount: 0,
-    status: STATUSES[code] ?? { message: "", code },
-  };
+  span.status = STATUSES[code] ?? { message: "", code };
 }
 
-function readScopeSpans(r: ProtoReader, limit: number, wanted: WantedKeys): ScopeSpans {
-  const end = r.end(limit);
-  let scope: InstrumentationScope | undefined;
-  const spans: Span[] = [];
+/** The first field `tag` of the message `[start, end)` read with `read`, or undefined. */
+function findField<T>(
+  r: ProtoReader,
+  start: number,
+  end: number,
+  tag: number,
+  read: (r: ProtoReader, end: number) => T,
+): T | undefined {
+  r.pos = start;
+  let found: T | undefined;
   while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag === 18) spans.push(readSpan(r, end, wanted));
-    else if (tag === 10) scope = readScope(r, end);
-    else r.skip(tag, 0, end);
+    const t = r.uint32();
+    if (t === tag) found = read(r, end);
+    else r.skip(t, 0, end);
   }
-  return { scope: scope ?? emptyScope(), spans, schemaUrl: "" };
+  return found;
 }
 
-function readResourceSpans(
+function scanScopeSpans<R>(
   r: ProtoReader,
   limit: number,
   wanted: WantedKeys,
-): ResourceSpans {
+  state: R,
+  visitor: SpanVisitor<R>,
+  span: Span,
+): void {
   const end = r.end(limit);
-  let resource: Resource | undefined;
-  const scopeSpans: ScopeSpans[] = [];
+  const start = r.pos;
+  // The scope may come after the spans: find it first (a skip per span, no decoding).
+  const scope = findField(r, start, end, 10, readScope) ?? emptyScope();
+  r.pos = start;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 18) scopeSpans.push(readScopeSpans(r, end, wanted));
-    else if (tag === 10) resource = readResource(r, end);
+    if (tag === 18) {
+      readSpan(r, end, wanted, span);
+      visitor.span(state, scope, span);
+    } else r.skip(tag, 0, end);
+  }
+}
+
+function scanResourceSpans<R>(
+  r: ProtoReader,
+  limit: number,
+  wanted: WantedKeys,
+  visitor: SpanVisitor<R>,
+  span: Span,
+): void {
+  const end = r.end(limit);
+  const start = r.pos;
+  const resource = findField(r, start, end, 10, readResource) ?? emptyResource();
+  const state = visitor.resource(resource.attributes);
+  if (state === undefined) {
+    r.pos = end;
+    return;
+  }
+  r.pos = start;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 18) scanScopeSpans(r, end, wanted, state, visitor, span);
     else r.skip(tag, 0, end);
   }
-  return { resource: resource ?? emptyResource(), scopeSpans, schemaUrl: "" };
 }
 
 /**
- * The traces of an encoded request with spans pruned to what span metrics read; `wanted` holds
- * the span attribute keys the named dimensions look up ({@linkcode wantedKeys}).
+ * Scans an encoded request, reporting each resource and each span pruned to what span metrics
+ * read; `wanted` holds the span attribute keys the named dimensions look up
+ * ({@linkcode wantedKeys}).
  * @throws {OtlpDecodeError} on malformed input
  */
-export function scanTraces(bytes: Uint8Array, wanted: WantedKeys): TracesData {
+export function scanTraces<R>(
+  bytes: Uint8Array,
+  wanted: WantedKeys,
+  visitor: SpanVisitor<R>,
+): void {
   const r = new ProtoReader(bytes);
-  const resourceSpans: ResourceSpans[] = [];
+  const span = blankSpan();
   while (r.pos < r.len) {
     const tag = r.uint32();
-    if (tag === 10) resourceSpans.push(readResourceSpans(r, r.len, wanted));
+    if (tag === 10) scanResourceSpans(r, r.len, wanted, visitor, span);
     else r.skip(tag, 0, r.len);
   }
-  return { resourceSpans };
 }

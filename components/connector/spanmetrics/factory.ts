@@ -280,86 +280,113 @@ export function createSpanmetricsConnector(
     h.buckets[bucketIndex(bounds, value)]! += n;
   }
 
-  function aggregate(data: TracesData): void {
+  /** What one `consume` shares: its time and the last trace state's adjusted count. */
+  interface Batch {
+    now: number;
+    start: bigint;
+    lastState: string | undefined;
+    lastCount: { count: number; adjusted: boolean };
+  }
+
+  /** The state of one resource's spans, or undefined when it has no `service.name`. */
+  interface ResourceState {
+    entry: ResourceEntry;
+    service: string;
+    attributes: readonly KeyValue[];
+  }
+
+  function newBatch(): Batch {
     const now = clock.now();
-    const start = BigInt(Math.round(now)) * 1_000_000n;
-    let lastState: string | undefined;
-    let lastCount = { count: 1, adjusted: false };
+    return {
+      now,
+      start: BigInt(Math.round(now)) * 1_000_000n,
+      lastState: undefined,
+      lastCount: { count: 1, adjusted: false },
+    };
+  }
+
+  function resourceState(attributes: KeyValue[], batch: Batch): ResourceState | undefined {
+    const serviceKv = attributes.find((kv) => kv.key === "service.name");
+    if (serviceKv === undefined) return undefined;
+    const service = typeof serviceKv.value === "string" ? serviceKv.value : "";
+    return { entry: resourceFor(attributes, batch.now), service, attributes };
+  }
+
+  function aggregate(data: TracesData): void {
+    const batch = newBatch();
     for (const rs of data.resourceSpans) {
-      const resourceAttributes = rs.resource.attributes;
-      const serviceKv = resourceAttributes.find((kv) => kv.key === "service.name");
-      if (serviceKv === undefined) continue;
-      const service = typeof serviceKv.value === "string" ? serviceKv.value : "";
-      const entry = resourceFor(resourceAttributes, now);
-      const histograms = entry.histograms;
+      const r = resourceState(rs.resource.attributes, batch);
+      if (r === undefined) continue;
       for (const ss of rs.scopeSpans) {
-        const scope = ss.scope;
-        for (const span of ss.spans) {
-          const duration = span.endTimeUnixNano > span.startTimeUnixNano
-            ? Number(span.endTimeUnixNano - span.startTimeUnixNano) / divider
-            : 0;
-          if (span.traceState !== lastState) {
-            lastState = span.traceState;
-            lastCount = adjustedCount(span.traceState, random);
-          }
-          const { count, adjusted } = lastCount;
-          const exemplar = exemplarsOn && span.traceId.length > 0 && !isZero(span.traceId);
-          const key = seriesKey(service, span, callsDims, resourceAttributes, adjusted);
-          let calls = entry.sums.find(key, now);
-          if (calls === undefined) {
-            const found = entry.sums.insert(
-              key,
-              () => seriesAttributes(service, span, callsDims, resourceAttributes, scope, adjusted),
-              start,
-              now,
-            );
-            calls = found.series;
-            if (!found.overflow && exemplar) {
-              addExemplar(calls, maxExemplars, span.traceId, span.spanId, duration);
-            }
-          } else if (exemplar) {
-            addExemplar(calls, maxExemplars, span.traceId, span.spanId, duration);
-          }
-          calls.count += count;
-          if (histograms !== undefined) {
-            const hKey = sameKeys
-              ? key
-              : seriesKey(service, span, durationDims, resourceAttributes, adjusted);
-            let h = histograms.find(hKey, now);
-            if (h === undefined) {
-              const found = histograms.insert(
-                hKey,
-                () =>
-                  seriesAttributes(
-                    service,
-                    span,
-                    durationDims,
-                    resourceAttributes,
-                    scope,
-                    adjusted,
-                  ),
-                start,
-                now,
-              );
-              h = found.series;
-              if (!found.overflow && exemplar) {
-                addExemplar(h, maxExemplars, span.traceId, span.spanId, duration);
-              }
-            } else if (exemplar) {
-              addExemplar(h, maxExemplars, span.traceId, span.spanId, duration);
-            }
-            observe(h, duration, count);
-          }
-          if (config.events.enabled && span.events.length > 0) {
-            countEvents(entry, resourceAttributes, service, span, scope, adjusted, exemplar, {
-              duration,
-              count,
-              start,
-              now,
-            });
-          }
-        }
+        for (const span of ss.spans) aggregateSpan(batch, r, ss.scope, span);
       }
+    }
+  }
+
+  /** Counts one span. It reads the span and keeps nothing of it (IDs are copied). */
+  function aggregateSpan(
+    batch: Batch,
+    r: ResourceState,
+    scope: InstrumentationScope,
+    span: Span,
+  ): void {
+    const { now, start } = batch;
+    const { entry, service, attributes: resourceAttributes } = r;
+    const histograms = entry.histograms;
+    const duration = span.endTimeUnixNano > span.startTimeUnixNano
+      ? Number(span.endTimeUnixNano - span.startTimeUnixNano) / divider
+      : 0;
+    if (span.traceState !== batch.lastState) {
+      batch.lastState = span.traceState;
+      batch.lastCount = adjustedCount(span.traceState, random);
+    }
+    const { count, adjusted } = batch.lastCount;
+    const exemplar = exemplarsOn && span.traceId.length > 0 && !isZero(span.traceId);
+    const key = seriesKey(service, span, callsDims, resourceAttributes, adjusted);
+    let calls = entry.sums.find(key, now);
+    if (calls === undefined) {
+      const found = entry.sums.insert(
+        key,
+        () => seriesAttributes(service, span, callsDims, resourceAttributes, scope, adjusted),
+        start,
+        now,
+      );
+      calls = found.series;
+      if (!found.overflow && exemplar) {
+        addExemplar(calls, maxExemplars, span.traceId, span.spanId, duration);
+      }
+    } else if (exemplar) {
+      addExemplar(calls, maxExemplars, span.traceId, span.spanId, duration);
+    }
+    calls.count += count;
+    if (histograms !== undefined) {
+      const hKey = sameKeys
+        ? key
+        : seriesKey(service, span, durationDims, resourceAttributes, adjusted);
+      let h = histograms.find(hKey, now);
+      if (h === undefined) {
+        const found = histograms.insert(
+          hKey,
+          () => seriesAttributes(service, span, durationDims, resourceAttributes, scope, adjusted),
+          start,
+          now,
+        );
+        h = found.series;
+        if (!found.overflow && exemplar) {
+          addExemplar(h, maxExemplars, span.traceId, span.spanId, duration);
+        }
+      } else if (exemplar) {
+        addExemplar(h, maxExemplars, span.traceId, span.spanId, duration);
+      }
+      observe(h, duration, count);
+    }
+    if (config.events.enabled && span.events.length > 0) {
+      countEvents(entry, resourceAttributes, service, span, scope, adjusted, exemplar, {
+        duration,
+        count,
+        start,
+        now,
+      });
     }
   }
 
@@ -557,7 +584,14 @@ export function createSpanmetricsConnector(
       if (stopped) return Promise.resolve();
       const bytes = prunable ? payload.encodedProto : undefined;
       try {
-        aggregate(bytes !== undefined ? scanTraces(bytes, wanted) : payload.read());
+        if (bytes === undefined) aggregate(payload.read());
+        else {
+          const batch = newBatch();
+          scanTraces(bytes, wanted, {
+            resource: (attributes) => resourceState(attributes, batch),
+            span: (r, scope, span) => aggregateSpan(batch, r, scope, span),
+          });
+        }
       } catch (error) {
         return Promise.reject(
           permanentError(
