@@ -1,5 +1,5 @@
 /**
- * The `spanmetrics` connector (also `span_metrics`): traces in, R.E.D. metrics out, as the
+ * The `span_metrics` connector (also `spanmetrics`): traces in, R.E.D. metrics out, as the
  * Collector contrib v0.161 connector computes them. Per resource (keyed by its attributes, or by
  * `resource_metrics_key_attributes`) and per combination of dimensions it counts spans
  * (`traces.span.metrics.calls`), records their durations (`….duration`, explicit or exponential
@@ -13,6 +13,9 @@
  * 0 (the Collector's unlimited default) at most {@linkcode UNLIMITED_SERIES_CEILING}, with a
  * warning. `metrics_expiration` drops resources and `series_expiration` single series that saw no
  * span for that long.
+ *
+ * Without glob dimensions or events, an encoded payload is read pruned and streamed span by span
+ * (`_scan.ts`) instead of being decoded.
  *
  * @module
  */
