@@ -417,3 +417,25 @@ Deno.test("span_metrics gives the same metrics from an encoded payload (pruned r
     assert.deepEqual(await run(true), await run(false), JSON.stringify(config));
   }
 });
+
+Deno.test("span_metrics holds at most resource_metrics_cache_size resources plus as many evicted ones", async () => {
+  const { clock, out, connector, send } = setup({
+    resource_metrics_cache_size: 100,
+    metrics_flush_interval: "1s",
+    histogram: { disable: true },
+  });
+  await connector.start({} as never);
+  for (let i = 0; i < 5000; i++) {
+    await send(traces("svc", [span("op", 1)], [{ key: "pod", value: `p${i}` }]));
+  }
+  await clock.advance(1000);
+  assert.equal(out[0]!.resourceMetrics.length, 200);
+  // After the flush the evicted ones are gone: the 100 most recent remain.
+  await clock.advance(1000);
+  const pods = out[1]!.resourceMetrics.map((rm) =>
+    rm.resource.attributes.find((kv) => kv.key === "pod")?.value
+  );
+  assert.equal(pods.length, 100);
+  assert.ok(pods.includes("p4999") && !pods.includes("p0"));
+  await connector.shutdown();
+});
