@@ -30,13 +30,10 @@ import type {
   AnyValue,
   InstrumentationScope,
   KeyValue,
-  Metric,
   MetricsData,
-  ResourceMetrics,
   Span,
   TracesData,
 } from "../../../lib/pdata/types.ts";
-import { AggregationTemporality } from "../../../lib/pdata/types.ts";
 import { type Logger, NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
 import {
   compileDimensions,
@@ -53,20 +50,16 @@ import { ExpoHistogram } from "./_expo_histogram.ts";
 import { scanTraces, wantedKeys } from "./_scan.ts";
 import {
   addExemplar,
-  type ExplicitSeries,
-  type ExpoSeries,
   LruMap,
   type SeriesBase,
   SeriesTable,
   type SumSeries,
 } from "./_series.ts";
 import { DEFAULT_BUCKETS_MS, type SpanmetricsConfig, spanmetricsConfigSchema } from "./config.ts";
+import { buildMetrics, type HistogramSeries, type ResourceEntry } from "./_build.ts";
 
 /** The most series per metric and resource when `aggregation_cardinality_limit` is 0. */
 export const UNLIMITED_SERIES_CEILING = 100_000;
-
-/** The scope name of the metrics, as the Collector's. */
-export const SCOPE_NAME = "spanmetricsconnector";
 
 /** Options of {@linkcode createSpanmetricsConnector}. */
 export interface SpanmetricsOptions {
@@ -78,16 +71,6 @@ export interface SpanmetricsOptions {
   readonly instanceId?: string;
   /** @default no logging */
   readonly logger?: Logger;
-}
-
-type HistogramSeries = ExplicitSeries | ExpoSeries;
-
-interface ResourceEntry {
-  attributes: KeyValue[];
-  sums: SeriesTable<SumSeries>;
-  histograms: SeriesTable<HistogramSeries> | undefined;
-  events: SeriesTable<SumSeries>;
-  lastSeen: number;
 }
 
 /** The Collector's explicit bounds in `unit`. */
@@ -128,7 +111,6 @@ export function createSpanmetricsConnector(
   const logger = options.logger ?? NOOP_LOGGER;
   const instanceId = options.instanceId ?? crypto.randomUUID();
   const delta = config.aggregation_temporality === "AGGREGATION_TEMPORALITY_DELTA";
-  const temporality = delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
   const exclude = new Set(config.exclude_dimensions);
   const withService = !exclude.has("service.name");
   const withName = !exclude.has("span.name");
@@ -154,7 +136,6 @@ export function createSpanmetricsConnector(
     ? config.aggregation_cardinality_limit
     : UNLIMITED_SERIES_CEILING;
   const namespace = config.namespace;
-  const metricName = (n: string) => namespace === "" ? n : `${namespace}.${n}`;
 
   const resources = new LruMap<string, ResourceEntry>(config.resource_metrics_cache_size);
   const deltaStarts = new LruMap<string, bigint>(config.metric_timestamp_cache_size);
@@ -430,103 +411,16 @@ export function createSpanmetricsConnector(
   }
 
   function build(): MetricsData {
-    const now = clock.now();
-    const timestamp = BigInt(Math.round(now)) * 1_000_000n;
-    const touched = new Set<string>();
-    const startOf = (key: string, start: bigint): bigint => {
-      if (!delta) return start;
-      touched.add(key);
-      return deltaStarts.get(key) ?? start;
-    };
-    const exemplarsAt = (s: SeriesBase) =>
-      s.exemplars.map((e) => ({ ...e, timeUnixNano: timestamp }));
-    const sumMetric = (name: string, table: SeriesTable<SumSeries>): Metric => ({
-      name: metricName(name),
-      description: "",
-      unit: "",
-      metadata: [],
-      data: {
-        type: "sum",
-        aggregationTemporality: temporality,
-        isMonotonic: true,
-        dataPoints: [...table.series].map(([key, s]) => {
-          const value = !delta && s.first ? 0n : BigInt(s.count);
-          s.first = false;
-          return {
-            attributes: cloneAttributes(s.attributes),
-            startTimeUnixNano: startOf(key, s.start),
-            timeUnixNano: timestamp,
-            value,
-            exemplars: exemplarsAt(s),
-            flags: 0,
-          };
-        }),
-      },
+    return buildMetrics(resources.entries(), {
+      timestamp: BigInt(Math.round(clock.now())) * 1_000_000n,
+      delta,
+      namespace,
+      unit: config.histogram.unit,
+      exponential,
+      bounds,
+      events: config.events.enabled,
+      deltaStarts,
     });
-    const histogramMetric = (table: SeriesTable<HistogramSeries>): Metric => {
-      const points = [...table.series].map(([key, s]) => {
-        const base = {
-          attributes: cloneAttributes(s.attributes),
-          startTimeUnixNano: startOf(key, s.start),
-          timeUnixNano: timestamp,
-          exemplars: exemplarsAt(s),
-          flags: 0,
-        };
-        if ("histogram" in s) {
-          const dp = {
-            ...base,
-            count: 0n,
-            scale: 0,
-            zeroCount: 0n,
-            positive: { offset: 0, bucketCounts: [] as bigint[] },
-            negative: { offset: 0, bucketCounts: [] as bigint[] },
-            zeroThreshold: 0,
-          };
-          s.histogram.fill(dp);
-          return dp;
-        }
-        return {
-          ...base,
-          count: BigInt(s.count),
-          sum: s.sum,
-          bucketCounts: s.buckets.map(BigInt),
-          explicitBounds: bounds.slice(),
-        };
-      });
-      return {
-        name: metricName("duration"),
-        description: "",
-        unit: config.histogram.unit,
-        metadata: [],
-        data: exponential
-          ? {
-            type: "exponentialHistogram",
-            aggregationTemporality: temporality,
-            dataPoints: points as never,
-          }
-          : { type: "histogram", aggregationTemporality: temporality, dataPoints: points as never },
-      };
-    };
-    const out: ResourceMetrics[] = [];
-    for (const [, entry] of resources.entries()) {
-      // Unlike the Collector, a resource whose series all expired sends no empty metrics.
-      if (entry.sums.series.size === 0 && entry.events.series.size === 0) continue;
-      const metrics: Metric[] = [sumMetric("calls", entry.sums)];
-      if (entry.histograms !== undefined) metrics.push(histogramMetric(entry.histograms));
-      if (config.events.enabled) metrics.push(sumMetric("events", entry.events));
-      out.push({
-        resource: { attributes: cloneAttributes(entry.attributes), droppedAttributesCount: 0 },
-        scopeMetrics: [{
-          scope: { name: SCOPE_NAME, version: "", attributes: [], droppedAttributesCount: 0 },
-          metrics,
-          schemaUrl: "",
-        }],
-        schemaUrl: "",
-      });
-    }
-    for (const key of touched) deltaStarts.set(key, timestamp);
-    deltaStarts.clearEvicted();
-    return { resourceMetrics: out };
   }
 
   function reset(): void {
