@@ -48,13 +48,7 @@ import { attributesKey } from "../_attributes_key.ts";
 import { adjustedCount } from "./_adjusted_count.ts";
 import { ExpoHistogram } from "./_expo_histogram.ts";
 import { scanTraces, wantedKeys } from "./_scan.ts";
-import {
-  addExemplar,
-  LruMap,
-  type SeriesBase,
-  SeriesTable,
-  type SumSeries,
-} from "./_series.ts";
+import { addExemplar, LruMap, type SeriesBase, SeriesTable, type SumSeries } from "./_series.ts";
 import { DEFAULT_BUCKETS_MS, type SpanmetricsConfig, spanmetricsConfigSchema } from "./config.ts";
 import { buildMetrics, type HistogramSeries, type ResourceEntry } from "./_build.ts";
 
