@@ -109,6 +109,26 @@ export interface Connector extends Component {
   readonly consumers: SignalConsumers;
 }
 
+/**
+ * The one consumer that feeds the named pipelines (among those that receive from the connector),
+ * fanned out as the graph does it; throws for a pipeline that does not receive from it. The
+ * Collector's connector router, for connectors that pick pipelines (`routing`).
+ */
+export type PipelineRouter = (pipelineIds: readonly string[]) => Consumer;
+
+/** A pipeline that receives from a connector. */
+export interface ReceivingPipeline {
+  readonly id: string;
+  readonly signal: Signal;
+}
+
+/** A problem with a connector's config found against the pipelines around it. */
+export interface ConnectorConfigIssue {
+  /** The key path inside the connector's config. */
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
 /** Makes connectors. */
 export interface ConnectorFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: "connector";
@@ -117,8 +137,25 @@ export interface ConnectorFactory<C = unknown> extends FactoryBase<C> {
    * One instance per connector ID.
    * @param inputs the signals of the pipelines that export to it
    * @param next the consumers of the pipelines that receive from it, by signal
+   * @param router consumers of chosen pipelines among those that receive from it
    */
-  create(settings: CreateSettings<C>, inputs: readonly Signal[], next: SignalConsumers): Connector;
+  create(
+    settings: CreateSettings<C>,
+    inputs: readonly Signal[],
+    next: SignalConsumers,
+    router?: PipelineRouter,
+  ): Connector;
+  /**
+   * Checks a valid config against the pipelines that export to and receive from the connector
+   * (for configs that name pipelines); `tfo validate` reports what it returns.
+   */
+  checkPipelines?(
+    config: C,
+    pipelines: {
+      readonly exporters: readonly Signal[];
+      readonly receivers: readonly ReceivingPipeline[];
+    },
+  ): ConnectorConfigIssue[];
 }
 
 /** Makes extensions. */

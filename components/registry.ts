@@ -11,7 +11,11 @@
  * @module
  */
 import { asFactory, type Factory } from "./component.ts";
+import { countFactory } from "./connector/count/factory.ts";
 import { forwardFactory } from "./connector/forward/factory.ts";
+import { routingFactory } from "./connector/routing/factory.ts";
+import { servicegraphFactory } from "./connector/servicegraph/factory.ts";
+import { spanmetricsFactory } from "./connector/spanmetrics/factory.ts";
 import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
@@ -76,4 +80,8 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(apikeyauthFactory),
   asFactory(telemetryflowFactory),
   asFactory(forwardFactory),
+  asFactory(spanmetricsFactory),
+  asFactory(countFactory),
+  asFactory(routingFactory),
+  asFactory(servicegraphFactory),
 ];

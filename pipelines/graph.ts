@@ -369,9 +369,19 @@ export function buildGraph(
     ];
     const next = Object.fromEntries(fanoutBySignal(id)) as SignalConsumers;
     const settings = settingsFor<unknown>(c);
+    const router = (ids: readonly string[]): Consumer => {
+      const entries = ids.map((pid) => {
+        const p = pipelines.find((q) => q.id === pid && q.receivers.includes(id));
+        if (p === undefined) {
+          throw new GraphBuildError(`Pipeline "${pid}" does not receive from connector "${id}"`);
+        }
+        return entryOf(p);
+      });
+      return fanout(entries);
+    };
     const connector = create(
       c,
-      () => (c.factory as ConnectorFactory).create(settings, inputs, next),
+      () => (c.factory as ConnectorFactory).create(settings, inputs, next, router),
     );
     connectorInputs.set(id, connector.consumers);
     nodes.push({ kind: "connector", id, component: connector, spec: specOf(c, inputs) });

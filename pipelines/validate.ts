@@ -473,6 +473,16 @@ class Validator {
           );
         }
       }
+      const config = d.component?.config;
+      if (factory.checkPipelines !== undefined && config !== undefined) {
+        const issues = factory.checkPipelines(config, {
+          exporters: [...new Set(exports.map((u) => u.signal))],
+          receivers: receives.map((r) => ({ id: r.pipeline, signal: r.signal })),
+        });
+        for (const issue of issues) {
+          this.#error(d.keyPos, ["connectors", id, ...issue.path], issue.message);
+        }
+      }
       for (const r of receives) {
         if (!exports.some((u) => routes_(factory, u.signal, r.signal))) {
           this.#error(

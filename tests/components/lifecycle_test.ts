@@ -196,7 +196,8 @@ function create(factory: Factory): { component: Component; consumers: SignalCons
     case "connector": {
       const inputs = SIGNALS.filter((s) => s in factory.routes);
       const outputs = SIGNALS.filter((s) => inputs.some((i) => s in factory.routes[i]!));
-      const connector = factory.create(settings, inputs, consumersFor(outputs));
+      // A connector that picks pipelines (routing) gets the sink for any of them.
+      const connector = factory.create(settings, inputs, consumersFor(outputs), () => sink);
       return { component: connector, consumers: connector.consumers };
     }
     case "extension":
