@@ -31,6 +31,7 @@ export function base64(bytes: Uint8Array): string {
 }
 
 const HTML_UNSAFE = /[<>&\u2028\u2029]/g;
+const HAS_HTML_UNSAFE = /[<>&\u2028\u2029]/;
 const HTML_ESCAPES: Record<string, string> = {
   "<": "\\u003c",
   ">": "\\u003e",
@@ -41,7 +42,22 @@ const HTML_ESCAPES: Record<string, string> = {
 
 /** A JSON string literal as Go's `encoding/json` writes it (HTML characters escaped). */
 export function jsonString(s: string): string {
-  return JSON.stringify(s).replace(HTML_UNSAFE, (c) => HTML_ESCAPES[c]!);
+  // Fast path: printable ASCII that needs no escape at all.
+  let plain = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (
+      c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26
+    ) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return `"${s}"`;
+  const quoted = JSON.stringify(s);
+  return HAS_HTML_UNSAFE.test(quoted)
+    ? quoted.replace(HTML_UNSAFE, (c) => HTML_ESCAPES[c]!)
+    : quoted;
 }
 
 /**
@@ -69,16 +85,33 @@ export function anyValueJson(value: AnyValue): string {
 
 /** Attributes as a JSON object with sorted keys (a later duplicate key wins). */
 export function attributesJson(attributes: readonly KeyValue[]): string {
-  if (attributes.length === 0) return "{}";
-  const byKey = new Map<string, AnyValue>();
-  for (const kv of attributes) byKey.set(kv.key, kv.value);
-  const keys = [...byKey.keys()].sort();
+  const n = attributes.length;
+  if (n === 0) return "{}";
+  if (n === 1) {
+    const kv = attributes[0]!;
+    return `{${jsonString(kv.key)}:${anyValueJson(kv.value)}}`;
+  }
+  const sorted = sortedUnique(attributes);
   let out = "{";
-  for (let i = 0; i < keys.length; i++) {
+  for (let i = 0; i < sorted.length; i++) {
+    const kv = sorted[i]!;
     if (i > 0) out += ",";
-    out += `${jsonString(keys[i]!)}:${anyValueJson(byKey.get(keys[i]!))}`;
+    out += jsonString(kv.key) + ":" + anyValueJson(kv.value);
   }
   return out + "}";
+}
+
+/** The attributes sorted by key, a later duplicate key winning (as a Go map keeps it). */
+export function sortedUnique(attributes: readonly KeyValue[]): KeyValue[] {
+  // Stable sort of indices, then keep the last of each run of equal keys.
+  const sorted = attributes.slice().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const out: KeyValue[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const next = sorted[i + 1];
+    if (next !== undefined && next.key === sorted[i]!.key) continue;
+    out.push(sorted[i]!);
+  }
+  return out;
 }
 
 /** A time in nanoseconds since the epoch as Go's `time.Time` marshals it in UTC (RFC 3339, nanoseconds trimmed). */

@@ -19,7 +19,14 @@
  * @module
  */
 import { anyValueToString, indexOfAttribute } from "../../../lib/pdata/attributes.ts";
-import type { AnyValue, KeyValue, LogRecord, LogsData } from "../../../lib/pdata/types.ts";
+import { attributesJson } from "../../../lib/pdata/go_json.ts";
+import type {
+  AnyValue,
+  InstrumentationScope,
+  KeyValue,
+  LogRecord,
+  LogsData,
+} from "../../../lib/pdata/types.ts";
 import type { DefaultLabel } from "./config.ts";
 import { jsonLine, type LineInput, logfmtLine, rawLine } from "./lines.ts";
 
@@ -158,38 +165,43 @@ export interface ConvertOptions {
 }
 
 interface Converted {
-  readonly pairs: (readonly [string, string])[];
+  /** The stream key: `{a="b", …}`. */
+  readonly key: string;
+  readonly pairs: readonly (readonly [string, string])[];
   readonly line: string;
 }
 
-function convertRecord(
-  record: LogRecord,
-  resource: readonly KeyValue[],
-  input: Omit<LineInput, "record" | "attributes" | "resource">,
-  options: ConvertOptions,
-): Converted {
-  let attributes: readonly KeyValue[] = record.attributes;
-  if (options.labelEnabled("level") && record.severityNumber !== 0) {
-    // The level hint: promote `level`, made from the severity unless the record has one.
-    const copy = attributes.slice();
-    const hint = hintOf(copy, HINT_ATTRIBUTES);
-    const levelHint: AnyValue = hint === undefined
-      ? "level"
-      : Array.isArray(hint)
-      ? [...hint, "level"]
-      : `${anyValueToString(hint)},level`;
-    const h = indexOfAttribute(copy, HINT_ATTRIBUTES);
-    if (h >= 0) copy[h] = { key: HINT_ATTRIBUTES, value: levelHint };
-    else copy.push({ key: HINT_ATTRIBUTES, value: levelHint });
-    if (indexOfAttribute(copy, "level") < 0) {
-      copy.push({ key: "level", value: severityLevel(record.severityNumber) });
-    }
-    attributes = copy;
-  }
-  const format = anyValueToString(
-    hintOf(resource, HINT_FORMAT) ?? hintOf(attributes, HINT_FORMAT) ?? "json",
-  );
+/**
+ * What is the same for every record of one resource: its labels, its hints, and its JSON
+ * without the attributes promoted to labels (per set of label names, usually one).
+ */
+interface ResourceState {
+  readonly attributes: readonly KeyValue[];
+  /** `exporter`, `job`, `instance` and the resource's own `loki.resource.labels`. */
+  readonly labels: ReadonlyMap<string, string>;
+  /** The labels of the resource's `loki.tenant` hint (merged last), if it has one. */
+  readonly tenantLabels: ReadonlyMap<string, string> | undefined;
+  readonly format: AnyValue | undefined;
+  /** The resource's remaining attributes and their JSON, per label-name set. */
+  readonly remaining: Map<string, { attributes: KeyValue[]; json: string }>;
+  /** Labels of records without hints of their own, per level value ("" for no level). */
+  readonly plain: Map<string, PlainLabels>;
+}
 
+/** The labels of a record without hints, and what they take out of its line. */
+interface PlainLabels {
+  readonly key: string;
+  readonly pairs: readonly (readonly [string, string])[];
+  readonly names: ReadonlySet<string>;
+  readonly remaining: { attributes: KeyValue[]; json: string };
+}
+
+function hasHints(attributes: readonly KeyValue[]): boolean {
+  for (const kv of attributes) if (HINTS.has(kv.key)) return true;
+  return false;
+}
+
+function resourceState(resource: readonly KeyValue[], options: ConvertOptions): ResourceState {
   const labels = new Map<string, string>();
   if (options.labelEnabled("exporter")) labels.set("exporter", "OTLP");
   if (options.labelEnabled("job")) {
@@ -205,23 +217,128 @@ function convertRecord(
   }
   const resourceHint = hintOf(resource, HINT_RESOURCES);
   if (resourceHint !== undefined) promote(labels, resource, resourceHint);
+  const tenantHint = hintOf(resource, HINT_TENANT);
+  let tenantLabels: Map<string, string> | undefined;
+  if (tenantHint !== undefined) {
+    tenantLabels = new Map();
+    promote(tenantLabels, resource, tenantHint);
+  }
+  return {
+    attributes: resource,
+    labels,
+    tenantLabels,
+    format: hintOf(resource, HINT_FORMAT),
+    remaining: new Map(),
+    plain: new Map(),
+  };
+}
+
+/** The record's attributes with the level hint (and a `level` from the severity) added. */
+function withLevel(record: LogRecord): readonly KeyValue[] {
+  const copy = record.attributes.slice();
+  const hint = hintOf(copy, HINT_ATTRIBUTES);
+  const levelHint: AnyValue = hint === undefined
+    ? "level"
+    : Array.isArray(hint)
+    ? [...hint, "level"]
+    : `${anyValueToString(hint)},level`;
+  const h = indexOfAttribute(copy, HINT_ATTRIBUTES);
+  if (h >= 0) copy[h] = { key: HINT_ATTRIBUTES, value: levelHint };
+  else copy.push({ key: HINT_ATTRIBUTES, value: levelHint });
+  if (indexOfAttribute(copy, "level") < 0) {
+    copy.push({ key: "level", value: severityLevel(record.severityNumber) });
+  }
+  return copy;
+}
+
+function normalizedPairs(
+  labels: ReadonlyMap<string, string>,
+  normalized: Map<string, string>,
+): (readonly [string, string])[] {
+  const byName = new Map<string, string>();
+  for (const [k, v] of labels) {
+    let n = normalized.get(k);
+    if (n === undefined) {
+      n = normalizeLabel(k);
+      normalized.set(k, n);
+    }
+    byName.set(n, v);
+  }
+  return [...byName].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+function remainingOf(res: ResourceState, names: ReadonlySet<string>) {
+  const namesKey = [...names].join("\u0000");
+  let remaining = res.remaining.get(namesKey);
+  if (remaining === undefined) {
+    const rest = without(res.attributes, names);
+    remaining = { attributes: rest, json: rest.length === 0 ? "" : attributesJson(rest) };
+    res.remaining.set(namesKey, remaining);
+  }
+  return remaining;
+}
+
+/** The labels of a record, given its attributes with the level hint applied. */
+function recordLabels(
+  attributes: readonly KeyValue[],
+  res: ResourceState,
+  normalized: Map<string, string>,
+): PlainLabels {
+  const labels = new Map(res.labels);
   const recordResourceHint = hintOf(attributes, HINT_RESOURCES);
-  if (recordResourceHint !== undefined) promote(labels, resource, recordResourceHint);
+  if (recordResourceHint !== undefined) promote(labels, res.attributes, recordResourceHint);
   const attributeHint = hintOf(attributes, HINT_ATTRIBUTES);
   if (attributeHint !== undefined) promote(labels, attributes, attributeHint);
-  const resourceTenant = hintOf(resource, HINT_TENANT);
-  if (resourceTenant !== undefined) promote(labels, resource, resourceTenant);
-  else {
+  if (res.tenantLabels !== undefined) {
+    for (const [k, v] of res.tenantLabels) labels.set(k, v);
+  } else {
     const recordTenant = hintOf(attributes, HINT_TENANT);
     if (recordTenant !== undefined) promote(labels, attributes, recordTenant);
   }
-
+  if (labels.size === 0) throw new Error("the record has no label (all default labels are off)");
   const names = new Set(labels.keys());
+  const pairs = normalizedPairs(labels, normalized);
+  return { key: labelString(pairs), pairs, names, remaining: remainingOf(res, names) };
+}
+
+function convertRecord(
+  record: LogRecord,
+  res: ResourceState,
+  scope: InstrumentationScope,
+  options: ConvertOptions,
+  normalized: Map<string, string>,
+): Converted {
+  const leveled = options.labelEnabled("level") && record.severityNumber !== 0;
+  let labels: PlainLabels;
+  let attributes: readonly KeyValue[];
+  if (!hasHints(record.attributes)) {
+    // The common case: the labels depend on the resource and the level only.
+    attributes = record.attributes;
+    let level = "";
+    if (leveled) {
+      const own = indexOfAttribute(attributes, "level");
+      level = own >= 0
+        ? anyValueToString(attributes[own]!.value)
+        : severityLevel(record.severityNumber);
+    }
+    const cacheKey = leveled ? `+${level}` : "";
+    let cached = res.plain.get(cacheKey);
+    if (cached === undefined) {
+      cached = recordLabels(leveled ? withLevel(record) : attributes, res, normalized);
+      res.plain.set(cacheKey, cached);
+    }
+    labels = cached;
+  } else {
+    attributes = leveled ? withLevel(record) : record.attributes;
+    labels = recordLabels(attributes, res, normalized);
+  }
+  const format = anyValueToString(res.format ?? hintOf(attributes, HINT_FORMAT) ?? "json");
   const lineInput: LineInput = {
-    ...input,
+    scope,
     record,
-    attributes: without(attributes, names),
-    resource: without(resource, names),
+    attributes: without(attributes, labels.names),
+    resource: labels.remaining.attributes,
+    resourceJson: labels.remaining.json,
   };
   let line: string;
   switch (format) {
@@ -237,11 +354,7 @@ function convertRecord(
     default:
       throw new Error(`invalid format ${format}. Expected one of: json, logfmt, raw`);
   }
-  if (labels.size === 0) throw new Error("the record has no label (all default labels are off)");
-  const normalized = new Map<string, string>();
-  for (const [k, v] of labels) normalized.set(normalizeLabel(k), v);
-  const pairs = [...normalized].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return { pairs, line };
+  return { key: labels.key, pairs: labels.pairs, line };
 }
 
 /** Converts logs into per-tenant push requests. */
@@ -250,14 +363,16 @@ export function logsToLoki(data: LogsData, options: ConvertOptions): Conversion 
   const tenants = new Map<string, { streams: Map<string, LokiStream>; records: number }>();
   let dropped = 0;
   let firstError: string | undefined;
+  const normalized = new Map<string, string>();
   for (const rl of data.resourceLogs) {
     const resource = rl.resource.attributes;
+    const state = resourceState(resource, options);
     for (const sl of rl.scopeLogs) {
       for (const record of sl.logRecords) {
         const tenant = tenantOf(record.attributes, resource);
         let converted: Converted;
         try {
-          converted = convertRecord(record, resource, { scope: sl.scope }, options);
+          converted = convertRecord(record, state, sl.scope, options, normalized);
         } catch (error) {
           dropped++;
           firstError ??= error instanceof Error ? error.message : String(error);
@@ -269,7 +384,7 @@ export function logsToLoki(data: LogsData, options: ConvertOptions): Conversion 
           tenants.set(tenant, group);
         }
         group.records++;
-        const key = labelString(converted.pairs);
+        const key = converted.key;
         let stream = group.streams.get(key);
         if (stream === undefined) {
           stream = { labels: key, labelPairs: converted.pairs, entries: [] };

@@ -35,6 +35,8 @@ export interface LineInput {
   readonly attributes: readonly KeyValue[];
   /** The resource's attributes left after label promotion. */
   readonly resource: readonly KeyValue[];
+  /** `resource` as JSON, when already made ("" for none). */
+  readonly resourceJson?: string;
   readonly scope: InstrumentationScope;
 }
 
@@ -50,7 +52,9 @@ export function jsonLine(input: LineInput): string {
   if (record.severityText !== "") parts.push(`"severity":${jsonString(record.severityText)}`);
   if (record.flags !== 0) parts.push(`"flags":${record.flags >>> 0}`);
   if (input.attributes.length > 0) parts.push(`"attributes":${attributesJson(input.attributes)}`);
-  if (input.resource.length > 0) parts.push(`"resources":${attributesJson(input.resource)}`);
+  if (input.resource.length > 0) {
+    parts.push(`"resources":${input.resourceJson ?? attributesJson(input.resource)}`);
+  }
   if (scope.name !== "") {
     const version = scope.version === "" ? "" : `,"version":${jsonString(scope.version)}`;
     parts.push(`"instrumentation_scope":{"name":${jsonString(scope.name)}${version}}`);

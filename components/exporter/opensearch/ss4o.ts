@@ -18,14 +18,15 @@
  * @module
  */
 import { anyValueToString } from "../../../lib/pdata/attributes.ts";
-import { anyValueJson, idHex, jsonString, rfc3339Nano } from "../../../lib/pdata/go_json.ts";
-import type {
-  AnyValue,
-  InstrumentationScope,
-  KeyValue,
-  LogRecord,
-  Span,
-} from "../../../lib/pdata/types.ts";
+import {
+  anyValueJson,
+  attributesJson,
+  idHex,
+  jsonString,
+  rfc3339Nano,
+  sortedUnique,
+} from "../../../lib/pdata/go_json.ts";
+import type { InstrumentationScope, KeyValue, LogRecord, Span } from "../../../lib/pdata/types.ts";
 
 /** The `data_stream` of a document. */
 export interface DataStream {
@@ -33,22 +34,22 @@ export interface DataStream {
   readonly namespace: string;
 }
 
-/** An attribute map as JSON with sorted keys, `extra` members merged in (raw JSON values). */
-function objectJson(attributes: readonly KeyValue[], extra?: Record<string, string>): string {
-  const byKey = new Map<string, string | AnyValue>();
-  for (const kv of attributes) byKey.set(kv.key, kv.value);
-  const raw = new Set<string>();
-  if (extra !== undefined) {
-    for (const [k, v] of Object.entries(extra)) {
-      byKey.set(k, v);
-      raw.add(k);
+/** An attribute map as JSON with sorted keys, `data_stream` (raw JSON) merged in when given. */
+function objectJson(attributes: readonly KeyValue[], dataStream?: string): string {
+  if (dataStream === undefined) return attributesJson(attributes);
+  const sorted = sortedUnique(attributes);
+  let out = "{";
+  let placed = false;
+  for (const kv of sorted) {
+    if (kv.key === "data_stream") continue; // replaced, as the contrib's map assignment does
+    if (!placed && kv.key > "data_stream") {
+      out += `${out.length > 1 ? "," : ""}"data_stream":${dataStream}`;
+      placed = true;
     }
+    out += `${out.length > 1 ? "," : ""}${jsonString(kv.key)}:${anyValueJson(kv.value)}`;
   }
-  const keys = [...byKey.keys()].sort();
-  const parts = keys.map((k) =>
-    `${jsonString(k)}:${raw.has(k) ? byKey.get(k) as string : anyValueJson(byKey.get(k))}`
-  );
-  return `{${parts.join(",")}}`;
+  if (!placed) out += `${out.length > 1 ? "," : ""}"data_stream":${dataStream}`;
+  return out + "}";
 }
 
 /** Resource attributes as a string map (`AsString` values), sorted. */
@@ -108,9 +109,7 @@ export function logDocument(
   ds: DataStream,
   nowUnixNano: bigint,
 ): string {
-  const attributes = objectJson(record.attributes, {
-    data_stream: dataStreamJson(ds, "record"),
-  });
+  const attributes = objectJson(record.attributes, dataStreamJson(ds, "record"));
   const observed = record.observedTimeUnixNano !== 0n ? record.observedTimeUnixNano : nowUnixNano;
   const time = record.timeUnixNano !== 0n ? record.timeUnixNano : observed;
   const severity: string[] = [];
@@ -133,7 +132,7 @@ const STATUS = ["Unset", "Ok", "Error"];
 
 /** A span's ss4o document. */
 export function spanDocument(span: Span, ctx: DocumentContext, ds: DataStream): string {
-  const attributes = objectJson(span.attributes, { data_stream: dataStreamJson(ds, "span") });
+  const attributes = objectJson(span.attributes, dataStreamJson(ds, "span"));
   const events = span.events.map((e) =>
     `{"attributes":${
       objectJson(e.attributes)
