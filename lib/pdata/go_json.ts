@@ -114,12 +114,29 @@ export function sortedUnique(attributes: readonly KeyValue[]): KeyValue[] {
   return out;
 }
 
-/** A time in nanoseconds since the epoch as Go's `time.Time` marshals it in UTC (RFC 3339, nanoseconds trimmed). */
+let lastSeconds = Number.NaN;
+let lastPrefix = "";
+
+/**
+ * A time in nanoseconds since the epoch as Go's `time.Time` marshals it in UTC (RFC 3339,
+ * nanoseconds with trailing zeros trimmed). The seconds' text is reused while they repeat.
+ */
 export function rfc3339Nano(unixNano: bigint): string {
-  const ms = unixNano / 1_000_000n;
-  const iso = new Date(Number(ms)).toISOString(); // 2006-01-02T15:04:05.000Z
-  const nanos = Number(((unixNano % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n);
-  const base = iso.slice(0, 19);
-  if (nanos === 0) return `${base}Z`;
-  return `${base}.${String(nanos).padStart(9, "0").replace(/0+$/, "")}Z`;
+  const seconds = Number(unixNano / 1_000_000_000n);
+  let nanos = Number(unixNano - BigInt(seconds) * 1_000_000_000n);
+  let whole = seconds;
+  if (nanos < 0) {
+    nanos += 1_000_000_000;
+    whole -= 1;
+  }
+  if (whole !== lastSeconds) {
+    lastSeconds = whole;
+    lastPrefix = new Date(whole * 1000).toISOString().slice(0, 19);
+  }
+  if (nanos === 0) return `${lastPrefix}Z`;
+  let digits = String(nanos).padStart(9, "0");
+  let end = 9;
+  while (digits.charCodeAt(end - 1) === 0x30) end--;
+  digits = digits.slice(0, end);
+  return `${lastPrefix}.${digits}Z`;
 }
