@@ -22,7 +22,7 @@ import {
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { AnyValue, KeyValue, LogRecord, LogsData } from "../../../../lib/pdata/types.ts";
 import { headersAuthKit } from "../../../fixtures/client_auth.ts";
-import { settingsFor } from "../otlp/_kit.ts";
+import { settingsFor, testCertificates } from "../otlp/_kit.ts";
 
 const kv = (key: string, value: AnyValue): KeyValue => ({ key, value });
 
@@ -386,4 +386,47 @@ Deno.test("opensearch config: defaults, and unimplemented modes and keys refused
   assert.ok(refused({ dataset: "" }));
   assert.ok(refused({ pipeline: "p" }));
   assert.ok(opensearchConfigSchema.safeParse({}).success === false);
+});
+
+Deno.test("opensearch exporter speaks TLS to a server whose CA tls.ca_file trusts", async (t) => {
+  const certs = await testCertificates();
+  if (certs === undefined) {
+    await t.step({ name: "openssl is not installed", ignore: true, fn() {} });
+    return;
+  }
+  const received: string[] = [];
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: certs.serverCertPem,
+    key: certs.serverKeyPem,
+    onListen() {},
+  }, async (req) => {
+    received.push(await req.text());
+    return bulkOk(1);
+  });
+  try {
+    const { exporter, logs: consumer } = await started({
+      http: { endpoint: `https://localhost:${server.addr.port}`, tls: { ca_file: certs.caFile } },
+      ...single,
+    }, ["logs"]);
+    await consumer.consume(Payload.of("logs", logs([], [{ body: "secret" }])));
+    await exporter.shutdown();
+    assert.equal(received.length, 1);
+    assert.match(received[0]!, /"body":"secret"/);
+    // Without the CA the server is not trusted: a retryable failure, nothing sent.
+    const untrusted = await started({
+      http: { endpoint: `https://localhost:${server.addr.port}` },
+      ...single,
+    }, ["logs"]);
+    const error = await untrusted.logs.consume(Payload.of("logs", logs([], [{ body: "x" }])))
+      .then(() => undefined, (e) => e);
+    assert.ok(error instanceof ConsumerError);
+    assert.equal(error.permanent, false);
+    assert.equal(received.length, 1);
+    await untrusted.exporter.shutdown();
+  } finally {
+    await server.shutdown();
+    await certs.remove();
+  }
 });

@@ -138,7 +138,7 @@ Deno.test({
         await telemetrygen(ports.grpc, ["--logs", "20", "--service", "outage", "--body", "l"]);
         os = await spawnOpenSearch(osPort, freePort());
         await waitForOpenSearch(os);
-        await waitForHits(os, "outage-logs", 120, 120_000);
+        await waitForHits(os, "outage-logs", 120, 180_000);
         await settle();
         const hits = await search(os, "outage-logs");
         assert.equal(hits.length, 120);
