@@ -82,8 +82,15 @@ export function createLokiExporter(
   }
 
   async function send(request: LokiRequest, abort: AbortSignal): Promise<void> {
-    const headers: Record<string, string> = { ...baseHeaders };
-    if (request.tenant !== "") headers["X-Scope-OrgID"] = request.tenant;
+    let headers: Record<string, string> = baseHeaders;
+    if (request.tenant !== "") {
+      // The hinted tenant replaces a static X-Scope-OrgID, whatever its case.
+      headers = {};
+      for (const [name, value] of Object.entries(baseHeaders)) {
+        if (name.toLowerCase() !== "x-scope-orgid") headers[name] = value;
+      }
+      headers["X-Scope-OrgID"] = request.tenant;
+    }
     let result: HttpResult;
     try {
       result = await client!.post(url, body(request), {
