@@ -190,6 +190,45 @@ Deno.test({
         assert.ok(Math.abs(now - t0) < 10 * 60_000, `a recent timestamp: ${rows[0]!._time}`);
       },
     });
+
+    await t.step({
+      name: "loki.format raw and logfmt lines",
+      ignore: TELEMETRYGEN === undefined,
+      fn: async () => {
+        const ports = { grpc: freePort(), http: freePort() };
+        await using _tfo = await startTfo(
+          tfoConfig(`${vl.url}/insert/loki/api/v1/push`, ports),
+          ports,
+        );
+        await telemetrygen(ports.grpc, [
+          "--logs",
+          "5",
+          "--body",
+          "raw words here",
+          "--service",
+          "tg-raw",
+          "--otlp-attributes",
+          'loki.format="raw"',
+        ]);
+        await telemetrygen(ports.grpc, [
+          "--logs",
+          "5",
+          "--body",
+          'status=ok took="12 ms"',
+          "--service",
+          "tg-logfmt",
+          "--otlp-attributes",
+          'loki.format="logfmt"',
+        ]);
+        const raw = await waitForLogs(vl, '{job="tg-raw"}', 5);
+        for (const row of raw) assert.equal(row._msg, "raw words here");
+        const logfmt = await waitForLogs(vl, '{job="tg-logfmt"}', 5);
+        for (const row of logfmt) {
+          assert.match(row._msg ?? "", /^status=ok took="12 ms" severity=Info /);
+          assert.match(row._msg ?? "", / resource_service\.name=tg-logfmt/);
+        }
+      },
+    });
   },
 });
 
