@@ -19,6 +19,10 @@ import {
 import { type Peer, spawnTfo, TELEMETRYGEN } from "../prometheus/_peers.ts";
 import { rfc3339Nano } from "../../../../lib/pdata/go_json.ts";
 
+if (VICTORIA_LOGS === undefined) {
+  console.log("victorialogs_test: skipped: victoria-logs is not built (bash bench/peers.sh)");
+}
+
 async function startVictoriaLogs(port = freePort()): Promise<Backend> {
   const vl = await spawnVictoriaLogs(port);
   await waitForPort(port, 30_000).catch((e) => {
