@@ -12,7 +12,7 @@ import { ConsumerError } from "../../../../lib/consumer/consumer.ts";
 import { newLogRecord, newResource, newScope } from "../../../../lib/pdata/new.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { AnyValue, KeyValue, LogRecord, LogsData } from "../../../../lib/pdata/types.ts";
-import { settingsFor } from "../otlp/_kit.ts";
+import { settingsFor, testCertificates } from "../otlp/_kit.ts";
 import { fakeLoki } from "./_logproto.ts";
 
 const kv = (key: string, value: AnyValue): KeyValue => ({ key, value });
@@ -357,4 +357,43 @@ Deno.test("loki config: endpoint required, unknown keys and default labels refus
   const ok = lokiConfigSchema.parse({ endpoint: "http://x" });
   assert.equal(ok.timeout, 30_000);
   assert.equal(ok.encoding, "proto");
+});
+
+Deno.test("loki exporter speaks TLS to a server whose CA tls.ca_file trusts", async (t) => {
+  const certs = await testCertificates();
+  if (certs === undefined) {
+    await t.step({ name: "openssl is not installed", ignore: true, fn() {} });
+    return;
+  }
+  let pushes = 0;
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: certs.serverCertPem,
+    key: certs.serverKeyPem,
+    onListen() {},
+  }, async (req) => {
+    await req.body?.cancel();
+    pushes++;
+    return new Response(null, { status: 204 });
+  });
+  try {
+    const url = `https://localhost:${server.addr.port}/loki/api/v1/push`;
+    const a = await started({ endpoint: url, tls: { ca_file: certs.caFile }, ...single });
+    await a.logs.consume(Payload.of("logs", logs([], [{ body: "x" }])));
+    await a.exporter.shutdown();
+    assert.equal(pushes, 1);
+    const b = await started({ endpoint: url, ...single });
+    const error = await b.logs.consume(Payload.of("logs", logs([], [{ body: "x" }]))).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(error instanceof ConsumerError);
+    assert.equal(error.permanent, false, "an untrusted server is a retryable failure");
+    assert.equal(pushes, 1);
+    await b.exporter.shutdown();
+  } finally {
+    await server.shutdown();
+    await certs.remove();
+  }
 });
