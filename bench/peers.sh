@@ -4,6 +4,7 @@
 #   otelcol       OpenTelemetry Collector (core components only), built with the
 #                 OpenTelemetry Collector Builder (ocb) from the Go module proxy
 #   telemetrygen  load generator from opentelemetry-collector-contrib
+#   victoria-logs VictoriaLogs, the Loki push API the loki exporter's tests write to
 #   otelcol-contrib  Collector v0.161.0 with the contrib filter/transform/attributes/
 #                 sampling processors, spanmetrics/count connectors and file/PRW exporters
 #                 (differential tests of OTTL and the processors built on it)
@@ -20,6 +21,7 @@
 #   OTELCOL=/.../bin/otelcol
 #   TELEMETRYGEN=/.../bin/telemetrygen
 #   OTELCOL_CONTRIB=/.../bin/otelcol-contrib
+#   VICTORIA_LOGS=/.../bin/victoria-logs
 set -euo pipefail
 
 # --- pinned versions -------------------------------------------------------------
@@ -271,13 +273,41 @@ build_otelcol_contrib() {
   log "otelcol-contrib built in $(fmt_secs $((SECONDS - t0)))"
 }
 
+# --- VictoriaLogs ------------------------------------------------------------------
+# The loki exporter's real peer: it takes Loki's push API (protobuf and JSON) and answers LogsQL.
+readonly VICTORIALOGS_VERSION="1.52.1"
+readonly VICTORIALOGS_MOD="github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs"
+VICTORIALOGS_BIN="$BIN_DIR/victoria-logs"
+
+build_victorialogs() {
+  local stamp="victoria-logs v${VICTORIALOGS_VERSION}" t0 tmp
+  if stamp_ok "$VICTORIALOGS_BIN" "$stamp"; then
+    log "victoria-logs v${VICTORIALOGS_VERSION}: up to date, skipping"
+    return
+  fi
+  t0=$SECONDS
+  log "building victoria-logs v${VICTORIALOGS_VERSION} ..."
+  tmp="$(mktemp -d "$BUILD_DIR/victoria-logs.XXXXXX")"
+  GOBIN="$tmp" go install -trimpath -ldflags='-s -w' "${VICTORIALOGS_MOD}@v${VICTORIALOGS_VERSION}" ||
+    {
+      rm -rf "$tmp"
+      die "go install ${VICTORIALOGS_MOD}@v${VICTORIALOGS_VERSION} failed"
+    }
+  mv -f "$tmp/victoria-logs" "$VICTORIALOGS_BIN"
+  rm -rf "$tmp"
+  printf '%s\n' "$stamp" >"$VICTORIALOGS_BIN.version"
+  log "victoria-logs built in $(fmt_secs $((SECONDS - t0)))"
+}
+
 T_START=$SECONDS
 log "cache dir: ${PEERS_DIR} (${GO_VERSION}, -p ${JOBS})"
 build_otelcol
 build_telemetrygen
 build_otelcol_contrib
+build_victorialogs
 log "done in $(fmt_secs $((SECONDS - T_START)))"
 
 echo "OTELCOL=${OTELCOL_BIN}"
 echo "TELEMETRYGEN=${TELEMETRYGEN_BIN}"
 echo "OTELCOL_CONTRIB=${OTELCOL_CONTRIB_BIN}"
+echo "VICTORIA_LOGS=${VICTORIALOGS_BIN}"

@@ -29,6 +29,8 @@ import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
 import { prometheusExporterFactory } from "./exporter/prometheus/factory.ts";
 import { fileExporterFactory } from "./exporter/file/factory.ts";
+import { lokiExporterFactory } from "./exporter/loki/factory.ts";
+import { opensearchExporterFactory } from "./exporter/opensearch/factory.ts";
 import { attributesFactory } from "./processor/attributes/factory.ts";
 import { batchFactory } from "./processor/batch/factory.ts";
 import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
@@ -73,6 +75,8 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   renamed(asFactory(otlphttpExporterFactory), "otlp_http"),
   asFactory(prometheusExporterFactory),
   asFactory(fileExporterFactory),
+  asFactory(lokiExporterFactory),
+  asFactory(opensearchExporterFactory),
   asFactory(healthCheckFactory),
   asFactory(pprofFactory),
   asFactory(zpagesFactory),

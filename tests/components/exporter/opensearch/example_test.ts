@@ -1,0 +1,13 @@
+/** The opensearch exporter's example config validates as shipped. */
+import assert from "node:assert/strict";
+import { main } from "../../../../main.ts";
+
+Deno.test("components/exporter/opensearch/example.yaml is a valid config", async () => {
+  const path =
+    new URL("../../../../components/exporter/opensearch/example.yaml", import.meta.url).pathname;
+  const err: string[] = [];
+  const code = await main(["validate", "--config", path], {
+    io: { out: () => {}, err: (t) => err.push(t) },
+  });
+  assert.equal(code, 0, err.join("\n"));
+});
