@@ -29,6 +29,7 @@ import { resourceDetectionFactory } from "./processor/resourcedetection/factory.
 import { filterFactory } from "./processor/filter/factory.ts";
 import { logstransformFactory } from "./processor/logstransform/factory.ts";
 import { transformFactory } from "./processor/transform/factory.ts";
+import { ebpfReceiverFactory } from "./receiver/ebpf/factory.ts";
 import { filelogReceiverFactory } from "./receiver/filelog/factory.ts";
 import { hostmetricsReceiverFactory } from "./receiver/hostmetrics/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
@@ -45,6 +46,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(prometheusReceiverFactory),
   renamed(asFactory(filelogReceiverFactory), "file_log"),
   renamed(asFactory(hostmetricsReceiverFactory), "host_metrics"),
+  asFactory(ebpfReceiverFactory),
   asFactory(batchFactory),
   asFactory(memoryLimiterFactory),
   asFactory(attributesFactory),

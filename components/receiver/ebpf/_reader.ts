@@ -1,0 +1,101 @@
+/**
+ * Reads the statistics maps (one `BPF_MAP_LOOKUP_BATCH` pass per map), sums the per-CPU values
+ * and decodes keys and command names; removes the entries of processes that have exited once
+ * their last values are read.
+ *
+ * @module
+ */
+import { type BpfMap, deleteElem, lookupBatch } from "../../../lib/ebpf/bpf.ts";
+import type { StatsLayout } from "./_layout.ts";
+
+/** One map entry: its key words, the process's command name and the counters summed over CPUs. */
+export interface Entry {
+  /** The key as u32 words: `[pid, …]`. */
+  key: number[];
+  comm: string;
+  /** By counter name, as in the layout. */
+  values: bigint[];
+}
+
+const decoder = new TextDecoder();
+
+function commOf(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/** Reads one map; per-CPU values are summed, the comm is taken from the first CPU that has one. */
+export function readStats(layout: StatsLayout, map: BpfMap): Entry[] {
+  const batch = lookupBatch(map);
+  const keys = new DataView(batch.keys.buffer, batch.keys.byteOffset, batch.keys.byteLength);
+  const values = new DataView(
+    batch.values.buffer,
+    batch.values.byteOffset,
+    batch.values.byteLength,
+  );
+  const stride = Math.ceil(layout.valueSize / 8) * 8;
+  const cpus = map.userValueSize / stride;
+  const out: Entry[] = [];
+  for (let i = 0; i < batch.count; i++) {
+    const key: number[] = [];
+    for (let w = 0; w < layout.keySize / 4; w++) {
+      key.push(keys.getUint32(i * layout.keySize + w * 4, true));
+    }
+    const sums = layout.counters.map(() => 0n);
+    let comm = "";
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      const base = i * map.userValueSize + cpu * stride;
+      for (let c = 0; c < sums.length; c++) sums[c]! += values.getBigUint64(base + c * 8, true);
+      if (comm === "" && layout.commAt !== undefined) {
+        const at = batch.values.byteOffset + base + layout.commAt;
+        comm = commOf(new Uint8Array(batch.values.buffer, at, 16));
+      }
+    }
+    out.push({ key, comm, values: sums });
+  }
+  return out;
+}
+
+/**
+ * The command name of a running process (`/proc/<pid>/comm`), or undefined once it has exited.
+ * A process that called `execve` after its first event has a newer name than its entries.
+ */
+export function currentComm(pid: number, procRoot = "/proc"): string | undefined {
+  try {
+    return Deno.readTextFileSync(`${procRoot}/${pid}/comm`).trimEnd();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Deletes the entries of `pids` from a map (processes that exited). */
+export function forget(
+  layout: StatsLayout,
+  map: BpfMap,
+  entries: Entry[],
+  pids: Set<number>,
+): void {
+  for (const e of entries) {
+    if (!pids.has(e.key[0]!)) continue;
+    const key = new Uint8Array(layout.keySize);
+    const view = new DataView(key.buffer);
+    e.key.forEach((w, i) => view.setUint32(i * 4, w, true));
+    deleteElem(map, key);
+  }
+}
+
+/** The per-CPU drop counters summed: events not counted because a map was full, by slot. */
+export function readDrops(map: BpfMap): bigint[] {
+  const batch = lookupBatch(map);
+  const view = new DataView(batch.values.buffer);
+  const keys = new DataView(batch.keys.buffer);
+  const stride = map.userValueSize / 8;
+  const out = new Array<bigint>(map.maxEntries).fill(0n);
+  for (let i = 0; i < batch.count; i++) {
+    const slot = keys.getUint32(i * 4, true);
+    let sum = 0n;
+    for (let c = 0; c < stride; c++) sum += view.getBigUint64((i * stride + c) * 8, true);
+    out[slot] = sum;
+  }
+  return out;
+}
