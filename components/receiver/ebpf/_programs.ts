@@ -158,8 +158,8 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
       syscalls: groups.has("syscalls") ? stat(SYSCALLS) : undefined,
       fileio: groups.has("file_io") ? stat(FILEIO) : undefined,
     };
-    const inflight = own(helperMap("tfo_inflight", 4, 16, 65536));
-    attachRaw(ctx, "sys_enter", sysEnter(inflight));
+    const inflight = own(inflightMap());
+    attachRaw(ctx, "sys_enter", sysEnter(ctx, inflight));
     attachRaw(ctx, "sys_exit", sysExit(ctx, inflight, parts));
   });
   const tcpGroups = pick("network", "tcp_events");
@@ -309,16 +309,65 @@ function exit0(a: Assembler, label = "out"): void {
   a.label(label).movImm(R0, 0).exit();
 }
 
-/** `sys_enter`: remembers when the calling thread entered which system call. */
-function sysEnter(inflight: BpfMap): Uint8Array<ArrayBuffer> {
+/** The largest thread ID table kept as an array (24 bytes a thread: 24 MiB at this size). */
+const MAX_TID_ARRAY = 1 << 20;
+
+/** `exit` and `exit_group` never return: their entries would outlive the thread. */
+const NO_RETURN: Readonly<Record<string, readonly number[]>> = {
+  x86_64: [60, 231],
+  aarch64: [93, 94],
+};
+
+/**
+ * Where `sys_enter` leaves `{entered ns, pid_tgid, nr}` for `sys_exit`, by thread ID: an array of
+ * `kernel.pid_max` slots (its lookups are inlined by the verifier, no hashing) when that is at most
+ * {@linkcode MAX_TID_ARRAY}, else an LRU hash.
+ */
+function inflightMap(): BpfMap {
+  let pidMax = 4_194_304;
+  try {
+    pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
+  } catch { /* the 64-bit default */ }
+  return pidMax <= MAX_TID_ARRAY
+    ? createMap({
+      name: "tfo_inflight",
+      type: MapType.array,
+      keySize: 4,
+      valueSize: 24,
+      maxEntries: pidMax,
+    })
+    : helperMap("tfo_inflight", 4, 24, 65536);
+}
+
+/**
+ * `sys_enter`: remembers when the calling thread entered which system call. The thread's slot is
+ * written in place once it exists (an array's always does); a hash slot is inserted once. A thread
+ * ID beyond the array (`pid_max` raised since start) is counted as dropped.
+ */
+function sysEnter(ctx: Ctx, inflight: BpfMap): Uint8Array<ArrayBuffer> {
   const a = new Assembler();
   a.movReg(R6, R1);
-  a.call(Helper.getCurrentPidTgid).stx("w", FP, -8, R0);
-  a.call(Helper.ktimeGetNs).stx("dw", FP, -24, R0);
-  a.ldx("dw", R1, R6, 8).stx("dw", FP, -16, R1); // args[1]: the system call number
-  a.ldMapFd(R1, inflight.fd).movReg(R2, FP).aluImm("add", R2, -8);
-  a.movReg(R3, FP).aluImm("add", R3, -24).movImm(R4, UpdateFlag.any).call(Helper.mapUpdateElem);
+  a.call(Helper.getCurrentPidTgid).movReg(R9, R0).stx("w", FP, -8, R0);
+  a.ldx("dw", R8, R6, 8); // args[1]: the system call number
+  for (const nr of NO_RETURN[Deno.build.arch] ?? []) a.jmpImm("jeq", R8, nr, "clear");
+  a.call(Helper.ktimeGetNs).movReg(R7, R0);
+  lookup(a, inflight, -8);
+  a.jmpImm("jeq", R0, 0, "insert");
+  a.stx("dw", R0, 0, R7).stx("dw", R0, 8, R9).stx("dw", R0, 16, R8);
+  a.jmp("out");
+  a.label("insert");
+  if (inflight.type === MapType.array) {
+    a.jmp("fail");
+  } else {
+    a.stx("dw", FP, -32, R7).stx("dw", FP, -24, R9).stx("dw", FP, -16, R8);
+    update(a, inflight, -8, -32);
+    a.jmp("out");
+  }
+  a.label("clear");
+  lookup(a, inflight, -8);
+  a.jmpImm("jeq", R0, 0, "out").st("dw", R0, 0, 0);
   exit0(a);
+  dropAndExit(a, "fail", ctx.drops.fd, 0);
   return a.assemble();
 }
 
@@ -335,7 +384,9 @@ function sysExit(ctx: Ctx, inflight: BpfMap, parts: SysExitParts): Uint8Array<Ar
   a.ldMapFd(R1, inflight.fd).movReg(R2, FP).aluImm("add", R2, -8).call(Helper.mapLookupElem);
   a.jmpImm("jeq", R0, 0, "out");
   a.ldx("dw", R1, R0, 0).jmpImm("jeq", R1, 0, "out");
-  a.ldx("dw", R2, R0, 8).stx("dw", FP, -16, R2);
+  // Entered by this thread of this process (not a dead thread whose ID was reused).
+  a.ldx("dw", R2, R0, 8).jmpReg("jne", R2, R8, "out");
+  a.ldx("dw", R2, R0, 16).stx("dw", FP, -16, R2);
   a.st("dw", R0, 0, 0); // consumed: an exit without an enter is not paired with a stale one
   a.stx("dw", FP, -24, R1);
   a.call(Helper.ktimeGetNs).ldx("dw", R1, FP, -24).aluReg("sub", R0, R1).movReg(R7, R0);
