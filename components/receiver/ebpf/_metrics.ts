@@ -159,21 +159,35 @@ export interface Stamp {
   labels: KeyValue[];
 }
 
-/** The metrics of one map's entries (metrics without points are left out). */
+/**
+ * The metrics of one map's entries (metrics without points are left out). Every point gets its own
+ * attribute objects: a processor downstream may change one point's in place.
+ */
 export function toMetrics(def: MapMetrics, entries: readonly Entry[], stamp: Stamp): Metric[] {
+  // Attributes once per entry, as plain pairs; copied into fresh objects per point.
+  const pairs = entries.map((e) => {
+    const kvs = def.attributes(e);
+    for (const l of stamp.labels) kvs.push(l);
+    return kvs.map((kv) => [kv.key, kv.value] as const);
+  });
   const out: Metric[] = [];
   for (const m of def.metrics) {
     const c = def.layout.counters.indexOf(m.counter);
+    const start = m.kind === "sum" ? stamp.start : 0n;
     const points: NumberDataPoint[] = [];
-    for (const e of entries) {
-      const v = e.values[c]!;
+    for (let i = 0; i < entries.length; i++) {
+      const v = entries[i]!.values[c]!;
       if (m.skipZero === true && v === 0n) continue;
-      points.push(newNumberDataPoint({
-        attributes: [...def.attributes(e), ...stamp.labels],
-        startTimeUnixNano: m.kind === "sum" ? stamp.start : 0n,
+      const attributes: KeyValue[] = [];
+      for (const [key, value] of pairs[i]!) attributes.push({ key, value });
+      points.push({
+        attributes,
+        startTimeUnixNano: start,
         timeUnixNano: stamp.now,
         value: v,
-      }));
+        exemplars: [],
+        flags: 0,
+      });
     }
     if (points.length === 0) continue;
     out.push(newMetric({

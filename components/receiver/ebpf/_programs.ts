@@ -70,6 +70,8 @@ export interface Kernel {
   tracefs: string;
   /** Undefined when the kernel has no BTF: the groups needing struct offsets cannot run. */
   btf: Btf | undefined;
+  /** Why there is no BTF, for the warning. */
+  btfProblem?: string;
   /** Bound on the entries of each statistics map (distinct processes, or process × syscall). */
   maxEntries: number;
 }
@@ -247,7 +249,7 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
 function requireBtf(kernel: Kernel): Btf {
   if (kernel.btf === undefined) {
     throw new BpfError(
-      "the kernel has no BTF (/sys/kernel/btf/vmlinux) for task_struct offsets",
+      `it reads task_struct through BTF offsets: ${kernel.btfProblem ?? "the kernel has no BTF"}`,
       0,
     );
   }

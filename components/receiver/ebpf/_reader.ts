@@ -27,31 +27,32 @@ function commOf(bytes: Uint8Array): string {
 /** Reads one map; per-CPU values are summed, the comm is taken from the first CPU that has one. */
 export function readStats(layout: StatsLayout, map: BpfMap): Entry[] {
   const batch = lookupBatch(map);
-  const keys = new DataView(batch.keys.buffer, batch.keys.byteOffset, batch.keys.byteLength);
-  const values = new DataView(
+  const keys = new Uint32Array(batch.keys.buffer, batch.keys.byteOffset, batch.keys.byteLength / 4);
+  // Value strides are multiples of 8 bytes, so the buffer reads as u64 words.
+  const words = new BigUint64Array(
     batch.values.buffer,
     batch.values.byteOffset,
-    batch.values.byteLength,
+    batch.values.byteLength / 8,
   );
-  const stride = Math.ceil(layout.valueSize / 8) * 8;
-  const cpus = map.userValueSize / stride;
-  const out: Entry[] = [];
+  const stride = Math.ceil(layout.valueSize / 8);
+  const entryWords = map.userValueSize / 8;
+  const cpus = entryWords / stride;
+  const keyWords = layout.keySize / 4;
+  const counters = layout.counters.length;
+  const out: Entry[] = new Array(batch.count);
   for (let i = 0; i < batch.count; i++) {
-    const key: number[] = [];
-    for (let w = 0; w < layout.keySize / 4; w++) {
-      key.push(keys.getUint32(i * layout.keySize + w * 4, true));
-    }
-    const sums = layout.counters.map(() => 0n);
+    const key = Array.from(keys.subarray(i * keyWords, (i + 1) * keyWords));
+    const sums = new Array<bigint>(counters).fill(0n);
     let comm = "";
     for (let cpu = 0; cpu < cpus; cpu++) {
-      const base = i * map.userValueSize + cpu * stride;
-      for (let c = 0; c < sums.length; c++) sums[c]! += values.getBigUint64(base + c * 8, true);
+      const base = i * entryWords + cpu * stride;
+      for (let c = 0; c < counters; c++) sums[c]! += words[base + c]!;
       if (comm === "" && layout.commAt !== undefined) {
-        const at = batch.values.byteOffset + base + layout.commAt;
+        const at = batch.values.byteOffset + base * 8 + layout.commAt;
         comm = commOf(new Uint8Array(batch.values.buffer, at, 16));
       }
     }
-    out.push({ key, comm, values: sums });
+    out[i] = { key, comm, values: sums };
   }
   return out;
 }
@@ -66,6 +67,16 @@ export function currentComm(pid: number, procRoot = "/proc"): string | undefined
   } catch {
     return undefined;
   }
+}
+
+/** The processes alive now: the numeric entries of `/proc`. */
+export function livePids(procRoot = "/proc"): Set<number> {
+  const out = new Set<number>();
+  for (const e of Deno.readDirSync(procRoot)) {
+    const c = e.name.charCodeAt(0);
+    if (c >= 48 && c <= 57) out.add(Number(e.name));
+  }
+  return out;
 }
 
 /** Deletes the entries of `pids` from a map (processes that exited). */

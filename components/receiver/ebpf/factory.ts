@@ -26,7 +26,7 @@ import { MAP_METRICS } from "./_metrics.ts";
 import { toMetrics } from "./_metrics.ts";
 import { preflight } from "./_preflight.ts";
 import { type Group, type Loaded, loadPrograms } from "./_programs.ts";
-import { currentComm, type Entry, forget, readDrops, readStats } from "./_reader.ts";
+import { currentComm, type Entry, forget, livePids, readDrops, readStats } from "./_reader.ts";
 import { type EbpfConfig, ebpfConfigSchema } from "./config.ts";
 
 /** The instrumentation scope of the metrics. */
@@ -56,7 +56,12 @@ interface Running {
   loaded: Loaded;
   startNs: bigint;
   lastDrops: bigint[];
+  /** Process names by pid, and when they were read. */
+  comms: Map<number, { comm: string; at: bigint }>;
 }
+
+/** How long a process's name is used before it is read again. */
+const COMM_REFRESH_NS = 60_000_000_000n;
 
 /** An error for the service's start message. */
 function startError(message: string, cause?: unknown): Error {
@@ -90,11 +95,20 @@ export function createEbpfReceiver(
   function read(run: Running): Metric[] {
     const now = BigInt(Date.now()) * 1_000_000n;
     const metrics: Metric[] = [];
-    // Each process's name now (it may have exec'd since its first event); undefined once gone.
-    const comms = new Map<number, string | undefined>();
-    const commOf = (pid: number) => {
-      if (!comms.has(pid)) comms.set(pid, currentComm(pid));
-      return comms.get(pid);
+    // Each process's name (it may have exec'd since its first event), read once a minute; the
+    // processes alive, from one listing of /proc.
+    const live = livePids();
+    const commOf = (pid: number): string | undefined => {
+      if (!live.has(pid)) {
+        run.comms.delete(pid);
+        return undefined;
+      }
+      const known = run.comms.get(pid);
+      if (known !== undefined && now - known.at < COMM_REFRESH_NS) return known.comm;
+      const comm = currentComm(pid);
+      if (comm === undefined) return known?.comm;
+      run.comms.set(pid, { comm, at: now });
+      return comm;
     };
     for (const def of MAP_METRICS) {
       const entry = run.loaded.stats.get(def.layout.name);
@@ -163,37 +177,47 @@ export function createEbpfReceiver(
     }, config.interval);
   }
 
+  /** Checks the system, loads and attaches the programs; throws the start error. */
+  function attach(): void {
+    const fds = new FdSet();
+    try {
+      const system = preflight(config.btf_path);
+      const loaded = loadPrograms(enabledGroups(config), {
+        tracefs: system.tracefs,
+        btf: system.btf,
+        ...(system.btfProblem === undefined ? {} : { btfProblem: system.btfProblem }),
+        maxEntries: config.max_entries,
+      }, fds);
+      if (loaded.groups.size === 0) {
+        throw startError(`no metric group can run: ${loaded.warnings.join("; ")}`);
+      }
+      for (const w of loaded.warnings) logger.warn(`Metric group left out: ${w}`);
+      state = {
+        fds,
+        loaded,
+        startNs: BigInt(Date.now()) * 1_000_000n,
+        lastDrops: [],
+        comms: new Map(),
+      };
+      logger.info("eBPF programs attached", {
+        groups: [...loaded.groups],
+        descriptors: fds.size,
+      });
+    } catch (error) {
+      fds.closeAll();
+      if (error instanceof BpfError) throw startError(error.message, error);
+      throw error;
+    }
+  }
+
   return {
     collect,
     start() {
       if (state !== undefined) return Promise.resolve();
-      const groups = enabledGroups(config);
-      const fds = new FdSet();
       try {
-        const system = preflight(config.btf_path);
-        const loaded = loadPrograms(groups, {
-          tracefs: system.tracefs,
-          btf: system.btf,
-          maxEntries: config.max_entries,
-        }, fds);
-        if (loaded.groups.size === 0) {
-          throw startError(`no metric group can run: ${loaded.warnings.join("; ")}`);
-        }
-        for (const w of loaded.warnings) logger.warn(`Metric group left out: ${w}`);
-        state = {
-          fds,
-          loaded,
-          startNs: BigInt(Date.now()) * 1_000_000n,
-          lastDrops: [],
-        };
-        logger.info("eBPF programs attached", {
-          groups: [...loaded.groups],
-          descriptors: fds.size,
-        });
+        attach();
       } catch (error) {
-        fds.closeAll();
-        if (error instanceof BpfError) throw startError(error.message, error);
-        throw error;
+        return Promise.reject(error);
       }
       schedule();
       return Promise.resolve();
