@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { cumulativeSumOf, gaugeOf, newMetric, newNumberDataPoint } from "../../../lib/pdata/new.ts";
+import { cumulativeSumOf, gaugeOf, newMetric } from "../../../lib/pdata/new.ts";
 import type { KeyValue, Metric, NumberDataPoint } from "../../../lib/pdata/types.ts";
 import {
   FILE_OPERATIONS,
