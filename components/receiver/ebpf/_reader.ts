@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type BpfMap, deleteElem, lookupBatch } from "../../../lib/ebpf/bpf.ts";
+import { type BpfMap, deleteBatch, lookupBatch } from "../../../lib/ebpf/bpf.ts";
 import type { StatsLayout } from "./_layout.ts";
 
 /** One map entry: its key words, the process's command name and the counters summed over CPUs. */
@@ -79,20 +79,18 @@ export function livePids(procRoot = "/proc"): Set<number> {
   return out;
 }
 
-/** Deletes the entries of `pids` from a map (processes that exited). */
+/** Deletes the entries of `pids` from a map (processes that exited), in one batch. */
 export function forget(
   layout: StatsLayout,
   map: BpfMap,
   entries: Entry[],
   pids: Set<number>,
 ): void {
-  for (const e of entries) {
-    if (!pids.has(e.key[0]!)) continue;
-    const key = new Uint8Array(layout.keySize);
-    const view = new DataView(key.buffer);
-    e.key.forEach((w, i) => view.setUint32(i * 4, w, true));
-    deleteElem(map, key);
-  }
+  const gone = entries.filter((e) => pids.has(e.key[0]!));
+  if (gone.length === 0) return;
+  const keys = new Uint32Array(gone.length * (layout.keySize / 4));
+  gone.forEach((e, i) => keys.set(e.key, i * (layout.keySize / 4)));
+  deleteBatch(map, new Uint8Array(keys.buffer), gone.length);
 }
 
 /** The per-CPU drop counters summed: events not counted because a map was full, by slot. */

@@ -9,6 +9,7 @@ import {
   AttachType,
   createLink,
   createMap,
+  deleteBatch,
   deleteElem,
   loadProgram,
   lookupBatch,
@@ -63,6 +64,12 @@ Deno.test({
       const values = new BigUint64Array(batch.values.buffer);
       for (let i = 0; i < batch.count; i++) assert.equal(values[i], BigInt(keys[i]! * 10));
       assert.throws(() => lookupElem(map, new Uint8Array(8)), /takes 4-byte keys/);
+      // Batch delete: keys 0..99 except 42, which is gone already.
+      const keys99 = new Uint32Array(100).map((_, i) => i);
+      assert.equal(deleteBatch(map, new Uint8Array(keys99.buffer), 100), 99);
+      assert.equal(lookupBatch(map).count, 2900);
+      assert.equal(lookupElem(map, u32(99)), undefined);
+      assert.deepEqual(lookupElem(map, u32(100)), u64(1000n));
     } finally {
       fds.closeAll();
     }
