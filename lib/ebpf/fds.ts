@@ -22,6 +22,12 @@ export class FdSet {
     return this.#fds.length;
   }
 
+  /** Takes over every descriptor of `other`, which is left empty. */
+  adopt(other: FdSet): void {
+    this.#fds.push(...other.#fds);
+    other.#fds = [];
+  }
+
   /** Closes every descriptor (links and events before the programs and maps they use). */
   closeAll(): void {
     while (this.#fds.length > 0) closeFd(this.#fds.pop()!);

@@ -46,7 +46,7 @@ import {
 import { type Btf, memberOffset } from "../../../lib/ebpf/btf.ts";
 import { addImm, addTo, dropAndExit, lookupOrInit } from "../../../lib/ebpf/codegen.ts";
 import { BpfError } from "../../../lib/ebpf/errors.ts";
-import type { FdSet } from "../../../lib/ebpf/fds.ts";
+import { FdSet } from "../../../lib/ebpf/fds.ts";
 import { openSoftwareEvent, openTracepointEvent, SoftwareEvent } from "../../../lib/ebpf/perf.ts";
 import { field, readFormat, type TraceFormat } from "../../../lib/ebpf/tracefs.ts";
 import {
@@ -139,19 +139,26 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
     }
     return entry.map;
   };
+  const ctx: Ctx = { kernel, fds, drops };
   // A group runs when all it needs loaded; one that fails is left out with a warning naming the
-  // missing piece, and the others still run.
+  // missing piece, its programs already attached are detached, and the others still run. (Maps
+  // stay with `fds`: another group may share them.)
   const attempt = (names: Group[], load: () => void) => {
     if (names.length === 0) return;
+    const local = new FdSet();
+    ctx.fds = local;
     try {
       load();
+      fds.adopt(local);
       for (const g of names) out.groups.add(g);
     } catch (error) {
+      local.closeAll();
       if (!(error instanceof BpfError)) throw error;
       for (const g of names) out.warnings.push(`collect_${g}: ${error.message}`);
+    } finally {
+      ctx.fds = fds;
     }
   };
-  const ctx: Ctx = { kernel, fds, drops };
   const pick = (...names: Group[]) => names.filter((g) => groups.has(g));
 
   const sysGroups = pick("syscalls", "file_io");
@@ -193,56 +200,52 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
       attachTracepoint(ctx, probe, tcpProbe(ctx, probe, sockOwners, tcp));
     });
   }
-  {
-    attempt(pick("scheduler"), () => {
-      const btf = requireBtf(kernel);
-      const task = {
-        pid: memberOffset(btf, "task_struct", "pid"),
-        tgid: memberOffset(btf, "task_struct", "tgid"),
-        comm: memberOffset(btf, "task_struct", "comm"),
-      };
-      const sched = stat(SCHED);
-      const wake = own(helperMap("tfo_wakeup", 4, 8, 65536));
-      const oncpu = own(createMap({
-        name: "tfo_oncpu",
-        type: MapType.percpuArray,
-        keySize: 4,
-        valueSize: 8,
-        maxEntries: 1,
+  attempt(pick("scheduler"), () => {
+    const btf = requireBtf(kernel);
+    const task = {
+      pid: memberOffset(btf, "task_struct", "pid"),
+      tgid: memberOffset(btf, "task_struct", "tgid"),
+      comm: memberOffset(btf, "task_struct", "comm"),
+    };
+    const sched = stat(SCHED);
+    const wake = own(helperMap("tfo_wakeup", 4, 8, 65536));
+    const oncpu = own(createMap({
+      name: "tfo_oncpu",
+      type: MapType.percpuArray,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 1,
+    }));
+    attachRaw(ctx, "sched_wakeup", wakeup(task, wake));
+    attachRaw(ctx, "sched_wakeup_new", wakeup(task, wake));
+    attachRaw(ctx, "sched_switch", schedSwitch(ctx, task, sched, wake, oncpu));
+    attachRaw(ctx, "sched_migrate_task", migrate(ctx, task, sched));
+  });
+  attempt(pick("memory"), () => {
+    const mem = stat(MEMORY);
+    const f = readFormat(kernel.tracefs, "exceptions", "page_fault_user");
+    attachTracepoint(ctx, f, {
+      name: "tfo_page_fault",
+      type: ProgType.tracepoint,
+      code: countCurrent(ctx, mem, "page_faults", 5),
+    });
+    for (
+      const [config, counter] of [
+        [SoftwareEvent.pageFaultsMaj, "major_faults"],
+        [SoftwareEvent.pageFaultsMin, "minor_faults"],
+      ] as const
+    ) {
+      const prog = ctx.fds.own(loadProgram({
+        name: `tfo_${counter}`,
+        type: ProgType.perfEvent,
+        code: countCurrent(ctx, mem, counter, 5),
       }));
-      attachRaw(ctx, "sched_wakeup", wakeup(task, wake));
-      attachRaw(ctx, "sched_wakeup_new", wakeup(task, wake));
-      attachRaw(ctx, "sched_switch", schedSwitch(ctx, task, sched, wake, oncpu));
-      attachRaw(ctx, "sched_migrate_task", migrate(ctx, task, sched));
-    });
-  }
-  {
-    attempt(pick("memory"), () => {
-      const mem = stat(MEMORY);
-      const f = readFormat(kernel.tracefs, "exceptions", "page_fault_user");
-      attachTracepoint(ctx, f, {
-        name: "tfo_page_fault",
-        type: ProgType.tracepoint,
-        code: countCurrent(ctx, mem, "page_faults", 5),
-      });
-      for (
-        const [config, counter] of [
-          [SoftwareEvent.pageFaultsMaj, "major_faults"],
-          [SoftwareEvent.pageFaultsMin, "minor_faults"],
-        ] as const
-      ) {
-        const prog = fds.own(loadProgram({
-          name: `tfo_${counter}`,
-          type: ProgType.perfEvent,
-          code: countCurrent(ctx, mem, counter, 5),
-        }));
-        for (let cpu = 0; cpu < onlineCpus().length; cpu++) {
-          const ev = fds.own(openSoftwareEvent(config, onlineCpus()[cpu]!, counter));
-          fds.own(createLink(prog, ev, AttachType.perfEvent));
-        }
+      for (let cpu = 0; cpu < onlineCpus().length; cpu++) {
+        const ev = ctx.fds.own(openSoftwareEvent(config, onlineCpus()[cpu]!, counter));
+        ctx.fds.own(createLink(prog, ev, AttachType.perfEvent));
       }
-    });
-  }
+    }
+  });
   return out;
 }
 
