@@ -43,14 +43,16 @@ export interface System {
 /**
  * Checks the system; throws a {@linkcode BpfError} with a message for people when the receiver
  * cannot run at all. A missing BTF is not fatal here: only the groups that need it stop.
+ * @param needBtf read BTF (some enabled group reads kernel structs); parsing it takes a while
  */
-export function preflight(btfPath: string): System {
+export function preflight(btfPath: string, needBtf: boolean): System {
   if (Deno.build.os !== "linux") {
     throw new BpfError(`eBPF needs Linux; this is ${Deno.build.os}`, 0);
   }
   const problem = privilegeProblem(effectiveCapabilities());
   if (problem !== undefined) throw new BpfError(problem, 0);
   const tracefs = findTracefs();
+  if (!needBtf) return { tracefs, btf: undefined, btfProblem: "not read (no group needs it)" };
   try {
     return { tracefs, btf: loadBtf(btfPath === "" ? VMLINUX_BTF : btfPath), btfProblem: undefined };
   } catch (error) {

@@ -181,7 +181,7 @@ export function createEbpfReceiver(
   function attach(): void {
     const fds = new FdSet();
     try {
-      const system = preflight(config.btf_path);
+      const system = preflight(config.btf_path, config.collect_scheduler);
       const loaded = loadPrograms(enabledGroups(config), {
         tracefs: system.tracefs,
         btf: system.btf,
