@@ -26,14 +26,13 @@ import { openTracepointEvent } from "../../../lib/ebpf/perf.ts";
 import { findTracefs, readFormat } from "../../../lib/ebpf/tracefs.ts";
 import { addImm } from "../../../lib/ebpf/codegen.ts";
 import { closeFd } from "../../../lib/ebpf/_libc.ts";
-import { ebpfSkipReason } from "../../fixtures/ebpf/env.ts";
+import { ebpfSkipReason, openBpfObjects } from "../../fixtures/ebpf/env.ts";
 
 const skip = ebpfSkipReason();
 if (skip !== undefined) console.warn(`lib/ebpf kernel tests skipped: ${skip}`);
 
 const u32 = (v: number) => new Uint8Array(new Uint32Array([v]).buffer);
 const u64 = (v: bigint) => new Uint8Array(new BigUint64Array([v]).buffer);
-const fdCount = () => [...Deno.readDirSync("/proc/self/fd")].length;
 
 Deno.test({
   name: "bpf maps: update, lookup, next key, delete and batch lookup over many buckets",
@@ -146,7 +145,7 @@ Deno.test({
   name: "bpf programs attach by raw tracepoint and by perf event link, and detach on close",
   ignore: skip !== undefined || Deno.build.arch !== "x86_64",
   fn() {
-    const before = fdCount();
+    const before = openBpfObjects();
     const fds = new FdSet();
     const mk = (name: string) =>
       createMap({ name, type: MapType.percpuArray, keySize: 4, valueSize: 8, maxEntries: 1 });
@@ -175,7 +174,11 @@ Deno.test({
     getppid(1000);
     assert.equal(total(lookupElem(raw, u32(0))!), detached);
     assert.ok(total(lookupElem(perf, u32(0))!) >= p1 + 1000n);
+    const opened = [...openBpfObjects()].filter((id) => !before.has(id));
+    // Two maps, two programs and the perf event's link (the raw tracepoint's is closed).
+    assert.equal(opened.length, 5, opened.join(" "));
     fds.closeAll();
-    assert.equal(fdCount(), before);
+    const after = openBpfObjects();
+    assert.deepEqual(opened.filter((id) => after.has(id)), []);
   },
 });

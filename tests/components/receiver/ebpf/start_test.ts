@@ -12,7 +12,7 @@ import {
 } from "../../../../components/receiver/ebpf/_preflight.ts";
 import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
-import { ebpfSkipReason } from "../../../fixtures/ebpf/env.ts";
+import { ebpfSkipReason, openBpfObjects } from "../../../fixtures/ebpf/env.ts";
 
 const skip = ebpfSkipReason();
 if (skip !== undefined) console.warn(`ebpf start tests on the kernel skipped: ${skip}`);
@@ -58,7 +58,7 @@ Deno.test({
   name: "ebpf receiver fails to start when no enabled group can run, giving every reason",
   ignore: skip !== undefined,
   async fn() {
-    const before = [...Deno.readDirSync("/proc/self/fd")].length;
+    const before = openBpfObjects();
     const r = receiver({
       btf_path: "/nonexistent/vmlinux",
       collect_scheduler: true,
@@ -75,7 +75,8 @@ Deno.test({
           .test(e.message),
     );
     await r.shutdown();
-    assert.equal([...Deno.readDirSync("/proc/self/fd")].length, before, "nothing left open");
+    const left = [...openBpfObjects()].filter((id) => !before.has(id));
+    assert.deepEqual(left, [], "nothing left open");
   },
 });
 
