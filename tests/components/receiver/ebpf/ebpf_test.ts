@@ -294,3 +294,43 @@ Deno.test("ebpf receiver config: defaults are the TFO-Agent's and bad values are
   assert.match(issues({ pin_path: "/sys/fs/bpf/x" })[0]!, /pin_path/);
   assert.match(issues({ interval: "0s" })[0]!, /^interval: must be greater than 0/);
 });
+
+Deno.test({
+  name: "ebpf receiver warns when a map is full instead of dropping events silently",
+  ignore: skip !== undefined,
+  async fn() {
+    const lines: string[] = [];
+    const receiver = createEbpfReceiver(
+      ebpfConfigSchema.parse({
+        interval: "1h",
+        collect_syscalls: true,
+        collect_network: false,
+        collect_file_io: false,
+        collect_tcp_events: false,
+        max_entries: 16,
+      }),
+      createLogger({ write: (l) => lines.push(l) }),
+      new MetricRegistry().meter(),
+      {},
+    );
+    await receiver.start({} as never);
+    try {
+      // One python process alone makes more than 16 distinct system calls.
+      const out = await new Deno.Command(python3()!, {
+        args: ["-B", "-I", WORKLOAD, "syscalls", "10", "1"],
+        stdout: "null",
+      }).output();
+      assert.equal(out.code, 0);
+      await receiver.collect();
+    } finally {
+      await receiver.shutdown();
+    }
+    const warning = lines.map((l) => JSON.parse(l)).find((l) =>
+      l.msg === "A BPF map is full: events of new processes are not counted"
+    );
+    assert.ok(warning !== undefined, lines.join("\n"));
+    assert.equal(warning.group, "syscalls");
+    assert.ok(warning.dropped_events > 0);
+    assert.equal(warning.max_entries, 16);
+  },
+});
