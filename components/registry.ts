@@ -41,6 +41,7 @@ import { logstransformFactory } from "./processor/logstransform/factory.ts";
 import { transformFactory } from "./processor/transform/factory.ts";
 import { probabilisticSamplerFactory } from "./processor/probabilistic_sampler/factory.ts";
 import { tailSamplingFactory } from "./processor/tail_sampling/factory.ts";
+import { ebpfReceiverFactory } from "./receiver/ebpf/factory.ts";
 import { filelogReceiverFactory } from "./receiver/filelog/factory.ts";
 import { hostmetricsReceiverFactory } from "./receiver/hostmetrics/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
@@ -59,6 +60,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(syslogReceiverFactory),
   renamed(asFactory(filelogReceiverFactory), "file_log"),
   renamed(asFactory(hostmetricsReceiverFactory), "host_metrics"),
+  asFactory(ebpfReceiverFactory),
   asFactory(batchFactory),
   asFactory(memoryLimiterFactory),
   asFactory(attributesFactory),

@@ -1,6 +1,7 @@
 /**
  * TFO-Agent collectors → receivers: `system`, `node_exporter` and `process` become `hostmetrics`
- * receivers with the matching scrapers, `logs` becomes a `filelog` receiver.
+ * receivers with the matching scrapers, `logs` becomes a `filelog` receiver, `ebpf` the `ebpf`
+ * receiver.
  *
  * @module
  */
@@ -232,6 +233,80 @@ function logsReceiver(
   });
 }
 
+/** `collectors.ebpf` → `ebpf`: the same keys; what tfo cannot do is an error or a warning. */
+function ebpfReceiver(
+  src: Source,
+  cfg: TfoAgentConfig,
+  diagnostics: Diagnostic[],
+): RawMap | undefined {
+  const c = cfg.collectors.ebpf;
+  if (!c.enabled) return undefined;
+  const p = ["collectors", "ebpf"];
+  const at = (k: string) => [...p, k];
+  let ok = true;
+  const error = (key: string, message: string) => {
+    ok = false;
+    diagnostics.push({
+      severity: "error",
+      ...src.at(at(key)),
+      path: `collectors.ebpf.${key}`,
+      message,
+    });
+  };
+  const warn = (key: string, message: string) =>
+    diagnostics.push({
+      severity: "warning",
+      ...src.at(at(key)),
+      path: `collectors.ebpf.${key}`,
+      message,
+    });
+  if (c.sample_rate !== 100) {
+    error("sample_rate", "must be 100: tfo counts every event in the kernel and does not sample");
+  }
+  if (c.cilium.enabled) {
+    error(
+      "cilium",
+      "is enabled but tfo has no Cilium Hubble client; collect Hubble's metrics " +
+        "with a prometheus receiver in an OpenTelemetry-shaped config",
+    );
+  }
+  for (const key of ["ring_buffer_size", "perf_buffer_size"] as const) {
+    if (c[key] !== undefined) {
+      warn(key, "has no counterpart: tfo reads per-CPU counter maps and keeps no event buffer");
+    }
+  }
+  if (c.pin_path !== undefined && c.pin_path !== "") {
+    warn(
+      "pin_path",
+      "has no counterpart: tfo does not pin its maps, so counters restart with " +
+        "the agent",
+    );
+  }
+  if (!ok) return undefined;
+  const flags = [
+    "collect_syscalls",
+    "collect_network",
+    "collect_file_io",
+    "collect_scheduler",
+    "collect_memory",
+    "collect_tcp_events",
+  ] as const;
+  const strings = (key: "process_filter" | "exclude_processes") =>
+    list(src.at(at(key)), c[key].map((v, i) => src.copy([...p, key, i], v)));
+  const labels = Object.entries(c.labels);
+  return map(src.at(p), {
+    interval: src.copy(at("interval"), "15s"),
+    ...Object.fromEntries(flags.map((f) => [f, src.copy(at(f), c[f])])),
+    process_filter: strings("process_filter"),
+    exclude_processes: strings("exclude_processes"),
+    btf_path: c.btf_path === "" ? undefined : src.copy(at("btf_path"), c.btf_path),
+    labels: labels.length === 0 ? undefined : map(
+      src.at(at("labels")),
+      Object.fromEntries(labels.map(([k, v]) => [k, src.copy([...p, "labels", k], v)])),
+    ),
+  });
+}
+
 /**
  * Leaves each host scraper in one receiver. `collectors.system` (on by default) and
  * `collectors.node_exporter` both map to the cpu, memory, paging, disk, filesystem, network and load
@@ -294,6 +369,7 @@ export function translateCollectors(
   add(metrics, "host_metrics/system", system);
   add(metrics, "host_metrics/node_exporter", node);
   add(metrics, "host_metrics/process", processReceiver(src, cfg));
+  add(metrics, "ebpf", ebpfReceiver(src, cfg, diagnostics));
   add(logs, "file_log/logs", logsReceiver(src, cfg, storage, diagnostics));
   return { metrics, logs };
 }

@@ -4,7 +4,7 @@
  * collectors tfo recognizes but cannot provide, each with the reason.
  *
  * Sections tfo translates: `telemetryflow` (platform connection), `api` (its deprecated older
- * name), `agent`, `heartbeat`, `collectors` (`system`, `node_exporter`, `process`, `logs`),
+ * name), `agent`, `heartbeat`, `collectors` (`system`, `node_exporter`, `process`, `logs`, `ebpf`),
  * `exporter.otlp`, `buffer`, `logging` and `resources` (its memory limits). Every other key of the
  * Go agent's shape is listed in {@linkcode UNSUPPORTED_SECTIONS} or
  * {@linkcode UNSUPPORTED_COLLECTORS}; anything else is an unknown key.
@@ -165,12 +165,53 @@ export const logsCollectorSchema = z.strictObject({
   exclude_patterns: strings(),
 });
 
+/** `collectors.ebpf.cilium`: the Go agent's Cilium Hubble client. */
+const ciliumSchema = z.strictObject({
+  enabled: flag(false),
+  hubble_address: text(),
+  hubble_tls_enabled: z.boolean().optional(),
+  hubble_tls_cert: text(),
+  hubble_tls_key: text(),
+  hubble_tls_ca: text(),
+  collect_flows: z.boolean().optional(),
+  collect_l7_flows: z.boolean().optional(),
+  collect_drops: z.boolean().optional(),
+  collect_policies: z.boolean().optional(),
+});
+
+/** `collectors.ebpf`: kernel metrics from eBPF programs (the `ebpf` receiver). */
+export const ebpfCollectorSchema = z.strictObject({
+  enabled: flag(false),
+  interval: duration("15s"),
+  collect_syscalls: flag(true),
+  collect_network: flag(true),
+  collect_file_io: flag(true),
+  collect_scheduler: flag(false),
+  collect_memory: flag(false),
+  collect_tcp_events: flag(true),
+  /** Regular expressions on the command name (empty: every process). */
+  process_filter: strings(),
+  /** Exact command names left out. */
+  exclude_processes: z.array(z.string()).default(["tfo-agent", "systemd"]),
+  /** Percentage of events sampled (1–100); tfo counts every event, so only 100 translates. */
+  sample_rate: z.number().int().min(1).max(100).default(100),
+  /** The Go agent's event buffers; tfo reads counters from maps and has none. */
+  ring_buffer_size: z.number().int().nonnegative().optional(),
+  perf_buffer_size: z.number().int().nonnegative().optional(),
+  btf_path: text(),
+  /** Where the Go agent pins its maps; tfo does not pin them. */
+  pin_path: z.string().optional(),
+  labels: z.preprocess((v) => v ?? {}, z.record(z.string(), z.string())),
+  cilium: block(ciliumSchema),
+});
+
 /** The `collectors:` keys tfo translates. */
 export const collectorsSchema = z.strictObject({
   system: block(systemCollectorSchema),
   node_exporter: block(nodeExporterCollectorSchema),
   process: block(processCollectorSchema),
   logs: block(logsCollectorSchema),
+  ebpf: block(ebpfCollectorSchema),
 });
 
 const signalSchema = z.strictObject({
@@ -278,7 +319,6 @@ export type TfoAgentConfig = z.output<typeof tfoAgentSchema>;
 export const UNSUPPORTED_COLLECTORS: Readonly<Record<string, string>> = {
   kubernetes: "tfo has no Kubernetes API client (no kube-state metrics, events or pod logs); " +
     "run the OpenTelemetry Collector's k8s_cluster receiver and send to tfo over OTLP",
-  ebpf: "tfo does not load eBPF programs; a JavaScript runtime cannot attach kernel probes",
   fluent_bit: "tfo does not manage a Fluent Bit subprocess; use collectors.logs (filelog) instead",
   docker: "tfo does not read the Docker Engine API; scrape cAdvisor or use the Collector's " +
     "docker_stats receiver",

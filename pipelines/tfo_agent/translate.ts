@@ -11,6 +11,7 @@
  * | `collectors.node_exporter` | `host_metrics/node_exporter`: one scraper per sub-collector, excludes as regexp filters; a scraper system also runs moves here (once, never twice) |
  * | `collectors.process` | `host_metrics/process`: the `process` scraper, `processes` as strict names |
  * | `collectors.logs` | `file_log/logs`: `paths` → `include`, line patterns → router operators |
+ * | `collectors.ebpf` | `ebpf`: the same keys (`sample_rate` only at 100, no `cilium`) |
  * | `exporter.otlp` + `telemetryflow` | `otlp_grpc/telemetryflow` (gRPC) or `otlp_http/telemetryflow`, `auth: telemetryflow` |
  * | `buffer` | `file_storage/buffer` as the exporter's persistent `sending_queue` |
  * | `telemetryflow` + `agent` + `heartbeat` | the `telemetryflow` extension |
@@ -19,7 +20,7 @@
  * | `resources.memory` | a `memory_limiter` processor |
  * | `logging` | `service.telemetry.logs` |
  *
- * Collectors and sections tfo cannot provide (`kubernetes`, `ebpf`, …) are errors when enabled and
+ * Collectors and sections tfo cannot provide (`kubernetes`, `docker`, …) are errors when enabled and
  * warnings when not; nothing is dropped without a word.
  *
  * Values are taken as written, `${env:…}` references included, wherever they pass through
@@ -148,7 +149,7 @@ function build(
       ...src.at(["collectors"]),
       path: "collectors",
       message: "no collector is enabled (and exported): enable collectors.system, " +
-        "node_exporter, process or logs",
+        "node_exporter, process, logs or ebpf",
     });
     return undefined;
   }
@@ -158,7 +159,10 @@ function build(
   const extensions: Record<string, RawNode | undefined> = {};
   if (exporter.storage !== undefined) extensions[BUFFER_STORAGE_ID] = exporter.storage;
   const capabilities = [
-    ...(receivers.metrics.size > 0 ? ["hostmetrics"] : []),
+    ...([...receivers.metrics.keys()].some((id) => id.startsWith("host_metrics/"))
+      ? ["hostmetrics"]
+      : []),
+    ...(receivers.metrics.has("ebpf") ? ["ebpf"] : []),
     ...(receivers.logs.size > 0 ? ["filelog"] : []),
   ];
   extensions.telemetryflow = telemetryflowExtension(src, cfg, env, capabilities, storage);

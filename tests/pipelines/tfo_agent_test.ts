@@ -273,13 +273,13 @@ collectors:
   assert.ok(errors(noPaths).some((e) => /collectors\.logs\.paths: must list at least one/.test(e)));
 });
 
-Deno.test("kubernetes, ebpf and other collectors tfo lacks are errors when enabled, warnings when not", async () => {
+Deno.test("kubernetes, docker and other collectors tfo lacks are errors when enabled, warnings when not", async () => {
   const r = await load(`${BASE}
 collectors:
   system: {}
   kubernetes:
     enabled: true
-  ebpf:
+  docker:
     enabled: true
   mysql:
     enabled: false
@@ -292,7 +292,9 @@ collectors:
     ),
     errs.join("\n"),
   );
-  assert.ok(errs.some((e) => /^agent\.yaml:11:3 {2}collectors\.ebpf: .*eBPF/.test(e)));
+  assert.ok(
+    errs.some((e) => /^agent\.yaml:11:3 {2}collectors\.docker: .*Docker Engine API/.test(e)),
+  );
   assert.ok(
     warnings(r).some((w) =>
       /^agent\.yaml:13:3 {2}warning: collectors\.mysql: the collector "mysql" is disabled and left out/
@@ -583,4 +585,73 @@ Deno.test("the production TFO-Agent example collects every host series once per 
   const twice = [...seen].filter(([, n]) => n > 1).map(([key]) => key);
   assert.ok(points > 0);
   assert.deepEqual(twice.slice(0, 5), [], `${twice.length} of ${points} points are doubled`);
+});
+
+Deno.test("collectors.ebpf becomes the ebpf receiver with the same keys", async () => {
+  const { plain, config, all } = await translate(`${BASE}
+collectors:
+  system:
+    enabled: false
+  ebpf:
+    enabled: true
+    interval: 30s
+    collect_scheduler: true
+    collect_tcp_events: false
+    process_filter: ["^nginx"]
+    exclude_processes: [tfo-agent]
+    labels:
+      team: kernel
+    ring_buffer_size: 262144
+`);
+  assert.deepEqual(plain.receivers.ebpf, {
+    interval: "30s",
+    collect_syscalls: true,
+    collect_network: true,
+    collect_file_io: true,
+    collect_scheduler: true,
+    collect_memory: false,
+    collect_tcp_events: false,
+    process_filter: ["^nginx"],
+    exclude_processes: ["tfo-agent"],
+    labels: { team: "kernel" },
+  });
+  assert.deepEqual(plain.service.pipelines.metrics.receivers, ["ebpf"]);
+  assert.deepEqual(plain.extensions.telemetryflow.capabilities, ["ebpf"]);
+  assert.ok(config !== undefined);
+  assert.ok(
+    all.map(formatDiagnostic).some((w) =>
+      /collectors\.ebpf\.ring_buffer_size: has no counterpart/.test(w)
+    ),
+  );
+});
+
+Deno.test("collectors.ebpf: sampling and Cilium are errors, the Go agent's defaults translate", async () => {
+  const bad = await load(`${BASE}
+collectors:
+  ebpf:
+    enabled: true
+    sample_rate: 50
+    cilium:
+      enabled: true
+`);
+  const errs = errors(bad);
+  assert.ok(
+    errs.some((e) => /collectors\.ebpf\.sample_rate: must be 100/.test(e)),
+    errs.join("\n"),
+  );
+  assert.ok(errs.some((e) => /collectors\.ebpf\.cilium: is enabled but tfo has no Cilium/.test(e)));
+  const { plain } = await translate(`${BASE}
+collectors:
+  ebpf:
+    enabled: true
+`);
+  assert.deepEqual(plain.receivers.ebpf.exclude_processes, ["tfo-agent", "systemd"]);
+  assert.equal(plain.receivers.ebpf.interval, "15s");
+  assert.deepEqual(plain.extensions.telemetryflow.capabilities, ["hostmetrics", "ebpf"]);
+  const off = await load(`${BASE}
+collectors:
+  ebpf:
+    enabled: false
+`);
+  assert.deepEqual(warnings(off).filter((w) => /ebpf/.test(w)), []);
 });

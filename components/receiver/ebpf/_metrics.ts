@@ -1,0 +1,201 @@
+/**
+ * Map entries → metrics, under the TFO-Agent's names and attributes (`pid`, `comm`, `syscall`,
+ * `operation`, `old_state`, `new_state`, as strings like the agent's labels). Counters are
+ * cumulative monotonic sums from the time the programs were attached; `ebpf.sched.runq_latency_ns`
+ * and `ebpf.tcp.rtt_ns` are gauges as in the agent (the RTT only when measured).
+ *
+ * @module
+ */
+import { cumulativeSumOf, gaugeOf, newMetric } from "../../../lib/pdata/new.ts";
+import type { KeyValue, Metric, NumberDataPoint } from "../../../lib/pdata/types.ts";
+import {
+  FILE_OPERATIONS,
+  FILEIO,
+  MEMORY,
+  SCHED,
+  type StatsLayout,
+  SYSCALLS,
+  TCP,
+  TCP_STATE_NAMES,
+  TCP_STATES,
+  UDP,
+} from "./_layout.ts";
+import type { Entry } from "./_reader.ts";
+import { X86_64_SYSCALLS } from "./_syscalls_x86_64.ts";
+
+/** One metric of a map: the counter it reads, its name, unit, description and kind. */
+export interface MetricDef {
+  counter: string;
+  name: string;
+  unit: string;
+  description: string;
+  kind: "sum" | "gauge";
+  /** Leave zero values out (a gauge with nothing measured). */
+  skipZero?: boolean;
+}
+
+/** How a map's entries become metrics: the attributes from its key, the metrics from its values. */
+export interface MapMetrics {
+  layout: StatsLayout;
+  attributes(e: Entry): KeyValue[];
+  metrics: readonly MetricDef[];
+}
+
+const sum = (counter: string, name: string, unit: string, description: string): MetricDef => ({
+  counter,
+  name,
+  unit,
+  description,
+  kind: "sum",
+});
+
+function syscallName(nr: number): string {
+  const name = Deno.build.arch === "x86_64" ? X86_64_SYSCALLS[nr] : undefined;
+  return name ?? `syscall_${nr}`;
+}
+
+const proc = (e: Entry): KeyValue[] => [
+  { key: "pid", value: String(e.key[0]) },
+  { key: "comm", value: e.comm },
+];
+
+/** Every map's metrics. */
+export const MAP_METRICS: readonly MapMetrics[] = [
+  {
+    layout: SYSCALLS,
+    attributes: (e) => [...proc(e), { key: "syscall", value: syscallName(e.key[1]!) }],
+    metrics: [
+      sum("count", "ebpf.syscall.count", "{call}", "Number of system calls"),
+      sum("latency_ns", "ebpf.syscall.latency_ns", "ns", "Time spent in system calls"),
+      sum("errors", "ebpf.syscall.errors", "{call}", "System calls that returned an error"),
+    ],
+  },
+  {
+    layout: FILEIO,
+    attributes: (e) => [...proc(e), {
+      key: "operation",
+      value: FILE_OPERATIONS[e.key[1]!] ?? "unknown",
+    }],
+    metrics: [
+      sum("operations", "ebpf.fileio.operations", "{operation}", "File I/O system calls"),
+      sum("bytes", "ebpf.fileio.bytes", "By", "Bytes read or written by file I/O system calls"),
+      sum("latency_ns", "ebpf.fileio.latency_ns", "ns", "Time spent in file I/O system calls"),
+    ],
+  },
+  {
+    layout: TCP,
+    attributes: proc,
+    metrics: [
+      sum("connections", "ebpf.tcp.connections", "{connection}", "TCP connections established"),
+      sum("bytes_sent", "ebpf.tcp.bytes_sent", "By", "Bytes sent on TCP sockets"),
+      sum("bytes_recv", "ebpf.tcp.bytes_recv", "By", "Bytes received on TCP sockets"),
+      sum("retransmits", "ebpf.tcp.retransmits", "{segment}", "TCP segments retransmitted"),
+      {
+        counter: "rtt_ns",
+        name: "ebpf.tcp.rtt_ns",
+        unit: "ns",
+        description: "Smoothed round-trip time of the latest TCP segment received",
+        kind: "gauge",
+        skipZero: true,
+      },
+    ],
+  },
+  {
+    layout: UDP,
+    attributes: proc,
+    metrics: [
+      sum("packets_sent", "ebpf.udp.packets_sent", "{packet}", "UDP datagrams sent"),
+      sum("packets_recv", "ebpf.udp.packets_recv", "{packet}", "UDP datagrams received"),
+    ],
+  },
+  {
+    layout: TCP_STATES,
+    attributes: (e) => [
+      { key: "pid", value: String(e.key[0]) },
+      { key: "old_state", value: TCP_STATE_NAMES[e.key[1]!] ?? `STATE_${e.key[1]}` },
+      { key: "new_state", value: TCP_STATE_NAMES[e.key[2]!] ?? `STATE_${e.key[2]}` },
+    ],
+    metrics: [
+      sum("count", "ebpf.tcp.state_transitions", "{transition}", "TCP state transitions"),
+    ],
+  },
+  {
+    layout: SCHED,
+    attributes: proc,
+    metrics: [
+      sum(
+        "context_switches",
+        "ebpf.sched.context_switches",
+        "{switch}",
+        "Times a thread of the process was switched out",
+      ),
+      {
+        counter: "runq_latency_ns",
+        name: "ebpf.sched.runq_latency_ns",
+        unit: "ns",
+        description: "Time the process's threads waited runnable in a run queue",
+        kind: "gauge",
+      },
+      sum("oncpu_ns", "ebpf.sched.oncpu_ns", "ns", "Time the process's threads ran on a CPU"),
+      sum("migrations", "ebpf.sched.migrations", "{migration}", "Thread migrations between CPUs"),
+    ],
+  },
+  {
+    layout: MEMORY,
+    attributes: proc,
+    metrics: [
+      sum("page_faults", "ebpf.memory.page_faults", "{fault}", "Page faults in user mode"),
+      sum("major_faults", "ebpf.memory.major_faults", "{fault}", "Page faults that needed I/O"),
+      sum("minor_faults", "ebpf.memory.minor_faults", "{fault}", "Page faults without I/O"),
+    ],
+  },
+];
+
+/** Timestamps and extra attributes of one emission. */
+export interface Stamp {
+  start: bigint;
+  now: bigint;
+  /** The config's `labels`. */
+  labels: KeyValue[];
+}
+
+/**
+ * The metrics of one map's entries (metrics without points are left out). Every point gets its own
+ * attribute objects: a processor downstream may change one point's in place.
+ */
+export function toMetrics(def: MapMetrics, entries: readonly Entry[], stamp: Stamp): Metric[] {
+  // Attributes once per entry, as plain pairs; copied into fresh objects per point.
+  const pairs = entries.map((e) => {
+    const kvs = def.attributes(e);
+    for (const l of stamp.labels) kvs.push(l);
+    return kvs.map((kv) => [kv.key, kv.value] as const);
+  });
+  const out: Metric[] = [];
+  for (const m of def.metrics) {
+    const c = def.layout.counters.indexOf(m.counter);
+    const start = m.kind === "sum" ? stamp.start : 0n;
+    const points: NumberDataPoint[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const v = entries[i]!.values[c]!;
+      if (m.skipZero === true && v === 0n) continue;
+      const attributes: KeyValue[] = [];
+      for (const [key, value] of pairs[i]!) attributes.push({ key, value });
+      points.push({
+        attributes,
+        startTimeUnixNano: start,
+        timeUnixNano: stamp.now,
+        value: v,
+        exemplars: [],
+        flags: 0,
+      });
+    }
+    if (points.length === 0) continue;
+    out.push(newMetric({
+      name: m.name,
+      unit: m.unit,
+      description: m.description,
+      data: m.kind === "sum" ? cumulativeSumOf(points, true) : gaugeOf(points),
+    }));
+  }
+  return out;
+}
