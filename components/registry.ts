@@ -21,6 +21,7 @@ import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
 import { prometheusExporterFactory } from "./exporter/prometheus/factory.ts";
 import { fileExporterFactory } from "./exporter/file/factory.ts";
+import { prwExporterFactory } from "./exporter/prometheusremotewrite/factory.ts";
 import { attributesFactory } from "./processor/attributes/factory.ts";
 import { batchFactory } from "./processor/batch/factory.ts";
 import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
@@ -59,6 +60,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   renamed(asFactory(otlphttpExporterFactory), "otlp_http"),
   asFactory(prometheusExporterFactory),
   asFactory(fileExporterFactory),
+  renamed(asFactory(prwExporterFactory), "prometheus_remote_write"),
   asFactory(healthCheckFactory),
   asFactory(fileStorageFactory),
   asFactory(apikeyauthFactory),
