@@ -94,7 +94,6 @@ export const STALE_NAN_BITS = 0x7ff0000000000002n;
 
 const WT_VARINT = 0;
 const WT_I64 = 1;
-const WT_LEN = 2;
 
 function tag(w: ProtoWriter, field: number, wt: number): void {
   w.ensure(16);

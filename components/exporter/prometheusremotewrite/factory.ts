@@ -7,8 +7,8 @@
  * Answers: 2xx is success; 5xx and 429 are retryable (the exporter helper retries with backoff and
  * honours `Retry-After`); any other status is permanent: the batch is dropped and counted in
  * `otelcol_exporter_send_failed_metric_points`. Network failures are retryable. When a batch
- * was split, a retry sends only the requests that have not yet succeeded, so a sample is not
- * written twice. Points remote write cannot carry (delta sums and histograms, names that cannot
+ * was split, a retryable failure stops the batch's remaining requests, and the retry sends only
+ * the requests that have not yet succeeded, so a sample is not written twice. Points remote write cannot carry (delta sums and histograms, names that cannot
  * be translated) are dropped, counted in `tfo_exporter_prometheusremotewrite_dropped_points` and
  * in the Collector's `otelcol_exporter_prometheusremotewrite_failed_translations` (one per batch
  * with a failure), and the rest is sent.
@@ -231,14 +231,17 @@ export function createPrwExporter(
     const pending = bodies.map((_, i) => i).filter((i) => !done.has(i));
     const failures: Outcome[] = [];
     let next = 0;
+    // After a retryable failure (an overloaded or failing server) the rest waits for the retry.
+    let halted = false;
     const worker = async () => {
-      while (next < pending.length) {
+      while (next < pending.length && !halted) {
         const i = pending[next++]!;
         const outcome = await send(bodies[i]!, headers, abort);
         if (outcome.ok) {
           done.add(i);
         } else {
           failures.push(outcome);
+          if (!outcome.permanent) halted = true;
           if (outcome.permanent) {
             done.add(i);
             rejectedRequests.add(1);

@@ -178,3 +178,146 @@ Deno.test("prometheus_remote_write writes every metric type as the Collector nam
     ].sort();
   }
 });
+
+Deno.test("prometheus_remote_write 2.0 sends a symbol table, metadata per series and its headers", async () => {
+  const sink = new Sink(2);
+  const { exporter, consumer } = await exporterFor({
+    endpoint: sink.url,
+    protobuf_message: "io.prometheus.write.v2.Request",
+  });
+  try {
+    await consumer.consume(Payload.of("metrics", metrics(ALL_TYPES.slice(0, 4))));
+    assert.equal(sink.received.length, 1);
+    const h = sink.received[0]!.headers;
+    assert.equal(
+      h.get("content-type"),
+      "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+    );
+    assert.equal(h.get("x-prometheus-remote-write-version"), "2.0.0");
+    const got = sink.received[0]!.decoded.series;
+    const counter = got.find((s) => s.labels.__name__ === "http_requests_total")!;
+    assert.deepEqual(counter.metadata, { type: 1, help: "Requests served", unit: "" });
+    assert.deepEqual(counter.samples, [{ value: 42, timestamp: T_MS }]);
+    const bucket = got.find((s) => s.labels.__name__ === "latency_milliseconds_bucket")!;
+    assert.deepEqual(bucket.metadata, { type: 3, help: "", unit: "milliseconds" });
+    assert.equal(got.find((s) => s.labels.__name__ === "queue_depth")!.metadata!.type, 2);
+    // No resource attribute besides service.*: no target_info.
+    assert.equal(got.some((s) => s.labels.__name__ === "target_info"), false);
+  } finally {
+    await exporter.shutdown();
+    await sink.close();
+  }
+});
+
+/** One gauge with `n` series (attribute `i`). */
+function wide(n: number, time = T): MetricsData {
+  return metrics([
+    metric("wide", "", {
+      type: "gauge",
+      dataPoints: Array.from({ length: n }, (_, i) => point(i, { i: String(i) }, time)),
+    }),
+  ]);
+}
+
+for (const version of [1, 2] as const) {
+  Deno.test(`prometheus_remote_write ${version}.0 splits requests under max_batch_size_bytes`, async () => {
+    const sink = new Sink(version);
+    const { exporter, consumer } = await exporterFor({
+      endpoint: sink.url,
+      max_batch_size_bytes: 2000,
+      ...(version === 2 ? { protobuf_message: "io.prometheus.write.v2.Request" } : {}),
+    });
+    try {
+      await consumer.consume(Payload.of("metrics", wide(200)));
+      assert.ok(sink.received.length > 5, `${sink.received.length} requests`);
+      for (const r of sink.received) assert.ok(r.body.length < 2000, `${r.body.length} bytes`);
+      const values = sink.samples().map((s) => Number(s.split(" ")[1])).sort((a, b) => a - b);
+      assert.deepEqual(values, Array.from({ length: 200 }, (_, i) => i));
+    } finally {
+      await exporter.shutdown();
+      await sink.close();
+    }
+  });
+}
+
+Deno.test("prometheus_remote_write retries 429 after its Retry-After and 5xx, and resends only what failed", async () => {
+  const sink = new Sink(1);
+  const arrivals: number[] = [];
+  sink.answer = (n) => {
+    arrivals.push(performance.now());
+    if (n === 1) return { status: 429, headers: { "retry-after": "1" } };
+    if (n === 3) return { status: 503 };
+    return { status: 204 };
+  };
+  const { exporter, consumer, value } = await exporterFor({
+    endpoint: sink.url,
+    max_batch_size_bytes: 2000,
+    max_batch_request_parallelism: 1,
+  });
+  try {
+    await consumer.consume(Payload.of("metrics", wide(40)));
+    const requests = sink.received.length;
+    assert.ok(requests >= 3, `${requests} requests`);
+    // Each of the 40 samples arrived once, though two attempts failed.
+    assert.equal(sink.samples().length, 40);
+    assert.equal(sink.answered.length, requests + 2);
+    const waited = arrivals[2]! - arrivals[1]!;
+    assert.ok(waited >= 950, `the retry after 429 came ${waited} ms later, not after 1 s`);
+    assert.equal(value("otelcol_exporter_sent_metric_points"), 40);
+  } finally {
+    await exporter.shutdown();
+    await sink.close();
+  }
+});
+
+Deno.test("prometheus_remote_write drops and counts a batch refused with 400, without retrying", async () => {
+  const sink = new Sink(1);
+  sink.answer = () => ({ status: 400, body: "out of order sample" });
+  const { exporter, consumer, value } = await exporterFor({ endpoint: sink.url });
+  try {
+    const error = await consumer.consume(Payload.of("metrics", wide(3))).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(error instanceof ConsumerError && error.permanent, `permanent: ${error}`);
+    assert.match(error.message, /HTTP 400: out of order sample/);
+    assert.equal(sink.answered.length, 1);
+    assert.equal(value("otelcol_exporter_send_failed_metric_points"), 3);
+    assert.equal(value("tfo_exporter_prometheusremotewrite_rejected_requests"), 1);
+  } finally {
+    await exporter.shutdown();
+    await sink.close();
+  }
+});
+
+Deno.test("prometheus_remote_write refuses keys it does not implement and bad values", () => {
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ wal: { directory: "/tmp" } }, /wal/],
+    [{ http: { endpoint: "http://x" } }, /http/],
+    [{ compression: "gzip" }, /snappy/],
+    [{ remote_write_queue: { queue_size: 0 } }, /0 size queue/],
+    [{ remote_write_queue: {}, sending_queue: {} }, /remote_write_queue/],
+    [{ translation_strategy: "NoTranslation" }, /Remote Write 2\.0/],
+    [{ external_labels: { "": "x" } }, /empty key or value/],
+    [{ headers: { "X-Prometheus-Remote-Write-Version": "9" } }, /remote write protocol/],
+    [{ convert_explicit_histograms_to_nhcb: true }, /not supported/],
+    [{ max_batch_request_parallelism: 0 }, /below 1/],
+    [{ read_buffer_size: 10 }, /read_buffer_size/],
+  ];
+  for (const [input, message] of bad) {
+    const r = prwConfigSchema.safeParse({
+      endpoint: "http://127.0.0.1:9090/api/v1/write",
+      ...input,
+    });
+    assert.equal(r.success, false, JSON.stringify(input));
+    assert.match(JSON.stringify(r.error!.issues), message, JSON.stringify(input));
+  }
+  const c = prwConfigSchema.parse({ endpoint: "http://127.0.0.1:9090/api/v1/write" });
+  assert.equal(c.timeout, 5000);
+  assert.equal(c.retry_on_failure.initial_interval, 50);
+  assert.equal(c.max_batch_size_bytes, 3_000_000);
+  assert.equal(c.sending_queue.queue_size, 10000);
+  assert.equal(c.sending_queue.num_consumers, 1);
+  assert.equal(c.parallelism, 5);
+  assert.equal(c.target_info.enabled, true);
+});
