@@ -20,6 +20,8 @@ export interface RwSample {
   value: number;
   /** Milliseconds since the epoch. */
   timestampMs: number;
+  /** 2.0 only: when the cumulative series started (0: unknown). */
+  startMs?: number;
 }
 
 /** One exemplar. */
@@ -43,6 +45,8 @@ export interface RwHistogram {
   positiveSpans: readonly (readonly [number, number])[];
   positiveDeltas: readonly bigint[];
   timestampMs: number;
+  /** 2.0 only: when the cumulative histogram started (0: unknown). */
+  startMs?: number;
 }
 
 /** The metric types of remote write metadata (1.0 and 2.0 share the numbers). */
@@ -162,8 +166,8 @@ function spans(w: ProtoWriter, field: number, list: readonly (readonly [number, 
   }
 }
 
-/** A native histogram (the same message in 1.0 and 2.0). */
-function histogram(w: ProtoWriter, field: number, h: RwHistogram): void {
+/** A native histogram (the same message in 1.0 and 2.0, which adds the start time). */
+function histogram(w: ProtoWriter, field: number, h: RwHistogram, v2: boolean): void {
   w.fork(field);
   uint64Big(w, 1, h.count);
   if (h.sum !== 0 || 1 / h.sum < 0) doubleField(w, 3, h.sum);
@@ -175,13 +179,15 @@ function histogram(w: ProtoWriter, field: number, h: RwHistogram): void {
   spans(w, 11, h.positiveSpans);
   packedSint64(w, 12, h.positiveDeltas);
   if (h.timestampMs !== 0) int64Number(w, 15, h.timestampMs);
+  if (v2 && h.startMs !== undefined && h.startMs !== 0) int64Number(w, 17, h.startMs);
   w.join();
 }
 
-function sample(w: ProtoWriter, field: number, s: RwSample): void {
+function sample(w: ProtoWriter, field: number, s: RwSample, v2: boolean): void {
   w.fork(field);
   if (s.value !== 0 || 1 / s.value < 0) doubleField(w, 1, s.value);
   if (s.timestampMs !== 0) int64Number(w, 2, s.timestampMs);
+  if (v2 && s.startMs !== undefined && s.startMs !== 0) int64Number(w, 3, s.startMs);
   w.join();
 }
 
@@ -195,7 +201,7 @@ function label(w: ProtoWriter, field: number, name: string, value: string): void
 function seriesV1(w: ProtoWriter, s: RwSeries): void {
   w.forkLarge(1);
   for (const [name, value] of s.labels) label(w, 1, name, value);
-  for (const x of s.samples) sample(w, 2, x);
+  for (const x of s.samples) sample(w, 2, x, false);
   for (const e of s.exemplars) {
     w.fork(3);
     for (const [name, value] of e.labels) label(w, 1, name, value);
@@ -203,7 +209,7 @@ function seriesV1(w: ProtoWriter, s: RwSeries): void {
     if (e.timestampMs !== 0) int64Number(w, 3, e.timestampMs);
     w.join();
   }
-  for (const h of s.histograms) histogram(w, 4, h);
+  for (const h of s.histograms) histogram(w, 4, h, false);
   w.join();
 }
 
@@ -288,8 +294,8 @@ function seriesV2(w: ProtoWriter, s: RwSeries, sym: Symbols): void {
     w.rawVarint(sym.ref(value));
   }
   w.join();
-  for (const x of s.samples) sample(w, 2, x);
-  for (const h of s.histograms) histogram(w, 3, h);
+  for (const x of s.samples) sample(w, 2, x, true);
+  for (const h of s.histograms) histogram(w, 3, h, true);
   for (const e of s.exemplars) {
     w.fork(4);
     w.fork(1);

@@ -66,6 +66,12 @@ export interface TranslateOptions {
   /** 1.0 only: also produce metadata per metric. */
   readonly sendMetadata: boolean;
   /**
+   * Translate as the Collector does for remote write 2.0: start times on counter, histogram and
+   * summary samples, exemplars on gauges but not on classic histogram buckets, exemplar labels
+   * sorted.
+   */
+  readonly v2?: boolean;
+  /**
    * Which resource attributes become point labels (`resource_to_telemetry_conversion`,
    * `resource_constant_labels`); undefined: none.
    */
@@ -214,7 +220,11 @@ class Converter {
 
   constructor(options: TranslateOptions) {
     this.#o = options;
+    this.v2 = options.v2 === true;
   }
+
+  /** Translating for remote write 2.0. */
+  readonly v2: boolean;
 
   error(message: string, points: number): void {
     this.dropped += points;
@@ -313,12 +323,20 @@ class Converter {
         runes += 7 + v.length;
       }
       const fromAttributes: Pairs = [];
+      const hasTrace = labels.some((l) => l[0] === "trace_id");
+      const hasSpan = labels.some((l) => l[0] === "span_id");
       for (const kv of e.filteredAttributes) {
+        if (
+          this.#o.v2 && ((kv.key === "trace_id" && hasTrace) || (kv.key === "span_id" && hasSpan))
+        ) {
+          continue;
+        }
         const v = anyValueToString(kv.value);
         runes += [...kv.key].length + [...v].length;
         fromAttributes.push([kv.key, v]);
       }
       if (runes <= MAX_EXEMPLAR_RUNES) labels.push(...fromAttributes);
+      if (this.#o.v2) labels.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
       return { labels, value: numberValue(e.value), timestampMs: ms(e.timeUnixNano) };
     });
   }
@@ -357,8 +375,10 @@ function numberPoints(
   scope: InstrumentationScope,
   name: string,
   md: RwMetadata,
-  withExemplars: boolean,
+  counter: boolean,
 ): void {
+  const v2 = c.v2;
+  const withExemplars = counter || v2;
   for (const p of points) {
     let base: Map<string, string>;
     try {
@@ -369,7 +389,11 @@ function numberPoints(
     }
     const s = c.series(base, name, md);
     const value = (p.flags & STALE_FLAG) !== 0 ? STALE_NAN : numberValue(p.value);
-    s.samples.push({ value, timestampMs: ms(p.timeUnixNano) });
+    s.samples.push(
+      v2 && counter
+        ? { value, timestampMs: ms(p.timeUnixNano), startMs: ms(p.startTimeUnixNano) }
+        : { value, timestampMs: ms(p.timeUnixNano) },
+    );
     if (withExemplars && p.exemplars.length > 0) s.exemplars.push(...c.exemplars(p.exemplars));
   }
 }
@@ -391,17 +415,18 @@ function histogramPoints(
       continue;
     }
     const t = ms(p.timeUnixNano);
+    const st = c.v2 ? { timestampMs: t, startMs: ms(p.startTimeUnixNano) } : { timestampMs: t };
     const stale = (p.flags & STALE_FLAG) !== 0;
     if (p.sum !== undefined) {
       c.series(base, `${name}_sum`, md).samples.push({
         value: stale ? STALE_NAN : p.sum,
-        timestampMs: t,
+        ...st,
       });
     }
     const count = Number(p.count);
     c.series(base, `${name}_count`, md).samples.push({
       value: stale ? STALE_NAN : count,
-      timestampMs: t,
+      ...st,
     });
     const buckets: { s: RwSeries; bound: number }[] = [];
     let cumulative = 0n;
@@ -410,13 +435,14 @@ function histogramPoints(
       const bound = p.explicitBounds[i]!;
       cumulative += p.bucketCounts[i]!;
       const s = c.series(base, `${name}_bucket`, md, "le", formatFloat(bound));
-      s.samples.push({ value: stale ? STALE_NAN : Number(cumulative), timestampMs: t });
+      s.samples.push({ value: stale ? STALE_NAN : Number(cumulative), ...st });
       buckets.push({ s, bound });
     }
     const inf = c.series(base, `${name}_bucket`, md, "le", "+Inf");
-    inf.samples.push({ value: stale ? STALE_NAN : count, timestampMs: t });
+    inf.samples.push({ value: stale ? STALE_NAN : count, ...st });
     buckets.push({ s: inf, bound: Infinity });
-    if (p.exemplars.length > 0) {
+    // The Collector's 2.0 translation puts no exemplars on classic histograms.
+    if (p.exemplars.length > 0 && !c.v2) {
       buckets.sort((a, b) => a.bound - b.bound);
       for (const e of c.exemplars(p.exemplars)) {
         const target = buckets.find((b) => b.s.samples.length > 0 && e.value <= b.bound);
@@ -468,7 +494,7 @@ function bucketLayout(
   return { spans, deltas };
 }
 
-function nativeHistogram(p: ExponentialHistogramDataPoint): RwHistogram | string {
+function nativeHistogram(p: ExponentialHistogramDataPoint, v2: boolean): RwHistogram | string {
   if (p.scale < -4) {
     return `Cannot convert an exponential histogram of scale ${p.scale} (below -4)`;
   }
@@ -487,6 +513,7 @@ function nativeHistogram(p: ExponentialHistogramDataPoint): RwHistogram | string
     positiveSpans: pos.spans,
     positiveDeltas: pos.deltas,
     timestampMs: ms(p.timeUnixNano),
+    ...(v2 ? { startMs: ms(p.startTimeUnixNano) } : {}),
   };
 }
 
@@ -538,6 +565,14 @@ export function translate(data: MetricsData, options: TranslateOptions): Transla
           c.error(`Metric "${m.name}" has no data`, 0);
           continue;
         }
+        const name = metricName(m.name, m.unit, translatedType(m), naming);
+        const md: RwMetadata = {
+          type: metadataType(m),
+          help: m.description,
+          unit: promUnit(m.unit, naming.utf8Allowed),
+        };
+        // The Collector sends metadata for every metric it can name, written or not.
+        if (options.sendMetadata && name !== undefined) c.metadata.push({ family: name, ...md });
         if (!validTemporality(m)) {
           c.error(
             `Invalid temporality and type combination for metric "${m.name}" (delta ${d.type})`,
@@ -545,17 +580,10 @@ export function translate(data: MetricsData, options: TranslateOptions): Transla
           );
           continue;
         }
-        const name = metricName(m.name, m.unit, translatedType(m), naming);
         if (name === undefined) {
           c.error(`Cannot translate the metric name "${m.name}"`, points);
           continue;
         }
-        const md: RwMetadata = {
-          type: metadataType(m),
-          help: m.description,
-          unit: promUnit(m.unit, naming.utf8Allowed),
-        };
-        if (options.sendMetadata) c.metadata.push({ family: name, ...md });
         if (points === 0) {
           c.error(`Empty data points: "${m.name}" is dropped`, 0);
           continue;
@@ -579,7 +607,7 @@ export function translate(data: MetricsData, options: TranslateOptions): Transla
                 c.error((e as Error).message, 1);
                 continue;
               }
-              const h = nativeHistogram(p);
+              const h = nativeHistogram(p, c.v2);
               if (typeof h === "string") {
                 c.error(h, 1);
                 continue;
@@ -599,19 +627,20 @@ export function translate(data: MetricsData, options: TranslateOptions): Transla
                 continue;
               }
               const t = ms(p.timeUnixNano);
+              const st = c.v2 ? { timestampMs: t, startMs: ms(p.startTimeUnixNano) } : { timestampMs: t };
               const stale = (p.flags & STALE_FLAG) !== 0;
               c.series(base, `${name}_sum`, md).samples.push({
                 value: stale ? STALE_NAN : p.sum,
-                timestampMs: t,
+                ...st,
               });
               c.series(base, `${name}_count`, md).samples.push({
                 value: stale ? STALE_NAN : Number(p.count),
-                timestampMs: t,
+                ...st,
               });
               for (const q of p.quantileValues) {
                 c.series(base, name, md, "quantile", formatFloat(q.quantile)).samples.push({
                   value: stale ? STALE_NAN : q.value,
-                  timestampMs: t,
+                  ...st,
                 });
               }
             }

@@ -86,6 +86,7 @@ export function translateOptions(config: PrwConfig): TranslateOptions {
     targetInfo: config.target_info.enabled,
     disableScopeInfo: config.disable_scope_info,
     sendMetadata: config.send_metadata && config.protobuf_message !== RW_V2,
+    v2: config.protobuf_message === RW_V2,
     ...(resourceLabels === undefined ? {} : { resourceLabels }),
   };
 }

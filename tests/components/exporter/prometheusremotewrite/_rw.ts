@@ -18,12 +18,13 @@ export interface DecodedHistogram {
   negativeSpans: [number, number][];
   negativeDeltas: bigint[];
   timestamp: number;
+  start?: number;
 }
 
 /** One decoded series. */
 export interface DecodedSeries {
   labels: Record<string, string>;
-  samples: { value: number; timestamp: number }[];
+  samples: { value: number; timestamp: number; start?: number }[];
   histograms: DecodedHistogram[];
   exemplars: { labels: Record<string, string>; value: number; timestamp: number }[];
   metadata?: { type: number; help: string; unit: string };
@@ -125,17 +126,24 @@ function histogram(r: ProtoReader, limit: number): DecodedHistogram {
       case 15:
         h.timestamp = int64(r);
         break;
+      case 17:
+        h.start = int64(r);
+        break;
     }
   });
   return h;
 }
 
-function sample(r: ProtoReader, limit: number): { value: number; timestamp: number } {
+function sample(
+  r: ProtoReader,
+  limit: number,
+): { value: number; timestamp: number; start?: number } {
   const end = messageEnd(r, limit);
-  const s = { value: 0, timestamp: 0 };
+  const s: { value: number; timestamp: number; start?: number } = { value: 0, timestamp: 0 };
   each(r, end, (f) => {
     if (f === 1) s.value = r.double();
     else if (f === 2) s.timestamp = int64(r);
+    else if (f === 3) s.start = int64(r);
   });
   return s;
 }
@@ -326,7 +334,10 @@ export class Sink {
       for (const s of r.decoded.series) {
         const labels = Object.entries(s.labels).sort((a, b) => a[0] < b[0] ? -1 : 1)
           .map(([k, v]) => `${k}="${v}"`).join(",");
-        for (const x of s.samples) out.push(`{${labels}} ${x.value} @${x.timestamp}`);
+        for (const x of s.samples) {
+          const start = x.start === undefined ? "" : ` start ${x.start}`;
+          out.push(`{${labels}} ${x.value} @${x.timestamp}${start}`);
+        }
         for (const h of s.histograms) out.push(`{${labels}} ${JSON.stringify(h, big)}`);
       }
     }

@@ -197,7 +197,8 @@ Deno.test("prometheus_remote_write 2.0 sends a symbol table, metadata per series
     const got = sink.received[0]!.decoded.series;
     const counter = got.find((s) => s.labels.__name__ === "http_requests_total")!;
     assert.deepEqual(counter.metadata, { type: 1, help: "Requests served", unit: "" });
-    assert.deepEqual(counter.samples, [{ value: 42, timestamp: T_MS }]);
+    // 2.0 carries the start time of cumulative series.
+    assert.deepEqual(counter.samples, [{ value: 42, timestamp: T_MS, start: T_MS - 10_000 }]);
     const bucket = got.find((s) => s.labels.__name__ === "latency_milliseconds_bucket")!;
     assert.deepEqual(bucket.metadata, { type: 3, help: "", unit: "milliseconds" });
     assert.equal(got.find((s) => s.labels.__name__ === "queue_depth")!.metadata!.type, 2);
