@@ -302,8 +302,8 @@ export class Sink {
   /** Decides each answer; the default is 204. */
   answer: (n: number) => Answer = () => ({ status: 204 });
 
-  constructor(version: 1 | 2 = 1) {
-    this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  constructor(version: 1 | 2 = 1, port = 0) {
+    this.#server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, async (req) => {
       const compressed = new Uint8Array(await req.arrayBuffer());
       const a = this.answer(this.answered.length);
       this.answered.push(a.status);
