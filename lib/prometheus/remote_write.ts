@@ -96,6 +96,22 @@ export const STALE_NAN: number = (() => {
 /** The StaleNaN bit pattern as an unsigned integer (a stale native histogram's count). */
 export const STALE_NAN_BITS = 0x7ff0000000000002n;
 
+/** Scratch buffers above this size are not kept between calls. */
+const KEEP_LIMIT = 16 * 1024 * 1024;
+let shared: ProtoWriter | undefined;
+
+/** The shared scratch writer (encoding is synchronous, so one is enough), reset. */
+function scratch(): ProtoWriter {
+  const w = shared ?? new ProtoWriter(256 * 1024);
+  shared = undefined;
+  w.reset();
+  return w;
+}
+
+function release(w: ProtoWriter): void {
+  if (w.buf.length <= KEEP_LIMIT) shared = w;
+}
+
 const WT_VARINT = 0;
 const WT_I64 = 1;
 
@@ -198,9 +214,36 @@ function label(w: ProtoWriter, field: number, name: string, value: string): void
   w.join();
 }
 
-function seriesV1(w: ProtoWriter, s: RwSeries): void {
+/**
+ * Where each label pair object was first written in this request buffer: a pair shared by many
+ * series (a point's attributes, repeated on each of its histogram buckets) is encoded once and
+ * copied after that.
+ */
+type LabelCache = Map<readonly [string, string], number>;
+
+/** Pairs written for the first time in the series being written, with their offsets. */
+const fresh: { pair: readonly [string, string]; at: number }[] = [];
+
+function labelCached(w: ProtoWriter, pair: readonly [string, string], cache: LabelCache): void {
+  const at = cache.get(pair);
+  if (at !== undefined) {
+    const len = w.buf[at + 1]!;
+    if (len < 0x80) {
+      w.ensure(len + 2);
+      w.buf.copyWithin(w.pos, at, at + len + 2);
+      w.pos += len + 2;
+      return;
+    }
+  }
+  const start = w.pos;
+  label(w, 1, pair[0], pair[1]);
+  if (at === undefined) fresh.push({ pair, at: start });
+}
+
+function seriesV1(w: ProtoWriter, s: RwSeries, cache: LabelCache): void {
   w.forkLarge(1);
-  for (const [name, value] of s.labels) label(w, 1, name, value);
+  fresh.length = 0;
+  for (const pair of s.labels) labelCached(w, pair, cache);
   for (const x of s.samples) sample(w, 2, x, false);
   for (const e of s.exemplars) {
     w.fork(3);
@@ -210,7 +253,11 @@ function seriesV1(w: ProtoWriter, s: RwSeries): void {
     w.join();
   }
   for (const h of s.histograms) histogram(w, 4, h, false);
+  const contentEnd = w.pos;
   w.join();
+  // Joining may have moved the content (its length prefix took one or three bytes, not two).
+  const shift = w.pos - contentEnd;
+  for (const f of fresh) cache.set(f.pair, f.at + shift);
 }
 
 function metadataV1(w: ProtoWriter, m: RwFamilyMetadata): void {
@@ -231,12 +278,13 @@ export function encodeWriteRequestsV1(
   metadata: readonly RwFamilyMetadata[],
   maxBytes: number,
 ): Uint8Array[] {
-  const w = new ProtoWriter(Math.max(1024, series.length * 128));
+  const w = scratch();
   const cuts: number[] = [0];
+  const cache: LabelCache = new Map();
   let start = 0;
   for (const s of series) {
     const before = w.pos;
-    seriesV1(w, s);
+    seriesV1(w, s, cache);
     if (w.pos - start >= maxBytes && before > start) {
       cuts.push(before);
       start = before;
@@ -256,6 +304,7 @@ export function encodeWriteRequestsV1(
   if (w.pos > start) cuts.push(w.pos);
   const out: Uint8Array[] = [];
   for (let i = 1; i < cuts.length; i++) out.push(w.buf.slice(cuts[i - 1]!, cuts[i]!));
+  release(w);
   return out;
 }
 
@@ -332,7 +381,7 @@ function finishV2(series: Uint8Array, sym: Symbols): Uint8Array {
  */
 export function encodeWriteRequestsV2(series: readonly RwSeries[], maxBytes: number): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const w = new ProtoWriter(Math.max(1024, series.length * 96));
+  const w = scratch();
   let sym = new Symbols();
   for (const s of series) {
     const before = w.pos;
@@ -348,5 +397,6 @@ export function encodeWriteRequestsV2(series: readonly RwSeries[], maxBytes: num
     }
   }
   if (w.pos > 0) out.push(finishV2(w.buf.subarray(0, w.pos), sym));
+  release(w);
   return out;
 }

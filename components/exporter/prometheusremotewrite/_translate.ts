@@ -94,6 +94,19 @@ const MAX_EXEMPLAR_RUNES = 128;
 const MAX_ERRORS = 5;
 
 type Pairs = [string, string][];
+type Pair = readonly [string, string];
+
+/** The labels of one point, sorted by name, without `__name__`. */
+interface Base {
+  readonly pairs: readonly Pair[];
+  /** The series made of these labels so far, by name (and extra pair). */
+  readonly series: Map<string, RwSeries>;
+  has(name: string): boolean;
+}
+
+function byName(a: Pair, b: Pair): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
 
 /** `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits, never in exponent form. */
 export function formatFloat(v: number): string {
@@ -212,8 +225,12 @@ interface ResourceContext {
 /** Builds the series of one request. */
 class Converter {
   readonly #o: TranslateOptions;
-  readonly #series = new Map<string, RwSeries>();
+  readonly #byBase = new Map<string, Map<string, RwSeries>>();
+  readonly #all: RwSeries[] = [];
   readonly #labelNames = new Map<string, string | undefined>();
+  readonly #names = new Map<string, Pair>();
+  readonly #les = new Map<string, Pair>();
+  readonly #quantiles = new Map<string, Pair>();
   readonly metadata: RwFamilyMetadata[] = [];
   dropped = 0;
   readonly errors: string[] = [];
@@ -248,7 +265,7 @@ class Converter {
     r: ResourceContext,
     scope: InstrumentationScope | undefined,
     ignore?: readonly string[],
-  ): Map<string, string> {
+  ): Base {
     let attrs = attributes;
     if (r.extra.length > 0) {
       const merged = new Map<string, KeyValue>();
@@ -262,7 +279,7 @@ class Converter {
       const v = anyValueToString(kv.value);
       if (v !== "") pairs.push([kv.key, v]);
     }
-    if (pairs.length > 1) pairs.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    if (pairs.length > 1) pairs.sort(byName);
     const l = new Map<string, string>();
     for (const [key, value] of pairs) {
       const name = this.#label(key);
@@ -282,29 +299,79 @@ class Converter {
         if (name !== undefined) l.set(name, anyValueToString(kv.value));
       }
     }
-    return l;
+    const pairs2: Pair[] = [];
+    for (const [k, v] of l) pairs2.push([k, v]);
+    if (pairs2.length > 1) pairs2.sort(byName);
+    let key = "";
+    for (const [k, v] of pairs2) key += `${k}\u00ff${v}\u00ff`;
+    let series = this.#byBase.get(key);
+    if (series === undefined) {
+      series = new Map();
+      this.#byBase.set(key, series);
+    }
+    return { pairs: pairs2, series, has: (n) => l.has(n) };
   }
 
-  /** The series with these labels plus `__name__` (and one extra pair), made on first use. */
+  #pair(cache: Map<string, Pair>, name: string, value: string): Pair {
+    let p = cache.get(value);
+    if (p === undefined) {
+      p = [name, value];
+      if (cache.size > 10_000) cache.clear();
+      cache.set(value, p);
+    }
+    return p;
+  }
+
+  /**
+   * The series with the base labels plus `__name__` (and one extra pair such as `le`), made on
+   * first use. The labels stay sorted by name without sorting: the two pairs are merged in. Pairs
+   * are shared between series (the encoder writes each pair object once per request).
+   */
   series(
-    base: Map<string, string>,
+    base: Base,
     name: string,
     metadata: RwMetadata,
-    extraName?: string,
+    extraName?: "le" | "quantile",
     extraValue?: string,
   ): RwSeries {
-    const labels: Pairs = [];
-    for (const [k, v] of base) if (k !== extraName) labels.push([k, v]);
-    if (extraName !== undefined) labels.push([extraName, extraValue!]);
-    labels.push(["__name__", name]);
-    labels.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-    let key = "";
-    for (const [k, v] of labels) key += `${k}\u00ff${v}\u00ff`;
-    let s = this.#series.get(key);
-    if (s === undefined) {
-      s = { labels, samples: [], histograms: [], exemplars: [], metadata };
-      this.#series.set(key, s);
+    const key = extraName === undefined ? name : `${name}\u00ff${extraValue}`;
+    let s = base.series.get(key);
+    if (s !== undefined) return s;
+    const namePair = this.#pair(this.#names, "__name__", name);
+    const extraPair = extraName === undefined
+      ? undefined
+      : this.#pair(extraName === "le" ? this.#les : this.#quantiles, extraName, extraValue!);
+    const labels: Pair[] = [];
+    let nameDone = false;
+    let extraDone = extraPair === undefined;
+    for (const p of base.pairs) {
+      const k = p[0];
+      if (k === "__name__" || k === extraName) continue;
+      if (!nameDone && "__name__" < k) {
+        if (!extraDone && extraName! < "__name__") {
+          labels.push(extraPair!);
+          extraDone = true;
+        }
+        labels.push(namePair);
+        nameDone = true;
+      }
+      if (!extraDone && extraName! < k) {
+        labels.push(extraPair!);
+        extraDone = true;
+      }
+      labels.push(p);
     }
+    if (!nameDone) {
+      if (!extraDone && extraName! < "__name__") {
+        labels.push(extraPair!);
+        extraDone = true;
+      }
+      labels.push(namePair);
+    }
+    if (!extraDone) labels.push(extraPair!);
+    s = { labels, samples: [], histograms: [], exemplars: [], metadata };
+    base.series.set(key, s);
+    this.#all.push(s);
     return s;
   }
 
@@ -342,7 +409,7 @@ class Converter {
   }
 
   all(): RwSeries[] {
-    const out = [...this.#series.values()];
+    const out = this.#all;
     for (const s of out) {
       if (s.samples.length > 1) s.samples.sort((a, b) => a.timestampMs - b.timestampMs);
     }
@@ -380,7 +447,7 @@ function numberPoints(
   const v2 = c.v2;
   const withExemplars = counter || v2;
   for (const p of points) {
-    let base: Map<string, string>;
+    let base: Base;
     try {
       base = c.baseLabels(p.attributes, r, scope);
     } catch (e) {
@@ -407,7 +474,7 @@ function histogramPoints(
   md: RwMetadata,
 ): void {
   for (const p of points) {
-    let base: Map<string, string>;
+    let base: Base;
     try {
       base = c.baseLabels(p.attributes, r, scope);
     } catch (e) {
@@ -526,7 +593,7 @@ function targetInfo(
 ): void {
   if (!options.targetInfo || latest === 0n) return;
   if (resource.attributes.length - countService(resource) === 0) return;
-  let base: Map<string, string>;
+  let base: Base;
   try {
     base = c.baseLabels(resource.attributes, { ...r, extra: [] }, undefined, SERVICE_KEYS);
   } catch (e) {
@@ -600,7 +667,7 @@ export function translate(data: MetricsData, options: TranslateOptions): Transla
             break;
           case "exponentialHistogram":
             for (const p of d.dataPoints) {
-              let base: Map<string, string>;
+              let base: Base;
               try {
                 base = c.baseLabels(p.attributes, r, sm.scope);
               } catch (e) {
@@ -619,7 +686,7 @@ export function translate(data: MetricsData, options: TranslateOptions): Transla
             break;
           case "summary":
             for (const p of d.dataPoints) {
-              let base: Map<string, string>;
+              let base: Base;
               try {
                 base = c.baseLabels(p.attributes, r, sm.scope);
               } catch (e) {
@@ -627,7 +694,9 @@ export function translate(data: MetricsData, options: TranslateOptions): Transla
                 continue;
               }
               const t = ms(p.timeUnixNano);
-              const st = c.v2 ? { timestampMs: t, startMs: ms(p.startTimeUnixNano) } : { timestampMs: t };
+              const st = c.v2
+                ? { timestampMs: t, startMs: ms(p.startTimeUnixNano) }
+                : { timestampMs: t };
               const stale = (p.flags & STALE_FLAG) !== 0;
               c.series(base, `${name}_sum`, md).samples.push({
                 value: stale ? STALE_NAN : p.sum,
