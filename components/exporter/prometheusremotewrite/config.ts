@@ -58,6 +58,9 @@ function withDefault(key: string, value: unknown) {
   return (v: unknown) => isObject(v) && !(key in v) ? { ...v, [key]: value } : v;
 }
 
+/** A key that is always an error when present, with `message`. */
+const refused = (message: string) => z.unknown().refine(() => false, { message }).optional();
+
 const notSupported = (what: string) =>
   z.literal(false, { message: `is not supported by tfo's ${what}` }).default(false);
 
@@ -134,6 +137,15 @@ export const prwConfigSchema = z
     protobuf_message: z.enum([RW_V1, RW_V2]).default(RW_V1),
     /** Client metadata keys whose values are sent as request headers. */
     include_metadata_keys: z.array(z.string().min(1)).default([]),
+    /** The Collector's write-ahead log: refused; a persistent `sending_queue` does its job. */
+    wal: refused(
+      "is not supported by tfo: use sending_queue.storage (a file_storage extension) to keep " +
+        "data on disk across outages and restarts",
+    ),
+    /** The Collector's nested HTTP client block: refused. */
+    http: refused(
+      "is not supported by tfo: set endpoint, headers, tls, auth and timeout at the top level",
+    ),
     /** Not implemented. */
     convert_explicit_histograms_to_nhcb: notSupported("prometheus_remote_write exporter"),
     /** Not implemented. */
