@@ -7,7 +7,9 @@
  *   label references into the symbols, samples, histograms, exemplars and the series' metadata).
  *
  * Each encoder splits the series into requests of at most `maxBytes` encoded bytes (a series
- * larger than that goes alone), as the Collector's exporter splits by `max_batch_size_bytes`. A
+ * larger than that goes alone), as the Collector's exporter splits by `max_batch_size_bytes`, and
+ * hands each request to `finish` while it is still a view into a scratch buffer (the default
+ * copies it; the exporter snappy-compresses it, which saves the copy). A
  * 1.0 request is a run of consecutive `timeseries` fields, so every series is written once into
  * one buffer and each request is a slice of it; a 2.0 request has its own symbol table.
  *
@@ -277,6 +279,7 @@ export function encodeWriteRequestsV1(
   series: readonly RwSeries[],
   metadata: readonly RwFamilyMetadata[],
   maxBytes: number,
+  finish: (request: Uint8Array) => Uint8Array = copy,
 ): Uint8Array[] {
   const w = scratch();
   const cuts: number[] = [0];
@@ -303,9 +306,13 @@ export function encodeWriteRequestsV1(
   }
   if (w.pos > start) cuts.push(w.pos);
   const out: Uint8Array[] = [];
-  for (let i = 1; i < cuts.length; i++) out.push(w.buf.slice(cuts[i - 1]!, cuts[i]!));
+  for (let i = 1; i < cuts.length; i++) out.push(finish(w.buf.subarray(cuts[i - 1]!, cuts[i]!)));
   release(w);
   return out;
+}
+
+function copy(b: Uint8Array): Uint8Array {
+  return b.slice();
 }
 
 /** A 2.0 symbol table: `""` first, each string once. */
@@ -379,7 +386,11 @@ function finishV2(series: Uint8Array, sym: Symbols): Uint8Array {
  * Encodes 2.0 `Request`s of at most `maxBytes` each (uncompressed, symbols included), each with
  * its own symbol table.
  */
-export function encodeWriteRequestsV2(series: readonly RwSeries[], maxBytes: number): Uint8Array[] {
+export function encodeWriteRequestsV2(
+  series: readonly RwSeries[],
+  maxBytes: number,
+  finish: (request: Uint8Array) => Uint8Array = (b) => b,
+): Uint8Array[] {
   const out: Uint8Array[] = [];
   const w = scratch();
   let sym = new Symbols();
@@ -390,13 +401,13 @@ export function encodeWriteRequestsV2(series: readonly RwSeries[], maxBytes: num
     seriesV2(w, s, sym);
     if (w.pos + sym.bytes >= maxBytes && before > 0) {
       sym.truncate(count, bytes);
-      out.push(finishV2(w.buf.subarray(0, before), sym));
+      out.push(finish(finishV2(w.buf.subarray(0, before), sym)));
       w.reset();
       sym = new Symbols();
       seriesV2(w, s, sym);
     }
   }
-  if (w.pos > 0) out.push(finishV2(w.buf.subarray(0, w.pos), sym));
+  if (w.pos > 0) out.push(finish(finishV2(w.buf.subarray(0, w.pos), sym)));
   release(w);
   return out;
 }

@@ -104,6 +104,15 @@ interface Base {
   has(name: string): boolean;
 }
 
+function byKey(a: KeyValue, b: KeyValue): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function sortedByKey(attrs: readonly KeyValue[]): boolean {
+  for (let i = 1; i < attrs.length; i++) if (attrs[i - 1]!.key > attrs[i]!.key) return false;
+  return true;
+}
+
 function byName(a: Pair, b: Pair): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
@@ -214,6 +223,15 @@ function latestTime(m: Metric): bigint {
 
 class LabelError extends Error {}
 
+// Most series carry neither: they share these (frozen) until they get one.
+const NO_HISTOGRAMS: RwHistogram[] = Object.freeze([]) as unknown as RwHistogram[];
+const NO_EXEMPLARS: RwExemplar[] = Object.freeze([]) as unknown as RwExemplar[];
+
+function addExemplars(s: RwSeries, list: readonly RwExemplar[]): void {
+  if (s.exemplars === NO_EXEMPLARS) s.exemplars = [];
+  s.exemplars.push(...list);
+}
+
 /** What every series of one resource shares. */
 interface ResourceContext {
   job?: string;
@@ -273,16 +291,14 @@ class Converter {
       for (const kv of r.extra) merged.set(kv.key, kv);
       attrs = [...merged.values()];
     }
-    const pairs: Pairs = [];
-    for (const kv of attrs) {
-      if (ignore?.includes(kv.key)) continue;
-      const v = anyValueToString(kv.value);
-      if (v !== "") pairs.push([kv.key, v]);
-    }
-    if (pairs.length > 1) pairs.sort(byName);
+    let sorted = attrs;
+    if (attrs.length > 1 && !sortedByKey(attrs)) sorted = [...attrs].sort(byKey);
     const l = new Map<string, string>();
-    for (const [key, value] of pairs) {
-      const name = this.#label(key);
+    for (const kv of sorted) {
+      if (ignore?.includes(kv.key)) continue;
+      const value = anyValueToString(kv.value);
+      if (value === "") continue;
+      const name = this.#label(kv.key);
       const prev = l.get(name);
       if (prev === undefined) l.set(name, value);
       else if (prev !== value) l.set(name, `${prev};${value}`);
@@ -369,7 +385,7 @@ class Converter {
       labels.push(namePair);
     }
     if (!extraDone) labels.push(extraPair!);
-    s = { labels, samples: [], histograms: [], exemplars: [], metadata };
+    s = { labels, samples: [], histograms: NO_HISTOGRAMS, exemplars: NO_EXEMPLARS, metadata };
     base.series.set(key, s);
     this.#all.push(s);
     return s;
@@ -461,7 +477,7 @@ function numberPoints(
         ? { value, timestampMs: ms(p.timeUnixNano), startMs: ms(p.startTimeUnixNano) }
         : { value, timestampMs: ms(p.timeUnixNano) },
     );
-    if (withExemplars && p.exemplars.length > 0) s.exemplars.push(...c.exemplars(p.exemplars));
+    if (withExemplars && p.exemplars.length > 0) addExemplars(s, c.exemplars(p.exemplars));
   }
 }
 
@@ -495,7 +511,9 @@ function histogramPoints(
       value: stale ? STALE_NAN : count,
       ...st,
     });
-    const buckets: { s: RwSeries; bound: number }[] = [];
+    const buckets: { s: RwSeries; bound: number }[] | undefined = p.exemplars.length > 0 && !c.v2
+      ? []
+      : undefined;
     let cumulative = 0n;
     const n = Math.min(p.explicitBounds.length, p.bucketCounts.length);
     for (let i = 0; i < n; i++) {
@@ -503,17 +521,17 @@ function histogramPoints(
       cumulative += p.bucketCounts[i]!;
       const s = c.series(base, `${name}_bucket`, md, "le", formatFloat(bound));
       s.samples.push({ value: stale ? STALE_NAN : Number(cumulative), ...st });
-      buckets.push({ s, bound });
+      buckets?.push({ s, bound });
     }
     const inf = c.series(base, `${name}_bucket`, md, "le", "+Inf");
     inf.samples.push({ value: stale ? STALE_NAN : count, ...st });
-    buckets.push({ s: inf, bound: Infinity });
+    buckets?.push({ s: inf, bound: Infinity });
     // The Collector's 2.0 translation puts no exemplars on classic histograms.
-    if (p.exemplars.length > 0 && !c.v2) {
+    if (buckets !== undefined) {
       buckets.sort((a, b) => a.bound - b.bound);
       for (const e of c.exemplars(p.exemplars)) {
         const target = buckets.find((b) => b.s.samples.length > 0 && e.value <= b.bound);
-        target?.s.exemplars.push(e);
+        if (target !== undefined) addExemplars(target.s, [e]);
       }
     }
   }
@@ -680,8 +698,9 @@ export function translate(data: MetricsData, options: TranslateOptions): Transla
                 continue;
               }
               const s = c.series(base, name, md);
+              if (s.histograms === NO_HISTOGRAMS) s.histograms = [];
               s.histograms.push(h);
-              if (p.exemplars.length > 0) s.exemplars.push(...c.exemplars(p.exemplars));
+              if (p.exemplars.length > 0) addExemplars(s, c.exemplars(p.exemplars));
             }
             break;
           case "summary":

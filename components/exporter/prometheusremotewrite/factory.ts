@@ -183,7 +183,7 @@ export function createPrwExporter(
     let result;
     try {
       sentBatches.add(1);
-      result = await client!.post(url, snappyCompress(body), {
+      result = await client!.post(url, body, {
         headers,
         timeoutMs: 0, // the exporter helper's timeout aborts `abort`
         signal: abort,
@@ -220,9 +220,10 @@ export function createPrwExporter(
     }
     translatedSeries.add(t.series.length);
     if (t.series.length === 0) return;
+    // Compressed bodies: the snappy form is what is sent, and what a retry sends again.
     const bodies = v2
-      ? encodeWriteRequestsV2(t.series, config.max_batch_size_bytes)
-      : encodeWriteRequestsV1(t.series, t.metadata, config.max_batch_size_bytes);
+      ? encodeWriteRequestsV2(t.series, config.max_batch_size_bytes, snappyCompress)
+      : encodeWriteRequestsV1(t.series, t.metadata, config.max_batch_size_bytes, snappyCompress);
     let done = written.get(payload);
     if (done === undefined) {
       done = new Set();
