@@ -176,7 +176,7 @@ function render(results: Result[], o: { requests: number; workers: number }): st
     "",
     `Measured by \`deno run -A bench/prometheusremotewrite_bench.ts --requests ${o.requests} ` +
     `--workers ${o.workers}\` on ${new Date().toISOString()} (${navigator.hardwareConcurrency} ` +
-    "CPUs, shared with the load generator, the sink and, at the time, other engineers' work: " +
+    "CPUs, shared with the sender and the sink (both in the benchmark process) and, at the time, other engineers' work: " +
     "compare the peers within this run only). Each peer gets the same requests of the " +
     "pass-through benchmark (100 cumulative points each) over OTLP/HTTP from the benchmark " +
     "process, as fast as it answers; the window ends when the sink (in the benchmark process) " +
