@@ -322,3 +322,27 @@ Deno.test("prometheus_remote_write refuses keys it does not implement and bad va
   assert.equal(c.parallelism, 5);
   assert.equal(c.target_info.enabled, true);
 });
+
+Deno.test("prometheus_remote_write forwards include_metadata_keys from client metadata as headers", async () => {
+  const sink = new Sink(1);
+  const { exporter, consumer } = await exporterFor({
+    endpoint: sink.url,
+    include_metadata_keys: ["X-Scope-OrgID"],
+    headers: { "X-Static": "s" },
+  });
+  try {
+    const client = {
+      metadata: new Map([["x-scope-orgid", ["tenant-7"]]]),
+      auth: new Map<string, string>(),
+    };
+    await consumer.consume(Payload.of("metrics", wide(1), client));
+    await consumer.consume(Payload.of("metrics", wide(1, T + 1_000_000n)));
+    assert.equal(sink.received.length, 2);
+    assert.equal(sink.received[0]!.headers.get("x-scope-orgid"), "tenant-7");
+    assert.equal(sink.received[0]!.headers.get("x-static"), "s");
+    assert.equal(sink.received[1]!.headers.get("x-scope-orgid"), null);
+  } finally {
+    await exporter.shutdown();
+    await sink.close();
+  }
+});
