@@ -346,3 +346,29 @@ Deno.test("prometheus_remote_write forwards include_metadata_keys from client me
     await sink.close();
   }
 });
+
+Deno.test("prometheus_remote_write reports a server that is down as retryable, and gives up when told", async () => {
+  const sink = new Sink(1);
+  const url = sink.url;
+  await sink.close(); // nothing listens there now
+  const { exporter, consumer, value } = await exporterFor({
+    endpoint: url,
+    retry_on_failure: { ...FAST_RETRY, max_elapsed_time: "300ms" },
+  });
+  try {
+    const error = await consumer.consume(Payload.of("metrics", wide(2))).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(error instanceof ConsumerError, `a ConsumerError, got ${error}`);
+    assert.equal(error.permanent, false);
+    assert.match(error.message, /Cannot write to http:\/\/127\.0\.0\.1:\d+\/api\/v1\/write/);
+    assert.equal(value("otelcol_exporter_send_failed_metric_points"), 2);
+    assert.ok(
+      (value("otelcol_exporter_prometheusremotewrite_sent_batches", { endpoint: url }) ?? 0) >= 2,
+      "it retried",
+    );
+  } finally {
+    await exporter.shutdown();
+  }
+});
