@@ -80,6 +80,11 @@ export interface RwSeries {
   histograms: RwHistogram[];
   exemplars: RwExemplar[];
   metadata: RwMetadata;
+  /**
+   * A holder for the series' encoded 1.0 labels, shared by the same series in later requests: the
+   * encoder fills it the first time and copies it after that. Its labels must not change.
+   */
+  labelBytes?: { bytes?: Uint8Array };
 }
 
 /** 1.0 metadata of one metric family. */
@@ -245,7 +250,17 @@ function labelCached(w: ProtoWriter, pair: readonly [string, string], cache: Lab
 function seriesV1(w: ProtoWriter, s: RwSeries, cache: LabelCache): void {
   w.forkLarge(1);
   fresh.length = 0;
-  for (const pair of s.labels) labelCached(w, pair, cache);
+  const holder = s.labelBytes;
+  const known = holder?.bytes;
+  if (known !== undefined) {
+    w.ensure(known.length);
+    w.buf.set(known, w.pos);
+    w.pos += known.length;
+  } else {
+    const start = w.pos;
+    for (const pair of s.labels) labelCached(w, pair, cache);
+    if (holder !== undefined) holder.bytes = w.buf.slice(start, w.pos);
+  }
   for (const x of s.samples) sample(w, 2, x, false);
   for (const e of s.exemplars) {
     w.fork(3);

@@ -99,8 +99,8 @@ type Pair = readonly [string, string];
 /** The labels of one point, sorted by name, without `__name__`. */
 interface Base {
   readonly pairs: readonly Pair[];
-  /** The series made of these labels so far, by name (and extra pair). */
-  readonly series: Map<string, RwSeries>;
+  /** The series made of these labels, in this request and kept from earlier ones. */
+  readonly entry: BaseEntry;
   has(name: string): boolean;
 }
 
@@ -240,10 +240,46 @@ interface ResourceContext {
   extra: readonly KeyValue[];
 }
 
+/** A label set (a point's labels) seen in earlier requests, and the series made of it. */
+interface BaseEntry {
+  /** Series labels by series key, kept across requests. */
+  readonly kept: Map<string, { labels: Pair[]; holder: { bytes?: Uint8Array } }>;
+  /** The request (generation) `series` belongs to. */
+  gen: number;
+  /** This request's series of this label set. */
+  series: Map<string, RwSeries>;
+}
+
+/**
+ * What one exporter instance remembers between requests: the label sets it saw and each series'
+ * labels and encoded labels, since the same series come back every collection interval. Bounded:
+ * past `limit` series it starts over.
+ */
+export class SeriesCache {
+  readonly #limit: number;
+  readonly bases = new Map<string, BaseEntry>();
+  size = 0;
+  gen = 0;
+
+  /** @param limit the most series remembered @default 200_000 */
+  constructor(limit = 200_000) {
+    this.#limit = limit;
+  }
+
+  /** Starts a request. */
+  next(): void {
+    this.gen++;
+    if (this.size > this.#limit) {
+      this.bases.clear();
+      this.size = 0;
+    }
+  }
+}
+
 /** Builds the series of one request. */
 class Converter {
   readonly #o: TranslateOptions;
-  readonly #byBase = new Map<string, Map<string, RwSeries>>();
+  readonly #cache: SeriesCache;
   readonly #all: RwSeries[] = [];
   readonly #labelNames = new Map<string, string | undefined>();
   readonly #names = new Map<string, Pair>();
@@ -253,9 +289,11 @@ class Converter {
   dropped = 0;
   readonly errors: string[] = [];
 
-  constructor(options: TranslateOptions) {
+  constructor(options: TranslateOptions, cache: SeriesCache) {
     this.#o = options;
     this.v2 = options.v2 === true;
+    this.#cache = cache;
+    cache.next();
   }
 
   /** Translating for remote write 2.0. */
@@ -320,12 +358,16 @@ class Converter {
     if (pairs2.length > 1) pairs2.sort(byName);
     let key = "";
     for (const [k, v] of pairs2) key += `${k}\u00ff${v}\u00ff`;
-    let series = this.#byBase.get(key);
-    if (series === undefined) {
-      series = new Map();
-      this.#byBase.set(key, series);
+    const cache = this.#cache;
+    let entry = cache.bases.get(key);
+    if (entry === undefined) {
+      entry = { kept: new Map(), gen: cache.gen, series: new Map() };
+      cache.bases.set(key, entry);
+    } else if (entry.gen !== cache.gen) {
+      entry.gen = cache.gen;
+      entry.series = new Map();
     }
-    return { pairs: pairs2, series, has: (n) => l.has(n) };
+    return { pairs: pairs2, entry, has: (n) => l.has(n) };
   }
 
   #pair(cache: Map<string, Pair>, name: string, value: string): Pair {
@@ -351,8 +393,23 @@ class Converter {
     extraValue?: string,
   ): RwSeries {
     const key = extraName === undefined ? name : `${name}\u00ff${extraValue}`;
-    let s = base.series.get(key);
+    const entry = base.entry;
+    let s = entry.series.get(key);
     if (s !== undefined) return s;
+    const kept = entry.kept.get(key);
+    if (kept !== undefined) {
+      s = {
+        labels: kept.labels,
+        samples: [],
+        histograms: NO_HISTOGRAMS,
+        exemplars: NO_EXEMPLARS,
+        metadata,
+        labelBytes: kept.holder,
+      };
+      entry.series.set(key, s);
+      this.#all.push(s);
+      return s;
+    }
     const namePair = this.#pair(this.#names, "__name__", name);
     const extraPair = extraName === undefined
       ? undefined
@@ -385,8 +442,18 @@ class Converter {
       labels.push(namePair);
     }
     if (!extraDone) labels.push(extraPair!);
-    s = { labels, samples: [], histograms: NO_HISTOGRAMS, exemplars: NO_EXEMPLARS, metadata };
-    base.series.set(key, s);
+    const holder = {};
+    entry.kept.set(key, { labels, holder });
+    this.#cache.size++;
+    s = {
+      labels,
+      samples: [],
+      histograms: NO_HISTOGRAMS,
+      exemplars: NO_EXEMPLARS,
+      metadata,
+      labelBytes: holder,
+    };
+    entry.series.set(key, s);
     this.#all.push(s);
     return s;
   }
@@ -634,8 +701,12 @@ function countService(resource: Resource): number {
 }
 
 /** Translates one request's metrics. */
-export function translate(data: MetricsData, options: TranslateOptions): Translation {
-  const c = new Converter(options);
+export function translate(
+  data: MetricsData,
+  options: TranslateOptions,
+  cache: SeriesCache = new SeriesCache(),
+): Translation {
+  const c = new Converter(options, cache);
   const naming = options.naming;
   for (const rm of data.resourceMetrics) {
     const r = resourceContext(rm.resource, options);

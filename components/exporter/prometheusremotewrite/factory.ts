@@ -40,7 +40,7 @@ import {
   RW_V2,
   translation,
 } from "./config.ts";
-import { translate, type TranslateOptions } from "./_translate.ts";
+import { SeriesCache, translate, type TranslateOptions } from "./_translate.ts";
 
 const utf8Decoder = new TextDecoder();
 
@@ -162,6 +162,8 @@ export function createPrwExporter(
   let stopped = false;
   /** Requests of a batch already written, by batch, so a retry skips them. */
   const written = new WeakMap<Payload<"metrics">, Set<number>>();
+  /** Series labels (and their encoding) remembered between requests. */
+  const seriesCache = new SeriesCache();
 
   function headersFor(payload: Payload<"metrics">): Record<string, string> {
     let headers = baseHeaders;
@@ -209,7 +211,7 @@ export function createPrwExporter(
     if (client === undefined || stopped) {
       throw retryableError(`${context}: the exporter is ${stopped ? "shut down" : "not started"}`);
     }
-    const t = translate(payload.read(), options);
+    const t = translate(payload.read(), options, seriesCache);
     if (t.errors.length > 0 || t.dropped > 0) {
       failedTranslations.add(1);
       if (t.dropped > 0) droppedPoints.add(t.dropped);

@@ -372,3 +372,29 @@ Deno.test("prometheus_remote_write reports a server that is down as retryable, a
     await exporter.shutdown();
   }
 });
+
+Deno.test("prometheus_remote_write writes the same labels for series it remembers from earlier requests", async () => {
+  const sink = new Sink(1);
+  const { exporter, consumer } = await exporterFor({ endpoint: sink.url });
+  const shifted = (n: bigint) => {
+    const data = structuredClone(metrics(ALL_TYPES, { "host.name": "h1" }));
+    for (const m of data.resourceMetrics[0]!.scopeMetrics[0]!.metrics) {
+      for (const p of m.data!.dataPoints) p.timeUnixNano += n * 1_000_000n;
+    }
+    return data;
+  };
+  try {
+    for (let i = 0n; i < 3n; i++) await consumer.consume(Payload.of("metrics", shifted(i)));
+    assert.equal(sink.received.length, 3);
+    const labelSets = sink.received.map((r) =>
+      r.decoded.series.map((s) => JSON.stringify(s.labels)).sort()
+    );
+    assert.deepEqual(labelSets[1], labelSets[0]);
+    assert.deepEqual(labelSets[2], labelSets[0]);
+    const times = sink.received.map((r) => r.decoded.series[0]!.samples[0]!.timestamp);
+    assert.deepEqual(times, [T_MS, T_MS + 1, T_MS + 2]);
+  } finally {
+    await exporter.shutdown();
+    await sink.close();
+  }
+});
