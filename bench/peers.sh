@@ -8,6 +8,7 @@
 #   otelcol-contrib  Collector v0.161.0 with the contrib filter/transform/attributes/
 #                 sampling processors, spanmetrics/count connectors and file/PRW exporters
 #                 (differential tests of OTTL and the processors built on it)
+#   prometheus3   Prometheus 3.x, only with `bash bench/peers.sh prometheus3` (remote write 2.0)
 #
 # Everything (binaries, generated Go sources, Go build and module caches) lives in a
 # cache directory OUTSIDE the repository; nothing here is ever committed.
@@ -299,8 +300,44 @@ build_victorialogs() {
   log "victoria-logs built in $(fmt_secs $((SECONDS - t0)))"
 }
 
+# --- prometheus3 (extra: `bash bench/peers.sh prometheus3`) -----------------------
+# Prometheus 3.x, the remote write 2.0 receiver of the prometheus_remote_write exporter's tests
+# (Debian's 2.42 speaks only 1.0). A large build (about 16 CPU-minutes), so it is not part of the
+# default set: CI runs it as its own bounded step. The web UI's assets are not embedded (the
+# `builtinassets` tag is off); the HTTP API the tests query works without them.
+readonly PROMETHEUS3_VERSION="0.316.0"
+readonly PROMETHEUS3_MOD="github.com/prometheus/prometheus/cmd/prometheus"
+PROMETHEUS3_BIN="$BIN_DIR/prometheus3"
+
+build_prometheus3() {
+  local stamp="prometheus v${PROMETHEUS3_VERSION}" t0 tmp
+  if stamp_ok "$PROMETHEUS3_BIN" "$stamp"; then
+    log "prometheus3 v${PROMETHEUS3_VERSION}: up to date, skipping"
+    return
+  fi
+  t0=$SECONDS
+  log "building prometheus v${PROMETHEUS3_VERSION} (-p ${JOBS}; a cold build takes many minutes) ..."
+  tmp="$(mktemp -d "$BUILD_DIR/prometheus3.XXXXXX")"
+  GOBIN="$tmp" go install -trimpath -ldflags='-s -w' "${PROMETHEUS3_MOD}@v${PROMETHEUS3_VERSION}" ||
+    {
+      rm -rf "$tmp"
+      die "go install ${PROMETHEUS3_MOD}@v${PROMETHEUS3_VERSION} failed"
+    }
+  mv -f "$tmp/prometheus" "$PROMETHEUS3_BIN"
+  rm -rf "$tmp"
+  printf '%s\n' "$stamp" >"$PROMETHEUS3_BIN.version"
+  log "prometheus3 built in $(fmt_secs $((SECONDS - t0)))"
+}
+
 T_START=$SECONDS
 log "cache dir: ${PEERS_DIR} (${GO_VERSION}, -p ${JOBS})"
+if [[ "${1:-}" == "prometheus3" ]]; then
+  build_prometheus3
+  log "done in $(fmt_secs $((SECONDS - T_START)))"
+  echo "PROMETHEUS3=${PROMETHEUS3_BIN}"
+  exit 0
+fi
+[[ $# -eq 0 ]] || die "unknown argument '$1' (the only extra peer is prometheus3)"
 build_otelcol
 build_telemetrygen
 build_otelcol_contrib

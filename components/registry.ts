@@ -31,6 +31,7 @@ import { prometheusExporterFactory } from "./exporter/prometheus/factory.ts";
 import { fileExporterFactory } from "./exporter/file/factory.ts";
 import { lokiExporterFactory } from "./exporter/loki/factory.ts";
 import { opensearchExporterFactory } from "./exporter/opensearch/factory.ts";
+import { prwExporterFactory } from "./exporter/prometheusremotewrite/factory.ts";
 import { attributesFactory } from "./processor/attributes/factory.ts";
 import { batchFactory } from "./processor/batch/factory.ts";
 import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
@@ -79,6 +80,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(fileExporterFactory),
   asFactory(lokiExporterFactory),
   asFactory(opensearchExporterFactory),
+  renamed(asFactory(prwExporterFactory), "prometheus_remote_write"),
   asFactory(healthCheckFactory),
   asFactory(pprofFactory),
   asFactory(zpagesFactory),

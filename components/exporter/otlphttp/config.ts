@@ -20,7 +20,8 @@ import {
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { clientAuthSchema } from "../../../lib/net/client_auth.ts";
 
-const httpTlsSchema = z
+/** The `tls` block of tfo's HTTP exporters (the scheme of the URL decides whether TLS is used). */
+export const httpTlsSchema = z
   .strictObject({
     /**
      * Accepted for compatibility and ignored: the URL's scheme decides (`http://` is plaintext,
