@@ -7,7 +7,11 @@
  *
  * ```sh
  * deno run -A bench/ottl_bench.ts [--duration 10] [--warmup 3] [--out bench/RESULTS.md]
+ * deno run -A bench/ottl_bench.ts --profile /tmp/prof [--signals traces]   # tfo alone, profiled
  * ```
+ *
+ * With `--profile DIR` tfo runs under `--cpu-prof` alone (no Collector, nothing appended to the
+ * results) and a summary of each signal's profile is printed.
  *
  * @module
  */
@@ -18,11 +22,12 @@ import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import type { SinkStats } from "./sink.ts";
 import { PORTS, startSink } from "./passthrough.ts";
+import { summarizeProfile } from "./_profile.ts";
 
 const DENO = Deno.execPath();
 
 /** The three statements and one condition per signal; the condition drops nothing generated. */
-const PROCESSING: Record<Signal, { statements: string[]; filter: Record<string, unknown> }> = {
+export const PROCESSING: Record<Signal, { statements: string[]; filter: Record<string, unknown> }> = {
   traces: {
     statements: [
       'set(span.attributes["deployment.environment"], "prod")',
@@ -152,6 +157,8 @@ async function main(): Promise<void> {
       workers: { type: "string", default: "256" },
       items: { type: "string", default: "100" },
       out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
+      profile: { type: "string" },
+      signals: { type: "string", default: "traces,metrics,logs" },
     },
   });
   const o = {
@@ -163,21 +170,25 @@ async function main(): Promise<void> {
   const peersDir = Deno.env.get("TFO_PEERS_DIR") ??
     `${Deno.env.get("HOME") ?? ""}/.cache/tfo-peers`;
   const contrib = `${peersDir}/bin/otelcol-contrib`;
-  let hasContrib = true;
-  try {
-    await Deno.stat(contrib);
-  } catch {
-    hasContrib = false;
-    console.error(
-      `otelcol-contrib not found at ${contrib} (run bench/peers.sh); measuring tfo alone`,
-    );
+  const profileDir = values.profile;
+  const signals = values.signals!.split(",") as Signal[];
+  let hasContrib = profileDir === undefined;
+  if (hasContrib) {
+    try {
+      await Deno.stat(contrib);
+    } catch {
+      hasContrib = false;
+      console.error(
+        `otelcol-contrib not found at ${contrib} (run bench/peers.sh); measuring tfo alone`,
+      );
+    }
   }
   const dir = await Deno.makeTempDir({ prefix: "tfo-ottl-bench-" });
   const group = new ChildGroup();
   const rows: string[] = [];
   try {
     const sink = await startSink(group);
-    for (const signal of ["traces", "metrics", "logs"] as const) {
+    for (const signal of signals) {
       const results: Partial<Record<"tfo" | "otelcol", Measured>> = {};
       for (const peer of hasContrib ? ["tfo", "otelcol"] as const : ["tfo"] as const) {
         const path = `${dir}/${peer}-${signal}.yaml`;
@@ -186,6 +197,9 @@ async function main(): Promise<void> {
           ? group.spawn("tfo", DENO, [
             "run",
             "--allow-all",
+            ...(profileDir === undefined
+              ? []
+              : ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${signal}`]),
             "--unstable-kv",
             new URL("../main.ts", import.meta.url).pathname,
             "run",
@@ -202,7 +216,14 @@ async function main(): Promise<void> {
               `${Math.round(r.itemsPerCpuSecond)} items/CPU-s, ${r.errors} errors`,
           );
         } finally {
-          await child.stop();
+          await child.stop(30_000);
+        }
+        if (profileDir !== undefined) {
+          for await (const e of Deno.readDir(`${profileDir}/${signal}`)) {
+            if (!e.name.endsWith(".cpuprofile")) continue;
+            const text = await Deno.readTextFile(`${profileDir}/${signal}/${e.name}`);
+            console.log(`### ${signal}\n\n${summarizeProfile(text, 30)}\n`);
+          }
         }
       }
       const t = results.tfo!, c = results.otelcol;
@@ -218,6 +239,7 @@ async function main(): Promise<void> {
     await group.stopAll();
     await Deno.remove(dir, { recursive: true });
   }
+  if (profileDir !== undefined) return;
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
   const section = `
 ## OTTL processing (bench/ottl_bench.ts)

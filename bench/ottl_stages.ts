@@ -1,0 +1,132 @@
+/**
+ * The OTTL benchmark's pipeline in one process, without the network: the load generator's
+ * requests (100 items each) are counted (the receiver's validating scan), decoded, run through the
+ * same `transform` (3 statements) and `filter` (1 condition) as `bench/ottl_bench.ts`, merged into
+ * batches of 8192 items and encoded, as the otlphttp exporter does. Prints microseconds per item
+ * per stage (best of 5 rounds), for finding where the time goes without a loaded machine's noise
+ * in the end-to-end numbers.
+ *
+ * ```sh
+ * deno run -A bench/ottl_stages.ts [--ms 3000] [--signals traces,metrics,logs]
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createTransformProcessor } from "../components/processor/transform/factory.ts";
+import { transformConfigSchema } from "../components/processor/transform/config.ts";
+import { createFilterProcessor } from "../components/processor/filter/factory.ts";
+import { filterConfigSchema } from "../components/processor/filter/config.ts";
+import { OTLP_SIGNALS } from "../lib/otlp/signals.ts";
+import { Payload } from "../lib/pdata/payload.ts";
+import type { Signal } from "../lib/pdata/types.ts";
+import { createLogger } from "../lib/telemetry/logger.ts";
+import { requestTemplates } from "./_payloads.ts";
+import { PROCESSING } from "./ottl_bench.ts";
+
+const BATCH = 8192;
+
+interface Stages {
+  count: number;
+  decode: number;
+  process: number;
+  encode: number;
+}
+
+/** Runs one round of `ms` milliseconds; returns microseconds per item per stage. */
+async function round<S extends Signal>(signal: S, ms: number): Promise<Stages> {
+  const p = PROCESSING[signal];
+  const key = signal === "traces"
+    ? "trace_statements"
+    : signal === "metrics"
+    ? "metric_statements"
+    : "log_statements";
+  const logger = createLogger({ level: "error" });
+  const batch: Payload<S>[] = [];
+  let batched = 0;
+  const t = { count: 0, decode: 0, process: 0, encode: 0 };
+  let items = 0;
+  const sink = {
+    mutatesData: false,
+    consume(payload: Payload<S>): Promise<void> {
+      batch.push(payload);
+      batched += payload.itemCount;
+      if (batched >= BATCH) {
+        const t0 = performance.now();
+        const merged = Payload.merge(signal, batch.splice(0));
+        OTLP_SIGNALS[signal].encodeProto(merged.read());
+        t.encode += performance.now() - t0;
+        batched = 0;
+      }
+      return Promise.resolve();
+    },
+  };
+  const filter = createFilterProcessor(
+    filterConfigSchema.parse({ error_mode: "ignore", ...p.filter }),
+    signal,
+    sink,
+    { logger },
+  );
+  const transform = createTransformProcessor(
+    transformConfigSchema.parse({ error_mode: "ignore", [key]: p.statements }),
+    signal,
+    filter,
+    { logger },
+  );
+  const templates = requestTemplates(signal, 100);
+  const proto = OTLP_SIGNALS[signal].proto;
+  const start = performance.now();
+  for (let i = 0; performance.now() - start < ms; i++) {
+    const bytes = templates[i % templates.length]!.bytes.slice();
+    const t0 = performance.now();
+    const payload = Payload.fromProto(signal, bytes, proto);
+    items += payload.itemCount;
+    const t1 = performance.now();
+    payload.read();
+    const t2 = performance.now();
+    const encodeBefore = t.encode;
+    await transform.consume(payload);
+    const t3 = performance.now();
+    t.count += t1 - t0;
+    t.decode += t2 - t1;
+    t.process += t3 - t2 - (t.encode - encodeBefore);
+  }
+  const us = (x: number) => (1000 * x) / items;
+  return { count: us(t.count), decode: us(t.decode), process: us(t.process), encode: us(t.encode) };
+}
+
+/** Best-of-`rounds` stage times per signal, as a markdown table. */
+export async function runStages(signals: Signal[], ms: number, rounds = 5): Promise<string> {
+  const lines = [
+    "| signal | count µs/item | decode µs/item | transform+filter µs/item | encode µs/item | total |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const signal of signals) {
+    await round(signal, ms / 5); // warm-up
+    let best: Stages | undefined;
+    const total = (s: Stages) => s.count + s.decode + s.process + s.encode;
+    for (let r = 0; r < rounds; r++) {
+      const s = await round(signal, ms / rounds);
+      if (best === undefined || total(s) < total(best)) best = s;
+    }
+    const b = best!;
+    const f = (x: number) => x.toFixed(2);
+    lines.push(
+      `| ${signal} | ${f(b.count)} | ${f(b.decode)} | ${f(b.process)} | ${f(b.encode)} | ${
+        f(total(b))
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      ms: { type: "string", default: "3000" },
+      signals: { type: "string", default: "traces,metrics,logs" },
+    },
+  });
+  console.log(await runStages(values.signals!.split(",") as Signal[], Number(values.ms)));
+}
