@@ -8,10 +8,12 @@
  * ```sh
  * deno run -A bench/ottl_bench.ts [--duration 10] [--warmup 3] [--out bench/RESULTS.md]
  * deno run -A bench/ottl_bench.ts --profile /tmp/prof [--signals traces]   # tfo alone, profiled
+ * deno run -A bench/ottl_bench.ts --tfo-only [--v8-flags=--max-semi-space-size=64]  # tfo alone
  * ```
  *
  * With `--profile DIR` tfo runs under `--cpu-prof` alone (no Collector, nothing appended to the
- * results) and a summary of each signal's profile is printed.
+ * results) and a summary of each signal's profile is printed; `--tfo-only` measures tfo alone
+ * without appending anything, `--v8-flags` passes flags to tfo's V8 (for trying GC settings).
  *
  * @module
  */
@@ -27,32 +29,33 @@ import { summarizeProfile } from "./_profile.ts";
 const DENO = Deno.execPath();
 
 /** The three statements and one condition per signal; the condition drops nothing generated. */
-export const PROCESSING: Record<Signal, { statements: string[]; filter: Record<string, unknown> }> = {
-  traces: {
-    statements: [
-      'set(span.attributes["deployment.environment"], "prod")',
-      'replace_pattern(span.name, "\\\\{id\\\\}", "ID")',
-      'delete_key(resource.attributes, "k8s.pod.name")',
-    ],
-    filter: { traces: { span: ['span.name == "healthcheck"'] } },
-  },
-  metrics: {
-    statements: [
-      'set(datapoint.attributes["deployment.environment"], "prod")',
-      'set(metric.description, "HTTP server duration") where IsMatch(metric.name, "^http")',
-      'delete_key(resource.attributes, "k8s.pod.name")',
-    ],
-    filter: { metrics: { datapoint: ['datapoint.attributes["drop"] == true'] } },
-  },
-  logs: {
-    statements: [
-      'set(log.attributes["deployment.environment"], "prod")',
-      'set(log.severity_text, "INFO") where log.severity_number == 9',
-      'delete_key(resource.attributes, "k8s.pod.name")',
-    ],
-    filter: { logs: { log_record: ['IsMatch(log.body, "^healthcheck")'] } },
-  },
-};
+export const PROCESSING: Record<Signal, { statements: string[]; filter: Record<string, unknown> }> =
+  {
+    traces: {
+      statements: [
+        'set(span.attributes["deployment.environment"], "prod")',
+        'replace_pattern(span.name, "\\\\{id\\\\}", "ID")',
+        'delete_key(resource.attributes, "k8s.pod.name")',
+      ],
+      filter: { traces: { span: ['span.name == "healthcheck"'] } },
+    },
+    metrics: {
+      statements: [
+        'set(datapoint.attributes["deployment.environment"], "prod")',
+        'set(metric.description, "HTTP server duration") where IsMatch(metric.name, "^http")',
+        'delete_key(resource.attributes, "k8s.pod.name")',
+      ],
+      filter: { metrics: { datapoint: ['datapoint.attributes["drop"] == true'] } },
+    },
+    logs: {
+      statements: [
+        'set(log.attributes["deployment.environment"], "prod")',
+        'set(log.severity_text, "INFO") where log.severity_number == 9',
+        'delete_key(resource.attributes, "k8s.pod.name")',
+      ],
+      filter: { logs: { log_record: ['IsMatch(log.body, "^healthcheck")'] } },
+    },
+  };
 
 function config(peer: "tfo" | "otelcol", signal: Signal): string {
   const p = PROCESSING[signal];
@@ -158,6 +161,8 @@ async function main(): Promise<void> {
       items: { type: "string", default: "100" },
       out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
       profile: { type: "string" },
+      "tfo-only": { type: "boolean", default: false },
+      "v8-flags": { type: "string" },
       signals: { type: "string", default: "traces,metrics,logs" },
     },
   });
@@ -172,7 +177,7 @@ async function main(): Promise<void> {
   const contrib = `${peersDir}/bin/otelcol-contrib`;
   const profileDir = values.profile;
   const signals = values.signals!.split(",") as Signal[];
-  let hasContrib = profileDir === undefined;
+  let hasContrib = profileDir === undefined && !values["tfo-only"];
   if (hasContrib) {
     try {
       await Deno.stat(contrib);
@@ -197,6 +202,7 @@ async function main(): Promise<void> {
           ? group.spawn("tfo", DENO, [
             "run",
             "--allow-all",
+            ...(values["v8-flags"] === undefined ? [] : [`--v8-flags=${values["v8-flags"]}`]),
             ...(profileDir === undefined
               ? []
               : ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${signal}`]),
@@ -239,7 +245,7 @@ async function main(): Promise<void> {
     await group.stopAll();
     await Deno.remove(dir, { recursive: true });
   }
-  if (profileDir !== undefined) return;
+  if (profileDir !== undefined || values["tfo-only"]) return;
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
   const section = `
 ## OTTL processing (bench/ottl_bench.ts)
