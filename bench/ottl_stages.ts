@@ -3,13 +3,14 @@
  * requests (100 items each) are admitted as the otlp receiver does (in front of a pipeline that
  * changes data: decoded, then counted), run through the
  * same `transform` (3 statements) and `filter` (1 condition) as `bench/ottl_bench.ts`, merged into
- * batches of 8192 items and encoded, as the otlphttp exporter does. Prints microseconds per item
+ * batches of 8192 items and encoded, as the otlphttp exporter does (which sends the bytes a
+ * payload arrived as when it still matches them). `--filter-only` leaves the transform out. Prints microseconds per item
  * per stage (wall clock, of the round with the least total) and the process's CPU time per item
  * in that round (all threads: GC helpers count), for finding where the time goes without a loaded machine's noise
  * in the end-to-end numbers.
  *
  * ```sh
- * deno run -A bench/ottl_stages.ts [--ms 3000] [--signals traces,metrics,logs]
+ * deno run -A bench/ottl_stages.ts [--ms 3000] [--signals traces,metrics,logs] [--filter-only]
  * ```
  *
  * @module
@@ -27,6 +28,7 @@ import { createLogger } from "../lib/telemetry/logger.ts";
 import { requestTemplates } from "./_payloads.ts";
 import { PROCESSING } from "./ottl_bench.ts";
 import { admitProto } from "../components/receiver/otlp/_budget.ts";
+import { requestProto } from "../components/exporter/otlp/signals.ts";
 
 const BATCH = 8192;
 
@@ -39,7 +41,11 @@ interface Stages {
 }
 
 /** Runs one round of `ms` milliseconds; returns microseconds per item per stage. */
-async function round<S extends Signal>(signal: S, ms: number): Promise<Stages> {
+async function round<S extends Signal>(
+  signal: S,
+  ms: number,
+  filterOnly: boolean,
+): Promise<Stages> {
   const p = PROCESSING[signal];
   const key = signal === "traces"
     ? "trace_statements"
@@ -58,8 +64,7 @@ async function round<S extends Signal>(signal: S, ms: number): Promise<Stages> {
       batched += payload.itemCount;
       if (batched >= BATCH) {
         const t0 = performance.now();
-        const merged = Payload.merge(signal, batch.splice(0));
-        OTLP_SIGNALS[signal].encodeProto(merged.read());
+        requestProto(Payload.merge(signal, batch.splice(0)));
         t.encode += performance.now() - t0;
         batched = 0;
       }
@@ -72,7 +77,7 @@ async function round<S extends Signal>(signal: S, ms: number): Promise<Stages> {
     sink,
     { logger },
   );
-  const transform = createTransformProcessor(
+  const transform = filterOnly ? filter : createTransformProcessor(
     transformConfigSchema.parse({ error_mode: "ignore", [key]: p.statements }),
     signal,
     filter,
@@ -106,17 +111,22 @@ async function round<S extends Signal>(signal: S, ms: number): Promise<Stages> {
 }
 
 /** Best-of-`rounds` stage times per signal, as a markdown table. */
-export async function runStages(signals: Signal[], ms: number, rounds = 5): Promise<string> {
+export async function runStages(
+  signals: Signal[],
+  ms: number,
+  rounds = 5,
+  filterOnly = false,
+): Promise<string> {
   const lines = [
     "| signal | admit (decode, count) µs/item | transform+filter µs/item | encode µs/item | total | CPU µs/item |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const signal of signals) {
-    await round(signal, ms / 5); // warm-up
+    await round(signal, ms / 5, filterOnly); // warm-up
     let best: Stages | undefined;
     const total = (s: Stages) => s.decode + s.process + s.encode;
     for (let r = 0; r < rounds; r++) {
-      const s = await round(signal, ms / rounds);
+      const s = await round(signal, ms / rounds, filterOnly);
       if (best === undefined || total(s) < total(best)) best = s;
     }
     const b = best!;
@@ -136,7 +146,9 @@ if (import.meta.main) {
     options: {
       ms: { type: "string", default: "3000" },
       signals: { type: "string", default: "traces,metrics,logs" },
+      "filter-only": { type: "boolean", default: false },
     },
   });
-  console.log(await runStages(values.signals!.split(",") as Signal[], Number(values.ms)));
+  const signals = values.signals!.split(",") as Signal[];
+  console.log(await runStages(signals, Number(values.ms), 5, values["filter-only"]));
 }
