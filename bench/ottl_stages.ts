@@ -28,7 +28,7 @@ import { createLogger } from "../lib/telemetry/logger.ts";
 import { requestTemplates } from "./_payloads.ts";
 import { PROCESSING } from "./ottl_bench.ts";
 import { admitProto } from "../components/receiver/otlp/_budget.ts";
-import { requestProto } from "../components/exporter/otlp/signals.ts";
+import { encodedPayload, requestProto } from "../components/exporter/otlp/signals.ts";
 
 const BATCH = 8192;
 
@@ -60,14 +60,16 @@ async function round<S extends Signal>(
   const sink = {
     mutatesData: false,
     consume(payload: Payload<S>): Promise<void> {
-      batch.push(payload);
-      batched += payload.itemCount;
+      // As the otlp exporters: encoded on entering the queue, merged by concatenation, joined.
+      const t0 = performance.now();
+      const encoded = encodedPayload(payload);
+      batch.push(encoded);
+      batched += encoded.itemCount;
       if (batched >= BATCH) {
-        const t0 = performance.now();
         requestProto(Payload.merge(signal, batch.splice(0)));
-        t.encode += performance.now() - t0;
         batched = 0;
       }
+      t.encode += performance.now() - t0;
       return Promise.resolve();
     },
   };
