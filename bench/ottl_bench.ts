@@ -64,8 +64,11 @@ function config(peer: "tfo" | "otelcol", signal: Signal): string {
     : signal === "metrics"
     ? "metric_statements"
     : "log_statements";
+  // Both peers back up into their receivers when the queue is full, as the Collector's config
+  // below does (without it tfo answers 503 at once and the closed loop spins on refusals).
   const exporter = peer === "tfo"
-    ? `otlphttp: { endpoint: "http://127.0.0.1:${PORTS.sinkHttp}", compression: none }`
+    ? `otlphttp: { endpoint: "http://127.0.0.1:${PORTS.sinkHttp}", compression: none, ` +
+      `sending_queue: { block_on_overflow: true } }`
     : `otlphttp: { endpoint: "http://127.0.0.1:${PORTS.sinkHttp}", compression: none, ` +
       `sending_queue: { enabled: true, num_consumers: 10, queue_size: 10, block_on_overflow: true } }`;
   const telemetry = peer === "tfo"
