@@ -7,7 +7,13 @@
  *
  * ```sh
  * deno run -A bench/ottl_bench.ts [--duration 10] [--warmup 3] [--out bench/RESULTS.md]
+ * deno run -A bench/ottl_bench.ts --profile /tmp/prof [--signals traces]   # tfo alone, profiled
+ * deno run -A bench/ottl_bench.ts --tfo-only [--v8-flags=--max-semi-space-size=64]  # tfo alone
  * ```
+ *
+ * With `--profile DIR` tfo runs under `--cpu-prof` alone (no Collector, nothing appended to the
+ * results) and a summary of each signal's profile is printed; `--tfo-only` measures tfo alone
+ * without appending anything, `--v8-flags` passes flags to tfo's V8 (for trying GC settings).
  *
  * @module
  */
@@ -18,36 +24,38 @@ import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import type { SinkStats } from "./sink.ts";
 import { PORTS, startSink } from "./passthrough.ts";
+import { summarizeProfile } from "./_profile.ts";
 
 const DENO = Deno.execPath();
 
 /** The three statements and one condition per signal; the condition drops nothing generated. */
-const PROCESSING: Record<Signal, { statements: string[]; filter: Record<string, unknown> }> = {
-  traces: {
-    statements: [
-      'set(span.attributes["deployment.environment"], "prod")',
-      'replace_pattern(span.name, "\\\\{id\\\\}", "ID")',
-      'delete_key(resource.attributes, "k8s.pod.name")',
-    ],
-    filter: { traces: { span: ['span.name == "healthcheck"'] } },
-  },
-  metrics: {
-    statements: [
-      'set(datapoint.attributes["deployment.environment"], "prod")',
-      'set(metric.description, "HTTP server duration") where IsMatch(metric.name, "^http")',
-      'delete_key(resource.attributes, "k8s.pod.name")',
-    ],
-    filter: { metrics: { datapoint: ['datapoint.attributes["drop"] == true'] } },
-  },
-  logs: {
-    statements: [
-      'set(log.attributes["deployment.environment"], "prod")',
-      'set(log.severity_text, "INFO") where log.severity_number == 9',
-      'delete_key(resource.attributes, "k8s.pod.name")',
-    ],
-    filter: { logs: { log_record: ['IsMatch(log.body, "^healthcheck")'] } },
-  },
-};
+export const PROCESSING: Record<Signal, { statements: string[]; filter: Record<string, unknown> }> =
+  {
+    traces: {
+      statements: [
+        'set(span.attributes["deployment.environment"], "prod")',
+        'replace_pattern(span.name, "\\\\{id\\\\}", "ID")',
+        'delete_key(resource.attributes, "k8s.pod.name")',
+      ],
+      filter: { traces: { span: ['span.name == "healthcheck"'] } },
+    },
+    metrics: {
+      statements: [
+        'set(datapoint.attributes["deployment.environment"], "prod")',
+        'set(metric.description, "HTTP server duration") where IsMatch(metric.name, "^http")',
+        'delete_key(resource.attributes, "k8s.pod.name")',
+      ],
+      filter: { metrics: { datapoint: ['datapoint.attributes["drop"] == true'] } },
+    },
+    logs: {
+      statements: [
+        'set(log.attributes["deployment.environment"], "prod")',
+        'set(log.severity_text, "INFO") where log.severity_number == 9',
+        'delete_key(resource.attributes, "k8s.pod.name")',
+      ],
+      filter: { logs: { log_record: ['IsMatch(log.body, "^healthcheck")'] } },
+    },
+  };
 
 function config(peer: "tfo" | "otelcol", signal: Signal): string {
   const p = PROCESSING[signal];
@@ -56,8 +64,11 @@ function config(peer: "tfo" | "otelcol", signal: Signal): string {
     : signal === "metrics"
     ? "metric_statements"
     : "log_statements";
+  // Both peers back up into their receivers when the queue is full, as the Collector's config
+  // below does (without it tfo answers 503 at once and the closed loop spins on refusals).
   const exporter = peer === "tfo"
-    ? `otlphttp: { endpoint: "http://127.0.0.1:${PORTS.sinkHttp}", compression: none }`
+    ? `otlphttp: { endpoint: "http://127.0.0.1:${PORTS.sinkHttp}", compression: none, ` +
+      `sending_queue: { block_on_overflow: true } }`
     : `otlphttp: { endpoint: "http://127.0.0.1:${PORTS.sinkHttp}", compression: none, ` +
       `sending_queue: { enabled: true, num_consumers: 10, queue_size: 10, block_on_overflow: true } }`;
   const telemetry = peer === "tfo"
@@ -152,6 +163,10 @@ async function main(): Promise<void> {
       workers: { type: "string", default: "256" },
       items: { type: "string", default: "100" },
       out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
+      profile: { type: "string" },
+      "tfo-only": { type: "boolean", default: false },
+      "v8-flags": { type: "string" },
+      signals: { type: "string", default: "traces,metrics,logs" },
     },
   });
   const o = {
@@ -163,21 +178,25 @@ async function main(): Promise<void> {
   const peersDir = Deno.env.get("TFO_PEERS_DIR") ??
     `${Deno.env.get("HOME") ?? ""}/.cache/tfo-peers`;
   const contrib = `${peersDir}/bin/otelcol-contrib`;
-  let hasContrib = true;
-  try {
-    await Deno.stat(contrib);
-  } catch {
-    hasContrib = false;
-    console.error(
-      `otelcol-contrib not found at ${contrib} (run bench/peers.sh); measuring tfo alone`,
-    );
+  const profileDir = values.profile;
+  const signals = values.signals!.split(",") as Signal[];
+  let hasContrib = profileDir === undefined && !values["tfo-only"];
+  if (hasContrib) {
+    try {
+      await Deno.stat(contrib);
+    } catch {
+      hasContrib = false;
+      console.error(
+        `otelcol-contrib not found at ${contrib} (run bench/peers.sh); measuring tfo alone`,
+      );
+    }
   }
   const dir = await Deno.makeTempDir({ prefix: "tfo-ottl-bench-" });
   const group = new ChildGroup();
   const rows: string[] = [];
   try {
     const sink = await startSink(group);
-    for (const signal of ["traces", "metrics", "logs"] as const) {
+    for (const signal of signals) {
       const results: Partial<Record<"tfo" | "otelcol", Measured>> = {};
       for (const peer of hasContrib ? ["tfo", "otelcol"] as const : ["tfo"] as const) {
         const path = `${dir}/${peer}-${signal}.yaml`;
@@ -186,6 +205,10 @@ async function main(): Promise<void> {
           ? group.spawn("tfo", DENO, [
             "run",
             "--allow-all",
+            ...(values["v8-flags"] === undefined ? [] : [`--v8-flags=${values["v8-flags"]}`]),
+            ...(profileDir === undefined
+              ? []
+              : ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${signal}`]),
             "--unstable-kv",
             new URL("../main.ts", import.meta.url).pathname,
             "run",
@@ -202,7 +225,14 @@ async function main(): Promise<void> {
               `${Math.round(r.itemsPerCpuSecond)} items/CPU-s, ${r.errors} errors`,
           );
         } finally {
-          await child.stop();
+          await child.stop(30_000);
+        }
+        if (profileDir !== undefined) {
+          for await (const e of Deno.readDir(`${profileDir}/${signal}`)) {
+            if (!e.name.endsWith(".cpuprofile")) continue;
+            const text = await Deno.readTextFile(`${profileDir}/${signal}/${e.name}`);
+            console.log(`### ${signal}\n\n${summarizeProfile(text, 30)}\n`);
+          }
         }
       }
       const t = results.tfo!, c = results.otelcol;
@@ -218,6 +248,7 @@ async function main(): Promise<void> {
     await group.stopAll();
     await Deno.remove(dir, { recursive: true });
   }
+  if (profileDir !== undefined || values["tfo-only"]) return;
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
   const section = `
 ## OTTL processing (bench/ottl_bench.ts)

@@ -22,6 +22,8 @@ import type { Host } from "../component/host.ts";
 import {
   type Consumer,
   type ConsumerError,
+  errorMessage,
+  permanentError,
   retryableError,
   type SignalConsumers,
 } from "../consumer/consumer.ts";
@@ -263,6 +265,13 @@ export interface ExporterHelperOptions {
    * aborted (its data then stays on disk). @default SHUTDOWN_GRACE_MS
    */
   shutdownGraceMs?: number;
+  /**
+   * Applied to each payload before it enters the sending queue: an exporter that sends protobuf
+   * encodes decoded data here (see `components/exporter/otlp/signals.ts`), so the queue and its
+   * batches hold compact bytes that merge by concatenation, and the decoded objects die young
+   * instead of living on in the queue. May throw: the data is then refused as permanent.
+   */
+  beforeQueue?: <S extends Signal>(payload: Payload<S>) => Payload<S>;
 }
 
 /** The default of {@linkcode ExporterHelperOptions.shutdownGraceMs}. */
@@ -319,6 +328,7 @@ export function createExporterHelper(
   const { logger, meter } = settings;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const queueFactory = options.queueFactory ?? defaultQueueFactory;
+  const beforeQueue = options.beforeQueue;
   const queueConfig = config.sending_queue;
   const queued = queueConfig.enabled;
   const persistent = queued && queueConfig.storage !== undefined;
@@ -388,6 +398,17 @@ export function createExporterHelper(
       consume(payload: Payload<S>): Promise<void> {
         const refused = refusal(entry.signal);
         if (refused !== undefined) return Promise.reject(refused);
+        if (entry.queue !== undefined && beforeQueue !== undefined) {
+          try {
+            payload = beforeQueue(payload);
+          } catch (error) {
+            return Promise.reject(
+              permanentError(`Cannot encode the data to send: ${errorMessage(error)}`, {
+                cause: error,
+              }),
+            );
+          }
+        }
         const done = entry.queue !== undefined ? entry.queue.send(payload) : entry.chain(payload);
         const tracked = done.catch(() => {});
         inflight.add(tracked);

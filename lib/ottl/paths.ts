@@ -649,14 +649,22 @@ export function compilePath(
   }
   const keys = node.keys.map(compileKey);
   if (keys.length === 0) return { get: field.get, set: field.set, context: target, text };
+  // Literal keys (`attributes["a"]["b"]`, the common case) are evaluated once, not per item.
+  const literal = node.keys.every((k) => k.kind === "string" || k.kind === "int");
+  const fixed = literal ? keys.map((k) => k(undefined as unknown as TransformContext)) : [];
+  const keysFor = literal ? () => fixed : (ctx: TransformContext) => keysOf(ctx, keys);
   if (field.map !== undefined) {
     const of = field.map;
+    const only = fixed.length === 1 && typeof fixed[0] === "string" ? fixed[0] : undefined;
     return {
       context: target,
       text,
-      get: (ctx) => getIndexed({ kvlist: of(ctx) }, keysOf(ctx, keys)),
+      // One literal string key: a lookup in the list, as getIndexed would do it.
+      get: only !== undefined
+        ? (ctx) => findValue(of(ctx), only)
+        : (ctx) => getIndexed({ kvlist: of(ctx) }, keysFor(ctx)),
       set: (ctx, v) => {
-        setInMap(of(ctx), keysOf(ctx, keys), v as AnyValue);
+        setInMap(of(ctx), keysFor(ctx), v as AnyValue);
       },
     };
   }
@@ -665,10 +673,10 @@ export function compilePath(
     return {
       context: target,
       text,
-      get: (ctx) => getIndexed(get(ctx), keysOf(ctx, keys)),
+      get: (ctx) => getIndexed(get(ctx), keysFor(ctx)),
       set: (ctx, v) => {
         const holder = { value: get(ctx) };
-        setInValue(holder as unknown as Slot, "value", keysOf(ctx, keys), 0, v as AnyValue);
+        setInValue(holder as unknown as Slot, "value", keysFor(ctx), 0, v as AnyValue);
         set(ctx, holder.value);
       },
     };
@@ -677,7 +685,7 @@ export function compilePath(
     return {
       context: target,
       text,
-      get: (ctx) => getIndexed(field.get(ctx), keysOf(ctx, keys)),
+      get: (ctx) => getIndexed(field.get(ctx), keysFor(ctx)),
       set: undefined,
     };
   }

@@ -77,15 +77,18 @@ export class Payload<S extends Signal = Signal> {
 
   /**
    * A payload over an encoded `Export*ServiceRequest`. The bytes must not change afterwards: clones
-   * share them.
+   * share them. `itemCount`, when the caller knows it (it just encoded the data), saves counting.
    */
   static fromProto<S extends Signal>(
     signal: S,
     bytes: Uint8Array,
     decoder: ProtoDecoder<S>,
     client: ClientInfo = NO_CLIENT,
+    itemCount?: number,
   ): Payload<S> {
-    return new Payload<S>(signal, client, undefined, [bytes], decoder);
+    const p = new Payload<S>(signal, client, undefined, [bytes], decoder);
+    p.#count = itemCount;
+    return p;
   }
 
   /** Spans, metric data points or log records in this payload. */

@@ -34,7 +34,7 @@ import {
 import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { type OtlpConfig, otlpConfigSchema, parseGrpcEndpoint } from "./config.ts";
-import { OTLP_SIGNALS, type OtlpSignal, requestProto } from "./signals.ts";
+import { encodedPayload, OTLP_SIGNALS, type OtlpSignal, requestProto } from "./signals.ts";
 import { resolveClientAuth, withAuthHeaders } from "./client_auth.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { hostPortLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
@@ -134,6 +134,7 @@ export function createOtlpExporter(
     { ...settings, meter },
     { ...config, timeout: 0 },
     pushes as PushBySignal,
+    { beforeQueue: encodedPayload },
   );
 
   return {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Payload } from "../../../lib/pdata/payload.ts";
+import { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { OTLP_SIGNALS, type OtlpSignal } from "../../../lib/otlp/signals.ts";
 
@@ -21,4 +21,16 @@ export function requestProto<S extends Signal>(payload: Payload<S>): Uint8Array 
   if (encoded !== undefined) return encoded;
   const codec = OTLP_SIGNALS[payload.signal] as OtlpSignal<S>;
   return codec.encodeProto(payload.read());
+}
+
+/**
+ * The payload as protobuf: itself when it still has its encoded form, else a payload over a fresh
+ * encoding of its data (same client, same item count). The OTLP exporters put this in their
+ * sending queues, so batches merge by concatenating bytes and send without another encode.
+ */
+export function encodedPayload<S extends Signal>(payload: Payload<S>): Payload<S> {
+  if (payload.encodedParts !== undefined) return payload;
+  const codec = OTLP_SIGNALS[payload.signal] as OtlpSignal<S>;
+  const bytes = codec.encodeProto(payload.read());
+  return Payload.fromProto(payload.signal, bytes, codec.proto, payload.client, payload.itemCount);
 }

@@ -36,7 +36,7 @@ import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { resolveClientAuth, withAuthHeaders } from "../../../lib/net/client_auth.ts";
 import { OTLP_SIGNALS, type OtlpSignal } from "../../../lib/otlp/signals.ts";
-import { requestProto } from "../otlp/signals.ts";
+import { encodedPayload, requestProto } from "../otlp/signals.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { type OtlphttpConfig, otlphttpConfigSchema, signalUrl } from "./config.ts";
 import { urlLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
@@ -195,7 +195,12 @@ export function createOtlphttpExporter(
     if (url !== undefined) endpoints[signal] = urlLabels(url);
   }
   const meter = withEndpointLabels(settings.meter, endpoints);
-  const helper = createExporterHelper({ ...settings, meter }, config, pushes as PushBySignal);
+  const helper = createExporterHelper(
+    { ...settings, meter },
+    config,
+    pushes as PushBySignal,
+    config.encoding === "proto" ? { beforeQueue: encodedPayload } : {},
+  );
 
   return {
     consumers: helper.consumers,

@@ -53,50 +53,76 @@ interface Filters {
   exclude: Matcher | undefined;
 }
 
-function filterTraces(data: TracesData, f: Filters, ctx: TransformContext): void {
-  data.resourceSpans = data.resourceSpans.filter((rs) => {
+/**
+ * `list` without the elements `keep` rejects; sets `removed.any` when there were any. The same
+ * array comes back when nothing goes, so a payload that loses nothing is left as it was.
+ */
+function kept<T>(list: T[], keep: (item: T, i: number) => boolean, removed: Removed): T[] {
+  for (let i = 0; i < list.length; i++) {
+    if (keep(list[i]!, i)) continue;
+    // The first element to go: copy what came before, then filter the rest.
+    const out = list.slice(0, i);
+    for (let j = i + 1; j < list.length; j++) if (keep(list[j]!, j)) out.push(list[j]!);
+    removed.any = true;
+    return out;
+  }
+  return list;
+}
+
+/** Whether a filter pass removed anything. */
+interface Removed {
+  any: boolean;
+}
+
+function filterTraces(data: TracesData, f: Filters, ctx: TransformContext, removed: Removed): void {
+  data.resourceSpans = kept(data.resourceSpans, (rs) => {
     ctx.resource = rs.resource;
     ctx.resourceHolder = rs;
     const incRes = f.include === undefined || f.include.resource(rs.resource);
     const excRes = f.exclude !== undefined && f.exclude.resource(rs.resource);
-    rs.scopeSpans = rs.scopeSpans.filter((ss) => {
+    rs.scopeSpans = kept(rs.scopeSpans, (ss) => {
       ctx.scope = ss.scope;
       ctx.scopeHolder = ss;
       const inc = incRes && (f.include === undefined || f.include.scope(ss.scope));
       const exc = excRes && f.exclude!.scope(ss.scope);
-      ss.spans = ss.spans.filter((span) => {
+      ss.spans = kept(ss.spans, (span) => {
         if (f.include !== undefined && !(inc && f.include.span(span))) return false;
         if (f.exclude !== undefined && exc && f.exclude.span(span)) return false;
         ctx.span = span;
         ctx.cache = undefined;
         if (f.item !== undefined && f.item(ctx)) return false;
         if (f.sub !== undefined && span.events.length > 0) {
-          span.events = span.events.filter((event, i) => {
+          span.events = kept(span.events, (event, i) => {
             ctx.event = event;
             ctx.eventIndex = i;
             ctx.cache = undefined;
             return !f.sub!(ctx);
-          });
+          }, removed);
         }
         return true;
-      });
+      }, removed);
       return ss.spans.length > 0;
-    });
+    }, removed);
     return rs.scopeSpans.length > 0;
-  });
+  }, removed);
 }
 
-function filterMetrics(data: MetricsData, f: Filters, ctx: TransformContext): void {
-  data.resourceMetrics = data.resourceMetrics.filter((rm) => {
+function filterMetrics(
+  data: MetricsData,
+  f: Filters,
+  ctx: TransformContext,
+  removed: Removed,
+): void {
+  data.resourceMetrics = kept(data.resourceMetrics, (rm) => {
     ctx.resource = rm.resource;
     ctx.resourceHolder = rm;
     const incRes = f.include === undefined || f.include.resource(rm.resource);
     const excRes = f.exclude !== undefined && f.exclude.resource(rm.resource);
-    rm.scopeMetrics = rm.scopeMetrics.filter((sm) => {
+    rm.scopeMetrics = kept(rm.scopeMetrics, (sm) => {
       ctx.scope = sm.scope;
       ctx.scopeHolder = sm;
       ctx.metrics = sm.metrics;
-      sm.metrics = sm.metrics.filter((metric: Metric) => {
+      sm.metrics = kept(sm.metrics, (metric: Metric) => {
         if (f.include !== undefined && !(incRes && f.include.metric(metric))) return false;
         if (f.exclude !== undefined && excRes && f.exclude.metric(metric)) return false;
         ctx.metric = metric;
@@ -104,42 +130,42 @@ function filterMetrics(data: MetricsData, f: Filters, ctx: TransformContext): vo
         if (f.item !== undefined && f.item(ctx)) return false;
         const d = metric.data;
         if (f.sub !== undefined && d !== undefined) {
-          const kept = (d.dataPoints as TransformContext["datapoint"][]).filter((p) => {
+          const points = kept(d.dataPoints as TransformContext["datapoint"][], (p) => {
             ctx.datapoint = p;
             ctx.cache = undefined;
             return !f.sub!(ctx);
-          });
-          (d as { dataPoints: unknown[] }).dataPoints = kept;
-          return kept.length > 0;
+          }, removed);
+          (d as { dataPoints: unknown[] }).dataPoints = points;
+          return points.length > 0;
         }
         return true;
-      });
+      }, removed);
       return sm.metrics.length > 0;
-    });
+    }, removed);
     return rm.scopeMetrics.length > 0;
-  });
+  }, removed);
 }
 
-function filterLogs(data: LogsData, f: Filters, ctx: TransformContext): void {
-  data.resourceLogs = data.resourceLogs.filter((rl) => {
+function filterLogs(data: LogsData, f: Filters, ctx: TransformContext, removed: Removed): void {
+  data.resourceLogs = kept(data.resourceLogs, (rl) => {
     ctx.resource = rl.resource;
     ctx.resourceHolder = rl;
     const incRes = f.include === undefined || f.include.resource(rl.resource);
     const excRes = f.exclude !== undefined && f.exclude.resource(rl.resource);
-    rl.scopeLogs = rl.scopeLogs.filter((sl) => {
+    rl.scopeLogs = kept(rl.scopeLogs, (sl) => {
       ctx.scope = sl.scope;
       ctx.scopeHolder = sl;
-      sl.logRecords = sl.logRecords.filter((record) => {
+      sl.logRecords = kept(sl.logRecords, (record) => {
         if (f.include !== undefined && !(incRes && f.include.log(record))) return false;
         if (f.exclude !== undefined && excRes && f.exclude.log(record)) return false;
         ctx.log = record;
         ctx.cache = undefined;
         return f.item === undefined || !f.item(ctx);
-      });
+      }, removed);
       return sl.logRecords.length > 0;
-    });
+    }, removed);
     return rl.scopeLogs.length > 0;
-  });
+  }, removed);
 }
 
 function isEmpty(signal: Signal, data: SignalData[Signal]): boolean {
@@ -188,20 +214,29 @@ export function createFilterProcessor<S extends Signal>(
       data: SignalData[S],
       f: Filters,
       ctx: TransformContext,
+      removed: Removed,
     ) => void;
   const ctx = newTransformContext();
+  const removed: Removed = { any: false };
   return {
     mutatesData: active,
     consume(payload: Payload<S>): Promise<void> {
       if (!active) return next.consume(payload);
-      const data = payload.edit();
+      // Conditions only read, and a pass that removes nothing leaves every array as it was, so
+      // the payload keeps the encoded form it came with (the exporter sends it without encoding
+      // again); it is marked edited only when something went.
+      const data = payload.read();
+      removed.any = false;
       try {
-        run(data, filters, ctx);
+        run(data, filters, ctx, removed);
       } catch (error) {
+        payload.edit();
         return Promise.reject(
           permanentError(`filter failed: ${(error as Error).message}`, { cause: error }),
         );
       }
+      if (!removed.any) return next.consume(payload);
+      payload.edit();
       // Like the Collector's ErrSkipProcessingData: nothing left, nothing sent, no error.
       if (isEmpty(signal, data)) return Promise.resolve();
       return next.consume(payload);

@@ -10,6 +10,8 @@
  * @module
  */
 
+import type { Payload } from "../../../lib/pdata/payload.ts";
+
 /** Bytes of body limit per item allowed. */
 export const BYTES_PER_ITEM = 32;
 /** The smallest budget, whatever the limit. */
@@ -55,4 +57,29 @@ export function countJsonObjects(body: Uint8Array): number {
     else if (c === 0x7b) objects++;
   }
   return objects;
+}
+
+/**
+ * Every item of a protobuf request takes at least two bytes (its tag and its length), so a body of
+ * `bodyBytes` holds at most half that many items.
+ */
+export function protoFitsBudget(bodyBytes: number, limitBytes: number): boolean {
+  return bodyBytes <= 2 * itemBudget(limitBytes);
+}
+
+/**
+ * Checks a protobuf payload before the pipeline takes it: it must decode and hold no more items
+ * than the budget. When the pipeline changes data (`decodes`: it decodes the payload anyway) and
+ * the body is too short to exceed the budget, the payload is decoded here, which checks it as the
+ * validating count would and saves that second scan; otherwise the count scans it without
+ * decoding. Throws `OtlpDecodeError` or {@linkcode ItemBudgetError}.
+ */
+export function admitProto(
+  payload: Payload,
+  bodyBytes: number,
+  limitBytes: number,
+  decodes: boolean,
+): void {
+  if (decodes && protoFitsBudget(bodyBytes, limitBytes)) payload.read();
+  checkItemBudget(payload.itemCount, limitBytes);
 }

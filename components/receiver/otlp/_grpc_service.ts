@@ -17,7 +17,7 @@ import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import { authenticatedClient } from "./_auth.ts";
-import { checkItemBudget } from "./_budget.ts";
+import { admitProto } from "./_budget.ts";
 import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal } from "./_refusal.ts";
 import { SIGNAL_CODECS } from "./_signals.ts";
@@ -56,7 +56,12 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
         : await authenticate(authenticator, call);
       const payload = Payload.fromProto(signal, call.request, codec.proto, client);
       try {
-        checkItemBudget(payload.itemCount, options.maxRecvMsgBytes);
+        admitProto(
+          payload,
+          call.request.length,
+          options.maxRecvMsgBytes,
+          consumer.mutatesData,
+        );
       } catch (error) {
         const refusal = inputRefusal(error);
         if (refusal === undefined) throw error;

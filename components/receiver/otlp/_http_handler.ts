@@ -26,7 +26,7 @@ import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import type { OtlpHttpConfig } from "./config.ts";
 import { authenticatedClient } from "./_auth.ts";
 import { corsPolicy } from "./_cors.ts";
-import { checkItemBudget, countJsonObjects } from "./_budget.ts";
+import { admitProto, checkItemBudget, countJsonObjects } from "./_budget.ts";
 import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal, type Refusal } from "./_refusal.ts";
 import { SIGNAL_CODECS } from "./_signals.ts";
@@ -226,12 +226,13 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
       const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);
+        // Counting checks that a protobuf body decodes (validate.ts), without decoding it.
+        admitProto(payload, body.length, limit, next[signal]!.mutatesData);
       } else {
         checkItemBudget(countJsonObjects(body), limit, "JSON objects");
         payload = Payload.of(signal, codec.decodeJson(body), client);
+        checkItemBudget(payload.itemCount, limit);
       }
-      // Counting checks that a protobuf body decodes (validate.ts), without decoding it.
-      checkItemBudget(payload.itemCount, limit);
     } catch (error) {
       const refusal = error instanceof BodyReadError
         ? {

@@ -4,7 +4,8 @@
  *
  * Protobuf requests reach the pipeline still encoded (`Payload.fromProto`); while counting items
  * the receiver checks that they decode (`lib/otlp/validate.ts`), so nothing it acknowledges can
- * fail to decode later, and holds them to an item budget (`_budget.ts`). A request is answered once the pipeline accepted or
+ * fail to decode later, and holds them to an item budget (`_budget.ts`). In front of a pipeline
+ * that changes data, and so decodes it anyway, it decodes them instead of that scan. A request is answered once the pipeline accepted or
  * refused its data, so the client sees backpressure and failures.
  *
  * `auth: {authenticator: <extension>}` on a protocol makes every request pass the extension's

@@ -41,9 +41,21 @@ export function pattern(
   }
 }
 
-/** `re` with the global flag, for replacing every match. */
+/** The global variants of compiled patterns, made once per pattern rather than once per item. */
+const globals = new WeakMap<RegExp, RegExp>();
+
+/**
+ * `re` with the global flag, for replacing every match. The same object comes back for the same
+ * `re`; callers reset its `lastIndex` before use.
+ */
 export function global(re: RegExp): RegExp {
-  return new RegExp(re.source, re.flags.includes("g") ? re.flags : re.flags + "g");
+  if (re.global) return re;
+  let g = globals.get(re);
+  if (g === undefined) {
+    g = new RegExp(re.source, re.flags + "g");
+    globals.set(re, g);
+  }
+  return g;
 }
 
 /** Tests a pattern on a bounded input. */

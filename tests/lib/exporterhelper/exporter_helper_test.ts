@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import type { Host } from "../../../components/component.ts";
-import { type Consumer, permanentError, retryableError } from "../../../lib/consumer/consumer.ts";
+import {
+  type Consumer,
+  ConsumerError,
+  permanentError,
+  retryableError,
+} from "../../../lib/consumer/consumer.ts";
+import { encodedPayload } from "../../../components/exporter/otlp/signals.ts";
+import type { Signal } from "../../../lib/pdata/types.ts";
 import {
   countsItsOwnSends,
   createExporterHelper,
@@ -423,4 +430,33 @@ Deno.test("the pipeline graph does not count sends of a helper-made consumer a s
   const plain: Consumer<"traces"> = { mutatesData: false, consume: () => Promise.resolve() };
   assert.equal(countsItsOwnSends(plain), false);
   assert.notEqual(instrumentExporterInput("traces", plain, meter, NOOP_LOGGER), plain);
+});
+
+Deno.test("exporter helper puts what beforeQueue returns into its queue, and refuses as permanent what it cannot take", async () => {
+  const pushed: Payload<"traces">[] = [];
+  const { helper, traces, metric } = helperWith(
+    config({ num_consumers: 1 }),
+    (payload) => {
+      pushed.push(payload);
+      return Promise.resolve();
+    },
+    {
+      beforeQueue: <S extends Signal>(payload: Payload<S>) => {
+        if (payload.itemCount > 2) throw new Error("too big for this test");
+        return encodedPayload(payload);
+      },
+    },
+  );
+  await helper.start(HOST);
+  await traces.consume(tracesPayload("a", "b"));
+  await assert.rejects(
+    traces.consume(tracesPayload("x", "y", "z")),
+    (e: unknown) =>
+      e instanceof ConsumerError && e.permanent && /too big for this test/.test(e.message),
+  );
+  await helper.shutdown();
+  assert.equal(pushed.length, 1);
+  assert.notEqual(pushed[0]!.encodedParts, undefined, "the queue held the encoded form");
+  assert.deepEqual(spanNamesOf(pushed[0]!.read()), ["a", "b"]);
+  assert.equal(metric("otelcol_exporter_sent_spans"), 2);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { attr, evaluate, holds, run, sampleContext } from "./_helpers.ts";
 import { compileStatements } from "../../../lib/ottl/mod.ts";
 import { unsafeRegexReason } from "../../../lib/ottl/regex.ts";
+import { global, replaceAll } from "../../../lib/ottl/funcs/_util.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Editors (ottlfuncs README examples)
@@ -46,6 +47,19 @@ Deno.test("replace_pattern expands groups and can hash the replacement", () => {
   assert.equal(ctx.span!.name, "$ /users/{123}");
   run(ctx, "span", 'replace_pattern(attributes["http.method"], "^(.*)$", "$1", SHA256, "h:%s")');
   assert.match(String(attr(ctx.span!.attributes, "http.method")), /^h:[0-9a-f]{64}$/);
+});
+
+Deno.test("the global form of a pattern is made once and its state does not carry between items", () => {
+  const re = /a(b)/;
+  const g = global(re);
+  assert.equal(global(re), g);
+  assert.equal(g.flags, "g");
+  assert.equal(re.global, false);
+  // An item whose last match leaves `lastIndex` mid-string does not shift the next item's matches.
+  assert.equal(replaceAll(re, "xabyab", "<$1>", undefined, undefined), "x<b>y<b>");
+  g.lastIndex = 3;
+  assert.equal(replaceAll(re, "ab", "-", undefined, undefined), "-");
+  assert.equal(replaceAll(re, "none", "-", undefined, undefined), "none");
 });
 
 Deno.test("replace_all_patterns in values and in keys", () => {

@@ -4,6 +4,13 @@ import { createFilterProcessor } from "../../../../components/processor/filter/f
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { Signal, SignalData } from "../../../../lib/pdata/types.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
+import {
+  countTracesItems,
+  encodeLogsRequest,
+  encodeTracesRequest,
+  LOGS_PROTO,
+  TRACES_PROTO,
+} from "../../../../lib/otlp/mod.ts";
 import { logs, metrics, traces } from "../transform/_diff_data.ts";
 
 function sink<S extends Signal>() {
@@ -108,4 +115,67 @@ Deno.test("filter config: conditions are compiled at validation, blocks checked"
     false,
   );
   assert.equal(filterConfigSchema.safeParse({ logs: { log: [] } }).success, false);
+});
+
+Deno.test("filter keeps the encoded form of a payload it removes nothing from, and drops it when it removes anything", async () => {
+  const passed: Payload<"traces">[] = [];
+  const p = createFilterProcessor(
+    filterConfigSchema.parse({ traces: { span: ['span.name == "health"'] } }),
+    "traces",
+    {
+      mutatesData: false,
+      consume: (payload: Payload<"traces">) => {
+        passed.push(payload);
+        return Promise.resolve();
+      },
+    },
+    { logger: NOOP_LOGGER },
+  );
+  const keepAll = traces();
+  for (const rs of keepAll.resourceSpans) {
+    for (const ss of rs.scopeSpans) ss.spans = ss.spans.filter((s) => s.name !== "health");
+  }
+  const bytes = encodeTracesRequest(keepAll);
+  const items = countTracesItems(bytes);
+  await p.consume(Payload.fromProto("traces", bytes, TRACES_PROTO));
+  assert.equal(passed.length, 1);
+  assert.equal(passed[0]!.encodedProto, bytes, "the bytes it came with, not a new encoding");
+  assert.equal(passed[0]!.itemCount, items);
+
+  const withHealth = encodeTracesRequest(traces());
+  await p.consume(Payload.fromProto("traces", withHealth, TRACES_PROTO));
+  assert.equal(passed.length, 2);
+  assert.equal(passed[1]!.encodedProto, undefined, "changed data has no encoded form left");
+  assert.equal(passed[1]!.itemCount, countTracesItems(withHealth) - 1);
+  const names = passed[1]!.read().resourceSpans.flatMap((rs) =>
+    rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name))
+  );
+  assert.ok(!names.includes("health"));
+});
+
+Deno.test("filter removing an empty container counts as a change", async () => {
+  const passed: Payload<"logs">[] = [];
+  const p = createFilterProcessor(
+    filterConfigSchema.parse({ logs: { log_record: ['log.body == "never"'] } }),
+    "logs",
+    {
+      mutatesData: false,
+      consume: (payload: Payload<"logs">) => {
+        passed.push(payload);
+        return Promise.resolve();
+      },
+    },
+    { logger: NOOP_LOGGER },
+  );
+  const data = logs();
+  const scope = data.resourceLogs[0]!.scopeLogs[0]!;
+  data.resourceLogs[0]!.scopeLogs.push({ ...scope, logRecords: [] });
+  const bytes = encodeLogsRequest(data);
+  await p.consume(Payload.fromProto("logs", bytes, LOGS_PROTO));
+  assert.equal(passed.length, 1);
+  assert.equal(passed[0]!.encodedProto, undefined);
+  assert.equal(
+    passed[0]!.read().resourceLogs[0]!.scopeLogs.length,
+    data.resourceLogs[0]!.scopeLogs.length - 1,
+  );
 });

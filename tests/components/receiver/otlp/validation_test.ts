@@ -3,7 +3,9 @@ import { type GrpcCall, GrpcError } from "../../../../lib/net/grpc_server.ts";
 import { GrpcCode } from "../../../../lib/net/rpc_status.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
-import { itemBudget } from "../../../../components/receiver/otlp/_budget.ts";
+import { admitProto, itemBudget } from "../../../../components/receiver/otlp/_budget.ts";
+import { OtlpDecodeError, TRACES_PROTO } from "../../../../lib/otlp/mod.ts";
+import { Payload, type ProtoDecoder } from "../../../../lib/pdata/payload.ts";
 import { grpcMethods } from "../../../../components/receiver/otlp/_grpc_service.ts";
 import { post, recorder, startHarness, tracesProto } from "./_helpers.ts";
 
@@ -93,4 +95,75 @@ Deno.test("otlp grpc methods refuse an undecodable message INVALID_ARGUMENT and 
   assert.equal(traces.payloads.length, 0);
   await handler(call(tracesProto("fine")));
   assert.equal(traces.payloads.length, 1);
+});
+
+/** The traces decoder, counting which of its two ways was used. */
+function spyDecoder(): ProtoDecoder<"traces"> & { decodes: number; counts: number } {
+  const spy = {
+    decodes: 0,
+    counts: 0,
+    decode(bytes: Uint8Array) {
+      spy.decodes++;
+      return TRACES_PROTO.decode(bytes);
+    },
+    countItems(bytes: Uint8Array) {
+      spy.counts++;
+      return TRACES_PROTO.countItems(bytes);
+    },
+  };
+  return spy;
+}
+
+Deno.test("admitProto decodes instead of counting only when the pipeline decodes and the body cannot exceed the budget", () => {
+  const limit = 1024 * 1024;
+  const body = tracesProto("a", "b", "c");
+  const cases = [
+    { decodes: true, bytes: body, decoded: 1, counted: 0 },
+    { decodes: false, bytes: body, decoded: 0, counted: 1 },
+    // Long enough to hold more than the budget: counted first, whatever the pipeline does.
+    { decodes: true, bytes: emptySpans(itemBudget(limit)), decoded: 0, counted: 1 },
+  ];
+  for (const c of cases) {
+    const spy = spyDecoder();
+    const payload = Payload.fromProto("traces", c.bytes, spy);
+    admitProto(payload, c.bytes.length, limit, c.decodes);
+    assert.deepEqual([spy.decodes, spy.counts], [c.decoded, c.counted]);
+    assert.equal(payload.itemCount, c.bytes === body ? 3 : itemBudget(limit));
+    // Decoding to read keeps the encoded form for pass-through.
+    assert.equal(payload.encodedProto, c.bytes);
+  }
+  const spy = spyDecoder();
+  assert.throws(
+    () => admitProto(Payload.fromProto("traces", NAME_AS_NUMBER, spy), 8, limit, true),
+    OtlpDecodeError,
+  );
+  assert.equal(spy.decodes, 1);
+});
+
+Deno.test("otlp grpc methods in front of a pipeline that changes data refuse what the count would refuse", async () => {
+  const traces = { ...recorder<"traces">(), mutatesData: true };
+  const methods = grpcMethods({
+    includeMetadata: false,
+    next: { traces },
+    logger: NOOP_LOGGER,
+    meter: new MetricRegistry().meter({ receiver: "otlp" }),
+    maxRecvMsgBytes: 1024 * 1024,
+  });
+  const call = (request: Uint8Array): GrpcCall => ({
+    request,
+    peer: "127.0.0.1:1",
+    metadata: () => new Map(),
+  });
+  const handler = methods.get(TRACES)!;
+  await assert.rejects(
+    handler(call(NAME_AS_NUMBER)),
+    (e: unknown) => e instanceof GrpcError && e.code === GrpcCode.INVALID_ARGUMENT,
+  );
+  await assert.rejects(
+    handler(call(emptySpans(itemBudget(1024 * 1024) + 1))),
+    (e: unknown) => e instanceof GrpcError && e.code === GrpcCode.RESOURCE_EXHAUSTED,
+  );
+  await handler(call(tracesProto("fine", "too")));
+  assert.equal(traces.payloads.length, 1);
+  assert.equal(traces.payloads[0]!.itemCount, 2);
 });
