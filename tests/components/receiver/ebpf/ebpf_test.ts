@@ -211,7 +211,13 @@ Deno.test({
     assert.ok(nvcsw! >= n, `the workload slept ${nvcsw} times, fewer than ${n}`);
     within2(value(run, "ebpf.sched.context_switches"), nvcsw! + nivcsw!, "context switches");
     if (migrations !== undefined) {
-      within2(value(run, "ebpf.sched.migrations"), migrations, "migrations");
+      // A handful of migrations, each up to the scheduler and the machine's other load (and some
+      // while the child still runs under its parent's name): 2% of 8 cannot hold in a parallel run.
+      const counted = value(run, "ebpf.sched.migrations");
+      assert.ok(
+        Math.abs(counted - migrations) <= Math.max(3, Math.ceil(migrations * 0.02)),
+        `migrations: ${counted}, expected ${migrations} ± max(3, 2%)`,
+      );
     }
     assert.ok(value(run, "ebpf.sched.oncpu_ns") > 0);
     assert.ok(value(run, "ebpf.sched.runq_latency_ns") > 0);
