@@ -84,6 +84,12 @@ import {
   storedBytes,
 } from "./_queue_codec.ts";
 import { GroupCommitter, type Mutation, planCommits } from "./_queue_commits.ts";
+import {
+  type JournalRecord,
+  type JournalSegment,
+  openJournal,
+  type QueueJournal,
+} from "./_queue_journal.ts";
 import { Waiters } from "./_queue_waiters.ts";
 import { droppedCounter } from "./memory_queue.ts";
 import type { QueueEntry, SendingQueue, WhenFull } from "./queue.ts";
@@ -163,7 +169,20 @@ interface Held<S extends Signal> {
   taken: boolean;
   /** The payload, while also kept in memory, and its length. */
   memory?: { readonly payload: Payload<S>; readonly bytes: number } | undefined;
+  /** For a journaled item: settles once it is in Deno KV (rejects if the queue closed first). */
+  folded?: Promise<void> | undefined;
 }
+
+/** A journaled item on its way into Deno KV. */
+interface Unfolded {
+  readonly record: JournalRecord;
+  /** Set once the journal write succeeded. */
+  segment: JournalSegment | undefined;
+  readonly done: PromiseWithResolvers<void>;
+}
+
+/** The key of the highest sequence number folded from the journal (set in every fold commit). */
+const WATERMARK_KEY: Deno.KvKey = ["w"];
 
 /**
  * Opens the queue stored under `client`: removes what an interrupted write or delete left, checks
@@ -224,6 +243,12 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
   /** True once close gave this queue's bytes back to the shared budget. */
   #detached = false;
+  /** The write-ahead journal, when the storage offers one (`fsync: false`). */
+  #journal: QueueJournal | undefined;
+  /** Journaled items not in Deno KV yet, in sequence order (journal order). */
+  #unfolded: Unfolded[] = [];
+  #folding = false;
+  #foldTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(client: StorageClient, signal: S, options: PersistentQueueOptions) {
     if (!(options.capacity >= 1)) throw new RangeError("Queue capacity must be at least 1");
@@ -270,7 +295,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   /** Cleans up interrupted operations and loads the index. */
   async recover(): Promise<void> {
-    let maxSeq = -1;
+    let maxSeq = await this.#replayJournal();
     const markers: Array<[number, unknown]> = [];
     for await (const { key, value } of this.#client.list(["p"])) {
       const seq = key[1];
@@ -326,6 +351,69 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         bytes: this.#bytes,
       });
     }
+  }
+
+  /**
+   * Opens the journal (when the storage offers one) and commits to Deno KV what it holds beyond
+   * the watermark: items acknowledged but not folded before a crash. Resolves to the highest
+   * sequence number used (the watermark), -1 when none.
+   */
+  async #replayJournal(): Promise<number> {
+    const stored = await this.#client.get(WATERMARK_KEY);
+    let watermark = typeof stored === "number" && Number.isSafeInteger(stored) ? stored : -1;
+    const location = this.#client.journal;
+    if (location === undefined) return watermark;
+    const { journal, records } = await openJournal(location, this.#logger);
+    this.#journal = journal;
+    const replay = records.filter((r) => r.seq > watermark);
+    if (replay.length > 0) {
+      this.#logger.info("Moving what the queue journal held into the queue's database", {
+        entries: replay.length,
+      });
+    }
+    for (let at = 0; at < replay.length;) {
+      const n = this.#foldable(replay.length - at, (i) => replay[at + i]!);
+      await this.#commitOne(this.#foldMutations(replay.slice(at, at + n)));
+      at += n;
+      watermark = replay[at - 1]!.seq;
+    }
+    await journal.discardRecovered();
+    return watermark;
+  }
+
+  /** The mutations that store journaled items and move the watermark to the last of them. */
+  #foldMutations(records: readonly JournalRecord[]): Mutation[] {
+    const mutations: Mutation[] = [];
+    for (const { seq, header, bytes } of records) {
+      mutations.push(...this.#itemMutations(seq, header, bytes));
+    }
+    mutations.push({ key: WATERMARK_KEY, value: records.at(-1)!.seq, valueBytes: 16 });
+    return mutations;
+  }
+
+  /** How many of the first `count` records fit one fold commit (at least one). */
+  #foldable(count: number, record: (i: number) => JournalRecord): number {
+    const mutations: Mutation[] = [{ key: WATERMARK_KEY, value: 0, valueBytes: 16 }];
+    let n = 0;
+    while (n < count) {
+      const { seq, header, bytes } = record(n);
+      const next = this.#itemMutations(seq, header, bytes);
+      if (n > 0 && !this.#group.fits([...mutations, ...next])) break;
+      mutations.push(...next);
+      n++;
+    }
+    return n;
+  }
+
+  /** An item's chunks and header, as one commit's mutations. */
+  #itemMutations(seq: number, header: QueueHeader, bytes: Uint8Array): Mutation[] {
+    const mutations: Mutation[] = splitChunks(bytes).map((chunk, n) => ({
+      key: chunkKey(seq, n),
+      value: chunk,
+      valueBytes: chunk.length,
+    }));
+    mutations.push({ key: headerKey(seq), value: header, valueBytes: headerBytes(header) });
+    return mutations;
   }
 
   /**
@@ -440,8 +528,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     const [header, clientKept] = this.#header(payload, raw.length, stored);
     this.#size++;
     this.#addBytes(bytes.length);
+    let folded: Promise<void> | undefined;
     try {
-      await this.#track(this.#write(seq, header, bytes));
+      folded = (await this.#track(this.#journalOrWrite(seq, header, bytes))).folded;
     } catch (error) {
       this.#size--;
       this.#addBytes(-bytes.length);
@@ -454,7 +543,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         ...(full ? { retryAfterMs: this.#retryAfterMs } : {}),
       });
     }
-    const held: Held<S> = { seq, header, taken: false };
+    const held: Held<S> = { seq, header, taken: false, folded };
     if (this.#memoryBytes + raw.length <= this.#memoryLimit) {
       // What a read from disk would give: the offered payload when it is the stored bytes and
       // client (its item count is then not counted again), otherwise one made from them.
@@ -497,6 +586,95 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   #payload(bytes: Uint8Array, header: QueueHeader): Payload<S> {
     return Payload.fromProto(this.#signal, bytes, this.#codec.decoder, loadClient(header.client));
+  }
+
+  /**
+   * Writes an item to the journal when there is one and the item fits one fold commit (resolving,
+   * once written, with a promise of its fold), otherwise commits it to Deno KV (resolving once
+   * committed, with no fold to wait for).
+   */
+  async #journalOrWrite(
+    seq: number,
+    header: QueueHeader,
+    bytes: Uint8Array,
+  ): Promise<{ folded: Promise<void> | undefined }> {
+    const journal = this.#journal;
+    const mutations = this.#itemMutations(seq, header, bytes);
+    mutations.push({ key: WATERMARK_KEY, value: seq, valueBytes: 16 });
+    if (journal === undefined || !this.#group.fits(mutations)) {
+      await this.#write(seq, header, bytes);
+      return { folded: undefined };
+    }
+    const entry: Unfolded = {
+      record: { seq, header, bytes },
+      segment: undefined,
+      done: Promise.withResolvers<void>(),
+    };
+    entry.done.promise.catch(() => {}); // a fold cut short by close leaves the item journaled
+    this.#unfolded.push(entry);
+    try {
+      entry.segment = await journal.append(entry.record);
+    } catch (error) {
+      this.#unfolded.splice(this.#unfolded.indexOf(entry), 1);
+      throw error;
+    }
+    this.#kickFold();
+    return { folded: entry.done.promise };
+  }
+
+  /** Starts folding journaled items into Deno KV unless a fold runs or waits to retry. */
+  #kickFold(): void {
+    if (this.#folding || this.#foldTimer !== undefined) return;
+    if (this.#unfolded[0]?.segment === undefined) return;
+    this.#folding = true;
+    void this.#track(this.#foldLoop());
+  }
+
+  /**
+   * Folds journaled items into Deno KV in order, as many per commit as fit, each commit moving the
+   * watermark; a failed commit is retried after `fullProbeMs` (the items stay journaled meanwhile:
+   * acknowledged, and replayed at the next start if it never succeeds).
+   */
+  async #foldLoop(): Promise<void> {
+    const journal = this.#journal!;
+    try {
+      while (true) {
+        let ready = 0;
+        while (ready < this.#unfolded.length && this.#unfolded[ready]!.segment !== undefined) {
+          ready++;
+        }
+        if (ready === 0) return;
+        const n = this.#foldable(ready, (i) => this.#unfolded[i]!.record);
+        const batch = this.#unfolded.slice(0, n);
+        try {
+          await this.#group.submit(this.#foldMutations(batch.map((u) => u.record)));
+        } catch (error) {
+          const full = isDiskFull(error);
+          if (full) this.#enterFull(error);
+          else {
+            this.#logger.warn("Cannot move journaled queue entries into the database; retrying", {
+              entries: batch.length,
+              error: errorMessage(error),
+            });
+          }
+          if (this.#closed) return;
+          const timer = setTimeout(() => {
+            this.#foldTimer = undefined;
+            this.#kickFold();
+          }, this.#probeMs);
+          Deno.unrefTimer(timer);
+          this.#foldTimer = timer;
+          return;
+        }
+        this.#unfolded.splice(0, n);
+        for (const entry of batch) {
+          journal.folded(entry.segment!);
+          entry.done.resolve();
+        }
+      }
+    } finally {
+      this.#folding = false;
+    }
   }
 
   async #write(seq: number, header: QueueHeader, bytes: Uint8Array): Promise<void> {
@@ -579,6 +757,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       if (memory !== undefined) return this.#entry(held, memory);
       let bytes: Uint8Array | string;
       try {
+        if (held.folded !== undefined) await held.folded;
         bytes = await this.#track(this.#read(held));
       } catch (error) {
         held.taken = false;
@@ -663,6 +842,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     const chunks = why === "corrupt" ? undefined : header.chunks;
     let freed = storedBytes(header);
     try {
+      // A journaled item is deleted once it is in Deno KV; when close cut its fold short, it
+      // stays journaled and is delivered again after a restart.
+      if (held.folded !== undefined) await held.folded;
       await this.#removeChunks(seq, chunks, true);
     } catch (error) {
       if (isDiskFull(error)) {
@@ -796,11 +978,29 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     this.#closed = true;
     if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
     this.#probeTimer = undefined;
+    if (this.#foldTimer !== undefined) {
+      // A fold waiting to retry gets one more attempt now.
+      clearTimeout(this.#foldTimer);
+      this.#foldTimer = undefined;
+      this.#kickFold();
+    }
     this.#takers.wakeAll();
     this.#room.wakeAll();
     while (this.#inFlight.size > 0) {
       await Promise.allSettled([...this.#inFlight]);
     }
+    // What could not be folded stays in the journal, for the next start.
+    const left = this.#unfolded.splice(0);
+    for (const entry of left) entry.done.reject(new Error("The sending queue closed"));
+    if (left.length > 0) {
+      this.#logger.warn(
+        "Journaled queue entries are not in the database yet; moved at the next start",
+        {
+          entries: left.length,
+        },
+      );
+    }
+    await this.#journal?.close();
     if (this.#undeleted.size > 0) await this.#retryDeletes();
     if (this.#undeleted.size > 0) {
       this.#logger.warn(

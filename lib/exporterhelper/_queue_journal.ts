@@ -1,0 +1,312 @@
+/**
+ * {@linkcode QueueJournal}: the persistent queue's write-ahead journal, an append-only file of
+ * tfo's own in front of Deno KV. With the `file_storage` extension's `fsync: false` (the
+ * Collector's default) an offered item is written (`write(2)`, no sync) to the journal and
+ * acknowledged; the queue then folds journaled items into Deno KV in the background, in order, and
+ * a segment whose items are all folded is deleted.
+ *
+ * Why: every Deno KV commit is synced (SQLite in WAL mode with `synchronous` FULL: one `fsync` per
+ * commit), and a sync on the disks tfo runs on takes tens of milliseconds at the 99th percentile
+ * (bench/RESULTS.md, "Where the persistent queue's latency goes"). A write that reached the page
+ * cache survives `kill -9` of the process (the kernel writes it out); it does not survive a power
+ * loss or kernel crash before Deno KV's next commit of it, usually milliseconds later. That is the
+ * Collector's contract for `file_storage` without `fsync`, and "accepted survives kill -9" stays.
+ *
+ * Segment files are `<name>.<n>.journal` in the journal directory, `n` increasing. A record is
+ * `magic (u32) | body length (u32) | CRC-32C of the body (u32) | body`, the body
+ * `JSON length (u32) | {"seq", "header"} as JSON | stored bytes`, all big-endian. Records of
+ * concurrent offers are written with one `write` call; a record is acknowledged only after its
+ * bytes were written whole. Reading stops at the first record that is truncated or fails its CRC
+ * (a write cut short by a crash, never acknowledged). A failed write is cut off again (truncate to
+ * the last whole record), or, when that fails too, the segment is closed and a new one begun.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { crc32c } from "../net/snappy.ts";
+import type { JournalLocation } from "../storage/client.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { headerProblem, type QueueHeader } from "./_queue_codec.ts";
+
+const MAGIC = 0x544a5231; // "TJR1"
+const FRAME_BYTES = 12;
+
+/** A segment past this size is closed and a new one begun. */
+export const JOURNAL_SEGMENT_BYTES = 8 * 1024 * 1024;
+
+/** One journaled item. */
+export interface JournalRecord {
+  readonly seq: number;
+  readonly header: QueueHeader;
+  /** The item's stored (possibly compressed) bytes. */
+  readonly bytes: Uint8Array;
+}
+
+/** A segment file; `pending` counts its records not yet folded into Deno KV. */
+export interface JournalSegment {
+  readonly id: number;
+  readonly path: string;
+  pending: number;
+}
+
+interface OpenSegment extends JournalSegment {
+  file: Deno.FsFile | undefined;
+  /** Bytes of whole records written. */
+  size: number;
+}
+
+interface Append {
+  readonly frame: Uint8Array;
+  readonly done: PromiseWithResolvers<JournalSegment>;
+}
+
+/** Encodes one record. */
+export function encodeRecord(record: JournalRecord): Uint8Array {
+  const json = new TextEncoder().encode(
+    JSON.stringify({ seq: record.seq, header: record.header }),
+  );
+  const bodyBytes = 4 + json.length + record.bytes.length;
+  const frame = new Uint8Array(FRAME_BYTES + bodyBytes);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, MAGIC);
+  view.setUint32(4, bodyBytes);
+  view.setUint32(FRAME_BYTES, json.length);
+  frame.set(json, FRAME_BYTES + 4);
+  frame.set(record.bytes, FRAME_BYTES + 4 + json.length);
+  view.setUint32(8, crc32c(frame.subarray(FRAME_BYTES)));
+  return frame;
+}
+
+/**
+ * The whole records at the start of `data`, and how many bytes they take; stops at the first
+ * truncated, damaged or malformed one.
+ */
+export function decodeRecords(data: Uint8Array): { records: JournalRecord[]; bytes: number } {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const records: JournalRecord[] = [];
+  let at = 0;
+  while (at + FRAME_BYTES <= data.length) {
+    if (view.getUint32(at) !== MAGIC) break;
+    const bodyBytes = view.getUint32(at + 4);
+    const end = at + FRAME_BYTES + bodyBytes;
+    if (bodyBytes < 4 || end > data.length) break;
+    const body = data.subarray(at + FRAME_BYTES, end);
+    if (crc32c(body) !== view.getUint32(at + 8)) break;
+    const jsonBytes = view.getUint32(at + FRAME_BYTES);
+    if (4 + jsonBytes > bodyBytes) break;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(body.subarray(4, 4 + jsonBytes)));
+    } catch {
+      break;
+    }
+    const { seq, header } = (parsed ?? {}) as { seq?: unknown; header?: unknown };
+    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) break;
+    if (headerProblem(header) !== undefined) break;
+    records.push({ seq, header: header as QueueHeader, bytes: body.slice(4 + jsonBytes) });
+    at = end;
+  }
+  return { records, bytes: at };
+}
+
+/**
+ * Opens the journal at `location`: reads the records every existing segment holds (in order) and
+ * begins a new segment for appends. The old segments stay until
+ * {@linkcode QueueJournal.discardRecovered}, to be called once their records are in Deno KV.
+ */
+export async function openJournal(
+  location: JournalLocation,
+  logger: Logger,
+): Promise<{ journal: QueueJournal; records: JournalRecord[] }> {
+  await Deno.mkdir(location.directory, { recursive: true });
+  const pattern = new RegExp(
+    `^${location.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)\\.journal$`,
+  );
+  const found: Array<{ id: number; path: string }> = [];
+  for await (const entry of Deno.readDir(location.directory)) {
+    const match = entry.isFile ? pattern.exec(entry.name) : null;
+    if (match !== null) {
+      found.push({ id: Number(match[1]), path: join(location.directory, entry.name) });
+    }
+  }
+  found.sort((a, b) => a.id - b.id);
+  const records: JournalRecord[] = [];
+  for (const { path } of found) {
+    const data = await Deno.readFile(path);
+    const read = decodeRecords(data);
+    if (read.bytes < data.length) {
+      logger.info("Ignoring the unwritten end of a queue journal segment (a write cut short)", {
+        path,
+        bytes: data.length - read.bytes,
+      });
+    }
+    records.push(...read.records);
+  }
+  const next = (found.at(-1)?.id ?? -1) + 1;
+  const journal = new QueueJournal(location, next, found.map((f) => f.path), logger);
+  return { journal, records };
+}
+
+/** The append side of a queue's journal; see the module documentation. */
+export class QueueJournal {
+  readonly #location: JournalLocation;
+  readonly #logger: Logger;
+  #recovered: string[];
+  #nextId: number;
+  #current: OpenSegment | undefined;
+  /** Segments closed for writing whose records are not all folded yet. */
+  readonly #retired = new Set<OpenSegment>();
+  #queue: Append[] = [];
+  #writing = false;
+  #closed = false;
+
+  /** Use {@linkcode openJournal}. */
+  constructor(location: JournalLocation, nextId: number, recovered: string[], logger: Logger) {
+    this.#location = location;
+    this.#nextId = nextId;
+    this.#recovered = recovered;
+    this.#logger = logger;
+  }
+
+  /** Deletes the segments found at open (their records are in Deno KV now). */
+  async discardRecovered(): Promise<void> {
+    const paths = this.#recovered;
+    this.#recovered = [];
+    for (const path of paths) await removeFile(path);
+  }
+
+  /**
+   * Appends a record; resolves with its segment once written whole (in the page cache), rejects
+   * when the write failed (nothing of it is then read back). Records are written in call order.
+   */
+  append(record: JournalRecord): Promise<JournalSegment> {
+    if (this.#closed) return Promise.reject(new Error("The queue journal is closed"));
+    const done = Promise.withResolvers<JournalSegment>();
+    this.#queue.push({ frame: encodeRecord(record), done });
+    if (!this.#writing) void this.#writeLoop();
+    return done.promise;
+  }
+
+  /** Notes that one record of `segment` is in Deno KV; deletes a finished, closed segment. */
+  folded(segment: JournalSegment): void {
+    segment.pending--;
+    const open = segment as OpenSegment;
+    if (open.pending === 0 && this.#retired.has(open)) {
+      this.#retired.delete(open);
+      void removeFile(open.path).catch((error) => this.#warnRemove(open.path, error));
+    }
+  }
+
+  /**
+   * Stops appending and closes the current segment. Segments whose records are all folded are
+   * deleted; the others stay, to be read at the next start.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#writing) await new Promise((resolve) => setTimeout(resolve, 1));
+    const current = this.#current;
+    this.#current = undefined;
+    if (current !== undefined) this.#retire(current);
+    for (const segment of [...this.#retired]) {
+      if (segment.pending > 0) continue;
+      this.#retired.delete(segment);
+      await removeFile(segment.path).catch((error) => this.#warnRemove(segment.path, error));
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue;
+        this.#queue = [];
+        try {
+          const segment = await this.#segmentFor();
+          await this.#writeAll(segment, batch);
+          for (const append of batch) append.done.resolve(segment);
+        } catch (error) {
+          for (const append of batch) append.done.reject(error);
+        }
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #segmentFor(): Promise<OpenSegment> {
+    const current = this.#current;
+    if (current !== undefined && current.size < JOURNAL_SEGMENT_BYTES) return current;
+    if (current !== undefined) this.#retire(current);
+    this.#current = undefined;
+    const id = this.#nextId++;
+    const path = join(this.#location.directory, `${this.#location.name}.${id}.journal`);
+    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+    const segment: OpenSegment = { id, path, file, size: 0, pending: 0 };
+    this.#current = segment;
+    return segment;
+  }
+
+  /** Writes the batch's frames at the segment's end, as one buffer. */
+  async #writeAll(segment: OpenSegment, batch: readonly Append[]): Promise<void> {
+    let total = 0;
+    for (const append of batch) total += append.frame.length;
+    let buffer: Uint8Array;
+    if (batch.length === 1) {
+      buffer = batch[0]!.frame;
+    } else {
+      buffer = new Uint8Array(total);
+      let at = 0;
+      for (const append of batch) {
+        buffer.set(append.frame, at);
+        at += append.frame.length;
+      }
+    }
+    const file = segment.file!;
+    try {
+      let written = 0;
+      while (written < buffer.length) written += await file.write(buffer.subarray(written));
+    } catch (error) {
+      // Cut the partial write off so later records follow whole ones; else start a new segment.
+      try {
+        await file.truncate(segment.size);
+        await file.seek(segment.size, Deno.SeekMode.Start);
+      } catch {
+        this.#retire(segment);
+        if (this.#current === segment) this.#current = undefined;
+      }
+      throw error;
+    }
+    segment.size += total;
+    segment.pending += batch.length;
+  }
+
+  /** Closes a segment for writing; deletes it at once when nothing in it waits for a fold. */
+  #retire(segment: OpenSegment): void {
+    try {
+      segment.file?.close();
+    } catch {
+      // already closed
+    }
+    segment.file = undefined;
+    if (segment.pending === 0) {
+      void removeFile(segment.path).catch((error) => this.#warnRemove(segment.path, error));
+    } else {
+      this.#retired.add(segment);
+    }
+  }
+
+  #warnRemove(path: string, error: unknown): void {
+    this.#logger.warn("Cannot delete a folded queue journal segment", {
+      path,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+async function removeFile(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
