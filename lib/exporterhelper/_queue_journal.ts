@@ -57,31 +57,51 @@ interface OpenSegment extends JournalSegment {
 
 interface Append {
   readonly frame: Uint8Array;
+  /** True for an item record (counted in its segment's `pending`), false for acknowledgements. */
+  readonly item: boolean;
   readonly done: PromiseWithResolvers<JournalSegment>;
 }
 
-/** Encodes one record. */
+/** What a journal's segments hold. */
+export interface JournalContents {
+  /** Item records, in order. */
+  readonly records: JournalRecord[];
+  /** Sequence numbers acknowledged before they were folded into Deno KV. */
+  readonly acks: Set<number>;
+}
+
+/** Encodes one item record. */
 export function encodeRecord(record: JournalRecord): Uint8Array {
-  const json = new TextEncoder().encode(
-    JSON.stringify({ seq: record.seq, header: record.header }),
-  );
-  const bodyBytes = 4 + json.length + record.bytes.length;
+  return encodeFrame({ seq: record.seq, header: record.header }, record.bytes);
+}
+
+/** Encodes a record of acknowledged sequence numbers. */
+export function encodeAcks(seqs: readonly number[]): Uint8Array {
+  return encodeFrame({ acks: seqs }, new Uint8Array(0));
+}
+
+function encodeFrame(meta: unknown, bytes: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(meta));
+  const bodyBytes = 4 + json.length + bytes.length;
   const frame = new Uint8Array(FRAME_BYTES + bodyBytes);
   const view = new DataView(frame.buffer);
   view.setUint32(0, MAGIC);
   view.setUint32(4, bodyBytes);
   view.setUint32(FRAME_BYTES, json.length);
   frame.set(json, FRAME_BYTES + 4);
-  frame.set(record.bytes, FRAME_BYTES + 4 + json.length);
+  frame.set(bytes, FRAME_BYTES + 4 + json.length);
   view.setUint32(8, crc32c(frame.subarray(FRAME_BYTES)));
   return frame;
 }
 
 /**
- * The whole records at the start of `data`, and how many bytes they take; stops at the first
- * truncated, damaged or malformed one.
+ * The whole records at the start of `data` (items, and acknowledgements added to `acks`), and how
+ * many bytes they take; stops at the first truncated, damaged or malformed one.
  */
-export function decodeRecords(data: Uint8Array): { records: JournalRecord[]; bytes: number } {
+export function decodeRecords(
+  data: Uint8Array,
+  acks: Set<number> = new Set(),
+): { records: JournalRecord[]; bytes: number } {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const records: JournalRecord[] = [];
   let at = 0;
@@ -100,7 +120,14 @@ export function decodeRecords(data: Uint8Array): { records: JournalRecord[]; byt
     } catch {
       break;
     }
-    const { seq, header } = (parsed ?? {}) as { seq?: unknown; header?: unknown };
+    const meta = (parsed ?? {}) as { seq?: unknown; header?: unknown; acks?: unknown };
+    if (Array.isArray(meta.acks)) {
+      if (!meta.acks.every((n) => Number.isSafeInteger(n) && n >= 0)) break;
+      for (const n of meta.acks as number[]) acks.add(n);
+      at = end;
+      continue;
+    }
+    const { seq, header } = meta;
     if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) break;
     if (headerProblem(header) !== undefined) break;
     records.push({ seq, header: header as QueueHeader, bytes: body.slice(4 + jsonBytes) });
@@ -110,14 +137,14 @@ export function decodeRecords(data: Uint8Array): { records: JournalRecord[]; byt
 }
 
 /**
- * Opens the journal at `location`: reads the records every existing segment holds (in order) and
- * begins a new segment for appends. The old segments stay until
+ * Opens the journal at `location`: reads what every existing segment holds (in order) and begins
+ * a new segment for appends. The old segments stay until
  * {@linkcode QueueJournal.discardRecovered}, to be called once their records are in Deno KV.
  */
 export async function openJournal(
   location: JournalLocation,
   logger: Logger,
-): Promise<{ journal: QueueJournal; records: JournalRecord[] }> {
+): Promise<{ journal: QueueJournal; contents: JournalContents }> {
   await Deno.mkdir(location.directory, { recursive: true });
   const pattern = new RegExp(
     `^${location.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)\\.journal$`,
@@ -131,9 +158,10 @@ export async function openJournal(
   }
   found.sort((a, b) => a.id - b.id);
   const records: JournalRecord[] = [];
+  const acks = new Set<number>();
   for (const { path } of found) {
     const data = await Deno.readFile(path);
-    const read = decodeRecords(data);
+    const read = decodeRecords(data, acks);
     if (read.bytes < data.length) {
       logger.info("Ignoring the unwritten end of a queue journal segment (a write cut short)", {
         path,
@@ -144,7 +172,7 @@ export async function openJournal(
   }
   const next = (found.at(-1)?.id ?? -1) + 1;
   const journal = new QueueJournal(location, next, found.map((f) => f.path), logger);
-  return { journal, records };
+  return { journal, contents: { records, acks } };
 }
 
 /** The append side of a queue's journal; see the module documentation. */
@@ -181,8 +209,21 @@ export class QueueJournal {
    */
   append(record: JournalRecord): Promise<JournalSegment> {
     if (this.#closed) return Promise.reject(new Error("The queue journal is closed"));
+    return this.#push(encodeRecord(record), true);
+  }
+
+  /**
+   * Appends a record of acknowledged items not yet folded (so that a restart before their fold
+   * does not send them again); resolves once written.
+   */
+  async appendAcks(seqs: readonly number[]): Promise<void> {
+    if (this.#closed) throw new Error("The queue journal is closed");
+    await this.#push(encodeAcks(seqs), false);
+  }
+
+  #push(frame: Uint8Array, item: boolean): Promise<JournalSegment> {
     const done = Promise.withResolvers<JournalSegment>();
-    this.#queue.push({ frame: encodeRecord(record), done });
+    this.#queue.push({ frame, item, done });
     if (!this.#writing) void this.#writeLoop();
     return done.promise;
   }
@@ -277,7 +318,7 @@ export class QueueJournal {
       throw error;
     }
     segment.size += total;
-    segment.pending += batch.length;
+    for (const append of batch) if (append.item) segment.pending++;
   }
 
   /** Closes a segment for writing; deletes it at once when nothing in it waits for a fold. */

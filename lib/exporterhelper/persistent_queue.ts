@@ -123,6 +123,11 @@ export interface PersistentQueueOptions {
   fullRetryAfterMs?: number;
   /** How often full mode retries deletes and checks the volume, in milliseconds. @default 1000 */
   fullProbeMs?: number;
+  /**
+   * With a journal: how long an item waits before it is folded into Deno KV, in milliseconds.
+   * @default JOURNAL_FOLD_DELAY_MS
+   */
+  foldDelayMs?: number;
 }
 
 /** The default of {@linkcode PersistentQueueOptions.fullRetryAfterMs}. */
@@ -169,17 +174,40 @@ interface Held<S extends Signal> {
   taken: boolean;
   /** The payload, while also kept in memory, and its length. */
   memory?: { readonly payload: Payload<S>; readonly bytes: number } | undefined;
-  /** For a journaled item: settles once it is in Deno KV (rejects if the queue closed first). */
-  folded?: Promise<void> | undefined;
+  /** For a journaled item: its way into Deno KV. */
+  journaled?: Unfolded | undefined;
 }
 
-/** A journaled item on its way into Deno KV. */
+/**
+ * A journaled item on its way into Deno KV: `waiting` for its fold, in a fold commit (`folding`),
+ * `folded`, or `acked` before its fold (then it is never written to Deno KV).
+ */
 interface Unfolded {
   readonly record: JournalRecord;
   /** Set once the journal write succeeded. */
   segment: JournalSegment | undefined;
+  /** When it was journaled (`performance.now()`). */
+  readonly at: number;
+  state: "waiting" | "folding" | "folded" | "acked";
+  /** Settles once its fold commit (or the commit skipping it) succeeded; rejects at close. */
   readonly done: PromiseWithResolvers<void>;
 }
+
+/** One journal item as a fold commit takes it: `skip` when acknowledged (only the watermark). */
+interface FoldItem {
+  readonly record: JournalRecord;
+  readonly skip: boolean;
+}
+
+/**
+ * How long a journaled item waits before it is folded into Deno KV: an item acknowledged sooner
+ * (the usual case while the backend keeps up) is never written there. It bounds how long an
+ * acknowledged item is only in the page cache (lost on a power loss, not on `kill -9`).
+ */
+export const JOURNAL_FOLD_DELAY_MS = 250;
+
+/** Journaled bytes waiting for their fold past which the fold runs at once. */
+export const JOURNAL_FOLD_EARLY_BYTES = 8 * 1024 * 1024;
 
 /** The key of the highest sequence number folded from the journal (set in every fold commit). */
 const WATERMARK_KEY: Deno.KvKey = ["w"];
@@ -247,8 +275,13 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   #journal: QueueJournal | undefined;
   /** Journaled items not in Deno KV yet, in sequence order (journal order). */
   #unfolded: Unfolded[] = [];
+  /** Stored bytes of `#unfolded`. */
+  #unfoldedBytes = 0;
   #folding = false;
   #foldTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True while `#foldTimer` waits to retry a failed fold (not for the next item's age). */
+  #foldRetrying = false;
+  readonly #foldDelayMs: number;
 
   constructor(client: StorageClient, signal: S, options: PersistentQueueOptions) {
     if (!(options.capacity >= 1)) throw new RangeError("Queue capacity must be at least 1");
@@ -264,6 +297,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     this.#memoryLimit = options.memoryBytes ?? DEFAULT_QUEUE_MEMORY_BYTES;
     this.#retryAfterMs = options.fullRetryAfterMs ?? DEFAULT_FULL_RETRY_AFTER_MS;
     this.#probeMs = options.fullProbeMs ?? DEFAULT_FULL_PROBE_MS;
+    this.#foldDelayMs = options.foldDelayMs ?? JOURNAL_FOLD_DELAY_MS;
     this.#volume = client.volume;
     this.#shared = options.sharedBytes;
     this.#client = client;
@@ -363,9 +397,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     let watermark = typeof stored === "number" && Number.isSafeInteger(stored) ? stored : -1;
     const location = this.#client.journal;
     if (location === undefined) return watermark;
-    const { journal, records } = await openJournal(location, this.#logger);
+    const { journal, contents } = await openJournal(location, this.#logger);
     this.#journal = journal;
-    const replay = records.filter((r) => r.seq > watermark);
+    const replay = contents.records
+      .filter((r) => r.seq > watermark && !contents.acks.has(r.seq))
+      .map((record) => ({ record, skip: false }));
     if (replay.length > 0) {
       this.#logger.info("Moving what the queue journal held into the queue's database", {
         entries: replay.length,
@@ -375,31 +411,33 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       const n = this.#foldable(replay.length - at, (i) => replay[at + i]!);
       await this.#commitOne(this.#foldMutations(replay.slice(at, at + n)));
       at += n;
-      watermark = replay[at - 1]!.seq;
+      watermark = replay[at - 1]!.record.seq;
     }
     await journal.discardRecovered();
     return watermark;
   }
 
   /** The mutations that store journaled items and move the watermark to the last of them. */
-  #foldMutations(records: readonly JournalRecord[]): Mutation[] {
+  #foldMutations(items: readonly FoldItem[]): Mutation[] {
     const mutations: Mutation[] = [];
-    for (const { seq, header, bytes } of records) {
-      mutations.push(...this.#itemMutations(seq, header, bytes));
+    for (const { record, skip } of items) {
+      if (!skip) mutations.push(...this.#itemMutations(record.seq, record.header, record.bytes));
     }
-    mutations.push({ key: WATERMARK_KEY, value: records.at(-1)!.seq, valueBytes: 16 });
+    mutations.push({ key: WATERMARK_KEY, value: items.at(-1)!.record.seq, valueBytes: 16 });
     return mutations;
   }
 
-  /** How many of the first `count` records fit one fold commit (at least one). */
-  #foldable(count: number, record: (i: number) => JournalRecord): number {
+  /** How many of the first `count` items fit one fold commit (at least one). */
+  #foldable(count: number, item: (i: number) => FoldItem): number {
     const mutations: Mutation[] = [{ key: WATERMARK_KEY, value: 0, valueBytes: 16 }];
     let n = 0;
     while (n < count) {
-      const { seq, header, bytes } = record(n);
-      const next = this.#itemMutations(seq, header, bytes);
-      if (n > 0 && !this.#group.fits([...mutations, ...next])) break;
-      mutations.push(...next);
+      const { record, skip } = item(n);
+      if (!skip) {
+        const next = this.#itemMutations(record.seq, record.header, record.bytes);
+        if (n > 0 && !this.#group.fits([...mutations, ...next])) break;
+        mutations.push(...next);
+      }
       n++;
     }
     return n;
@@ -528,9 +566,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     const [header, clientKept] = this.#header(payload, raw.length, stored);
     this.#size++;
     this.#addBytes(bytes.length);
-    let folded: Promise<void> | undefined;
+    let journaled: Unfolded | undefined;
     try {
-      folded = (await this.#track(this.#journalOrWrite(seq, header, bytes))).folded;
+      journaled = (await this.#track(this.#journalOrWrite(seq, header, bytes))).journaled;
     } catch (error) {
       this.#size--;
       this.#addBytes(-bytes.length);
@@ -543,7 +581,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         ...(full ? { retryAfterMs: this.#retryAfterMs } : {}),
       });
     }
-    const held: Held<S> = { seq, header, taken: false, folded };
+    const held: Held<S> = { seq, header, taken: false, journaled };
     if (this.#memoryBytes + raw.length <= this.#memoryLimit) {
       // What a read from disk would give: the offered payload when it is the stored bytes and
       // client (its item count is then not counted again), otherwise one made from them.
@@ -590,85 +628,131 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   /**
    * Writes an item to the journal when there is one and the item fits one fold commit (resolving,
-   * once written, with a promise of its fold), otherwise commits it to Deno KV (resolving once
-   * committed, with no fold to wait for).
+   * once written, with its way into Deno KV), otherwise commits it to Deno KV (resolving once
+   * committed).
    */
   async #journalOrWrite(
     seq: number,
     header: QueueHeader,
     bytes: Uint8Array,
-  ): Promise<{ folded: Promise<void> | undefined }> {
+  ): Promise<{ journaled: Unfolded | undefined }> {
     const journal = this.#journal;
     const mutations = this.#itemMutations(seq, header, bytes);
     mutations.push({ key: WATERMARK_KEY, value: seq, valueBytes: 16 });
     if (journal === undefined || !this.#group.fits(mutations)) {
       await this.#write(seq, header, bytes);
-      return { folded: undefined };
+      return { journaled: undefined };
     }
     const entry: Unfolded = {
       record: { seq, header, bytes },
       segment: undefined,
+      at: performance.now(),
+      state: "waiting",
       done: Promise.withResolvers<void>(),
     };
     entry.done.promise.catch(() => {}); // a fold cut short by close leaves the item journaled
     this.#unfolded.push(entry);
+    this.#unfoldedBytes += bytes.length;
     try {
       entry.segment = await journal.append(entry.record);
     } catch (error) {
       this.#unfolded.splice(this.#unfolded.indexOf(entry), 1);
+      this.#unfoldedBytes -= bytes.length;
       throw error;
     }
     this.#kickFold();
-    return { folded: entry.done.promise };
+    return { journaled: entry };
   }
 
-  /** Starts folding journaled items into Deno KV unless a fold runs or waits to retry. */
+  /** True when the fold should not wait for items to age: closing, or too much waits. */
+  #foldNow(): boolean {
+    return this.#closed || this.#unfoldedBytes > JOURNAL_FOLD_EARLY_BYTES;
+  }
+
+  /** Starts folding journaled items into Deno KV unless a fold runs or waits. */
   #kickFold(): void {
-    if (this.#folding || this.#foldTimer !== undefined) return;
+    if (this.#folding) return;
+    if (this.#foldTimer !== undefined) {
+      if (this.#foldRetrying || !this.#foldNow()) return;
+      clearTimeout(this.#foldTimer);
+      this.#foldTimer = undefined;
+    }
     if (this.#unfolded[0]?.segment === undefined) return;
     this.#folding = true;
     void this.#track(this.#foldLoop());
   }
 
+  #scheduleFold(delayMs: number, retry: boolean): void {
+    const timer = setTimeout(() => {
+      this.#foldTimer = undefined;
+      this.#foldRetrying = false;
+      this.#kickFold();
+    }, Math.max(1, delayMs));
+    Deno.unrefTimer(timer);
+    this.#foldTimer = timer;
+    this.#foldRetrying = retry;
+  }
+
   /**
-   * Folds journaled items into Deno KV in order, as many per commit as fit, each commit moving the
-   * watermark; a failed commit is retried after `fullProbeMs` (the items stay journaled meanwhile:
-   * acknowledged, and replayed at the next start if it never succeeds).
+   * Folds journaled items into Deno KV in order, those older than the fold delay (all of them when
+   * closing or past {@linkcode JOURNAL_FOLD_EARLY_BYTES}), as many per commit as fit, each commit
+   * moving the watermark; acknowledged ones only move it. A failed commit is retried after
+   * `fullProbeMs` (the items stay journaled meanwhile: acknowledged, and replayed at the next start
+   * if it never succeeds).
    */
   async #foldLoop(): Promise<void> {
     const journal = this.#journal!;
+    const list = this.#unfolded;
     try {
       while (true) {
+        const now = performance.now();
+        const all = this.#foldNow();
         let ready = 0;
-        while (ready < this.#unfolded.length && this.#unfolded[ready]!.segment !== undefined) {
+        while (ready < list.length) {
+          const entry = list[ready]!;
+          if (entry.segment === undefined) break;
+          if (!all && entry.state !== "acked" && now - entry.at < this.#foldDelayMs) break;
           ready++;
         }
-        if (ready === 0) return;
-        const n = this.#foldable(ready, (i) => this.#unfolded[i]!.record);
-        const batch = this.#unfolded.slice(0, n);
+        if (ready === 0) {
+          const next = list[0];
+          if (next?.segment !== undefined && !this.#closed) {
+            this.#scheduleFold(this.#foldDelayMs - (now - next.at), false);
+          }
+          return;
+        }
+        const items = (i: number): FoldItem => ({
+          record: list[i]!.record,
+          skip: list[i]!.state === "acked",
+        });
+        const n = this.#foldable(ready, items);
+        const batch = list.slice(0, n);
+        const mutations = this.#foldMutations(batch.map((_, i) => items(i)));
+        for (const entry of batch) if (entry.state === "waiting") entry.state = "folding";
         try {
-          await this.#group.submit(this.#foldMutations(batch.map((u) => u.record)));
+          await this.#group.submit(mutations);
         } catch (error) {
-          const full = isDiskFull(error);
-          if (full) this.#enterFull(error);
+          for (const entry of batch) {
+            if (entry.state !== "folding") continue;
+            entry.state = "waiting";
+            // No retry after close: an acknowledgement waiting for this fold gives up.
+            if (this.#closed) entry.done.reject(new Error("The sending queue closed"));
+          }
+          if (isDiskFull(error)) this.#enterFull(error);
           else {
             this.#logger.warn("Cannot move journaled queue entries into the database; retrying", {
               entries: batch.length,
               error: errorMessage(error),
             });
           }
-          if (this.#closed) return;
-          const timer = setTimeout(() => {
-            this.#foldTimer = undefined;
-            this.#kickFold();
-          }, this.#probeMs);
-          Deno.unrefTimer(timer);
-          this.#foldTimer = timer;
+          if (!this.#closed) this.#scheduleFold(this.#probeMs, true);
           return;
         }
-        this.#unfolded.splice(0, n);
+        list.splice(0, n);
         for (const entry of batch) {
+          this.#unfoldedBytes -= entry.record.bytes.length;
           journal.folded(entry.segment!);
+          if (entry.state === "folding") entry.state = "folded";
           entry.done.resolve();
         }
       }
@@ -757,7 +841,6 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       if (memory !== undefined) return this.#entry(held, memory);
       let bytes: Uint8Array | string;
       try {
-        if (held.folded !== undefined) await held.folded;
         bytes = await this.#track(this.#read(held));
       } catch (error) {
         held.taken = false;
@@ -785,7 +868,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   /** An item's payload bytes, or why they cannot be had. */
   async #read(held: Held<S>): Promise<Uint8Array | string> {
-    const stored = await this.#readStored(held);
+    const journaled = held.journaled;
+    // Not in Deno KV yet (or being written there): its stored bytes are still at hand.
+    const stored = journaled !== undefined && journaled.state !== "folded"
+      ? journaled.record.bytes
+      : await this.#readStored(held);
     if (typeof stored === "string" || held.header.codec === undefined) return stored;
     return decompressItem(stored, held.header.bytes);
   }
@@ -842,9 +929,22 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     const chunks = why === "corrupt" ? undefined : header.chunks;
     let freed = storedBytes(header);
     try {
-      // A journaled item is deleted once it is in Deno KV; when close cut its fold short, it
-      // stays journaled and is delivered again after a restart.
-      if (held.folded !== undefined) await held.folded;
+      const journaled = held.journaled;
+      if (journaled?.state === "waiting") {
+        // Not in Deno KV: never written there. The journal notes it, so a restart before the
+        // next fold commit does not send it again.
+        journaled.state = "acked";
+        await this.#journal!.appendAcks([seq]).catch((error) => {
+          this.#logger.debug("Cannot note an acknowledgement in the queue journal", {
+            seq,
+            error: errorMessage(error),
+          });
+        });
+        return;
+      }
+      // Being folded: deleted once in Deno KV. When close cut its fold short, it stays journaled
+      // and is delivered again after a restart.
+      if (journaled !== undefined) await journaled.done.promise;
       await this.#removeChunks(seq, chunks, true);
     } catch (error) {
       if (isDiskFull(error)) {
@@ -979,11 +1079,12 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
     this.#probeTimer = undefined;
     if (this.#foldTimer !== undefined) {
-      // A fold waiting to retry gets one more attempt now.
+      // Everything journaled is folded now; a fold waiting to retry gets one more attempt.
       clearTimeout(this.#foldTimer);
       this.#foldTimer = undefined;
-      this.#kickFold();
+      this.#foldRetrying = false;
     }
+    this.#kickFold();
     this.#takers.wakeAll();
     this.#room.wakeAll();
     while (this.#inFlight.size > 0) {

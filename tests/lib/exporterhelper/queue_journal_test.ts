@@ -1,9 +1,10 @@
 /**
  * The persistent queue's write-ahead journal (`file_storage` with `fsync: false`): records read
  * back exactly and a torn or damaged end is ignored; offers are acknowledged once journaled and
- * folded into Deno KV in order; what could not be folded is moved into the database at the next
- * start; what was folded and acknowledged is never replayed; and items acknowledged by a child
- * process survive its `kill -9`, in order, without duplicates.
+ * folded into Deno KV in order, those acknowledged before their fold never; what could not be
+ * folded is moved into the database at the next start, less what the journal notes as
+ * acknowledged; what was folded and acknowledged is never replayed; and items acknowledged by a
+ * child process survive its `kill -9`, in order, without duplicates.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -24,6 +25,12 @@ import {
 
 const PREFIX = ["exporter", "otlp", "traces"];
 const CHILD = fileURLToPath(new URL("../../fixtures/queue/crash_child.ts", import.meta.url));
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await check()); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 function header(bytes: number): QueueHeader {
   return { v: HEADER_VERSION, bytes, stored: bytes, chunks: 1, items: 3 };
@@ -184,11 +191,54 @@ Deno.test("items the queue could not fold are acknowledged from the journal and 
   });
 });
 
+Deno.test("an item acknowledged before its fold is never written to the database", async () => {
+  await withDir(async (dir) => {
+    const storage = await openQueueStorage(dir, { journal: true });
+    const queue = await createPersistentQueue(storage.client, "traces", {
+      capacity: 100,
+      foldDelayMs: 60_000,
+    });
+    for (let i = 0; i < 3; i++) await queue.offer(encodedPayload(tracesBytes(i, 700)));
+    for (let i = 0; i < 3; i++) await (await queue.take())!.ack();
+    assert.equal(queue.size, 0);
+    assert.deepEqual(await keysOf(storage.store.kv, PREFIX), [], "nothing written to Deno KV");
+    await queue.close();
+    assert.deepEqual(await keysOf(storage.store.kv, PREFIX), ["w"], "only the watermark moved");
+    assert.deepEqual(await journalFiles(dir), []);
+    await storage.close();
+  });
+});
+
+Deno.test("acknowledgements noted in the journal keep a restart from sending those items again", async () => {
+  await withDir(async (dir) => {
+    let storage = await openQueueStorage(dir, { journal: true });
+    const broken = failingCommits(storage.client, () => true);
+    const queue = await createPersistentQueue(broken, "traces", { capacity: 100 });
+    for (let i = 0; i < 4; i++) await queue.offer(encodedPayload(tracesBytes(i, 600)));
+    for (let i = 0; i < 2; i++) await (await queue.take())!.ack();
+    await queue.close(); // the fold fails: items and acknowledgements stay in the journal
+    await storage.close();
+
+    storage = await openQueueStorage(dir, { journal: true });
+    const again = await createPersistentQueue(storage.client, "traces", { capacity: 100 });
+    assert.equal(again.recovered, 2);
+    assert.equal(spanName((await again.take())!.payload), "item-2");
+    assert.equal(spanName((await again.take())!.payload), "item-3");
+    await again.close();
+    await storage.close();
+  });
+});
+
 Deno.test("a journal segment left behind after its items were folded and acknowledged is not replayed", async () => {
   await withDir(async (dir) => {
     let storage = await openQueueStorage(dir, { journal: true });
-    const queue = await createPersistentQueue(storage.client, "traces", { capacity: 100 });
+    // Folded at once, before the acknowledgements: only the watermark keeps them from coming back.
+    const queue = await createPersistentQueue(storage.client, "traces", {
+      capacity: 100,
+      foldDelayMs: 0,
+    });
     for (let i = 0; i < 3; i++) await queue.offer(encodedPayload(tracesBytes(i, 500)));
+    await waitUntil(async () => (await keysOf(storage.store.kv, PREFIX)).includes("i/2"));
     const entries = [(await queue.take())!, (await queue.take())!, (await queue.take())!];
     for (const entry of entries) await entry.ack();
     // As if tfo died between the fold and the segment's deletion: keep a copy of the segment.
