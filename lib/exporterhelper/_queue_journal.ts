@@ -2,20 +2,22 @@
  * {@linkcode QueueJournal}: the persistent queue's write-ahead journal, an append-only file of
  * tfo's own in front of Deno KV. With the `file_storage` extension's `fsync: false` (the
  * Collector's default) an offered item is written (`write(2)`, no sync) to the journal and
- * acknowledged; the queue then folds journaled items into Deno KV in the background, in order, and
- * a segment whose items are all folded is deleted.
+ * acknowledged; the queue folds what is still queued after a short delay into Deno KV in the
+ * background, in order (what was acknowledged sooner only moves the watermark, see
+ * `persistent_queue.ts`), and a segment whose items are all folded is deleted.
  *
  * Why: every Deno KV commit is synced (SQLite in WAL mode with `synchronous` FULL: one `fsync` per
  * commit), and a sync on the disks tfo runs on takes tens of milliseconds at the 99th percentile
  * (bench/RESULTS.md, "Where the persistent queue's latency goes"). A write that reached the page
  * cache survives `kill -9` of the process (the kernel writes it out); it does not survive a power
- * loss or kernel crash before Deno KV's next commit of it, usually milliseconds later. That is the
- * Collector's contract for `file_storage` without `fsync`, and "accepted survives kill -9" stays.
+ * loss or kernel crash before Deno KV's commit of it (or its delivery). That is the Collector's
+ * contract for `file_storage` without `fsync`, and "accepted survives kill -9" stays.
  *
  * Segment files are `<name>.<n>.journal` in the journal directory, `n` increasing. A record is
  * `magic (u32) | body length (u32) | CRC-32C of the body (u32) | body`, the body
- * `JSON length (u32) | {"seq", "header"} as JSON | stored bytes`, all big-endian. Records of
- * concurrent offers are written with one `write` call; a record is acknowledged only after its
+ * `JSON length (u32) | {"seq", "header"} as JSON | stored bytes` for an item, or
+ * `JSON length (u32) | {"acks": [seq, …]}` for items acknowledged before their fold, big-endian.
+ * Records of concurrent offers are written with one `write` call; a record is acknowledged only after its
  * bytes were written whole. Reading stops at the first record that is truncated or fails its CRC
  * (a write cut short by a crash, never acknowledged). A failed write is cut off again (truncate to
  * the last whole record), or, when that fails too, the segment is closed and a new one begun.

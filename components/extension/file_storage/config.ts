@@ -10,15 +10,17 @@
  *   the umask); otherwise a missing directory fails the start.
  * - `fsync` (default `false`, as the Collector's): whether an acknowledgement of the persistent
  *   sending queue waits for a sync to disk. With `false`, an offered item is written (no sync) to
- *   the queue's own append-only journal (`<directory>/journal/`) and acknowledged; it is folded
- *   into the database in the background, in order, within milliseconds, and the journal segment is
- *   deleted once folded. What was acknowledged survives `kill -9` of tfo (the page cache belongs
- *   to the kernel); a power loss or kernel crash may lose what was acknowledged but not yet folded
- *   (the Collector's bbolt without `fsync` gives the same). With `true`, every acknowledgement
- *   waits for its Deno KV commit, which SQLite (WAL mode, `synchronous` FULL; Deno offers no way to
- *   change it) syncs before it resolves: it survives power loss as far as the disk honours syncs,
- *   at one sync's latency per request (or group of concurrent requests). Other users of the
- *   storage (file log offsets, the agent identity) always commit to the database directly.
+ *   the queue's own append-only journal (`<directory>/journal/`) and acknowledged; what is still
+ *   queued after 250 ms is folded into the database (synced commits, in order) and the journal
+ *   segment deleted once folded; what was acknowledged sooner is never written to the database.
+ *   What was acknowledged survives `kill -9` of tfo (the page cache belongs to the kernel); a power
+ *   loss or kernel crash may lose what was acknowledged in the last 250 ms or so and not yet
+ *   delivered (the Collector's bbolt without `fsync` leaves that to the kernel's writeback). With
+ *   `true`, every acknowledgement waits for its Deno KV commit, which SQLite (WAL mode,
+ *   `synchronous` FULL; Deno offers no way to change it) syncs before it resolves: it survives
+ *   power loss as far as the disk honours syncs, at one sync's latency per request (or group of
+ *   concurrent requests). Other users of the storage (file log offsets, the agent identity) always
+ *   commit to the database directly.
  * - `compaction.*`: accepted with the Collector's defaults, no effect. The Collector compacts bbolt
  *   files because bbolt never reuses the space of deleted data well and maps the whole file into
  *   memory. SQLite reuses freed pages for later writes, so the file plateaus at its peak size
