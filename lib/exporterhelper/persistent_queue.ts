@@ -696,7 +696,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   /**
    * Folds journaled items into Deno KV in order, those older than the fold delay (all of them when
    * closing or past {@linkcode JOURNAL_FOLD_EARLY_BYTES}), as many per commit as fit, each commit
-   * moving the watermark; acknowledged ones only move it. A failed commit is retried after
+   * moving the watermark; acknowledged ones are not written (a run of only those needs no commit). A failed commit is retried after
    * `fullProbeMs` (the items stay journaled meanwhile: acknowledged, and replayed at the next start
    * if it never succeeds).
    */
@@ -727,10 +727,13 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         });
         const n = this.#foldable(ready, items);
         const batch = list.slice(0, n);
-        const mutations = this.#foldMutations(batch.map((_, i) => items(i)));
+        // Only acknowledged items: nothing to write (their acknowledgements are journaled, and a
+        // later fold commit moves the watermark past them), so no synced commit for them.
+        const write = batch.some((entry) => entry.state !== "acked");
+        const mutations = write ? this.#foldMutations(batch.map((_, i) => items(i))) : [];
         for (const entry of batch) if (entry.state === "waiting") entry.state = "folding";
         try {
-          await this.#group.submit(mutations);
+          if (write) await this.#group.submit(mutations);
         } catch (error) {
           for (const entry of batch) {
             if (entry.state !== "folding") continue;

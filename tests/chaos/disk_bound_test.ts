@@ -11,7 +11,7 @@
  *   it holds), and independently by opening the agent's Deno KV database read-side from this test
  *   and summing the stored chunk values under the queue's prefix, once they match the gauge or
  *   after 5 s (the queue acknowledges what its journal holds and folds it into the database
- *   milliseconds later; a mismatch that lasts is judged by the bounds below). The database files (`tfo.kv`,
+ *   250 ms later; a mismatch that lasts is judged by the bounds below). The database files (`tfo.kv`,
  *   `-wal`, `-shm`) are reported but not held to the bound: SQLite's write-ahead log is only folded
  *   back every 1000 pages (4 MiB) and keeps its size after that, and freed pages stay in the file,
  *   so file sizes measure SQLite's bookkeeping, not the data the queue holds.
@@ -110,7 +110,7 @@ Deno.test("persistent queue full at max_size_mib refuses retryably, stays in its
           QUEUE,
         );
         // The queue acknowledges once its journal holds a request (file_storage without fsync)
-        // and folds it into the database a few milliseconds later: read the database then.
+        // and folds what is still queued into the database 250 ms later: read the database then.
         const folded = await waitFor(
           "the queue's journal to be folded into its database",
           async () => {
