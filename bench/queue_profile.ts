@@ -115,6 +115,18 @@ async function kvRows(dir: string, n: number, sizes: readonly number[]): Promise
   return rows;
 }
 
+/** The event loop's lag with nothing else to do in this process: what the machine's load costs. */
+async function idleLagRow(seconds: number): Promise<string> {
+  const lag: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    const t = performance.now();
+    await new Promise((r) => setTimeout(r, 1));
+    lag.push(performance.now() - t - 1);
+  }
+  return row("event-loop lag with nothing else running here (1 ms timer)", stats(lag));
+}
+
 /** Offers at a fixed rate for `seconds`; takes and acknowledges everything as it comes. */
 async function queueRows(
   dir: string,
@@ -209,6 +221,7 @@ export async function runQueueProfile(options: QueueProfileOptions = {}): Promis
   try {
     const stored = (await compressItem(requestTemplates("traces", 100)[0]!.bytes)).bytes.length;
     const rows = [
+      await idleLagRow(3),
       ...await diskRows(dir, n),
       ...await kvRows(dir, n, [stored, 41_000, 65_536]),
       ...await queueRows(dir, true, rate, seconds),
