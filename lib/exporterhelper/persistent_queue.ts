@@ -206,6 +206,9 @@ interface FoldItem {
  */
 export const JOURNAL_FOLD_DELAY_MS = 250;
 
+/** With a journal, the most encoded bytes merged into one offer ({@linkcode SendingQueue}). */
+export const JOURNAL_MERGE_BYTES = 256 * 1024;
+
 /** Journaled bytes waiting for their fold past which the fold runs at once. */
 export const JOURNAL_FOLD_EARLY_BYTES = 8 * 1024 * 1024;
 
@@ -323,6 +326,15 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   get recovered(): number {
     return this.#recovered;
+  }
+
+  /**
+   * With a journal, offers are cheap and concurrent ones share one write anyway, while a merged
+   * entry costs its compression on the request path: merge little. Without one, every offer is a
+   * synced commit: merge up to the coalescer's default.
+   */
+  get offerMergeBytes(): number | undefined {
+    return this.#journal === undefined ? undefined : JOURNAL_MERGE_BYTES;
   }
 
   // ---- start ----
@@ -542,6 +554,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     this.#refuseWhileFull();
     const raw = payload.encodedProto ?? this.#codec.encode(payload.read());
     const stored = await compressItem(raw);
+
     const bytes = stored.bytes;
     while (!this.#fits(bytes.length)) {
       if (this.#closed) throw retryableError("Sending queue is closed");
