@@ -441,14 +441,15 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   /** How many of the first `count` items fit one fold commit (at least one). */
   #foldable(count: number, item: (i: number) => FoldItem): number {
-    const mutations: Mutation[] = [{ key: WATERMARK_KEY, value: 0, valueBytes: 16 }];
+    const budget = this.#group.budget();
+    budget.add([{ key: WATERMARK_KEY, value: 0, valueBytes: 16 }]);
     let n = 0;
     while (n < count) {
       const { record, skip } = item(n);
       if (!skip) {
         const next = this.#itemMutations(record.seq, record.header, record.bytes);
-        if (n > 0 && !this.#group.fits([...mutations, ...next])) break;
-        mutations.push(...next);
+        if (n > 0 && !budget.fits(next)) break;
+        budget.add(next);
       }
       n++;
     }

@@ -35,10 +35,16 @@ const encoder = new TextEncoder();
  * string or byte part (each zero byte escaped as two), nine bytes per number, and a generous bound
  * for the rest.
  */
+const ASCII_NO_NUL = /^[\x01-\x7f]*$/;
+
 export function keySize(key: Deno.KvKey): number {
   let size = 0;
   for (const part of key) {
     if (typeof part === "string") {
+      if (ASCII_NO_NUL.test(part)) {
+        size += 2 + part.length; // the usual key part: no encoding needed to know its size
+        continue;
+      }
       const bytes = encoder.encode(part);
       size += 2 + bytes.length + countZeros(bytes);
     } else if (part instanceof Uint8Array) {
