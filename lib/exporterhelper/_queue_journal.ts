@@ -14,7 +14,7 @@
  * contract for `file_storage` without `fsync`, and "accepted survives kill -9" stays.
  *
  * Segment files are `<name>.<n>.journal` in the journal directory, `n` increasing. A record is
- * `magic (u32) | body length (u32) | CRC-32C of the body (u32) | body`, the body
+ * `magic (u32) | body length (u32) | CRC-32 of the body (u32) | body`, the body
  * `JSON length (u32) | {"seq", "header"} as JSON | stored bytes` for an item, or
  * `JSON length (u32) | {"acks": [seq, …]}` for items acknowledged before their fold, big-endian.
  * Records of concurrent offers are written with one `write` call; a record is acknowledged only after its
@@ -25,7 +25,7 @@
  * @module
  */
 import { join } from "node:path";
-import { crc32c } from "../net/snappy.ts";
+import { crc32 } from "node:zlib";
 import type { JournalLocation } from "../storage/client.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { headerProblem, type QueueHeader } from "./_queue_codec.ts";
@@ -92,7 +92,7 @@ function encodeFrame(meta: unknown, bytes: Uint8Array): Uint8Array {
   view.setUint32(FRAME_BYTES, json.length);
   frame.set(json, FRAME_BYTES + 4);
   frame.set(bytes, FRAME_BYTES + 4 + json.length);
-  view.setUint32(8, crc32c(frame.subarray(FRAME_BYTES)));
+  view.setUint32(8, crc32(frame.subarray(FRAME_BYTES)));
   return frame;
 }
 
@@ -113,7 +113,7 @@ export function decodeRecords(
     const end = at + FRAME_BYTES + bodyBytes;
     if (bodyBytes < 4 || end > data.length) break;
     const body = data.subarray(at + FRAME_BYTES, end);
-    if (crc32c(body) !== view.getUint32(at + 8)) break;
+    if (crc32(body) !== view.getUint32(at + 8)) break;
     const jsonBytes = view.getUint32(at + FRAME_BYTES);
     if (4 + jsonBytes > bodyBytes) break;
     let parsed: unknown;

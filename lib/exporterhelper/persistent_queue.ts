@@ -170,7 +170,8 @@ const MAX_CLIENT_JSON = 16 * 1024;
 
 interface Held<S extends Signal> {
   readonly seq: number;
-  readonly header: QueueHeader;
+  /** Its index entry; a journaled item's changes once it is folded (compressed) into Deno KV. */
+  header: QueueHeader;
   taken: boolean;
   /** The payload, while also kept in memory, and its length. */
   memory?: { readonly payload: Payload<S>; readonly bytes: number } | undefined;
@@ -183,7 +184,12 @@ interface Held<S extends Signal> {
  * `folded`, or `acked` before its fold (then it is never written to Deno KV).
  */
 interface Unfolded {
+  /** As journaled: the payload as it is (compressed only when folded). */
   readonly record: JournalRecord;
+  /** Its stored form in Deno KV, made when it is folded. */
+  kv?: { readonly header: QueueHeader; readonly bytes: Uint8Array } | undefined;
+  /** Called with `kv.header` once folded. */
+  onFolded?: ((header: QueueHeader) => void) | undefined;
   /** Set once the journal write succeeded. */
   segment: JournalSegment | undefined;
   /** When it was journaled (`performance.now()`). */
@@ -195,7 +201,9 @@ interface Unfolded {
 
 /** One journal item as a fold commit takes it: `skip` when acknowledged (only the watermark). */
 interface FoldItem {
-  readonly record: JournalRecord;
+  readonly seq: number;
+  readonly header: QueueHeader;
+  readonly bytes: Uint8Array;
   readonly skip: boolean;
 }
 
@@ -204,7 +212,13 @@ interface FoldItem {
  * (the usual case while the backend keeps up) is never written there. It bounds how long an
  * acknowledged item is only in the page cache (lost on a power loss, not on `kill -9`).
  */
-export const JOURNAL_FOLD_DELAY_MS = 250;
+export const JOURNAL_FOLD_DELAY_MS = 1000;
+
+/**
+ * Payloads up to this size go through the journal as they are (compressed when folded); larger
+ * ones are compressed and committed to Deno KV directly, synced, as with `fsync: true`.
+ */
+export const JOURNAL_MAX_ITEM_BYTES = 640 * 1024;
 
 /** With a journal, the most encoded bytes merged into one offer ({@linkcode SendingQueue}). */
 export const JOURNAL_MERGE_BYTES = 256 * 1024;
@@ -413,7 +427,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     this.#journal = journal;
     const replay = contents.records
       .filter((r) => r.seq > watermark && !contents.acks.has(r.seq))
-      .map((record) => ({ record, skip: false }));
+      .map((r) => ({ ...r, skip: false }));
     if (replay.length > 0) {
       this.#logger.info("Moving what the queue journal held into the queue's database", {
         entries: replay.length,
@@ -423,7 +437,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       const n = this.#foldable(replay.length - at, (i) => replay[at + i]!);
       await this.#commitOne(this.#foldMutations(replay.slice(at, at + n)));
       at += n;
-      watermark = replay[at - 1]!.record.seq;
+      watermark = replay[at - 1]!.seq;
     }
     await journal.discardRecovered();
     return watermark;
@@ -432,10 +446,10 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   /** The mutations that store journaled items and move the watermark to the last of them. */
   #foldMutations(items: readonly FoldItem[]): Mutation[] {
     const mutations: Mutation[] = [];
-    for (const { record, skip } of items) {
-      if (!skip) mutations.push(...this.#itemMutations(record.seq, record.header, record.bytes));
+    for (const { seq, header, bytes, skip } of items) {
+      if (!skip) mutations.push(...this.#itemMutations(seq, header, bytes));
     }
-    mutations.push({ key: WATERMARK_KEY, value: items.at(-1)!.record.seq, valueBytes: 16 });
+    mutations.push({ key: WATERMARK_KEY, value: items.at(-1)!.seq, valueBytes: 16 });
     return mutations;
   }
 
@@ -445,9 +459,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     budget.add([{ key: WATERMARK_KEY, value: 0, valueBytes: 16 }]);
     let n = 0;
     while (n < count) {
-      const { record, skip } = item(n);
+      const { seq, header, bytes, skip } = item(n);
       if (!skip) {
-        const next = this.#itemMutations(record.seq, record.header, record.bytes);
+        const next = this.#itemMutations(seq, header, bytes);
         if (n > 0 && !budget.fits(next)) break;
         budget.add(next);
       }
@@ -554,8 +568,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     if (this.#closed) throw retryableError("Sending queue is closed");
     this.#refuseWhileFull();
     const raw = payload.encodedProto ?? this.#codec.encode(payload.read());
-    const stored = await compressItem(raw);
-
+    // Journaled as it is: compressing costs as much CPU as the rest of an offer, and an item
+    // acknowledged before its fold never needs it.
+    const stored = this.#journal !== undefined && raw.length <= JOURNAL_MAX_ITEM_BYTES
+      ? { bytes: raw }
+      : await compressItem(raw);
     const bytes = stored.bytes;
     while (!this.#fits(bytes.length)) {
       if (this.#closed) throw retryableError("Sending queue is closed");
@@ -596,6 +613,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       });
     }
     const held: Held<S> = { seq, header, taken: false, journaled };
+    if (journaled !== undefined) journaled.onFolded = (folded) => held.header = folded;
     if (this.#memoryBytes + raw.length <= this.#memoryLimit) {
       // What a read from disk would give: the offered payload when it is the stored bytes and
       // client (its item count is then not counted again), otherwise one made from them.
@@ -735,10 +753,22 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
           }
           return;
         }
-        const items = (i: number): FoldItem => ({
-          record: list[i]!.record,
-          skip: list[i]!.state === "acked",
-        });
+        for (let i = 0; i < ready; i++) {
+          const entry = list[i]!;
+          if (entry.kv === undefined && entry.state !== "acked") {
+            entry.kv = await this.#kvForm(entry);
+          }
+        }
+        const items = (i: number): FoldItem => {
+          const entry = list[i]!;
+          const form = entry.kv ?? entry.record;
+          return {
+            seq: entry.record.seq,
+            header: form.header,
+            bytes: form.bytes,
+            skip: entry.state === "acked",
+          };
+        };
         const n = this.#foldable(ready, items);
         const batch = list.slice(0, n);
         // Only acknowledged items: nothing to write (their acknowledgements are journaled, and a
@@ -769,13 +799,35 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         for (const entry of batch) {
           this.#unfoldedBytes -= entry.record.bytes.length;
           journal.folded(entry.segment!);
-          if (entry.state === "folding") entry.state = "folded";
+          if (entry.state === "folding" && entry.kv !== undefined) {
+            entry.state = "folded";
+            // Held bytes now count what Deno KV stores.
+            this.#addBytes(storedBytes(entry.kv.header) - storedBytes(entry.record.header));
+            entry.onFolded?.(entry.kv.header);
+          }
           entry.done.resolve();
         }
       }
     } finally {
       this.#folding = false;
     }
+  }
+
+  /** A journaled item's form in Deno KV: compressed when that pays. */
+  async #kvForm(entry: Unfolded): Promise<{ header: QueueHeader; bytes: Uint8Array }> {
+    const { header, bytes } = entry.record;
+    if (header.codec !== undefined) return { header, bytes }; // journaled compressed already
+    const stored = await compressItem(bytes);
+    const { codec: _none, ...rest } = header;
+    return {
+      header: {
+        ...rest,
+        stored: stored.bytes.length,
+        chunks: chunkCount(stored.bytes.length),
+        ...(stored.codec === undefined ? {} : { codec: stored.codec }),
+      },
+      bytes: stored.bytes,
+    };
   }
 
   async #write(seq: number, header: QueueHeader, bytes: Uint8Array): Promise<void> {
@@ -940,11 +992,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
    * other failure is logged and the room freed anyway: the item is delivered again after a restart.
    */
   async #remove(held: Held<S>, why: "ack" | "drop" | "corrupt"): Promise<void> {
-    const { seq, header } = held;
+    const seq = held.seq;
     this.#forget(held);
     // A corrupt item may have chunks its header does not count: remove whatever is there.
-    const chunks = why === "corrupt" ? undefined : header.chunks;
-    let freed = storedBytes(header);
+    let chunks = why === "corrupt" ? undefined : held.header.chunks;
+    let freed = storedBytes(held.header);
     try {
       const journaled = held.journaled;
       if (journaled?.state === "waiting") {
@@ -961,7 +1013,12 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       }
       // Being folded: deleted once in Deno KV. When close cut its fold short, it stays journaled
       // and is delivered again after a restart.
-      if (journaled !== undefined) await journaled.done.promise;
+      if (journaled !== undefined) {
+        await journaled.done.promise;
+        // Folded: compressed into Deno KV, its header and stored size changed.
+        chunks = why === "corrupt" ? undefined : held.header.chunks;
+        freed = storedBytes(held.header);
+      }
       await this.#removeChunks(seq, chunks, true);
     } catch (error) {
       if (isDiskFull(error)) {

@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { HEADER_VERSION, type QueueHeader } from "../../../lib/exporterhelper/_queue_codec.ts";
 import { decodeRecords, encodeRecord } from "../../../lib/exporterhelper/_queue_journal.ts";
 import { createPersistentQueue } from "../../../lib/exporterhelper/persistent_queue.ts";
+import { encodeTracesRequest } from "../../../lib/otlp/mod.ts";
+import { newResource, newScope, newSpan } from "../../../lib/pdata/new.ts";
 import type { StorageAtomic, StorageClient } from "../../../lib/storage/client.ts";
 import { createLogger } from "../../../lib/telemetry/logger.ts";
 import {
@@ -30,6 +32,23 @@ async function waitUntil(check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 500 && !(await check()); i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A traces request with a repetitive 20 KB attribute: it compresses well. */
+function compressibleBytes(size: number): Uint8Array {
+  const blob = new Uint8Array(size);
+  for (let i = 0; i < size; i++) blob[i] = (i * 7) % 61;
+  return encodeTracesRequest({
+    resourceSpans: [{
+      resource: newResource(),
+      schemaUrl: "",
+      scopeSpans: [{
+        scope: newScope({ name: "journal-test" }),
+        schemaUrl: "",
+        spans: [newSpan({ name: "item-0", attributes: [{ key: "blob", value: blob }] })],
+      }],
+    }],
+  });
 }
 
 function header(bytes: number): QueueHeader {
@@ -186,6 +205,43 @@ Deno.test("items the queue could not fold are acknowledged from the journal and 
     // The next offer gets a sequence number after the replayed ones.
     await again.offer(encodedPayload(tracesBytes(9, 400)));
     assert.equal(spanName((await again.take())!.payload), "item-9");
+    await again.close();
+    await storage.close();
+  });
+});
+
+Deno.test("a journaled item is compressed when folded, and its bytes then count what the database holds", async () => {
+  await withDir(async (dir) => {
+    let storage = await openQueueStorage(dir, { journal: true });
+    const queue = await createPersistentQueue(storage.client, "traces", {
+      capacity: 100,
+      foldDelayMs: 0,
+      memoryBytes: 0,
+    });
+    const sent = compressibleBytes(20_000);
+    await queue.offer(encodedPayload(sent));
+    assert.equal(queue.bytes, sent.length, "journaled as it is");
+    await waitUntil(async () => (await keysOf(storage.store.kv, PREFIX)).includes("i/0"));
+    const header = (await storage.store.kv.get<{ codec?: string; stored: number }>([
+      ...PREFIX,
+      "i",
+      0,
+    ])).value!;
+    assert.equal(header.codec, "zstd");
+    assert.ok(header.stored < sent.length / 2, `stored ${header.stored} of ${sent.length}`);
+    await waitUntil(() => Promise.resolve(queue.bytes === header.stored));
+    assert.equal(queue.bytes, header.stored);
+    const entry = (await queue.take())!;
+    assert.ok(sameBytes(entry.payload.encodedProto!, sent), "read back from Deno KV");
+    await queue.close();
+    await storage.close();
+
+    storage = await openQueueStorage(dir, { journal: true });
+    const again = await createPersistentQueue(storage.client, "traces", { capacity: 100 });
+    assert.equal(again.recovered, 1);
+    assert.equal(again.bytes, header.stored);
+    await (await again.take())!.ack();
+    assert.equal(again.bytes, 0);
     await again.close();
     await storage.close();
   });
