@@ -696,9 +696,15 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     return { journaled: entry };
   }
 
-  /** True when the fold should not wait for items to age: closing, or too much waits. */
+  /**
+   * True when the fold should not wait for items to age: closing, or too much waits — past
+   * {@linkcode JOURNAL_FOLD_EARLY_BYTES}, or past 1/64 of the queue's byte bound (unfolded
+   * items count their uncompressed size, so a full queue folds early to learn how much it holds).
+   */
   #foldNow(): boolean {
-    return this.#closed || this.#unfoldedBytes > JOURNAL_FOLD_EARLY_BYTES;
+    const bound = Math.min(this.#maxBytes, this.#learnedMax, this.#shared?.limit ?? Infinity);
+    return this.#closed ||
+      this.#unfoldedBytes > Math.min(JOURNAL_FOLD_EARLY_BYTES, bound / 64);
   }
 
   /** Starts folding journaled items into Deno KV unless a fold runs or waits. */
