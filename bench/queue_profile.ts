@@ -60,7 +60,7 @@ async function diskRows(dir: string, n: number): Promise<string[]> {
   const plain: number[] = [];
   try {
     for (let i = 0; i < n; i++) {
-      let t = performance.now();
+      const t = performance.now();
       await file.write(block);
       plain.push(performance.now() - t);
     }
