@@ -2,7 +2,8 @@
  * Request latency with the seed configs' batch settings (issue 9): OTLP/HTTP traces in at a fixed
  * rate → batch (`timeout: 10s`, `send_batch_size: 8192`) → `otlphttp` → the bench sink, through
  * the reference Collector (memory queue: its only kind in the peers build), tfo with a memory queue
- * and tfo with a persistent queue (`file_storage`). The latency is the generator's, from sending a
+ * and tfo with a persistent queue (`file_storage`, with its default `fsync: false` and with
+ * `fsync: true`). The latency is the generator's, from sending a
  * request to its answer: what a client's deadline sees. A client must never wait for the batch
  * timeout; before issue 9 tfo answered only once the batch was exported (p99 ≈ the timeout).
  *
@@ -35,7 +36,11 @@ function freePort(): number {
 }
 
 /** One system under test. */
-type Target = "otelcol" | "tfo (memory queue)" | "tfo (persistent queue)";
+type Target =
+  | "otelcol"
+  | "tfo (memory queue)"
+  | "tfo (persistent queue)"
+  | "tfo (persistent queue, fsync: true)";
 
 /** What one target did. */
 export interface LatencyRow {
@@ -60,13 +65,18 @@ export interface LatencyBenchOptions {
 
 const DENO = Deno.execPath();
 
+async function loadAverage(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+}
+
 function config(target: Target, storageDir: string, ports: Ports): string {
   const collector = target === "otelcol";
-  const persistent = target === "tfo (persistent queue)";
+  const persistent = target.startsWith("tfo (persistent queue");
+  const fsync = target === "tfo (persistent queue, fsync: true)";
   return `
 ${
     persistent
-      ? `extensions:\n  file_storage: { directory: ${storageDir}, create_directory: true }`
+      ? `extensions:\n  file_storage: { directory: ${storageDir}, create_directory: true, fsync: ${fsync} }`
       : ""
   }
 receivers:
@@ -107,7 +117,10 @@ async function measure(
     sinkHttp: freePort(),
   };
   const path = `${dir}/${target.replace(/\W+/g, "_")}.yaml`;
-  await Deno.writeTextFile(path, config(target, `${dir}/storage`, ports));
+  await Deno.writeTextFile(
+    path,
+    config(target, `${dir}/storage-${target.replace(/\W+/g, "_")}`, ports),
+  );
   const sink = group.spawn("sink", DENO, [
     "run",
     "--allow-all",
@@ -175,8 +188,10 @@ export async function runLatencyBench(options: LatencyBenchOptions = {}): Promis
     ...(options.otelcol === undefined ? [] : ["otelcol" as const]),
     "tfo (memory queue)",
     "tfo (persistent queue)",
+    "tfo (persistent queue, fsync: true)",
   ];
   if (options.otelcol !== undefined) Deno.env.set("TFO_OTELCOL", options.otelcol);
+  const loadBefore = await loadAverage();
   const dir = await Deno.makeTempDir({ prefix: "tfo-latency-" });
   const group = new ChildGroup();
   const rows: LatencyRow[] = [];
@@ -198,8 +213,9 @@ export async function runLatencyBench(options: LatencyBenchOptions = {}): Promis
     `OTLP/HTTP traces at ${o.rate.toLocaleString("en-US")} items/s (requests of 100 spans, open ` +
     `loop, ${o.durationS} s after 2 s of warm-up) → batch (\`timeout: 10s\`, ` +
     "`send_batch_size: 8192`) → `otlphttp` → sink. Latency from sending a request to its answer, " +
-    "seen by the generator. The persistent queue commits every request (or group of concurrent " +
-    "requests) to Deno KV before answering.",
+    "seen by the generator. The persistent queue (`file_storage` `fsync: false`, the default) " +
+    "answers once a request is written to its journal; with `fsync: true` once it is committed, " +
+    `synced, to Deno KV. Load average ${loadBefore} before, ${await loadAverage()} after.`,
     "",
     "| target | request p50 (ms) | request p99 (ms) | requests | failed |",
     "| --- | ---: | ---: | ---: | ---: |",

@@ -28,16 +28,18 @@ const MARGIN_KEY_BYTES = 2048;
 const MARGIN_MUTATIONS = 8;
 
 /** A running total of one commit's size against the limits. */
-class Budget {
+export class CommitBudget {
   #bytes = 0;
   #keyBytes = 0;
   #mutations = 0;
   readonly #prefixBytes: number;
 
+  /** @param prefixBytes the size of the client's key prefix, counted in every key */
   constructor(prefixBytes: number) {
     this.#prefixBytes = prefixBytes;
   }
 
+  /** Whether `mutations` fit besides what was added. */
   fits(mutations: readonly Mutation[]): boolean {
     let bytes = this.#bytes;
     let keyBytes = this.#keyBytes;
@@ -51,6 +53,7 @@ class Budget {
       bytes <= KV_MAX_COMMIT_BYTES - MARGIN_BYTES;
   }
 
+  /** Counts `mutations` in. */
   add(mutations: readonly Mutation[]): void {
     for (const m of mutations) {
       const k = this.#prefixBytes + keySize(m.key);
@@ -83,17 +86,17 @@ export function planCommits(
   ends: CommitEnds,
 ): Mutation[][] {
   const prefixBytes = keySize(prefix);
-  const whole = new Budget(prefixBytes);
+  const whole = new CommitBudget(prefixBytes);
   if (whole.fits([...ends.single, ...body])) return [[...ends.single, ...body]];
   const commits: Mutation[][] = [];
   let current: Mutation[] = [...ends.first];
-  let budget = new Budget(prefixBytes);
+  let budget = new CommitBudget(prefixBytes);
   budget.add(current);
   for (const m of body) {
     if (!budget.fits([m]) && current.length > 0) {
       commits.push(current);
       current = [];
-      budget = new Budget(prefixBytes);
+      budget = new CommitBudget(prefixBytes);
     }
     current.push(m);
     budget.add([m]);
@@ -131,7 +134,12 @@ export class GroupCommitter {
 
   /** Whether `mutations` fit one commit on their own (only those may be submitted). */
   fits(mutations: readonly Mutation[]): boolean {
-    return new Budget(this.#prefixBytes).fits(mutations);
+    return new CommitBudget(this.#prefixBytes).fits(mutations);
+  }
+
+  /** An empty budget of one commit, to fill incrementally. */
+  budget(): CommitBudget {
+    return new CommitBudget(this.#prefixBytes);
   }
 
   /** Commits `mutations` (which fit one commit), possibly with others'; resolves once committed. */
@@ -146,7 +154,7 @@ export class GroupCommitter {
     this.#running = true;
     try {
       while (this.#pending.length > 0) {
-        const budget = new Budget(this.#prefixBytes);
+        const budget = new CommitBudget(this.#prefixBytes);
         let n = 0;
         for (const { mutations } of this.#pending) {
           if (n > 0 && !budget.fits(mutations)) break;

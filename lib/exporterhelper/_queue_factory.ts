@@ -75,6 +75,7 @@ function wrap<S extends Signal>(
     get bytes() {
       return queue.bytes;
     },
+    offerMergeBytes: queue.offerMergeBytes,
     close,
   };
 }

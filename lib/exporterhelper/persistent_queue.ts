@@ -84,6 +84,12 @@ import {
   storedBytes,
 } from "./_queue_codec.ts";
 import { GroupCommitter, type Mutation, planCommits } from "./_queue_commits.ts";
+import {
+  type JournalRecord,
+  type JournalSegment,
+  openJournal,
+  type QueueJournal,
+} from "./_queue_journal.ts";
 import { Waiters } from "./_queue_waiters.ts";
 import { droppedCounter } from "./memory_queue.ts";
 import type { QueueEntry, SendingQueue, WhenFull } from "./queue.ts";
@@ -117,6 +123,11 @@ export interface PersistentQueueOptions {
   fullRetryAfterMs?: number;
   /** How often full mode retries deletes and checks the volume, in milliseconds. @default 1000 */
   fullProbeMs?: number;
+  /**
+   * With a journal: how long an item waits before it is folded into Deno KV, in milliseconds.
+   * @default JOURNAL_FOLD_DELAY_MS
+   */
+  foldDelayMs?: number;
 }
 
 /** The default of {@linkcode PersistentQueueOptions.fullRetryAfterMs}. */
@@ -159,11 +170,64 @@ const MAX_CLIENT_JSON = 16 * 1024;
 
 interface Held<S extends Signal> {
   readonly seq: number;
-  readonly header: QueueHeader;
+  /** Its index entry; a journaled item's changes once it is folded (compressed) into Deno KV. */
+  header: QueueHeader;
   taken: boolean;
   /** The payload, while also kept in memory, and its length. */
   memory?: { readonly payload: Payload<S>; readonly bytes: number } | undefined;
+  /** For a journaled item: its way into Deno KV. */
+  journaled?: Unfolded | undefined;
 }
+
+/**
+ * A journaled item on its way into Deno KV: `waiting` for its fold, in a fold commit (`folding`),
+ * `folded`, or `acked` before its fold (then it is never written to Deno KV).
+ */
+interface Unfolded {
+  /** As journaled: the payload as it is (compressed only when folded). */
+  readonly record: JournalRecord;
+  /** Its stored form in Deno KV, made when it is folded. */
+  kv?: { readonly header: QueueHeader; readonly bytes: Uint8Array } | undefined;
+  /** Called with `kv.header` once folded. */
+  onFolded?: ((header: QueueHeader) => void) | undefined;
+  /** Set once the journal write succeeded. */
+  segment: JournalSegment | undefined;
+  /** When it was journaled (`performance.now()`). */
+  readonly at: number;
+  state: "waiting" | "folding" | "folded" | "acked";
+  /** Settles once its fold commit (or the commit skipping it) succeeded; rejects at close. */
+  readonly done: PromiseWithResolvers<void>;
+}
+
+/** One journal item as a fold commit takes it: `skip` when acknowledged (only the watermark). */
+interface FoldItem {
+  readonly seq: number;
+  readonly header: QueueHeader;
+  readonly bytes: Uint8Array;
+  readonly skip: boolean;
+}
+
+/**
+ * How long a journaled item waits before it is folded into Deno KV: an item acknowledged sooner
+ * (the usual case while the backend keeps up) is never written there. It bounds how long an
+ * acknowledged item is only in the page cache (lost on a power loss, not on `kill -9`).
+ */
+export const JOURNAL_FOLD_DELAY_MS = 1000;
+
+/**
+ * Payloads up to this size go through the journal as they are (compressed when folded); larger
+ * ones are compressed and committed to Deno KV directly, synced, as with `fsync: true`.
+ */
+export const JOURNAL_MAX_ITEM_BYTES = 640 * 1024;
+
+/** With a journal, the most encoded bytes merged into one offer ({@linkcode SendingQueue}). */
+export const JOURNAL_MERGE_BYTES = 256 * 1024;
+
+/** Journaled bytes waiting for their fold past which the fold runs at once. */
+export const JOURNAL_FOLD_EARLY_BYTES = 8 * 1024 * 1024;
+
+/** The key of the highest sequence number folded from the journal (set in every fold commit). */
+const WATERMARK_KEY: Deno.KvKey = ["w"];
 
 /**
  * Opens the queue stored under `client`: removes what an interrupted write or delete left, checks
@@ -224,6 +288,17 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
   /** True once close gave this queue's bytes back to the shared budget. */
   #detached = false;
+  /** The write-ahead journal, when the storage offers one (`fsync: false`). */
+  #journal: QueueJournal | undefined;
+  /** Journaled items not in Deno KV yet, in sequence order (journal order). */
+  #unfolded: Unfolded[] = [];
+  /** Stored bytes of `#unfolded`. */
+  #unfoldedBytes = 0;
+  #folding = false;
+  #foldTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True while `#foldTimer` waits to retry a failed fold (not for the next item's age). */
+  #foldRetrying = false;
+  readonly #foldDelayMs: number;
 
   constructor(client: StorageClient, signal: S, options: PersistentQueueOptions) {
     if (!(options.capacity >= 1)) throw new RangeError("Queue capacity must be at least 1");
@@ -239,6 +314,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     this.#memoryLimit = options.memoryBytes ?? DEFAULT_QUEUE_MEMORY_BYTES;
     this.#retryAfterMs = options.fullRetryAfterMs ?? DEFAULT_FULL_RETRY_AFTER_MS;
     this.#probeMs = options.fullProbeMs ?? DEFAULT_FULL_PROBE_MS;
+    this.#foldDelayMs = options.foldDelayMs ?? JOURNAL_FOLD_DELAY_MS;
     this.#volume = client.volume;
     this.#shared = options.sharedBytes;
     this.#client = client;
@@ -266,11 +342,20 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     return this.#recovered;
   }
 
+  /**
+   * With a journal, offers are cheap and concurrent ones share one write anyway, while a merged
+   * entry costs its compression on the request path: merge little. Without one, every offer is a
+   * synced commit: merge up to the coalescer's default.
+   */
+  get offerMergeBytes(): number | undefined {
+    return this.#journal === undefined ? undefined : JOURNAL_MERGE_BYTES;
+  }
+
   // ---- start ----
 
   /** Cleans up interrupted operations and loads the index. */
   async recover(): Promise<void> {
-    let maxSeq = -1;
+    let maxSeq = await this.#replayJournal();
     const markers: Array<[number, unknown]> = [];
     for await (const { key, value } of this.#client.list(["p"])) {
       const seq = key[1];
@@ -326,6 +411,74 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         bytes: this.#bytes,
       });
     }
+  }
+
+  /**
+   * Opens the journal (when the storage offers one) and commits to Deno KV what it holds beyond
+   * the watermark: items acknowledged but not folded before a crash. Resolves to the highest
+   * sequence number used (the watermark), -1 when none.
+   */
+  async #replayJournal(): Promise<number> {
+    const stored = await this.#client.get(WATERMARK_KEY);
+    let watermark = typeof stored === "number" && Number.isSafeInteger(stored) ? stored : -1;
+    const location = this.#client.journal;
+    if (location === undefined) return watermark;
+    const { journal, contents } = await openJournal(location, this.#logger);
+    this.#journal = journal;
+    const replay = contents.records
+      .filter((r) => r.seq > watermark && !contents.acks.has(r.seq))
+      .map((r) => ({ ...r, skip: false }));
+    if (replay.length > 0) {
+      this.#logger.info("Moving what the queue journal held into the queue's database", {
+        entries: replay.length,
+      });
+    }
+    for (let at = 0; at < replay.length;) {
+      const n = this.#foldable(replay.length - at, (i) => replay[at + i]!);
+      await this.#commitOne(this.#foldMutations(replay.slice(at, at + n)));
+      at += n;
+      watermark = replay[at - 1]!.seq;
+    }
+    await journal.discardRecovered();
+    return watermark;
+  }
+
+  /** The mutations that store journaled items and move the watermark to the last of them. */
+  #foldMutations(items: readonly FoldItem[]): Mutation[] {
+    const mutations: Mutation[] = [];
+    for (const { seq, header, bytes, skip } of items) {
+      if (!skip) mutations.push(...this.#itemMutations(seq, header, bytes));
+    }
+    mutations.push({ key: WATERMARK_KEY, value: items.at(-1)!.seq, valueBytes: 16 });
+    return mutations;
+  }
+
+  /** How many of the first `count` items fit one fold commit (at least one). */
+  #foldable(count: number, item: (i: number) => FoldItem): number {
+    const budget = this.#group.budget();
+    budget.add([{ key: WATERMARK_KEY, value: 0, valueBytes: 16 }]);
+    let n = 0;
+    while (n < count) {
+      const { seq, header, bytes, skip } = item(n);
+      if (!skip) {
+        const next = this.#itemMutations(seq, header, bytes);
+        if (n > 0 && !budget.fits(next)) break;
+        budget.add(next);
+      }
+      n++;
+    }
+    return n;
+  }
+
+  /** An item's chunks and header, as one commit's mutations. */
+  #itemMutations(seq: number, header: QueueHeader, bytes: Uint8Array): Mutation[] {
+    const mutations: Mutation[] = splitChunks(bytes).map((chunk, n) => ({
+      key: chunkKey(seq, n),
+      value: chunk,
+      valueBytes: chunk.length,
+    }));
+    mutations.push({ key: headerKey(seq), value: header, valueBytes: headerBytes(header) });
+    return mutations;
   }
 
   /**
@@ -415,7 +568,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     if (this.#closed) throw retryableError("Sending queue is closed");
     this.#refuseWhileFull();
     const raw = payload.encodedProto ?? this.#codec.encode(payload.read());
-    const stored = await compressItem(raw);
+    // Journaled as it is: compressing costs as much CPU as the rest of an offer, and an item
+    // acknowledged before its fold never needs it.
+    const stored = this.#journal !== undefined && raw.length <= JOURNAL_MAX_ITEM_BYTES
+      ? { bytes: raw }
+      : await compressItem(raw);
     const bytes = stored.bytes;
     while (!this.#fits(bytes.length)) {
       if (this.#closed) throw retryableError("Sending queue is closed");
@@ -440,8 +597,9 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     const [header, clientKept] = this.#header(payload, raw.length, stored);
     this.#size++;
     this.#addBytes(bytes.length);
+    let journaled: Unfolded | undefined;
     try {
-      await this.#track(this.#write(seq, header, bytes));
+      journaled = (await this.#track(this.#journalOrWrite(seq, header, bytes))).journaled;
     } catch (error) {
       this.#size--;
       this.#addBytes(-bytes.length);
@@ -454,7 +612,8 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         ...(full ? { retryAfterMs: this.#retryAfterMs } : {}),
       });
     }
-    const held: Held<S> = { seq, header, taken: false };
+    const held: Held<S> = { seq, header, taken: false, journaled };
+    if (journaled !== undefined) journaled.onFolded = (folded) => held.header = folded;
     if (this.#memoryBytes + raw.length <= this.#memoryLimit) {
       // What a read from disk would give: the offered payload when it is the stored bytes and
       // client (its item count is then not counted again), otherwise one made from them.
@@ -497,6 +656,184 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   #payload(bytes: Uint8Array, header: QueueHeader): Payload<S> {
     return Payload.fromProto(this.#signal, bytes, this.#codec.decoder, loadClient(header.client));
+  }
+
+  /**
+   * Writes an item to the journal when there is one and the item fits one fold commit (resolving,
+   * once written, with its way into Deno KV), otherwise commits it to Deno KV (resolving once
+   * committed).
+   */
+  async #journalOrWrite(
+    seq: number,
+    header: QueueHeader,
+    bytes: Uint8Array,
+  ): Promise<{ journaled: Unfolded | undefined }> {
+    const journal = this.#journal;
+    const mutations = this.#itemMutations(seq, header, bytes);
+    mutations.push({ key: WATERMARK_KEY, value: seq, valueBytes: 16 });
+    if (journal === undefined || !this.#group.fits(mutations)) {
+      await this.#write(seq, header, bytes);
+      return { journaled: undefined };
+    }
+    const entry: Unfolded = {
+      record: { seq, header, bytes },
+      segment: undefined,
+      at: performance.now(),
+      state: "waiting",
+      done: Promise.withResolvers<void>(),
+    };
+    entry.done.promise.catch(() => {}); // a fold cut short by close leaves the item journaled
+    this.#unfolded.push(entry);
+    this.#unfoldedBytes += bytes.length;
+    try {
+      entry.segment = await journal.append(entry.record);
+    } catch (error) {
+      this.#unfolded.splice(this.#unfolded.indexOf(entry), 1);
+      this.#unfoldedBytes -= bytes.length;
+      throw error;
+    }
+    this.#kickFold();
+    return { journaled: entry };
+  }
+
+  /**
+   * True when the fold should not wait for items to age: closing, or too much waits — past
+   * {@linkcode JOURNAL_FOLD_EARLY_BYTES}, or past 1/64 of the queue's byte bound (unfolded
+   * items count their uncompressed size, so a full queue folds early to learn how much it holds).
+   */
+  #foldNow(): boolean {
+    const bound = Math.min(this.#maxBytes, this.#learnedMax, this.#shared?.limit ?? Infinity);
+    return this.#closed ||
+      this.#unfoldedBytes > Math.min(JOURNAL_FOLD_EARLY_BYTES, bound / 64);
+  }
+
+  /** Starts folding journaled items into Deno KV unless a fold runs or waits. */
+  #kickFold(): void {
+    if (this.#folding) return;
+    if (this.#foldTimer !== undefined) {
+      if (this.#foldRetrying || !this.#foldNow()) return;
+      clearTimeout(this.#foldTimer);
+      this.#foldTimer = undefined;
+    }
+    if (this.#unfolded[0]?.segment === undefined) return;
+    this.#folding = true;
+    void this.#track(this.#foldLoop());
+  }
+
+  #scheduleFold(delayMs: number, retry: boolean): void {
+    const timer = setTimeout(() => {
+      this.#foldTimer = undefined;
+      this.#foldRetrying = false;
+      this.#kickFold();
+    }, Math.max(1, delayMs));
+    Deno.unrefTimer(timer);
+    this.#foldTimer = timer;
+    this.#foldRetrying = retry;
+  }
+
+  /**
+   * Folds journaled items into Deno KV in order, those older than the fold delay (all of them when
+   * closing or past {@linkcode JOURNAL_FOLD_EARLY_BYTES}), as many per commit as fit, each commit
+   * moving the watermark; acknowledged ones are not written (a run of only those needs no commit). A failed commit is retried after
+   * `fullProbeMs` (the items stay journaled meanwhile: acknowledged, and replayed at the next start
+   * if it never succeeds).
+   */
+  async #foldLoop(): Promise<void> {
+    const journal = this.#journal!;
+    const list = this.#unfolded;
+    try {
+      while (true) {
+        const now = performance.now();
+        const all = this.#foldNow();
+        let ready = 0;
+        while (ready < list.length) {
+          const entry = list[ready]!;
+          if (entry.segment === undefined) break;
+          if (!all && entry.state !== "acked" && now - entry.at < this.#foldDelayMs) break;
+          ready++;
+        }
+        if (ready === 0) {
+          const next = list[0];
+          if (next?.segment !== undefined && !this.#closed) {
+            this.#scheduleFold(this.#foldDelayMs - (now - next.at), false);
+          }
+          return;
+        }
+        for (let i = 0; i < ready; i++) {
+          const entry = list[i]!;
+          if (entry.kv === undefined && entry.state !== "acked") {
+            entry.kv = await this.#kvForm(entry);
+          }
+        }
+        const items = (i: number): FoldItem => {
+          const entry = list[i]!;
+          const form = entry.kv ?? entry.record;
+          return {
+            seq: entry.record.seq,
+            header: form.header,
+            bytes: form.bytes,
+            skip: entry.state === "acked",
+          };
+        };
+        const n = this.#foldable(ready, items);
+        const batch = list.slice(0, n);
+        // Only acknowledged items: nothing to write (their acknowledgements are journaled, and a
+        // later fold commit moves the watermark past them), so no synced commit for them.
+        const write = batch.some((entry) => entry.state !== "acked");
+        const mutations = write ? this.#foldMutations(batch.map((_, i) => items(i))) : [];
+        for (const entry of batch) if (entry.state === "waiting") entry.state = "folding";
+        try {
+          if (write) await this.#group.submit(mutations);
+        } catch (error) {
+          for (const entry of batch) {
+            if (entry.state !== "folding") continue;
+            entry.state = "waiting";
+            // No retry after close: an acknowledgement waiting for this fold gives up.
+            if (this.#closed) entry.done.reject(new Error("The sending queue closed"));
+          }
+          if (isDiskFull(error)) this.#enterFull(error);
+          else {
+            this.#logger.warn("Cannot move journaled queue entries into the database; retrying", {
+              entries: batch.length,
+              error: errorMessage(error),
+            });
+          }
+          if (!this.#closed) this.#scheduleFold(this.#probeMs, true);
+          return;
+        }
+        list.splice(0, n);
+        for (const entry of batch) {
+          this.#unfoldedBytes -= entry.record.bytes.length;
+          journal.folded(entry.segment!);
+          if (entry.state === "folding" && entry.kv !== undefined) {
+            entry.state = "folded";
+            // Held bytes now count what Deno KV stores.
+            this.#addBytes(storedBytes(entry.kv.header) - storedBytes(entry.record.header));
+            entry.onFolded?.(entry.kv.header);
+          }
+          entry.done.resolve();
+        }
+      }
+    } finally {
+      this.#folding = false;
+    }
+  }
+
+  /** A journaled item's form in Deno KV: compressed when that pays. */
+  async #kvForm(entry: Unfolded): Promise<{ header: QueueHeader; bytes: Uint8Array }> {
+    const { header, bytes } = entry.record;
+    if (header.codec !== undefined) return { header, bytes }; // journaled compressed already
+    const stored = await compressItem(bytes);
+    const { codec: _none, ...rest } = header;
+    return {
+      header: {
+        ...rest,
+        stored: stored.bytes.length,
+        chunks: chunkCount(stored.bytes.length),
+        ...(stored.codec === undefined ? {} : { codec: stored.codec }),
+      },
+      bytes: stored.bytes,
+    };
   }
 
   async #write(seq: number, header: QueueHeader, bytes: Uint8Array): Promise<void> {
@@ -606,7 +943,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
 
   /** An item's payload bytes, or why they cannot be had. */
   async #read(held: Held<S>): Promise<Uint8Array | string> {
-    const stored = await this.#readStored(held);
+    const journaled = held.journaled;
+    // Not in Deno KV yet (or being written there): its stored bytes are still at hand.
+    const stored = journaled !== undefined && journaled.state !== "folded"
+      ? journaled.record.bytes
+      : await this.#readStored(held);
     if (typeof stored === "string" || held.header.codec === undefined) return stored;
     return decompressItem(stored, held.header.bytes);
   }
@@ -657,12 +998,33 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
    * other failure is logged and the room freed anyway: the item is delivered again after a restart.
    */
   async #remove(held: Held<S>, why: "ack" | "drop" | "corrupt"): Promise<void> {
-    const { seq, header } = held;
+    const seq = held.seq;
     this.#forget(held);
     // A corrupt item may have chunks its header does not count: remove whatever is there.
-    const chunks = why === "corrupt" ? undefined : header.chunks;
-    let freed = storedBytes(header);
+    let chunks = why === "corrupt" ? undefined : held.header.chunks;
+    let freed = storedBytes(held.header);
     try {
+      const journaled = held.journaled;
+      if (journaled?.state === "waiting") {
+        // Not in Deno KV: never written there. The journal notes it, so a restart before the
+        // next fold commit does not send it again.
+        journaled.state = "acked";
+        await this.#journal!.appendAcks([seq]).catch((error) => {
+          this.#logger.debug("Cannot note an acknowledgement in the queue journal", {
+            seq,
+            error: errorMessage(error),
+          });
+        });
+        return;
+      }
+      // Being folded: deleted once in Deno KV. When close cut its fold short, it stays journaled
+      // and is delivered again after a restart.
+      if (journaled !== undefined) {
+        await journaled.done.promise;
+        // Folded: compressed into Deno KV, its header and stored size changed.
+        chunks = why === "corrupt" ? undefined : held.header.chunks;
+        freed = storedBytes(held.header);
+      }
       await this.#removeChunks(seq, chunks, true);
     } catch (error) {
       if (isDiskFull(error)) {
@@ -796,11 +1158,30 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     this.#closed = true;
     if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
     this.#probeTimer = undefined;
+    if (this.#foldTimer !== undefined) {
+      // Everything journaled is folded now; a fold waiting to retry gets one more attempt.
+      clearTimeout(this.#foldTimer);
+      this.#foldTimer = undefined;
+      this.#foldRetrying = false;
+    }
+    this.#kickFold();
     this.#takers.wakeAll();
     this.#room.wakeAll();
     while (this.#inFlight.size > 0) {
       await Promise.allSettled([...this.#inFlight]);
     }
+    // What could not be folded stays in the journal, for the next start.
+    const left = this.#unfolded.splice(0);
+    for (const entry of left) entry.done.reject(new Error("The sending queue closed"));
+    if (left.length > 0) {
+      this.#logger.warn(
+        "Journaled queue entries are not in the database yet; moved at the next start",
+        {
+          entries: left.length,
+        },
+      );
+    }
+    await this.#journal?.close();
     if (this.#undeleted.size > 0) await this.#retryDeletes();
     if (this.#undeleted.size > 0) {
       this.#logger.warn(

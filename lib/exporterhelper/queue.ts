@@ -36,6 +36,11 @@ export interface SendingQueue<S extends Signal = Signal> {
   /** Bytes held (encoded size), for byte bounds and self-telemetry. */
   readonly bytes: number;
   /**
+   * The most encoded bytes worth merging concurrent requests into before one `offer`
+   * (`_offer_coalescer.ts`); when absent, its default.
+   */
+  readonly offerMergeBytes?: number | undefined;
+  /**
    * Closes the queue to new data. A memory queue still hands out what it holds, then `undefined`;
    * a persistent queue resolves pending and later `take`s with `undefined` at once (its data stays
    * on disk for the next start).

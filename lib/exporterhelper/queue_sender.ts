@@ -246,6 +246,7 @@ export function startQueueSender<S extends Signal>(
   const offer = options.batch !== undefined && !options.waitForResult
     ? createOfferCoalescer(signal, (p) => queue.offer(p), {
       metadataKeys: options.batch.metadataKeys,
+      ...(queue.offerMergeBytes === undefined ? {} : { maxBytes: queue.offerMergeBytes }),
     })
     : (p: Payload<S>) => queue.offer(p);
 

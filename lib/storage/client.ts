@@ -36,6 +36,24 @@ export interface StorageAtomic {
   commit(): Promise<void>;
 }
 
+/**
+ * Where a writer of this client may keep a write-ahead journal of its own (the persistent queue
+ * does, with `file_storage`'s `fsync: false`): written without a sync, folded into the database.
+ */
+export interface JournalLocation {
+  /** The directory of the journal's files (created when missing). */
+  readonly directory: string;
+  /** A file name prefix unique to this client in `directory`. */
+  readonly name: string;
+}
+
+/** A file-name-safe form of a key prefix, unique per prefix. */
+export function journalName(prefix: Deno.KvKey): string {
+  return prefix.map((part) =>
+    String(part).replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)
+  ).join("~");
+}
+
 /** A component's scoped storage. */
 export interface StorageClient {
   /** The whole database (shared; prefer the scoped helpers). */
@@ -44,6 +62,11 @@ export interface StorageClient {
   readonly prefix: Deno.KvKey;
   /** The volume the database lives on, when known (free space, reserve, full state). */
   readonly volume?: StorageVolume | undefined;
+  /**
+   * Where a write-ahead journal may live; absent when every write must be synced before it is
+   * acknowledged (`fsync: true`) or the client has no directory.
+   */
+  readonly journal?: JournalLocation | undefined;
   /** The value at a relative key, or `undefined`. */
   get<T = unknown>(key: Deno.KvKey): Promise<T | undefined>;
   /** Stores a value (at most 64 KiB) under a relative key. */
@@ -65,21 +88,24 @@ export interface StorageClient {
 
 /**
  * A client over `prefix` of `kv`; `onClose` runs once, after the client closed. `volume` is the
- * database's volume, for writers that handle a full disk.
+ * database's volume, for writers that handle a full disk; `journal` where a writer may keep a
+ * write-ahead journal.
  */
 export function createStorageClient(
   kv: Deno.Kv,
   prefix: Deno.KvKey,
   onClose?: () => void,
   volume?: StorageVolume,
+  journal?: JournalLocation,
 ): StorageClient {
-  return new ScopedClient(kv, prefix, onClose, volume);
+  return new ScopedClient(kv, prefix, onClose, volume, journal);
 }
 
 class ScopedClient implements StorageClient {
   readonly kv: Deno.Kv;
   readonly prefix: Deno.KvKey;
   readonly volume: StorageVolume | undefined;
+  readonly journal: JournalLocation | undefined;
   readonly #onClose: (() => void) | undefined;
   #inFlight = 0;
   #idle: (() => void) | undefined;
@@ -91,9 +117,11 @@ class ScopedClient implements StorageClient {
     prefix: Deno.KvKey,
     onClose: (() => void) | undefined,
     volume: StorageVolume | undefined,
+    journal: JournalLocation | undefined,
   ) {
     this.kv = kv;
     this.volume = volume;
+    this.journal = journal;
     this.prefix = Object.freeze([...prefix]);
     this.#onClose = onClose;
   }

@@ -35,10 +35,23 @@ const encoder = new TextEncoder();
  * string or byte part (each zero byte escaped as two), nine bytes per number, and a generous bound
  * for the rest.
  */
+/** True when every character of `text` is ASCII other than NUL: its UTF-8 length is its length. */
+function plainAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0 || c > 0x7f) return false;
+  }
+  return true;
+}
+
 export function keySize(key: Deno.KvKey): number {
   let size = 0;
   for (const part of key) {
     if (typeof part === "string") {
+      if (plainAscii(part)) {
+        size += 2 + part.length; // the usual key part: no encoding needed to know its size
+        continue;
+      }
       const bytes = encoder.encode(part);
       size += 2 + bytes.length + countZeros(bytes);
     } else if (part instanceof Uint8Array) {

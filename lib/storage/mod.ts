@@ -7,6 +7,8 @@
  */
 export {
   createStorageClient,
+  type JournalLocation,
+  journalName,
   type StorageAtomic,
   type StorageClient,
   type StorageEntry,

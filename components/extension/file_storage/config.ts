@@ -8,10 +8,19 @@
  * - `timeout`: how long start waits for another holder of the directory's lock.
  * - `create_directory` / `directory_permissions`: create a missing directory with this mode (before
  *   the umask); otherwise a missing directory fails the start.
- * - `fsync`: accepted, no effect. Deno KV opens SQLite in WAL mode and leaves `synchronous` at the
- *   library's default (FULL in SQLite's default build; Deno offers no way to change it), so every
- *   commit is synced to the WAL before it resolves whatever `fsync` says: a committed write
- *   survives `kill -9` and, as far as the disk honours syncs, power loss.
+ * - `fsync` (default `false`, as the Collector's): whether an acknowledgement of the persistent
+ *   sending queue waits for a sync to disk. With `false`, an offered item is written (no sync) to
+ *   the queue's own append-only journal (`<directory>/journal/`) and acknowledged; what is still
+ *   queued after 1 s is compressed and folded into the database (synced commits, in order) and the
+ *   journal segment deleted once folded; what was acknowledged sooner is never written there.
+ *   What was acknowledged survives `kill -9` of tfo (the page cache belongs to the kernel); a power
+ *   loss or kernel crash may lose what was acknowledged in the last second or so and not yet
+ *   delivered (the Collector's bbolt without `fsync` leaves that to the kernel's writeback). With
+ *   `true`, every acknowledgement waits for its Deno KV commit, which SQLite (WAL mode,
+ *   `synchronous` FULL; Deno offers no way to change it) syncs before it resolves: it survives
+ *   power loss as far as the disk honours syncs, at one sync's latency per request (or group of
+ *   concurrent requests). Other users of the storage (file log offsets, the agent identity) always
+ *   commit to the database directly.
  * - `compaction.*`: accepted with the Collector's defaults, no effect. The Collector compacts bbolt
  *   files because bbolt never reuses the space of deleted data well and maps the whole file into
  *   memory. SQLite reuses freed pages for later writes, so the file plateaus at its peak size
@@ -58,7 +67,7 @@ export const fileStorageConfigSchema = z.strictObject({
   directory: z.string().min(1).default(DEFAULT_FILE_STORAGE_DIRECTORY),
   /** How long to wait for the directory's lock, in milliseconds (Go duration in YAML). */
   timeout: duration("1s"),
-  /** Accepted for Collector configs; every commit is synced regardless (see module docs). */
+  /** Acknowledge queued data only once synced (else once written to the journal; see module docs). */
   fsync: z.boolean().default(false),
   /** Create `directory` when it is missing. */
   create_directory: z.boolean().default(false),

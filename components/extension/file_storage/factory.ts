@@ -7,16 +7,25 @@
  * Start opens the database under an exclusive lock (a second tfo process, or a second extension,
  * pointed at the same directory fails its start after `timeout`). Shutdown — the service stops
  * extensions last — closes every client, waiting for their writes in flight, then the database.
- * See `config.ts` for what `fsync` and `compaction` mean here, and `reserve_mib`.
+ * See `config.ts` for what `fsync` and `compaction` mean here, and `reserve_mib`. Without `fsync`
+ * each client is offered a journal location under `<directory>/journal/`.
  *
  * @module
  */
 import type { Extension, ExtensionFactory, Host, Kind } from "../../component.ts";
-import { createStorageClient, type StorageClient } from "../../../lib/storage/client.ts";
+import { join } from "node:path";
+import {
+  createStorageClient,
+  journalName,
+  type StorageClient,
+} from "../../../lib/storage/client.ts";
 import { STORAGE_CAPABILITY, type StorageProvider } from "../../../lib/storage/provider.ts";
 import { type KvStore, openKvStore } from "../../../lib/storage/store.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import { type FileStorageConfig, fileStorageConfigSchema } from "./config.ts";
+
+/** The subdirectory of `directory` holding the persistent queues' journals. */
+export const JOURNAL_DIRECTORY = "journal";
 
 /** A `file_storage` instance. */
 export class FileStorageExtension implements Extension, StorageProvider {
@@ -80,11 +89,16 @@ export class FileStorageExtension implements Extension, StorageProvider {
           `${name === "" ? "" : ` (${name})`} already holds one`,
       );
     }
+    // Without fsync, the persistent queue acknowledges what its journal holds (see config.ts).
+    const journal = this.#config.fsync
+      ? undefined
+      : { directory: join(this.#config.directory, JOURNAL_DIRECTORY), name: journalName(prefix) };
     const client = createStorageClient(
       store.kv,
       prefix,
       () => this.#clients.delete(key),
       store.volume,
+      journal,
     );
     this.#clients.set(key, client);
     return client;

@@ -141,6 +141,9 @@ Deno.test("keySize bounds what Deno KV counts for a key", async () => {
     const long = "k".repeat(2000);
     assert.ok(keySize(["exporter", long]) > 2000);
     assert.equal(keySize(["c", 1, 2]), 3 + 9 + 9);
+    // Non-ASCII parts count their UTF-8 bytes, NUL bytes are escaped (one byte more each).
+    assert.equal(keySize(["é"]), 2 + 2);
+    assert.equal(keySize(["a\u0000b"]), 2 + 3 + 1);
     await assert.rejects(store.kv.set([long, "x".repeat(60)], 1), /Key too large/);
     store.close();
   });
