@@ -85,7 +85,10 @@ async function openPage(base: string, until: number, times: number[]): Promise<n
   return frames;
 }
 
-async function run(page: boolean, o: { durationS: number; warmupS: number; workers: number }) {
+async function run(
+  page: boolean,
+  o: { durationS: number; warmupS: number; workers: number; rate: number },
+) {
   const group = new ChildGroup();
   const dir = await Deno.makeTempDir({ prefix: "tfo-zpages-bench-" });
   try {
@@ -130,6 +133,10 @@ async function run(page: boolean, o: { durationS: number; warmupS: number; worke
       String(o.durationS),
       "--items",
       "100",
+      // Open loop at a fixed rate (requests of 100 spans), as the issue's 100,000 items/s; 0 = as
+      // fast as the workers go.
+      "--rate",
+      String(o.rate),
     ]);
     const resultLine = gen.nextLine(
       (l) => l.startsWith("{"),
@@ -169,7 +176,10 @@ function fmt(n: number, digits = 0): string {
   });
 }
 
-function render(results: Result[], o: { durationS: number; workers: number }): string {
+function render(
+  results: Result[],
+  o: { durationS: number; workers: number; rate: number },
+): string {
   const mean = (page: boolean, pick: (r: Result) => number) => {
     const rs = results.filter((r) => r.page === page);
     return rs.reduce((a, r) => a + pick(r), 0) / Math.max(1, rs.length);
@@ -181,7 +191,8 @@ function render(results: Result[], o: { durationS: number; workers: number }): s
     SECTION_START,
     "### The pipeline page's cost (`bench/zpages_bench.ts`)",
     "",
-    `Measured by \`deno run -A bench/zpages_bench.ts --duration ${o.durationS} --workers ${o.workers}\` on ` +
+    `Measured by \`deno run -A bench/zpages_bench.ts --duration ${o.durationS} --workers ${o.workers} ` +
+    `--rate ${o.rate}\` (${o.rate === 0 ? "closed loop" : `${o.rate * 100} spans/s offered`}) on ` +
     `${
       new Date().toISOString()
     } (${navigator.hardwareConcurrency} CPUs, shared with the load generator, ` +
@@ -215,6 +226,8 @@ if (import.meta.main) {
       warmup: { type: "string", default: "3" },
       workers: { type: "string", default: "64" },
       rounds: { type: "string", default: "2" },
+      /** Requests per second (of 100 spans); 1000 is the issue's 100,000 items/s. */
+      rate: { type: "string", default: "1000" },
       out: { type: "string" },
     },
   });
@@ -222,6 +235,7 @@ if (import.meta.main) {
     durationS: Number(values.duration),
     warmupS: Number(values.warmup),
     workers: Number(values.workers),
+    rate: Number(values.rate),
   };
   const results: Result[] = [];
   for (let i = 0; i < Number(values.rounds); i++) {
