@@ -22,6 +22,7 @@ import { pprofFactory } from "./extension/pprof/factory.ts";
 import { zpagesFactory } from "./extension/zpages/factory.ts";
 import { telemetryflowFactory } from "./extension/telemetryflow/factory.ts";
 import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
+import { loadBalancingExporterFactory } from "./exporter/loadbalancing/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
 import { prometheusExporterFactory } from "./exporter/prometheus/factory.ts";
 import { fileExporterFactory } from "./exporter/file/factory.ts";
@@ -69,6 +70,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   renamed(asFactory(otlphttpExporterFactory), "otlp_http"),
   asFactory(prometheusExporterFactory),
   asFactory(fileExporterFactory),
+  asFactory(loadBalancingExporterFactory),
   asFactory(healthCheckFactory),
   asFactory(pprofFactory),
   asFactory(zpagesFactory),
