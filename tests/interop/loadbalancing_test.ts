@@ -230,3 +230,25 @@ Deno.test("a collector that stops and leaves the resolver hands its queued trace
     if (!c2Stopped) await c2.service.shutdown();
   }
 });
+
+Deno.test("the dns resolver finds a collector through the system resolver and sends to it", async () => {
+  await using c1 = await startService(COLLECTOR);
+  const config = loadBalancingConfigSchema.parse({
+    protocol: { otlp: { tls: { insecure: true } } },
+    resolver: { dns: { hostname: "127.0.0.1", port: c1.port("otlp", "grpc"), interval: "1s" } },
+  });
+  const kit = settingsFor("loadbalancing", config);
+  const lb = createLoadBalancingExporter(kit.settings, ["traces"]);
+  await lb.start(HOST);
+  try {
+    await lb.consumers.traces!.consume(Payload.of("traces", traces(50, 2, "dns")));
+    await waitFor("the spans to arrive", () => spansOf(c1).size === 100);
+    const resolutions = kit.registry.value("otelcol_loadbalancer_num_resolutions", {
+      exporter: "loadbalancing",
+      success: "true",
+    });
+    assert.ok((resolutions ?? 0) >= 1, `resolutions counted: ${resolutions}`);
+  } finally {
+    await lb.shutdown();
+  }
+});
