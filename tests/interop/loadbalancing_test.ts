@@ -18,7 +18,13 @@ import { hexId } from "../../lib/pdata/format.ts";
 import { newResource, newScope, newSpan } from "../../lib/pdata/new.ts";
 import { Payload } from "../../lib/pdata/payload.ts";
 import type { TracesData } from "../../lib/pdata/types.ts";
-import { type RunningService, startService, waitFor } from "../fixtures/interop/services.ts";
+import {
+  configFrom,
+  type RunningService,
+  startService,
+  waitFor,
+} from "../fixtures/interop/services.ts";
+import { BUILTIN_FACTORIES } from "../../components/registry.ts";
 import { settingsFor } from "../components/exporter/otlp/_kit.ts";
 
 const COLLECTOR = `
@@ -251,4 +257,66 @@ Deno.test("the dns resolver finds a collector through the system resolver and se
   } finally {
     await lb.shutdown();
   }
+});
+
+function agentConfig(hostnames: string[]): string {
+  return `
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: 127.0.0.1:0 }
+exporters:
+  loadbalancing:
+    protocol:
+      otlp:
+        tls: { insecure: true }
+        retry_on_failure: { initial_interval: 100ms, max_interval: 200ms, max_elapsed_time: 10s }
+    resolver:
+      static:
+        hostnames: [${hostnames.join(", ")}]
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [loadbalancing] }
+`;
+}
+
+Deno.test("a live reload that drops a stopped collector from the static list moves its queued traces to the other", async () => {
+  await using c1 = await startService(COLLECTOR);
+  const c2 = await startService(COLLECTOR);
+  const e1 = `127.0.0.1:${c1.port("otlp", "grpc")}`;
+  const e2 = `127.0.0.1:${c2.port("otlp", "grpc")}`;
+  await using agent = await startService(agentConfig([e1, e2]), { shutdownTimeoutMs: 15_000 });
+  const client = createOtlpExporter(
+    settingsFor(
+      "otlp",
+      otlpConfigSchema.parse({
+        endpoint: `127.0.0.1:${agent.port("otlp", "grpc")}`,
+        tls: { insecure: true },
+        sending_queue: { enabled: false },
+        retry_on_failure: { enabled: false },
+      }),
+    ).settings,
+    ["traces"],
+  );
+  await client.start(HOST);
+  try {
+    await c2.service.shutdown();
+    for (let i = 0; i < 4; i++) {
+      await client.consumers.traces!.consume(Payload.of("traces", traces(100, 2, `q${i}`)));
+    }
+  } finally {
+    await client.shutdown();
+  }
+  const outcome = await agent.service.reload(
+    await configFrom(agentConfig([e1]), [...BUILTIN_FACTORIES, ...agent.kit.factories]),
+  );
+  assert.ok(outcome.ok, "the reload succeeded");
+  await waitFor(
+    "every acknowledged span to reach the remaining collector",
+    () => spansOf(c1).size + spansOf(c2).size === 800,
+    20_000,
+  ).catch((e) => {
+    throw new Error(`${e.message}: c1 ${spansOf(c1).size}, c2 ${spansOf(c2).size}`);
+  });
+  assert.ok(spansOf(c2).size === 0, "the stopped collector got nothing");
 });

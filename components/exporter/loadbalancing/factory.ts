@@ -5,7 +5,9 @@
  * (`ring.ts`), and each part goes to its backend's own `otlp` exporter queue (`backend.ts`). The
  * resolver (`resolver.ts`) gives the backends; a new list rebuilds the ring (adding a backend
  * moves only its share of keys) and retires the backends that left, whose queued and in-flight
- * data is routed again over the remaining ones.
+ * data is routed again over the remaining ones. A live reload that changes the exporter's config
+ * (its static list, say) replaces the instance; the old one then hands what its backends hold to
+ * the new one, so a backend that left with the reload loses nothing either.
  *
  * A request is accepted once every part is accepted by its backend (queued, with the default
  * `protocol.otlp.sending_queue`); a part refused makes the whole request fail (retryably unless
@@ -33,6 +35,28 @@ import { type LoadBalancingConfig, loadBalancingConfigSchema } from "./config.ts
 import { buildRing, type Ring } from "./ring.ts";
 import { type Resolver, resolverFor } from "./resolver.ts";
 import { KEYS_BY_SIGNAL, type RoutingKey, splitByOwner } from "./split.ts";
+
+/** What a successor instance offers the instance it replaces on a live reload. */
+interface Successor {
+  readonly signals: ReadonlySet<Signal>;
+  route(payload: Payload): Promise<void>;
+}
+
+/**
+ * Running instances by service (its build info object, the same for every graph of one service)
+ * and exporter ID. A live reload that changes the exporter starts the new instance before it
+ * stops the old one; the old one then hands what its backends still hold to the new one (whose
+ * ring knows which backends remain) instead of draining it to backends that may be gone.
+ */
+const RUNNING = new WeakMap<object, Map<string, Set<Successor>>>();
+
+function runningOf(settings: CreateSettings<unknown>): Set<Successor> {
+  let byId = RUNNING.get(settings.buildInfo);
+  if (byId === undefined) RUNNING.set(settings.buildInfo, byId = new Map());
+  let set = byId.get(settings.id);
+  if (set === undefined) byId.set(settings.id, set = new Set());
+  return set;
+}
 
 /** Test seams of {@linkcode createLoadBalancingExporter}. */
 export interface LoadBalancingOptions {
@@ -116,7 +140,9 @@ export function createLoadBalancingExporter(
       : retryableError(message, { cause: failures[0] });
   }
 
-  const reroute = (payload: Payload) => route(payload);
+  let handoff: Successor | undefined;
+  const reroute = (payload: Payload) => (handoff ?? self).route(payload);
+  const self: Successor = { signals: new Set(signals), route: (payload) => route(payload) };
 
   async function applyBackends(endpoints: readonly string[]): Promise<void> {
     const wanted = new Set(endpoints);
@@ -170,13 +196,24 @@ export function createLoadBalancingExporter(
       host = h;
       await resolver.start(onBackends);
       await helper.start(h);
+      runningOf(settings).add(self);
     },
     async shutdown() {
+      const running = runningOf(settings);
+      running.delete(self);
       await helper.shutdown();
       await resolver.shutdown();
       await updating;
+      // The newest other instance of this exporter in this service, when it serves our signals.
+      const successor = [...running].reverse().find((s) => signals.every((x) => s.signals.has(x)));
+      if (successor !== undefined) {
+        handoff = successor;
+        logger.info("Handing what the backends hold to the exporter that replaces this one");
+      }
       while (retiring.size > 0) await Promise.all([...retiring]);
-      await Promise.all([...backends.values()].map((b) => b.shutdown()));
+      await Promise.all(
+        [...backends.values()].map((b) => successor === undefined ? b.shutdown() : b.retire()),
+      );
       backends.clear();
       ring = buildRing([]);
     },
