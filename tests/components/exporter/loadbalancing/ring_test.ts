@@ -7,8 +7,8 @@ import {
   hashString,
 } from "../../../../components/exporter/loadbalancing/ring.ts";
 import { splitByOwner } from "../../../../components/exporter/loadbalancing/split.ts";
-import type { MetricsData, TracesData } from "../../../../lib/pdata/types.ts";
-import { newResource, newScope, newSpan } from "../../../../lib/pdata/new.ts";
+import type { LogsData, MetricsData, TracesData } from "../../../../lib/pdata/types.ts";
+import { newLogRecord, newResource, newScope, newSpan } from "../../../../lib/pdata/new.ts";
 
 function keys(n: number): number[] {
   return Array.from({ length: n }, (_, i) => hashString(`key-${i}`));
@@ -157,4 +157,31 @@ Deno.test("metrics split by streamID send each data point stream to its owner", 
   assertEquals(data.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.data!.dataPoints.length, 30);
   const byName = splitByOwner("metrics", data, "metric", (h) => ring.owner(h)!);
   assertEquals([...byName.keys()], [ring.owner(hashString("m"))]);
+});
+
+Deno.test("logs split by trace ID keep a trace's records together; records without one still go somewhere", () => {
+  const ring = buildRing(["a:1", "b:1", "c:1"]);
+  const records = Array.from({ length: 60 }, (_, i) =>
+    newLogRecord({
+      body: `r${i}`,
+      traceId: i < 40 ? new Uint8Array(16).fill((i % 8) + 1) : new Uint8Array(0),
+    }));
+  const data: LogsData = {
+    resourceLogs: [{
+      resource: newResource(),
+      schemaUrl: "",
+      scopeLogs: [{ scope: newScope({ name: "lib" }), schemaUrl: "", logRecords: records }],
+    }],
+  };
+  const parts = splitByOwner("logs", data, "traceID", (h) => ring.owner(h)!);
+  let total = 0;
+  for (const [owner, part] of parts) {
+    for (const record of part.resourceLogs[0]!.scopeLogs[0]!.logRecords) {
+      total++;
+      if (record.traceId.length > 0) assertEquals(owner, ring.owner(hashBytes(record.traceId)));
+    }
+  }
+  assertEquals(total, 60);
+  const byService = splitByOwner("logs", data, "service", (h) => ring.owner(h)!);
+  assertEquals([...byService.keys()], [ring.owner(hashString(""))]);
 });
