@@ -26,6 +26,7 @@ import { pprofFactory } from "./extension/pprof/factory.ts";
 import { zpagesFactory } from "./extension/zpages/factory.ts";
 import { telemetryflowFactory } from "./extension/telemetryflow/factory.ts";
 import { otlpExporterFactory } from "./exporter/otlp/factory.ts";
+import { loadBalancingExporterFactory } from "./exporter/loadbalancing/factory.ts";
 import { otlphttpExporterFactory } from "./exporter/otlphttp/factory.ts";
 import { prometheusExporterFactory } from "./exporter/prometheus/factory.ts";
 import { fileExporterFactory } from "./exporter/file/factory.ts";
@@ -81,6 +82,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(lokiExporterFactory),
   asFactory(opensearchExporterFactory),
   renamed(asFactory(prwExporterFactory), "prometheus_remote_write"),
+  asFactory(loadBalancingExporterFactory),
   asFactory(healthCheckFactory),
   asFactory(pprofFactory),
   asFactory(zpagesFactory),

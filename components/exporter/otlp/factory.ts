@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { CreateSettings, Exporter, ExporterFactory } from "../../component.ts";
+import type { CreateSettings, Exporter, ExporterFactory, Host } from "../../component.ts";
 import { retryableError } from "../../../lib/consumer/consumer.ts";
 import {
   classifyGrpcFailure,
@@ -63,11 +63,27 @@ async function loadTls(config: OtlpConfig, https: boolean): Promise<GrpcClientTl
   return tls;
 }
 
-/** Creates one `otlp` exporter instance serving `signals`. */
-export function createOtlpExporter(
+/**
+ * The single-attempt push functions of an `otlp` exporter over one channel, without the exporter
+ * helper: `createOtlpExporter` wraps them with its queue and retries; the `loadbalancing`
+ * exporter wraps them per backend.
+ */
+export interface OtlpSender {
+  /** One single-attempt push function per signal. */
+  readonly pushes: PushBySignal;
+  /** The `host:port` the channel goes to. */
+  readonly target: string;
+  /** Opens the channel (reads TLS files, finds the authenticator). */
+  start(host: Host): Promise<void>;
+  /** Closes the channel; pushes fail retryably afterwards. */
+  close(): void;
+}
+
+/** Creates the channel and push functions of one `otlp` exporter serving `signals`. */
+export function createOtlpSender(
   settings: CreateSettings<OtlpConfig>,
   signals: readonly Signal[],
-): Exporter {
+): OtlpSender {
   const { config, logger } = settings;
   const parsed = parseGrpcEndpoint(config.endpoint);
   if (parsed === undefined) throw new Error(`Invalid endpoint "${config.endpoint}"`);
@@ -123,22 +139,10 @@ export function createOtlpExporter(
 
   const pushes: Partial<Record<Signal, PushFunc>> = {};
   for (const signal of new Set(signals)) pushes[signal] = pushFor(signal) as PushFunc;
-  // The call deadline is the per-attempt timeout; see the module notes.
-  // The Collector labels the sent / send-failed counters with the endpoint.
-  const endpoint = hostPortLabels(parsed.target);
-  const meter = withEndpointLabels(
-    settings.meter,
-    Object.fromEntries(signals.map((s) => [s, endpoint])),
-  );
-  const helper = createExporterHelper(
-    { ...settings, meter },
-    { ...config, timeout: 0 },
-    pushes as PushBySignal,
-    { beforeQueue: encodedPayload },
-  );
 
   return {
-    consumers: helper.consumers,
+    pushes: pushes as PushBySignal,
+    target: parsed.target,
     async start(host) {
       if (stopped || client !== undefined) return;
       authenticator = resolveClientAuth(host, config.auth);
@@ -159,13 +163,50 @@ export function createOtlpExporter(
       }
       if (config.authority !== undefined) options.authority = config.authority;
       client = new GrpcClient(options);
+    },
+    close() {
+      stopped = true;
+      client?.close();
+      client = undefined;
+    },
+  };
+}
+
+/** Creates one `otlp` exporter instance serving `signals`. */
+export function createOtlpExporter(
+  settings: CreateSettings<OtlpConfig>,
+  signals: readonly Signal[],
+): Exporter {
+  const sender = createOtlpSender(settings, signals);
+  // The call deadline is the per-attempt timeout; see the module notes.
+  // The Collector labels the sent / send-failed counters with the endpoint.
+  const endpoint = hostPortLabels(sender.target);
+  const meter = withEndpointLabels(
+    settings.meter,
+    Object.fromEntries(signals.map((s) => [s, endpoint])),
+  );
+  const helper = createExporterHelper(
+    { ...settings, meter },
+    { ...settings.config, timeout: 0 },
+    sender.pushes,
+    // Decoded data is encoded as it enters the queue: batches then merge by joining bytes.
+    { beforeQueue: encodedPayload },
+  );
+  let started = false;
+  let stopped = false;
+
+  return {
+    consumers: helper.consumers,
+    async start(host) {
+      if (stopped || started) return;
+      started = true;
+      await sender.start(host);
       await helper.start(host);
     },
     async shutdown() {
       await helper.shutdown();
       stopped = true;
-      client?.close();
-      client = undefined;
+      sender.close();
     },
   };
 }
