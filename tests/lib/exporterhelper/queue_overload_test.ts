@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Host } from "../../../components/component.ts";
-import type { Consumer } from "../../../lib/consumer/consumer.ts";
+import { type Consumer, retryableError } from "../../../lib/consumer/consumer.ts";
 import {
   createExporterHelper,
   type ExporterHelperConfig,
@@ -133,4 +133,38 @@ Deno.test("the offer coalescer answers every caller when a group cannot be merge
   offered[3]!.done.resolve();
   await settle();
   assert.equal(after.settled, true);
+});
+
+Deno.test("a full non-blocking batching queue recovers once a backend that refused comes back", async () => {
+  const clock = new FakeClock();
+  const sent: string[] = [];
+  let up = false;
+  let refusedSends = 0;
+  const push: PushFunc<"traces"> = async (payload) => {
+    await settle();
+    if (!up) {
+      refusedSends++;
+      throw retryableError("backend unavailable");
+    }
+    sent.push(...spanNamesOf(payload.read()));
+  };
+  const obs = observed("otlphttp");
+  const helper = createExporterHelper(
+    { id: "otlphttp", logger: obs.logger, meter: obs.meter },
+    config({ queue_size: 10, batch: { flush_timeout: "200ms", min_size: 8192, sizer: "items" } }),
+    { traces: push },
+    { clock },
+  );
+  await helper.start(HOST);
+  const traces = helper.consumers.traces as Consumer<"traces">;
+  const outage = await overload(traces, clock, { workers: 64, rounds: 3, items: 5, stepMs: 100 });
+  assert.ok(outage.refused > 0 && refusedSends > 0, "the queue filled while sends failed");
+  up = true;
+  await clock.runUntil("the queue drains", () => sent.length >= outage.accepted.length);
+  const later = await overload(traces, clock, { workers: 64, rounds: 3, items: 5, stepMs: 300 });
+  assert.ok(later.accepted.length > 0, "new data is accepted after the outage");
+  const all = [...outage.accepted, ...later.accepted];
+  await clock.runUntil("everything is sent", () => sent.length >= all.length);
+  assert.deepEqual([...sent].sort(), all.sort(), "every accepted item arrived, once");
+  await helper.shutdown();
 });
