@@ -7,7 +7,8 @@
  * per entry (compression call, index entry, commit and delete), so under load this turns many
  * small commits into few large ones; downstream it is indistinguishable from batching behind the
  * queue, which merges the same requests anyway. A merged entry counts as one request for
- * `sizer: requests`.
+ * `sizer: requests`. A group whose parts cannot be merged (one holds bytes that do not decode)
+ * is offered part by part, each caller answered for its own.
  *
  * @module
  */
@@ -56,13 +57,38 @@ export function createOfferCoalescer<S extends Signal>(
     inFlight--;
     const group = groups.shift();
     if (group === undefined) return;
-    const merged = group.parts.length === 1
-      ? group.parts[0]!
-      : Payload.merge(signal, group.parts, group.client);
+    const merged = mergeGroup(group);
+    if (merged === undefined) {
+      // A part that cannot be read (bytes that do not decode) must neither crash the process nor
+      // strand the group: each part is offered alone and each caller gets its own answer.
+      inFlight++;
+      offerEach(group).then(next, next);
+      return;
+    }
     start(merged).then(
       () => group.waiters.forEach((w) => w.resolve()),
       (error) => group.waiters.forEach((w) => w.reject(error)),
     );
+  }
+
+  function mergeGroup(group: Group<S>): Payload<S> | undefined {
+    if (group.parts.length === 1) return group.parts[0]!;
+    try {
+      return Payload.merge(signal, group.parts, group.client);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function offerEach(group: Group<S>): Promise<void> {
+    for (let i = 0; i < group.parts.length; i++) {
+      try {
+        await offer(group.parts[i]!);
+        group.waiters[i]!.resolve();
+      } catch (error) {
+        group.waiters[i]!.reject(error);
+      }
+    }
   }
 
   return (payload) => {
