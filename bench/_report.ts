@@ -336,3 +336,29 @@ export function renderResults(input: ReportInput): string {
     "",
   ].join("\n");
 }
+
+/**
+ * Puts `section` (which starts with `startMarker` and ends with `endMarker`) into the results
+ * file at `path`: in place of an earlier one, else just before the hand-written analysis's end
+ * marker (which `deno task bench` keeps), else at the end.
+ */
+export async function writeResultsSection(
+  path: string,
+  startMarker: string,
+  endMarker: string,
+  section: string,
+): Promise<void> {
+  const text = await Deno.readTextFile(path);
+  const start = text.indexOf(startMarker);
+  const end = text.indexOf(endMarker);
+  let next: string;
+  if (start >= 0 && end > start) {
+    next = text.slice(0, start) + section + text.slice(end + endMarker.length);
+  } else {
+    const at = text.indexOf(ANALYSIS_END);
+    next = at < 0
+      ? `${text}\n${section}\n`
+      : `${text.slice(0, at)}\n${section}\n\n${text.slice(at)}`;
+  }
+  await Deno.writeTextFile(path, next);
+}

@@ -18,7 +18,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Child, ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { type Child, ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
 import { type ProcSample, sampleProc } from "./_proc.ts";
 import type { SinkStats } from "./sink.ts";
 
@@ -48,12 +48,6 @@ const MIB = 1024 * 1024;
 const LINE_BYTES = 120;
 
 /** A port nothing listens on right now. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 function median(values: number[]): number {
   if (values.length === 0) return 0;

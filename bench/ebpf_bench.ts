@@ -21,6 +21,7 @@
 import { parseArgs } from "node:util";
 import { type Child, ChildGroup, sleep } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
+import { writeResultsSection } from "./_report.ts";
 
 const DENO = Deno.execPath();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -308,19 +309,6 @@ if (import.meta.main) {
   const section = lines.join("\n");
   console.log(section);
   if (values.out !== undefined) {
-    const text = await Deno.readTextFile(values.out);
-    const start = text.indexOf(SECTION_START);
-    const end = text.indexOf(SECTION_END);
-    let next: string;
-    if (start >= 0 && end > start) {
-      next = text.slice(0, start) + section + text.slice(end + SECTION_END.length);
-    } else {
-      const marker = "<!-- analysis:end -->";
-      const at = text.indexOf(marker);
-      next = at < 0
-        ? `${text}\n${section}\n`
-        : `${text.slice(0, at)}\n${section}\n\n${text.slice(at)}`;
-    }
-    await Deno.writeTextFile(values.out, next);
+    await writeResultsSection(values.out, SECTION_START, SECTION_END, section);
   }
 }

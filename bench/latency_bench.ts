@@ -16,7 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 
 /** Loopback ports picked free at the start of a run (the pass-through bench's fixed ones may be busy). */
@@ -26,13 +26,6 @@ interface Ports {
   telemetry: number;
   sinkGrpc: number;
   sinkHttp: number;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** One system under test. */

@@ -23,7 +23,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import {
@@ -34,18 +34,12 @@ import {
   VICTORIA_LOGS,
   waitForOpenSearch,
 } from "../tests/fixtures/backends.ts";
+import { writeResultsSection } from "./_report.ts";
 
 const DENO = Deno.execPath();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SECTION_START = "<!-- logs-backends-bench:start -->";
 const SECTION_END = "<!-- logs-backends-bench:end -->";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
-}
 
 type Target = "loki" | "opensearch";
 
@@ -324,19 +318,6 @@ if (import.meta.main) {
   const section = render(results, o, load);
   console.log(section);
   if (values.out !== undefined) {
-    const text = await Deno.readTextFile(values.out);
-    const start = text.indexOf(SECTION_START);
-    const end = text.indexOf(SECTION_END);
-    let next: string;
-    if (start >= 0 && end > start) {
-      next = text.slice(0, start) + section + text.slice(end + SECTION_END.length);
-    } else {
-      const marker = "<!-- analysis:end -->";
-      const at = text.indexOf(marker);
-      next = at < 0
-        ? `${text}\n${section}\n`
-        : `${text.slice(0, at)}\n${section}\n\n${text.slice(at)}`;
-    }
-    await Deno.writeTextFile(values.out, next);
+    await writeResultsSection(values.out, SECTION_START, SECTION_END, section);
   }
 }

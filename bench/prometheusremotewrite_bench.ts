@@ -17,9 +17,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import { requestTemplates, stampRequest } from "./_payloads.ts";
+import { writeResultsSection } from "./_report.ts";
 
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
   const end = performance.now() + timeoutMs;
@@ -33,13 +34,6 @@ const DENO = Deno.execPath();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SECTION_START = "<!-- prometheusremotewrite-bench:start -->";
 const SECTION_END = "<!-- prometheusremotewrite-bench:end -->";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
-}
 
 function peerConfig(type: string, otlp: number, sink: string, telemetry: string): string {
   return [
@@ -238,19 +232,6 @@ if (import.meta.main) {
   const section = render(results, o);
   console.log(section);
   if (values.out !== undefined) {
-    const text = await Deno.readTextFile(values.out);
-    const start = text.indexOf(SECTION_START);
-    const end = text.indexOf(SECTION_END);
-    let next: string;
-    if (start >= 0 && end > start) {
-      next = text.slice(0, start) + section + text.slice(end + SECTION_END.length);
-    } else {
-      const marker = "<!-- analysis:end -->";
-      const at = text.indexOf(marker);
-      next = at < 0
-        ? `${text}\n${section}\n`
-        : `${text.slice(0, at)}\n${section}\n\n${text.slice(at)}`;
-    }
-    await Deno.writeTextFile(values.out, next);
+    await writeResultsSection(values.out, SECTION_START, SECTION_END, section);
   }
 }

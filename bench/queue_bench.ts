@@ -33,7 +33,7 @@ import { TRACES_PROTO } from "../lib/otlp/mod.ts";
 import { Payload } from "../lib/pdata/payload.ts";
 import { createStorageClient, journalName } from "../lib/storage/client.ts";
 import { openKvStore } from "../lib/storage/store.ts";
-import { type Child, ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { type Child, ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import { requestTemplates } from "./_payloads.ts";
 import type { LoadGenResult } from "./load_gen.ts";
@@ -90,13 +90,6 @@ function perSecond(r: Rate): { itemsPs: number; spansPs: number; mbPs: number } 
     spansPs: r.spans / r.seconds,
     mbPs: r.bytes / MB / r.seconds,
   };
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 // ---- 1. in process ----

@@ -12,21 +12,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
+import { writeResultsSection } from "./_report.ts";
 
 const DENO = Deno.execPath();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SECTION_START = "<!-- zpages-bench:start -->";
 const SECTION_END = "<!-- zpages-bench:end -->";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
-}
 
 function config(otlp: number, sink: number, zpages: number | undefined): string {
   return [
@@ -245,16 +239,6 @@ if (import.meta.main) {
   const section = render(results, o);
   console.log(section);
   if (values.out !== undefined) {
-    const text = await Deno.readTextFile(values.out);
-    const start = text.indexOf(SECTION_START);
-    const end = text.indexOf(SECTION_END);
-    const marker = "<!-- analysis:end -->";
-    const at = text.indexOf(marker);
-    const next = start >= 0 && end > start
-      ? text.slice(0, start) + section + text.slice(end + SECTION_END.length)
-      : at < 0
-      ? `${text}\n${section}\n`
-      : `${text.slice(0, at)}\n${section}\n\n${text.slice(at)}`;
-    await Deno.writeTextFile(values.out, next);
+    await writeResultsSection(values.out, SECTION_START, SECTION_END, section);
   }
 }
