@@ -10,6 +10,7 @@ import {
   type HistogramDataPoint,
   type InstrumentationScope,
   type LogRecord,
+  type LogsData,
   type Metric,
   type NumberDataPoint,
   type Resource,
@@ -88,6 +89,17 @@ export function newLogRecord(init: Partial<LogRecord> = {}): LogRecord {
     spanId: EMPTY_BYTES,
     eventName: "",
     ...init,
+  };
+}
+
+/** Log records as one resource (no attributes) and one scope (no name): what a log receiver sends. */
+export function newLogsData(logRecords: LogRecord[]): LogsData {
+  return {
+    resourceLogs: [{
+      resource: newResource(),
+      scopeLogs: [{ scope: newScope(), logRecords, schemaUrl: "" }],
+      schemaUrl: "",
+    }],
   };
 }
 

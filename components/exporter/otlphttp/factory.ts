@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { displayUrl, loadHttpClientTls } from "../../../lib/net/http_client_tls.ts";
 import type { CreateSettings, Exporter, ExporterFactory } from "../../component.ts";
 import { retryableError } from "../../../lib/consumer/consumer.ts";
 import {
@@ -25,12 +26,7 @@ import {
   type PushFunc,
 } from "../../../lib/exporterhelper/exporter_helper.ts";
 import { partialSuccessReporter } from "../../../lib/exporterhelper/partial_success.ts";
-import {
-  type HttpBody,
-  HttpClient,
-  type HttpClientTls,
-  type HttpResult,
-} from "../../../lib/net/http_client.ts";
+import { type HttpBody, HttpClient, type HttpResult } from "../../../lib/net/http_client.ts";
 import type { ExportPartialSuccess } from "../../../lib/otlp/mod.ts";
 import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
@@ -47,34 +43,6 @@ const PROTOBUF = "application/x-protobuf";
 const JSON_TYPE = "application/json";
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
-
-async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new Error(`Cannot read the ${what} "${path}"`, { cause: error });
-  }
-}
-
-async function loadTls(config: OtlphttpConfig): Promise<HttpClientTls> {
-  const tls: HttpClientTls = {};
-  const ca = await readPem(config.tls.ca_file, "CA file");
-  const cert = await readPem(config.tls.cert_file, "certificate file");
-  const key = await readPem(config.tls.key_file, "key file");
-  if (ca !== undefined) tls.caPem = ca;
-  if (cert !== undefined) tls.certPem = cert;
-  if (key !== undefined) tls.keyPem = key;
-  return tls;
-}
-
-/** A URL for messages: without user info, which may hold credentials. */
-function displayUrl(url: string): string {
-  const u = new URL(url);
-  u.username = "";
-  u.password = "";
-  return u.href;
-}
 
 function mediaType(headers: Headers): string {
   return (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
@@ -207,7 +175,7 @@ export function createOtlphttpExporter(
     async start(host) {
       if (stopped || client !== undefined) return;
       authenticator = resolveClientAuth(host, config.auth);
-      client = new HttpClient(await loadTls(config));
+      client = new HttpClient(await loadHttpClientTls(config.tls));
       await helper.start(host);
     },
     async shutdown() {

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { displayUrl, loadHttpClientTls } from "../../../lib/net/http_client_tls.ts";
 import type { CreateSettings, Exporter, ExporterFactory } from "../../component.ts";
 import { permanentError, retryableError } from "../../../lib/consumer/consumer.ts";
 import { classifyNetworkFailure, parseRetryAfter } from "../../../lib/exporterhelper/classify.ts";
@@ -22,7 +23,7 @@ import {
   createExporterHelper,
   type PushBySignal,
 } from "../../../lib/exporterhelper/exporter_helper.ts";
-import { HttpClient, type HttpClientTls } from "../../../lib/net/http_client.ts";
+import { HttpClient } from "../../../lib/net/http_client.ts";
 import { snappyCompress } from "../../../lib/net/snappy.ts";
 import { resolveClientAuth, withAuthHeaders } from "../../../lib/net/client_auth.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
@@ -43,34 +44,6 @@ import {
 import { SeriesCache, translate, type TranslateOptions } from "./_translate.ts";
 
 const utf8Decoder = new TextDecoder();
-
-async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new Error(`Cannot read the ${what} "${path}"`, { cause: error });
-  }
-}
-
-async function loadTls(config: PrwConfig): Promise<HttpClientTls> {
-  const tls: HttpClientTls = {};
-  const ca = await readPem(config.tls.ca_file, "CA file");
-  const cert = await readPem(config.tls.cert_file, "certificate file");
-  const key = await readPem(config.tls.key_file, "key file");
-  if (ca !== undefined) tls.caPem = ca;
-  if (cert !== undefined) tls.certPem = cert;
-  if (key !== undefined) tls.keyPem = key;
-  return tls;
-}
-
-/** A URL for messages: without user info, which may hold credentials. */
-function displayUrl(url: string): string {
-  const u = new URL(url);
-  u.username = "";
-  u.password = "";
-  return u.href;
-}
 
 /** The translation settings of a config. */
 export function translateOptions(config: PrwConfig): TranslateOptions {
@@ -286,7 +259,7 @@ export function createPrwExporter(
     async start(host) {
       if (stopped || client !== undefined) return;
       authenticator = resolveClientAuth(host, config.auth);
-      client = new HttpClient(await loadTls(config));
+      client = new HttpClient(await loadHttpClientTls(config.tls));
       await helper.start(host);
     },
     async shutdown() {

@@ -20,6 +20,7 @@ import {
   type MsgpackValue,
 } from "../../../lib/msgpack/decode.ts";
 import type { AnyValue, KeyValue, LogRecord } from "../../../lib/pdata/types.ts";
+import { newLogRecord } from "../../../lib/pdata/new.ts";
 
 /** The attribute the tag goes to. */
 export const TAG_ATTRIBUTE = "fluent.tag";
@@ -99,19 +100,7 @@ function logRecord(tag: string, time: MsgpackValue, record: MsgpackValue): LogRe
     if (key === "message" || key === "log") body = anyValue(v);
     else attributes.push({ key, value: anyValue(v) });
   }
-  return {
-    timeUnixNano: eventTime(time),
-    observedTimeUnixNano: 0n,
-    severityNumber: 0,
-    severityText: "",
-    body,
-    attributes,
-    droppedAttributesCount: 0,
-    flags: 0,
-    traceId: new Uint8Array(0),
-    spanId: new Uint8Array(0),
-    eventName: "",
-  };
+  return newLogRecord({ timeUnixNano: eventTime(time), body, attributes });
 }
 
 function entry(tag: string, value: MsgpackValue): LogRecord {

@@ -23,27 +23,14 @@ import { listenError } from "../../../lib/net/listen_error.ts";
 import { decodeOne, Incomplete, MsgpackError } from "../../../lib/msgpack/decode.ts";
 import { encode } from "../../../lib/msgpack/encode.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
-import type { LogRecord, LogsData } from "../../../lib/pdata/types.ts";
+import type { LogRecord } from "../../../lib/pdata/types.ts";
+import { newLogsData } from "../../../lib/pdata/new.ts";
 import { receiverCounters } from "../../../lib/telemetry/receiver_metrics.ts";
 import { type FluentforwardConfig, fluentforwardConfigSchema } from "./config.ts";
 import { ForwardProtocolError, readForwardMessage } from "./_events.ts";
 import { startHandshake } from "./_handshake.ts";
 
 const READ_SIZE = 64 * 1024;
-
-function logsOf(records: LogRecord[]): LogsData {
-  return {
-    resourceLogs: [{
-      resource: { attributes: [], droppedAttributesCount: 0 },
-      scopeLogs: [{
-        scope: { name: "", version: "", attributes: [], droppedAttributesCount: 0 },
-        logRecords: records,
-        schemaUrl: "",
-      }],
-      schemaUrl: "",
-    }],
-  };
-}
 
 /** A buffer that grows to hold what a connection sent and not yet decoded. */
 class ReadBuffer {
@@ -144,7 +131,7 @@ function createFluentforwardReceiver(
           }
           const message = readForwardMessage(decoded.value, limit);
           if (message.records.length === 0) continue;
-          const payload = Payload.of("logs", logsOf(message.records));
+          const payload = Payload.of("logs", newLogsData(message.records));
           const count = message.records.length;
           if (logs === undefined) continue;
           try {

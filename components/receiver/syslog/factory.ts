@@ -20,27 +20,14 @@ import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
 import { listenError } from "../../../lib/net/listen_error.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
-import type { LogRecord, LogsData } from "../../../lib/pdata/types.ts";
+import type { LogRecord } from "../../../lib/pdata/types.ts";
+import { newLogsData } from "../../../lib/pdata/new.ts";
 import { buildPipeline, type Entry, entryToLogRecord, newEntry } from "../../../lib/stanza/mod.ts";
 import { receiverCounters } from "../../../lib/telemetry/receiver_metrics.ts";
 import { type SyslogConfig, syslogConfigSchema } from "./config.ts";
 import { parseRfc3164, parseRfc5424, SyslogParseError } from "./_parse.ts";
 
 const READ_SIZE = 64 * 1024;
-
-function logsOf(records: LogRecord[]): LogsData {
-  return {
-    resourceLogs: [{
-      resource: { attributes: [], droppedAttributesCount: 0 },
-      scopeLogs: [{
-        scope: { name: "", version: "", attributes: [], droppedAttributesCount: 0 },
-        logRecords: records,
-        schemaUrl: "",
-      }],
-      schemaUrl: "",
-    }],
-  };
-}
 
 /** Splits a TCP byte stream into messages: by trailer, or by RFC 6587 octet counting. */
 export class Framer {
@@ -165,7 +152,7 @@ function createSyslogReceiver(
     for (const message of messages) pipeline.process(entryOf(message, net), emit);
     if (records.length === 0) return;
     try {
-      await logs.consume(Payload.of("logs", logsOf(records)));
+      await logs.consume(Payload.of("logs", newLogsData(records)));
       counters.accepted.add(records.length);
     } catch (error) {
       counters.refused.add(records.length);
@@ -327,7 +314,7 @@ function createSyslogReceiver(
       const rest: LogRecord[] = [];
       pipeline.flush((e) => rest.push(entryToLogRecord(e)));
       if (rest.length > 0 && logs !== undefined) {
-        await logs.consume(Payload.of("logs", logsOf(rest))).catch(() => {});
+        await logs.consume(Payload.of("logs", newLogsData(rest))).catch(() => {});
       }
     },
   };
