@@ -12,18 +12,17 @@
  *
  * @module
  */
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import type { Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer } from "../../../lib/consumer/consumer.ts";
 import { errorMessage } from "../../../lib/consumer/consumer.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
-import { listenError } from "../../../lib/net/listen_error.ts";
+import { bindUdp, serveStream, type StreamServer } from "../../../lib/net/stream_server.ts";
 import { decodeOne, Incomplete, MsgpackError } from "../../../lib/msgpack/decode.ts";
 import { encode } from "../../../lib/msgpack/encode.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
-import type { LogRecord } from "../../../lib/pdata/types.ts";
 import { newLogsData } from "../../../lib/pdata/new.ts";
 import { receiverCounters } from "../../../lib/telemetry/receiver_metrics.ts";
 import { type FluentforwardConfig, fluentforwardConfigSchema } from "./config.ts";
@@ -87,11 +86,8 @@ function createFluentforwardReceiver(
     SYSTEM_CLOCK,
   );
   const limit = config.chunk_size_limit;
-  let listener: Deno.Listener | undefined;
+  let server: StreamServer | undefined;
   let udp: dgram.Socket | undefined;
-  const connections = new Set<Deno.Conn>();
-  let serving: Promise<void> | undefined;
-  const handlers = new Set<Promise<void>>();
 
   async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
     let written = 0;
@@ -154,61 +150,22 @@ function createFluentforwardReceiver(
       ) {
         logger.debug("Fluent Forward connection ended", { error: errorMessage(error) });
       }
-    } finally {
-      connections.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    }
-  }
-
-  async function serve(l: Deno.Listener): Promise<void> {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await l.accept();
-      } catch {
-        return; // closed
-      }
-      connections.add(conn);
-      const running = handle(conn);
-      handlers.add(running);
-      void running.finally(() => handlers.delete(running));
     }
   }
 
   return {
     async start() {
       const { hostname, port } = splitHostPort(config.endpoint);
-      try {
-        if (config.tls !== undefined) {
-          const [cert, key] = await Promise.all([
-            Deno.readTextFile(config.tls.cert_file),
-            Deno.readTextFile(config.tls.key_file),
-          ]);
-          listener = Deno.listenTls({ hostname, port, cert, key });
-        } else {
-          listener = Deno.listen({ hostname, port });
-        }
-      } catch (error) {
-        throw listenError(config.endpoint, error);
-      }
-      const bound = (listener.addr as Deno.NetAddr).port;
+      server = await serveStream(config.endpoint, { hostname, port, tls: config.tls }, handle);
+      const bound = server.addr.port;
       if (config.heartbeat.enabled) {
-        const socket = dgram.createSocket(hostname.includes(":") ? "udp6" : "udp4");
-        udp = socket;
-        await new Promise<void>((resolve, reject) => {
-          socket.once("error", reject);
-          socket.bind(bound, hostname || undefined, () => {
-            socket.off("error", reject);
-            resolve();
-          });
-        }).catch((error) => {
-          listener?.close();
-          throw listenError(`${hostname}:${bound}/udp`, error);
-        });
+        try {
+          udp = await bindUdp(`${hostname}:${bound}/udp`, hostname, bound);
+        } catch (error) {
+          await server.shutdown();
+          throw error;
+        }
+        const socket = udp;
         // A heartbeat is answered with one byte, as Fluentd's in_forward does.
         socket.on(
           "message",
@@ -223,26 +180,11 @@ function createFluentforwardReceiver(
         endpoint: `${hostname}:${bound}`,
         tls: config.tls !== undefined,
       });
-      serving = serve(listener);
     },
     async shutdown() {
-      try {
-        listener?.close();
-      } catch {
-        // already closed
-      }
-      listener = undefined;
       udp?.close();
       udp = undefined;
-      await serving;
-      for (const conn of connections) {
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      }
-      await Promise.all(handlers);
+      await server?.shutdown();
     },
   };
 }

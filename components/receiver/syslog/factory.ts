@@ -11,14 +11,14 @@
  *
  * @module
  */
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import type { Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer } from "../../../lib/consumer/consumer.ts";
 import { errorMessage } from "../../../lib/consumer/consumer.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
-import { listenError } from "../../../lib/net/listen_error.ts";
+import { bindUdp, serveStream, type StreamServer } from "../../../lib/net/stream_server.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { LogRecord } from "../../../lib/pdata/types.ts";
 import { newLogsData } from "../../../lib/pdata/new.ts";
@@ -116,11 +116,8 @@ function createSyslogReceiver(
   const closing = new RateLimitedLog(logger, "warn", "Closing a syslog connection", SYSTEM_CLOCK);
   const tcpCounters = receiverCounters(meter, "logs", "tcp");
   const udpCounters = receiverCounters(meter, "logs", "udp");
-  let listener: Deno.Listener | undefined;
+  let server: StreamServer | undefined;
   let udp: dgram.Socket | undefined;
-  let serving: Promise<void> | undefined;
-  const connections = new Set<Deno.Conn>();
-  const handlers = new Set<Promise<void>>();
 
   function entryOf(message: string, net: Record<string, unknown> | undefined): Entry {
     const now = BigInt(Date.now()) * 1_000_000n;
@@ -198,44 +195,13 @@ function createSyslogReceiver(
       ) {
         logger.debug("Syslog connection ended", { error: errorMessage(error) });
       }
-    } finally {
-      connections.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // closed
-      }
-    }
-  }
-
-  async function serve(l: Deno.Listener): Promise<void> {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await l.accept();
-      } catch {
-        return;
-      }
-      connections.add(conn);
-      const running = handle(conn);
-      handlers.add(running);
-      void running.finally(() => handlers.delete(running));
     }
   }
 
   async function startUdp(address: string): Promise<void> {
     const u = config.udp!;
     const { hostname, port } = splitHostPort(address);
-    const socket = dgram.createSocket(hostname.includes(":") ? "udp6" : "udp4");
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(port, hostname || undefined, () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    }).catch((error) => {
-      throw listenError(address, error);
-    });
+    const socket = await bindUdp(address, hostname, port);
     udp = socket;
     const local = socket.address();
     // Datagrams are handed over one at a time, in order.
@@ -264,53 +230,29 @@ function createSyslogReceiver(
     async start() {
       if (config.tcp !== undefined) {
         const { hostname, port } = splitHostPort(config.tcp.listen_address);
-        try {
-          if (config.tcp.tls !== undefined) {
-            const [cert, key] = await Promise.all([
-              Deno.readTextFile(config.tcp.tls.cert_file),
-              Deno.readTextFile(config.tcp.tls.key_file),
-            ]);
-            listener = Deno.listenTls({ hostname, port, cert, key });
-          } else {
-            listener = Deno.listen({ hostname, port });
-          }
-        } catch (error) {
-          throw listenError(config.tcp.listen_address, error);
-        }
-        const bound = listener.addr as Deno.NetAddr;
+        server = await serveStream(
+          config.tcp.listen_address,
+          { hostname, port, tls: config.tcp.tls },
+          handle,
+        );
         logger.info("Starting syslog TCP listener", {
-          endpoint: `${bound.hostname}:${bound.port}`,
+          endpoint: `${server.addr.hostname}:${server.addr.port}`,
           tls: config.tcp.tls !== undefined,
         });
-        serving = serve(listener);
       }
       if (config.udp !== undefined) {
         try {
           await startUdp(config.udp.listen_address);
         } catch (error) {
-          listener?.close();
+          await server?.shutdown();
           throw error;
         }
       }
     },
     async shutdown() {
-      try {
-        listener?.close();
-      } catch {
-        // closed
-      }
-      listener = undefined;
       udp?.close();
       udp = undefined;
-      await serving;
-      for (const conn of connections) {
-        try {
-          conn.close();
-        } catch {
-          // closed
-        }
-      }
-      await Promise.all(handlers);
+      await server?.shutdown();
       const rest: LogRecord[] = [];
       pipeline.flush((e) => rest.push(entryToLogRecord(e)));
       if (rest.length > 0 && logs !== undefined) {
