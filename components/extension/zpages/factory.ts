@@ -212,11 +212,11 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
       case "/":
       case "/debug/pipeline":
         return html(PAGE);
-      case "/api/graph":
-        return json({
-          graphVersion: (currentGraph(v), version),
-          graph: graphJson(currentGraph(v)),
-        });
+      case "/api/graph": {
+        // Reading the graph first bumps the version when a reload replaced it.
+        const graph = currentGraph(v);
+        return json({ graphVersion: version, graph: graphJson(graph) });
+      }
       case "/api/events":
         return events(v);
       case "/api/component": {
