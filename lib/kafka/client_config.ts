@@ -100,7 +100,11 @@ export interface KafkaClientOptions {
     rejectUnauthorized: boolean;
     servername?: string;
   };
-  sasl?: { mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512"; username: string; password: string };
+  sasl?: {
+    mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+    username: string;
+    password: string;
+  };
 }
 
 async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
@@ -180,7 +184,7 @@ export function kafkaErrorDetails(error: unknown): { codes: string[]; message: s
       if (typeof record.apiId === "string") codes.push(record.apiId);
     }
     if (typeof record.message === "string" && record.message !== "") messages.push(record.message);
-    if (Array.isArray(record.errors)) for (const inner of record.errors) walk(inner, depth + 1);
+    if (Array.isArray(record.errors)) { for (const inner of record.errors) walk(inner, depth + 1); }
     if (record.cause !== undefined) walk(record.cause, depth + 1);
   };
   walk(error, 0);

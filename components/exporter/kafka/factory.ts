@@ -88,7 +88,9 @@ export function createKafkaExporter(
   function pushFor<S extends Signal>(_signal: S): PushFunc<S> {
     return async (payload: Payload<S>, abort: AbortSignal) => {
       if (producer === undefined || stopped) {
-        throw retryableError(`${context}: the exporter is ${stopped ? "shut down" : "not started"}`);
+        throw retryableError(
+          `${context}: the exporter is ${stopped ? "shut down" : "not started"}`,
+        );
       }
       const { records, tooLarge } = recordsOf(config, payload);
       if (tooLarge > 0) {

@@ -281,9 +281,11 @@ export function recordsOf<S extends Signal>(
   for (const group of groupsOf(config, signal, payload.read())) {
     const key = group.key === undefined ? undefined : utf8.encode(group.key);
     tooLarge += encodeFitting(signal, group.data, encode, max, (value, items) => {
-      records.push(key === undefined
-        ? { topic: group.topic, value, items }
-        : { topic: group.topic, key, value, items });
+      records.push(
+        key === undefined
+          ? { topic: group.topic, value, items }
+          : { topic: group.topic, key, value, items },
+      );
     });
   }
   return { records, tooLarge };

@@ -42,7 +42,10 @@ import {
 } from "../../../lib/otlp/validate.ts";
 import { type ClientInfo, Payload } from "../../../lib/pdata/payload.ts";
 import type { KeyValue, Signal, SignalData } from "../../../lib/pdata/types.ts";
-import { receiverCounters, type ReceiverCounters } from "../../../lib/telemetry/receiver_metrics.ts";
+import {
+  type ReceiverCounters,
+  receiverCounters,
+} from "../../../lib/telemetry/receiver_metrics.ts";
 import { type KafkaReceiverConfig, kafkaReceiverConfigSchema } from "./config.ts";
 
 type BufferMessage = Message<Buffer, Buffer, string, Buffer>;
@@ -101,9 +104,7 @@ function createKafkaReceiver(
   const markAfter = config.message_marking.after;
   const markOnError = config.message_marking.on_error;
   const markOnPermanent = config.message_marking.on_permanent_error ?? markOnError;
-  const extract = config.header_extraction.extract_headers
-    ? config.header_extraction.headers
-    : [];
+  const extract = config.header_extraction.extract_headers ? config.header_extraction.headers : [];
   let client: BufferConsumer | undefined;
   let stream: MessagesStream<Buffer, Buffer, string, Buffer> | undefined;
   let loop: Promise<void> | undefined;
@@ -282,8 +283,10 @@ function createKafkaReceiver(
         });
         retry.reset();
         logger.info("Reading from Kafka", { topics: [...routes.keys()], group: config.group_id });
-        stream.on("error", (error: unknown) =>
-          logger.warn("Kafka consumer error", { error: kafkaErrorDetails(error).message })
+        stream.on(
+          "error",
+          (error: unknown) =>
+            logger.warn("Kafka consumer error", { error: kafkaErrorDetails(error).message }),
         );
         for await (const message of stream as AsyncIterable<BufferMessage>) {
           inFlight = handle(message);
@@ -312,10 +315,13 @@ function createKafkaReceiver(
       client = new Consumer<Buffer, Buffer, string, Buffer>({
         ...options,
         groupId: config.group_id,
+        autocreateTopics: true,
         deserializers: { headerKey: (key?: Buffer) => key?.toString("utf8") ?? "" },
       }) as BufferConsumer;
-      client.on("error", (error: unknown) =>
-        logger.debug("Kafka client error", { error: kafkaErrorDetails(error).message })
+      client.on(
+        "error",
+        (error: unknown) =>
+          logger.debug("Kafka client error", { error: kafkaErrorDetails(error).message }),
       );
       if (config.autocommit.enable) {
         commitTimer = setInterval(() => void flushMarked(), config.autocommit.interval);
