@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
 import type { Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer as PipelineConsumer } from "../../../lib/consumer/consumer.ts";

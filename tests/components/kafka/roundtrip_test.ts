@@ -9,7 +9,7 @@
  * Kafka.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { Consumer } from "@platformatic/kafka";
 import { makeBatch, sdkExport } from "../../fixtures/interop/sdk_data.ts";
 import {
