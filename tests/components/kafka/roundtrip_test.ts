@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import type { Buffer } from "node:buffer";
-import { Consumer } from "@platformatic/kafka";
+import { Consumer, Producer } from "@platformatic/kafka";
 import { makeBatch, sdkExport } from "../../fixtures/interop/sdk_data.ts";
 import {
   concatData,
@@ -256,6 +256,38 @@ Deno.test({
     assert.equal(await post(["after"]), 200);
     await waitFor("spans after the refusal", () => names().includes("after"), 60_000, 50);
     assert.ok(!names().includes("huge"));
+  },
+});
+
+Deno.test({
+  name: "kafka: a record that is not OTLP is counted as failed and skipped; the next one arrives",
+  ignore: KAFKA_MISSING !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { bootstrap } = await kafka();
+    const prefix = `bad${run++}`;
+    await using out = await consumer(bootstrap, prefix);
+    const raw = new Producer({ clientId: "test", bootstrapBrokers: [bootstrap] });
+    try {
+      const garbage = new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+      await raw.send({
+        messages: [
+          { topic: `${prefix}_spans`, value: garbage as Buffer },
+          { topic: `${prefix}_spans`, value: tracesRequest(["good"]) as unknown as Buffer },
+        ],
+        partitioner: () => 0,
+      });
+    } finally {
+      await raw.close();
+    }
+    await waitFor(
+      "the good record",
+      () => recorded(out.kit, "recorder", "traces").length > 0,
+      60_000,
+    );
+    const text = out.service.registry.render();
+    assert.match(text, /otelcol_receiver_failed_spans\{[^}]*transport="kafka"[^}]*\} 1\b/);
   },
 });
 
