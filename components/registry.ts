@@ -33,6 +33,8 @@ import { fileExporterFactory } from "./exporter/file/factory.ts";
 import { lokiExporterFactory } from "./exporter/loki/factory.ts";
 import { opensearchExporterFactory } from "./exporter/opensearch/factory.ts";
 import { prwExporterFactory } from "./exporter/prometheusremotewrite/factory.ts";
+import { kafkaExporterFactory } from "./exporter/kafka/factory.ts";
+import { kafkaReceiverFactory } from "./receiver/kafka/factory.ts";
 import { attributesFactory } from "./processor/attributes/factory.ts";
 import { batchFactory } from "./processor/batch/factory.ts";
 import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
@@ -82,6 +84,8 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(lokiExporterFactory),
   asFactory(opensearchExporterFactory),
   renamed(asFactory(prwExporterFactory), "prometheus_remote_write"),
+  asFactory(kafkaExporterFactory),
+  asFactory(kafkaReceiverFactory),
   asFactory(loadBalancingExporterFactory),
   asFactory(healthCheckFactory),
   asFactory(pprofFactory),
