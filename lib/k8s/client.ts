@@ -76,16 +76,16 @@ interface KubeConfigFile {
   }[];
 }
 
-async function fromKubeConfig(): Promise<K8sConnection> {
-  const path = Deno.env.get("KUBECONFIG")?.split(":")[0] ??
+async function fromKubeConfig(file?: string): Promise<K8sConnection> {
+  const path = file ?? Deno.env.get("KUBECONFIG")?.split(":")[0] ??
     `${Deno.env.get("HOME") ?? ""}/.kube/config`;
-  const file = parseYaml(await readText(path, "kubeconfig")) as KubeConfigFile;
-  const contextName = file["current-context"];
-  const context = file.contexts?.find((c) => c.name === contextName)?.context;
+  const config = parseYaml(await readText(path, "kubeconfig")) as KubeConfigFile;
+  const contextName = config["current-context"];
+  const context = config.contexts?.find((c) => c.name === contextName)?.context;
   if (context === undefined) throw new Error(`${path}: no current context`);
-  const cluster = file.clusters?.find((c) => c.name === context.cluster)?.cluster;
+  const cluster = config.clusters?.find((c) => c.name === context.cluster)?.cluster;
   if (cluster === undefined) throw new Error(`${path}: no cluster "${context.cluster}"`);
-  const user = file.users?.find((u) => u.name === context.user)?.user ?? {};
+  const user = config.users?.find((u) => u.name === context.user)?.user ?? {};
   const out: {
     server: string;
     token?: string;
@@ -115,14 +115,18 @@ async function fromKubeConfig(): Promise<K8sConnection> {
 }
 
 /**
- * The connection for `auth`.
+ * The connection for `auth` (`kubeconfig`: a kubeconfig file other than `KUBECONFIG` /
+ * `~/.kube/config`).
  * @throws {Error} when the service account files, the kubeconfig or the in-cluster environment
  * are missing.
  */
-export async function k8sConnection(auth: K8sAuthType): Promise<K8sConnection> {
+export async function k8sConnection(
+  auth: K8sAuthType,
+  kubeconfig?: string,
+): Promise<K8sConnection> {
   switch (auth) {
     case "kubeConfig":
-      return await fromKubeConfig();
+      return await fromKubeConfig(kubeconfig);
     case "none":
       return { server: inClusterServer() };
     case "serviceAccount":
