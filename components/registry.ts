@@ -41,6 +41,7 @@ import { memoryLimiterFactory } from "./processor/memory_limiter/factory.ts";
 import { resourceFactory } from "./processor/resource/factory.ts";
 import { resourceDetectionFactory } from "./processor/resourcedetection/factory.ts";
 import { filterFactory } from "./processor/filter/factory.ts";
+import { k8sattributesFactory } from "./processor/k8sattributes/factory.ts";
 import { logstransformFactory } from "./processor/logstransform/factory.ts";
 import { transformFactory } from "./processor/transform/factory.ts";
 import { probabilisticSamplerFactory } from "./processor/probabilistic_sampler/factory.ts";
@@ -71,6 +72,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(resourceFactory),
   renamed(asFactory(resourceDetectionFactory), "resource_detection"),
   asFactory(filterFactory),
+  renamed(asFactory(k8sattributesFactory), "k8s_attributes"),
   asFactory(transformFactory),
   asFactory(logstransformFactory),
   asFactory(probabilisticSamplerFactory),

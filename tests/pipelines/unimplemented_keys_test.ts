@@ -45,13 +45,13 @@ ${service("otlp")}`);
   });
 }
 
-Deno.test("prometheus kubernetes discovery, a glob in a file_sd directory and unverifiable TLS settings are validation errors", async () => {
+Deno.test("prometheus kubernetes discovery of a role tfo lacks, a glob in a file_sd directory and unverifiable TLS settings are validation errors", async () => {
   const lines = await errors(`receivers:
   prometheus:
     config:
       scrape_configs:
         - job_name: k8s
-          kubernetes_sd_configs: [{role: pod}]
+          kubernetes_sd_configs: [{role: endpoints}]
           file_sd_configs: [{files: [dir*/a.json]}]
           tls_config:
             insecure_skip_verify: true
@@ -60,13 +60,13 @@ Deno.test("prometheus kubernetes discovery, a glob in a file_sd directory and un
 ${service("prometheus")}`);
   const at = (l: string) => l.split("  ")[0];
   assert.deepEqual(lines.map(at), [
-    "c.yaml:6:11",
+    "c.yaml:6:42",
     "c.yaml:7:38",
     "c.yaml:9:35",
     "c.yaml:10:26",
     "c.yaml:11:26",
   ], lines.join("\n"));
-  assert.match(lines[0]!, /kubernetes_sd_configs: is not supported by tfo/);
+  assert.match(lines[0]!, /kubernetes_sd_configs\[0\]\.role: must be pod, node or service/);
   assert.match(lines[1]!, /file_sd_configs\[0\]\.files\[0\]: may use \* only in the file name/);
   assert.match(lines[2]!, /insecure_skip_verify: is not supported by tfo/);
   assert.match(lines[4]!, /min_version: must be TLS10, TLS11 or TLS12/);

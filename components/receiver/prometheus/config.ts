@@ -3,10 +3,10 @@
  * holding a Prometheus configuration (its key names and defaults: `scrape_interval` 1m,
  * `scrape_timeout` 10s, `metrics_path` /metrics, `scheme` http, `honor_timestamps` true).
  *
- * `kubernetes_sd_configs` and `file_sd_configs` are recognised so the message is clear, but a
- * non-empty one is a validation error with its position, as are `tls_config.insecure_skip_verify:
- * true` and a `tls_config.server_name`: tfo scrapes `static_configs` only, and Deno's HTTP client
- * always verifies the target's certificate against its host.
+ * Besides `static_configs`, `kubernetes_sd_configs` (roles pod, node, service) and
+ * `file_sd_configs` discover targets. `tls_config.insecure_skip_verify: true` and a
+ * `tls_config.server_name` are validation errors with their position: Deno's HTTP client always
+ * verifies the target's certificate against its host.
  *
  * @module
  */
@@ -117,8 +117,22 @@ const tlsConfigSchema = z.strictObject({
   message: "cert_file and key_file must be set together",
 });
 
-/** Service discovery kinds accepted in the config but not run by tfo. */
-export const UNSUPPORTED_SD = ["kubernetes_sd_configs"] as const;
+/** One `kubernetes_sd_configs` entry (roles `pod`, `node`, `service`; see `_kubernetes_sd.ts`). */
+const kubernetesSdConfigSchema = z.strictObject({
+  role: z.enum(["pod", "node", "service"], {
+    message: "must be pod, node or service (tfo has no endpoints, endpointslice or ingress role)",
+  }),
+  /** A kubeconfig for the API server; without it, the pod's service account (in-cluster). */
+  kubeconfig_file: z.string().min(1).optional(),
+  /** Only these namespaces (all when empty). */
+  namespaces: z.strictObject({ names: z.array(z.string().min(1)).default([]) }).optional(),
+  /** Label and field selectors, per role, passed to the API server. */
+  selectors: z.array(z.strictObject({
+    role: z.enum(["pod", "node", "service"]),
+    label: z.string().min(1).optional(),
+    field: z.string().min(1).optional(),
+  })).default([]),
+});
 
 /** One `file_sd_configs` entry: files of target groups, re-read on change and every interval. */
 const fileSdConfigSchema = z.strictObject({
@@ -170,10 +184,8 @@ export const scrapeConfigSchema = z.strictObject({
   tls_config: tlsConfigSchema.optional(),
   relabel_configs: z.array(relabelConfigSchema).default([]),
   metric_relabel_configs: z.array(relabelConfigSchema).default([]),
-  /** Refused at validation when not empty: Kubernetes discovery is not supported by tfo. */
-  kubernetes_sd_configs: z.array(z.record(z.string(), z.unknown())).max(0, {
-    message: "is not supported by tfo; list the targets in static_configs",
-  }).optional(),
+  /** Targets discovered from the Kubernetes API, with `__meta_kubernetes_*` labels. */
+  kubernetes_sd_configs: z.array(kubernetesSdConfigSchema).default([]),
   /** Target groups read from files (`targets`, `labels`), with `__meta_filepath`. */
   file_sd_configs: z.array(fileSdConfigSchema).default([]),
 }).refine((c) => !(c.basic_auth !== undefined && c.authorization !== undefined), {

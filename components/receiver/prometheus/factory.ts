@@ -19,11 +19,14 @@ import { compileRelabel } from "./_relabel.ts";
 import { acceptHeader, DEFAULT_PROTOCOLS, ScrapeLoop } from "./_scrape_loop.ts";
 import { buildTargets, type Target, type TargetGroup, targetKey } from "./_targets.ts";
 import { FileSd, watchedDirectories } from "./_file_sd.ts";
+import { KubernetesSd } from "./_kubernetes_sd.ts";
+import { errorMessage } from "../../../lib/consumer/consumer.ts";
+import { RateLimitedLog } from "../../../lib/log_throttle.ts";
+import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import {
   type PrometheusReceiverConfig,
   prometheusReceiverConfigSchema,
   type ScrapeConfig,
-  UNSUPPORTED_SD,
 } from "./config.ts";
 
 /** The instrumentation scope of scraped metrics, the Collector's, so its filters keep working. */
@@ -95,11 +98,6 @@ async function readTlsFile(id: string, job: string, key: string, path: string): 
 
 /** Checks a job for what tfo does not support; returns the reason, or undefined. */
 function unsupported(job: ScrapeConfig): string | undefined {
-  for (const sd of UNSUPPORTED_SD) {
-    if ((job[sd]?.length ?? 0) > 0) {
-      return `${sd} is not supported by tfo; list the targets in static_configs`;
-    }
-  }
   if (job.tls_config?.insecure_skip_verify === true) {
     return "tls_config.insecure_skip_verify is not supported by tfo (certificates are always " +
       "verified); trust the target's CA with tls_config.ca_file instead";
@@ -141,6 +139,13 @@ export function createPrometheusReceiver(
   const clients: Deno.HttpClient[] = [];
   const timers: ReturnType<typeof setInterval>[] = [];
   const watchers: Deno.FsWatcher[] = [];
+  const discoveries: KubernetesSd[] = [];
+  const k8sErrors = new RateLimitedLog(
+    logger,
+    "error",
+    "Kubernetes discovery cannot read the API; keeping the targets it had",
+    SYSTEM_CLOCK,
+  );
   const refreshes = new Set<Promise<void>>();
   let started = false;
   let stopping: Promise<void> | undefined;
@@ -212,7 +217,10 @@ export function createPrometheusReceiver(
             added++;
           }
           await Promise.all(gone.map(([, loop]) => loop.stop()));
-          if (first && targets.length === 0 && job.file_sd_configs.length === 0) {
+          if (
+            first && targets.length === 0 && job.file_sd_configs.length === 0 &&
+            job.kubernetes_sd_configs.length === 0
+          ) {
             logger.warn("Scrape job has no targets", { job: job.job_name });
           }
           if (!first && (added > 0 || gone.length > 0)) {
@@ -224,13 +232,17 @@ export function createPrometheusReceiver(
             });
           }
         };
-        if (job.file_sd_configs.length === 0) {
+        const discovers = job.file_sd_configs.length > 0 || job.kubernetes_sd_configs.length > 0;
+        if (!discovers) {
           jobSetups.push(() => apply([], true));
           continue;
         }
         const sd = new FileSd(job.file_sd_configs.flatMap((c) => c.files));
+        const kubernetes = job.kubernetes_sd_configs.map((c) => new KubernetesSd(c));
+        discoveries.push(...kubernetes);
         const refresh = async (first: boolean) => {
-          const { groups, problems } = await sd.read();
+          const { groups: fileGroups, problems } = await sd.read();
+          const groups = [...fileGroups, ...kubernetes.flatMap((k) => k.groups())];
           for (const p of problems) {
             logger.warn("Cannot read a file_sd_configs file; keeping its last targets", {
               job: job.job_name,
@@ -252,9 +264,21 @@ export function createPrometheusReceiver(
           void run.finally(() => refreshes.delete(run));
         };
         jobSetups.push(async () => {
+          let pendingK8s: ReturnType<typeof setTimeout> | undefined;
+          for (const k of kubernetes) {
+            await k.start(() => {
+              // Many changes at once (a list, a rollout) make one refresh.
+              clearTimeout(pendingK8s);
+              pendingK8s = setTimeout(schedule, 100);
+            }, (error) => k8sErrors.log({ job: job.job_name, error: errorMessage(error) }));
+          }
+          // The first scrape waits (a little) for what the API server knows.
+          await Promise.all(kubernetes.map((k) => k.synced(10_000)));
           await refresh(true);
-          const every = Math.min(...job.file_sd_configs.map((c) => c.refresh_interval));
-          timers.push(setInterval(schedule, every));
+          if (job.file_sd_configs.length > 0) {
+            const every = Math.min(...job.file_sd_configs.map((c) => c.refresh_interval));
+            timers.push(setInterval(schedule, every));
+          }
           for (const dir of watchedDirectories(job.file_sd_configs.flatMap((c) => c.files))) {
             let watcher: Deno.FsWatcher;
             try {
@@ -282,6 +306,7 @@ export function createPrometheusReceiver(
       for (const setup of jobSetups) await setup();
     } catch (error) {
       for (const c of clients.splice(0)) c.close();
+      await Promise.all(discoveries.splice(0).map((d) => d.stop()));
       jobsLoops.clear();
       throw error;
     }
@@ -302,6 +327,7 @@ export function createPrometheusReceiver(
           // closed
         }
       }
+      await Promise.all(discoveries.splice(0).map((d) => d.stop()));
       await Promise.all(refreshes);
       await Promise.all(
         [...jobsLoops.values()].flatMap((loops) => [...loops.values()].map((l) => l.stop())),

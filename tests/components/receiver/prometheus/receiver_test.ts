@@ -226,12 +226,17 @@ Deno.test("relabel_configs can drop targets and rewrite the address", async () =
   }
 });
 
-Deno.test("kubernetes_sd_configs is refused by the config schema with a clear error", () => {
-  const parsed = prometheusReceiverFactory.configSchema.safeParse({
-    config: { scrape_configs: [{ job_name: "k8s", kubernetes_sd_configs: [{ role: "pod" }] }] },
+Deno.test("kubernetes_sd_configs refuses the roles and keys tfo lacks with a clear error", () => {
+  for (const sd of [{ role: "endpoints" }, { role: "pod", api_server: "https://x" }]) {
+    const parsed = prometheusReceiverFactory.configSchema.safeParse({
+      config: { scrape_configs: [{ job_name: "k8s", kubernetes_sd_configs: [sd] }] },
+    });
+    assert.equal(parsed.success, false, JSON.stringify(sd));
+  }
+  const role = prometheusReceiverFactory.configSchema.safeParse({
+    config: { scrape_configs: [{ job_name: "k8s", kubernetes_sd_configs: [{ role: "ingress" }] }] },
   });
-  assert.equal(parsed.success, false);
-  assert.match(JSON.stringify(parsed.error?.issues), /is not supported by tfo; list the targets/);
+  assert.match(JSON.stringify(role.error?.issues), /must be pod, node or service/);
 });
 
 Deno.test("the config schema applies Prometheus defaults and rejects a timeout over the interval", () => {
