@@ -51,6 +51,7 @@ import { filelogReceiverFactory } from "./receiver/filelog/factory.ts";
 import { hostmetricsReceiverFactory } from "./receiver/hostmetrics/factory.ts";
 import { otlpReceiverFactory } from "./receiver/otlp/factory.ts";
 import { prometheusReceiverFactory } from "./receiver/prometheus/factory.ts";
+import { k8sClusterReceiverFactory } from "./receiver/k8s_cluster/factory.ts";
 
 /** `factory` under the Collector's current name, its former type kept as an older name. */
 function renamed(factory: Factory, type: string): Factory {
@@ -66,6 +67,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   renamed(asFactory(filelogReceiverFactory), "file_log"),
   renamed(asFactory(hostmetricsReceiverFactory), "host_metrics"),
   asFactory(ebpfReceiverFactory),
+  asFactory(k8sClusterReceiverFactory),
   asFactory(batchFactory),
   asFactory(memoryLimiterFactory),
   asFactory(attributesFactory),

@@ -317,8 +317,8 @@ export type TfoAgentConfig = z.output<typeof tfoAgentSchema>;
  * `enabled: true` is an error; a disabled one is a warning (it is left out).
  */
 export const UNSUPPORTED_COLLECTORS: Readonly<Record<string, string>> = {
-  kubernetes: "tfo has no Kubernetes API client (no kube-state metrics, events or pod logs); " +
-    "run the OpenTelemetry Collector's k8s_cluster receiver and send to tfo over OTLP",
+  kubernetes: "tfo does not translate the kubernetes collector; use tfo's k8s_cluster receiver " +
+    "and k8s_attributes processor in an OpenTelemetry-shaped config",
   fluent_bit: "tfo does not manage a Fluent Bit subprocess; use collectors.logs (filelog) instead",
   docker: "tfo does not read the Docker Engine API; scrape cAdvisor or use the Collector's " +
     "docker_stats receiver",

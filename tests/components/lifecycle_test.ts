@@ -229,9 +229,17 @@ async function consumeOneOfEach(consumers: SignalConsumers, what: string): Promi
   }
 }
 
-/** Why a component cannot start on this machine (the ebpf receiver needs root and bpf(2)). */
+/**
+ * Why a component cannot start on this machine: the ebpf receiver needs root and bpf(2); the
+ * k8s_cluster receiver a Kubernetes API (its tests use a fake one).
+ */
 function cannotStart(factory: Factory): string | undefined {
-  return factory.kind === "receiver" && factory.type === "ebpf" ? ebpfSkipReason() : undefined;
+  if (factory.kind !== "receiver") return undefined;
+  if (factory.type === "ebpf") return ebpfSkipReason();
+  if (factory.type === "k8s_cluster" && Deno.env.get("KUBERNETES_SERVICE_HOST") === undefined) {
+    return "not in a Kubernetes pod (tests/components/receiver/k8s_cluster uses a fake API server)";
+  }
+  return undefined;
 }
 
 for (const factory of BUILTIN_FACTORIES) {

@@ -287,7 +287,7 @@ collectors:
   const errs = errors(r);
   assert.ok(
     errs.some((e) =>
-      /^agent\.yaml:9:3 {2}collectors\.kubernetes: the collector "kubernetes" is enabled but tfo cannot provide it: tfo has no Kubernetes API client/
+      /^agent\.yaml:9:3 {2}collectors\.kubernetes: the collector "kubernetes" is enabled but tfo cannot provide it: tfo does not translate the kubernetes collector/
         .test(e)
     ),
     errs.join("\n"),
