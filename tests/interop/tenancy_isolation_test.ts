@@ -1,0 +1,149 @@
+/**
+ * Tenant isolation end to end, in-process: 20 tenants, each with its own API key, send spans at
+ * once over OTLP/HTTP and gRPC to one tfo (otlp with `apikeyauth` → `resource` stamping the
+ * authenticated tenant → `batch` by tenant → `otlphttp` with `headers_setter`) and a sink checks
+ * every request: the tenant and workspace its headers name must be those of every resource and
+ * every span in it. A quarter of the clients claim the next tenant in their headers and resource
+ * attributes; their spans must still arrive under their own tenant only. Run once with a memory
+ * queue and once with a persistent queue across a restart, the backend down during the first run.
+ */
+import assert from "node:assert/strict";
+import {
+  type Claim,
+  keysYaml,
+  spanName,
+  startTenantSink,
+  type Tenant,
+  tenantClient,
+  tenants,
+  type TenantSink,
+} from "../fixtures/tenancy.ts";
+import { startService, waitFor } from "../fixtures/interop/services.ts";
+
+const TENANTS = tenants(20);
+const REQUESTS = 8;
+const SPANS = 5;
+
+/** Every fourth tenant lies: it claims to be the next one. */
+function claimOf(i: number): Claim {
+  const t = i % 4 === 3 ? TENANTS[(i + 1) % TENANTS.length]! : TENANTS[i]!;
+  return { tenant: t.tenant, workspace: t.workspace };
+}
+
+function collectorYaml(sink: TenantSink, storageDir?: string): string {
+  return `
+extensions:
+  apikeyauth:
+    keys:
+${keysYaml(TENANTS, "      ")}
+  headers_setter:
+    headers:
+      - { key: X-Tenant-Id, from_context: x-tenant-id, action: upsert }
+      - { key: X-Workspace-Id, from_context: x-workspace-id, action: upsert }
+${storageDir === undefined ? "" : `  file_storage:\n    directory: ${storageDir}\n`}
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0", include_metadata: true, auth: { authenticator: apikeyauth } }
+      http: { endpoint: "127.0.0.1:0", include_metadata: true, auth: { authenticator: apikeyauth } }
+processors:
+  resource:
+    attributes:
+      - { key: telemetryflow.tenant.id, from_context: auth.tenant.id, action: upsert }
+      - { key: telemetryflow.workspace.id, from_context: auth.workspace.id, action: upsert }
+  batch:
+    timeout: 50ms
+    send_batch_size: 40
+    metadata_keys: [x-tenant-id, x-workspace-id]
+exporters:
+  otlphttp:
+    endpoint: ${sink.url}
+    compression: none
+    auth: { authenticator: headers_setter }
+    retry_on_failure: { initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0 }
+    sending_queue:
+      num_consumers: 4
+      queue_size: 100000
+      sizer: items
+${storageDir === undefined ? "" : "      storage: file_storage\n"}
+service:
+  extensions: [apikeyauth, headers_setter${storageDir === undefined ? "" : ", file_storage"}]
+  pipelines:
+    traces: { receivers: [otlp], processors: [resource, batch], exporters: [otlphttp] }
+`;
+}
+
+/** Every tenant sends `REQUESTS` requests at once, alternating HTTP and gRPC; all must be taken. */
+async function sendAll(httpPort: number, grpcPort: number): Promise<void> {
+  const client = tenantClient(httpPort, grpcPort);
+  try {
+    const answers = await Promise.all(TENANTS.map(async (sender, i) => {
+      const codes: number[] = [];
+      for (let r = 0; r < REQUESTS; r++) {
+        codes.push(await client.send(sender, claimOf(i), r, SPANS, r % 2 === 1));
+      }
+      return codes;
+    }));
+    answers.forEach((codes, i) => {
+      for (const [r, code] of codes.entries()) {
+        assert.ok(code === 200 || code === 0, `${TENANTS[i]!.tenant} request ${r}: ${code}`);
+      }
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** Checks what the sink got: no violation, and each tenant's spans under its own tenant only. */
+function assertIsolated(sink: TenantSink): void {
+  const report = sink.report();
+  assert.deepEqual(report.violations.slice(0, 5), [], "requests mixing tenants");
+  assert.ok(report.requests > 0);
+  const expected = (t: Tenant) => {
+    const names = new Set<string>();
+    for (let r = 0; r < REQUESTS; r++) for (let n = 0; n < SPANS; n++) names.add(spanName(t, r, n));
+    return names;
+  };
+  for (const t of TENANTS) {
+    assert.deepEqual(report.spansByTenant.get(t.tenant), expected(t), `spans under ${t.tenant}`);
+  }
+  assert.equal(report.spansByTenant.has("(none)"), false, "a request without a tenant header");
+}
+
+const ALL_SPANS = TENANTS.length * REQUESTS * SPANS;
+
+Deno.test("20 tenants through one collector: no request names another tenant than its items", async () => {
+  await using sink = startTenantSink();
+  await using collector = await startService(collectorYaml(sink));
+  await sendAll(collector.port("otlp", "http"), collector.port("otlp", "grpc"));
+  await waitFor("every span at the sink", () => sink.spanCount() >= ALL_SPANS, 30_000);
+  assertIsolated(sink);
+  // Batching by tenant merged requests: fewer requests reached the sink than were sent.
+  assert.ok(sink.report().requests < TENANTS.length * REQUESTS, `${sink.report().requests}`);
+});
+
+Deno.test("20 tenants through a persistent queue across a restart keep their own headers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tfo-tenancy-" });
+  try {
+    await using sink = startTenantSink();
+    sink.failing = true; // the backend is down while the data comes in
+    {
+      await using collector = await startService(collectorYaml(sink, dir), {
+        shutdownTimeoutMs: 5_000,
+      });
+      await sendAll(collector.port("otlp", "http"), collector.port("otlp", "grpc"));
+    }
+    assert.equal(sink.spanCount(), 0);
+    sink.failing = false;
+    await using restarted = await startService(collectorYaml(sink, dir));
+    await waitFor(
+      "every span at the sink after the restart",
+      () => sink.spanCount() >= ALL_SPANS,
+      30_000,
+    );
+    assertIsolated(sink);
+    void restarted;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
