@@ -11,14 +11,18 @@ import assert from "node:assert/strict";
 import {
   type Claim,
   keysYaml,
+  senderOf,
   spanName,
   startTenantSink,
   type Tenant,
+  TENANT_ATTR,
   tenantClient,
   tenants,
   type TenantSink,
+  WORKSPACE_ATTR,
 } from "../fixtures/tenancy.ts";
 import { startService, waitFor } from "../fixtures/interop/services.ts";
+import type { KeyValue, TracesData } from "../../lib/pdata/types.ts";
 
 const TENANTS = tenants(20);
 const REQUESTS = 8;
@@ -30,7 +34,26 @@ function claimOf(i: number): Claim {
   return { tenant: t.tenant, workspace: t.workspace };
 }
 
-function collectorYaml(sink: TenantSink, storageDir?: string): string {
+/** The otlphttp exporter to the sink, or otlp over gRPC to `grpcBackend`'s port when given. */
+function exportersYaml(sink: TenantSink, storageDir?: string, grpcBackend?: number): string {
+  const storage = storageDir === undefined ? "" : ", storage: file_storage";
+  const common = `
+    auth: { authenticator: headers_setter }
+    retry_on_failure: { initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0 }
+    sending_queue: { num_consumers: 4, queue_size: 100000, sizer: items${storage} }`;
+  if (grpcBackend !== undefined) {
+    return `exporters:
+  otlp:
+    endpoint: 127.0.0.1:${grpcBackend}
+    tls: { insecure: true }${common}`;
+  }
+  return `exporters:
+  otlphttp:
+    endpoint: ${sink.url}
+    compression: none${common}`;
+}
+
+function collectorYaml(sink: TenantSink, storageDir?: string, grpcBackend?: number): string {
   return `
 extensions:
   apikeyauth:
@@ -55,21 +78,13 @@ processors:
     timeout: 50ms
     send_batch_size: 40
     metadata_keys: [x-tenant-id, x-workspace-id]
-exporters:
-  otlphttp:
-    endpoint: ${sink.url}
-    compression: none
-    auth: { authenticator: headers_setter }
-    retry_on_failure: { initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0 }
-    sending_queue:
-      num_consumers: 4
-      queue_size: 100000
-      sizer: items
-${storageDir === undefined ? "" : "      storage: file_storage\n"}
+${exportersYaml(sink, storageDir, grpcBackend)}
 service:
   extensions: [apikeyauth, headers_setter${storageDir === undefined ? "" : ", file_storage"}]
   pipelines:
-    traces: { receivers: [otlp], processors: [resource, batch], exporters: [otlphttp] }
+    traces: { receivers: [otlp], processors: [resource, batch], exporters: [${
+    grpcBackend === undefined ? "otlphttp" : "otlp"
+  }] }
 `;
 }
 
@@ -146,4 +161,48 @@ Deno.test("20 tenants through a persistent queue across a restart keep their own
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("20 tenants through the otlp exporter: each gRPC call's metadata names its items' tenant", async () => {
+  await using sink = startTenantSink(); // unused: this collector exports over gRPC
+  await using backend = await startService(`
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0", include_metadata: true }
+exporters:
+  recorder:
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [recorder] }
+`);
+  await using collector = await startService(
+    collectorYaml(sink, undefined, backend.port("otlp", "grpc")),
+  );
+  await sendAll(collector.port("otlp", "http"), collector.port("otlp", "grpc"));
+  const payloads = () => backend.kit.recordings.get("recorder")?.payloads ?? [];
+  const count = () => payloads().reduce((n, p) => n + p.itemCount, 0);
+  await waitFor("every span at the backend", () => count() >= ALL_SPANS, 30_000);
+  const value = (attrs: readonly KeyValue[], key: string) =>
+    attrs.find((a) => a.key === key)?.value;
+  const violations: string[] = [];
+  const senders = new Map<string, Set<string>>();
+  for (const payload of payloads()) {
+    const [tenant] = payload.client.metadata.get("x-tenant-id") ?? [];
+    const [workspace] = payload.client.metadata.get("x-workspace-id") ?? [];
+    for (const rs of (payload.read() as TracesData).resourceSpans) {
+      const attrs = rs.resource?.attributes ?? [];
+      if (value(attrs, TENANT_ATTR) !== tenant || value(attrs, WORKSPACE_ATTR) !== workspace) {
+        violations.push(`metadata ${tenant}/${workspace} on a resource of another`);
+      }
+      for (const span of rs.scopeSpans.flatMap((ss) => ss.spans)) {
+        if (senderOf(span.name) !== tenant) violations.push(`${span.name} under ${tenant}`);
+        const set = senders.get(String(tenant)) ?? new Set();
+        senders.set(String(tenant), set.add(span.name));
+      }
+    }
+  }
+  assert.deepEqual(violations.slice(0, 5), []);
+  assert.deepEqual([...senders.keys()].sort(), TENANTS.map((t) => t.tenant));
+  for (const set of senders.values()) assert.equal(set.size, REQUESTS * SPANS);
 });
