@@ -21,6 +21,7 @@ import { admitProto } from "./_budget.ts";
 import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal } from "./_refusal.ts";
 import { SIGNAL_CODECS } from "./_signals.ts";
+import type { TenantGate } from "../../../lib/tenancy/gate.ts";
 
 /** What {@linkcode grpcMethods} needs. */
 export interface GrpcMethodsOptions {
@@ -32,6 +33,8 @@ export interface GrpcMethodsOptions {
   readonly authenticator?: ServerAuthenticator | undefined;
   /** The largest request message, which sets the item budget (`_budget.ts`). */
   readonly maxRecvMsgBytes: number;
+  /** Per-tenant limits and counts, when configured. */
+  readonly gate?: TenantGate | undefined;
 }
 
 const NO_METADATA: ReadonlyMap<string, readonly string[]> = new Map();
@@ -68,7 +71,10 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
         throw new GrpcError(refusal.code, refusal.message, { cause: error });
       }
       try {
-        await consumer.consume(payload);
+        const { gate } = options;
+        await (gate === undefined
+          ? consumer.consume(payload)
+          : gate.consume(consumer, payload, call.request.length, "grpc"));
       } catch (error) {
         count.refused.add(payload.itemCount);
         logger.debug("The pipeline refused OTLP/gRPC data", { signal, error });

@@ -24,6 +24,7 @@ import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import type { OtlpHttpConfig } from "./config.ts";
+import type { TenantGate } from "../../../lib/tenancy/gate.ts";
 import { authenticatedClient } from "./_auth.ts";
 import { corsPolicy } from "./_cors.ts";
 import { admitProto, checkItemBudget, countJsonObjects } from "./_budget.ts";
@@ -59,6 +60,8 @@ export interface HttpHandlerOptions {
   readonly meter: Meter;
   /** Checks every request before its body is read, when set. */
   readonly authenticator?: ServerAuthenticator | undefined;
+  /** Per-tenant limits and counts, when configured. */
+  readonly gate?: TenantGate | undefined;
 }
 
 function bodyEncoding(contentType: string | null): BodyEncoding | undefined {
@@ -175,7 +178,7 @@ function routes(config: OtlpHttpConfig, next: SignalConsumers): Map<string, Sign
 
 /** Creates the HTTP handler of an otlp receiver. */
 export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler {
-  const { config, next, logger, authenticator } = options;
+  const { config, next, logger, authenticator, gate } = options;
   const paths = routes(config, next);
   const cors = config.cors !== undefined && config.cors.allowed_origins.length > 0
     ? corsPolicy(config.cors)
@@ -221,9 +224,11 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     }
     const codec = SIGNAL_CODECS[signal];
     let payload: Payload<S>;
+    let bytes = 0;
     try {
       const body = await decompress(await readBody(request, limit, declared), coding, limit);
       const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
+      bytes = body.length;
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);
         // Counting checks that a protobuf body decodes (validate.ts), without decoding it.
@@ -247,7 +252,10 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     }
     const count = counters.get(signal)!;
     try {
-      await (next[signal] as Consumer<S>).consume(payload);
+      const consumer = next[signal] as Consumer<S>;
+      await (gate === undefined
+        ? consumer.consume(payload)
+        : gate.consume(consumer, payload, bytes, "http"));
     } catch (error) {
       count.refused.add(payload.itemCount);
       const refusal = pipelineRefusal(error);

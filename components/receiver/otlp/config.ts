@@ -7,6 +7,11 @@
 import { z } from "zod";
 import { byteSize, duration, hostPort } from "../../../lib/config/schema.ts";
 import { OTLP_SIGNALS } from "../../../lib/otlp/signals.ts";
+import {
+  rateLimitSchema,
+  readsMetadata,
+  tenantMetricsSchema,
+} from "../../../lib/tenancy/config.ts";
 
 /** Server-side TLS files. */
 const tlsSchema = z.strictObject({
@@ -160,6 +165,10 @@ export const otlpConfigSchema = z
       grpc: z.preprocess(nullAsEmpty, grpcConfigSchema).optional(),
       http: z.preprocess(nullAsEmpty, httpConfigSchema).optional(),
     }).default({}),
+    /** tfo: limits per tenant over both protocols (see `lib/tenancy/config.ts`). */
+    rate_limit: rateLimitSchema.optional(),
+    /** tfo: accepted and refused items per tenant in self-metrics. */
+    tenant_metrics: tenantMetricsSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.protocols.grpc === undefined && c.protocols.http === undefined) {
@@ -168,6 +177,19 @@ export const otlpConfigSchema = z
         path: ["protocols"],
         message: 'must enable at least one protocol: "grpc" or "http"',
       });
+    }
+    const protocols = [c.protocols.grpc, c.protocols.http].filter((p) => p !== undefined);
+    for (const key of ["rate_limit", "tenant_metrics"] as const) {
+      const from = c[key]?.from_context;
+      if (from === undefined || !readsMetadata(from)) continue;
+      if (protocols.some((p) => !p.include_metadata)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key, "from_context"],
+          message: `reads request metadata ("${from}"), which every protocol must keep: set ` +
+            "include_metadata: true, or name an authenticator attribute (auth.tenant.id)",
+        });
+      }
     }
   });
 
