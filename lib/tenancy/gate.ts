@@ -25,9 +25,9 @@ import { type Consumer, ConsumerError } from "../consumer/consumer.ts";
 import { ITEM_UNIT } from "../pdata/count.ts";
 import type { ClientInfo, Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
-import { contextValue } from "../processing/actions.ts";
 import type { Counter, Meter } from "../telemetry/metrics.ts";
 import { type RateLimitConfig, type TenantMetricsConfig, tenantMetricsSchema } from "./config.ts";
+import { tenantLabeler, tenantOf } from "./labels.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 
 /** A request refused because its tenant is over its rate limit. Retryable. */
@@ -66,9 +66,6 @@ export interface TenantGateOptions {
   readonly clock?: Clock;
 }
 
-const NONE = "_none";
-const OTHER = "_other";
-
 /** The gate the config asks for; undefined when it asks for neither limits nor metrics. */
 export function createTenantGate(options: TenantGateOptions): TenantGate | undefined {
   const { rateLimit, meter } = options;
@@ -78,16 +75,8 @@ export function createTenantGate(options: TenantGateOptions): TenantGate | undef
     ? undefined
     : createRateLimiter(rateLimit, options.clock ?? SYSTEM_CLOCK);
   const maxLabels = (options.tenantMetrics ?? tenantMetricsSchema.parse({})).max_tenants;
-  const labelled = new Set<string>();
+  const label = tenantLabeler(maxLabels);
   const counters = new Map<string, Counter>();
-
-  function label(tenant: string): string {
-    if (tenant === "") return NONE;
-    if (labelled.has(tenant)) return tenant;
-    if (labelled.size >= maxLabels) return OTHER;
-    labelled.add(tenant);
-    return tenant;
-  }
 
   function counter(name: string, help: string, tenant: string, transport: string): Counter {
     const key = `${name}\u0000${tenant}\u0000${transport}`;
@@ -97,10 +86,6 @@ export function createTenantGate(options: TenantGateOptions): TenantGate | undef
       counters.set(key, c);
     }
     return c;
-  }
-
-  function tenantOf(client: ClientInfo, from: string): string {
-    return contextValue(client, from) ?? "";
   }
 
   return {

@@ -39,6 +39,7 @@ function exportersYaml(sink: TenantSink, storageDir?: string, grpcBackend?: numb
   const storage = storageDir === undefined ? "" : ", storage: file_storage";
   const common = `
     auth: { authenticator: headers_setter }
+    tenant_metrics: { enabled: true, from_context: x-tenant-id }
     retry_on_failure: { initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0 }
     sending_queue: { num_consumers: 4, queue_size: 100000, sizer: items${storage} }`;
   if (grpcBackend !== undefined) {
@@ -135,6 +136,18 @@ Deno.test("20 tenants through one collector: no request names another tenant tha
   assertIsolated(sink);
   // Batching by tenant merged requests: fewer requests reached the sink than were sent.
   assert.ok(sink.report().requests < TENANTS.length * REQUESTS, `${sink.report().requests}`);
+  // The exporter counted what it sent per tenant (its tenant_metrics), once its last answers came.
+  const sentOf = (tenant: string) => {
+    const line = collector.service.registry.render().split("\n").find((l) =>
+      l.startsWith("tfo_exporter_tenant_sent_spans{") && l.includes(`tenant="${tenant}"`)
+    );
+    return Number(line?.slice(line.lastIndexOf(" ") + 1));
+  };
+  await waitFor(
+    "the per-tenant sent counters",
+    () => TENANTS.every((t) => sentOf(t.tenant) >= REQUESTS * SPANS),
+  );
+  for (const t of TENANTS) assert.equal(sentOf(t.tenant), REQUESTS * SPANS, t.tenant);
 });
 
 Deno.test("20 tenants through a persistent queue across a restart keep their own headers", async () => {
