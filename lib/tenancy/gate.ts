@@ -28,7 +28,7 @@ import type { Signal } from "../pdata/types.ts";
 import type { Counter, Meter } from "../telemetry/metrics.ts";
 import { type RateLimitConfig, type TenantMetricsConfig, tenantMetricsSchema } from "./config.ts";
 import { tenantLabeler, tenantOf } from "./labels.ts";
-import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
+import { type Admission, createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 
 /** A request refused because its tenant is over its rate limit. Retryable. */
 export class RateLimitError extends ConsumerError {
@@ -44,6 +44,13 @@ export class RateLimitError extends ConsumerError {
 
 /** Passes requests on to the pipeline per tenant. */
 export interface TenantGate {
+  /**
+   * A refusal for a request from `client` of `bytes` declared bytes (0 when unknown), asked before
+   * its body is read, when its tenant could not send even one item of that size now; undefined
+   * otherwise. Such a request counts in `tfo_receiver_rate_limited_requests` only: its items are
+   * never read, so never counted.
+   */
+  precheck(client: ClientInfo, bytes: number, transport: string): RateLimitError | undefined;
   /**
    * Consumes `payload` with `next` unless its tenant is over its limit (then rejects with a
    * {@linkcode RateLimitError}); `bytes` is the request's size after decompression.
@@ -88,7 +95,33 @@ export function createTenantGate(options: TenantGateOptions): TenantGate | undef
     return c;
   }
 
+  /** Counts a refused request and makes its error. */
+  function refusal(
+    tenant: string,
+    answer: Admission & { admitted: false },
+    transport: string,
+  ): RateLimitError {
+    counter(
+      "tfo_receiver_rate_limited_requests",
+      "Requests refused because their tenant was over its rate_limit.",
+      label(tenant),
+      transport,
+    ).add(1);
+    return new RateLimitError(
+      `Too many ${answer.limit} for tenant ${JSON.stringify(tenant)}: over its rate limit, ` +
+        `retry in ${Math.max(1, Math.ceil(answer.retryAfterMs / 1000))} s`,
+      tenant,
+      answer.retryAfterMs,
+    );
+  }
+
   return {
+    precheck(client, bytes, transport) {
+      if (limiter === undefined) return undefined;
+      const tenant = tenantOf(client, rateLimit!.from_context);
+      const answer = limiter.check(tenant, 1, bytes);
+      return answer.admitted ? undefined : refusal(tenant, answer, transport);
+    },
     async consume(next, payload, bytes, transport) {
       const unit = ITEM_UNIT[payload.signal];
       const items = payload.itemCount;
@@ -96,28 +129,15 @@ export function createTenantGate(options: TenantGateOptions): TenantGate | undef
         const tenant = tenantOf(payload.client, rateLimit!.from_context);
         const answer = limiter.admit(tenant, items, bytes);
         if (!answer.admitted) {
-          const name = label(tenant);
-          counter(
-            "tfo_receiver_rate_limited_requests",
-            "Requests refused because their tenant was over its rate_limit.",
-            name,
-            transport,
-          ).add(1);
           counter(
             `tfo_receiver_rate_limited_${unit}`,
             `Number of ${unit.replace("_", " ")} refused because their tenant was over its ` +
               "rate_limit.",
-            name,
+            label(tenant),
             transport,
           ).add(items);
           if (metrics !== undefined) refusedOf(payload.client, unit, transport).add(items);
-          const what = answer.limit === "items" ? "items" : "bytes";
-          throw new RateLimitError(
-            `Too many ${what} for tenant ${JSON.stringify(tenant)}: over its rate limit, ` +
-              `retry in ${Math.max(1, Math.ceil(answer.retryAfterMs / 1000))} s`,
-            tenant,
-            answer.retryAfterMs,
-          );
+          throw refusal(tenant, answer, transport);
         }
       }
       if (metrics === undefined) return next.consume(payload);

@@ -29,6 +29,12 @@ interface Bucket {
 export interface RateLimiter {
   /** Admits (and charges) or refuses `items` and `bytes` of `tenant` now. */
   admit(tenant: string, items: number, bytes: number): Admission;
+  /**
+   * Whether `items` and `bytes` of `tenant` would be admitted now, charging nothing: a receiver
+   * asks with one item and the declared length before it reads a body, so a tenant over its
+   * limit is refused without the cost of reading, decompressing and checking what it sent.
+   */
+  check(tenant: string, items: number, bytes: number): Admission;
   /** Tenants tracked now. */
   readonly size: number;
 }
@@ -64,28 +70,31 @@ export function createRateLimiter(config: RateLimitConfig, clock: Clock): RateLi
   }
 
   return {
-    admit(tenant, items, bytes) {
-      const now = clock.now();
-      const b = bucketOf(tenant, now);
-      const elapsed = Math.max(0, now - b.at) / 1000;
-      b.at = now;
-      b.items = Math.min(b.itemRate * burst, b.items + elapsed * b.itemRate);
-      b.bytes = Math.min(b.byteRate * burst, b.bytes + elapsed * b.byteRate);
-      const itemWait = wait(b.items, b.itemRate, items);
-      const byteWait = wait(b.bytes, b.byteRate, bytes);
-      if (itemWait > 0 || byteWait > 0) {
-        return {
-          admitted: false,
-          retryAfterMs: Math.ceil(Math.max(itemWait, byteWait)),
-          limit: itemWait >= byteWait ? "items" : "bytes",
-        };
-      }
-      if (b.itemRate > 0) b.items -= items;
-      if (b.byteRate > 0) b.bytes -= bytes;
-      return ADMITTED;
-    },
+    admit: (tenant, items, bytes) => decide(tenant, items, bytes, true),
+    check: (tenant, items, bytes) => decide(tenant, items, bytes, false),
     get size() {
       return buckets.size;
     },
   };
+
+  function decide(tenant: string, items: number, bytes: number, charge: boolean): Admission {
+    const now = clock.now();
+    const b = bucketOf(tenant, now);
+    const elapsed = Math.max(0, now - b.at) / 1000;
+    b.at = now;
+    b.items = Math.min(b.itemRate * burst, b.items + elapsed * b.itemRate);
+    b.bytes = Math.min(b.byteRate * burst, b.bytes + elapsed * b.byteRate);
+    const itemWait = wait(b.items, b.itemRate, items);
+    const byteWait = wait(b.bytes, b.byteRate, bytes);
+    if (itemWait > 0 || byteWait > 0) {
+      return {
+        admitted: false,
+        retryAfterMs: Math.ceil(Math.max(itemWait, byteWait)),
+        limit: itemWait >= byteWait ? "items" : "bytes",
+      };
+    }
+    if (charge && b.itemRate > 0) b.items -= items;
+    if (charge && b.byteRate > 0) b.bytes -= bytes;
+    return ADMITTED;
+  }
 }

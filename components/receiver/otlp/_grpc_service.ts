@@ -57,6 +57,11 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
           address: call.peer,
         }
         : await authenticate(authenticator, call);
+      const early = options.gate?.precheck(client, call.request.length, "grpc");
+      if (early !== undefined) {
+        const refusal = pipelineRefusal(early);
+        throw new GrpcError(refusal.code, refusal.message, { retryAfterMs: refusal.retryAfterMs });
+      }
       const payload = Payload.fromProto(signal, call.request, codec.proto, client);
       try {
         admitProto(

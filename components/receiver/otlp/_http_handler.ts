@@ -223,11 +223,17 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
       });
     }
     const codec = SIGNAL_CODECS[signal];
+    const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
+    // A tenant already over its rate limit is refused before its body costs anything.
+    const early = gate?.precheck(client, declared, "http");
+    if (early !== undefined) {
+      request.body?.cancel().catch(() => {});
+      return statusResponse(encoding, pipelineRefusal(early));
+    }
     let payload: Payload<S>;
     let bytes = 0;
     try {
       const body = await decompress(await readBody(request, limit, declared), coding, limit);
-      const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
       bytes = body.length;
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);

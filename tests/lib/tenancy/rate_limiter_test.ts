@@ -116,3 +116,12 @@ Deno.test("rate_limit and tenant_metrics config: defaults and refusals", () => {
     ],
   );
 });
+
+Deno.test("rate limiter check answers like admit without charging the bucket", () => {
+  const { limiter: l } = limiter({ items_per_second: 10, bytes_per_second: 100 });
+  assert.deepEqual(l.check("a", 10, 100), { admitted: true });
+  assert.deepEqual(l.check("a", 10, 100), { admitted: true });
+  assert.deepEqual(l.admit("a", 10, 50), { admitted: true });
+  assert.deepEqual(l.check("a", 1, 0), { admitted: false, retryAfterMs: 100, limit: "items" });
+  assert.deepEqual(l.check("a", 0, 60), { admitted: false, retryAfterMs: 100, limit: "bytes" });
+});
