@@ -224,12 +224,11 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     }
     const codec = SIGNAL_CODECS[signal];
     const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
-    // A tenant already over its rate limit is refused before its body costs anything.
+    // A tenant already over its rate limit is refused before its body costs anything. The body
+    // is not cancelled: the server skips a small one already buffered and keeps the connection
+    // (closing it would cost both sides a new connection per refusal), and closes it otherwise.
     const early = gate?.precheck(client, declared, "http");
-    if (early !== undefined) {
-      request.body?.cancel().catch(() => {});
-      return statusResponse(encoding, pipelineRefusal(early));
-    }
+    if (early !== undefined) return statusResponse(encoding, pipelineRefusal(early));
     let payload: Payload<S>;
     let bytes = 0;
     try {
