@@ -5,7 +5,9 @@
  * every request: the tenant and workspace its headers name must be those of every resource and
  * every span in it. A quarter of the clients claim the next tenant in their headers and resource
  * attributes; their spans must still arrive under their own tenant only. Run once with a memory
- * queue and once with a persistent queue across a restart, the backend down during the first run.
+ * queue and once with a persistent queue across a restart, the backend down during the first run,
+ * once through the otlp exporter, and once without authentication, the tenant named by resource
+ * attributes (`metadata_from_resource`) in requests that mix two tenants.
  */
 import assert from "node:assert/strict";
 import {
@@ -19,10 +21,15 @@ import {
   tenantClient,
   tenants,
   type TenantSink,
+  tenantTraces,
   WORKSPACE_ATTR,
 } from "../fixtures/tenancy.ts";
 import { startService, waitFor } from "../fixtures/interop/services.ts";
 import type { KeyValue, TracesData } from "../../lib/pdata/types.ts";
+import { GrpcClient } from "../../lib/net/grpc_client.ts";
+import { encodeTracesRequest } from "../../lib/otlp/mod.ts";
+
+const TRACES_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 const TENANTS = tenants(20);
 const REQUESTS = 8;
@@ -218,4 +225,72 @@ service:
   assert.deepEqual(violations.slice(0, 5), []);
   assert.deepEqual([...senders.keys()].sort(), TENANTS.map((t) => t.tenant));
   for (const set of senders.values()) assert.equal(set.size, REQUESTS * SPANS);
+});
+
+Deno.test("20 unauthenticated tenants named by resource attributes: mixed requests are split", async () => {
+  await using sink = startTenantSink();
+  await using collector = await startService(`
+extensions:
+  headers_setter:
+    headers:
+      - { key: X-Tenant-Id, from_context: x-tenant-id }
+      - { key: X-Workspace-Id, from_context: x-workspace-id }
+receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: "127.0.0.1:0", include_metadata: true }
+      http: { endpoint: "127.0.0.1:0", include_metadata: true }
+    metadata_from_resource:
+      x-tenant-id: ${TENANT_ATTR}
+      x-workspace-id: ${WORKSPACE_ATTR}
+    rate_limit: { items_per_second: 100000 }
+    tenant_metrics: { enabled: true }
+processors:
+  batch: { timeout: 50ms, send_batch_size: 40, metadata_keys: [x-tenant-id, x-workspace-id] }
+${exportersYaml(sink)}
+service:
+  extensions: [headers_setter]
+  pipelines:
+    traces: { receivers: [otlp], processors: [batch], exporters: [otlphttp] }
+`);
+  const grpc = new GrpcClient({
+    target: `127.0.0.1:${collector.port("otlp", "grpc")}`,
+    tls: undefined,
+  });
+  const url = `http://127.0.0.1:${collector.port("otlp", "http")}/v1/traces`;
+  try {
+    // Each request holds the spans of two tenants (i and i+1), and its header claims a third.
+    await Promise.all(TENANTS.map(async (t, i) => {
+      const other = TENANTS[(i + 1) % TENANTS.length]!;
+      for (let r = 0; r < REQUESTS; r++) {
+        const own = (x: Tenant) => ({ tenant: x.tenant, workspace: x.workspace });
+        const data = tenantTraces(t, own(t), r, SPANS);
+        data.resourceSpans.push(
+          ...tenantTraces(other, own(other), REQUESTS + r, SPANS).resourceSpans,
+        );
+        const body = encodeTracesRequest(data);
+        const headers = { "x-tenant-id": "evil-corp", "x-workspace-id": "ws-evil" };
+        if (r % 2 === 1) {
+          await grpc.unary(TRACES_METHOD, body, { metadata: headers, timeoutMs: 20_000 });
+        } else {
+          const res = await fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/x-protobuf", ...headers },
+            body: body as Uint8Array<ArrayBuffer>,
+          });
+          await res.body?.cancel();
+          assert.equal(res.status, 200);
+        }
+      }
+    }));
+  } finally {
+    grpc.close();
+  }
+  await waitFor("every span at the sink", () => sink.spanCount() >= 2 * ALL_SPANS, 30_000);
+  const report = sink.report();
+  assert.deepEqual(report.violations.slice(0, 5), []);
+  assert.equal(report.spansByTenant.has("evil-corp"), false);
+  for (const t of TENANTS) {
+    assert.equal(report.spansByTenant.get(t.tenant)?.size, 2 * REQUESTS * SPANS, t.tenant);
+  }
 });

@@ -22,6 +22,8 @@ import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal } from "./_refusal.ts";
 import { SIGNAL_CODECS } from "./_signals.ts";
 import type { TenantGate } from "../../../lib/tenancy/gate.ts";
+import type { ResourceMetadataSplitter } from "./_resource_metadata.ts";
+import { deliver } from "./_deliver.ts";
 
 /** What {@linkcode grpcMethods} needs. */
 export interface GrpcMethodsOptions {
@@ -35,6 +37,8 @@ export interface GrpcMethodsOptions {
   readonly maxRecvMsgBytes: number;
   /** Per-tenant limits and counts, when configured. */
   readonly gate?: TenantGate | undefined;
+  /** Request metadata from resource attributes (`metadata_from_resource`), when configured. */
+  readonly split?: ResourceMetadataSplitter | undefined;
 }
 
 const NO_METADATA: ReadonlyMap<string, readonly string[]> = new Map();
@@ -57,7 +61,9 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
           address: call.peer,
         }
         : await authenticate(authenticator, call);
-      const early = options.gate?.precheck(client, call.request.length, "grpc");
+      const early = options.split === undefined
+        ? options.gate?.precheck(client, call.request.length, "grpc")
+        : undefined;
       if (early !== undefined) {
         const refusal = pipelineRefusal(early);
         throw new GrpcError(refusal.code, refusal.message, { retryAfterMs: refusal.retryAfterMs });
@@ -75,13 +81,11 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
         if (refusal === undefined) throw error;
         throw new GrpcError(refusal.code, refusal.message, { cause: error });
       }
+      const items = payload.itemCount;
       try {
-        const { gate } = options;
-        await (gate === undefined
-          ? consumer.consume(payload)
-          : gate.consume(consumer, payload, call.request.length, "grpc"));
+        await deliver(consumer, payload, call.request.length, "grpc", options);
       } catch (error) {
-        count.refused.add(payload.itemCount);
+        count.refused.add(items);
         logger.debug("The pipeline refused OTLP/gRPC data", { signal, error });
         const refusal = pipelineRefusal(error);
         throw new GrpcError(refusal.code, refusal.message, {
@@ -89,7 +93,7 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
           retryAfterMs: refusal.retryAfterMs,
         });
       }
-      count.accepted.add(payload.itemCount);
+      count.accepted.add(items);
       return codec.encodeResponse(undefined);
     };
   }

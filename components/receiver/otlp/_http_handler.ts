@@ -24,6 +24,8 @@ import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import type { OtlpHttpConfig } from "./config.ts";
+import type { ResourceMetadataSplitter } from "./_resource_metadata.ts";
+import { deliver } from "./_deliver.ts";
 import type { TenantGate } from "../../../lib/tenancy/gate.ts";
 import { authenticatedClient } from "./_auth.ts";
 import { corsPolicy } from "./_cors.ts";
@@ -62,6 +64,8 @@ export interface HttpHandlerOptions {
   readonly authenticator?: ServerAuthenticator | undefined;
   /** Per-tenant limits and counts, when configured. */
   readonly gate?: TenantGate | undefined;
+  /** Request metadata from resource attributes (`metadata_from_resource`), when configured. */
+  readonly split?: ResourceMetadataSplitter | undefined;
 }
 
 function bodyEncoding(contentType: string | null): BodyEncoding | undefined {
@@ -227,7 +231,10 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     // A tenant already over its rate limit is refused before its body costs anything. The body
     // is not cancelled: the server skips a small one already buffered and keeps the connection
     // (closing it would cost both sides a new connection per refusal), and closes it otherwise.
-    const early = gate?.precheck(client, declared, "http");
+    // With metadata_from_resource the tenant is known only once the body is read.
+    const early = options.split === undefined
+      ? gate?.precheck(client, declared, "http")
+      : undefined;
     if (early !== undefined) return statusResponse(encoding, pipelineRefusal(early));
     let payload: Payload<S>;
     let bytes = 0;
@@ -256,18 +263,16 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
       return statusResponse(encoding, refusal);
     }
     const count = counters.get(signal)!;
+    const items = payload.itemCount;
     try {
-      const consumer = next[signal] as Consumer<S>;
-      await (gate === undefined
-        ? consumer.consume(payload)
-        : gate.consume(consumer, payload, bytes, "http"));
+      await deliver(next[signal] as Consumer<S>, payload, bytes, "http", options);
     } catch (error) {
-      count.refused.add(payload.itemCount);
+      count.refused.add(items);
       const refusal = pipelineRefusal(error);
       logger.debug("The pipeline refused OTLP/HTTP data", { signal, error });
       return statusResponse(encoding, refusal);
     }
-    count.accepted.add(payload.itemCount);
+    count.accepted.add(items);
     if (encoding === "json") {
       return new Response(codec.encodeResponseJson(undefined), {
         status: 200,

@@ -169,6 +169,14 @@ export const otlpConfigSchema = z
     rate_limit: rateLimitSchema.optional(),
     /** tfo: accepted and refused items per tenant in self-metrics. */
     tenant_metrics: tenantMetricsSchema.optional(),
+    /**
+     * tfo: request metadata from resource attributes, `{<metadata key>: <resource attribute>}`,
+     * for unauthenticated clients that name their tenant in their data (`_resource_metadata.ts`).
+     */
+    metadata_from_resource: z.record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: "must be a header name" }),
+      z.string().min(1),
+    ).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.protocols.grpc === undefined && c.protocols.http === undefined) {
@@ -179,9 +187,20 @@ export const otlpConfigSchema = z
       });
     }
     const protocols = [c.protocols.grpc, c.protocols.http].filter((p) => p !== undefined);
+    if (c.metadata_from_resource !== undefined && protocols.some((p) => p.auth !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["metadata_from_resource"],
+        message: "cannot be used with an authenticator: the authenticated tenant must win over " +
+          "what the data claims (read it with from_context: auth.tenant.id instead)",
+      });
+    }
     for (const key of ["rate_limit", "tenant_metrics"] as const) {
       const from = c[key]?.from_context;
       if (from === undefined || !readsMetadata(from)) continue;
+      const metadataKey = (from.startsWith("metadata.") ? from.slice(9) : from).toLowerCase();
+      const fromResource = Object.keys(c.metadata_from_resource ?? {}).map((k) => k.toLowerCase());
+      if (fromResource.includes(metadataKey)) continue;
       if (protocols.some((p) => !p.include_metadata)) {
         ctx.addIssue({
           code: "custom",

@@ -30,6 +30,7 @@ import { grpcMethods } from "./_grpc_service.ts";
 import { createHttpHandler } from "./_http_handler.ts";
 import { type HttpListener, listenHttp } from "./_http_listener.ts";
 import { createTenantGate, type TenantGate } from "../../../lib/tenancy/gate.ts";
+import { type ResourceMetadataSplitter, resourceMetadataSplitter } from "./_resource_metadata.ts";
 
 /** An otlp receiver instance; the bound ports are known once started. */
 export interface OtlpReceiver extends Receiver {
@@ -90,6 +91,7 @@ async function startGrpc(
   next: SignalConsumers,
   authenticator: ServerAuthenticator | undefined,
   gate: TenantGate | undefined,
+  split: ResourceMetadataSplitter | undefined,
 ): Promise<GrpcServer> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -126,6 +128,7 @@ async function startGrpc(
       authenticator,
       maxRecvMsgBytes,
       gate,
+      split,
     }),
   );
   logger.info("Starting GRPC server", { endpoint: `${hostname}:${server.port}` });
@@ -138,6 +141,7 @@ async function startHttp(
   next: SignalConsumers,
   authenticator: ServerAuthenticator | undefined,
   gate: TenantGate | undefined,
+  split: ResourceMetadataSplitter | undefined,
 ): Promise<HttpListener> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -155,6 +159,7 @@ async function startHttp(
     meter: settings.meter,
     authenticator,
     gate,
+    split,
   });
   const timeouts = httpServerTimeouts(config);
   const listener = listenHttp({ hostname, port, tls, logger, timeouts }, handler);
@@ -178,6 +183,9 @@ export function createOtlpReceiver(
     tenantMetrics: config.tenant_metrics,
     meter: settings.meter,
   });
+  const split = config.metadata_from_resource === undefined
+    ? undefined
+    : resourceMetadataSplitter(config.metadata_from_resource);
 
   async function start(host: Host): Promise<void> {
     const { grpc: grpcConfig, http: httpConfig } = config.protocols;
@@ -185,10 +193,10 @@ export function createOtlpReceiver(
       const grpcAuth = authenticatorFor(id, "grpc", grpcConfig?.auth, host);
       const httpAuth = authenticatorFor(id, "http", httpConfig?.auth, host);
       if (grpcConfig !== undefined) {
-        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate);
+        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split);
       }
       if (httpConfig !== undefined) {
-        http = await startHttp(settings, httpConfig, next, httpAuth, gate);
+        http = await startHttp(settings, httpConfig, next, httpAuth, gate, split);
       }
     } catch (error) {
       await Promise.all([grpc?.shutdown(), http?.shutdown()]);

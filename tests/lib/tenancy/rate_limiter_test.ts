@@ -125,3 +125,32 @@ Deno.test("rate limiter check answers like admit without charging the bucket", (
   assert.deepEqual(l.check("a", 1, 0), { admitted: false, retryAfterMs: 100, limit: "items" });
   assert.deepEqual(l.check("a", 0, 60), { admitted: false, retryAfterMs: 100, limit: "bytes" });
 });
+
+Deno.test("metadata_from_resource: refused with an authenticator, and it feeds from_context keys", () => {
+  assert.deepEqual(
+    issues(otlpConfigSchema, {
+      protocols: { http: { auth: { authenticator: "apikeyauth" } } },
+      metadata_from_resource: { "x-tenant-id": "telemetryflow.tenant.id" },
+    }),
+    [
+      "metadata_from_resource: cannot be used with an authenticator: the authenticated tenant " +
+      "must win over what the data claims (read it with from_context: auth.tenant.id instead)",
+    ],
+  );
+  // A key set from resources needs no include_metadata.
+  assert.deepEqual(
+    issues(otlpConfigSchema, {
+      protocols: { http: {} },
+      metadata_from_resource: { "X-Tenant-Id": "telemetryflow.tenant.id" },
+      rate_limit: { items_per_second: 1, from_context: "metadata.x-tenant-id" },
+    }),
+    [],
+  );
+  assert.deepEqual(
+    issues(otlpConfigSchema, {
+      protocols: { http: {} },
+      metadata_from_resource: { "bad key": "a" },
+    }),
+    ["metadata_from_resource.bad key: Invalid key in record"],
+  );
+});
