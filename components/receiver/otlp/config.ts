@@ -173,10 +173,7 @@ export const otlpConfigSchema = z
      * tfo: request metadata from resource attributes, `{<metadata key>: <resource attribute>}`,
      * for unauthenticated clients that name their tenant in their data (`_resource_metadata.ts`).
      */
-    metadata_from_resource: z.record(
-      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: "must be a header name" }),
-      z.string().min(1),
-    ).optional(),
+    metadata_from_resource: z.record(z.string(), z.string().min(1)).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.protocols.grpc === undefined && c.protocols.http === undefined) {
@@ -187,6 +184,15 @@ export const otlpConfigSchema = z
       });
     }
     const protocols = [c.protocols.grpc, c.protocols.http].filter((p) => p !== undefined);
+    for (const key of Object.keys(c.metadata_from_resource ?? {})) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["metadata_from_resource", key],
+          message: "must be keyed by a metadata (header) name",
+        });
+      }
+    }
     if (c.metadata_from_resource !== undefined && protocols.some((p) => p.auth !== undefined)) {
       ctx.addIssue({
         code: "custom",

@@ -151,6 +151,6 @@ Deno.test("metadata_from_resource: refused with an authenticator, and it feeds f
       protocols: { http: {} },
       metadata_from_resource: { "bad key": "a" },
     }),
-    ["metadata_from_resource.bad key: Invalid key in record"],
+    ["metadata_from_resource.bad key: must be keyed by a metadata (header) name"],
   );
 });
