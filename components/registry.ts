@@ -20,6 +20,7 @@ import { debugFactory, loggingFactory } from "./exporter/debug/factory.ts";
 import { apikeyauthFactory } from "./extension/apikeyauth/factory.ts";
 import { fileStorageFactory } from "./extension/file_storage/factory.ts";
 import { healthCheckFactory } from "./extension/health_check/factory.ts";
+import { headersSetterFactory } from "./extension/headers_setter/factory.ts";
 import { fluentforwardReceiverFactory } from "./receiver/fluentforward/factory.ts";
 import { syslogReceiverFactory } from "./receiver/syslog/factory.ts";
 import { pprofFactory } from "./extension/pprof/factory.ts";
@@ -97,6 +98,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(fileStorageFactory),
   asFactory(apikeyauthFactory),
   asFactory(telemetryflowFactory),
+  asFactory(headersSetterFactory),
   asFactory(forwardFactory),
   asFactory(spanmetricsFactory),
   asFactory(countFactory),

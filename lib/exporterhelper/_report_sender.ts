@@ -16,6 +16,7 @@ import type { Clock } from "../clock.ts";
 import { RateLimitedLog } from "../log_throttle.ts";
 import { isShutdownError } from "./retry_sender.ts";
 import type { Sender } from "./timeout_sender.ts";
+import type { TenantSendCounters } from "../tenancy/exporter_metrics.ts";
 
 /** Options of {@linkcode reportSender}. */
 export interface ReportSenderOptions {
@@ -29,6 +30,8 @@ export interface ReportSenderOptions {
    * start, so it is neither counted nor logged as failed.
    */
   readonly keepsOnShutdown: boolean;
+  /** Per-tenant sent / send-failed counters, with `tenant_metrics.enabled`. */
+  readonly tenants?: TenantSendCounters | undefined;
 }
 
 /** Wraps `next` with the sent / send-failed counters and failure logs. */
@@ -37,7 +40,7 @@ export function reportSender<S extends Signal>(
   signal: S,
   options: ReportSenderOptions,
 ): Sender<S> {
-  const { meter, logger, clock, queued, keepsOnShutdown } = options;
+  const { meter, logger, clock, queued, keepsOnShutdown, tenants } = options;
   const { sent, failed, inFlight } = exporterCounters(meter, signal);
   const permanentLog = new RateLimitedLog(
     logger,
@@ -59,6 +62,7 @@ export function reportSender<S extends Signal>(
     } catch (error) {
       if (keepsOnShutdown && isShutdownError(error)) throw error;
       failed.add(n);
+      tenants?.failed(payload);
       const fields = { error, items: n, "otelcol.signal": signal };
       if (isPermanent(error)) permanentLog.log(fields);
       else retryableLog.log(fields);
@@ -67,5 +71,6 @@ export function reportSender<S extends Signal>(
       inFlight.add(-1);
     }
     sent.add(n);
+    tenants?.sent(payload);
   };
 }

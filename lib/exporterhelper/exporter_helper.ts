@@ -36,6 +36,8 @@ import { type Clock, SYSTEM_CLOCK } from "./_clock.ts";
 import { defaultQueueFactory, type QueueFactory } from "./_queue_factory.ts";
 import { reportSender } from "./_report_sender.ts";
 import { itemBounded } from "./_item_bounded_queue.ts";
+import { type TenantMetricsConfig, tenantMetricsSchema } from "../tenancy/config.ts";
+import { tenantSendCounters } from "../tenancy/exporter_metrics.ts";
 import type { QueueBatchSettings } from "./_queue_batcher.ts";
 import { type QueueSender, startQueueSender } from "./queue_sender.ts";
 import { type RetryConfig, retrySender } from "./retry_sender.ts";
@@ -230,6 +232,8 @@ export const exporterHelperShape = {
   retry_on_failure: retryOnFailureSchema.prefault({}),
   /** The sending queue. */
   sending_queue: sendingQueueSchema.prefault({}),
+  /** tfo: sent and send-failed items per tenant (`lib/tenancy/exporter_metrics.ts`). */
+  tenant_metrics: tenantMetricsSchema.optional(),
 };
 
 /** What the helper reads of an exporter's config. */
@@ -238,6 +242,8 @@ export interface ExporterHelperConfig {
   readonly timeout: number;
   readonly retry_on_failure: RetryConfig;
   readonly sending_queue: SendingQueueConfig;
+  /** tfo: per-tenant sent / send-failed counters. */
+  readonly tenant_metrics?: TenantMetricsConfig | undefined;
 }
 
 /** The exporter's single-attempt push function per signal it serves. */
@@ -326,6 +332,7 @@ export function createExporterHelper(
   options: ExporterHelperOptions = {},
 ): ExporterHelper {
   const { logger, meter } = settings;
+  const tenants = tenantSendCounters(meter, config.tenant_metrics);
   const clock = options.clock ?? SYSTEM_CLOCK;
   const queueFactory = options.queueFactory ?? defaultQueueFactory;
   const beforeQueue = options.beforeQueue;
@@ -379,6 +386,7 @@ export function createExporterHelper(
       clock,
       queued,
       keepsOnShutdown: persistent,
+      tenants,
     });
   }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Host } from "../component/host.ts";
+import type { ClientInfo } from "../pdata/payload.ts";
 
 /** What a successful authentication established. */
 export interface AuthResult {
@@ -23,10 +24,25 @@ export interface ServerAuthenticator {
   authenticate(headers: ReadonlyMap<string, readonly string[]>): Promise<AuthResult>;
 }
 
-/** Adds credentials to outgoing requests. */
+/** Adds credentials (or other headers) to outgoing requests. */
 export interface ClientAuthenticator {
-  /** The headers (or gRPC metadata) to send with every request; read per request. */
-  headers(): Readonly<Record<string, string>>;
+  /**
+   * The headers (or gRPC metadata) to lay on top of a request's own; read per request.
+   * `client` is the request context of the data being sent (what the receiver, the batch
+   * partition or the sending queue kept of it); authenticators that do not depend on the data
+   * ignore it. Absent: data of no client (`NO_CLIENT`).
+   */
+  headers(client?: ClientInfo): Readonly<Record<string, string>>;
+  /**
+   * When present, used instead of laying {@linkcode ClientAuthenticator.headers} on top: the
+   * complete headers of a request whose own are `base`, for authenticators that also remove or
+   * keep existing headers (`headers_setter`'s `delete`, `insert` and `update` actions). Must not
+   * change `base`.
+   */
+  apply?(
+    base: Readonly<Record<string, string>>,
+    client: ClientInfo,
+  ): Readonly<Record<string, string>>;
 }
 
 /** Missing or wrong credentials: 401 / UNAUTHENTICATED. */

@@ -11,7 +11,8 @@
 import { z } from "zod";
 import type { Host } from "../component/host.ts";
 import { type ClientAuthenticator, clientAuthenticatorOf } from "./auth.ts";
-import { retryableError } from "../consumer/consumer.ts";
+import { ConsumerError, retryableError } from "../consumer/consumer.ts";
+import { type ClientInfo, NO_CLIENT } from "../pdata/payload.ts";
 
 /** `auth: {authenticator: <extension id>}`. */
 export const clientAuthSchema = z.strictObject({
@@ -47,23 +48,30 @@ export function resolveClientAuth(
 }
 
 /**
- * `base` with the authenticator's current headers laid on top; `base` itself when there is no
- * authenticator. A failing authenticator is a retryable error: credentials may come later.
+ * `base` with the authenticator's current headers for data from `client` laid on top (or, for an
+ * authenticator with `apply`, the headers it makes of `base`); `base` itself when there is no
+ * authenticator. A failing authenticator is a retryable error (credentials may come later) unless
+ * it threw a {@linkcode ConsumerError}, whose kind is kept (a request context that can never give
+ * a header is permanent).
  */
 export function withAuthHeaders(
   base: Readonly<Record<string, string>>,
   authenticator: ClientAuthenticator | undefined,
   context: string,
+  client: ClientInfo = NO_CLIENT,
 ): Readonly<Record<string, string>> {
   if (authenticator === undefined) return base;
   let extra: Readonly<Record<string, string>>;
   try {
-    extra = authenticator.headers();
+    if (authenticator.apply !== undefined) return authenticator.apply(base, client);
+    extra = authenticator.headers(client);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw retryableError(`${context}: the client authenticator failed: ${message}`, {
-      cause: error,
-    });
+    const full = `${context}: the client authenticator failed: ${message}`;
+    if (error instanceof ConsumerError) {
+      throw new ConsumerError(full, error.permanent, { cause: error });
+    }
+    throw retryableError(full, { cause: error });
   }
   const names = Object.keys(extra);
   if (names.length === 0) return base;

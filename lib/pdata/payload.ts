@@ -187,6 +187,17 @@ export class Payload<S extends Signal = Signal> {
     return merged;
   }
 
+  /**
+   * The same data, encoded or decoded, shared rather than copied, from another client: for a
+   * receiver that learns the client info from the data itself. This payload must not be used
+   * afterwards.
+   */
+  withClient(client: ClientInfo): Payload<S> {
+    const p = new Payload<S>(this.signal, client, this.#data, this.#parts, this.#decoder);
+    p.#count = this.#count;
+    return p;
+  }
+
   /** An independent copy; an encoded payload's copy shares the (immutable) bytes. */
   clone(): Payload<S> {
     if (this.#parts !== undefined) {

@@ -25,7 +25,7 @@ import { resolveClientAuth, withAuthHeaders } from "../../../lib/net/client_auth
 import { HttpClient, type HttpResult } from "../../../lib/net/http_client.ts";
 import { displayUrl, loadHttpClientTls } from "../../../lib/net/http_client_tls.ts";
 import { snappyCompress } from "../../../lib/net/snappy.ts";
-import type { Payload } from "../../../lib/pdata/payload.ts";
+import type { ClientInfo, Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { urlLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
 import { defaultLabelEnabled, type LokiConfig, lokiConfigSchema } from "./config.ts";
@@ -81,7 +81,11 @@ export function createLokiExporter(
       : encodePushJson(request);
   }
 
-  async function send(request: LokiRequest, abort: AbortSignal): Promise<void> {
+  async function send(
+    request: LokiRequest,
+    from: ClientInfo,
+    abort: AbortSignal,
+  ): Promise<void> {
     let headers: Record<string, string> = baseHeaders;
     if (request.tenant !== "") {
       // The hinted tenant replaces a static X-Scope-OrgID, whatever its case.
@@ -94,7 +98,7 @@ export function createLokiExporter(
     let result: HttpResult;
     try {
       result = await client!.post(url, body(request), {
-        headers: withAuthHeaders(headers, authenticator, context),
+        headers: withAuthHeaders(headers, authenticator, context, from),
         timeoutMs: 0, // the exporter helper's timeout aborts `abort`
         signal: abort,
       });
@@ -134,7 +138,7 @@ export function createLokiExporter(
     for (const request of conversion.requests) {
       if (done.has(request.tenant)) continue;
       try {
-        await send(request, abort);
+        await send(request, payload.client, abort);
         done.add(request.tenant);
       } catch (error) {
         if (isPermanent(error)) {

@@ -188,7 +188,7 @@ export function createOpensearchExporter(
       let result: HttpResult;
       try {
         result = await client.post(url, bulkBody(built.items, config.bulk_action), {
-          headers: withAuthHeaders(baseHeaders, authenticator, ctx),
+          headers: withAuthHeaders(baseHeaders, authenticator, ctx, payload.client),
           timeoutMs: config.http.timeout,
           signal: abort,
           maxResponseBytes: MAX_RESPONSE_BYTES,

@@ -113,7 +113,7 @@ export function createOtlpSender(
       let response: Uint8Array;
       try {
         response = await client.unary(codec.grpcMethod, requestProto(payload), {
-          metadata: withAuthHeaders(headers, authenticator, context),
+          metadata: withAuthHeaders(headers, authenticator, context, payload.client),
           timeoutMs: config.timeout,
         });
       } catch (error) {

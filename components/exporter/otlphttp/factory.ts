@@ -125,7 +125,7 @@ export function createOtlphttpExporter(
           url!,
           await compressRequestBody(body(payload), config.compression),
           {
-            headers: withAuthHeaders(baseHeaders, authenticator, context),
+            headers: withAuthHeaders(baseHeaders, authenticator, context, payload.client),
             timeoutMs: 0, // the exporter helper's timeout aborts `abort`
             signal: abort,
             compression: "none", // compressed above, with any of the Collector's codings

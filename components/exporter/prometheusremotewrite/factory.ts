@@ -147,7 +147,7 @@ export function createPrwExporter(
         if (values !== undefined && values.length > 0) headers[key] = values.join(", ");
       }
     }
-    return withAuthHeaders(headers, authenticator, context);
+    return withAuthHeaders(headers, authenticator, context, payload.client);
   }
 
   async function send(

@@ -21,6 +21,9 @@ import { admitProto } from "./_budget.ts";
 import { itemCounters } from "./_observe.ts";
 import { inputRefusal, pipelineRefusal } from "./_refusal.ts";
 import { SIGNAL_CODECS } from "./_signals.ts";
+import type { TenantGate } from "../../../lib/tenancy/gate.ts";
+import type { ResourceMetadataSplitter } from "./_resource_metadata.ts";
+import { deliver } from "./_deliver.ts";
 
 /** What {@linkcode grpcMethods} needs. */
 export interface GrpcMethodsOptions {
@@ -32,6 +35,10 @@ export interface GrpcMethodsOptions {
   readonly authenticator?: ServerAuthenticator | undefined;
   /** The largest request message, which sets the item budget (`_budget.ts`). */
   readonly maxRecvMsgBytes: number;
+  /** Per-tenant limits and counts, when configured. */
+  readonly gate?: TenantGate | undefined;
+  /** Request metadata from resource attributes (`metadata_from_resource`), when configured. */
+  readonly split?: ResourceMetadataSplitter | undefined;
 }
 
 const NO_METADATA: ReadonlyMap<string, readonly string[]> = new Map();
@@ -54,6 +61,13 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
           address: call.peer,
         }
         : await authenticate(authenticator, call);
+      const early = options.split === undefined
+        ? options.gate?.precheck(client, call.request.length, "grpc")
+        : undefined;
+      if (early !== undefined) {
+        const refusal = pipelineRefusal(early);
+        throw new GrpcError(refusal.code, refusal.message, { retryAfterMs: refusal.retryAfterMs });
+      }
       const payload = Payload.fromProto(signal, call.request, codec.proto, client);
       try {
         admitProto(
@@ -67,10 +81,11 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
         if (refusal === undefined) throw error;
         throw new GrpcError(refusal.code, refusal.message, { cause: error });
       }
+      const items = payload.itemCount;
       try {
-        await consumer.consume(payload);
+        await deliver(consumer, payload, call.request.length, "grpc", options);
       } catch (error) {
-        count.refused.add(payload.itemCount);
+        count.refused.add(items);
         logger.debug("The pipeline refused OTLP/gRPC data", { signal, error });
         const refusal = pipelineRefusal(error);
         throw new GrpcError(refusal.code, refusal.message, {
@@ -78,7 +93,7 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
           retryAfterMs: refusal.retryAfterMs,
         });
       }
-      count.accepted.add(payload.itemCount);
+      count.accepted.add(items);
       return codec.encodeResponse(undefined);
     };
   }

@@ -24,6 +24,9 @@ import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import type { OtlpHttpConfig } from "./config.ts";
+import type { ResourceMetadataSplitter } from "./_resource_metadata.ts";
+import { deliver } from "./_deliver.ts";
+import type { TenantGate } from "../../../lib/tenancy/gate.ts";
 import { authenticatedClient } from "./_auth.ts";
 import { corsPolicy } from "./_cors.ts";
 import { admitProto, checkItemBudget, countJsonObjects } from "./_budget.ts";
@@ -59,6 +62,10 @@ export interface HttpHandlerOptions {
   readonly meter: Meter;
   /** Checks every request before its body is read, when set. */
   readonly authenticator?: ServerAuthenticator | undefined;
+  /** Per-tenant limits and counts, when configured. */
+  readonly gate?: TenantGate | undefined;
+  /** Request metadata from resource attributes (`metadata_from_resource`), when configured. */
+  readonly split?: ResourceMetadataSplitter | undefined;
 }
 
 function bodyEncoding(contentType: string | null): BodyEncoding | undefined {
@@ -175,7 +182,7 @@ function routes(config: OtlpHttpConfig, next: SignalConsumers): Map<string, Sign
 
 /** Creates the HTTP handler of an otlp receiver. */
 export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler {
-  const { config, next, logger, authenticator } = options;
+  const { config, next, logger, authenticator, gate } = options;
   const paths = routes(config, next);
   const cors = config.cors !== undefined && config.cors.allowed_origins.length > 0
     ? corsPolicy(config.cors)
@@ -220,10 +227,20 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
       });
     }
     const codec = SIGNAL_CODECS[signal];
+    const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
+    // A tenant already over its rate limit is refused before its body costs anything. The body
+    // is not cancelled: the server skips a small one already buffered and keeps the connection
+    // (closing it would cost both sides a new connection per refusal), and closes it otherwise.
+    // With metadata_from_resource the tenant is known only once the body is read.
+    const early = options.split === undefined
+      ? gate?.precheck(client, declared, "http")
+      : undefined;
+    if (early !== undefined) return statusResponse(encoding, pipelineRefusal(early));
     let payload: Payload<S>;
+    let bytes = 0;
     try {
       const body = await decompress(await readBody(request, limit, declared), coding, limit);
-      const client = clientInfo(request, remoteAddr, config.include_metadata, auth);
+      bytes = body.length;
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);
         // Counting checks that a protobuf body decodes (validate.ts), without decoding it.
@@ -246,15 +263,16 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
       return statusResponse(encoding, refusal);
     }
     const count = counters.get(signal)!;
+    const items = payload.itemCount;
     try {
-      await (next[signal] as Consumer<S>).consume(payload);
+      await deliver(next[signal] as Consumer<S>, payload, bytes, "http", options);
     } catch (error) {
-      count.refused.add(payload.itemCount);
+      count.refused.add(items);
       const refusal = pipelineRefusal(error);
       logger.debug("The pipeline refused OTLP/HTTP data", { signal, error });
       return statusResponse(encoding, refusal);
     }
-    count.accepted.add(payload.itemCount);
+    count.accepted.add(items);
     if (encoding === "json") {
       return new Response(codec.encodeResponseJson(undefined), {
         status: 200,

@@ -11,6 +11,7 @@ import { BodyTooLargeError } from "../../../lib/net/body.ts";
 import { DecompressionError } from "../../../lib/net/compression.ts";
 import { GrpcCode } from "../../../lib/net/rpc_status.ts";
 import { OtlpDecodeError } from "../../../lib/otlp/mod.ts";
+import { RateLimitError } from "../../../lib/tenancy/gate.ts";
 import { ItemBudgetError } from "./_budget.ts";
 
 /** An answer to a request that failed. */
@@ -49,6 +50,15 @@ export function inputRefusal(error: unknown): Refusal | undefined {
  * (it may name internal endpoints); the client gets the status text, as from the Collector.
  */
 export function pipelineRefusal(error: unknown): Refusal {
+  if (error instanceof RateLimitError) {
+    // The client's own tenant is over its limit: it is told so, and when to come back.
+    return {
+      status: 429,
+      code: GrpcCode.RESOURCE_EXHAUSTED,
+      message: error.message,
+      retryAfterMs: error.retryAfterMs,
+    };
+  }
   if (isPermanent(error)) {
     return {
       status: 400,

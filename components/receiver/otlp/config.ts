@@ -7,6 +7,11 @@
 import { z } from "zod";
 import { byteSize, duration, hostPort } from "../../../lib/config/schema.ts";
 import { OTLP_SIGNALS } from "../../../lib/otlp/signals.ts";
+import {
+  rateLimitSchema,
+  readsMetadata,
+  tenantMetricsSchema,
+} from "../../../lib/tenancy/config.ts";
 
 /** Server-side TLS files. */
 const tlsSchema = z.strictObject({
@@ -160,6 +165,15 @@ export const otlpConfigSchema = z
       grpc: z.preprocess(nullAsEmpty, grpcConfigSchema).optional(),
       http: z.preprocess(nullAsEmpty, httpConfigSchema).optional(),
     }).default({}),
+    /** tfo: limits per tenant over both protocols (see `lib/tenancy/config.ts`). */
+    rate_limit: rateLimitSchema.optional(),
+    /** tfo: accepted and refused items per tenant in self-metrics. */
+    tenant_metrics: tenantMetricsSchema.optional(),
+    /**
+     * tfo: request metadata from resource attributes, `{<metadata key>: <resource attribute>}`,
+     * for unauthenticated clients that name their tenant in their data (`_resource_metadata.ts`).
+     */
+    metadata_from_resource: z.record(z.string(), z.string().min(1)).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.protocols.grpc === undefined && c.protocols.http === undefined) {
@@ -168,6 +182,39 @@ export const otlpConfigSchema = z
         path: ["protocols"],
         message: 'must enable at least one protocol: "grpc" or "http"',
       });
+    }
+    const protocols = [c.protocols.grpc, c.protocols.http].filter((p) => p !== undefined);
+    for (const key of Object.keys(c.metadata_from_resource ?? {})) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["metadata_from_resource", key],
+          message: "must be keyed by a metadata (header) name",
+        });
+      }
+    }
+    if (c.metadata_from_resource !== undefined && protocols.some((p) => p.auth !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["metadata_from_resource"],
+        message: "cannot be used with an authenticator: the authenticated tenant must win over " +
+          "what the data claims (read it with from_context: auth.tenant.id instead)",
+      });
+    }
+    for (const key of ["rate_limit", "tenant_metrics"] as const) {
+      const from = c[key]?.from_context;
+      if (from === undefined || !readsMetadata(from)) continue;
+      const metadataKey = (from.startsWith("metadata.") ? from.slice(9) : from).toLowerCase();
+      const fromResource = Object.keys(c.metadata_from_resource ?? {}).map((k) => k.toLowerCase());
+      if (fromResource.includes(metadataKey)) continue;
+      if (protocols.some((p) => !p.include_metadata)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key, "from_context"],
+          message: `reads request metadata ("${from}"), which every protocol must keep: set ` +
+            "include_metadata: true, or name an authenticator attribute (auth.tenant.id)",
+        });
+      }
     }
   });
 

@@ -29,6 +29,8 @@ import {
 import { grpcMethods } from "./_grpc_service.ts";
 import { createHttpHandler } from "./_http_handler.ts";
 import { type HttpListener, listenHttp } from "./_http_listener.ts";
+import { createTenantGate, type TenantGate } from "../../../lib/tenancy/gate.ts";
+import { type ResourceMetadataSplitter, resourceMetadataSplitter } from "./_resource_metadata.ts";
 
 /** An otlp receiver instance; the bound ports are known once started. */
 export interface OtlpReceiver extends Receiver {
@@ -88,6 +90,8 @@ async function startGrpc(
   config: OtlpGrpcConfig,
   next: SignalConsumers,
   authenticator: ServerAuthenticator | undefined,
+  gate: TenantGate | undefined,
+  split: ResourceMetadataSplitter | undefined,
 ): Promise<GrpcServer> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -123,6 +127,8 @@ async function startGrpc(
       meter: settings.meter,
       authenticator,
       maxRecvMsgBytes,
+      gate,
+      split,
     }),
   );
   logger.info("Starting GRPC server", { endpoint: `${hostname}:${server.port}` });
@@ -134,6 +140,8 @@ async function startHttp(
   config: OtlpHttpConfig,
   next: SignalConsumers,
   authenticator: ServerAuthenticator | undefined,
+  gate: TenantGate | undefined,
+  split: ResourceMetadataSplitter | undefined,
 ): Promise<HttpListener> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -150,6 +158,8 @@ async function startHttp(
     logger,
     meter: settings.meter,
     authenticator,
+    gate,
+    split,
   });
   const timeouts = httpServerTimeouts(config);
   const listener = listenHttp({ hostname, port, tls, logger, timeouts }, handler);
@@ -167,14 +177,27 @@ export function createOtlpReceiver(
   let http: HttpListener | undefined;
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
+  // One gate for both protocols: a tenant's limit is the same over HTTP and gRPC.
+  const gate = createTenantGate({
+    rateLimit: config.rate_limit,
+    tenantMetrics: config.tenant_metrics,
+    meter: settings.meter,
+  });
+  const split = config.metadata_from_resource === undefined
+    ? undefined
+    : resourceMetadataSplitter(config.metadata_from_resource);
 
   async function start(host: Host): Promise<void> {
     const { grpc: grpcConfig, http: httpConfig } = config.protocols;
     try {
       const grpcAuth = authenticatorFor(id, "grpc", grpcConfig?.auth, host);
       const httpAuth = authenticatorFor(id, "http", httpConfig?.auth, host);
-      if (grpcConfig !== undefined) grpc = await startGrpc(settings, grpcConfig, next, grpcAuth);
-      if (httpConfig !== undefined) http = await startHttp(settings, httpConfig, next, httpAuth);
+      if (grpcConfig !== undefined) {
+        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split);
+      }
+      if (httpConfig !== undefined) {
+        http = await startHttp(settings, httpConfig, next, httpAuth, gate, split);
+      }
     } catch (error) {
       await Promise.all([grpc?.shutdown(), http?.shutdown()]);
       grpc = undefined;

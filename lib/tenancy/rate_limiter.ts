@@ -1,0 +1,100 @@
+/**
+ * Token buckets per tenant: one for items, one for bytes, each refilled at its rate up to
+ * `burst_seconds` of it. A request is admitted when every limited bucket holds what it needs (a
+ * request larger than a whole bucket is admitted once that bucket is full, and leaves it in debt);
+ * then both are charged. A refused request charges nothing and is told when enough will be
+ * there. Buckets are independent: one tenant's traffic never touches another's.
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { RateLimitConfig } from "./config.ts";
+
+/** The answer to a request: admitted, or refused with the wait until it would be. */
+export type Admission =
+  | { readonly admitted: true }
+  | { readonly admitted: false; readonly retryAfterMs: number; readonly limit: "items" | "bytes" };
+
+const ADMITTED: Admission = Object.freeze({ admitted: true });
+
+interface Bucket {
+  items: number;
+  bytes: number;
+  at: number;
+  readonly itemRate: number;
+  readonly byteRate: number;
+}
+
+/** Limits per tenant. */
+export interface RateLimiter {
+  /** Admits (and charges) or refuses `items` and `bytes` of `tenant` now. */
+  admit(tenant: string, items: number, bytes: number): Admission;
+  /**
+   * Whether `items` and `bytes` of `tenant` would be admitted now, charging nothing: a receiver
+   * asks with one item and the declared length before it reads a body, so a tenant over its
+   * limit is refused without the cost of reading, decompressing and checking what it sent.
+   */
+  check(tenant: string, items: number, bytes: number): Admission;
+  /** Tenants tracked now. */
+  readonly size: number;
+}
+
+/** Creates the limiter a validated `rate_limit` describes. */
+export function createRateLimiter(config: RateLimitConfig, clock: Clock): RateLimiter {
+  const buckets = new Map<string, Bucket>();
+  const burst = config.burst_seconds;
+
+  function bucketOf(tenant: string, now: number): Bucket {
+    let bucket = buckets.get(tenant);
+    if (bucket !== undefined) {
+      buckets.delete(tenant); // re-inserted below: the map's order is least recently seen first
+    } else {
+      const override = config.overrides[tenant];
+      const itemRate = override?.items_per_second ?? config.items_per_second;
+      const byteRate = override?.bytes_per_second ?? config.bytes_per_second;
+      bucket = { items: itemRate * burst, bytes: byteRate * burst, at: now, itemRate, byteRate };
+      if (buckets.size >= config.max_tenants) {
+        const oldest = buckets.keys().next();
+        if (!oldest.done) buckets.delete(oldest.value);
+      }
+    }
+    buckets.set(tenant, bucket);
+    return bucket;
+  }
+
+  /** Milliseconds until a bucket at `level` of `rate` holds `need`, or 0 when it does. */
+  function wait(level: number, rate: number, need: number): number {
+    if (rate <= 0) return 0;
+    const required = Math.min(need, rate * burst);
+    return level >= required ? 0 : ((required - level) / rate) * 1000;
+  }
+
+  return {
+    admit: (tenant, items, bytes) => decide(tenant, items, bytes, true),
+    check: (tenant, items, bytes) => decide(tenant, items, bytes, false),
+    get size() {
+      return buckets.size;
+    },
+  };
+
+  function decide(tenant: string, items: number, bytes: number, charge: boolean): Admission {
+    const now = clock.now();
+    const b = bucketOf(tenant, now);
+    const elapsed = Math.max(0, now - b.at) / 1000;
+    b.at = now;
+    b.items = Math.min(b.itemRate * burst, b.items + elapsed * b.itemRate);
+    b.bytes = Math.min(b.byteRate * burst, b.bytes + elapsed * b.byteRate);
+    const itemWait = wait(b.items, b.itemRate, items);
+    const byteWait = wait(b.bytes, b.byteRate, bytes);
+    if (itemWait > 0 || byteWait > 0) {
+      return {
+        admitted: false,
+        retryAfterMs: Math.ceil(Math.max(itemWait, byteWait)),
+        limit: itemWait >= byteWait ? "items" : "bytes",
+      };
+    }
+    if (charge && b.itemRate > 0) b.items -= items;
+    if (charge && b.byteRate > 0) b.bytes -= bytes;
+    return ADMITTED;
+  }
+}
