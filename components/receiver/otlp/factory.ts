@@ -29,6 +29,8 @@ import {
 import { grpcMethods } from "./_grpc_service.ts";
 import { createHttpHandler } from "./_http_handler.ts";
 import { type HttpListener, listenHttp } from "./_http_listener.ts";
+import { warmUpReceivePath } from "./_warm_up.ts";
+import { SIGNALS } from "../../../lib/pdata/types.ts";
 
 /** An otlp receiver instance; the bound ports are known once started. */
 export interface OtlpReceiver extends Receiver {
@@ -171,6 +173,8 @@ export function createOtlpReceiver(
   async function start(host: Host): Promise<void> {
     const { grpc: grpcConfig, http: httpConfig } = config.protocols;
     try {
+      // The first request would otherwise pay for compiling its path (see _warm_up.ts).
+      await warmUpReceivePath(SIGNALS.filter((signal) => next[signal] !== undefined));
       const grpcAuth = authenticatorFor(id, "grpc", grpcConfig?.auth, host);
       const httpAuth = authenticatorFor(id, "http", httpConfig?.auth, host);
       if (grpcConfig !== undefined) grpc = await startGrpc(settings, grpcConfig, next, grpcAuth);
