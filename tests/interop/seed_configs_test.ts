@@ -206,6 +206,8 @@ for (const seed of SEEDS) {
         expected.set(service, bySignal);
       };
       const latencies: number[] = [];
+      /** The first request of each SDK exporter: it opens the exporter's connection. */
+      const firsts: number[] = [];
       const to = {
         httpBase: `http://127.0.0.1:${ports.http}`,
         grpcAddress: `127.0.0.1:${ports.grpc}`,
@@ -222,7 +224,7 @@ for (const seed of SEEDS) {
               const result = await new Promise<{ code: number; error?: Error }>((resolve) =>
                 exporter.export(batch.items as never, resolve)
               );
-              latencies.push(performance.now() - started);
+              (i === 0 ? firsts : latencies).push(performance.now() - started);
               assert.equal(result.code, 0, `SDK ${protocol} ${signal}: ${result.error}`);
             }
           } finally {
@@ -246,12 +248,18 @@ for (const seed of SEEDS) {
           `telemetrygen not found at ${TELEMETRYGEN} (bench/peers.sh builds it): skipped`,
         );
       }
+      const all = [...latencies, ...firsts].sort((a, b) => a - b);
       latencies.sort((a, b) => a - b);
-      const p50 = percentile(latencies, 0.5);
-      const p99 = percentile(latencies, 0.99);
+      const p50 = percentile(all, 0.5);
+      const p99 = percentile(all, 0.99);
       console.log(
-        `[${seed.file}] SDK requests: ${latencies.length}, p50 ${p50.toFixed(1)} ms, ` +
-          `p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; ` +
+        `[${seed.file}] SDK requests: ${all.length}, p50 ${p50.toFixed(1)} ms, ` +
+          `p99 ${p99.toFixed(1)} ms, max ${all.at(-1)!.toFixed(1)} ms; without the first ` +
+          `request of each of the ${firsts.length} connections: p50 ` +
+          `${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${
+            percentile(latencies, 0.99).toFixed(1)
+          } ms, max ${latencies.at(-1)!.toFixed(1)} ms; first requests ` +
+          `${firsts.map((ms) => ms.toFixed(1)).join(", ")} ms; ` +
           `telemetrygen runs: ${tg.join(", ") || "skipped"}`,
       );
       assert.ok(p99 < P99_LIMIT_MS, `SDK request p99 ${p99.toFixed(0)} ms waits for nothing`);
