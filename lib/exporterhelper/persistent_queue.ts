@@ -644,7 +644,13 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       });
     }
     const held: Held<S> = { seq, header, taken: false, journaled };
-    if (journaled !== undefined) journaled.onFolded = (folded) => held.header = folded;
+    if (journaled !== undefined) {
+      journaled.onFolded = (folded) => {
+        // In Deno KV now: read from there, and let go of the journaled bytes (memory).
+        held.header = folded;
+        held.journaled = undefined;
+      };
+    }
     if (this.#memoryBytes + raw.length <= this.#memoryLimit) {
       // What a read from disk would give: the offered payload when it is the stored bytes and
       // client (its item count is then not counted again), otherwise one made from them.
