@@ -13,12 +13,16 @@
  * loss or kernel crash before Deno KV's commit of it (or its delivery). That is the Collector's
  * contract for `file_storage` without `fsync`, and "accepted survives kill -9" stays.
  *
- * Segment files are `<name>.<n>.journal` in the journal directory, `n` increasing. A record is
+ * Segment files are `<name>.<n>.journal` in the journal directory, `n` increasing. A segment is
+ * closed for writing at `maxSegmentBytes`, or as soon as nothing journaled waits for its fold any
+ * more (then it is deleted at once, and the next append begins a new one): the journal's files hold
+ * only what may still be needed, and {@linkcode QueueJournal.bytes} (what they take on disk) is
+ * counted in the queue's byte bound. A record is
  * `magic (u32) | body length (u32) | CRC-32 of the body (u32) | body`, the body
  * `JSON length (u32) | {"seq", "header"} as JSON | stored bytes` for an item, or
  * `JSON length (u32) | {"acks": [seq, …]}` for items acknowledged before their fold, big-endian.
- * Records of concurrent offers are written with one `write` call; a record is acknowledged only after its
- * bytes were written whole. Reading stops at the first record that is truncated or fails its CRC
+ * A record is written when it is appended, synchronously, and acknowledged only after its bytes
+ * were written whole. Reading stops at the first record that is truncated or fails its CRC
  * (a write cut short by a crash, never acknowledged). A failed write is cut off again (truncate to
  * the last whole record), or, when that fails too, the segment is closed and a new one begun.
  *
@@ -33,8 +37,16 @@ import { headerProblem, type QueueHeader } from "./_queue_codec.ts";
 const MAGIC = 0x544a5231; // "TJR1"
 const FRAME_BYTES = 12;
 
-/** A segment past this size is closed and a new one begun. */
+/** A segment past this size is closed and a new one begun (the default of `maxSegmentBytes`). */
 export const JOURNAL_SEGMENT_BYTES = 8 * 1024 * 1024;
+
+/** Options of {@linkcode openJournal}. */
+export interface JournalOptions {
+  /** Segment size past which a new segment begins. @default JOURNAL_SEGMENT_BYTES */
+  readonly maxSegmentBytes?: number;
+  /** Told every change of {@linkcode QueueJournal.bytes} (bytes written, segments deleted). */
+  readonly onBytes?: (delta: number) => void;
+}
 
 /** One journaled item. */
 export interface JournalRecord {
@@ -62,7 +74,6 @@ interface Append {
   readonly parts: readonly Uint8Array[];
   /** True for an item record (counted in its segment's `pending`), false for acknowledgements. */
   readonly item: boolean;
-  readonly done: PromiseWithResolvers<JournalSegment>;
 }
 
 /** What a journal's segments hold. */
@@ -160,6 +171,7 @@ export function decodeRecords(
 export async function openJournal(
   location: JournalLocation,
   logger: Logger,
+  options: JournalOptions = {},
 ): Promise<{ journal: QueueJournal; contents: JournalContents }> {
   await Deno.mkdir(location.directory, { recursive: true });
   const pattern = new RegExp(
@@ -187,7 +199,7 @@ export async function openJournal(
     records.push(...read.records);
   }
   const next = (found.at(-1)?.id ?? -1) + 1;
-  const journal = new QueueJournal(location, next, found.map((f) => f.path), logger);
+  const journal = new QueueJournal(location, next, found.map((f) => f.path), logger, options);
   return { journal, contents: { records, acks } };
 }
 
@@ -198,18 +210,39 @@ export class QueueJournal {
   #recovered: string[];
   #nextId: number;
   #current: OpenSegment | undefined;
-  /** Segments closed for writing whose records are not all folded yet. */
+  /** Segments closed for writing and not deleted yet, in the order written. */
   readonly #retired = new Set<OpenSegment>();
-  #queue: Append[] = [];
-  #writing = false;
   #closed = false;
+  /** Bytes of the segments on disk, written since open (the recovered ones not included). */
+  #bytes = 0;
+  readonly #maxSegmentBytes: number;
+  readonly #onBytes: ((delta: number) => void) | undefined;
 
   /** Use {@linkcode openJournal}. */
-  constructor(location: JournalLocation, nextId: number, recovered: string[], logger: Logger) {
+  constructor(
+    location: JournalLocation,
+    nextId: number,
+    recovered: string[],
+    logger: Logger,
+    options: JournalOptions = {},
+  ) {
     this.#location = location;
     this.#nextId = nextId;
     this.#recovered = recovered;
     this.#logger = logger;
+    this.#maxSegmentBytes = options.maxSegmentBytes ?? JOURNAL_SEGMENT_BYTES;
+    this.#onBytes = options.onBytes;
+  }
+
+  /** What the journal's segments written since open take on disk, in bytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #countBytes(delta: number): void {
+    if (delta === 0) return;
+    this.#bytes += delta;
+    this.#onBytes?.(delta);
   }
 
   /** Deletes the segments found at open (their records are in Deno KV now). */
@@ -237,67 +270,87 @@ export class QueueJournal {
     await this.#push(frameParts({ acks: seqs }, new Uint8Array(0)), false);
   }
 
+  /** Writes one record now (synchronously, see {@linkcode QueueJournal.#writeAll}). */
   #push(parts: readonly Uint8Array[], item: boolean): Promise<JournalSegment> {
-    const done = Promise.withResolvers<JournalSegment>();
-    this.#queue.push({ parts, item, done });
-    if (!this.#writing) void this.#writeLoop();
-    return done.promise;
-  }
-
-  /** Notes that one record of `segment` is in Deno KV; deletes a finished, closed segment. */
-  folded(segment: JournalSegment): void {
-    segment.pending--;
-    const open = segment as OpenSegment;
-    if (open.pending === 0 && this.#retired.has(open)) {
-      this.#retired.delete(open);
-      void removeFile(open.path).catch((error) => this.#warnRemove(open.path, error));
+    try {
+      const segment = this.#segmentFor();
+      this.#writeAll(segment, [{ parts, item }]);
+      return Promise.resolve(segment);
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
   /**
+   * Notes that one record of `segment` needs no journal any more (in Deno KV, or acknowledged
+   * before its fold); deletes finished, closed segments, and closes (and deletes) the current one
+   * when no record anywhere waits for its fold: its acknowledgement records then refer to nothing
+   * left to replay.
+   */
+  folded(segment: JournalSegment): void {
+    segment.pending--;
+    this.#sweep();
+    const current = this.#current;
+    if (
+      current !== undefined && current.pending === 0 && this.#retired.size === 0
+    ) {
+      this.#current = undefined;
+      this.#retire(current);
+    }
+  }
+
+  /**
+   * Deletes closed segments whose records are all done, oldest first, up to the first that still
+   * holds a record waiting for its fold: a later segment may hold the acknowledgements of that
+   * one's items, so it stays as long as they may be replayed.
+   */
+  #sweep(): void {
+    for (const segment of this.#retired) {
+      if (segment.pending > 0) return;
+      this.#retired.delete(segment);
+      this.#delete(segment);
+    }
+  }
+
+  /** Deletes a closed segment's file and stops counting its bytes. */
+  #delete(segment: OpenSegment): void {
+    this.#countBytes(-segment.size);
+    segment.size = 0;
+    void removeFile(segment.path).catch((error) => this.#warnRemove(segment.path, error));
+  }
+
+  /**
    * Stops appending and closes the current segment. Segments whose records are all folded are
-   * deleted; the others stay, to be read at the next start.
+   * deleted, oldest first up to the first that is not (see {@linkcode QueueJournal.#sweep}); the
+   * others stay, to be read at the next start.
    */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#writing) await new Promise((resolve) => setTimeout(resolve, 1));
     const current = this.#current;
     this.#current = undefined;
     if (current !== undefined) this.#retire(current);
     for (const segment of [...this.#retired]) {
-      if (segment.pending > 0) continue;
+      if (segment.pending > 0) break;
       this.#retired.delete(segment);
+      this.#countBytes(-segment.size);
+      segment.size = 0;
       await removeFile(segment.path).catch((error) => this.#warnRemove(segment.path, error));
     }
   }
 
-  async #writeLoop(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue;
-        this.#queue = [];
-        try {
-          const segment = await this.#segmentFor();
-          this.#writeAll(segment, batch);
-          for (const append of batch) append.done.resolve(segment);
-        } catch (error) {
-          for (const append of batch) append.done.reject(error);
-        }
-      }
-    } finally {
-      this.#writing = false;
-    }
-  }
-
-  async #segmentFor(): Promise<OpenSegment> {
+  /**
+   * The segment to append to, a new one when there is none or it is full. Opened synchronously:
+   * a new segment begins whenever the journal ran empty, on the request path, where a thread-pool
+   * hop costs more than the `open(2)` itself (see {@linkcode QueueJournal.#writeAll}).
+   */
+  #segmentFor(): OpenSegment {
     const current = this.#current;
-    if (current !== undefined && current.size < JOURNAL_SEGMENT_BYTES) return current;
+    if (current !== undefined && current.size < this.#maxSegmentBytes) return current;
     if (current !== undefined) this.#retire(current);
     this.#current = undefined;
     const id = this.#nextId++;
     const path = join(this.#location.directory, `${this.#location.name}.${id}.journal`);
-    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+    const file = Deno.openSync(path, { write: true, create: true, truncate: true });
     const segment: OpenSegment = { id, path, file, size: 0, pending: 0 };
     this.#current = segment;
     return segment;
@@ -333,10 +386,11 @@ export class QueueJournal {
       throw error;
     }
     segment.size += total;
+    this.#countBytes(total);
     for (const append of batch) if (append.item) segment.pending++;
   }
 
-  /** Closes a segment for writing; deletes it at once when nothing in it waits for a fold. */
+  /** Closes a segment for writing; deletes it at once when nothing in it or before it waits. */
   #retire(segment: OpenSegment): void {
     try {
       segment.file?.close();
@@ -344,11 +398,8 @@ export class QueueJournal {
       // already closed
     }
     segment.file = undefined;
-    if (segment.pending === 0) {
-      void removeFile(segment.path).catch((error) => this.#warnRemove(segment.path, error));
-    } else {
-      this.#retired.add(segment);
-    }
+    this.#retired.add(segment);
+    this.#sweep();
   }
 
   #warnRemove(path: string, error: unknown): void {

@@ -24,8 +24,9 @@
  *   and entries taken but not acknowledged before a crash or shutdown are handed out again
  *   (at-least-once).
  * - Bounded by `capacity` items and `maxBytes` stored bytes: the bytes the chunks take on disk,
- *   after compression, which is what the bound protects and what `bytes` (the
- *   `tfo_exporter_queue_bytes` gauge) reports. An item larger than `maxBytes` is accepted only into
+ *   after compression, plus what the write-ahead journal's files take (see `_queue_journal.ts`;
+ *   an acknowledged record counts until its segment is deleted), which is what the bound protects
+ *   and what `bytes` (the `tfo_exporter_queue_bytes` gauge) reports. An item larger than `maxBytes` is accepted only into
  *   an empty queue, so the data never exceeds the bound by more than one item.
  * - A header found corrupt at start, or an item whose chunks are missing, of the wrong length, or do
  *   not decompress (zstd's checksum catches damaged bytes) when taken, is removed, logged once and
@@ -63,6 +64,7 @@ import {
 import { Payload, type ProtoDecoder } from "../pdata/payload.ts";
 import type { Signal, SignalData } from "../pdata/types.ts";
 import type { StorageClient } from "../storage/client.ts";
+import { KV_MAX_COMMIT_BYTES } from "../storage/limits.ts";
 import { type ByteBudget, isDiskFull, type StorageVolume } from "../storage/volume.ts";
 import { type Logger, NOOP_LOGGER } from "../telemetry/logger.ts";
 import type { Counter, Meter } from "../telemetry/metrics.ts";
@@ -85,6 +87,7 @@ import {
 } from "./_queue_codec.ts";
 import { GroupCommitter, type Mutation, planCommits } from "./_queue_commits.ts";
 import {
+  JOURNAL_SEGMENT_BYTES,
   type JournalRecord,
   type JournalSegment,
   openJournal,
@@ -209,10 +212,12 @@ interface FoldItem {
 
 /**
  * How long a journaled item waits before it is folded into Deno KV: an item acknowledged sooner
- * (the usual case while the backend keeps up) is never written there. It bounds how long an
- * acknowledged item is only in the page cache (lost on a power loss, not on `kill -9`).
+ * (the usual case while the backend keeps up, and under a closed-loop load the queue's backlog
+ * lives 1–2 s) is never compressed nor written there. It bounds how long an acknowledged item is
+ * only in the page cache (lost on a power loss, not on `kill -9`); the Collector's `file_storage`
+ * without `fsync` leaves that to the kernel's writeback, about 30 s.
  */
-export const JOURNAL_FOLD_DELAY_MS = 1000;
+export const JOURNAL_FOLD_DELAY_MS = 5000;
 
 /**
  * Payloads up to this size go through the journal as they are (compressed when folded); larger
@@ -223,8 +228,29 @@ export const JOURNAL_MAX_ITEM_BYTES = 640 * 1024;
 /** With a journal, the most encoded bytes merged into one offer ({@linkcode SendingQueue}). */
 export const JOURNAL_MERGE_BYTES = 256 * 1024;
 
-/** Journaled bytes waiting for their fold past which the fold runs at once. */
-export const JOURNAL_FOLD_EARLY_BYTES = 8 * 1024 * 1024;
+/**
+ * Journaled bytes waiting for their fold (held in memory meanwhile) past which the oldest are
+ * folded at once, down to half of it.
+ */
+export const JOURNAL_FOLD_EARLY_BYTES = 32 * 1024 * 1024;
+
+/** The smallest journal segment size (see {@linkcode journalSegmentBytes}). */
+const MIN_SEGMENT_BYTES = 64 * 1024;
+
+/**
+ * The journal's segment size for a queue whose byte bound is `bound`: at most an eighth of it, as
+ * the segments count against the bound (a segment is deleted only once nothing in it waits).
+ */
+function journalSegmentBytes(bound: number): number {
+  return Math.max(MIN_SEGMENT_BYTES, Math.min(JOURNAL_SEGMENT_BYTES, Math.floor(bound / 8)));
+}
+
+/**
+ * The most milliseconds the fold compresses without yielding to the event loop: a fold of a
+ * backlog compresses hundreds of requests (about 0.3 ms per 41 KiB), which in one go held every
+ * request arriving meanwhile.
+ */
+const FOLD_SLICE_MS = 2;
 
 /** The key of the highest sequence number folded from the journal (set in every fold commit). */
 const WATERMARK_KEY: Deno.KvKey = ["w"];
@@ -295,6 +321,8 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   /** Stored bytes of `#unfolded`. */
   #unfoldedBytes = 0;
   #folding = false;
+  /** True while unfolded bytes went past {@linkcode JOURNAL_FOLD_EARLY_BYTES} and are folded down. */
+  #draining = false;
   #foldTimer: ReturnType<typeof setTimeout> | undefined;
   /** True while `#foldTimer` waits to retry a failed fold (not for the next item's age). */
   #foldRetrying = false;
@@ -423,7 +451,10 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     let watermark = typeof stored === "number" && Number.isSafeInteger(stored) ? stored : -1;
     const location = this.#client.journal;
     if (location === undefined) return watermark;
-    const { journal, contents } = await openJournal(location, this.#logger);
+    const { journal, contents } = await openJournal(location, this.#logger, {
+      maxSegmentBytes: journalSegmentBytes(this.#bound()),
+      onBytes: (delta) => this.#addBytes(delta),
+    });
     this.#journal = journal;
     const replay = contents.records
       .filter((r) => r.seq > watermark && !contents.acks.has(r.seq))
@@ -613,7 +644,13 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       });
     }
     const held: Held<S> = { seq, header, taken: false, journaled };
-    if (journaled !== undefined) journaled.onFolded = (folded) => held.header = folded;
+    if (journaled !== undefined) {
+      journaled.onFolded = (folded) => {
+        // In Deno KV now: read from there, and let go of the journaled bytes (memory).
+        held.header = folded;
+        held.journaled = undefined;
+      };
+    }
     if (this.#memoryBytes + raw.length <= this.#memoryLimit) {
       // What a read from disk would give: the offered payload when it is the stored bytes and
       // client (its item count is then not counted again), otherwise one made from them.
@@ -692,6 +729,8 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       this.#unfoldedBytes -= bytes.length;
       throw error;
     }
+    // The journal counts what its record takes on disk now; the offer's reservation goes.
+    this.#addBytes(-bytes.length);
     this.#kickFold();
     return { journaled: entry };
   }
@@ -702,16 +741,32 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
    * items count their uncompressed size, so a full queue folds early to learn how much it holds).
    */
   #foldNow(): boolean {
-    const bound = Math.min(this.#maxBytes, this.#learnedMax, this.#shared?.limit ?? Infinity);
-    return this.#closed ||
-      this.#unfoldedBytes > Math.min(JOURNAL_FOLD_EARLY_BYTES, bound / 64);
+    if (this.#closed) return true;
+    const limit = this.#foldEarlyBytes();
+    if (this.#unfoldedBytes > limit) this.#draining = true;
+    else if (this.#unfoldedBytes <= limit / 2) this.#draining = false;
+    return this.#draining;
   }
 
-  /** Starts folding journaled items into Deno KV unless a fold runs or waits. */
-  #kickFold(): void {
+  /** Unfolded bytes past which the oldest are folded without waiting (down to half of it). */
+  #foldEarlyBytes(): number {
+    return Math.min(JOURNAL_FOLD_EARLY_BYTES, this.#bound() / 64);
+  }
+
+  /** The queue's byte bound: its own, or the shared budget's, whichever is lower. */
+  #bound(): number {
+    return Math.min(this.#maxBytes, this.#learnedMax, this.#shared?.limit ?? Infinity);
+  }
+
+  /**
+   * Starts folding journaled items into Deno KV unless a fold runs or waits; with `headAcked` (the
+   * oldest was just acknowledged) a fold waiting for its age starts now, to pass the acknowledged
+   * ones and let their journal segments go.
+   */
+  #kickFold(headAcked = false): void {
     if (this.#folding) return;
     if (this.#foldTimer !== undefined) {
-      if (this.#foldRetrying || !this.#foldNow()) return;
+      if (this.#foldRetrying || (!headAcked && !this.#foldNow())) return;
       clearTimeout(this.#foldTimer);
       this.#foldTimer = undefined;
     }
@@ -744,12 +799,20 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     try {
       while (true) {
         const now = performance.now();
-        const all = this.#foldNow();
+        const closing = this.#closed;
+        // Past the memory bound: the oldest are folded until half of it is left.
+        const excess = !closing && this.#foldNow()
+          ? this.#unfoldedBytes - this.#foldEarlyBytes() / 2
+          : 0;
         let ready = 0;
+        let counted = 0;
         while (ready < list.length) {
           const entry = list[ready]!;
           if (entry.segment === undefined) break;
-          if (!all && entry.state !== "acked" && now - entry.at < this.#foldDelayMs) break;
+          const due = closing || entry.state === "acked" || counted < excess ||
+            now - entry.at >= this.#foldDelayMs;
+          if (!due) break;
+          counted += entry.record.bytes.length;
           ready++;
         }
         if (ready === 0) {
@@ -759,12 +822,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
           }
           return;
         }
-        for (let i = 0; i < ready; i++) {
-          const entry = list[i]!;
-          if (entry.kv === undefined && entry.state !== "acked") {
-            entry.kv = await this.#kvForm(entry);
-          }
-        }
+        ready = await this.#compressForFold(list, ready);
         const items = (i: number): FoldItem => {
           const entry = list[i]!;
           const form = entry.kv ?? entry.record;
@@ -807,8 +865,8 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
           journal.folded(entry.segment!);
           if (entry.state === "folding" && entry.kv !== undefined) {
             entry.state = "folded";
-            // Held bytes now count what Deno KV stores.
-            this.#addBytes(storedBytes(entry.kv.header) - storedBytes(entry.record.header));
+            // Deno KV stores it now, besides the journal until its segment is deleted.
+            this.#addBytes(storedBytes(entry.kv.header));
             entry.onFolded?.(entry.kv.header);
           }
           entry.done.resolve();
@@ -817,6 +875,30 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     } finally {
       this.#folding = false;
     }
+  }
+
+  /**
+   * Makes the Deno KV form of the first of `ready` entries, about one commit's worth, yielding to
+   * the event loop every {@linkcode FOLD_SLICE_MS} of compression so that requests arriving
+   * meanwhile are answered; resolves to how many entries have their form (at least one).
+   */
+  async #compressForFold(list: readonly Unfolded[], ready: number): Promise<number> {
+    let slice = performance.now();
+    let stored = 0;
+    for (let i = 0; i < ready; i++) {
+      const entry = list[i]!;
+      if (entry.state === "acked") continue;
+      if (entry.kv === undefined) {
+        if (performance.now() - slice >= FOLD_SLICE_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          slice = performance.now();
+        }
+        entry.kv = await this.#kvForm(entry);
+      }
+      stored += entry.kv.bytes.length;
+      if (stored >= KV_MAX_COMMIT_BYTES) return i + 1;
+    }
+    return ready;
   }
 
   /** A journaled item's form in Deno KV: compressed when that pays. */
@@ -1007,8 +1089,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       const journaled = held.journaled;
       if (journaled?.state === "waiting") {
         // Not in Deno KV: never written there. The journal notes it, so a restart before the
-        // next fold commit does not send it again.
+        // next fold commit does not send it again. Its bytes are the journal's, freed with its
+        // segment.
+        freed = 0;
         journaled.state = "acked";
+        if (this.#unfolded[0] === journaled) this.#kickFold(true); // its segment may go now
         await this.#journal!.appendAcks([seq]).catch((error) => {
           this.#logger.debug("Cannot note an acknowledgement in the queue journal", {
             seq,

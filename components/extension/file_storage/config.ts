@@ -11,10 +11,11 @@
  * - `fsync` (default `false`, as the Collector's): whether an acknowledgement of the persistent
  *   sending queue waits for a sync to disk. With `false`, an offered item is written (no sync) to
  *   the queue's own append-only journal (`<directory>/journal/`) and acknowledged; what is still
- *   queued after 1 s is compressed and folded into the database (synced commits, in order) and the
- *   journal segment deleted once folded; what was acknowledged sooner is never written there.
- *   What was acknowledged survives `kill -9` of tfo (the page cache belongs to the kernel); a power
- *   loss or kernel crash may lose what was acknowledged in the last second or so and not yet
+ *   queued after 5 s (or past a memory bound) is compressed and folded into the database (synced
+ *   commits, in order) and a journal segment deleted once nothing in it waits; what was
+ *   acknowledged sooner is never written there. The journal's files count in the queue's byte
+ *   bound. What was acknowledged survives `kill -9` of tfo (the page cache belongs to the kernel); a
+ *   power loss or kernel crash may lose what was acknowledged in the last 5 s or so and not yet
  *   delivered (the Collector's bbolt without `fsync` leaves that to the kernel's writeback). With
  *   `true`, every acknowledgement waits for its Deno KV commit, which SQLite (WAL mode,
  *   `synchronous` FULL; Deno offers no way to change it) syncs before it resolves: it survives

@@ -31,6 +31,8 @@ import { createHttpHandler } from "./_http_handler.ts";
 import { type HttpListener, listenHttp } from "./_http_listener.ts";
 import { createTenantGate, type TenantGate } from "../../../lib/tenancy/gate.ts";
 import { type ResourceMetadataSplitter, resourceMetadataSplitter } from "./_resource_metadata.ts";
+import { warmUpReceivePath } from "./_warm_up.ts";
+import { SIGNALS } from "../../../lib/pdata/types.ts";
 
 /** An otlp receiver instance; the bound ports are known once started. */
 export interface OtlpReceiver extends Receiver {
@@ -190,6 +192,8 @@ export function createOtlpReceiver(
   async function start(host: Host): Promise<void> {
     const { grpc: grpcConfig, http: httpConfig } = config.protocols;
     try {
+      // The first request would otherwise pay for compiling its path (see _warm_up.ts).
+      await warmUpReceivePath(SIGNALS.filter((signal) => next[signal] !== undefined));
       const grpcAuth = authenticatorFor(id, "grpc", grpcConfig?.auth, host);
       const httpAuth = authenticatorFor(id, "http", httpConfig?.auth, host);
       if (grpcConfig !== undefined) {

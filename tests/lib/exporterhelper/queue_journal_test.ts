@@ -213,14 +213,19 @@ Deno.test("items the queue could not fold are acknowledged from the journal and 
 Deno.test("a journaled item is compressed when folded, and its bytes then count what the database holds", async () => {
   await withDir(async (dir) => {
     let storage = await openQueueStorage(dir, { journal: true });
-    const queue = await createPersistentQueue(storage.client, "traces", {
-      capacity: 100,
-      foldDelayMs: 0,
-      memoryBytes: 0,
-    });
+    let failing = true; // holds the fold back until the journal is looked at
+    const queue = await createPersistentQueue(
+      failingCommits(storage.client, () => failing),
+      "traces",
+      { capacity: 100, foldDelayMs: 0, memoryBytes: 0, fullProbeMs: 20 },
+    );
     const sent = compressibleBytes(20_000);
     await queue.offer(encodedPayload(sent));
-    assert.equal(queue.bytes, sent.length, "journaled as it is");
+    const [segment] = await journalFiles(dir);
+    const record = (await Deno.stat(`${dir}/journal/${segment}`)).size;
+    assert.ok(record > sent.length && record < sent.length + 256, `one record: ${record} bytes`);
+    assert.equal(queue.bytes, record, "journaled as it is: the bytes its journal takes");
+    failing = false;
     await waitUntil(async () => (await keysOf(storage.store.kv, PREFIX)).includes("i/0"));
     const header = (await storage.store.kv.get<{ codec?: string; stored: number }>([
       ...PREFIX,
@@ -289,18 +294,25 @@ Deno.test("a journal segment left behind after its items were folded and acknowl
   await withDir(async (dir) => {
     let storage = await openQueueStorage(dir, { journal: true });
     // Folded at once, before the acknowledgements: only the watermark keeps them from coming back.
-    const queue = await createPersistentQueue(storage.client, "traces", {
-      capacity: 100,
-      foldDelayMs: 0,
-    });
+    // The fold is held back (its commits fail) until the segment is copied: a folded segment is
+    // deleted at once.
+    let failing = true;
+    const queue = await createPersistentQueue(
+      failingCommits(storage.client, () => failing),
+      "traces",
+      { capacity: 100, foldDelayMs: 0, fullProbeMs: 20 },
+    );
     for (let i = 0; i < 3; i++) await queue.offer(encodedPayload(tracesBytes(i, 500)));
-    await waitUntil(async () => (await keysOf(storage.store.kv, PREFIX)).includes("i/2"));
-    const entries = [(await queue.take())!, (await queue.take())!, (await queue.take())!];
-    for (const entry of entries) await entry.ack();
     // As if tfo died between the fold and the segment's deletion: keep a copy of the segment.
     const [segment] = await journalFiles(dir);
     assert.ok(segment !== undefined);
     const copy = await Deno.readFile(`${dir}/journal/${segment}`);
+    failing = false;
+    await waitUntil(async () => (await keysOf(storage.store.kv, PREFIX)).includes("i/2"));
+    const entries = [(await queue.take())!, (await queue.take())!, (await queue.take())!];
+    for (const entry of entries) await entry.ack();
+    await waitUntil(async () => (await journalFiles(dir)).length === 0);
+    assert.deepEqual(await journalFiles(dir), [], "a folded segment is deleted at once");
     await queue.close();
     await storage.close();
     await Deno.writeFile(`${dir}/journal/${segment}`, copy);
@@ -318,10 +330,30 @@ function accepted(text: string): number[] {
   return text.split("\n").filter((l) => l.startsWith("accepted ")).map((l) => Number(l.slice(9)));
 }
 
+function lines(text: string, word: string): number[] {
+  return text.split("\n").filter((l) => l.startsWith(`${word} `)).map((l) =>
+    Number(l.slice(word.length + 1))
+  );
+}
+
 /** Runs the crash child on a journaled queue and kills it once it reported `after` items. */
-async function killJournaled(dir: string, first: number, after: number): Promise<number[]> {
+async function killJournaled(
+  dir: string,
+  first: number,
+  after: number,
+  mode: "journal" | "journal-ack" = "journal",
+): Promise<number[]> {
+  return (await killChild(dir, first, after, mode)).accepted;
+}
+
+async function killChild(
+  dir: string,
+  first: number,
+  after: number,
+  mode: "journal" | "journal-ack",
+): Promise<{ accepted: number[]; acking: number[]; delivered: number[] }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--unstable-kv", CHILD, dir, String(first), "100000", "journal"],
+    args: ["run", "--allow-all", "--unstable-kv", CHILD, dir, String(first), "100000", mode],
     stdout: "piped",
     stderr: "null",
     stdin: "null",
@@ -341,7 +373,12 @@ async function killJournaled(dir: string, first: number, after: number): Promise
     await child.status;
   }
   // Only whole lines count: a line cut by the kill was not reported.
-  return accepted(text.slice(0, text.lastIndexOf("\n") + 1));
+  const whole = text.slice(0, text.lastIndexOf("\n") + 1);
+  return {
+    accepted: accepted(whole),
+    acking: lines(whole, "acking"),
+    delivered: lines(whole, "delivered"),
+  };
 }
 
 Deno.test({
@@ -381,4 +418,113 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test({
+  name:
+    "a journaled queue whose consumer acknowledges as it goes keeps, through kill -9, exactly what it accepted and was not acknowledged",
+  sanitizeResources: true,
+  async fn() {
+    await withDir(async (dir) => {
+      const reported: number[] = [];
+      const acked: number[] = [];
+      // An acknowledgement cut short by the kill may or may not have deleted its item.
+      const acking: number[] = [];
+      for (const [first, after] of [[0, 45], [1000, 20], [2000, 70]] as const) {
+        const run = await killChild(dir, first, after, "journal-ack");
+        reported.push(...run.accepted);
+        acked.push(...run.delivered);
+        acking.push(...run.acking);
+      }
+      assert.ok(acked.length >= 60, `acknowledged ${acked.length}`);
+      const storage = await openQueueStorage(dir, { journal: true });
+      try {
+        const queue = await createPersistentQueue(storage.client, "traces", {
+          capacity: 100_000,
+          maxBytes: 2 ** 40,
+        });
+        const found: number[] = [];
+        for (let i = 0; i < queue.recovered; i++) {
+          const entry = (await queue.take())!;
+          const item = Number(spanName(entry.payload).slice("item-".length));
+          assert.ok(sameBytes(entry.payload.encodedProto!, tracesBytes(item, crashItemSize(item))));
+          found.push(item);
+        }
+        assert.deepEqual(found, [...found].sort((a, b) => a - b), "in order");
+        assert.equal(new Set(found).size, found.length, "no duplicates");
+        const waiting = reported.filter((i) => !acking.includes(i));
+        assert.deepEqual(waiting.filter((i) => !found.includes(i)), [], "nothing accepted lost");
+        assert.deepEqual(found.filter((i) => acked.includes(i)), [], "nothing acknowledged back");
+        await queue.close();
+        assert.deepEqual(await journalFiles(dir), []);
+      } finally {
+        await storage.close();
+      }
+    });
+  },
+});
+
+/** What the journal's files take on disk. */
+async function journalBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await journalFiles(dir)) {
+    total += (await Deno.stat(`${dir}/journal/${name}`)).size;
+  }
+  return total;
+}
+
+Deno.test("a journaled queue's bytes count its journal's files on disk until they are deleted", async () => {
+  await withDir(async (dir) => {
+    const storage = await openQueueStorage(dir, { journal: true });
+    const queue = await createPersistentQueue(storage.client, "traces", {
+      capacity: 100,
+      maxBytes: 2 ** 30,
+      foldDelayMs: 60_000,
+    });
+    for (let i = 0; i < 3; i++) await queue.offer(encodedPayload(tracesBytes(i, 700)));
+    const written = await journalBytes(dir);
+    assert.ok(written > 3 * 700, `journal ${written} bytes`);
+    assert.equal(queue.bytes, written, "what the journal takes");
+    const [first, second] = [(await queue.take())!, (await queue.take())!];
+    await second.ack();
+    assert.equal(queue.bytes, await journalBytes(dir), "an acknowledged record stays on disk");
+    assert.ok(queue.bytes >= written);
+    await first.ack();
+    await (await queue.take())!.ack();
+    await waitUntil(async () => (await journalFiles(dir)).length === 0);
+    assert.deepEqual(await journalFiles(dir), [], "nothing left waits: the segment is deleted");
+    assert.equal(queue.bytes, 0);
+    assert.deepEqual(await keysOf(storage.store.kv, PREFIX), [], "nothing was folded");
+    await queue.close();
+    await storage.close();
+  });
+});
+
+Deno.test("past its memory bound a journaled queue folds its oldest items, down to half of it", async () => {
+  await withDir(async (dir) => {
+    const storage = await openQueueStorage(dir, { journal: true });
+    const size = tracesBytes(0, 3000).length;
+    // A byte bound of 64 × 3.3 items: its fold-early bound is 3.3 items, folded down to 1.65.
+    const queue = await createPersistentQueue(storage.client, "traces", {
+      capacity: 100,
+      maxBytes: Math.round(64 * 3.3 * size),
+      foldDelayMs: 60_000,
+    });
+    for (let i = 0; i < 3; i++) await queue.offer(encodedPayload(tracesBytes(i, 3000)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(await keysOf(storage.store.kv, PREFIX), [], "under the bound: no fold");
+    await queue.offer(encodedPayload(tracesBytes(3, 3000)));
+    await waitUntil(async () => (await keysOf(storage.store.kv, PREFIX)).includes("i/2"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const keys = (await keysOf(storage.store.kv, PREFIX)).filter((k) => k.startsWith("i/"));
+    assert.deepEqual(keys, ["i/0", "i/1", "i/2"], "the oldest, until 1.65 items are left");
+    for (let i = 0; i < 4; i++) {
+      const entry = (await queue.take())!;
+      assert.equal(spanName(entry.payload), `item-${i}`);
+      await entry.ack();
+    }
+    await queue.close();
+    assert.deepEqual((await keysOf(storage.store.kv, PREFIX)).filter((k) => k !== "w"), []);
+    await storage.close();
+  });
 });
