@@ -18,7 +18,12 @@ import { errorMessage } from "../../../lib/consumer/consumer.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
-import { bindUdp, serveStream, type StreamServer } from "../../../lib/net/stream_server.ts";
+import {
+  bindUdp,
+  type ServerConn,
+  serveStream,
+  type StreamServer,
+} from "../../../lib/net/stream_server.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { LogRecord } from "../../../lib/pdata/types.ts";
 import { newLogsData } from "../../../lib/pdata/new.ts";
@@ -157,7 +162,7 @@ function createSyslogReceiver(
     }
   }
 
-  function netAttributes(conn: Deno.Conn, transport: string): Record<string, unknown> | undefined {
+  function netAttributes(conn: ServerConn, transport: string): Record<string, unknown> | undefined {
     if (!config.tcp?.add_attributes) return undefined;
     const peer = conn.remoteAddr as Deno.NetAddr;
     const local = conn.localAddr as Deno.NetAddr;
@@ -170,7 +175,7 @@ function createSyslogReceiver(
     };
   }
 
-  async function handle(conn: Deno.Conn): Promise<void> {
+  async function handle(conn: ServerConn): Promise<void> {
     const tcp = config.tcp!;
     const framer = new Framer({
       octetCounting: config.enable_octet_counting,
