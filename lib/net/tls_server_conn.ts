@@ -235,10 +235,17 @@ export class TlsServerConn implements ServerConn {
     return copy.length;
   }
 
-  /** Sends TLS close_notify and half-closes the TCP connection. */
-  async closeWrite(): Promise<void> {
-    if (this.#closed) throw new Deno.errors.BadResource("The connection is closed");
-    await new Promise<void>((resolve) => this.#socket.end(resolve));
+  /**
+   * Sends TLS close_notify and half-closes the TCP connection once the bytes written before are
+   * out. Resolves at once, without waiting for a peer that does not read: as with a TCP
+   * half-close, the caller's deadlines decide how long to wait for the peer.
+   */
+  closeWrite(): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new Deno.errors.BadResource("The connection is closed"));
+    }
+    this.#socket.end();
+    return Promise.resolve();
   }
 
   /** Closes the TCP socket at once, in any state of the handshake. Safe to call twice. */

@@ -127,3 +127,33 @@ Deno.test("a TLS server connection that is not read stops reading the socket (bo
   client.close();
   server.close();
 });
+
+Deno.test("a write blocked by a peer that does not read fails once the connection is closed", async () => {
+  await using l = await tlsListener();
+  if (l === undefined) return console.warn("skipped: openssl is not installed");
+  const client = await Deno.connectTls({
+    hostname: "localhost",
+    port: l.port,
+    caCerts: [l.certs.caPem],
+  });
+  const server = await l.accept();
+  await Promise.all([server.handshake(), client.handshake()]);
+  let blocked: Promise<unknown> | undefined;
+  const chunk = new Uint8Array(1 << 20);
+  for (let i = 0; i < 256 && blocked === undefined; i++) {
+    const write = server.write(chunk);
+    const done = await Promise.race([
+      write.then(() => true, () => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 500)),
+    ]);
+    if (!done) blocked = write;
+  }
+  assert.ok(blocked !== undefined, "the writes were held back by the peer");
+  server.close();
+  const outcome = await Promise.race([
+    blocked.then(() => "resolved", () => "rejected"),
+    new Promise<string>((resolve) => setTimeout(() => resolve("pending"), 10_000)),
+  ]);
+  assert.equal(outcome, "rejected");
+  client.close();
+});
