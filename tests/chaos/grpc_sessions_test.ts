@@ -122,7 +122,8 @@ type ProxyMode = "pass" | "reset" | "stall";
  * A TCP proxy in front of a server whose behaviour for new connections can be switched: `pass`
  * pipes both ways; `reset` closes both sides abruptly once the client sent its first bytes (with
  * its later bytes unread, so the kernel sends RST); `stall` accepts and never reads or forwards,
- * holding the connection open until the proxy closes.
+ * holding the connection open until the proxy closes. `freezeAll` makes the connections already
+ * open stop reading, as a peer that froze after the HTTP/2 handshake.
  */
 function chaosProxy(upstreamPort: number) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -137,10 +138,13 @@ function chaosProxy(upstreamPort: number) {
       // Closed already.
     }
   };
+  const frozen = new Set<Deno.Conn>();
   const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
     const buf = new Uint8Array(64 * 1024);
     try {
       for (;;) {
+        // A frozen connection is neither read nor closed: the peer behind it stopped reading.
+        while (frozen.has(from)) await sleep(50);
         const n = await from.read(buf);
         if (n === null) break;
         let off = 0;
@@ -174,6 +178,10 @@ function chaosProxy(upstreamPort: number) {
     }
   })().catch(() => {});
   return Object.assign(proxy, {
+    /** Stops reading every open connection, in both directions, for good (a frozen peer). */
+    freezeAll() {
+      for (const c of open) frozen.add(c);
+    },
     /** Closes every open connection abruptly (a reset mid-stream for any call in flight). */
     dropAll() {
       for (const c of [...open]) closeQuietly(c);
@@ -259,7 +267,6 @@ exporters:
     endpoint: 127.0.0.1:${proxy.port}
     tls: { insecure: true }
     timeout: 2s
-    keepalive: { time: 1s, timeout: 1s, permit_without_stream: true }
     retry_on_failure: { initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 0 }
   otlp/grpcjs:
     endpoint: 127.0.0.1:${grpcjsPort}
@@ -280,16 +287,28 @@ service:
     client = agent;
     const send = (names: string[], padBytes = 0) =>
       agent.unary(EXPORT, tracesRequest(names, padBytes), { timeoutMs: 10_000 });
-    const arrived = (names: string[]) =>
-      waitFor(
-        `${names.join(", ")} to reach both peers`,
-        () => {
-          const atGrpcjs = new Set(grpcjs.lines.map((l) => l.slice("span ".length)));
-          return names.every((n) => (sink.received.get(n) ?? 0) >= 1 && atGrpcjs.has(n));
-        },
-        ARRIVAL_MS,
-        50,
-      );
+    const arrived = async (names: string[]) => {
+      const missing = () => {
+        const atGrpcjs = new Set(grpcjs.lines.map((l) => l.slice("span ".length)));
+        return names.flatMap((n) => [
+          ...((sink.received.get(n) ?? 0) >= 1 ? [] : [`${n} at the Collector`]),
+          ...(atGrpcjs.has(n) ? [] : [`${n} at grpc-js`]),
+        ]);
+      };
+      try {
+        await waitFor(
+          `${names.join(", ")} to arrive`,
+          () => missing().length === 0,
+          ARRIVAL_MS,
+          50,
+        );
+      } catch (error) {
+        const counts = JSON.stringify(proxy.counts);
+        throw new Error(`Missing ${missing().join(", ")}; proxy ${counts}\n${tfo!.tail()}`, {
+          cause: error,
+        });
+      }
+    };
     const alive = () => assert.equal(tfo!.dead, false, tfo!.tail());
 
     // 1. Idle sessions: tfo's receiver GOAWAYs the agent after 500 ms, the grpc-js peer GOAWAYs
@@ -324,19 +343,28 @@ service:
     await arrived(["during-exporter-reset", "after-exporter-reset"]);
     alive();
 
-    // 4. A peer that accepts and never reads: tfo's writes block, its calls must time out (2 s),
-    // and its keepalive must give the connection up, not hold the data or grow without bound.
+    // 4. A peer that stops reading on an established session (its process froze, say): tfo's
+    // writes block, its calls must time out (2 s), and with no keepalive configured (the default)
+    // the exporter must still give the connection up (a PING after a silent timeout goes
+    // unanswered) and dial anew, not hold the data or grow without bound. Then a peer that
+    // accepts and never reads at all (the HTTP/2 SETTINGS timeout ends those).
+    await send(["before-freeze"]);
+    await arrived(["before-freeze"]);
+    const passBefore = proxy.counts.pass;
+    const rssBefore = (await rssOf(tfo.pid)) ?? 0;
+    proxy.freezeAll();
+    for (let i = 0; i < 8; i++) await send([`during-freeze-${i}`], MiB);
+    await arrived(Array.from({ length: 8 }, (_, i) => `during-freeze-${i}`));
+    assert.ok(proxy.counts.pass > passBefore, "the exporter dialed past the frozen connection");
     proxy.mode = "stall";
     proxy.dropAll();
-    const rssBefore = (await rssOf(tfo.pid)) ?? 0;
     for (let i = 0; i < 8; i++) await send([`during-stall-${i}`], MiB);
     await waitFor(
-      "the exporter to dial the stalled peer",
-      () => proxy.counts.stall >= 1,
+      "the exporter to give up a stalled connection",
+      () => proxy.counts.stall >= 2,
       ARRIVAL_MS,
       50,
     );
-    await sleep(5_000); // two call deadlines and a keepalive timeout pass on the stalled peer
     const rssDuring = (await rssOf(tfo.pid)) ?? 0;
     // The stalled connection was given up and dialed again, not waited on for ever.
     assert.ok(proxy.counts.stall >= 2, `dials of the stalled peer: ${proxy.counts.stall}`);
@@ -355,15 +383,16 @@ service:
       `RSS grew by ${Math.round((rssDuring - rssBefore) / MiB)} MiB while the peer stalled`,
     );
     alive();
+    const code = await tfo.stop();
+    assert.equal(code, 0, tfo.tail());
   } finally {
     client?.close();
-    const code = tfo === undefined ? 0 : await tfo.stop();
+    if (tfo !== undefined && !tfo.dead) await tfo.killHard();
     await proxy.close();
     for (const c of closeLater) await c.close();
     await grpcjs.stop();
     await collector.stop();
     await sink.close();
     await Deno.remove(dir, { recursive: true });
-    assert.equal(code, 0, tfo?.tail());
   }
 });
