@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
 
@@ -59,10 +60,33 @@ const HIGH_WATER = 1 << 20;
 const TCP_READ = 64 * 1024;
 
 /**
- * Parses the certificate and key.
- * @throws {Error} when the PEM text is not a certificate and matching key.
+ * Parses the certificate and key, and checks that they belong together: Deno's
+ * `tls.createSecureContext` takes any text and would fail every handshake later instead.
+ * @throws {Error} `The TLS certificate cannot be read: …`, `The TLS key cannot be read: …` or
+ * `The TLS key does not match the certificate`.
  */
 export function serverTlsContext(options: ServerTlsOptions): ServerTlsContext {
+  if (!options.cert.includes("-----BEGIN")) {
+    throw new Error("The TLS certificate cannot be read: it is not PEM text");
+  }
+  if (!options.key.includes("-----BEGIN")) {
+    throw new Error("The TLS key cannot be read: it is not PEM text");
+  }
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(options.cert);
+  } catch (error) {
+    throw new Error(`The TLS certificate cannot be read: ${messageOf(error)}`, { cause: error });
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(options.key);
+  } catch (error) {
+    throw new Error(`The TLS key cannot be read: ${messageOf(error)}`, { cause: error });
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw new Error("The TLS key does not match the certificate");
+  }
   return {
     secureContext: tls.createSecureContext({ cert: options.cert, key: options.key }),
     alpnProtocols: options.alpnProtocols === undefined ? undefined : [...options.alpnProtocols],
@@ -267,6 +291,10 @@ export class TlsServerConn implements ServerConn {
     this.#waiter = undefined;
     w?.();
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function socketError(message: string, cause?: unknown): Error {

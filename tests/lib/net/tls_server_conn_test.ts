@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { testCertificates } from "../../components/exporter/otlp/_kit.ts";
 import { serverTlsContext, TlsServerConn } from "../../../lib/net/tls_server_conn.ts";
+import { serveHttp1 } from "../../../lib/net/http1/server.ts";
 
 const MiB = 1 << 20;
 
@@ -156,4 +157,37 @@ Deno.test("a write blocked by a peer that does not read fails once the connectio
   ]);
   assert.equal(outcome, "rejected");
   client.close();
+});
+
+Deno.test("a TLS server context refuses text that is not a certificate, a key, or a matching pair", async () => {
+  const a = await testCertificates();
+  const b = await testCertificates();
+  if (a === undefined || b === undefined) return console.warn("skipped: openssl is not installed");
+  try {
+    assert.throws(
+      () => serverTlsContext({ cert: "nope", key: a.serverKeyPem }),
+      /The TLS certificate cannot be read: it is not PEM text/,
+    );
+    assert.throws(
+      () => serverTlsContext({ cert: a.serverCertPem, key: a.serverCertPem }),
+      /The TLS key cannot be read/,
+    );
+    assert.throws(
+      () => serverTlsContext({ cert: a.serverCertPem, key: b.serverKeyPem }),
+      /The TLS key does not match the certificate/,
+    );
+    assert.ok(serverTlsContext({ cert: a.serverCertPem, key: a.serverKeyPem }));
+    // The servers report it as a start failure.
+    assert.throws(
+      () =>
+        serveHttp1(
+          { hostname: "127.0.0.1", port: 0, tls: { cert: "x", key: "y" } },
+          () => new Response(),
+        ),
+      /Cannot listen on 127\.0\.0\.1:0: The TLS certificate cannot be read/,
+    );
+  } finally {
+    await a.remove();
+    await b.remove();
+  }
 });
