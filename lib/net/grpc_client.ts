@@ -187,6 +187,11 @@ function codeOfReset(code: number): number {
   }
 }
 
+/** How long a PING sent after a silent call timeout may go unanswered before the connection closes. */
+const PROBE_TIMEOUT_MS = 5_000;
+/** The shortest time between two such PINGs on one connection (grpc-go's default `min_time`). */
+const PROBE_INTERVAL_MS = 5 * 60_000;
+
 /** One gRPC connection target making unary calls with raw bytes. Connects on the first call. */
 export class GrpcClient {
   readonly #options: GrpcClientOptions;
@@ -197,6 +202,8 @@ export class GrpcClient {
   #connecting: Promise<H2Connection> | undefined;
   #closed = false;
   readonly #calls = new Set<() => void>();
+  /** When each connection was last probed after a silent timeout. */
+  readonly #probedAt = new WeakMap<H2Connection, number>();
 
   /**
    * Creates the client; nothing connects until the first call.
@@ -305,6 +312,7 @@ export class GrpcClient {
       },
       onClose: (code) => done.resolve(code),
     };
+    const startedAt = Date.now();
     const cancel = () => stream.reset(ErrorCode.CANCEL);
     this.#calls.add(cancel);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -322,6 +330,7 @@ export class GrpcClient {
         throw new GrpcCallError(wireError.code, wireError.message, undefined);
       }
       if (timedOut) {
+        if (conn.lastReadAt <= startedAt) this.#probe(conn);
         throw new GrpcCallError(GrpcCode.DEADLINE_EXCEEDED, "Deadline exceeded", undefined);
       }
       if (this.#closed && resetCode !== undefined) {
@@ -415,6 +424,35 @@ export class GrpcClient {
       );
     });
     return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Checks a connection on which a call timed out without a byte from the server: a PING not
+   * answered within {@linkcode PROBE_TIMEOUT_MS} closes it, so the next call dials anew. Without
+   * this a peer that stopped reading (its windows and the socket full) would hold every later
+   * call until it timed out too, for ever when no keepalive is configured. At most one probe per
+   * connection at a time and per {@linkcode PROBE_INTERVAL_MS}, so a live but slow server sees
+   * fewer pings than grpc-go's enforcement policy allows.
+   */
+  #probe(conn: H2Connection): void {
+    const now = Date.now();
+    const last = this.#probedAt.get(conn);
+    if (conn.isClosed || (last !== undefined && now - last < PROBE_INTERVAL_MS)) return;
+    this.#probedAt.set(conn, now);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unanswered = new Promise<"unanswered">((resolve) => {
+      timer = setTimeout(() => resolve("unanswered"), PROBE_TIMEOUT_MS);
+    });
+    void Promise.race([
+      conn.ping().then(() => "answered" as const, () => "closed" as const),
+      unanswered,
+    ])
+      .then((outcome) => {
+        clearTimeout(timer);
+        if (outcome !== "unanswered") return;
+        if (this.#conn === conn) this.#conn = undefined;
+        conn.close();
+      });
   }
 
   /** The live connection, or a new one. */

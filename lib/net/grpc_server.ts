@@ -17,6 +17,12 @@
 import { decompress, parseContentCoding } from "./compression.ts";
 import { BodyTooLargeError } from "./body.ts";
 import { listenError } from "./listen_error.ts";
+import {
+  type ServerConn,
+  type ServerTlsContext,
+  serverTlsContext,
+  TlsServerConn,
+} from "./tls_server_conn.ts";
 import { encodeRpcStatus, GrpcCode } from "./rpc_status.ts";
 import { H2Connection, type H2Socket, type H2Stream } from "./h2/connection.ts";
 import { ErrorCode } from "./h2/frames.ts";
@@ -108,8 +114,9 @@ export interface GrpcServerOptions {
   /** Serves TLS (ALPN `h2`) when set, plaintext (h2c) otherwise. */
   readonly tls?: GrpcTls | undefined;
   /**
-   * Time a new connection has for the client preface and first SETTINGS (grpc-go's
-   * connection timeout); the connection is closed past it. @default 10000
+   * Time a new connection has from its accept for the TLS handshake, the client preface and the
+   * first SETTINGS (grpc-go's connection timeout); the connection is closed past it.
+   * @default 10000
    */
   readonly prefaceTimeoutMs?: number | undefined;
   /** Request bytes one connection may hold at once. @default max(64 MiB, 4 x maxRecvMsgBytes) */
@@ -158,21 +165,22 @@ export function serveGrpc(
     );
   }
   let listener: Deno.Listener;
+  let tlsContext: ServerTlsContext | undefined;
   try {
-    listener = options.tls === undefined
-      ? Deno.listen({ hostname: options.hostname, port: options.port })
-      : Deno.listenTls({
-        hostname: options.hostname,
-        port: options.port,
-        cert: decoder.decode(options.tls.cert),
-        key: decoder.decode(options.tls.key),
-        alpnProtocols: ["h2"],
-      });
+    // TLS runs over plain TCP (tls_server_conn.ts) so that the deadline closes a stalled handshake.
+    tlsContext = options.tls === undefined ? undefined : serverTlsContext({
+      cert: decoder.decode(options.tls.cert),
+      key: decoder.decode(options.tls.key),
+      alpnProtocols: ["h2"],
+    });
+    listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (error) {
     return Promise.reject(listenError(endpoint, error));
   }
   const port = (listener.addr as Deno.NetAddr).port;
   const connections = new Set<H2Connection>();
+  /** TLS connections whose handshake is in progress; shutdown closes them. */
+  const handshaking = new Set<TlsServerConn>();
   let stopping = false;
   const budget = options.maxConnectionBufferBytes ??
     Math.max(64 << 20, 4 * options.maxRecvMsgBytes);
@@ -196,32 +204,31 @@ export function serveGrpc(
     }
   })();
 
-  async function serveConnection(conn: Deno.Conn): Promise<void> {
+  async function serveConnection(tcp: Deno.Conn): Promise<void> {
+    const accepted = performance.now();
+    const prefaceTimeoutMs = positive(options.prefaceTimeoutMs) ?? 10_000;
     try {
-      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+      (tcp as Deno.TcpConn).setNoDelay(true);
     } catch {
       // Not a TCP socket option this conn supports.
     }
-    if (options.tls !== undefined) {
-      const tlsConn = conn as Deno.TlsConn;
-      let timer: ReturnType<typeof setTimeout> | undefined;
+    let conn: ServerConn = tcp;
+    if (tlsContext !== undefined) {
+      // As grpc-go's connection timeout, one deadline from the accept covers the TLS handshake
+      // and the HTTP/2 preface; closing a TlsServerConn closes its socket in any handshake state.
+      const tlsConn = new TlsServerConn(tcp, tlsContext);
+      conn = tlsConn;
+      handshaking.add(tlsConn);
+      const timer = setTimeout(() => tlsConn.close(), prefaceTimeoutMs);
       try {
-        const info = await Promise.race([
-          tlsConn.handshake(),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error("TLS handshake timed out")), 10_000);
-          }),
-        ]);
+        const info = await tlsConn.handshake();
         if (info.alpnProtocol !== null && info.alpnProtocol !== "h2") throw new Error("Not h2");
       } catch {
-        try {
-          conn.close();
-        } catch {
-          // Already closed.
-        }
+        tlsConn.close();
         return;
       } finally {
         clearTimeout(timer);
+        handshaking.delete(tlsConn);
       }
     }
     if (stopping) {
@@ -230,10 +237,9 @@ export function serveGrpc(
     }
     const ctx: ConnContext = { peer: peerOf(conn.remoteAddr), held: 0 };
     const k = options.keepalive ?? {};
-    const positive = (v: number | undefined) => (v !== undefined && v > 0 ? v : undefined);
     const h2 = new H2Connection(conn as H2Socket, {
       role: "server",
-      prefaceTimeoutMs: positive(options.prefaceTimeoutMs) ?? 10_000,
+      prefaceTimeoutMs: Math.max(1, prefaceTimeoutMs - (performance.now() - accepted)),
       maxConcurrentStreams: positive(options.maxConcurrentStreams) ?? DEFAULT_STREAMS,
       keepaliveTimeMs: positive(k.timeMs) ?? 2 * 3_600_000,
       keepaliveTimeoutMs: positive(k.timeoutMs) ?? 20_000,
@@ -269,12 +275,17 @@ export function serveGrpc(
           // Already closed.
         }
         await accepting;
+        for (const c of handshaking) c.close();
         for (const c of connections) c.goaway(ErrorCode.NO_ERROR, "server shutdown");
         await Promise.all([...connections].map((c) => c.closed));
       })();
       return closed;
     },
   });
+}
+
+function positive(v: number | undefined): number | undefined {
+  return v !== undefined && v > 0 ? v : undefined;
 }
 
 function peerOf(addr: Deno.Addr): string {

@@ -7,6 +7,17 @@
  */
 import dgram from "node:dgram";
 import { listenError } from "./listen_error.ts";
+import {
+  type ServerConn,
+  type ServerTlsContext,
+  serverTlsContext,
+  TlsServerConn,
+} from "./tls_server_conn.ts";
+
+export type { ServerConn } from "./tls_server_conn.ts";
+
+/** Default of the `handshakeTimeoutMs` option of {@linkcode serveStream}. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** TLS for a listener, as PEM file paths. */
 export interface StreamServerTls {
@@ -32,41 +43,62 @@ function closeQuietly(closable: { close(): void }): void {
 
 /**
  * Listens on `hostname:port` and runs `handle` for each connection; the connection is closed when
- * `handle` returns or throws.
+ * `handle` returns or throws. With `tls`, `handle` gets a connection whose handshake is done; one
+ * not done within `handshakeTimeoutMs` of the accept is closed (its socket really: see
+ * `tls_server_conn.ts`).
  * @throws {Error} `Cannot listen on …` when the address cannot be bound or the TLS files read.
  */
 export async function serveStream(
   endpoint: string,
-  options: { hostname: string; port: number; tls?: StreamServerTls | undefined },
-  handle: (conn: Deno.Conn) => Promise<void>,
+  options: {
+    hostname: string;
+    port: number;
+    tls?: StreamServerTls | undefined;
+    /** @default 10000 */
+    handshakeTimeoutMs?: number | undefined;
+  },
+  handle: (conn: ServerConn) => Promise<void>,
 ): Promise<StreamServer> {
   const { hostname, port, tls } = options;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   let listener: Deno.Listener;
+  let context: ServerTlsContext | undefined;
   try {
     if (tls !== undefined) {
       const [cert, key] = await Promise.all([
         Deno.readTextFile(tls.cert_file),
         Deno.readTextFile(tls.key_file),
       ]);
-      listener = Deno.listenTls({ hostname, port, cert, key });
-    } else {
-      listener = Deno.listen({ hostname, port });
+      context = serverTlsContext({ cert, key });
     }
+    listener = Deno.listen({ hostname, port });
   } catch (error) {
     throw listenError(endpoint, error);
   }
-  const connections = new Set<Deno.Conn>();
+  const connections = new Set<ServerConn>();
   const handlers = new Set<Promise<void>>();
+  const serveOne = async (conn: ServerConn): Promise<void> => {
+    if (conn instanceof TlsServerConn) {
+      const timer = setTimeout(() => conn.close(), handshakeTimeoutMs);
+      try {
+        await conn.handshake();
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    await handle(conn);
+  };
   const serving = (async () => {
     for (;;) {
-      let conn: Deno.Conn;
+      let tcp: Deno.Conn;
       try {
-        conn = await listener.accept();
+        tcp = await listener.accept();
       } catch {
         return; // closed
       }
+      const conn: ServerConn = context === undefined ? tcp : new TlsServerConn(tcp, context);
       connections.add(conn);
-      const running = handle(conn).catch(() => {}).finally(() => {
+      const running = serveOne(conn).catch(() => {}).finally(() => {
         connections.delete(conn);
         closeQuietly(conn);
       });

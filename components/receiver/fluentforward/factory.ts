@@ -19,7 +19,12 @@ import { errorMessage } from "../../../lib/consumer/consumer.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
-import { bindUdp, serveStream, type StreamServer } from "../../../lib/net/stream_server.ts";
+import {
+  bindUdp,
+  type ServerConn,
+  serveStream,
+  type StreamServer,
+} from "../../../lib/net/stream_server.ts";
 import { decodeOne, Incomplete, MsgpackError } from "../../../lib/msgpack/decode.ts";
 import { encode } from "../../../lib/msgpack/encode.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
@@ -89,12 +94,12 @@ function createFluentforwardReceiver(
   let server: StreamServer | undefined;
   let udp: dgram.Socket | undefined;
 
-  async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  async function writeAll(conn: ServerConn, bytes: Uint8Array): Promise<void> {
     let written = 0;
     while (written < bytes.length) written += await conn.write(bytes.subarray(written));
   }
 
-  async function handle(conn: Deno.Conn): Promise<void> {
+  async function handle(conn: ServerConn): Promise<void> {
     const buffer = new ReadBuffer();
     const handshake = config.security === undefined ? undefined : startHandshake(
       config.security.shared_key,

@@ -18,11 +18,15 @@ import { errorMessage } from "../../../lib/consumer/consumer.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
-import { bindUdp, serveStream, type StreamServer } from "../../../lib/net/stream_server.ts";
+import {
+  bindUdp,
+  type ServerConn,
+  serveStream,
+  type StreamServer,
+} from "../../../lib/net/stream_server.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
-import type { LogRecord } from "../../../lib/pdata/types.ts";
-import { newLogsData } from "../../../lib/pdata/new.ts";
-import { buildPipeline, type Entry, entryToLogRecord, newEntry } from "../../../lib/stanza/mod.ts";
+import { buildPipeline, type Entry, newEntry } from "../../../lib/stanza/mod.ts";
+import { entriesToLogsData } from "../../../lib/stanza/logs_data.ts";
 import { receiverCounters } from "../../../lib/telemetry/receiver_metrics.ts";
 import { type SyslogConfig, syslogConfigSchema } from "./config.ts";
 import { parseRfc3164, parseRfc5424, SyslogParseError } from "./_parse.ts";
@@ -144,20 +148,21 @@ function createSyslogReceiver(
     counters: ReturnType<typeof receiverCounters>,
   ): Promise<void> {
     if (messages.length === 0 || logs === undefined) return;
-    const records: LogRecord[] = [];
-    const emit = (e: Entry) => records.push(entryToLogRecord(e));
+    const entries: Entry[] = [];
+    const emit = (e: Entry) => entries.push(e);
     for (const message of messages) pipeline.process(entryOf(message, net), emit);
-    if (records.length === 0) return;
+    if (entries.length === 0) return;
     try {
-      await logs.consume(Payload.of("logs", newLogsData(records)));
-      counters.accepted.add(records.length);
+      // Grouped by resource: operators may set resource attributes (`move` to resource[...]).
+      await logs.consume(Payload.of("logs", entriesToLogsData(entries)));
+      counters.accepted.add(entries.length);
     } catch (error) {
-      counters.refused.add(records.length);
-      logger.debug("The pipeline refused syslog messages", { error, records: records.length });
+      counters.refused.add(entries.length);
+      logger.debug("The pipeline refused syslog messages", { error, records: entries.length });
     }
   }
 
-  function netAttributes(conn: Deno.Conn, transport: string): Record<string, unknown> | undefined {
+  function netAttributes(conn: ServerConn, transport: string): Record<string, unknown> | undefined {
     if (!config.tcp?.add_attributes) return undefined;
     const peer = conn.remoteAddr as Deno.NetAddr;
     const local = conn.localAddr as Deno.NetAddr;
@@ -170,7 +175,7 @@ function createSyslogReceiver(
     };
   }
 
-  async function handle(conn: Deno.Conn): Promise<void> {
+  async function handle(conn: ServerConn): Promise<void> {
     const tcp = config.tcp!;
     const framer = new Framer({
       octetCounting: config.enable_octet_counting,
@@ -253,10 +258,10 @@ function createSyslogReceiver(
       udp?.close();
       udp = undefined;
       await server?.shutdown();
-      const rest: LogRecord[] = [];
-      pipeline.flush((e) => rest.push(entryToLogRecord(e)));
+      const rest: Entry[] = [];
+      pipeline.flush((e) => rest.push(e));
       if (rest.length > 0 && logs !== undefined) {
-        await logs.consume(Payload.of("logs", newLogsData(rest))).catch(() => {});
+        await logs.consume(Payload.of("logs", entriesToLogsData(rest))).catch(() => {});
       }
     },
   };

@@ -347,6 +347,11 @@ export class H2Connection {
     return this.#closed;
   }
 
+  /** When bytes last arrived from the peer (`Date.now()` time; the start, before any). */
+  get lastReadAt(): number {
+    return this.#lastReadAt;
+  }
+
   /** True when no new stream can be opened (closed, or GOAWAY sent or received). */
   get isDraining(): boolean {
     return this.#closed || this.#goawaySent || this.#goawayReceived;

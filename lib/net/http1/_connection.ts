@@ -19,6 +19,7 @@ import type { ChunkedDecoder } from "./_chunked.ts";
 import { BODY_CHUNK, BodyReader, type BodyWire, ConnectionClosed } from "./_body_reader.ts";
 import { findHeadEnd, HeadError, parseHead, type RequestHead } from "./_head.ts";
 import { Http1Request, type HttpRequest, RequestFields } from "./request.ts";
+import { type ServerConn, TlsServerConn } from "../tls_server_conn.ts";
 
 /** What a handler learns about the connection of a request. */
 export interface Http1RequestInfo {
@@ -122,7 +123,7 @@ function encodeHead(text: string): Uint8Array {
 
 /** Serves one accepted connection; {@linkcode Http1Connection.done} settles when it is closed. */
 export class Http1Connection implements BodyWire {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ServerConn;
   readonly #ctx: ConnectionContext;
   readonly #remoteAddr: Deno.NetAddr;
   #buf = new Uint8Array(FIRST_BUFFER);
@@ -141,7 +142,7 @@ export class Http1Connection implements BodyWire {
   readonly done: Promise<void>;
 
   /** Starts serving `conn`. */
-  constructor(conn: Deno.Conn, ctx: ConnectionContext) {
+  constructor(conn: ServerConn, ctx: ConnectionContext) {
     this.#conn = conn;
     this.#ctx = ctx;
     this.#remoteAddr = conn.remoteAddr as Deno.NetAddr;
@@ -196,7 +197,8 @@ export class Http1Connection implements BodyWire {
       // The first request's head deadline runs from the accept and covers the TLS handshake.
       this.#armRead(limits.readHeaderTimeoutMs || limits.readTimeoutMs, "header");
       let requestStart = performance.now();
-      if ("handshake" in this.#conn) await (this.#conn as Deno.TlsConn).handshake();
+      // A deadline's close() ends a stalled handshake too: TlsServerConn closes its TCP socket.
+      if (this.#conn instanceof TlsServerConn) await this.#conn.handshake();
       for (;;) {
         const keep = await this.#serveOne(requestStart);
         if (!keep || this.#ctx.stopping()) return;

@@ -17,6 +17,12 @@ import { NOOP_LOGGER } from "../../telemetry/logger.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import { listenError } from "../listen_error.ts";
 import {
+  type ServerConn,
+  type ServerTlsContext,
+  serverTlsContext,
+  TlsServerConn,
+} from "../tls_server_conn.ts";
+import {
   type ConnectionContext,
   type ConnectionLimits,
   Http1Connection,
@@ -113,16 +119,15 @@ function deadlineTick(limits: ConnectionLimits): number {
  */
 export function serveHttp1(options: Http1ServerOptions, handler: Http1Handler): Http1Server {
   const { hostname, port } = options;
+  let tlsContext: ServerTlsContext | undefined;
   const endpoint = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
   let listener: Deno.Listener;
   try {
-    listener = options.tls === undefined ? Deno.listen({ hostname, port }) : Deno.listenTls({
-      hostname,
-      port,
-      cert: options.tls.cert,
-      key: options.tls.key,
-      alpnProtocols: ["http/1.1"],
-    });
+    // TLS runs over plain TCP (tls_server_conn.ts) so that a deadline closes a stalled handshake.
+    tlsContext = options.tls === undefined
+      ? undefined
+      : serverTlsContext({ ...options.tls, alpnProtocols: ["http/1.1"] });
+    listener = Deno.listen({ hostname, port });
   } catch (error) {
     throw listenError(endpoint, error);
   }
@@ -169,11 +174,14 @@ export function serveHttp1(options: Http1ServerOptions, handler: Http1Handler): 
         continue;
       }
       try {
-        if (options.tls === undefined) (conn as Deno.TcpConn).setNoDelay(true);
+        (conn as Deno.TcpConn).setNoDelay(true);
       } catch {
         // Not a socket option this connection has.
       }
-      const c = new Http1Connection(conn, ctx);
+      const served: ServerConn = tlsContext === undefined
+        ? conn
+        : new TlsServerConn(conn, tlsContext);
+      const c = new Http1Connection(served, ctx);
       open.add(c);
       c.done.finally(() => open.delete(c));
     }
