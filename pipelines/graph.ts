@@ -343,18 +343,27 @@ export function buildGraph(
     return entry;
   }
 
+  /**
+   * The entry of pipeline `p` as the receiver or connector `id` feeds it: behind the counted edge
+   * to its first processor, or, without processors, the edges to its exporters.
+   */
+  function entryFrom(id: string, p: PipelineConfig): Consumer {
+    const entry = entryOf(p);
+    if (edgeMeter === undefined) return entry;
+    const from = sharedNodeKey(config, id, "receiver");
+    const first = p.processors[0];
+    return first === undefined
+      ? tailOf(p, from)
+      : counted(from, processorNodeKey(p.id, first), p.signal, entry);
+  }
+
   /** The entries of the pipelines that receive from `id`, fanned out per signal. */
   function fanoutBySignal(id: string): Map<Signal, Consumer> {
     const bySignal = new Map<Signal, Consumer[]>();
-    const from = sharedNodeKey(config, id, "receiver");
     for (const p of pipelines) {
       if (!p.receivers.includes(id)) continue;
       const list = bySignal.get(p.signal) ?? [];
-      const entry = entryOf(p);
-      const first = p.processors[0];
-      if (edgeMeter === undefined) list.push(entry);
-      else if (first === undefined) list.push(tailOf(p, from));
-      else list.push(counted(from, processorNodeKey(p.id, first), p.signal, entry));
+      list.push(entryFrom(id, p));
       bySignal.set(p.signal, list);
     }
     return new Map([...bySignal].map(([signal, list]) => [signal, fanout(list)]));
@@ -375,7 +384,8 @@ export function buildGraph(
         if (p === undefined) {
           throw new GraphBuildError(`Pipeline "${pid}" does not receive from connector "${id}"`);
         }
-        return entryOf(p);
+        // Counted like the fan-out: a routed payload crosses the same drawn edge.
+        return entryFrom(id, p);
       });
       return fanout(entries);
     };
