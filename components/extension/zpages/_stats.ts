@@ -27,6 +27,8 @@ export interface NodeFrame {
   queueSize?: number;
   queueCapacity?: number;
   queueBytes?: number;
+  /** Seconds the oldest queued item has waited. */
+  queueAgeSeconds?: number;
 }
 
 /** What the page receives every second. */
@@ -84,6 +86,7 @@ export function createStatsClock(view: ServiceView, graphVersion: () => number) 
         ...(t.queueSize === undefined ? {} : { queueSize: t.queueSize }),
         ...(t.queueCapacity === undefined ? {} : { queueCapacity: t.queueCapacity }),
         ...(t.queueBytes === undefined ? {} : { queueBytes: t.queueBytes }),
+        ...(t.queueAgeSeconds === undefined ? {} : { queueAgeSeconds: t.queueAgeSeconds }),
       };
     }
     return {
