@@ -109,11 +109,20 @@ function sameSignals(a: readonly Signal[], b: readonly Signal[]): boolean {
   return a.length === b.length && a.every((s) => b.includes(s));
 }
 
-/** A component's create function failed. */
+/** The component an error is about: the one that could not be created or started. */
+export interface FailedComponent {
+  readonly kind: Kind;
+  readonly id: string;
+}
+
+/** The graph cannot be built: a component's create function failed, or the config is unusable. */
 export class GraphBuildError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The component that could not be created, when it is one. */
+  readonly component: FailedComponent | undefined;
+  constructor(message: string, options?: ErrorOptions & { component?: FailedComponent }) {
     super(message, options);
     this.name = "GraphBuildError";
+    this.component = options?.component;
   }
 }
 
@@ -167,6 +176,7 @@ export function buildGraph(
     } catch (error) {
       throw new GraphBuildError(`Cannot create ${c.kind} "${c.id}": ${errorMessage(error)}`, {
         cause: error,
+        component: { kind: c.kind, id: c.id },
       });
     }
   }
