@@ -85,6 +85,10 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
   const watchers = new Set<(frame: StatsFrame) => void>();
   let ticker: ReturnType<typeof setInterval> | undefined;
   let frame: (() => StatsFrame) | undefined;
+  /** The last frame sent, handed at once to a page that connects between two ticks. */
+  let latest: StatsFrame | undefined;
+  /** The graph's JSON answer, serialized once per graph. */
+  let graphBody: { graph: GraphView; body: string } | undefined;
   const startedAt = new Date();
 
   function currentGraph(v: ServiceView): GraphView {
@@ -99,7 +103,7 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
   function tick(): void {
     if (view === undefined || frame === undefined) return;
     currentGraph(view);
-    const next = frame();
+    const next = latest = frame();
     for (const watcher of watchers) watcher(next);
   }
 
@@ -164,14 +168,26 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
     return eventStream((send) => {
       const watcher = (f: StatsFrame) => send("stats", f);
       watchers.add(watcher);
-      frame ??= createStatsClock(v, () => version);
-      ticker ??= setInterval(tick, 1000);
-      queueMicrotask(tick);
+      if (ticker === undefined) {
+        // A fresh clock: its rates count from now, not from whenever the last page closed.
+        frame = createStatsClock(v, () => version);
+        latest = undefined;
+        ticker = setInterval(tick, 1000);
+      }
+      // The newcomer gets the latest frame now; the others are not sent an extra one (whose
+      // rates would be over the few milliseconds since the last tick).
+      queueMicrotask(() => {
+        if (!watchers.has(watcher) || frame === undefined) return;
+        latest ??= frame();
+        watcher(latest);
+      });
       return () => {
         watchers.delete(watcher);
         if (watchers.size === 0 && ticker !== undefined) {
           clearInterval(ticker);
           ticker = undefined;
+          frame = undefined;
+          latest = undefined;
         }
       };
     });
@@ -215,7 +231,15 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
       case "/api/graph": {
         // Reading the graph first bumps the version when a reload replaced it.
         const graph = currentGraph(v);
-        return json({ graphVersion: version, graph: graphJson(graph) });
+        if (graphBody?.graph !== graph) {
+          graphBody = {
+            graph,
+            body: JSON.stringify({ graphVersion: version, graph: graphJson(graph) }),
+          };
+        }
+        return new Response(graphBody.body, {
+          headers: { "content-type": "application/json", "cache-control": "no-store" },
+        });
       }
       case "/api/events":
         return events(v);
@@ -263,6 +287,8 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
       for (const close of [...streams]) close();
       if (ticker !== undefined) clearInterval(ticker);
       ticker = undefined;
+      frame = undefined;
+      latest = undefined;
       await server?.shutdown();
       server = undefined;
     },
