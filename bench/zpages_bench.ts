@@ -162,6 +162,8 @@ interface Options {
   pauseMs: number;
   /** Run tfo with V8's `--trace-gc` and report its longest pauses. */
   traceGc: boolean;
+  /** The tfo to measure: its `main.ts` (another checkout, to compare). */
+  main: string;
 }
 
 /** A V8 `--trace-gc` line's pause in ms, or undefined for other lines. */
@@ -194,7 +196,7 @@ async function run(page: boolean, o: Options): Promise<Result> {
       "--allow-all",
       "--unstable-kv",
       ...(o.traceGc ? ["--v8-flags=--trace-gc"] : []),
-      MAIN,
+      o.main,
       "run",
       "--config",
       `${dir}/config.yaml`,
@@ -297,9 +299,11 @@ function render(results: Result[], o: Options, load: { before: string; after: st
     "### The pipeline page's cost (`bench/zpages_bench.ts`)",
     "",
     `Measured by \`deno run -A bench/zpages_bench.ts --duration ${o.durationS} --workers ${o.workers} ` +
-    `--rate ${o.rate} --pause ${o.pauseMs}${o.traceGc ? " --trace-gc" : ""}\` (${
-      o.rate === 0 ? "closed loop" : `${fmt(o.rate * 100)} spans/s offered`
-    }) on ${new Date().toISOString()} (${navigator.hardwareConcurrency} CPUs, shared with the ` +
+    `--rate ${o.rate} --pause ${o.pauseMs}${o.traceGc ? " --trace-gc" : ""}${
+      o.main === MAIN ? "" : ` --main ${o.main}`
+    }\` (${o.rate === 0 ? "closed loop" : `${fmt(o.rate * 100)} spans/s offered`}) on ${
+      new Date().toISOString()
+    } (${navigator.hardwareConcurrency} CPUs, shared with the ` +
     `load generator, the sink and other engineers' work: load average ${load.before} before, ` +
     `${load.after} after). OTLP/HTTP traces (100 spans a request) → batch → otlphttp → sink; with ` +
     "the page open: one stats stream, and every route below requested in turn, one at a time, " +
@@ -362,6 +366,8 @@ if (import.meta.main) {
       "trace-gc": { type: "boolean", default: false },
       /** Only runs with the page open (for answer times; no throughput comparison). */
       "page-only": { type: "boolean", default: false },
+      /** Another checkout's main.ts to measure instead of this one. */
+      main: { type: "string", default: MAIN },
       out: { type: "string" },
     },
   });
@@ -372,6 +378,7 @@ if (import.meta.main) {
     rate: Number(values.rate),
     pauseMs: Number(values.pause),
     traceGc: values["trace-gc"],
+    main: values.main,
   };
   const before = await loadAverage();
   const results: Result[] = [];
