@@ -9,6 +9,7 @@
  */
 import type { ZpagesConfig } from "./config.ts";
 import type { StatsFrame } from "./_stats.ts";
+import type { ServiceStatus } from "../../../lib/component/host.ts";
 
 /** What a page shows of the running graph, prepared on the service side once per graph. */
 export interface GraphPush {
@@ -27,6 +28,13 @@ export type ToServer =
   | { readonly type: "start"; readonly config: ZpagesConfig; readonly page: string }
   | { readonly type: "graph"; readonly graph: GraphPush }
   | { readonly type: "frame"; readonly frame: StatsFrame }
+  /** The service's state, when it changed, for `/debug/servicez`. */
+  | {
+    readonly type: "state";
+    readonly status: ServiceStatus;
+    readonly readySince: number | undefined;
+    readonly startedAt: string;
+  }
   | {
     readonly type: "answer";
     readonly id: number;
@@ -43,7 +51,7 @@ export type ToService =
   | { readonly type: "failed"; readonly message: string }
   /** Pages are listening (stats frames wanted) or not. */
   | { readonly type: "watch"; readonly on: boolean }
-  /** A request only the service can answer: `/api/component`, `/debug/servicez`. */
+  /** A request only the service can answer: `/api/component`. */
   | { readonly type: "ask"; readonly id: number; readonly path: string; readonly query: string }
   | { readonly type: "tap"; readonly id: number; readonly node: string }
   | { readonly type: "untap"; readonly id: number }

@@ -15,6 +15,7 @@ import {
 import type { GraphPush, ToServer, ToService } from "./_page_protocol.ts";
 import type { ZpagesConfig } from "./config.ts";
 import type { StatsFrame } from "./_stats.ts";
+import { servicez } from "./_zpages.ts";
 
 const encoder = new TextEncoder();
 
@@ -42,6 +43,7 @@ let config: ZpagesConfig | undefined;
 let page = "";
 let graph: GraphPush | undefined;
 let latest: StatsFrame | undefined;
+let state: Extract<ToServer, { type: "state" }> | undefined;
 let server: HttpServer | undefined;
 let nextId = 1;
 const streams = new Set<() => void>();
@@ -169,8 +171,14 @@ function answer(request: HttpRequest): Response | Promise<Response> {
       return html(graph.pipelinez);
     case "/debug/extensionz":
       return html(graph.extensionz);
-    case "/api/component":
     case "/debug/servicez":
+      // While starting or stopping the state changes faster than it is pushed: ask for it.
+      if (state === undefined || state.status !== "running") return ask(url.pathname, url.search);
+      return html(servicez(
+        { status: () => state!.status, readySince: () => state!.readySince },
+        new Date(state.startedAt),
+      ));
+    case "/api/component":
       return ask(url.pathname, url.search);
     default:
       return text("404 page not found\n", 404);
@@ -204,6 +212,9 @@ self.onmessage = async (event: MessageEvent<ToServer>) => {
       return;
     case "graph":
       graph = message.graph;
+      return;
+    case "state":
+      state = message;
       return;
     case "frame":
       latest = message.frame;

@@ -111,9 +111,22 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
     });
   }
 
+  let lastState = "";
+
+  /** Pushes the service's state when it changed. */
+  function checkState(v: ServiceView): void {
+    const status = v.status();
+    const readySince = v.readySince();
+    const key = `${status} ${readySince}`;
+    if (key === lastState) return;
+    lastState = key;
+    post({ type: "state", status, readySince, startedAt: startedAt.toISOString() });
+  }
+
   function tick(): void {
     if (view === undefined) return;
     checkGraph(view);
+    checkState(view);
     if (frame !== undefined) post({ type: "frame", frame: frame() });
   }
 
@@ -216,7 +229,10 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
         ready.reject(error);
         logger.error(error.message);
       };
-      if (view !== undefined) checkGraph(view);
+      if (view !== undefined) {
+        checkGraph(view);
+        checkState(view);
+      }
       post({ type: "start", config, page: PAGE });
       try {
         await ready.promise;
