@@ -10,6 +10,7 @@
 import type { ZpagesConfig } from "./config.ts";
 import type { StatsFrame } from "./_stats.ts";
 import type { ServiceStatus } from "../../../lib/component/host.ts";
+import type { ViewComponent, ViewLogLine, ViewNode } from "../../../lib/component/view.ts";
 
 /** What a page shows of the running graph, prepared on the service side once per graph. */
 export interface GraphPush {
@@ -19,15 +20,27 @@ export interface GraphPush {
   /** `/debug/pipelinez` and `/debug/extensionz`. */
   readonly pipelinez: string;
   readonly extensionz: string;
-  /** The node keys, for a tap's 404. */
-  readonly nodes: readonly string[];
+  /** The nodes, for a tap's 404 and a component panel. */
+  readonly nodes: readonly ViewNode[];
+  /** Every component's redacted config, by `kind:id`. */
+  readonly components: Readonly<Record<string, ViewComponent>>;
+  /** Whether the tap is enabled. */
+  readonly tap: boolean;
+}
+
+/** What a component panel shows besides the config, sent with each frame while a page listens. */
+export interface PanelPush {
+  /** tfo's own metrics, Prometheus text. */
+  readonly metrics: string;
+  /** Recent log lines by component key. */
+  readonly logs: Readonly<Record<string, readonly ViewLogLine[]>>;
 }
 
 /** Service → server. */
 export type ToServer =
   | { readonly type: "start"; readonly config: ZpagesConfig; readonly page: string }
   | { readonly type: "graph"; readonly graph: GraphPush }
-  | { readonly type: "frame"; readonly frame: StatsFrame }
+  | { readonly type: "frame"; readonly frame: StatsFrame; readonly panel: PanelPush }
   /** The service's state, when it changed, for `/debug/servicez`. */
   | {
     readonly type: "state";

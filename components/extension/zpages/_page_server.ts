@@ -12,7 +12,8 @@ import {
   type HttpServer,
   startHttpServer,
 } from "../../../lib/net/http_server.ts";
-import type { GraphPush, ToServer, ToService } from "./_page_protocol.ts";
+import type { GraphPush, PanelPush, ToServer, ToService } from "./_page_protocol.ts";
+import { componentAnswer } from "./_panel.ts";
 import type { ZpagesConfig } from "./config.ts";
 import type { StatsFrame } from "./_stats.ts";
 import { servicez } from "./_zpages.ts";
@@ -43,6 +44,8 @@ let config: ZpagesConfig | undefined;
 let page = "";
 let graph: GraphPush | undefined;
 let latest: StatsFrame | undefined;
+/** What the last frame brought for component panels; none while no page listens. */
+let panel: PanelPush | undefined;
 let state: Extract<ToServer, { type: "state" }> | undefined;
 let server: HttpServer | undefined;
 let nextId = 1;
@@ -118,6 +121,7 @@ function events(): Response {
       watchers.delete(watcher);
       if (watchers.size === 0) {
         latest = undefined;
+        panel = undefined;
         post({ type: "watch", on: false });
       }
     };
@@ -137,7 +141,7 @@ function tap(node: string): Response {
   if (config?.tap.enabled !== true) {
     return text("the tap is off; set tap.enabled in the zpages config\n", 403);
   }
-  if (!graph?.nodes.includes(node)) return text(`no node "${node}"\n`, 404);
+  if (!graph?.nodes.some((n) => n.key === node)) return text(`no node "${node}"\n`, 404);
   return eventStream((send) => {
     const id = nextId++;
     taps.set(id, (data) => send("items", data));
@@ -178,8 +182,26 @@ function answer(request: HttpRequest): Response | Promise<Response> {
         { status: () => state!.status, readySince: () => state!.readySince },
         new Date(state.startedAt),
       ));
-    case "/api/component":
-      return ask(url.pathname, url.search);
+    case "/api/component": {
+      // While a page listens, the panel's metrics and logs come with every frame.
+      if (panel === undefined) return ask(url.pathname, url.search);
+      const g = graph;
+      const p = panel;
+      const [status, body] = componentAnswer(
+        g.nodes,
+        (key) => g.components[key],
+        { metrics: p.metrics, logs: (key) => p.logs[key] ?? [] },
+        url.searchParams.get("node") ?? "",
+        g.tap,
+      );
+      return new Response(body, {
+        status,
+        headers: {
+          "content-type": status === 200 ? "application/json" : "text/plain; charset=utf-8",
+          "cache-control": "no-store",
+        },
+      });
+    }
     default:
       return text("404 page not found\n", 404);
   }
@@ -218,6 +240,7 @@ self.onmessage = async (event: MessageEvent<ToServer>) => {
       return;
     case "frame":
       latest = message.frame;
+      panel = message.panel;
       for (const watcher of watchers) watcher(message.frame);
       return;
     case "answer": {

@@ -21,12 +21,13 @@
  * @module
  */
 import type { Extension, ExtensionFactory, Host } from "../../component.ts";
-import type { GraphView, ServiceView } from "../../../lib/component/view.ts";
+import type { GraphView, ServiceView, ViewLogLine } from "../../../lib/component/view.ts";
 import { sampleItems } from "../../../lib/pdata/sample_view.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import { type ZpagesConfig, zpagesConfigSchema } from "./config.ts";
 import { createStatsClock, type StatsFrame } from "./_stats.ts";
 import { extensionz, pipelinez, servicez } from "./_zpages.ts";
+import { componentAnswer } from "./_panel.ts";
 import type { ToServer, ToService } from "./_page_protocol.ts";
 import PAGE from "./page.html" with { type: "text" };
 
@@ -40,37 +41,6 @@ function graphJson(graph: GraphView) {
     pipelines: graph.pipelines,
     extensions: graph.extensions,
   };
-}
-
-/** The metric lines of one component, from the Prometheus text. */
-function metricLines(view: ServiceView, kind: string, id: string): string[] {
-  const needle = `${kind}="${id}"`;
-  return view.metricsText().split("\n").filter((line) =>
-    !line.startsWith("#") && line.includes(needle)
-  );
-}
-
-/** `/api/component?node=KEY`: status and JSON body. */
-function componentAnswer(
-  view: ServiceView,
-  graph: GraphView,
-  key: string,
-  tapEnabled: boolean,
-): [number, string] {
-  const node = graph.nodes.find((n) => n.key === key);
-  const componentKey = node === undefined ? key : `${node.kind}:${node.id}`;
-  const component = graph.components.get(componentKey);
-  if (component === undefined) return [404, `no component "${key}"\n`];
-  return [
-    200,
-    JSON.stringify({
-      ...component,
-      node: key,
-      metrics: metricLines(view, component.kind, component.id),
-      logs: view.logs(componentKey),
-      tap: tapEnabled && node !== undefined,
-    }),
-  ];
 }
 
 /** Creates a `zpages` instance; nothing listens before `start`. */
@@ -106,7 +76,10 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
         json: JSON.stringify({ graphVersion: version, graph: graphJson(graph) }),
         pipelinez: pipelinez(graph),
         extensionz: extensionz(graph),
-        nodes: graph.nodes.map((n) => n.key),
+        nodes: graph.nodes,
+        // As JSON gives them to the page; a config value that cannot be cloned cannot break it.
+        components: JSON.parse(JSON.stringify(Object.fromEntries(graph.components))),
+        tap: config.tap.enabled,
       },
     });
   }
@@ -127,7 +100,11 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
     if (view === undefined) return;
     checkGraph(view);
     checkState(view);
-    if (frame !== undefined) post({ type: "frame", frame: frame() });
+    if (frame !== undefined) {
+      const logs: Record<string, readonly ViewLogLine[]> = {};
+      for (const key of lastGraph?.components.keys() ?? []) logs[key] = view.logs(key);
+      post({ type: "frame", frame: frame(), panel: { metrics: view.metricsText(), logs } });
+    }
   }
 
   function openTap(v: ServiceView, id: number, node: string): void {
@@ -172,7 +149,14 @@ export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Ext
           return;
         }
         const key = new URLSearchParams(message.query).get("node") ?? "";
-        const [status, body] = componentAnswer(v, lastGraph!, key, config.tap.enabled);
+        const graph = lastGraph!;
+        const [status, body] = componentAnswer(
+          graph.nodes,
+          (k) => graph.components.get(k),
+          { metrics: v.metricsText(), logs: (k) => v.logs(k) },
+          key,
+          config.tap.enabled,
+        );
         post({
           type: "answer",
           id: message.id,

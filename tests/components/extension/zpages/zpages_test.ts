@@ -98,3 +98,28 @@ Deno.test("zpages refuses Go's expvar and listens on loopback by default", () =>
   assert.ok(!expvar.success);
   assert.match(expvar.error.issues[0]!.message, /Go runtime variables/);
 });
+
+Deno.test("zpages answers a component panel while a page listens, with its metrics and config", async () => {
+  const tfo = await running(true, 4);
+  try {
+    const events = await fetch(`${tfo.base}/api/events`);
+    const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    // Two frames: the second surely came with the panel's data from the service side.
+    while (seen.split("event: stats").length < 3) seen += (await reader.read()).value ?? "";
+    const panel = await (await fetch(`${tfo.base}/api/component?node=exporter:debug`)).json();
+    assert.equal(panel.type, "debug");
+    assert.equal(panel.tap, true);
+    assert.ok(
+      panel.metrics.some((l: string) => l.startsWith("otelcol_exporter_sent_spans{")),
+      panel.metrics.join("\n"),
+    );
+    assert.ok(Array.isArray(panel.logs));
+    const missing = await fetch(`${tfo.base}/api/component?node=nope`);
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+    await reader.cancel();
+  } finally {
+    await tfo.close();
+  }
+});
