@@ -1,12 +1,17 @@
 /**
  * The pipeline page's cost: OTLP/HTTP traces → batch → `otlphttp` → sink through tfo, without the
  * `zpages` extension and with it while a page is open (one server-sent-events stream of stats, and
- * the page's API polled five times a second: graph, a component panel, the page itself). Reports
- * spans/s and tfo's CPU per million spans for both, and the API's answer times under that load.
- * Runs alternate (off, on, off, on) so a change in the machine's load shows up in both.
+ * every route — the page, `/api/graph`, a component panel, a new event stream's first frame,
+ * `/debug/servicez`, `/debug/pipelinez` — requested in turn, one at a time). Reports spans/s and
+ * tfo's CPU per million spans for both, each route's answer times (p50/p95/p99/max), the longest
+ * gap between stats frames (a stall of tfo's event loop) and the bench client's own longest stall
+ * (so a slow answer can be told from a starved client). Runs alternate (off, on, off, on) so a
+ * change in the machine's load shows up in both. The client's first request (its own `fetch`
+ * start-up) is made before measuring.
  *
  * ```sh
- * deno run -A bench/zpages_bench.ts [--duration 10] [--workers 64] [--rounds 2] [--out bench/RESULTS.md]
+ * deno run -A bench/zpages_bench.ts [--duration 10] [--workers 64] [--rounds 2] [--rate 1000]
+ *   [--pause 50] [--page-only] [--trace-gc] [--main OTHER_CHECKOUT/main.ts] [--out bench/RESULTS.md]
  * ```
  *
  * @module
@@ -112,6 +117,8 @@ async function openPage(
     clientLagMs = Math.max(clientLagMs, now - tickAt - 20);
     tickAt = now;
   }, 20);
+  // The client's first fetch starts its HTTP machinery (about 100 ms): not the server's time.
+  await (await fetch(`${base}/api/graph`)).arrayBuffer();
   const events = await fetch(`${base}/api/events`);
   const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
   let frames = 0;
