@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { BUILTIN_FACTORIES } from "../../../../components/registry.ts";
+import { main } from "../../../../main.ts";
 import { formatDiagnostic, hasErrors, loadConfig } from "../../../../pipelines/config.ts";
 import { Reloader } from "../../../../pipelines/reload.ts";
 import { Service } from "../../../../pipelines/service.ts";
@@ -181,4 +182,31 @@ Deno.test("the pipeline page shows a reload whose new zpages endpoint cannot be 
       new RegExp(`^c\\.yaml:${lineOf(next, "zpages:")}:3  extensions\\.zpages: `),
     );
   });
+});
+
+Deno.test("tfo run says where the component that failed to start is configured", async () => {
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = (blocker.addr as Deno.NetAddr).port;
+  const dir = await Deno.makeTempDir({ prefix: "tfo-start-fail-" });
+  try {
+    const path = `${dir}/c.yaml`;
+    const text = yaml(freePort(), freePort(), { second: taken });
+    await Deno.writeTextFile(path, text);
+    const err: string[] = [];
+    const status = await main(["run", "--config", path], {
+      io: { out: () => {}, err: (t) => err.push(t) },
+    });
+    assert.equal(status, 1);
+    const said = err.join("\n");
+    assert.match(said, /^tfo: Cannot start receiver "otlp\/second": /m);
+    assert.ok(
+      said.includes(
+        `  ${path}:${lineOf(text, "otlp/second:")}:3  receivers.otlp/second: Cannot start`,
+      ),
+      said,
+    );
+  } finally {
+    blocker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
