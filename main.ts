@@ -18,6 +18,7 @@ import { parseDuration } from "./lib/config/schema.ts";
 import { formatOfContentType, parseExposition } from "./lib/prometheus/parse.ts";
 import { renderTop, type Snapshot, snapshotOf, topRows } from "./lib/telemetry/top.ts";
 import { Service, StartError } from "./pipelines/service.ts";
+import { failureDiagnostics } from "./pipelines/failure_position.ts";
 import { errorMessage } from "./lib/consumer/consumer.ts";
 import { createLogger } from "./lib/telemetry/logger.ts";
 import { MetricRegistry } from "./lib/telemetry/metrics.ts";
@@ -396,8 +397,10 @@ async function runCommand(
       await service.start();
     } catch (error) {
       const message = error instanceof StartError ? error.message : errorMessage(error);
-      logger.error(message);
-      io.err(`tfo: ${message}`);
+      // Where the component that failed is configured, as `tfo validate` would point at it.
+      const where = error instanceof Error ? failureDiagnostics(error, service.config) : [];
+      logger.error(message, where.length === 0 ? {} : { diagnostic: where[0] });
+      io.err([`tfo: ${message}`, ...where.map((line) => `  ${line}`)].join("\n"));
       return 1;
     }
     reloader = new Reloader({

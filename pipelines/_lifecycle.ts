@@ -8,13 +8,16 @@
 import type { Host } from "../components/component.ts";
 import { errorMessage } from "../lib/consumer/consumer.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
-import type { GraphNode } from "./graph.ts";
+import type { FailedComponent, GraphNode } from "./graph.ts";
 
 /** A component failed to start; what had started was stopped again. */
 export class StartError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The component that failed, when known. */
+  readonly component: FailedComponent | undefined;
+  constructor(message: string, options?: ErrorOptions & { component?: FailedComponent }) {
     super(message, options);
     this.name = "StartError";
+    this.component = options?.component;
   }
 }
 
@@ -60,7 +63,8 @@ export async function startNodes(
       await node.component.start(host);
     } catch (error) {
       const message = `Cannot start ${nodeName(node)}: ${startDetail(node, errorMessage(error))}`;
-      return { started, error: new StartError(message, { cause: error }) };
+      const component = { kind: node.kind, id: node.id };
+      return { started, error: new StartError(message, { cause: error, component }) };
     }
   }
   return { started };

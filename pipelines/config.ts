@@ -66,6 +66,8 @@ export interface ComponentConfig {
   factory: Factory;
   /** The factory schema's output: the user's values over the defaults. */
   config: unknown;
+  /** Where its ID is written, for errors found after validation (a failed start). */
+  position?: Position;
 }
 
 /** One pipeline of `service.pipelines`. */

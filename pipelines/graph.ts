@@ -109,11 +109,20 @@ function sameSignals(a: readonly Signal[], b: readonly Signal[]): boolean {
   return a.length === b.length && a.every((s) => b.includes(s));
 }
 
-/** A component's create function failed. */
+/** The component an error is about: the one that could not be created or started. */
+export interface FailedComponent {
+  readonly kind: Kind;
+  readonly id: string;
+}
+
+/** The graph cannot be built: a component's create function failed, or the config is unusable. */
 export class GraphBuildError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The component that could not be created, when it is one. */
+  readonly component: FailedComponent | undefined;
+  constructor(message: string, options?: ErrorOptions & { component?: FailedComponent }) {
     super(message, options);
     this.name = "GraphBuildError";
+    this.component = options?.component;
   }
 }
 
@@ -167,6 +176,7 @@ export function buildGraph(
     } catch (error) {
       throw new GraphBuildError(`Cannot create ${c.kind} "${c.id}": ${errorMessage(error)}`, {
         cause: error,
+        component: { kind: c.kind, id: c.id },
       });
     }
   }
@@ -343,18 +353,27 @@ export function buildGraph(
     return entry;
   }
 
+  /**
+   * The entry of pipeline `p` as the receiver or connector `id` feeds it: behind the counted edge
+   * to its first processor, or, without processors, the edges to its exporters.
+   */
+  function entryFrom(id: string, p: PipelineConfig): Consumer {
+    const entry = entryOf(p);
+    if (edgeMeter === undefined) return entry;
+    const from = sharedNodeKey(config, id, "receiver");
+    const first = p.processors[0];
+    return first === undefined
+      ? tailOf(p, from)
+      : counted(from, processorNodeKey(p.id, first), p.signal, entry);
+  }
+
   /** The entries of the pipelines that receive from `id`, fanned out per signal. */
   function fanoutBySignal(id: string): Map<Signal, Consumer> {
     const bySignal = new Map<Signal, Consumer[]>();
-    const from = sharedNodeKey(config, id, "receiver");
     for (const p of pipelines) {
       if (!p.receivers.includes(id)) continue;
       const list = bySignal.get(p.signal) ?? [];
-      const entry = entryOf(p);
-      const first = p.processors[0];
-      if (edgeMeter === undefined) list.push(entry);
-      else if (first === undefined) list.push(tailOf(p, from));
-      else list.push(counted(from, processorNodeKey(p.id, first), p.signal, entry));
+      list.push(entryFrom(id, p));
       bySignal.set(p.signal, list);
     }
     return new Map([...bySignal].map(([signal, list]) => [signal, fanout(list)]));
@@ -375,7 +394,8 @@ export function buildGraph(
         if (p === undefined) {
           throw new GraphBuildError(`Pipeline "${pid}" does not receive from connector "${id}"`);
         }
-        return entryOf(p);
+        // Counted like the fan-out: a routed payload crosses the same drawn edge.
+        return entryFrom(id, p);
       });
       return fanout(entries);
     };

@@ -27,6 +27,7 @@ import type { Logger } from "../lib/telemetry/logger.ts";
 import type { Counter, Meter } from "../lib/telemetry/metrics.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { Service } from "./service.ts";
+import { failureDiagnostics } from "./failure_position.ts";
 
 /** The `remoteConfig` capability: the remote config an extension fetched, as YAML text. */
 export interface RemoteConfig {
@@ -201,7 +202,9 @@ export class Reloader {
       this.#counters.failed.add(1);
       for (const [id, text] of pending) this.#refused.set(id, text);
       const error = outcome.error ?? new Error("Unknown reload failure");
-      service.noteFailure({ what: "reload", message: error.message, diagnostics: [] });
+      // The component that failed, at its place in the new config (`file:line:col  path: …`).
+      const diagnostics = failureDiagnostics(error, loaded.config);
+      service.noteFailure({ what: "reload", message: error.message, diagnostics });
       if (outcome.fatal === true) {
         logger.error(`Cannot reload, nor restore the previous pipelines: ${error.message}`, {
           trigger,
@@ -210,7 +213,7 @@ export class Reloader {
       } else {
         logger.error(
           `Cannot apply the new config; the previous pipelines keep running: ${error.message}`,
-          { trigger },
+          { trigger, ...(diagnostics.length === 0 ? {} : { diagnostic: diagnostics[0] }) },
         );
       }
       return "failed";

@@ -243,7 +243,7 @@ class Validator {
     });
     this.#diagnostics.push(...parsed.diagnostics);
     if (!parsed.ok) return undefined;
-    return { id, type: factory.type, kind, factory, config: parsed.value };
+    return { id, type: factory.type, kind, factory, config: parsed.value, position: entry.keyPos };
   }
 
   #unknownType(kind: Kind, type: string): string {

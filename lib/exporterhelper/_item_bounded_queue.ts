@@ -78,6 +78,9 @@ export function itemBounded<S extends Signal>(
     get bytes() {
       return queue.bytes;
     },
+    get oldestOfferedAt() {
+      return queue.oldestOfferedAt;
+    },
     get items() {
       return items;
     },

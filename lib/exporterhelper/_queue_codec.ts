@@ -49,6 +49,11 @@ export interface QueueHeader {
   readonly items: number;
   /** Who sent it, when known. */
   readonly client?: StoredClient;
+  /**
+   * When it was offered, `Date.now()` ms, for the age of the oldest queued item; absent in
+   * entries written before tfo recorded it (any layout version may carry it).
+   */
+  readonly at?: number;
 }
 
 /** Marks a write or delete that spans several commits; without `chunks`, all under `["c", seq]`. */
@@ -169,6 +174,9 @@ export function headerProblem(value: unknown): string | undefined {
     return `${stored} stored bytes cannot be ${h.chunks} chunks`;
   }
   if (h.client !== undefined && !isStoredClient(h.client)) return "the client info is malformed";
+  if (h.at !== undefined && !(typeof h.at === "number" && Number.isFinite(h.at) && h.at >= 0)) {
+    return "the index entry has a bad enqueue time";
+  }
   return undefined;
 }
 

@@ -75,6 +75,9 @@ function wrap<S extends Signal>(
     get bytes() {
       return queue.bytes;
     },
+    get oldestOfferedAt() {
+      return queue.oldestOfferedAt;
+    },
     offerMergeBytes: queue.offerMergeBytes,
     close,
   };

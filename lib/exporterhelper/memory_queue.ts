@@ -10,6 +10,7 @@ import type { Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
 import type { Counter, Meter } from "../telemetry/metrics.ts";
 import { Waiters } from "./_queue_waiters.ts";
+import { type Clock, SYSTEM_CLOCK } from "./_clock.ts";
 import type { QueueEntry, SendingQueue, WhenFull } from "./queue.ts";
 
 /** Bytes assumed per item of a payload that is not encoded, for {@linkcode SendingQueue.bytes}. */
@@ -26,11 +27,15 @@ export interface MemoryQueueOptions {
   whenFull?: WhenFull;
   /** Where dropped items are counted (`tfo_exporter_queue_dropped_items_total`). */
   meter?: Meter;
+  /** Stamps offers for {@linkcode SendingQueue.oldestOfferedAt}. @default SYSTEM_CLOCK */
+  clock?: Clock;
 }
 
 interface Held<S extends Signal> {
   readonly payload: Payload<S>;
   readonly bytes: number;
+  /** When it was offered, `Date.now()` ms. */
+  readonly at: number;
 }
 
 /** The encoded size of a payload, or an estimate from its item count when it is not encoded. */
@@ -68,10 +73,13 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
   readonly capacity: number;
   readonly #whenFull: WhenFull;
   readonly #countDropped: (signal: Signal, items: number) => void;
+  readonly #clock: Clock;
   /** Entries not yet taken, oldest first, from `#head` on. */
   #ready: Array<Held<S> | undefined> = [];
   #head = 0;
   #taken = 0;
+  /** Taken, unacknowledged entries in the order taken: the first is the oldest of them. */
+  readonly #inFlight = new Set<Held<S>>();
   #bytes = 0;
   #closed = false;
   readonly #takers = new Waiters();
@@ -82,6 +90,7 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
     this.capacity = options.capacity;
     this.#whenFull = options.whenFull ?? "refuse";
     this.#countDropped = droppedCounter(options.meter);
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
 
   get size(): number {
@@ -90,6 +99,12 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Entries are taken in order, so any taken one is older than every entry still ready. */
+  get oldestOfferedAt(): number | undefined {
+    for (const held of this.#inFlight) return held.at;
+    return this.#ready[this.#head]?.at;
   }
 
   #shift(): Held<S> | undefined {
@@ -122,7 +137,7 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
       throw retryableError(`Sending queue is full (capacity ${this.capacity})`);
     }
     const bytes = payloadBytes(payload);
-    this.#ready.push({ payload, bytes });
+    this.#ready.push({ payload, bytes, at: this.#clock.now() });
     this.#bytes += bytes;
     this.#takers.wakeOne();
   }
@@ -132,6 +147,7 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
       const held = this.#shift();
       if (held !== undefined) {
         this.#taken++;
+        this.#inFlight.add(held);
         return this.#entry(held);
       }
       if (this.#closed) return undefined;
@@ -147,6 +163,7 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
         if (!acked) {
           acked = true;
           this.#taken--;
+          this.#inFlight.delete(held);
           this.#bytes -= held.bytes;
           this.#room.wakeOne();
         }

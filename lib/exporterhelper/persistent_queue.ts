@@ -173,6 +173,11 @@ const MAX_CLIENT_JSON = 16 * 1024;
 
 interface Held<S extends Signal> {
   readonly seq: number;
+  /**
+   * When it was offered (`Date.now()` ms, kept in its header); for an entry written without one,
+   * when this start found it, a lower bound of its age.
+   */
+  readonly at: number;
   /** Its index entry; a journaled item's changes once it is folded (compressed) into Deno KV. */
   header: QueueHeader;
   taken: boolean;
@@ -371,6 +376,16 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   }
 
   /**
+   * Held items are kept in the order they became held: recovered ones by sequence, offered ones
+   * as their writes completed (which may be a commit's time out of offer order), so the first is
+   * the oldest within that margin.
+   */
+  get oldestOfferedAt(): number | undefined {
+    for (const held of this.#held.values()) return held.at;
+    return undefined;
+  }
+
+  /**
    * With a journal, offers are cheap and concurrent ones share one write anyway, while a merged
    * entry costs its compression on the request path: merge little. Without one, every offer is a
    * synced commit: merge up to the coalescer's default.
@@ -393,6 +408,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       }
     }
     const corrupt: Array<[number, string]> = [];
+    const foundAt = Date.now();
     for await (const { key, value } of this.#client.list(["i"])) {
       const seq = key[1];
       if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) continue;
@@ -403,7 +419,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         continue;
       }
       const header = value as QueueHeader;
-      this.#held.set(seq, { seq, header, taken: false });
+      this.#held.set(seq, { seq, at: header.at ?? foundAt, header, taken: false });
       this.#ready.push(seq);
       this.#size++;
       this.#addBytes(storedBytes(header));
@@ -643,7 +659,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
         ...(full ? { retryAfterMs: this.#retryAfterMs } : {}),
       });
     }
-    const held: Held<S> = { seq, header, taken: false, journaled };
+    const held: Held<S> = { seq, at: header.at ?? Date.now(), header, taken: false, journaled };
     if (journaled !== undefined) {
       journaled.onFolded = (folded) => {
         // In Deno KV now: read from there, and let go of the journaled bytes (memory).
@@ -675,6 +691,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
       ...(stored.codec === undefined ? {} : { codec: stored.codec }),
       chunks: chunkCount(stored.bytes.length),
       items: payload.itemCount,
+      at: Date.now(),
     };
     let client = storeClient(payload.client);
     const whole = client;

@@ -36,6 +36,12 @@ export interface SendingQueue<S extends Signal = Signal> {
   /** Bytes held (encoded size), for byte bounds and self-telemetry. */
   readonly bytes: number;
   /**
+   * When the oldest entry held (taken but unacknowledged ones included) was offered, in
+   * `Date.now()` milliseconds (or the queue's clock); undefined when the queue is empty or does not record it. A
+   * persistent queue keeps the time with the entry, so it survives a restart.
+   */
+  readonly oldestOfferedAt?: number | undefined;
+  /**
    * The most encoded bytes worth merging concurrent requests into before one `offer`
    * (`_offer_coalescer.ts`); when absent, its default.
    */

@@ -24,7 +24,8 @@
  *
  * Gauges, labelled `data_type` as the Collector's are: `otelcol_exporter_queue_size` and
  * `otelcol_exporter_queue_capacity` (in the queue's sizer unit: requests, items or bytes) and
- * tfo's `tfo_exporter_queue_bytes`.
+ * tfo's `tfo_exporter_queue_bytes` and `tfo_exporter_queue_oldest_item_age` (seconds since the
+ * oldest entry still held was offered, 0 when empty; the Collector has no such gauge).
  *
  * @module
  */
@@ -79,6 +80,14 @@ export interface QueueSender<S extends Signal> {
 
 const TAKE_FAILURE_PAUSE_MS = 1000;
 
+/** The gauge of the oldest queued item's age, before any unit suffix. */
+export const QUEUE_OLDEST_AGE_METRIC = "tfo_exporter_queue_oldest_item_age";
+
+/** Seconds since `oldestOfferedAt` (ms), 0 when nothing is queued; never negative. */
+export function queueAgeSeconds(oldestOfferedAt: number | undefined, now: number): number {
+  return oldestOfferedAt === undefined ? 0 : Math.max(0, now - oldestOfferedAt) / 1000;
+}
+
 interface ResultWaiter {
   resolve(): void;
   reject(error: unknown): void;
@@ -117,6 +126,14 @@ export function startQueueSender<S extends Signal>(
     "Bytes held by the sending queue (encoded size), in memory or on disk.",
     labels,
     () => queue.bytes,
+  );
+  meter.observe(
+    QUEUE_OLDEST_AGE_METRIC,
+    "Age of the oldest item held by the sending queue (seconds since it was enqueued; 0 when " +
+      "empty), in memory or on disk.",
+    labels,
+    () => queueAgeSeconds(queue.oldestOfferedAt, clock.now()),
+    { unit: "s" },
   );
 
   let stopping = false;

@@ -30,6 +30,8 @@ export interface ComponentTotals {
   queueCapacity?: number;
   /** Bytes an exporter's sending queue holds (tfo's `tfo_exporter_queue_bytes`). */
   queueBytes?: number;
+  /** Seconds the oldest item of an exporter's queues has waited (the largest over its signals). */
+  queueAgeSeconds?: number;
 }
 
 /** One component in one scrape, keyed `kind/id`. */
@@ -56,6 +58,7 @@ const EXPORTER =
 const PROCESSOR = /^otelcol_processor_(incoming|outgoing)_items(_total)?$/;
 const QUEUE = /^otelcol_exporter_queue_(size|capacity)$/;
 const QUEUE_BYTES = /^tfo_exporter_queue_bytes$/;
+const QUEUE_AGE = /^tfo_exporter_queue_oldest_item_age(_seconds)?$/;
 
 function label(sample: Sample, name: string): string | undefined {
   return sample.labels.find((l) => l.name === name)?.value;
@@ -120,6 +123,13 @@ export function snapshotOf(samples: readonly Sample[]): Snapshot {
       if (id === undefined) continue;
       const totals = entry("exporter", id);
       totals.queueBytes = (totals.queueBytes ?? 0) + sample.value;
+      continue;
+    }
+    if (QUEUE_AGE.test(sample.name)) {
+      const id = label(sample, "exporter");
+      if (id === undefined) continue;
+      const totals = entry("exporter", id);
+      totals.queueAgeSeconds = Math.max(totals.queueAgeSeconds ?? 0, sample.value);
     }
   }
   // An exporter takes in what it sent, failed or could not enqueue.

@@ -9,6 +9,9 @@ import type { EdgeCount, ServiceView } from "../../../lib/component/view.ts";
 import { formatOfContentType, parseExposition } from "../../../lib/prometheus/parse.ts";
 import { type ComponentTotals, snapshotOf } from "../../../lib/telemetry/top.ts";
 
+/** The shortest time a rate is computed over, in seconds. */
+const MIN_RATE_WINDOW_S = 0.05;
+
 /** One edge in a frame. */
 export interface EdgeFrame {
   items: number;
@@ -27,6 +30,8 @@ export interface NodeFrame {
   queueSize?: number;
   queueCapacity?: number;
   queueBytes?: number;
+  /** Seconds the oldest queued item has waited. */
+  queueAgeSeconds?: number;
 }
 
 /** What the page receives every second. */
@@ -39,27 +44,39 @@ export interface StatsFrame {
   nodes: Record<string, NodeFrame>;
 }
 
-/** Computes frames; keeps the previous counts to turn them into rates. */
+/**
+ * Computes frames; keeps the previous counts to turn them into rates. Rates count from the
+ * clock's creation: its first frame shows what flowed since then, not since the service started.
+ */
 export function createStatsClock(view: ServiceView, graphVersion: () => number) {
-  let previous = new Map<string, EdgeCount>();
+  let previous = new Map<string, EdgeCount>(
+    [...view.edgeCounts()].map(([key, count]) => [key, { ...count }]),
+  );
   let previousAt = performance.now();
   return function frame(): StatsFrame {
     const now = performance.now();
-    const seconds = Math.max(1e-3, (now - previousAt) / 1000);
+    const elapsed = (now - previousAt) / 1000;
+    // Too short a window gives no rate worth showing (a page that connected right after the
+    // clock started): rates 0, and the window stays open for the next frame.
+    const seconds = elapsed < MIN_RATE_WINDOW_S ? undefined : elapsed;
     const counts = view.edgeCounts();
     const edges: Record<string, EdgeFrame> = {};
     const next = new Map<string, EdgeCount>();
     for (const [key, count] of counts) {
       const before = previous.get(key);
+      const rate = (now: number, then: number | undefined) =>
+        seconds === undefined ? 0 : Math.max(0, now - (then ?? 0)) / seconds;
       edges[key] = {
         ...count,
-        itemsPerSecond: Math.max(0, count.items - (before?.items ?? 0)) / seconds,
-        refusedPerSecond: Math.max(0, count.refused - (before?.refused ?? 0)) / seconds,
+        itemsPerSecond: rate(count.items, before?.items),
+        refusedPerSecond: rate(count.refused, before?.refused),
       };
       next.set(key, { ...count });
     }
-    previous = next;
-    previousAt = now;
+    if (seconds !== undefined) {
+      previous = next;
+      previousAt = now;
+    }
     const totals = new Map<string, ComponentTotals>();
     try {
       const text = view.metricsText();
@@ -84,6 +101,7 @@ export function createStatsClock(view: ServiceView, graphVersion: () => number) 
         ...(t.queueSize === undefined ? {} : { queueSize: t.queueSize }),
         ...(t.queueCapacity === undefined ? {} : { queueCapacity: t.queueCapacity }),
         ...(t.queueBytes === undefined ? {} : { queueBytes: t.queueBytes }),
+        ...(t.queueAgeSeconds === undefined ? {} : { queueAgeSeconds: t.queueAgeSeconds }),
       };
     }
     return {

@@ -31,7 +31,10 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 }
 
 /** `/debug/servicez`. */
-export function servicez(view: ServiceView, startedAt: Date): string {
+export function servicez(
+  view: Pick<ServiceView, "status" | "readySince">,
+  startedAt: Date,
+): string {
   const ready = view.readySince();
   return page(
     "Service",

@@ -13,48 +13,26 @@
  * - `/debug/servicez`, `/debug/pipelinez`, `/debug/extensionz` — the Collector's pages.
  *
  * Streams are bounded (`max_streams`; more are answered 503) and one stats frame per second is
- * computed for all open pages together.
+ * computed for all open pages together. The HTTP server runs in a worker of its own
+ * (`_page_server.ts`): the page, the graph, the stats stream and the Collector's tables are
+ * answered there from what this side pushes, so a page does not wait behind the pipelines' work on
+ * the service's event loop; a component panel, `/debug/servicez` and a tap are asked of this side.
  *
  * @module
  */
 import type { Extension, ExtensionFactory, Host } from "../../component.ts";
-import type { GraphView, ServiceView } from "../../../lib/component/view.ts";
-import {
-  type HttpRequest,
-  type HttpServer,
-  startHttpServer,
-} from "../../../lib/net/http_server.ts";
+import type { GraphView, ServiceView, ViewLogLine } from "../../../lib/component/view.ts";
 import { sampleItems } from "../../../lib/pdata/sample_view.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import { type ZpagesConfig, zpagesConfigSchema } from "./config.ts";
 import { createStatsClock, type StatsFrame } from "./_stats.ts";
 import { extensionz, pipelinez, servicez } from "./_zpages.ts";
+import { componentAnswer } from "./_panel.ts";
+import type { ToServer, ToService } from "./_page_protocol.ts";
 import PAGE from "./page.html" with { type: "text" };
 
-const encoder = new TextEncoder();
-
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", "cache-control": "no-store" },
-  });
-}
-
-function text(body: string, status: number): Response {
-  return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
-}
-
-function html(body: string): Response {
-  return new Response(body, {
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": "no-store",
-      "content-security-policy":
-        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
-      "x-frame-options": "DENY",
-    },
-  });
-}
+/** How long a stopping page server may take to close its streams and port. */
+const STOP_TIMEOUT_MS = 5000;
 
 function graphJson(graph: GraphView) {
   return {
@@ -65,206 +43,208 @@ function graphJson(graph: GraphView) {
   };
 }
 
-/** The metric lines of one component, from the Prometheus text. */
-function metricLines(view: ServiceView, kind: string, id: string): string[] {
-  const needle = `${kind}="${id}"`;
-  return view.metricsText().split("\n").filter((line) =>
-    !line.startsWith("#") && line.includes(needle)
-  );
-}
-
 /** Creates a `zpages` instance; nothing listens before `start`. */
 export function createZpagesExtension(config: ZpagesConfig, logger: Logger): Extension & {
   readonly port: number | undefined;
 } {
-  let server: HttpServer | undefined;
+  let worker: Worker | undefined;
+  let port: number | undefined;
   let view: ServiceView | undefined;
   let version = 0;
   let lastGraph: GraphView | undefined;
-  const streams = new Set<() => void>();
-  const watchers = new Set<(frame: StatsFrame) => void>();
   let ticker: ReturnType<typeof setInterval> | undefined;
+  /** Set while a page listens: one stats frame a second. */
   let frame: (() => StatsFrame) | undefined;
+  const taps = new Map<number, () => void>();
+  let stopped: PromiseWithResolvers<void> | undefined;
   const startedAt = new Date();
 
-  function currentGraph(v: ServiceView): GraphView {
+  function post(message: ToServer): void {
+    worker?.postMessage(message);
+  }
+
+  /** Pushes the graph when a reload replaced it. */
+  function checkGraph(v: ServiceView): void {
     const graph = v.graph();
-    if (graph !== lastGraph) {
-      lastGraph = graph;
-      version++;
-    }
-    return graph;
+    if (graph === lastGraph) return;
+    lastGraph = graph;
+    version++;
+    post({
+      type: "graph",
+      graph: {
+        version,
+        json: JSON.stringify({ graphVersion: version, graph: graphJson(graph) }),
+        pipelinez: pipelinez(graph),
+        extensionz: extensionz(graph),
+        nodes: graph.nodes,
+        // As JSON gives them to the page; a config value that cannot be cloned cannot break it.
+        components: JSON.parse(JSON.stringify(Object.fromEntries(graph.components))),
+        tap: config.tap.enabled,
+      },
+    });
+  }
+
+  let lastState = "";
+
+  /** Pushes the service's state when it changed. */
+  function checkState(v: ServiceView): void {
+    const status = v.status();
+    const readySince = v.readySince();
+    const key = `${status} ${readySince}`;
+    if (key === lastState) return;
+    lastState = key;
+    post({ type: "state", status, readySince, startedAt: startedAt.toISOString() });
   }
 
   function tick(): void {
-    if (view === undefined || frame === undefined) return;
-    currentGraph(view);
-    const next = frame();
-    for (const watcher of watchers) watcher(next);
-  }
-
-  /** An SSE response; `open` registers what to send and returns its cleanup. */
-  function eventStream(
-    open: (send: (event: string, data: unknown) => void) => () => void,
-  ): Response {
-    if (streams.size >= config.max_streams) {
-      return text(`too many live streams (max_streams: ${config.max_streams})\n`, 503);
+    if (view === undefined) return;
+    checkGraph(view);
+    checkState(view);
+    if (frame !== undefined) {
+      const logs: Record<string, readonly ViewLogLine[]> = {};
+      for (const key of lastGraph?.components.keys() ?? []) logs[key] = view.logs(key);
+      post({ type: "frame", frame: frame(), panel: { metrics: view.metricsText(), logs } });
     }
-    let close = () => {};
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        const send = (event: string, data: unknown) => {
-          try {
-            controller.enqueue(
-              encoder.encode(
-                event === ""
-                  ? ": keepalive\n\n"
-                  : `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
-              ),
-            );
-          } catch {
-            close();
-          }
-        };
-        const cleanup = open(send);
-        // A comment now and then: a write is how a client that went away is noticed.
-        const heartbeat = setInterval(() => send("", null), 15_000);
-        let done = false;
-        close = () => {
-          if (done) return;
-          done = true;
-          clearInterval(heartbeat);
-          cleanup();
-          streams.delete(close);
-          try {
-            controller.close();
-          } catch {
-            // already closed by the client
-          }
-        };
-        streams.add(close);
-        controller.enqueue(encoder.encode(": tfo\n\n"));
-      },
-      cancel() {
-        close();
-      },
-    });
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream",
-        "cache-control": "no-store",
-        // tfo's HTTP server streams a chunked body as it comes instead of reading it whole.
-        "transfer-encoding": "chunked",
-        "x-accel-buffering": "no",
-      },
-    });
   }
 
-  function events(v: ServiceView): Response {
-    return eventStream((send) => {
-      const watcher = (f: StatsFrame) => send("stats", f);
-      watchers.add(watcher);
-      frame ??= createStatsClock(v, () => version);
-      ticker ??= setInterval(tick, 1000);
-      queueMicrotask(tick);
-      return () => {
-        watchers.delete(watcher);
-        if (watchers.size === 0 && ticker !== undefined) {
-          clearInterval(ticker);
-          ticker = undefined;
-        }
-      };
-    });
-  }
-
-  function tap(v: ServiceView, node: string): Response {
-    if (!config.tap.enabled) {
-      return text("the tap is off; set tap.enabled in the zpages config\n", 403);
-    }
-    if (!v.graph().nodes.some((n) => n.key === node)) return text(`no node "${node}"\n`, 404);
+  function openTap(v: ServiceView, id: number, node: string): void {
     const intervalMs = 1000 / config.tap.max_per_second;
-    return eventStream((send) => {
-      let nextAt = 0;
-      return v.tap(node, (payload, signal, edge) => {
-        const now = performance.now();
-        if (now < nextAt) return;
-        nextAt = now + intervalMs;
-        const items = sampleItems(signal, payload.read(), config.tap.max_items);
-        send("items", {
-          at: new Date().toISOString(),
-          edge,
-          signal,
-          total: payload.itemCount,
-          items,
-        });
+    let nextAt = 0;
+    const unsubscribe = v.tap(node, (payload, signal, edge) => {
+      const now = performance.now();
+      if (now < nextAt) return;
+      nextAt = now + intervalMs;
+      const items = sampleItems(signal, payload.read(), config.tap.max_items);
+      post({
+        type: "tapEvent",
+        id,
+        data: { at: new Date().toISOString(), edge, signal, total: payload.itemCount, items },
       });
     });
+    taps.set(id, unsubscribe);
   }
 
-  function answer(request: HttpRequest): Response {
-    const url = new URL(request.url);
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return text("method not allowed\n", 405);
-    }
+  function onMessage(message: ToService): void {
     const v = view;
-    if (v === undefined) return text("the service gives no view of its pipelines\n", 503);
-    switch (url.pathname) {
-      case "/":
-      case "/debug/pipeline":
-        return html(PAGE);
-      case "/api/graph": {
-        // Reading the graph first bumps the version when a reload replaced it.
-        const graph = currentGraph(v);
-        return json({ graphVersion: version, graph: graphJson(graph) });
-      }
-      case "/api/events":
-        return events(v);
-      case "/api/component": {
-        const key = url.searchParams.get("node") ?? "";
-        const node = currentGraph(v).nodes.find((n) => n.key === key);
-        const componentKey = node === undefined ? key : `${node.kind}:${node.id}`;
-        const component = currentGraph(v).components.get(componentKey);
-        if (component === undefined) return text(`no component "${key}"\n`, 404);
-        return json({
-          ...component,
-          node: key,
-          metrics: metricLines(v, component.kind, component.id),
-          logs: v.logs(componentKey),
-          tap: config.tap.enabled && node !== undefined,
+    switch (message.type) {
+      case "watch":
+        if (v === undefined) return;
+        if (message.on) {
+          // A fresh clock: its rates count from now, not from whenever the last page closed.
+          frame = createStatsClock(v, () => version);
+          tick();
+        } else frame = undefined;
+        return;
+      case "ask": {
+        if (v === undefined) return;
+        checkGraph(v);
+        if (message.path === "/debug/servicez") {
+          post({
+            type: "answer",
+            id: message.id,
+            status: 200,
+            contentType: "text/html; charset=utf-8",
+            body: servicez(v, startedAt),
+          });
+          return;
+        }
+        const key = new URLSearchParams(message.query).get("node") ?? "";
+        const graph = lastGraph!;
+        const [status, body] = componentAnswer(
+          graph.nodes,
+          (k) => graph.components.get(k),
+          { metrics: v.metricsText(), logs: (k) => v.logs(k) },
+          key,
+          config.tap.enabled,
+        );
+        post({
+          type: "answer",
+          id: message.id,
+          status,
+          contentType: status === 200 ? "application/json" : "text/plain; charset=utf-8",
+          body,
         });
+        return;
       }
-      case "/api/tap":
-        return tap(v, url.searchParams.get("node") ?? "");
-      case "/debug/servicez":
-        return html(servicez(v, startedAt));
-      case "/debug/pipelinez":
-        return html(pipelinez(currentGraph(v)));
-      case "/debug/extensionz":
-        return html(extensionz(currentGraph(v)));
-      default:
-        return text("404 page not found\n", 404);
+      case "tap":
+        if (v !== undefined && config.tap.enabled) openTap(v, message.id, message.node);
+        return;
+      case "untap":
+        taps.get(message.id)?.();
+        taps.delete(message.id);
+        return;
+      case "stopped":
+        stopped?.resolve();
+        return;
     }
+  }
+
+  function closeTaps(): void {
+    for (const unsubscribe of taps.values()) unsubscribe();
+    taps.clear();
   }
 
   return {
     get port() {
-      return server?.port;
+      return port;
     },
     async start(host: Host) {
       view = host.view?.();
-      server = await startHttpServer(config.endpoint, answer, {
-        logger,
-        // Profiles take their seconds and event streams stay open: no write deadline.
-        writeTimeoutMs: 0,
+      // The HTTP server runs in a worker: pages are answered without waiting behind the
+      // pipelines' work on this event loop.
+      const w = new Worker(new URL("./_page_server.ts", import.meta.url).href, {
+        type: "module",
+        name: "zpages",
       });
-      logger.info("Starting zPages and the pipeline page", { endpoint: server.address });
+      worker = w;
+      const ready = Promise.withResolvers<void>();
+      w.onmessage = (event: MessageEvent<ToService>) => {
+        const message = event.data;
+        if (message.type === "listening") {
+          port = message.port;
+          logger.info("Starting zPages and the pipeline page", { endpoint: message.address });
+          ready.resolve();
+        } else if (message.type === "failed") ready.reject(new Error(message.message));
+        else onMessage(message);
+      };
+      w.onerror = (event) => {
+        event.preventDefault();
+        const error = new Error(`The pipeline page's server failed: ${event.message}`);
+        ready.reject(error);
+        logger.error(error.message);
+      };
+      if (view !== undefined) {
+        checkGraph(view);
+        checkState(view);
+      }
+      post({ type: "start", config, page: PAGE });
+      try {
+        await ready.promise;
+      } catch (error) {
+        w.terminate();
+        worker = undefined;
+        throw error;
+      }
+      ticker = setInterval(tick, 1000);
     },
     async shutdown() {
-      for (const close of [...streams]) close();
       if (ticker !== undefined) clearInterval(ticker);
       ticker = undefined;
-      await server?.shutdown();
-      server = undefined;
+      frame = undefined;
+      closeTaps();
+      const w = worker;
+      worker = undefined;
+      if (w === undefined) return;
+      stopped = Promise.withResolvers<void>();
+      w.postMessage({ type: "stop" } satisfies ToServer);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        stopped.promise,
+        new Promise((resolve) => timer = setTimeout(resolve, STOP_TIMEOUT_MS)),
+      ]);
+      clearTimeout(timer);
+      w.terminate();
+      port = undefined;
     },
   };
 }

@@ -161,3 +161,14 @@ Deno.test("tfo top exits 1 when the endpoint cannot be read and 2 for bad option
   assert.equal(await main(["top", "--config", "x.yaml"], { io }), 2);
   assert.equal(await main(["validate", "--endpoint", "http://x"], { io }), 2);
 });
+
+Deno.test("tfo top reads the oldest queued item's age as the largest over an exporter's signals", () => {
+  const totals = snapshot(
+    `tfo_exporter_queue_oldest_item_age{exporter="otlp",data_type="traces"} 2.5
+tfo_exporter_queue_oldest_item_age_seconds{exporter="otlp",data_type="logs"} 40
+tfo_exporter_queue_oldest_item_age{exporter="debug",data_type="logs"} 0
+`,
+  );
+  assert.equal(totals.get("exporter/otlp")?.queueAgeSeconds, 40);
+  assert.equal(totals.get("exporter/debug")?.queueAgeSeconds, 0);
+});

@@ -1,8 +1,8 @@
 /**
  * The pipeline page in real headless Chromium against a tfo process: components listed, edge
  * rates rising under load and falling to 0 after, a refused batch on its edge, the tap showing the
- * spans sent with secrets masked, a live reload adding a node, a refused reload shown with its
- * config position. Screenshots go to the test artifacts folder.
+ * spans sent with secrets masked, a live reload adding a node, a refused reload and a reload
+ * that failed to start shown with their config positions. Screenshots go to the test artifacts folder.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -191,6 +191,34 @@ Deno.test({
         await page.evaluate(`!!document.querySelector('[data-node="exporter:debug/second"]')`),
       );
       await page.screenshot("pipeline-page-refused-reload");
+
+      // A reload that validates but cannot start (its new receiver's port is taken, and it
+      // replaces the zpages extension too): the page comes back on its port and shows the error
+      // at the receiver's config position; the running graph is unchanged.
+      const failing = config(ports, "  debug/second: {verbosity: basic}\n")
+        .replace("max_per_second: 20", "max_per_second: 10")
+        .replace(
+          "receivers:\n",
+          `receivers:\n  otlp/taken:\n    protocols:\n      http: {endpoint: 127.0.0.1:${ports.sink}}\n`,
+        )
+        .replace("traces: {receivers: [otlp]", "traces: {receivers: [otlp, otlp/taken]");
+      await Deno.writeTextFile(path, failing);
+      child.kill("SIGHUP");
+      const failedStart = await page.waitFor<string>(
+        "the reload that failed to start",
+        `(() => { const f = document.getElementById('failure');
+           return f.style.display === 'block' && f.textContent.includes('otlp/taken')
+             ? f.textContent : null; })()`,
+        60_000,
+      );
+      const line = failing.split("\n").findIndex((l) => l.includes("otlp/taken:")) + 1;
+      assert.match(failedStart, /Cannot start receiver "otlp\/taken"/);
+      assert.match(failedStart, new RegExp(`c\\.yaml:${line}:3 {2}receivers\\.otlp/taken: `));
+      await page.waitFor("the old graph", `document.querySelectorAll('.node').length === 5`);
+      assert.ok(
+        !(await page.evaluate(`!!document.querySelector('[data-node="receiver:otlp/taken"]')`)),
+      );
+      await page.screenshot("pipeline-page-failed-start");
     } catch (error) {
       throw new Error(`${(error as Error).message}\ntfo said:\n${err.text}${out.text}`);
     } finally {

@@ -98,3 +98,98 @@ Deno.test("zpages refuses Go's expvar and listens on loopback by default", () =>
   assert.ok(!expvar.success);
   assert.match(expvar.error.issues[0]!.message, /Go runtime variables/);
 });
+
+Deno.test("zpages answers a component panel while a page listens, with its metrics and config", async () => {
+  const tfo = await running(true, 4);
+  try {
+    const events = await fetch(`${tfo.base}/api/events`);
+    const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    // Two frames: the second surely came with the panel's data from the service side.
+    while (seen.split("event: stats").length < 3) seen += (await reader.read()).value ?? "";
+    const panel = await (await fetch(`${tfo.base}/api/component?node=exporter:debug`)).json();
+    assert.equal(panel.type, "debug");
+    assert.equal(panel.tap, true);
+    assert.ok(
+      panel.metrics.some((l: string) => l.startsWith("otelcol_exporter_sent_spans{")),
+      panel.metrics.join("\n"),
+    );
+    assert.ok(Array.isArray(panel.logs));
+    const missing = await fetch(`${tfo.base}/api/component?node=nope`);
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+    await reader.cancel();
+  } finally {
+    await tfo.close();
+  }
+});
+
+Deno.test("zpages shows an exporter's queue and the age of its oldest queued item", async () => {
+  // A backend that accepts connections and never answers: the request stays queued.
+  const backend = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of backend) held.push(conn);
+  })();
+  const [zpages, http] = [freePort(), freePort()];
+  const yaml = `{
+    extensions: { zpages: { endpoint: "127.0.0.1:${zpages}" } },
+    receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:${http}" } } } },
+    exporters: { otlphttp: { endpoint: "http://127.0.0.1:${
+    (backend.addr as Deno.NetAddr).port
+  }", timeout: 30s, retry_on_failure: { enabled: false } } },
+    service: {
+      extensions: [zpages],
+      telemetry: { metrics: { level: none } },
+      pipelines: { traces: { receivers: [otlp], exporters: [otlphttp] } }
+    }
+  }`;
+  const stop = Promise.withResolvers<void>();
+  const run = main(["run", "--config", `yaml:${yaml}`], {
+    io: { out: () => {}, err: () => {} },
+    stop: stop.promise,
+  });
+  try {
+    await waitForPort(zpages);
+    await waitForPort(http);
+    const sent = await fetch(`http://127.0.0.1:${http}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        resourceSpans: [{
+          scopeSpans: [{
+            spans: [{
+              traceId: "0af7651916cd43dd8448eb211c80319c",
+              spanId: "00f067aa0ba902b7",
+              name: "queued",
+              startTimeUnixNano: "1",
+              endTimeUnixNano: "2",
+            }],
+          }],
+        }],
+      }),
+    });
+    assert.equal(sent.status, 200);
+    await sent.body?.cancel();
+    const events = await fetch(`http://127.0.0.1:${zpages}/api/events`);
+    const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    let node: { queueSize?: number; queueAgeSeconds?: number } | undefined;
+    // Frames come once a second; the age grows while the backend holds the request.
+    while (!(node?.queueAgeSeconds !== undefined && node.queueAgeSeconds >= 1)) {
+      text += (await reader.read()).value ?? "";
+      const frames = [...text.matchAll(/event: stats\ndata: (.*)\n\n/g)];
+      const last = frames.at(-1);
+      if (last !== undefined) node = JSON.parse(last[1]!).nodes["exporter:otlphttp"];
+    }
+    assert.equal(node.queueSize, 1);
+    await reader.cancel();
+  } finally {
+    // The backend goes away first, so the queued request fails and the exporter stops at once.
+    backend.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+    stop.resolve();
+    assert.equal(await run, 0);
+  }
+});
