@@ -3,9 +3,10 @@
  * benchmark's requests (100 cumulative points each, bench/_payloads.ts) are decoded, translated
  * (`components/exporter/prometheusremotewrite/_translate.ts`, with one series cache for the run,
  * as an exporter instance keeps one), encoded as remote write 1.0 (or 2.0 with `--v2`) and
- * snappy-compressed. Prints microseconds per request per stage, wall clock, of the best of
- * several rounds, and the process CPU per request of that round (GC helper threads count), for
- * finding where the time goes without a loaded machine's noise in the end-to-end numbers.
+ * snappy-compressed. Prints microseconds per request per stage of the best of several rounds,
+ * as wall clock and as process CPU time (`getrusage`: GC helper threads count, waiting for the
+ * CPU on a shared machine does not), for finding where the time goes without a loaded
+ * machine's noise in the end-to-end numbers.
  *
  * ```sh
  * deno run -A bench/prw_stages.ts [--ms 2000] [--rounds 5] [--v2]
@@ -25,6 +26,7 @@ import { requestTemplates, stampRequest } from "./_payloads.ts";
 
 interface Stages {
   cpu: number;
+  cpuStages: number[];
   decode: number;
   translate: number;
   encode: number;
@@ -43,6 +45,11 @@ function round(ms: number, v2: boolean, cache: SeriesCache): Stages {
   const options = translateOptions(config);
   const templates = requestTemplates("metrics", 100);
   const t = { decode: 0, translate: 0, encode: 0, compress: 0 };
+  const cpuStages = [0, 0, 0, 0];
+  const cpuNow = () => {
+    const u = cpuUsage();
+    return u.user + u.system;
+  };
   let n = 0;
   let series = 0;
   let encodedBytes = 0;
@@ -51,17 +58,26 @@ function round(ms: number, v2: boolean, cache: SeriesCache): Stages {
   const start = performance.now();
   while (performance.now() - start < ms) {
     const bytes = stampRequest(templates[n % templates.length]!);
+    const ca = cpuNow();
     const a = performance.now();
     const data = decodeMetricsRequest(bytes);
     const b = performance.now();
+    const cb = cpuNow();
     const tr = translate(data, options, cache);
     const c = performance.now();
+    const cc = cpuNow();
     const raw = v2
       ? encodeWriteRequestsV2(tr.series, config.max_batch_size_bytes)
       : encodeWriteRequestsV1(tr.series, tr.metadata, config.max_batch_size_bytes);
     const d = performance.now();
+    const cd = cpuNow();
     for (const r of raw) compressedBytes += snappyCompress(r).length;
     const e = performance.now();
+    const ce = cpuNow();
+    cpuStages[0]! += cb - ca;
+    cpuStages[1]! += cc - cb;
+    cpuStages[2]! += cd - cc;
+    cpuStages[3]! += ce - cd;
     t.decode += b - a;
     t.translate += c - b;
     t.encode += d - c;
@@ -74,6 +90,7 @@ function round(ms: number, v2: boolean, cache: SeriesCache): Stages {
   const per = (x: number) => (x * 1000) / n;
   return {
     cpu: (used.user + used.system) / n,
+    cpuStages: cpuStages.map((x) => x / n),
     decode: per(t.decode),
     translate: per(t.translate),
     encode: per(t.encode),
@@ -107,8 +124,13 @@ if (import.meta.main) {
       `remote write ${values.v2 ? "2.0" : "1.0"}):`,
   );
   console.log(
-    `decode ${f(b.decode)}  translate ${f(b.translate)}  encode ${f(b.encode)}  ` +
-      `compress ${f(b.compress)}  total ${f(b.total)}  process CPU ${f(b.cpu)}`,
+    `wall: decode ${f(b.decode)}  translate ${f(b.translate)}  encode ${f(b.encode)}  ` +
+      `compress ${f(b.compress)}  total ${f(b.total)}`,
+  );
+  const [cd, ct, ce, cc] = b.cpuStages as [number, number, number, number];
+  console.log(
+    `CPU:  decode ${f(cd)}  translate ${f(ct)}  encode ${f(ce)}  compress ${f(cc)}  ` +
+      `total ${f(b.cpu)}`,
   );
   console.log(
     `${f(b.series)} series, ${f(b.encodedBytes)} bytes encoded, ${

@@ -247,11 +247,76 @@ function labelCached(w: ProtoWriter, pair: readonly [string, string], cache: Lab
   if (at === undefined) fresh.push({ pair, at: start });
 }
 
+/** The varint of the last timestamp written (samples of a request mostly share one). */
+const tsBytes = new Uint8Array(10);
+let tsLength = 0;
+let tsValue = -1;
+
+/** Sets `tsBytes` to the varint of `v` (a millisecond timestamp, 0 ≤ v < 2^53). */
+function timestampVarint(v: number): void {
+  if (v === tsValue) return;
+  tsValue = v;
+  let n = 0;
+  while (v >= 0x80) {
+    tsBytes[n++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  tsBytes[n++] = v;
+  tsLength = n;
+}
+
+/** The content length of a 1.0 sample whose timestamp varint is in `tsBytes`. */
+function sampleContent(x: RwSample): number {
+  return (x.value !== 0 || 1 / x.value < 0 ? 9 : 0) + (x.timestampMs !== 0 ? 1 + tsLength : 0);
+}
+
+/**
+ * A 1.0 series of samples only, with its encoded labels known, written without forking: the
+ * lengths are summed first. Returns false (and writes nothing) when it cannot be done that way.
+ */
+function plainSeriesV1(w: ProtoWriter, s: RwSeries, labels: Uint8Array): boolean {
+  const samples = s.samples;
+  if (samples.length !== 1 || s.exemplars.length > 0 || s.histograms.length > 0) return false;
+  const x = samples[0]!;
+  const t = x.timestampMs;
+  if (t < 0 || t > Number.MAX_SAFE_INTEGER) return false;
+  timestampVarint(t);
+  const content = sampleContent(x);
+  const len = labels.length + 2 + content;
+  if (len >= 0x4000) return false;
+  w.ensure(len + 3);
+  const buf = w.buf;
+  let pos = w.pos;
+  buf[pos++] = 0x0a; // field 1, length-delimited
+  if (len < 0x80) {
+    buf[pos++] = len;
+  } else {
+    buf[pos++] = (len & 0x7f) | 0x80;
+    buf[pos++] = len >>> 7;
+  }
+  buf.set(labels, pos);
+  pos += labels.length;
+  buf[pos++] = 0x12; // field 2, length-delimited
+  buf[pos++] = content;
+  if (x.value !== 0 || 1 / x.value < 0) {
+    buf[pos++] = 0x09; // field 1, 64-bit
+    w.view.setFloat64(pos, x.value, true);
+    pos += 8;
+  }
+  if (t !== 0) {
+    buf[pos++] = 0x10; // field 2, varint
+    for (let i = 0; i < tsLength; i++) buf[pos++] = tsBytes[i]!;
+  }
+  w.pos = pos;
+  return true;
+}
+
 function seriesV1(w: ProtoWriter, s: RwSeries, cache: LabelCache): void {
-  w.forkLarge(1);
-  fresh.length = 0;
   const holder = s.labelBytes;
   const known = holder?.bytes;
+  if (known !== undefined && plainSeriesV1(w, s, known)) return;
+  w.forkLarge(1);
+  fresh.length = 0;
   if (known !== undefined) {
     w.ensure(known.length);
     w.buf.set(known, w.pos);
