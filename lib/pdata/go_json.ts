@@ -98,8 +98,30 @@ export function attributesJson(attributes: readonly KeyValue[]): string {
 
 /** The attributes sorted by key, a later duplicate key winning (as a Go map keeps it). */
 export function sortedUnique(attributes: readonly KeyValue[]): KeyValue[] {
-  // Stable sort of indices, then keep the last of each run of equal keys.
-  const sorted = attributes.slice().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // Stable sort, then keep the last of each run of equal keys. Attribute lists are short: an
+  // insertion sort (stable) beats `Array.prototype.sort` with a comparator on them.
+  const sorted = attributes.slice();
+  if (sorted.length <= 16) {
+    for (let i = 1; i < sorted.length; i++) {
+      const kv = sorted[i]!;
+      let j = i - 1;
+      while (j >= 0 && sorted[j]!.key > kv.key) {
+        sorted[j + 1] = sorted[j]!;
+        j--;
+      }
+      sorted[j + 1] = kv;
+    }
+  } else {
+    sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+  let duplicates = false;
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.key === sorted[i - 1]!.key) {
+      duplicates = true;
+      break;
+    }
+  }
+  if (!duplicates) return sorted;
   const out: KeyValue[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const next = sorted[i + 1];
