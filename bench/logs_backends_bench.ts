@@ -7,14 +7,17 @@
  *
  * Throughput is what the exporter delivered: the rise of tfo's own
  * `otelcol_exporter_sent_log_records` over the measured window; CPU is tfo's over the same
- * window, so "records per CPU-second" is tfo's cost per delivered record. The Collector is not
- * measured: the contrib `loki` exporter was removed before v0.161 and the module proxy reachable
- * here does not serve `exporter/opensearchexporter` (404), so no Collector can be built with
- * either.
+ * window, so "records per CPU-second" is tfo's cost per delivered record. No Collector has
+ * either exporter: the contrib `loki` exporter was removed before v0.161 and the module proxy
+ * reachable here does not serve `exporter/opensearchexporter` (404). For a reference on the same
+ * load and backend, `--only otlphttp` runs the Collector (core, `bench/peers.sh`) exporting the
+ * same logs with its `otlphttp` exporter into VictoriaLogs' OTLP endpoint, batched as the loki
+ * exporter is: the Collector's cheapest path into that backend (the protobuf goes on as it came,
+ * nothing is converted per record), not the same work.
  *
  * ```sh
  * deno run -A bench/logs_backends_bench.ts [--duration 10] [--workers 16] [--only loki,opensearch]
- *   [--rate REQUESTS_PER_S] [--out bench/RESULTS.md]
+ *   [--rate REQUESTS_PER_S] [--out bench/RESULTS.md]   # --only loki,opensearch,otlphttp
  * ```
  *
  * Prints a markdown section; with `--out`, puts it into that file's hand-written analysis section
@@ -41,7 +44,37 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SECTION_START = "<!-- logs-backends-bench:start -->";
 const SECTION_END = "<!-- logs-backends-bench:end -->";
 
-type Target = "loki" | "opensearch";
+type Target = "loki" | "opensearch" | "otlphttp";
+
+const OTELCOL = `${
+  Deno.env.get("TFO_PEERS_DIR") ?? `${Deno.env.get("HOME")}/.cache/tfo-peers`
+}/bin/otelcol`;
+
+/** The Collector's config for the `otlphttp` reference: the loki exporter's batching. */
+function otelcolConfig(backend: Backend, otlp: number, metrics: number): string {
+  return [
+    "receivers:",
+    "  otlp:",
+    "    protocols:",
+    `      http: { endpoint: 127.0.0.1:${otlp} }`,
+    "exporters:",
+    "  otlphttp:",
+    `    logs_endpoint: ${backend.url}/insert/opentelemetry/v1/logs`,
+    "    sending_queue:",
+    "      queue_size: 200",
+    "      num_consumers: 4",
+    "      sizer: requests",
+    "      batch: { flush_timeout: 200ms, min_size: 2000, max_size: 4000, sizer: items }",
+    "service:",
+    "  telemetry:",
+    "    metrics:",
+    "      level: normal",
+    "      readers:",
+    `        - pull: { exporter: { prometheus: { host: 127.0.0.1, port: ${metrics} } } }`,
+    "  pipelines:",
+    "    logs: { receivers: [otlp], exporters: [otlphttp] }",
+  ].join("\n");
+}
 
 function tfoConfig(target: Target, backend: Backend, otlp: number, metrics: number): string {
   const exporter = target === "loki"
@@ -106,7 +139,7 @@ interface Result {
 }
 
 async function startBackend(target: Target): Promise<Backend> {
-  if (target === "loki") {
+  if (target !== "opensearch") {
     const port = freePort();
     const vl = await spawnVictoriaLogs(port);
     await waitForPort(port, 30_000);
@@ -155,16 +188,23 @@ async function run(
   try {
     const otlp = freePort();
     const metrics = freePort();
-    await Deno.writeTextFile(`${dir}/config.yaml`, tfoConfig(target, backend, otlp, metrics));
-    const tfo = group.spawn("tfo", DENO, [
-      "run",
-      "--allow-all",
-      "--unstable-kv",
-      MAIN,
-      "run",
-      "--config",
+    await Deno.writeTextFile(
       `${dir}/config.yaml`,
-    ]);
+      target === "otlphttp"
+        ? otelcolConfig(backend, otlp, metrics)
+        : tfoConfig(target, backend, otlp, metrics),
+    );
+    const tfo = target === "otlphttp"
+      ? group.spawn("otelcol", OTELCOL, ["--config", `${dir}/config.yaml`])
+      : group.spawn("tfo", DENO, [
+        "run",
+        "--allow-all",
+        "--unstable-kv",
+        MAIN,
+        "run",
+        "--config",
+        `${dir}/config.yaml`,
+      ]);
     await waitForPort(otlp, 60_000, tfo);
     const gen = group.spawn("load_gen", DENO, [
       "run",
@@ -212,7 +252,7 @@ async function run(
       "otelcol_exporter_send_failed_log_records",
     );
     if (sentAfter === sentBefore) {
-      console.error(`${target}: nothing delivered; tfo said:\n${tfo.tail()}`);
+      console.error(`${target}: nothing delivered; the peer said:\n${tfo.tail()}`);
     }
     const cpu = after.cpuSeconds - before.cpuSeconds;
     const sent = sentAfter - sentBefore;
@@ -269,16 +309,23 @@ function render(
     "(`otelcol_exporter_sent_log_records` over the window), CPU is tfo's; the backend's CPU is " +
     "shown apart. Requests are the pass-through benchmark's logs requests (100 records); the " +
     "sending queue batches 2,000–4,000 records per push (4 pushes at once) for Loki and " +
-    "500–1,000 per bulk (2 at once) for OpenSearch. No Collector ran: neither exporter " +
-    "can be built into one here (the contrib loki exporter is gone from v0.161, and the module " +
-    "proxy answers 404 for exporter/opensearchexporter).",
+    "500–1,000 per bulk (2 at once) for OpenSearch. No Collector has either exporter (the " +
+    "contrib loki exporter is gone from v0.161, and the module proxy answers 404 for " +
+    "exporter/opensearchexporter); the `otlphttp` row, when present, is the Collector " +
+    "(core) exporting the same logs with otlphttp into VictoriaLogs' OTLP endpoint, batched " +
+    "as for Loki: a reference for the same load and backend, not the same work (its CPU is " +
+    "in the tfo columns).",
     "",
     "| exporter → backend | records/s delivered | tfo CPU s | records per tfo CPU-second | backend CPU s | tfo peak RSS MiB | offered records | refused requests | failed records |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...results.map((r) =>
-      `| ${r.target} → ${r.target === "loki" ? "VictoriaLogs" : "OpenSearch"} | ${
-        fmt(r.recordsPerSecond)
-      } | ${fmt(r.cpuSeconds, 1)} | ${fmt(r.recordsPerCpuSecond)} | ${
+      `| ${
+        r.target === "loki"
+          ? "loki → VictoriaLogs"
+          : r.target === "opensearch"
+          ? "opensearch → OpenSearch"
+          : "otelcol otlphttp → VictoriaLogs (OTLP)"
+      } | ${fmt(r.recordsPerSecond)} | ${fmt(r.cpuSeconds, 1)} | ${fmt(r.recordsPerCpuSecond)} | ${
         fmt(r.backendCpuSeconds, 1)
       } | ${fmt(r.rssMiB)} | ${fmt(r.offered)} | ${fmt(r.refused)} | ${fmt(r.failed)} |`
     ),
@@ -310,6 +357,10 @@ if (import.meta.main) {
   if (only.includes("loki")) {
     if (VICTORIA_LOGS === undefined) console.error("victoria-logs is not built (bench/peers.sh)");
     else results.push(await run("loki", o));
+  }
+  if (only.includes("otlphttp")) {
+    if (VICTORIA_LOGS === undefined) console.error("victoria-logs is not built (bench/peers.sh)");
+    else results.push(await run("otlphttp", o));
   }
   if (only.includes("opensearch")) {
     if (OPENSEARCH_MISSING !== undefined) console.error(`opensearch: ${OPENSEARCH_MISSING}`);

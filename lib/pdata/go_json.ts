@@ -8,17 +8,12 @@
  */
 import type { AnyValue, KeyValue } from "./types.ts";
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /** Lower-case hex of an ID; "" when it is empty or all zero (not set). */
 export function idHex(id: Uint8Array): string {
-  let zero = true;
-  let out = "";
-  for (let i = 0; i < id.length; i++) {
-    if (id[i] !== 0) zero = false;
-    out += HEX[id[i]!];
-  }
-  return zero ? "" : out;
+  // V8's native `toHex` is 1.5-3x faster than joining a table's two-digit strings, and gives
+  // a flat string.
+  for (let i = 0; i < id.length; i++) if (id[i] !== 0) return id.toHex();
+  return "";
 }
 
 /** Standard base64 of bytes (what Go's encoder writes for `[]byte`). */
@@ -103,8 +98,30 @@ export function attributesJson(attributes: readonly KeyValue[]): string {
 
 /** The attributes sorted by key, a later duplicate key winning (as a Go map keeps it). */
 export function sortedUnique(attributes: readonly KeyValue[]): KeyValue[] {
-  // Stable sort of indices, then keep the last of each run of equal keys.
-  const sorted = attributes.slice().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // Stable sort, then keep the last of each run of equal keys. Attribute lists are short: an
+  // insertion sort (stable) beats `Array.prototype.sort` with a comparator on them.
+  const sorted = attributes.slice();
+  if (sorted.length <= 16) {
+    for (let i = 1; i < sorted.length; i++) {
+      const kv = sorted[i]!;
+      let j = i - 1;
+      while (j >= 0 && sorted[j]!.key > kv.key) {
+        sorted[j + 1] = sorted[j]!;
+        j--;
+      }
+      sorted[j + 1] = kv;
+    }
+  } else {
+    sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+  let duplicates = false;
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.key === sorted[i - 1]!.key) {
+      duplicates = true;
+      break;
+    }
+  }
+  if (!duplicates) return sorted;
   const out: KeyValue[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const next = sorted[i + 1];

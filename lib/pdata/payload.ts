@@ -108,6 +108,18 @@ export class Payload<S extends Signal = Signal> {
   }
 
   /**
+   * The decoded data, for reading only, without keeping it: decoded on every call unless the
+   * payload already holds its decoded form. For a consumer at the end of a pipeline that reads
+   * the data once, synchronously, and keeps nothing of it (an exporter that translates it): the
+   * decoded objects then die young, instead of living as long as the request or queue entry that
+   * holds the payload and being promoted to V8's old generation (what made the prometheus
+   * exporter's peak RSS). A later `read` or `peek` decodes again.
+   */
+  peek(): SignalData[S] {
+    return this.#data ?? this.#decoder!.decode(this.encodedProto!);
+  }
+
+  /**
    * The decoded data, for changing in place. Only consumers that declare `mutatesData` may call it.
    * The encoded form is forgotten and the item count recomputed on next use.
    */

@@ -84,7 +84,19 @@ export interface RwSeries {
    * A holder for the series' encoded 1.0 labels, shared by the same series in later requests: the
    * encoder fills it the first time and copies it after that. Its labels must not change.
    */
-  labelBytes?: { bytes?: Uint8Array };
+  labelBytes?: LabelMemo;
+}
+
+/**
+ * What the encoders remember of a series' labels between requests (its labels must not change):
+ * the encoded 1.0 labels, and the 2.0 encoder's string IDs of its label names and values.
+ */
+export interface LabelMemo {
+  bytes?: Uint8Array;
+  /** Interned string IDs, name and value of each label in turn. */
+  symbolIds?: Int32Array;
+  /** The interner generation `symbolIds` belong to. */
+  symbolEpoch?: number;
 }
 
 /** 1.0 metadata of one metric family. */
@@ -136,9 +148,19 @@ function varintNumber(w: ProtoWriter, v: number): void {
   w.ensure(10);
   const buf = w.buf;
   let pos = w.pos;
-  while (v >= 0x80) {
-    buf[pos++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
+  if (v > 0x7fffffff) {
+    // Below 2^53: the low 28 bits in four bytes by bit operations, the rest (< 2^25) likewise.
+    let lo = v % 0x10000000;
+    const hi = (v - lo) / 0x10000000;
+    for (let i = 0; i < 4; i++) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    v = hi;
+  }
+  while (v > 0x7f) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
   }
   buf[pos++] = v;
   w.pos = pos;
@@ -247,11 +269,85 @@ function labelCached(w: ProtoWriter, pair: readonly [string, string], cache: Lab
   if (at === undefined) fresh.push({ pair, at: start });
 }
 
+/** The varint of the last timestamp written (samples of a request mostly share one). */
+const tsBytes = new Uint8Array(10);
+let tsLength = 0;
+let tsValue = -1;
+
+/** Sets `tsBytes` to the varint of `v` (a millisecond timestamp, 0 ≤ v < 2^53). */
+function timestampVarint(v: number): void {
+  if (v === tsValue) return;
+  tsValue = v;
+  let n = 0;
+  if (v > 0x7fffffff) {
+    let lo = v % 0x10000000;
+    const hi = (v - lo) / 0x10000000;
+    for (let i = 0; i < 4; i++) {
+      tsBytes[n++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    v = hi;
+  }
+  while (v > 0x7f) {
+    tsBytes[n++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  tsBytes[n++] = v;
+  tsLength = n;
+}
+
+/** The content length of a 1.0 sample whose timestamp varint is in `tsBytes`. */
+function sampleContent(x: RwSample): number {
+  return (x.value !== 0 || 1 / x.value < 0 ? 9 : 0) + (x.timestampMs !== 0 ? 1 + tsLength : 0);
+}
+
+/**
+ * A 1.0 series of samples only, with its encoded labels known, written without forking: the
+ * lengths are summed first. Returns false (and writes nothing) when it cannot be done that way.
+ */
+function plainSeriesV1(w: ProtoWriter, s: RwSeries, labels: Uint8Array): boolean {
+  const samples = s.samples;
+  if (samples.length !== 1 || s.exemplars.length > 0 || s.histograms.length > 0) return false;
+  const x = samples[0]!;
+  const t = x.timestampMs;
+  if (t < 0 || t > Number.MAX_SAFE_INTEGER) return false;
+  timestampVarint(t);
+  const content = sampleContent(x);
+  const len = labels.length + 2 + content;
+  if (len >= 0x4000) return false;
+  w.ensure(len + 3);
+  const buf = w.buf;
+  let pos = w.pos;
+  buf[pos++] = 0x0a; // field 1, length-delimited
+  if (len < 0x80) {
+    buf[pos++] = len;
+  } else {
+    buf[pos++] = (len & 0x7f) | 0x80;
+    buf[pos++] = len >>> 7;
+  }
+  buf.set(labels, pos);
+  pos += labels.length;
+  buf[pos++] = 0x12; // field 2, length-delimited
+  buf[pos++] = content;
+  if (x.value !== 0 || 1 / x.value < 0) {
+    buf[pos++] = 0x09; // field 1, 64-bit
+    w.view.setFloat64(pos, x.value, true);
+    pos += 8;
+  }
+  if (t !== 0) {
+    buf[pos++] = 0x10; // field 2, varint
+    for (let i = 0; i < tsLength; i++) buf[pos++] = tsBytes[i]!;
+  }
+  w.pos = pos;
+  return true;
+}
+
 function seriesV1(w: ProtoWriter, s: RwSeries, cache: LabelCache): void {
-  w.forkLarge(1);
-  fresh.length = 0;
   const holder = s.labelBytes;
   const known = holder?.bytes;
+  if (known !== undefined && plainSeriesV1(w, s, known)) return;
+  w.forkLarge(1);
+  fresh.length = 0;
   if (known !== undefined) {
     w.ensure(known.length);
     w.buf.set(known, w.pos);
@@ -330,28 +426,112 @@ function copy(b: Uint8Array): Uint8Array {
   return b.slice();
 }
 
+/**
+ * Strings by ID, kept between requests, so that a series remembers its labels as IDs and a
+ * request's symbol table is indexed by ID instead of hashing every label name and value of every
+ * series. Bounded: past `MAX_INTERNED` strings it starts over under a new epoch, and series
+ * remembering IDs of an older epoch look them up again.
+ */
+const MAX_INTERNED = 500_000;
+const interned = new Map<string, number>([["", 0]]);
+const internedList: string[] = [""];
+let internEpoch = 0;
+
+function intern(s: string): number {
+  let id = interned.get(s);
+  if (id === undefined) {
+    id = internedList.length;
+    internedList.push(s);
+    interned.set(s, id);
+  }
+  return id;
+}
+
+/** Starts the interned strings over when there are too many (between requests only). */
+function trimInterned(): void {
+  if (internedList.length <= MAX_INTERNED) return;
+  interned.clear();
+  interned.set("", 0);
+  internedList.length = 1;
+  internEpoch++;
+}
+
+/** The label names and values of `s` as interned IDs, remembered with the series. */
+function labelIds(s: RwSeries): Int32Array {
+  const memo = s.labelBytes;
+  if (memo?.symbolIds !== undefined && memo.symbolEpoch === internEpoch) return memo.symbolIds;
+  const ids = new Int32Array(s.labels.length * 2);
+  let i = 0;
+  for (const [name, value] of s.labels) {
+    ids[i++] = intern(name);
+    ids[i++] = intern(value);
+  }
+  if (memo !== undefined) {
+    memo.symbolIds = ids;
+    memo.symbolEpoch = internEpoch;
+  }
+  return ids;
+}
+
+/** Per interned ID: its index in the current request's symbols, valid when its stamp is. */
+let symbolIndex = new Int32Array(1024);
+let symbolStamp = new Int32Array(1024);
+let stamp = 0;
+
 /** A 2.0 symbol table: `""` first, each string once. */
 class Symbols {
-  readonly list: string[] = [""];
-  readonly #index = new Map<string, number>([["", 0]]);
-  /** The encoded size of the strings added since the last `mark`. */
+  /** Interned IDs of the symbols, in order (the first is `""`). */
+  readonly ids: number[] = [0];
+  /** The encoded size of the strings (an upper bound). */
   bytes = 0;
+  #stamp: number;
+
+  constructor() {
+    if (stamp >= 0x7fffffff) {
+      symbolStamp.fill(0);
+      stamp = 0;
+    }
+    this.#stamp = ++stamp;
+    this.#mark(0, 0);
+  }
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  #mark(id: number, index: number): void {
+    if (id >= symbolStamp.length) {
+      let n = symbolStamp.length * 2;
+      while (n <= id) n *= 2;
+      const stamps = new Int32Array(n);
+      stamps.set(symbolStamp);
+      symbolStamp = stamps;
+      const indices = new Int32Array(n);
+      indices.set(symbolIndex);
+      symbolIndex = indices;
+    }
+    symbolStamp[id] = this.#stamp;
+    symbolIndex[id] = index;
+  }
+
+  /** The index of interned string `id`, added on first use. */
+  refId(id: number): number {
+    if (id < symbolStamp.length && symbolStamp[id] === this.#stamp) return symbolIndex[id]!;
+    const i = this.ids.length;
+    this.ids.push(id);
+    this.#mark(id, i);
+    this.bytes += internedList[id]!.length * 3 + 2;
+    return i;
+  }
 
   ref(s: string): number {
-    let i = this.#index.get(s);
-    if (i === undefined) {
-      i = this.list.length;
-      this.list.push(s);
-      this.#index.set(s, i);
-      this.bytes += s.length * 3 + 2;
-    }
-    return i;
+    return this.refId(intern(s));
   }
 
   /** Forgets the strings added after `count` (a series that moved to the next request). */
   truncate(count: number, bytes: number): void {
-    for (let i = count; i < this.list.length; i++) this.#index.delete(this.list[i]!);
-    this.list.length = count;
+    for (let i = count; i < this.ids.length; i++) symbolStamp[this.ids[i]!] = 0;
+    this.ids.length = count;
     this.bytes = bytes;
   }
 }
@@ -359,11 +539,9 @@ class Symbols {
 function seriesV2(w: ProtoWriter, s: RwSeries, sym: Symbols): void {
   w.forkLarge(5);
   w.fork(1);
-  for (const [name, value] of s.labels) {
-    w.ensure(10);
-    w.rawVarint(sym.ref(name));
-    w.rawVarint(sym.ref(value));
-  }
+  const ids = labelIds(s);
+  w.ensure(ids.length * 5);
+  for (let i = 0; i < ids.length; i++) w.rawVarint(sym.refId(ids[i]!));
   w.join();
   for (const x of s.samples) sample(w, 2, x, true);
   for (const h of s.histograms) histogram(w, 3, h, true);
@@ -390,7 +568,7 @@ function seriesV2(w: ProtoWriter, s: RwSeries, sym: Symbols): void {
 
 function finishV2(series: Uint8Array, sym: Symbols): Uint8Array {
   const w = new ProtoWriter(series.length + sym.bytes + 64);
-  for (const s of sym.list) w.stringAlways(4, s);
+  for (const id of sym.ids) w.stringAlways(4, internedList[id]!);
   w.ensure(series.length);
   w.buf.set(series, w.pos);
   w.pos += series.length;
@@ -407,11 +585,12 @@ export function encodeWriteRequestsV2(
   finish: (request: Uint8Array) => Uint8Array = (b) => b,
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
+  trimInterned();
   const w = scratch();
   let sym = new Symbols();
   for (const s of series) {
     const before = w.pos;
-    const count = sym.list.length;
+    const count = sym.length;
     const bytes = sym.bytes;
     seriesV2(w, s, sym);
     if (w.pos + sym.bytes >= maxBytes && before > 0) {

@@ -28,7 +28,7 @@ import type {
   LogsData,
 } from "../../../lib/pdata/types.ts";
 import type { DefaultLabel } from "./config.ts";
-import { jsonLine, type LineInput, logfmtLine, rawLine } from "./lines.ts";
+import { jsonLine, type LineInput, logfmtLine, rawLine, scopeJson } from "./lines.ts";
 
 const HINT_ATTRIBUTES = "loki.attribute.labels";
 const HINT_RESOURCES = "loki.resource.labels";
@@ -146,8 +146,19 @@ function labelString(pairs: readonly (readonly [string, string])[]): string {
   return `{${pairs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}}`;
 }
 
-function without(attributes: readonly KeyValue[], names: ReadonlySet<string>): KeyValue[] {
-  return attributes.filter((kv) => !HINTS.has(kv.key) && !names.has(kv.key));
+function without(
+  attributes: readonly KeyValue[],
+  names: ReadonlySet<string>,
+): readonly KeyValue[] {
+  let keep = true;
+  for (const kv of attributes) {
+    if (HINTS.has(kv.key) || names.has(kv.key)) {
+      keep = false;
+      break;
+    }
+  }
+  // Most records carry neither a hint nor a label's name: their attributes are used as they are.
+  return keep ? attributes : attributes.filter((kv) => !HINTS.has(kv.key) && !names.has(kv.key));
 }
 
 function entryTime(record: LogRecord, now: () => bigint): bigint {
@@ -182,8 +193,10 @@ interface ResourceState {
   /** The labels of the resource's `loki.tenant` hint (merged last), if it has one. */
   readonly tenantLabels: ReadonlyMap<string, string> | undefined;
   readonly format: AnyValue | undefined;
+  /** Whether the resource has a `loki.tenant` hint. */
+  readonly tenantHint: boolean;
   /** The resource's remaining attributes and their JSON, per label-name set. */
-  readonly remaining: Map<string, { attributes: KeyValue[]; json: string }>;
+  readonly remaining: Map<string, { attributes: readonly KeyValue[]; json: string }>;
   /** Labels of records without hints of their own, per level value ("" for no level). */
   readonly plain: Map<string, PlainLabels>;
 }
@@ -193,7 +206,7 @@ interface PlainLabels {
   readonly key: string;
   readonly pairs: readonly (readonly [string, string])[];
   readonly names: ReadonlySet<string>;
-  readonly remaining: { attributes: KeyValue[]; json: string };
+  readonly remaining: { attributes: readonly KeyValue[]; json: string };
 }
 
 function hasHints(attributes: readonly KeyValue[]): boolean {
@@ -228,6 +241,7 @@ function resourceState(resource: readonly KeyValue[], options: ConvertOptions): 
     labels,
     tenantLabels,
     format: hintOf(resource, HINT_FORMAT),
+    tenantHint: tenantHint !== undefined,
     remaining: new Map(),
     plain: new Map(),
   };
@@ -305,6 +319,7 @@ function convertRecord(
   record: LogRecord,
   res: ResourceState,
   scope: InstrumentationScope,
+  scopeLine: string,
   options: ConvertOptions,
   normalized: Map<string, string>,
 ): Converted {
@@ -335,6 +350,7 @@ function convertRecord(
   const format = anyValueToString(res.format ?? hintOf(attributes, HINT_FORMAT) ?? "json");
   const lineInput: LineInput = {
     scope,
+    scopeJson: scopeLine,
     record,
     attributes: without(attributes, labels.names),
     resource: labels.remaining.attributes,
@@ -368,11 +384,15 @@ export function logsToLoki(data: LogsData, options: ConvertOptions): Conversion 
     const resource = rl.resource.attributes;
     const state = resourceState(resource, options);
     for (const sl of rl.scopeLogs) {
+      const scopeLine = scopeJson(sl.scope);
       for (const record of sl.logRecords) {
-        const tenant = tenantOf(record.attributes, resource);
+        // Without a hint on the resource or the record there is no tenant.
+        const tenant = state.tenantHint || hasHints(record.attributes)
+          ? tenantOf(record.attributes, resource)
+          : "";
         let converted: Converted;
         try {
-          converted = convertRecord(record, state, sl.scope, options, normalized);
+          converted = convertRecord(record, state, sl.scope, scopeLine, options, normalized);
         } catch (error) {
           dropped++;
           firstError ??= error instanceof Error ? error.message : String(error);

@@ -77,7 +77,7 @@ export function createLokiExporter(
 
   function body(request: LokiRequest): Uint8Array {
     return config.encoding === "proto"
-      ? snappyCompress(encodePushRequest(request))
+      ? encodePushRequest(request, snappyCompress)
       : encodePushJson(request);
   }
 
@@ -119,7 +119,7 @@ export function createLokiExporter(
     if (client === undefined || stopped) {
       throw retryableError(`${context}: the exporter is ${stopped ? "shut down" : "not started"}`);
     }
-    const conversion = logsToLoki(payload.read(), { labelEnabled });
+    const conversion = logsToLoki(payload.peek(), { labelEnabled });
     if (conversion.dropped > 0 && !counted.has(payload)) {
       counted.add(payload);
       rejected.add(conversion.dropped);

@@ -278,7 +278,7 @@ export function createPrometheusExporter(
   const consumer: Consumer<"metrics"> = {
     mutatesData: false,
     consume(payload) {
-      state.consume(payload.read());
+      state.consume(payload.peek());
       return Promise.resolve();
     },
   };

@@ -22,6 +22,13 @@
  * Samples of one series (same labels) within a request are merged into one series, sorted by
  * time.
  *
+ * What makes it cheap: the same series come back in every request, so an exporter keeps a
+ * {@linkcode SeriesCache}. A point's labels are looked up by its attributes as they arrived (their
+ * keys and values, in order) within its resource and scope, so a known point skips sanitizing,
+ * merging and sorting; its series objects (labels, encoded labels) are kept and refilled with
+ * each request's samples; a metric's names and bucket keys are made once per metric, not per
+ * point.
+ *
  * @module
  */
 import type {
@@ -51,6 +58,7 @@ import {
   type RwHistogram,
   type RwMetadata,
   type RwMetricType,
+  type RwSample,
   type RwSeries,
   STALE_NAN,
   STALE_NAN_BITS,
@@ -99,9 +107,13 @@ type Pair = readonly [string, string];
 /** The labels of one point, sorted by name, without `__name__`. */
 interface Base {
   readonly pairs: readonly Pair[];
-  /** The series made of these labels, in this request and kept from earlier ones. */
+  /** The series made of these labels, kept between requests. */
   readonly entry: BaseEntry;
-  has(name: string): boolean;
+}
+
+function hasLabel(base: Base, name: string): boolean {
+  for (const p of base.pairs) if (p[0] === name) return true;
+  return false;
 }
 
 function byKey(a: KeyValue, b: KeyValue): number {
@@ -240,28 +252,45 @@ interface ResourceContext {
   extra: readonly KeyValue[];
 }
 
+/** A series kept between requests: its samples are the current request's once `gen` is. */
+interface KeptSeries extends RwSeries {
+  /** The request whose samples it holds. */
+  gen: number;
+}
+
 /** A label set (a point's labels) seen in earlier requests, and the series made of it. */
 interface BaseEntry {
-  /** Series labels by series key, kept across requests. */
-  readonly kept: Map<string, { labels: Pair[]; holder: { bytes?: Uint8Array } }>;
-  /** The request (generation) `series` belongs to. */
-  gen: number;
-  /** This request's series of this label set. */
-  series: Map<string, RwSeries>;
+  /** Series by series key (the name, and `le` / `quantile`'s value). */
+  readonly series: Map<string, KeptSeries>;
+}
+
+/** The name and unit a metric translates to. */
+interface MetricNames {
+  readonly name: string | undefined;
+  readonly unit: string;
 }
 
 /**
- * What one exporter instance remembers between requests: the label sets it saw and each series'
- * labels and encoded labels, since the same series come back every collection interval. Bounded:
- * past `limit` series it starts over.
+ * What one exporter instance remembers between requests (for one set of translation options):
+ * the label sets it saw, by their labels and by the attributes and context they came from, each
+ * series with its labels and encoded labels, and the names metrics translate to, since the same
+ * series come back every collection interval. Bounded: past `limit` entries it starts over.
+ *
+ * The series of a translation stay valid until the next translation with the same cache, which
+ * refills them.
  */
 export class SeriesCache {
   readonly #limit: number;
+  /** Label sets by their labels. */
   readonly bases = new Map<string, BaseEntry>();
+  /** Label sets by resource and scope context, then by point attributes. */
+  readonly contexts = new Map<string, Map<string, Base>>();
+  /** Translated names by metric name, unit and type. */
+  readonly names = new Map<string, MetricNames>();
   size = 0;
   gen = 0;
 
-  /** @param limit the most series remembered @default 200_000 */
+  /** @param limit the most series and label sets remembered @default 200_000 */
   constructor(limit = 200_000) {
     this.#limit = limit;
   }
@@ -271,9 +300,45 @@ export class SeriesCache {
     this.gen++;
     if (this.size > this.#limit) {
       this.bases.clear();
+      this.contexts.clear();
       this.size = 0;
     }
+    if (this.names.size > 10_000) this.names.clear();
   }
+}
+
+/** An unambiguous key of `(key, value)` pairs: each string prefixed by its length. */
+function attributesKey(attrs: readonly KeyValue[]): string {
+  let k = "";
+  for (const kv of attrs) {
+    const v = anyValueToString(kv.value);
+    k += `${kv.key.length}:${kv.key}${v.length}:${v}`;
+  }
+  return k;
+}
+
+/** What the labels of a resource's and scope's points share, as a key. */
+function contextKey(
+  r: ResourceContext,
+  scope: InstrumentationScope,
+  disableScopeInfo: boolean,
+): string {
+  const job = r.job ?? "";
+  const instance = r.instance ?? "";
+  let k = `${job.length}:${job}${instance.length}:${instance}|${attributesKey(r.extra)}`;
+  if (!disableScopeInfo) {
+    k += `|${scope.name.length}:${scope.name}${scope.version.length}:${scope.version}|` +
+      attributesKey(scope.attributes);
+  }
+  return k;
+}
+
+/** Where the points of one scope of one resource find their label sets. */
+interface PointContext {
+  readonly r: ResourceContext;
+  readonly scope: InstrumentationScope;
+  /** Label sets by point attributes (see {@linkcode attributesKey}). */
+  readonly bases: Map<string, Base>;
 }
 
 /** Builds the series of one request. */
@@ -285,6 +350,7 @@ class Converter {
   readonly #names = new Map<string, Pair>();
   readonly #les = new Map<string, Pair>();
   readonly #quantiles = new Map<string, Pair>();
+  readonly #floats = new Map<number, string>();
   readonly metadata: RwFamilyMetadata[] = [];
   dropped = 0;
   readonly errors: string[] = [];
@@ -313,6 +379,30 @@ class Converter {
     }
     if (name === undefined) throw new LabelError(`Cannot name a label for attribute "${key}"`);
     return name;
+  }
+
+  /** The context of the points of `scope` in the resource `r`. */
+  context(r: ResourceContext, scope: InstrumentationScope): PointContext {
+    const key = contextKey(r, scope, this.#o.disableScopeInfo);
+    const contexts = this.#cache.contexts;
+    let bases = contexts.get(key);
+    if (bases === undefined) {
+      bases = new Map();
+      contexts.set(key, bases);
+    }
+    return { r, scope, bases };
+  }
+
+  /** The labels of a point in `ctx`: remembered by its attributes, built on first sight. */
+  pointBase(attributes: readonly KeyValue[], ctx: PointContext): Base {
+    const key = attributesKey(attributes);
+    let base = ctx.bases.get(key);
+    if (base === undefined) {
+      base = this.baseLabels(attributes, ctx.r, ctx.scope);
+      ctx.bases.set(key, base);
+      this.#cache.size++;
+    }
+    return base;
   }
 
   /** The labels of a point (without `__name__`), as `createAttributes` builds them. */
@@ -361,13 +451,37 @@ class Converter {
     const cache = this.#cache;
     let entry = cache.bases.get(key);
     if (entry === undefined) {
-      entry = { kept: new Map(), gen: cache.gen, series: new Map() };
+      entry = { series: new Map() };
       cache.bases.set(key, entry);
-    } else if (entry.gen !== cache.gen) {
-      entry.gen = cache.gen;
-      entry.series = new Map();
     }
-    return { pairs: pairs2, entry, has: (n) => l.has(n) };
+    return { pairs: pairs2, entry };
+  }
+
+  /** The translated name and unit of a metric (remembered). */
+  names(m: Metric): MetricNames {
+    const type = translatedType(m);
+    const key = `${m.name}\u0000${m.unit}\u0000${type}`;
+    const names = this.#cache.names;
+    let n = names.get(key);
+    if (n === undefined) {
+      const naming = this.#o.naming;
+      n = {
+        name: metricName(m.name, m.unit, type, naming),
+        unit: promUnit(m.unit, naming.utf8Allowed),
+      };
+      names.set(key, n);
+    }
+    return n;
+  }
+
+  /** `formatFloat` of a bucket bound or quantile, remembered for the request. */
+  float(v: number): string {
+    let s = this.#floats.get(v);
+    if (s === undefined) {
+      s = formatFloat(v);
+      this.#floats.set(v, s);
+    }
+    return s;
   }
 
   #pair(cache: Map<string, Pair>, name: string, value: string): Pair {
@@ -392,22 +506,37 @@ class Converter {
     extraName?: "le" | "quantile",
     extraValue?: string,
   ): RwSeries {
-    const key = extraName === undefined ? name : `${name}\u00ff${extraValue}`;
+    return this.keyed(
+      base,
+      extraName === undefined ? name : seriesKey(name, extraValue!),
+      name,
+      metadata,
+      extraName,
+      extraValue,
+    );
+  }
+
+  /** {@linkcode series} with its key (`seriesKey`) made by the caller, once per metric. */
+  keyed(
+    base: Base,
+    key: string,
+    name: string,
+    metadata: RwMetadata,
+    extraName?: "le" | "quantile",
+    extraValue?: string,
+  ): RwSeries {
     const entry = base.entry;
     let s = entry.series.get(key);
-    if (s !== undefined) return s;
-    const kept = entry.kept.get(key);
-    if (kept !== undefined) {
-      s = {
-        labels: kept.labels,
-        samples: [],
-        histograms: NO_HISTOGRAMS,
-        exemplars: NO_EXEMPLARS,
-        metadata,
-        labelBytes: kept.holder,
-      };
-      entry.series.set(key, s);
-      this.#all.push(s);
+    const gen = this.#cache.gen;
+    if (s !== undefined) {
+      if (s.gen !== gen) {
+        s.gen = gen;
+        s.samples = [];
+        s.histograms = NO_HISTOGRAMS;
+        s.exemplars = NO_EXEMPLARS;
+        s.metadata = metadata;
+        this.#all.push(s);
+      }
       return s;
     }
     const namePair = this.#pair(this.#names, "__name__", name);
@@ -442,8 +571,6 @@ class Converter {
       labels.push(namePair);
     }
     if (!extraDone) labels.push(extraPair!);
-    const holder = {};
-    entry.kept.set(key, { labels, holder });
     this.#cache.size++;
     s = {
       labels,
@@ -451,7 +578,8 @@ class Converter {
       histograms: NO_HISTOGRAMS,
       exemplars: NO_EXEMPLARS,
       metadata,
-      labelBytes: holder,
+      labelBytes: {},
+      gen,
     };
     entry.series.set(key, s);
     this.#all.push(s);
@@ -500,6 +628,11 @@ class Converter {
   }
 }
 
+/** The key of a series with an `le` or `quantile` label within its label set. */
+function seriesKey(name: string, extraValue: string): string {
+  return `${name}\u00ff${extraValue}`;
+}
+
 function resourceContext(resource: Resource, options: TranslateOptions): ResourceContext {
   const r: ResourceContext = { extra: [] };
   let name: string | undefined;
@@ -521,8 +654,7 @@ function resourceContext(resource: Resource, options: TranslateOptions): Resourc
 function numberPoints(
   c: Converter,
   points: readonly NumberDataPoint[],
-  r: ResourceContext,
-  scope: InstrumentationScope,
+  ctx: PointContext,
   name: string,
   md: RwMetadata,
   counter: boolean,
@@ -532,12 +664,12 @@ function numberPoints(
   for (const p of points) {
     let base: Base;
     try {
-      base = c.baseLabels(p.attributes, r, scope);
+      base = c.pointBase(p.attributes, ctx);
     } catch (e) {
       c.error((e as Error).message, 1);
       continue;
     }
-    const s = c.series(base, name, md);
+    const s = c.keyed(base, name, name, md);
     const value = (p.flags & STALE_FLAG) !== 0 ? STALE_NAN : numberValue(p.value);
     s.samples.push(
       v2 && counter
@@ -548,50 +680,72 @@ function numberPoints(
   }
 }
 
+/** A sample at `t` (and, for 2.0, started at `start`). */
+function sampleAt(value: number, t: number, start: number | undefined): RwSample {
+  return start === undefined
+    ? { value, timestampMs: t }
+    : { value, timestampMs: t, startMs: start };
+}
+
+function sameBounds(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function histogramPoints(
   c: Converter,
   points: readonly HistogramDataPoint[],
-  r: ResourceContext,
-  scope: InstrumentationScope,
+  ctx: PointContext,
   name: string,
   md: RwMetadata,
 ): void {
+  const sumName = `${name}_sum`;
+  const countName = `${name}_count`;
+  const bucketName = `${name}_bucket`;
+  const infKey = seriesKey(bucketName, "+Inf");
+  // The bucket labels and series keys of the bounds last seen (points usually share them).
+  let bounds: readonly number[] = [];
+  let les: string[] = [];
+  let keys: string[] = [];
   for (const p of points) {
     let base: Base;
     try {
-      base = c.baseLabels(p.attributes, r, scope);
+      base = c.pointBase(p.attributes, ctx);
     } catch (e) {
       c.error((e as Error).message, 1);
       continue;
     }
     const t = ms(p.timeUnixNano);
-    const st = c.v2 ? { timestampMs: t, startMs: ms(p.startTimeUnixNano) } : { timestampMs: t };
+    const start = c.v2 ? ms(p.startTimeUnixNano) : undefined;
     const stale = (p.flags & STALE_FLAG) !== 0;
     if (p.sum !== undefined) {
-      c.series(base, `${name}_sum`, md).samples.push({
-        value: stale ? STALE_NAN : p.sum,
-        ...st,
-      });
+      c.keyed(base, sumName, sumName, md).samples.push(
+        sampleAt(stale ? STALE_NAN : p.sum, t, start),
+      );
     }
     const count = Number(p.count);
-    c.series(base, `${name}_count`, md).samples.push({
-      value: stale ? STALE_NAN : count,
-      ...st,
-    });
+    c.keyed(base, countName, countName, md).samples.push(
+      sampleAt(stale ? STALE_NAN : count, t, start),
+    );
     const buckets: { s: RwSeries; bound: number }[] | undefined = p.exemplars.length > 0 && !c.v2
       ? []
       : undefined;
+    if (!sameBounds(bounds, p.explicitBounds)) {
+      bounds = p.explicitBounds;
+      les = bounds.map((b) => c.float(b));
+      keys = les.map((le) => seriesKey(bucketName, le));
+    }
     let cumulative = 0n;
     const n = Math.min(p.explicitBounds.length, p.bucketCounts.length);
     for (let i = 0; i < n; i++) {
-      const bound = p.explicitBounds[i]!;
       cumulative += p.bucketCounts[i]!;
-      const s = c.series(base, `${name}_bucket`, md, "le", formatFloat(bound));
-      s.samples.push({ value: stale ? STALE_NAN : Number(cumulative), ...st });
-      buckets?.push({ s, bound });
+      const s = c.keyed(base, keys[i]!, bucketName, md, "le", les[i]!);
+      s.samples.push(sampleAt(stale ? STALE_NAN : Number(cumulative), t, start));
+      buckets?.push({ s, bound: bounds[i]! });
     }
-    const inf = c.series(base, `${name}_bucket`, md, "le", "+Inf");
-    inf.samples.push({ value: stale ? STALE_NAN : count, ...st });
+    const inf = c.keyed(base, infKey, bucketName, md, "le", "+Inf");
+    inf.samples.push(sampleAt(stale ? STALE_NAN : count, t, start));
     buckets?.push({ s: inf, bound: Infinity });
     // The Collector's 2.0 translation puts no exemplars on classic histograms.
     if (buckets !== undefined) {
@@ -685,7 +839,7 @@ function targetInfo(
     c.error((e as Error).message, 0);
     return;
   }
-  if (!base.has("job") && !base.has("instance")) return;
+  if (!hasLabel(base, "job") && !hasLabel(base, "instance")) return;
   const ns = options.naming.namespace;
   const name = ns === "" ? "target_info" : `${ns}_target_info`;
   c.series(base, name, { type: "gauge", help: "Target metadata", unit: "" }).samples.push({
@@ -707,11 +861,11 @@ export function translate(
   cache: SeriesCache = new SeriesCache(),
 ): Translation {
   const c = new Converter(options, cache);
-  const naming = options.naming;
   for (const rm of data.resourceMetrics) {
     const r = resourceContext(rm.resource, options);
     let latest = 0n;
     for (const sm of rm.scopeMetrics) {
+      const ctx = c.context(r, sm.scope);
       for (const m of sm.metrics) {
         const t = latestTime(m);
         if (t > latest) latest = t;
@@ -721,12 +875,9 @@ export function translate(
           c.error(`Metric "${m.name}" has no data`, 0);
           continue;
         }
-        const name = metricName(m.name, m.unit, translatedType(m), naming);
-        const md: RwMetadata = {
-          type: metadataType(m),
-          help: m.description,
-          unit: promUnit(m.unit, naming.utf8Allowed),
-        };
+        const names = c.names(m);
+        const name = names.name;
+        const md: RwMetadata = { type: metadataType(m), help: m.description, unit: names.unit };
         // The Collector sends metadata for every metric it can name, written or not.
         if (options.sendMetadata && name !== undefined) c.metadata.push({ family: name, ...md });
         if (!validTemporality(m)) {
@@ -746,19 +897,19 @@ export function translate(
         }
         switch (d.type) {
           case "gauge":
-            numberPoints(c, d.dataPoints, r, sm.scope, name, md, false);
+            numberPoints(c, d.dataPoints, ctx, name, md, false);
             break;
           case "sum":
-            numberPoints(c, d.dataPoints, r, sm.scope, name, md, d.isMonotonic);
+            numberPoints(c, d.dataPoints, ctx, name, md, d.isMonotonic);
             break;
           case "histogram":
-            histogramPoints(c, d.dataPoints, r, sm.scope, name, md);
+            histogramPoints(c, d.dataPoints, ctx, name, md);
             break;
           case "exponentialHistogram":
             for (const p of d.dataPoints) {
               let base: Base;
               try {
-                base = c.baseLabels(p.attributes, r, sm.scope);
+                base = c.pointBase(p.attributes, ctx);
               } catch (e) {
                 c.error((e as Error).message, 1);
                 continue;
@@ -778,7 +929,7 @@ export function translate(
             for (const p of d.dataPoints) {
               let base: Base;
               try {
-                base = c.baseLabels(p.attributes, r, sm.scope);
+                base = c.pointBase(p.attributes, ctx);
               } catch (e) {
                 c.error((e as Error).message, 1);
                 continue;

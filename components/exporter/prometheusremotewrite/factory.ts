@@ -184,7 +184,7 @@ export function createPrwExporter(
     if (client === undefined || stopped) {
       throw retryableError(`${context}: the exporter is ${stopped ? "shut down" : "not started"}`);
     }
-    const t = translate(payload.read(), options, seriesCache);
+    const t = translate(payload.peek(), options, seriesCache);
     if (t.errors.length > 0 || t.dropped > 0) {
       failedTranslations.add(1);
       if (t.dropped > 0) droppedPoints.add(t.dropped);
