@@ -32,6 +32,7 @@ import { prometheusExporterFactory } from "./exporter/prometheus/factory.ts";
 import { fileExporterFactory } from "./exporter/file/factory.ts";
 import { lokiExporterFactory } from "./exporter/loki/factory.ts";
 import { opensearchExporterFactory } from "./exporter/opensearch/factory.ts";
+import { clickhouseExporterFactory } from "./exporter/clickhouse/factory.ts";
 import { postgresqlExporterFactory } from "./exporter/postgresql/factory.ts";
 import { prwExporterFactory } from "./exporter/prometheusremotewrite/factory.ts";
 import { attributesFactory } from "./processor/attributes/factory.ts";
@@ -83,6 +84,7 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(lokiExporterFactory),
   asFactory(opensearchExporterFactory),
   asFactory(postgresqlExporterFactory),
+  asFactory(clickhouseExporterFactory),
   renamed(asFactory(prwExporterFactory), "prometheus_remote_write"),
   asFactory(loadBalancingExporterFactory),
   asFactory(healthCheckFactory),
