@@ -40,10 +40,10 @@ interface CopyStream {
   once(event: "drain", listener: () => void): void;
 }
 
-/** One COPY: its statement and its text body. */
+/** One COPY: its statement and its body (COPY text in UTF-8). */
 export interface CopyJob {
   readonly statement: string;
-  readonly body: string;
+  readonly body: Uint8Array;
 }
 
 /** The pool the exporter uses. */
@@ -77,7 +77,6 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
   return { host: endpoint.slice(0, colon), port: Number(endpoint.slice(colon + 1)) };
 }
 
-const encoder = new TextEncoder();
 const CHUNK = 256 * 1024;
 
 async function copyOne(client: PgClient, job: CopyJob): Promise<void> {
@@ -85,7 +84,7 @@ async function copyOne(client: PgClient, job: CopyJob): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     stream.on("error", (error) => reject(error));
     stream.on("finish", () => resolve());
-    const bytes = encoder.encode(job.body);
+    const bytes = job.body;
     let at = 0;
     const pump = () => {
       while (at < bytes.length) {

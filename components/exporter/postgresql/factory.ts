@@ -221,7 +221,7 @@ export function createPostgresqlExporter(
           await ensurePartitions(p, kind, table.partitions);
           jobs.push({
             statement: copyStatement(config.schema, tableName(config, kind), kind),
-            body: table.text,
+            body: table.bytes,
           });
         }
         if (jobs.length === 0) return;
