@@ -16,7 +16,10 @@
  * ```sh
  * deno run -A bench/sql_backends_bench.ts [--duration 10] [--workers 8] [--only postgresql,clickhouse]
  *   [--out bench/RESULTS.md]
+ * deno run -A bench/sql_backends_bench.ts --formats [--out bench/RESULTS.md]   # RowBinary vs Native
  * ```
+ *
+ * `--formats` measures the two ClickHouse insert formats against each other instead.
  *
  * @module
  */
@@ -32,6 +35,9 @@ import { NO_CLIENT } from "../lib/pdata/payload.ts";
 import type { LogsData } from "../lib/pdata/types.ts";
 import { logRows as copyRows } from "../components/exporter/postgresql/_rows.ts";
 import { logRows as rowBinaryRows } from "../components/exporter/clickhouse/_rows.ts";
+import { clickhouseConfigSchema } from "../components/exporter/clickhouse/config.ts";
+import { insertStatement, tableDdl } from "../components/exporter/clickhouse/_ddl.ts";
+import { nativeLogs } from "./_clickhouse_native.ts";
 import {
   POSTGRES_MISSING,
   POSTGRES_PASSWORD,
@@ -48,6 +54,8 @@ const DENO = Deno.execPath();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SECTION_START = "<!-- sql-backends-bench:start -->";
 const SECTION_END = "<!-- sql-backends-bench:end -->";
+const FORMATS_START = "<!-- clickhouse-formats-bench:start -->";
+const FORMATS_END = "<!-- clickhouse-formats-bench:end -->";
 
 type Target = "postgresql" | "clickhouse";
 
@@ -242,6 +250,99 @@ function encoding(target: Target): EncodeResult {
   };
 }
 
+interface FormatResult {
+  format: "RowBinary" | "Native";
+  encodeCpuSecondsPerMillion: number;
+  bytesPerRecord: number;
+  insertRecordsPerSecond: number;
+  serverCpuSecondsPerMillion: number;
+  checksum: string;
+}
+
+/**
+ * RowBinary against Native for the logs table: the encoder's CPU over 1,000,000 records, then
+ * 400,000 records inserted (20,000 per request, one at a time) into chDB, wall time and the
+ * server's CPU; a checksum over every inserted column proves both stored the same rows.
+ */
+async function formats(): Promise<FormatResult[]> {
+  const batches: LogsData[] = requestTemplates("logs", 20_000, 4).map((t) =>
+    decodeLogsRequest(t.bytes)
+  );
+  const encoders = {
+    RowBinary: (d: LogsData) => rowBinaryRows(d).logs!.writer.bytes().slice(),
+    Native: nativeLogs,
+  } as const;
+  const out: FormatResult[] = [];
+  await using server = await startClickhouse();
+  const config = clickhouseConfigSchema.parse({ endpoint: server.url });
+  await server.query("CREATE DATABASE IF NOT EXISTS fmt");
+  for (const format of ["RowBinary", "Native"] as const) {
+    const encode = encoders[format];
+    for (let i = 0; i < 20; i++) encode(batches[i % batches.length]!);
+    const cpu0 = process.cpuUsage();
+    let bytes = 0;
+    for (let i = 0; i < 50; i++) bytes += encode(batches[i % batches.length]!).length;
+    const cpu = process.cpuUsage(cpu0);
+    const table = `logs_${format.toLowerCase()}`;
+    await server.query(tableDdl(config, "fmt", table, "logs"));
+    const bodies = batches.map(encode);
+    const query = insertStatement("fmt", table, "logs").replace(/RowBinary$/, format);
+    const pid = server.pid()!;
+    const server0 = (await sampleProc(pid)).cpuSeconds;
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) {
+      const r = await fetch(`${server.url}/?query=${encodeURIComponent(query)}`, {
+        method: "POST",
+        body: bodies[i % bodies.length]! as Uint8Array<ArrayBuffer>,
+      });
+      const text = await r.text();
+      if (!r.ok) throw new Error(`${format} insert failed: ${text}`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const serverCpu = (await sampleProc(pid)).cpuSeconds - server0;
+    const checksum = (await server.query(
+      `SELECT count(), groupBitXor(cityHash64(Timestamp, TraceId, SpanId, TraceFlags, ` +
+        `SeverityText, SeverityNumber, ServiceName, Body, ResourceAttributes, ScopeName, ` +
+        `ScopeVersion, ScopeAttributes, LogAttributes, EventName)) FROM fmt.${table}`,
+    )).trim();
+    out.push({
+      format,
+      encodeCpuSecondsPerMillion: (cpu.user + cpu.system) / 1e6,
+      bytesPerRecord: bytes / 1_000_000,
+      insertRecordsPerSecond: 400_000 / seconds,
+      serverCpuSecondsPerMillion: serverCpu / 0.4,
+      checksum,
+    });
+  }
+  return out;
+}
+
+function renderFormats(results: FormatResult[], load: string): string {
+  return [
+    FORMATS_START,
+    "### ClickHouse insert format: RowBinary against Native (logs table)",
+    "",
+    `Measured by \`deno run -A bench/sql_backends_bench.ts --formats\` on ${
+      new Date().toISOString()
+    } (${navigator.hardwareConcurrency} CPUs, load average ${load} before the run, shared). ` +
+    "Encoding: tfo's conversion of 1,000,000 log records (20,000 a batch) into the insert body. " +
+    "Insert: 400,000 records, 20,000 per request one at a time, into chDB behind tfo's " +
+    "front-end (which writes each body to a file and inserts it `FROM INFILE`); the server's " +
+    "CPU per million records. The checksum (rows, and a hash over every column) shows both " +
+    "stored the same rows. The Native encoder (`bench/_clickhouse_native.ts`) exists only for " +
+    "this measurement.",
+    "",
+    "| format | encode CPU s per million | bytes per record | inserted records/s | server CPU s per million | rows, checksum |",
+    "| --- | ---: | ---: | ---: | ---: | --- |",
+    ...results.map((r) =>
+      `| ${r.format} | ${fmt(r.encodeCpuSecondsPerMillion, 2)} | ${fmt(r.bytesPerRecord)} | ${
+        fmt(r.insertRecordsPerSecond)
+      } | ${fmt(r.serverCpuSecondsPerMillion, 2)} | ${r.checksum.replace("\t", ", ")} |`
+    ),
+    FORMATS_END,
+  ].join("\n");
+}
+
 function fmt(n: number, digits = 0): string {
   if (Number.isNaN(n)) return "n/a";
   return n.toLocaleString("en-US", {
@@ -306,9 +407,21 @@ if (import.meta.main) {
       warmup: { type: "string", default: "3" },
       workers: { type: "string", default: "8" },
       only: { type: "string", default: "postgresql,clickhouse" },
+      formats: { type: "boolean", default: false },
       out: { type: "string" },
     },
   });
+  if (values.formats) {
+    const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "? ? ?")).split(" ")
+      .slice(0, 3).join(" ");
+    if (CLICKHOUSE_MISSING !== undefined) throw new Error(CLICKHOUSE_MISSING);
+    const section = renderFormats(await formats(), load);
+    console.log(section);
+    if (values.out !== undefined) {
+      await writeResultsSection(values.out, FORMATS_START, FORMATS_END, section);
+    }
+    Deno.exit(0);
+  }
   const o = {
     durationS: Number(values.duration),
     warmupS: Number(values.warmup),
