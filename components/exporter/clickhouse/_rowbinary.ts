@@ -13,6 +13,16 @@
 const encoder = new TextEncoder();
 const MAX_U64 = (1n << 64n) - 1n;
 
+/** How many bytes the LEB128 form of `n` takes. */
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
 /** Appends RowBinary values to one buffer. */
 export class RowBinaryWriter {
   #buf: Uint8Array;
@@ -75,10 +85,10 @@ export class RowBinaryWriter {
     }
     this.#room(10 + n * 3);
     // Reserve the most varint bytes the UTF-8 length can need, then move the bytes back.
-    const lengthBytes = n * 3 < 128 ? 1 : n * 3 < 16384 ? 2 : n * 3 < 2097152 ? 3 : 5;
+    const lengthBytes = varintSize(n * 3);
     const start = this.#at + lengthBytes;
     const { written } = encoder.encodeInto(s, this.#buf.subarray(start));
-    const need = written < 128 ? 1 : written < 16384 ? 2 : written < 2097152 ? 3 : 5;
+    const need = varintSize(written);
     if (need !== lengthBytes) this.#buf.copyWithin(this.#at + need, start, start + written);
     this.varint(written);
     this.#at += written;
