@@ -144,6 +144,12 @@ export function openPool(
     },
     async copyAll(jobs, abort) {
       const client = await pool.connect();
+      if (abort.aborted) {
+        // The attempt's deadline passed while waiting for a connection: a late COPY could land
+        // after the retry did, twice.
+        client.release();
+        throw new Error("The export attempt timed out waiting for a connection");
+      }
       let destroy: Error | undefined;
       const onAbort = () => {
         destroy = new Error("The export attempt timed out");

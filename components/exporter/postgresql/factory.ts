@@ -225,6 +225,7 @@ export function createPostgresqlExporter(
           });
         }
         if (jobs.length === 0) return;
+        if (abort.aborted) throw new Error("The export attempt timed out preparing the tables");
         await p.copyAll(jobs, abort);
       } catch (error) {
         throw classifySqlFailure(context, error);
