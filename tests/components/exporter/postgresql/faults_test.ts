@@ -1,7 +1,9 @@
 /**
  * The postgresql exporter's faults against a real PostgreSQL 15: the database down and then up
- * (queued data arrives once it is back), a batch the server rejects (permanent, counted, with the
- * server's message; the next batch still lands), and retention dropping old partitions.
+ * (queued data arrives once it is back), the database too slow for the attempt's deadline (the
+ * attempt is abandoned and rolled back, the retry writes the batch once), a batch the server
+ * rejects (permanent, counted, with the server's message; the next batch still lands), and
+ * retention dropping old partitions.
  *
  * Skipped, saying why, when PostgreSQL cannot be had.
  */
@@ -105,6 +107,36 @@ Deno.test({
         "SELECT body #>> '{}' FROM otel_logs ORDER BY time_unix_nano",
       );
       assert.deepEqual(bodies, ["a", "b", "c"]);
+    } finally {
+      await exporter.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgresql exporter abandons an attempt the database is too slow for and writes the " +
+    "batch once when it is fast again",
+  ignore: POSTGRES_MISSING !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using cluster = await startPostgres();
+    const { exporter, consumer, metric } = await exporterFor(cluster, { timeout: "500ms" });
+    try {
+      await consumer.consume(logs("t", ["warm"]));
+      await waitFor("the first record", async () => await count(cluster) === 1, 20_000, 50);
+      // Another session holds the table for 3 s: COPYs wait behind its lock past their deadline.
+      const holder = cluster.psql(
+        "BEGIN; LOCK TABLE otel_logs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;",
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      await consumer.consume(logs("t", ["slow-1", "slow-2"]));
+      await holder;
+      await waitFor("the slow batch", async () => await count(cluster) === 3, 30_000, 100);
+      await new Promise((r) => setTimeout(r, 1000)); // no late duplicate arrives
+      assert.equal(await count(cluster, "body #>> '{}' LIKE 'slow-%'"), 2, "written once");
+      assert.equal(metric("otelcol_exporter_sent_log_records"), 3);
+      assert.equal(metric("otelcol_exporter_send_failed_log_records"), 0);
     } finally {
       await exporter.shutdown();
     }
