@@ -121,7 +121,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using cluster = await startPostgres();
-    const { exporter, consumer, metric } = await exporterFor(cluster, { timeout: "500ms" });
+    const { exporter, consumer, metric, kit } = await exporterFor(cluster, { timeout: "500ms" });
     try {
       await consumer.consume(logs("t", ["warm"]));
       await waitFor("the first record", async () => await count(cluster) === 1, 20_000, 50);
@@ -135,6 +135,10 @@ Deno.test({
       await waitFor("the slow batch", async () => await count(cluster) === 3, 30_000, 100);
       await new Promise((r) => setTimeout(r, 1000)); // no late duplicate arrives
       assert.equal(await count(cluster, "body #>> '{}' LIKE 'slow-%'"), 2, "written once");
+      assert.ok(
+        kit.lines.some((l) => /timed out/i.test(JSON.stringify(l))),
+        "an attempt timed out and was retried",
+      );
       assert.equal(metric("otelcol_exporter_sent_log_records"), 3);
       assert.equal(metric("otelcol_exporter_send_failed_log_records"), 0);
     } finally {
