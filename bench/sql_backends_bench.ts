@@ -17,9 +17,11 @@
  * deno run -A bench/sql_backends_bench.ts [--duration 10] [--workers 8] [--only postgresql,clickhouse]
  *   [--out bench/RESULTS.md]
  * deno run -A bench/sql_backends_bench.ts --formats [--out bench/RESULTS.md]   # RowBinary vs Native
+ * deno run -A bench/sql_backends_bench.ts --clients [--out bench/RESULTS.md]   # pg vs postgres
  * ```
  *
- * `--formats` measures the two ClickHouse insert formats against each other instead.
+ * `--formats` measures the two ClickHouse insert formats against each other instead, `--clients`
+ * the two PostgreSQL clients.
  *
  * @module
  */
@@ -38,6 +40,11 @@ import { logRows as rowBinaryRows } from "../components/exporter/clickhouse/_row
 import { clickhouseConfigSchema } from "../components/exporter/clickhouse/config.ts";
 import { insertStatement, tableDdl } from "../components/exporter/clickhouse/_ddl.ts";
 import { nativeLogs } from "./_clickhouse_native.ts";
+import pg from "pg";
+import { from as pgCopyFrom } from "pg-copy-streams";
+// deno-lint-ignore no-import-prefix -- the bench-only rival of the exporter's client, pinned here
+import porsager from "npm:postgres@3.4.9";
+import { Buffer } from "node:buffer";
 import {
   POSTGRES_MISSING,
   POSTGRES_PASSWORD,
@@ -54,6 +61,8 @@ const DENO = Deno.execPath();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SECTION_START = "<!-- sql-backends-bench:start -->";
 const SECTION_END = "<!-- sql-backends-bench:end -->";
+const CLIENTS_START = "<!-- postgres-clients-bench:start -->";
+const CLIENTS_END = "<!-- postgres-clients-bench:end -->";
 const FORMATS_START = "<!-- clickhouse-formats-bench:start -->";
 const FORMATS_END = "<!-- clickhouse-formats-bench:end -->";
 
@@ -343,6 +352,131 @@ function renderFormats(results: FormatResult[], load: string): string {
   ].join("\n");
 }
 
+interface ClientResult {
+  client: string;
+  method: string;
+  rowsPerSecond: number;
+  clientCpuMicrosPerRow: number;
+}
+
+type Writable = {
+  write(b: Uint8Array): boolean;
+  end(): void;
+  on(e: string, f: (e?: Error) => void): void;
+};
+
+function finish(w: Writable, body: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    w.on("error", (e) => reject(e));
+    w.on("finish", () => resolve());
+    w.write(Buffer.from(body));
+    w.end();
+  });
+}
+
+/**
+ * The PostgreSQL client, chosen by this: the exporter's logs COPY bodies (5,000 rows each,
+ * 200,000 rows per run) through node-postgres with pg-copy-streams and through porsager's
+ * `postgres` (its own COPY stream), and porsager's multi-row INSERT of the same rows; rows/s and
+ * this process's CPU per row, each twice, alternating, into one fresh cluster.
+ */
+async function clients(): Promise<ClientResult[]> {
+  await using cluster = await startPostgres();
+  const batches: LogsData[] = requestTemplates("logs", 5_000, 4).map((t) =>
+    decodeLogsRequest(t.bytes)
+  );
+  const bodies = batches.map((d) => copyRows(d, NO_CLIENT, 86_400_000).logs!.bytes.slice());
+  const { COLUMNS, copyStatement, tableDdl } = await import(
+    "../components/exporter/postgresql/_schema.ts"
+  );
+  for (const sql of tableDdl("public", "otel_logs", "logs")) await cluster.psql(sql);
+  await cluster.psql(
+    "CREATE TABLE otel_logs_all PARTITION OF otel_logs FOR VALUES FROM (MINVALUE) TO (MAXVALUE)",
+  );
+  const copy = copyStatement("public", "otel_logs", "logs");
+  const runs = 40; // 200,000 rows
+  const pgClient = new pg.Client({ connectionString: cluster.url });
+  await pgClient.connect();
+  const sql = porsager(cluster.url, { max: 1, onnotice: () => {} });
+  const columns = COLUMNS.logs.map(([c]) => c);
+  const measure = async (client: string, method: string, one: (i: number) => Promise<void>) => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++) await one(i);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      client,
+      method,
+      rowsPerSecond: runs * 5_000 / seconds,
+      clientCpuMicrosPerRow: (cpu.user + cpu.system) / (runs * 5_000),
+    };
+  };
+  const out: ClientResult[] = [];
+  try {
+    for (let round = 0; round < 2; round++) {
+      out.push(
+        await measure("pg 8.23.1 + pg-copy-streams 7.0.0", "COPY", (i) =>
+          finish(
+            pgClient.query(pgCopyFrom(copy)) as unknown as Writable,
+            bodies[i % bodies.length]!,
+          )),
+      );
+      out.push(
+        await measure("postgres 3.4.9 (porsager)", "COPY", async (i) => {
+          const w = await sql.unsafe(copy).writable();
+          await finish(w as unknown as Writable, bodies[i % bodies.length]!);
+        }),
+      );
+    }
+    // Multi-row INSERT of the same rows, parsed back from COPY text (not timed).
+    const rows = new TextDecoder().decode(bodies[0]!).split("\n").filter((l) => l !== "").map(
+      (line) =>
+        Object.fromEntries(
+          line.split("\t").map((v, i) => [
+            columns[i]!,
+            v === "\\N" ? null : v.replace(/\\\\x/, "\\x").replace(/\\\\/g, "\\"),
+          ]),
+        ),
+    );
+    out.push(
+      await measure("postgres 3.4.9 (porsager)", "multi-row INSERT", async () => {
+        // At most 65,535 parameters a statement: 2,000 rows of 27 columns.
+        for (let at = 0; at < rows.length; at += 2_000) {
+          await sql`INSERT INTO otel_logs ${sql(rows.slice(at, at + 2_000), columns)}`;
+        }
+      }),
+    );
+  } finally {
+    await pgClient.end();
+    await sql.end();
+  }
+  return out;
+}
+
+function renderClients(results: ClientResult[], load: string): string {
+  return [
+    CLIENTS_START,
+    "### PostgreSQL client: node-postgres against porsager's postgres",
+    "",
+    `Measured by \`deno run -A bench/sql_backends_bench.ts --clients\` on ${
+      new Date().toISOString()
+    } (${navigator.hardwareConcurrency} CPUs, load average ${load} before the run, shared): ` +
+    "the postgresql exporter's logs COPY bodies, 5,000 rows each, 200,000 rows a run, one " +
+    "connection, into a fresh PostgreSQL 15 (fsync off); each client twice, alternating; the " +
+    "multi-row INSERT sends the same rows 2,000 a statement (PostgreSQL's 65,535-parameter " +
+    "limit). CPU is " +
+    "this process's (the client's) per row; PostgreSQL's work is the same for both COPYs.",
+    "",
+    "| client | method | rows/s | client CPU µs per row |",
+    "| --- | --- | ---: | ---: |",
+    ...results.map((r) =>
+      `| ${r.client} | ${r.method} | ${fmt(r.rowsPerSecond)} | ${fmt(r.clientCpuMicrosPerRow, 2)} |`
+    ),
+    CLIENTS_END,
+  ].join("\n");
+}
+
 function fmt(n: number, digits = 0): string {
   if (Number.isNaN(n)) return "n/a";
   return n.toLocaleString("en-US", {
@@ -408,9 +542,21 @@ if (import.meta.main) {
       workers: { type: "string", default: "8" },
       only: { type: "string", default: "postgresql,clickhouse" },
       formats: { type: "boolean", default: false },
+      clients: { type: "boolean", default: false },
       out: { type: "string" },
     },
   });
+  if (values.clients) {
+    const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "? ? ?")).split(" ")
+      .slice(0, 3).join(" ");
+    if (POSTGRES_MISSING !== undefined) throw new Error(POSTGRES_MISSING);
+    const section = renderClients(await clients(), load);
+    console.log(section);
+    if (values.out !== undefined) {
+      await writeResultsSection(values.out, CLIENTS_START, CLIENTS_END, section);
+    }
+    Deno.exit(0);
+  }
   if (values.formats) {
     const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "? ? ?")).split(" ")
       .slice(0, 3).join(" ");
