@@ -2,8 +2,8 @@
  * Values in PostgreSQL's COPY text format (one row a line, columns split by tabs, `\N` for NULL,
  * backslash escapes for `\`, tab, newline and carriage return), and pdata values as `jsonb` text.
  *
- * PostgreSQL's `text` and `jsonb` cannot hold U+0000: it becomes U+FFFD, so one such string does
- * not make the server reject a whole batch. Doubles that are whole numbers are written with `.0`
+ * PostgreSQL's `text` and `jsonb` cannot hold U+0000 (nor jsonb a lone surrogate): they become
+ * U+FFFD, so one such string does not make the server reject a whole batch. Doubles that are whole numbers are written with `.0`
  * (jsonb keeps a number's scale, so `1.0` reads back as a double and `1` as an int); NaN and the
  * infinities, which JSON has no numbers for, are written as the strings `"NaN"`, `"Infinity"`,
  * `"-Infinity"`; bytes as base64 strings; an empty value as `null`.
@@ -67,10 +67,14 @@ function needsJsonEscape(s: string): boolean {
   return false;
 }
 
-/** A JSON string literal (U+0000 replaced, lone surrogates escaped as JSON.stringify does). */
+/**
+ * A JSON string literal. U+0000 and lone surrogates, which jsonb refuses (the whole batch with
+ * them), become U+FFFD.
+ */
 export function jsonText(s: string): string {
   if (!needsJsonEscape(s)) return `"${s}"`;
-  return JSON.stringify(s.includes("\0") ? s.replaceAll("\0", "\uFFFD") : s);
+  const well = s.isWellFormed() ? s : s.toWellFormed();
+  return JSON.stringify(well.includes("\0") ? well.replaceAll("\0", "\uFFFD") : well);
 }
 
 function jsonDouble(value: number): string {

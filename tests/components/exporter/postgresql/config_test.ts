@@ -42,6 +42,7 @@ Deno.test("postgresql COPY text escapes separators and replaces NUL, which Postg
   assert.equal(copyText("a\tb\nc\\d\re"), "a\\tb\\nc\\\\d\\re");
   assert.equal(copyText("nul\0here"), "nul\uFFFDhere");
   assert.equal(anyValueJsonb("x\0"), '"x\uFFFD"');
+  assert.equal(anyValueJsonb("a\ud800b"), '"a\uFFFDb"', "a lone surrogate, which jsonb refuses");
   assert.equal(anyValueJsonb(1), "1.0", "a double stays a double in jsonb");
   assert.equal(anyValueJsonb(1n), "1");
   assert.equal(anyValueJsonb(Number.NaN), '"NaN"');

@@ -178,6 +178,12 @@ Deno.test({
       assert.equal(await count(cluster), 2);
       assert.equal(await count(cluster, "tenant_id = 'blocked'"), 0, "the batch is all or nothing");
       assert.equal(metric("otelcol_exporter_sent_log_records"), 2);
+      // What PostgreSQL cannot store (U+0000, a lone surrogate) does not get a batch refused.
+      await consumer.consume(logs("good", ["nul\0and\ud800lone"]));
+      const [stored] = await cluster.psql(
+        "SELECT body #>> '{}' FROM otel_logs WHERE body::text LIKE '%lone%'",
+      );
+      assert.equal(stored, "nul\uFFFDand\uFFFDlone");
     } finally {
       await exporter.shutdown();
     }
