@@ -125,11 +125,22 @@ Deno.test({
     try {
       await consumer.consume(logs("t", ["warm"]));
       await waitFor("the first record", async () => await count(cluster) === 1, 20_000, 50);
-      // Another session holds the table for 3 s: COPYs wait behind its lock past their deadline.
+      // Another session holds the table for 4 s: COPYs wait behind its lock past their deadline.
       const holder = cluster.psql(
-        "BEGIN; LOCK TABLE otel_logs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;",
+        "BEGIN; LOCK TABLE otel_logs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;",
       );
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(
+        "the lock to be held",
+        async () => {
+          const [n] = await cluster.psql(
+            "SELECT count(*) FROM pg_locks WHERE relation = 'otel_logs'::regclass " +
+              "AND mode = 'AccessExclusiveLock' AND granted",
+          );
+          return n === "1";
+        },
+        20_000,
+        50,
+      );
       await consumer.consume(logs("t", ["slow-1", "slow-2"]));
       await holder;
       await waitFor("the slow batch", async () => await count(cluster) === 3, 30_000, 100);
