@@ -104,7 +104,7 @@ Deno.test({
         return Number(n) ===
           2 * (expectedSpans.length + expectedLogs.length + hist.data!.dataPoints.length);
       },
-      60_000,
+      90_000,
       200,
     );
 

@@ -120,7 +120,7 @@ async function roundTrip(
       ).catch(() => ["0"]);
       return Number(count) === 2 * (expectedSpans.length + expectedLogs.length);
     },
-    30_000,
+    90_000,
     200,
   );
 
