@@ -6,7 +6,8 @@
  *    nanosecond timestamps, attributes, events, links, histogram buckets equal what was sent, per
  *    tenant (two receivers whose pipelines stamp a different tenant resource attribute).
  * 2. Faults: the server down, then up (queued data arrives); a batch the server rejects (a
- *    violated constraint) counted as permanent with the server's message, the next one written.
+ *    violated constraint) counted as permanent with the server's message, the next one written;
+ *    the server stalled (SIGSTOP) past the attempt's deadline, then resumed: the data arrives.
  *
  * Skipped, saying why, when chDB cannot be had.
  */
@@ -296,6 +297,54 @@ Deno.test({
       assert.equal(Number(await server.query("SELECT count() FROM faults.otel_logs")), 4);
     } finally {
       await direct.exporter.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "clickhouse exporter retries inserts a stalled server does not answer in time, and the " +
+    "data arrives once it answers again",
+  ignore: CLICKHOUSE_MISSING !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await startClickhouse();
+    const { exporter, consumer, metric } = await exporterFor(server, {
+      compress: "none",
+      timeout: "500ms",
+    });
+    try {
+      await consumer.consume(logsPayload("warm", ["w"]));
+      await waitFor(
+        "the first insert",
+        () => metric("otelcol_exporter_sent_log_records") === 1,
+        30_000,
+        50,
+      );
+      const pid = server.pid()!;
+      Deno.kill(pid, "SIGSTOP");
+      try {
+        await consumer.consume(logsPayload("stalled", ["s1", "s2"]));
+        await new Promise((r) => setTimeout(r, 1500)); // a few attempts time out
+        assert.equal(metric("otelcol_exporter_sent_log_records"), 1);
+        assert.equal(metric("otelcol_exporter_send_failed_log_records"), 0, "not given up");
+      } finally {
+        Deno.kill(pid, "SIGCONT");
+      }
+      await waitFor(
+        "the stalled batch delivered",
+        () => metric("otelcol_exporter_sent_log_records") === 3,
+        30_000,
+        100,
+      );
+      // An attempt abandoned at its deadline may still have been inserted when the server woke:
+      // delivery is at least once.
+      const n = Number(
+        await server.query("SELECT count() FROM faults.otel_logs WHERE ServiceName = 'stalled'"),
+      );
+      assert.ok(n >= 2 && n % 2 === 0, `whole batches only (${n} rows)`);
+    } finally {
+      await exporter.shutdown();
     }
   },
 });
