@@ -33,6 +33,8 @@ import { prometheusExporterFactory } from "./exporter/prometheus/factory.ts";
 import { fileExporterFactory } from "./exporter/file/factory.ts";
 import { lokiExporterFactory } from "./exporter/loki/factory.ts";
 import { opensearchExporterFactory } from "./exporter/opensearch/factory.ts";
+import { clickhouseExporterFactory } from "./exporter/clickhouse/factory.ts";
+import { postgresqlExporterFactory } from "./exporter/postgresql/factory.ts";
 import { prwExporterFactory } from "./exporter/prometheusremotewrite/factory.ts";
 import { kafkaExporterFactory } from "./exporter/kafka/factory.ts";
 import { kafkaReceiverFactory } from "./receiver/kafka/factory.ts";
@@ -88,6 +90,8 @@ export const BUILTIN_FACTORIES: readonly Factory[] = [
   asFactory(fileExporterFactory),
   asFactory(lokiExporterFactory),
   asFactory(opensearchExporterFactory),
+  asFactory(postgresqlExporterFactory),
+  asFactory(clickhouseExporterFactory),
   renamed(asFactory(prwExporterFactory), "prometheus_remote_write"),
   asFactory(kafkaExporterFactory),
   asFactory(kafkaReceiverFactory),

@@ -21,7 +21,7 @@ Deno.test("tfo validate reports every mistake at once with file:line:col and key
     ["11:14", /processors\.batch\.timeout: must be a duration/],
     ["15:16", /exporters\.debug\.verbosity: must be one of basic, normal, detailed/],
     ["17:15", /exporters\.otlphttp\.endpoint: must be an http or https URL/],
-    ["18:3", /exporters\.kafka: unknown exporter type "kafka"/],
+    ["18:3", /exporters\.splunk_hec: unknown exporter type "splunk_hec"/],
     ["25:16", /service\.extensions\[0\]: extension "health_check" is not defined/],
     ["29:27", /names processor "memory_limiter", which is not defined \(defined: batch\)/],
     ["30:26", /connector "forward" is used as an exporter .* but as a receiver in no pipeline/],

@@ -208,7 +208,11 @@ Deno.test({
     const n = 1000;
     const run = await measure({ collect_scheduler: true }, ["sched", String(n)]);
     const { nvcsw, nivcsw, migrations } = run.oracle as Record<string, number>;
-    assert.ok(nvcsw! >= n, `the workload slept ${nvcsw} times, fewer than ${n}`);
+    // Each sleep leaves the CPU; under load a few are preempted first and count as involuntary.
+    assert.ok(
+      nvcsw! + nivcsw! >= n,
+      `the workload switched out ${nvcsw! + nivcsw!} times, fewer than its ${n} sleeps`,
+    );
     within2(value(run, "ebpf.sched.context_switches"), nvcsw! + nivcsw!, "context switches");
     if (migrations !== undefined) {
       // A handful of migrations, each up to the scheduler and the machine's other load (and some
