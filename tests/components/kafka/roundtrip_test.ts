@@ -292,6 +292,53 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "kafka: a broker that stops answering (SIGSTOP past the deadline) gets the data once it resumes",
+  ignore: KAFKA_MISSING !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await kafka();
+    const prefix = `slow${run++}`;
+    await using out = await consumer(b.bootstrap, prefix);
+    await using into = await producer(b.bootstrap, prefix, ["timeout: 2s"]);
+    const post = async (name: string) => {
+      const r = await fetch(`${httpBase(into)}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf" },
+        body: tracesRequest([name]),
+      });
+      await r.body?.cancel();
+      return r.status;
+    };
+    const names = () =>
+      recorded(out.kit, "recorder", "traces").flatMap((d) =>
+        d.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name)))
+      );
+    assert.equal(await post("warm"), 200);
+    await waitFor("warm out of Kafka", () => names().includes("warm"), 60_000, 50);
+    Deno.kill(b.pid!, "SIGSTOP");
+    try {
+      for (let i = 0; i < 3; i++) assert.equal(await post(`frozen-${i}`), 200);
+      // Longer than the exporter's 2 s deadline: attempts time out and are retried.
+      await new Promise((r) => setTimeout(r, 5000));
+    } finally {
+      Deno.kill(b.pid!, "SIGCONT");
+    }
+    await waitFor(
+      "the spans sent while the broker was frozen",
+      () => [0, 1, 2].every((i) => names().includes(`frozen-${i}`)),
+      90_000,
+      100,
+    );
+    const failed = Number(
+      into.service.registry.render().match(/otelcol_exporter_send_failed_spans\S* (\d+)/)?.[1] ?? 0,
+    );
+    assert.equal(failed, 0, "timeouts are retried, not dropped");
+  },
+});
+
+Deno.test({
   name: "kafka: the broker stops",
   ignore: KAFKA_MISSING !== undefined,
   async fn() {
