@@ -169,7 +169,12 @@ async function runOne(
 
 /** Runs every config at every rate; returns the markdown section. */
 export async function runSizingBench(
-  options: { rates?: number[]; warmupS?: number; durationS?: number } = {},
+  options: {
+    rates?: number[];
+    configs?: ("agent" | "collector")[];
+    warmupS?: number;
+    durationS?: number;
+  } = {},
 ): Promise<string> {
   const rates = options.rates ?? [0, 1_000, 10_000, 100_000];
   const o = { warmupS: options.warmupS ?? 5, durationS: options.durationS ?? 20 };
@@ -188,7 +193,7 @@ export async function runSizingBench(
       String(sinkPorts.sinkHttp),
     ]);
     await sink.nextLine((l) => l === "ready", 30_000);
-    for (const config of ["agent", "collector"] as const) {
+    for (const config of options.configs ?? ["agent", "collector"] as const) {
       for (const rate of rates) {
         const row = await runOne(group, config, rate, sinkPorts, { ...o, dir });
         console.error(
@@ -224,12 +229,25 @@ export async function runSizingBench(
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { duration: { type: "string" }, warmup: { type: "string" } },
+    options: {
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      /** Comma-separated spans/s, e.g. `0,100000`. */
+      rates: { type: "string" },
+      /** Comma-separated: `agent`, `collector`. */
+      configs: { type: "string" },
+    },
   });
   console.log(
     await runSizingBench({
       ...(values.duration === undefined ? {} : { durationS: Number(values.duration) }),
       ...(values.warmup === undefined ? {} : { warmupS: Number(values.warmup) }),
+      ...(values.rates === undefined ? {} : { rates: values.rates.split(",").map(Number) }),
+      ...(values.configs === undefined ? {} : {
+        configs: values.configs.split(",").filter((c): c is "agent" | "collector" =>
+          c === "agent" || c === "collector"
+        ),
+      }),
     }),
   );
 }
