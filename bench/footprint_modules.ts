@@ -72,7 +72,7 @@ async function median(label: string, imports: readonly string[], probe: string, 
 }
 
 /** A registry row: kind, type, and the module its loader imports. */
-const ROW = /^  lazy\(\s*"(\w+)",\s*"(\w+)",\s*async \(\) => \(await import\("\.\/([^"]+)"\)/gm;
+const ROW = /^ {2}lazy\(\s*"(\w+)",\s*"(\w+)",\s*async \(\) => \(await import\("\.\/([^"]+)"\)/gm;
 
 const file = (path: string) => new URL(path, `file://${ROOT}`).href;
 
