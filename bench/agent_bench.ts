@@ -18,7 +18,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Child, ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import {
+  type Child,
+  ChildGroup,
+  freePort,
+  sleep,
+  TFO_RUN_FLAGS,
+  waitForPort,
+} from "./_children.ts";
 import { type ProcSample, sampleProc } from "./_proc.ts";
 import type { SinkStats } from "./sink.ts";
 
@@ -194,8 +201,7 @@ ${tfoTelemetry()}`;
 function startTfo(group: ChildGroup, config: string) {
   return group.spawn("tfo", DENO, [
     "run",
-    "--allow-all",
-    "--unstable-kv",
+    ...TFO_RUN_FLAGS,
     MAIN,
     "run",
     "--config",

@@ -14,7 +14,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Child, ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import {
+  type Child,
+  ChildGroup,
+  freePort,
+  sleep,
+  TFO_RUN_FLAGS,
+  waitForPort,
+} from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 
@@ -41,8 +48,13 @@ function median(values: number[]): number {
 }
 
 /** The command line that runs `config` against the sink, on free ports. */
-function tfoArgs(config: "agent" | "collector", ports: Record<string, number>, dir: string) {
-  const common = ["run", "--allow-all", `${ROOT}main.ts`, "run"];
+function tfoArgs(
+  config: "agent" | "collector",
+  ports: Record<string, number>,
+  dir: string,
+  denoFlags: readonly string[],
+) {
+  const common = ["run", ...TFO_RUN_FLAGS, ...denoFlags, `${ROOT}main.ts`, "run"];
   if (config === "agent") {
     return {
       args: [
@@ -96,7 +108,7 @@ async function runOne(
   config: "agent" | "collector",
   rate: number,
   sinkPorts: { sinkGrpc: number; sinkHttp: number },
-  o: { warmupS: number; durationS: number; dir: string },
+  o: { warmupS: number; durationS: number; dir: string; denoFlags: readonly string[] },
 ): Promise<SizingRow> {
   const ports = {
     grpc: freePort(),
@@ -106,7 +118,7 @@ async function runOne(
     ...sinkPorts,
   };
   const dir = await Deno.makeTempDir({ dir: o.dir });
-  const { args, env } = tfoArgs(config, ports, dir);
+  const { args, env } = tfoArgs(config, ports, dir, o.denoFlags);
   const tfo = group.spawn(`tfo ${config}`, DENO, args, env);
   let load: (Child & { stop(graceMs?: number): Promise<number> }) | undefined;
   try {
@@ -172,12 +184,18 @@ export async function runSizingBench(
   options: {
     rates?: number[];
     configs?: ("agent" | "collector")[];
+    /** Extra `deno run` flags for tfo (`--v8-flags=...`). */
+    denoFlags?: string[];
     warmupS?: number;
     durationS?: number;
   } = {},
 ): Promise<string> {
   const rates = options.rates ?? [0, 1_000, 10_000, 100_000];
-  const o = { warmupS: options.warmupS ?? 5, durationS: options.durationS ?? 20 };
+  const o = {
+    warmupS: options.warmupS ?? 5,
+    durationS: options.durationS ?? 20,
+    denoFlags: options.denoFlags ?? [],
+  };
   const dir = await Deno.makeTempDir({ prefix: "tfo-sizing-" });
   const group = new ChildGroup();
   const rows: SizingRow[] = [];
@@ -222,6 +240,7 @@ export async function runSizingBench(
     ),
     "",
     `${cpus} CPUs, load average at the end ${load}; ${o.durationS} s windows after ${o.warmupS} s ` +
+    (o.denoFlags.length > 0 ? `tfo run with \`${o.denoFlags.join(" ")}\`; ` : "") +
     "of warm-up; OTLP/HTTP traces of 100 spans a request, open loop.",
   ].join("\n") + "\n";
 }
@@ -236,6 +255,8 @@ if (import.meta.main) {
       rates: { type: "string" },
       /** Comma-separated: `agent`, `collector`. */
       configs: { type: "string" },
+      /** A `deno run` flag for tfo, repeatable: `--deno-flag=--v8-flags=--max-semi-space-size=2`. */
+      "deno-flag": { type: "string", multiple: true },
     },
   });
   console.log(
@@ -243,6 +264,7 @@ if (import.meta.main) {
       ...(values.duration === undefined ? {} : { durationS: Number(values.duration) }),
       ...(values.warmup === undefined ? {} : { warmupS: Number(values.warmup) }),
       ...(values.rates === undefined ? {} : { rates: values.rates.split(",").map(Number) }),
+      ...(values["deno-flag"] === undefined ? {} : { denoFlags: values["deno-flag"] }),
       ...(values.configs === undefined ? {} : {
         configs: values.configs.split(",").filter((c): c is "agent" | "collector" =>
           c === "agent" || c === "collector"
