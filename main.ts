@@ -5,12 +5,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Factory } from "./components/component.ts";
-import { BUILTIN_FACTORIES } from "./components/registry.ts";
+import type { Factory, FactoryEntry } from "./components/component.ts";
+import { BUILTIN_COMPONENTS } from "./components/registry.ts";
 import defaultConfigText from "./examples/agent.yaml" with { type: "text" };
 import denoJson from "./deno.json" with { type: "json" };
 import { formatDiagnostic, loadConfig, type ResolvedConfig } from "./pipelines/config.ts";
-import { validateConfig } from "./pipelines/validate.ts";
+import { validateWith } from "./pipelines/validate.ts";
+import { loadAll } from "./pipelines/factories.ts";
 import { type ConfigLayer, Reloader } from "./pipelines/reload.ts";
 import { formatConverted } from "./pipelines/tfo_agent/convert.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "./pipelines/graph_render.ts";
@@ -41,8 +42,11 @@ const STD_IO: CliIo = {
 
 /** Options of {@linkcode main}. */
 export interface MainOptions {
-  /** The factories to use. @default the built-in ones */
-  factories?: readonly Factory[];
+  /**
+   * The factories to use: loaded ones, or registry rows loaded when a config names them.
+   * @default the built-in ones (`BUILTIN_COMPONENTS`)
+   */
+  factories?: readonly FactoryEntry[];
   io?: CliIo;
   /** Resolves to stop `run` (tests); SIGINT and SIGTERM always stop it. */
   stop?: Promise<unknown>;
@@ -157,7 +161,7 @@ function parseCommandArgs(args: string[]): ParsedArgs {
 
 async function resolveConfig(
   parsed: ParsedArgs,
-  factories: readonly Factory[],
+  factories: readonly FactoryEntry[],
   io: CliIo,
   layers: readonly ConfigLayer[] = [],
 ): Promise<ResolvedConfig | undefined> {
@@ -177,7 +181,7 @@ async function resolveConfig(
   const all = [...diagnostics];
   let config: ResolvedConfig | undefined;
   if (raw !== undefined && !diagnostics.some((d) => d.severity === "error")) {
-    const validated = validateConfig(raw, factories);
+    const validated = await validateWith(raw, factories);
     all.push(...validated.diagnostics);
     config = validated.config;
   }
@@ -252,7 +256,7 @@ function isGraphFormat(value: string): value is GraphFormat {
   return (GRAPH_FORMATS as readonly string[]).includes(value);
 }
 
-async function graphCommand(parsed: ParsedArgs, factories: readonly Factory[], io: CliIo) {
+async function graphCommand(parsed: ParsedArgs, factories: readonly FactoryEntry[], io: CliIo) {
   const format = parsed.format ?? "mermaid";
   if (!isGraphFormat(format)) {
     io.err(`tfo graph: --format must be one of ${GRAPH_FORMATS.join(", ")}, not "${format}"`);
@@ -264,7 +268,11 @@ async function graphCommand(parsed: ParsedArgs, factories: readonly Factory[], i
   return 0;
 }
 
-async function validateCommand(parsed: ParsedArgs, factories: readonly Factory[], io: CliIo) {
+async function validateCommand(
+  parsed: ParsedArgs,
+  factories: readonly FactoryEntry[],
+  io: CliIo,
+) {
   if (parsed.configs.length === 0) {
     io.err("tfo validate: at least one --config is required");
     return 2;
@@ -276,7 +284,11 @@ async function validateCommand(parsed: ParsedArgs, factories: readonly Factory[]
   return 0;
 }
 
-async function convertCommand(parsed: ParsedArgs, factories: readonly Factory[], io: CliIo) {
+async function convertCommand(
+  parsed: ParsedArgs,
+  factories: readonly FactoryEntry[],
+  io: CliIo,
+) {
   if (parsed.configs.length === 0) {
     io.err("tfo convert: at least one --config is required");
     return 2;
@@ -294,7 +306,7 @@ async function convertCommand(parsed: ParsedArgs, factories: readonly Factory[],
         "telemetryflow, agent, collectors): it is OpenTelemetry-shaped already",
     });
   } else if (loaded.raw !== undefined && !all.some((d) => d.severity === "error")) {
-    all.push(...validateConfig(loaded.raw, factories).diagnostics);
+    all.push(...(await validateWith(loaded.raw, factories)).diagnostics);
   }
   for (const d of all) io.err(formatDiagnostic(d));
   if (loaded.tfoAgent === undefined || all.some((d) => d.severity === "error")) return 2;
@@ -302,8 +314,15 @@ async function convertCommand(parsed: ParsedArgs, factories: readonly Factory[],
   return 0;
 }
 
-function componentsCommand(factories: readonly Factory[], io: CliIo): number {
+async function componentsCommand(entries: readonly FactoryEntry[], io: CliIo): Promise<number> {
   const rows: string[][] = [["KIND", "TYPE", "SIGNALS"]];
+  let factories: Factory[];
+  try {
+    factories = await loadAll(entries);
+  } catch (error) {
+    io.err(`tfo components: ${errorMessage(error)}`);
+    return 1;
+  }
   for (const f of factories) {
     let signals: string;
     if (f.kind === "extension") signals = `(${f.stability})`;
@@ -324,7 +343,7 @@ function componentsCommand(factories: readonly Factory[], io: CliIo): number {
 
 async function runCommand(
   parsed: ParsedArgs,
-  factories: readonly Factory[],
+  factories: readonly FactoryEntry[],
   io: CliIo,
   stop: Promise<unknown> | undefined,
 ): Promise<number> {
@@ -443,7 +462,7 @@ async function runCommand(
 
 /** Runs the CLI with `args` (without the program name); resolves to the exit status. */
 export async function main(args: string[], options: MainOptions = {}): Promise<number> {
-  const factories = options.factories ?? BUILTIN_FACTORIES;
+  const factories = options.factories ?? BUILTIN_COMPONENTS;
   const io = options.io ?? STD_IO;
   const [command, ...rest] = args;
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
@@ -492,7 +511,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     case "convert":
       return await convertCommand(parsed, factories, io);
     case "components":
-      return componentsCommand(factories, io);
+      return await componentsCommand(factories, io);
     default:
       return await runCommand(parsed, factories, io, options.stop);
   }

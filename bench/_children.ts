@@ -157,3 +157,16 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/**
+ * The runtime flags tfo ships with: those of deno.json's `start` task between `deno run` and
+ * `main.ts` (the `compile` task bakes the same ones into the binary; `tests/ci/run_flags_test.ts`
+ * checks they agree). Benches start tfo with these so that they measure what is shipped.
+ */
+export const TFO_RUN_FLAGS: readonly string[] = await (async () => {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  ) as { tasks: Record<string, string> };
+  const words = config.tasks.start!.split(/\s+/);
+  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
+})();

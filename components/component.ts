@@ -13,7 +13,7 @@ import type { Consumer, SignalConsumers } from "../lib/consumer/consumer.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
 import type { Meter } from "../lib/telemetry/metrics.ts";
-import type { Component, Extension } from "../lib/component/host.ts";
+import type { Component, Extension, Kind } from "../lib/component/host.ts";
 
 // The lifecycle and host types live in lib/ (which must not import components/); they are
 // re-exported here so that components keep importing everything from this one module.
@@ -194,4 +194,31 @@ export function asFactory<C>(
     | ExtensionFactory<C>,
 ): Factory {
   return factory as unknown as Factory;
+}
+
+/** What names a component without loading it: its kind, type and older names. */
+export interface ComponentName {
+  readonly kind: Kind;
+  /** The YAML key before any `/name`. */
+  readonly type: string;
+  /** Older names that still select it. */
+  readonly aliases?: readonly string[];
+}
+
+/**
+ * A registry row: a component's names, and how to load its factory. The factory module (its
+ * config schema, its implementation and their dependencies) is imported by `load`, on the first
+ * call only; every call gives the same factory object (the graph compares factories by identity
+ * when it reuses components across a reload).
+ */
+export interface LazyFactory extends ComponentName {
+  load(): Promise<Factory>;
+}
+
+/** A factory, or a registry row that loads one. */
+export type FactoryEntry = Factory | LazyFactory;
+
+/** True for a registry row that has not necessarily loaded its factory yet. */
+export function isLazyFactory(entry: FactoryEntry): entry is LazyFactory {
+  return "load" in entry && typeof entry.load === "function";
 }

@@ -13,7 +13,13 @@
  */
 import { z } from "zod";
 import { KINDS, parseComponentId } from "../components/component.ts";
-import type { ConnectorFactory, Factory, Kind } from "../components/component.ts";
+import type {
+  ComponentName,
+  ConnectorFactory,
+  Factory,
+  FactoryEntry,
+  Kind,
+} from "../components/component.ts";
 import { duration } from "../lib/config/schema.ts";
 import { SIGNALS } from "../lib/pdata/types.ts";
 import type { Signal } from "../lib/pdata/types.ts";
@@ -33,6 +39,7 @@ import { parseNode } from "./_schema_issues.ts";
 import { planBatchHandoff } from "./_batch_handoff.ts";
 import { resolveTelemetry, telemetrySchema } from "./_telemetry_config.ts";
 import { checkExtensionReferences } from "./_extension_refs.ts";
+import { factoriesFor, FactoryLoadError, SECTIONS } from "./factories.ts";
 
 export type { ComponentConfig, PipelineConfig, ResolvedConfig, TelemetryConfig } from "./config.ts";
 
@@ -44,14 +51,7 @@ export interface ValidationResult {
   diagnostics: Diagnostic[];
 }
 
-/** The config section of each kind. */
-export const SECTIONS: Readonly<Record<Kind, string>> = {
-  receiver: "receivers",
-  processor: "processors",
-  exporter: "exporters",
-  connector: "connectors",
-  extension: "extensions",
-};
+export { SECTIONS };
 
 const TOP_KEYS = [...KINDS.map((k) => SECTIONS[k]), "service"];
 
@@ -78,9 +78,16 @@ type PipelineValue = z.output<typeof pipelineSchema>;
 /**
  * Validates a loaded config against the factories and resolves it. Runs every check and reports
  * every problem; the config is returned only when there is no error (warnings allowed).
+ *
+ * @param known every component type that exists, for the messages about unknown types, when
+ * `factories` holds only those the config names (`pipelines/factories.ts`); default `factories`
  */
-export function validateConfig(raw: RawConfig, factories: readonly Factory[]): ValidationResult {
-  return new Validator(raw, factories).run();
+export function validateConfig(
+  raw: RawConfig,
+  factories: readonly Factory[],
+  known: readonly ComponentName[] = factories,
+): ValidationResult {
+  return new Validator(raw, factories, known).run();
 }
 
 interface Use {
@@ -103,13 +110,16 @@ class Validator {
   readonly #diagnostics: Diagnostic[] = [];
   readonly #byType = new Map<Kind, Map<string, Factory>>();
   readonly #byAlias = new Map<Kind, Map<string, Factory>>();
+  /** Every type that exists per kind, loaded or not. */
+  readonly #known = new Map<Kind, Set<string>>();
   /** Every ID defined per kind, valid or not (so pipelines do not report them as undefined). */
   readonly #defined = new Map<Kind, Map<string, Defined>>();
   readonly #used = new Set<string>();
 
-  constructor(raw: RawConfig, factories: readonly Factory[]) {
+  constructor(raw: RawConfig, factories: readonly Factory[], known: readonly ComponentName[]) {
     this.#raw = raw;
     for (const kind of KINDS) {
+      this.#known.set(kind, new Set());
       this.#byType.set(kind, new Map());
       this.#byAlias.set(kind, new Map());
       this.#defined.set(kind, new Map());
@@ -118,6 +128,7 @@ class Validator {
       this.#byType.get(f.kind)!.set(f.type, f);
       for (const alias of f.aliases ?? []) this.#byAlias.get(f.kind)!.set(alias, f);
     }
+    for (const c of [...known, ...factories]) this.#known.get(c.kind)!.add(c.type);
   }
 
   #report(
@@ -247,11 +258,11 @@ class Validator {
   }
 
   #unknownType(kind: Kind, type: string): string {
-    const known = [...this.#byType.get(kind)!.keys()].sort();
+    const known = [...this.#known.get(kind)!].sort();
     let message = `unknown ${kind} type "${type}" (known: ${
       known.length > 0 ? known.join(", ") : "none"
     })`;
-    const other = KINDS.find((k) => k !== kind && this.#byType.get(k)!.has(type));
+    const other = KINDS.find((k) => k !== kind && this.#known.get(k)!.has(type));
     if (other !== undefined) {
       message += `; "${type}" is ${article(other)} ${other}, define it under ${SECTIONS[other]}`;
     } else {
@@ -751,16 +762,46 @@ function findCycle(
 }
 
 /**
+ * Loads the factories `raw` names from `entries` (registry rows load their modules now) and
+ * validates against them. A component module that cannot be imported is reported as an error
+ * naming it, not thrown.
+ */
+export async function validateWith(
+  raw: RawConfig,
+  entries: readonly FactoryEntry[],
+): Promise<ValidationResult> {
+  let needed;
+  try {
+    needed = await factoriesFor(raw, entries);
+  } catch (error) {
+    if (!(error instanceof FactoryLoadError)) throw error;
+    const c = error.component;
+    return {
+      config: undefined,
+      diagnostics: [{
+        severity: "error",
+        file: raw.sources[0] ?? "",
+        line: 0,
+        col: 0,
+        path: SECTIONS[c.kind],
+        message: error.message,
+      }],
+    };
+  }
+  return validateConfig(raw, needed.factories, needed.known);
+}
+
+/**
  * Loads and validates in one step: the diagnostics of both, sorted together. The config is
  * undefined when either found an error.
  */
 export async function loadAndValidateConfig(
   opts: LoadOptions,
-  factories: readonly Factory[],
+  factories: readonly FactoryEntry[],
 ): Promise<ValidationResult> {
   const loaded = await loadConfig(opts);
   if (loaded.raw === undefined) return { config: undefined, diagnostics: loaded.diagnostics };
-  const validated = validateConfig(loaded.raw, factories);
+  const validated = await validateWith(loaded.raw, factories);
   const diagnostics = sortDiagnostics(
     [...loaded.diagnostics, ...validated.diagnostics],
     loaded.raw.sources,

@@ -14,7 +14,7 @@ import type {
   Kind,
   ServiceStatus,
 } from "../../components/component.ts";
-import { BUILTIN_FACTORIES } from "../../components/registry.ts";
+import { BUILTIN_FACTORIES } from "../../components/builtin_factories.ts";
 import type { Consumer, SignalConsumers } from "../../lib/consumer/consumer.ts";
 import { OTLP_SIGNALS } from "../../lib/otlp/signals.ts";
 import {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { Factory } from "../../components/component.ts";
 import { apikeyauthFactory } from "../../components/extension/apikeyauth/factory.ts";
 import { telemetryflowFactory } from "../../components/extension/telemetryflow/factory.ts";
-import { BUILTIN_FACTORIES } from "../../components/registry.ts";
+import { BUILTIN_FACTORIES } from "../../components/builtin_factories.ts";
 import { GrpcCallError, GrpcClient } from "../../lib/net/grpc_client.ts";
 import { decodeRpcStatus } from "../../lib/net/rpc_status.ts";
 import { encodeLogsRequest, encodeTracesRequest } from "../../lib/otlp/mod.ts";

@@ -24,7 +24,7 @@ import {
   startService,
   waitFor,
 } from "../fixtures/interop/services.ts";
-import { BUILTIN_FACTORIES } from "../../components/registry.ts";
+import { BUILTIN_FACTORIES } from "../../components/builtin_factories.ts";
 import { settingsFor } from "../components/exporter/otlp/_kit.ts";
 
 const COLLECTOR = `

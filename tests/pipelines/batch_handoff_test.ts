@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BUILTIN_FACTORIES } from "../../components/registry.ts";
+import { BUILTIN_FACTORIES } from "../../components/builtin_factories.ts";
 import { loadAndValidateConfig } from "../../pipelines/validate.ts";
 import { formatDiagnostic } from "../../pipelines/diagnostics.ts";
 import { planBatchHandoff, processorKey } from "../../pipelines/_batch_handoff.ts";

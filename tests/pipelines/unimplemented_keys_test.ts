@@ -3,7 +3,7 @@
  * `tfo run` never fails at start on a config that validated.
  */
 import assert from "node:assert/strict";
-import { BUILTIN_FACTORIES } from "../../components/registry.ts";
+import { BUILTIN_FACTORIES } from "../../components/builtin_factories.ts";
 import { loadAndValidateConfig } from "../../pipelines/validate.ts";
 import { formatDiagnostic } from "../../pipelines/diagnostics.ts";
 

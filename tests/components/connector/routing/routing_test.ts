@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../../../pipelines/config.ts";
 import { validateConfig } from "../../../../pipelines/validate.ts";
-import { BUILTIN_FACTORIES } from "../../../../components/registry.ts";
+import { BUILTIN_FACTORIES } from "../../../../components/builtin_factories.ts";
 import { routingConfigSchema } from "../../../../components/connector/routing/config.ts";
 import { isPermanent } from "../../../../lib/consumer/consumer.ts";
 import { OTLP_SIGNALS } from "../../../../lib/otlp/signals.ts";

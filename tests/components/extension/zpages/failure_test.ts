@@ -5,7 +5,7 @@
  * its port (the old config is started again) and shows the failure there.
  */
 import assert from "node:assert/strict";
-import { BUILTIN_FACTORIES } from "../../../../components/registry.ts";
+import { BUILTIN_FACTORIES } from "../../../../components/builtin_factories.ts";
 import { main } from "../../../../main.ts";
 import { formatDiagnostic, hasErrors, loadConfig } from "../../../../pipelines/config.ts";
 import { Reloader } from "../../../../pipelines/reload.ts";
