@@ -93,7 +93,7 @@ async function round<S extends Signal>(
     const bytes = templates[i % templates.length]!.bytes.slice();
     const t0 = performance.now();
     const payload = Payload.fromProto(signal, bytes, proto);
-    admitProto(payload, bytes.length, 20 * 1024 * 1024, true);
+    admitProto(payload, bytes.length, 20 * 1024 * 1024, true, transform.fields);
     items += payload.itemCount;
     const t2 = performance.now();
     const encodeBefore = t.encode;

@@ -48,5 +48,9 @@ export function fanout<S extends Signal>(consumers: readonly Consumer<S>[]): Con
   }
 
   // The original reaches a mutating consumer only when nobody reads it.
-  return { mutatesData: mutators.length > 0 && lastTakesOriginal, consume };
+  // Each branch decodes what it declared; a branch that declares nothing may decode anything.
+  const fields = consumers.some((c) => c.fields === undefined)
+    ? undefined
+    : consumers.reduce((f, c) => f | c.fields!, 0);
+  return { mutatesData: mutators.length > 0 && lastTakesOriginal, fields, consume };
 }

@@ -314,6 +314,9 @@ export function buildGraph(
     const tail = tailOf(p, last === undefined ? undefined : processorNodeKey(p.id, last));
     let next: Consumer = tail;
     let mutates = tail.mutatesData;
+    // What the pipeline decodes: the fields its processors (and a changing tail) declare, unless
+    // one changes data without declaring them (then everything).
+    let fields: number | undefined = tail.mutatesData ? tail.fields : 0;
     for (let i = p.processors.length - 1; i >= 0; i--) {
       const id = p.processors[i]!;
       if (i < p.processors.length - 1) {
@@ -327,6 +330,9 @@ export function buildGraph(
         ? passThrough(output)
         : create(c, () => (c.factory as ProcessorFactory).create(settings, p.signal, output));
       mutates ||= processor.mutatesData;
+      if (processor.fields !== undefined) {
+        fields = fields === undefined ? undefined : fields | processor.fields;
+      } else if (processor.mutatesData) fields = undefined;
       next = instrumentProcessorInput(p.signal, processor, settings.meter);
       nodes.push({
         kind: "processor",
@@ -337,7 +343,11 @@ export function buildGraph(
       });
     }
     const head = next;
-    const entry: Consumer = { mutatesData: mutates, consume: (payload) => head.consume(payload) };
+    const entry: Consumer = {
+      mutatesData: mutates,
+      fields,
+      consume: (payload) => head.consume(payload),
+    };
     building.delete(p.id);
     entries.set(p.id, entry);
     return entry;

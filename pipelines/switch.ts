@@ -27,6 +27,11 @@ export class SwitchConsumer<S extends Signal = Signal> implements Consumer<S> {
     return this.#target.mutatesData;
   }
 
+  /** The item fields the current target decodes, when it knows them. */
+  get fields(): number | undefined {
+    return this.#target.fields;
+  }
+
   /** Where calls go now. */
   get target(): Consumer<S> {
     return this.#target;

@@ -13,6 +13,7 @@ import type { Signal } from "../../../lib/pdata/types.ts";
 import { createErrorHandler, type ErrorHandler } from "../../../lib/ottl/error_mode.ts";
 import { newTransformContext, type TransformContext } from "../../../lib/ottl/mod.ts";
 import { walk } from "../../../lib/ottl/walk.ts";
+import { itemFields } from "../../../lib/ottl/fields.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Counter } from "../../../lib/telemetry/metrics.ts";
 import { compileTransform, type TransformGroup } from "./_compile.ts";
@@ -76,12 +77,20 @@ export function createTransformProcessor<S extends Signal>(
       ...(options.counter === undefined ? {} : { counter: options.counter }),
     }),
   }));
+  // The item fields the statements and conditions touch: only those are decoded (and encoded
+  // again); the rest of each item stays as the bytes it came as.
+  let fields = 0;
+  for (const g of groups) {
+    fields |= itemFields(signal, g.context, g.statements) |
+      itemFields(signal, g.context, g.conditions);
+  }
   const ctx = newTransformContext();
   return {
     mutatesData: groups.length > 0,
+    fields: fields | (next.fields ?? 0),
     consume(payload: Payload<S>): Promise<void> {
       if (groups.length === 0) return next.consume(payload);
-      const data = payload.edit();
+      const data = payload.edit(fields);
       try {
         for (const g of groups) runGroup(signal, data, g, ctx);
       } catch (error) {

@@ -11,6 +11,7 @@
  */
 
 import type { Payload } from "../../../lib/pdata/payload.ts";
+import { ALL_FIELDS, type FieldSet } from "../../../lib/pdata/fields.ts";
 
 /** Bytes of body limit per item allowed. */
 export const BYTES_PER_ITEM = 32;
@@ -79,7 +80,10 @@ export function admitProto(
   bodyBytes: number,
   limitBytes: number,
   decodes: boolean,
+  fields: FieldSet = ALL_FIELDS,
 ): void {
-  if (decodes && protoFitsBudget(bodyBytes, limitBytes)) payload.read();
+  // Only the item fields the pipeline declared it uses (`fields`) are decoded; the others are
+  // still checked (see lib/otlp/_partial.ts).
+  if (decodes && protoFitsBudget(bodyBytes, limitBytes)) payload.read(fields);
   checkItemBudget(payload.itemCount, limitBytes);
 }

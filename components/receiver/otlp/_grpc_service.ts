@@ -61,6 +61,7 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
           call.request.length,
           options.maxRecvMsgBytes,
           consumer.mutatesData,
+          consumer.fields,
         );
       } catch (error) {
         const refusal = inputRefusal(error);
