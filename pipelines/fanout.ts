@@ -8,6 +8,7 @@
 import { type Consumer, ConsumerError, isPermanent } from "../lib/consumer/consumer.ts";
 import type { Payload } from "../lib/pdata/payload.ts";
 import type { Signal } from "../lib/pdata/types.ts";
+import { NOTHING, unionNeeds } from "../lib/pdata/fields.ts";
 
 /**
  * Combines the refusals of several branches: permanent only when every refusal is permanent, so a
@@ -49,8 +50,8 @@ export function fanout<S extends Signal>(consumers: readonly Consumer<S>[]): Con
 
   // The original reaches a mutating consumer only when nobody reads it.
   // Each branch decodes what it declared; a branch that declares nothing may decode anything.
-  const fields = consumers.some((c) => c.fields === undefined)
+  const needs = consumers.some((c) => c.needs === undefined)
     ? undefined
-    : consumers.reduce((f, c) => f | c.fields!, 0);
-  return { mutatesData: mutators.length > 0 && lastTakesOriginal, fields, consume };
+    : consumers.reduce((n, c) => unionNeeds(n, c.needs!), NOTHING);
+  return { mutatesData: mutators.length > 0 && lastTakesOriginal, needs, consume };
 }

@@ -38,6 +38,7 @@ import { processorNodeKey, sharedNodeKey } from "./graph_view.ts";
 import { SwitchConsumer } from "./switch.ts";
 import { planBatchHandoff, processorKey } from "./_batch_handoff.ts";
 import { HANDED_BATCHES } from "../lib/exporterhelper/exporter_helper.ts";
+import { type Needs, NOTHING, unionNeeds } from "../lib/pdata/fields.ts";
 import {
   instrumentExporterInput,
   instrumentProcessorInput,
@@ -316,7 +317,7 @@ export function buildGraph(
     let mutates = tail.mutatesData;
     // What the pipeline decodes: the fields its processors (and a changing tail) declare, unless
     // one changes data without declaring them (then everything).
-    let fields: number | undefined = tail.mutatesData ? tail.fields : 0;
+    let needs: Needs | undefined = tail.mutatesData ? tail.needs : NOTHING;
     for (let i = p.processors.length - 1; i >= 0; i--) {
       const id = p.processors[i]!;
       if (i < p.processors.length - 1) {
@@ -330,9 +331,9 @@ export function buildGraph(
         ? passThrough(output)
         : create(c, () => (c.factory as ProcessorFactory).create(settings, p.signal, output));
       mutates ||= processor.mutatesData;
-      if (processor.fields !== undefined) {
-        fields = fields === undefined ? undefined : fields | processor.fields;
-      } else if (processor.mutatesData) fields = undefined;
+      if (processor.needs !== undefined) {
+        needs = needs === undefined ? undefined : unionNeeds(needs, processor.needs);
+      } else if (processor.mutatesData) needs = undefined;
       next = instrumentProcessorInput(p.signal, processor, settings.meter);
       nodes.push({
         kind: "processor",
@@ -345,7 +346,7 @@ export function buildGraph(
     const head = next;
     const entry: Consumer = {
       mutatesData: mutates,
-      fields,
+      needs,
       consume: (payload) => head.consume(payload),
     };
     building.delete(p.id);

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Consumer } from "../lib/consumer/consumer.ts";
+import type { Needs } from "../lib/pdata/fields.ts";
 import type { Payload } from "../lib/pdata/payload.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 
@@ -27,9 +28,9 @@ export class SwitchConsumer<S extends Signal = Signal> implements Consumer<S> {
     return this.#target.mutatesData;
   }
 
-  /** The item fields the current target decodes, when it knows them. */
-  get fields(): number | undefined {
-    return this.#target.fields;
+  /** What of each item the current target decodes, when it knows. */
+  get needs(): Needs | undefined {
+    return this.#target.needs;
   }
 
   /** Where calls go now. */

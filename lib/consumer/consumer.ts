@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FieldSet } from "../pdata/fields.ts";
+import type { Needs } from "../pdata/fields.ts";
 import type { Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
 
@@ -15,11 +15,11 @@ export interface Consumer<S extends Signal = Signal> {
   /** Takes the data; resolves when it was accepted, rejects with a {@linkcode ConsumerError}. */
   consume(payload: Payload<S>): Promise<void>;
   /**
-   * The item fields (see `lib/pdata/fields.ts`) this consumer and the consumers behind it decode,
-   * when it knows them: a receiver that decodes ahead decodes only these (a hint; whoever asks
+   * What of each item (see `lib/pdata/fields.ts`) this consumer and the consumers behind it
+   * decode, when it knows: a receiver that decodes ahead decodes only that (a hint; whoever asks
    * for more gets it decoded). Unset: not known, decode everything.
    */
-  readonly fields?: FieldSet | undefined;
+  readonly needs?: Needs | undefined;
 }
 
 /** A consumer per signal, for components that handle several. */

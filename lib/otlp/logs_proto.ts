@@ -13,7 +13,7 @@ import type {
   ScopeLogs,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
-import { type FieldSet, type ItemIndex, LOG_RECORD } from "../pdata/fields.ts";
+import { type FieldSet, type ItemIndex, type KeyBytes, LOG_RECORD } from "../pdata/fields.ts";
 import {
   fillItems,
   type ItemCodec,
@@ -127,6 +127,7 @@ const NONE = Object.freeze([]) as unknown as never[];
 /** The `LogRecord` message field by field, for partial decoding. */
 const LOG_RECORD_CODEC: ItemCodec<LogRecord> = {
   spec: LOG_RECORD_SPEC,
+  attributesField: 6,
   maxField: 12,
   create: () => ({
     timeUnixNano: 0n,
@@ -253,8 +254,13 @@ function readLogsData(bytes: Uint8Array, p: PartialDecode | undefined): LogsData
  *
  * @throws {OtlpDecodeError} on malformed input.
  */
-export function decodeLogsPartial(bytes: Uint8Array, want: FieldSet, index: ItemIndex): LogsData {
-  return readLogsData(bytes, { want, index });
+export function decodeLogsPartial(
+  bytes: Uint8Array,
+  want: FieldSet,
+  index: ItemIndex,
+  keys?: KeyBytes,
+): LogsData {
+  return readLogsData(bytes, { want, index, keys });
 }
 
 /**
@@ -315,6 +321,7 @@ interface PartialEncode {
   readonly r: ProtoReader;
   readonly index: ItemIndex;
   readonly owned: FieldSet;
+  readonly keys: KeyBytes | undefined;
 }
 
 function writeLogsData(w: ProtoWriter, data: LogsData, p?: PartialEncode): void {
@@ -334,7 +341,7 @@ function writeLogsData(w: ProtoWriter, data: LogsData, p?: PartialEncode): void 
         w.forkLarge(2);
         const at = p === undefined ? undefined : p.index.get(record);
         if (at === undefined) writeLogRecord(w, record);
-        else writeItemPartial(w, LOG_RECORD_CODEC, record, p!.r, at, p!.owned);
+        else writeItemPartial(w, LOG_RECORD_CODEC, record, p!.r, at, p!.owned, p!.keys);
         w.join();
       }
       w.string(3, sl.schemaUrl);
@@ -360,14 +367,20 @@ export function encodeLogsPartial(
   source: Uint8Array,
   index: ItemIndex,
   owned: FieldSet,
+  keys?: KeyBytes,
 ): Uint8Array {
-  const p: PartialEncode = { r: new ProtoReader(source), index, owned };
+  const p: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
   return encodeMessage(data, (w, d) => writeLogsData(w, d, p));
 }
 
 /** Decodes the record fields of `more` into every record of `index` (decoded from `source`). */
-export function fillLogsPartial(source: Uint8Array, index: ItemIndex, more: FieldSet): void {
-  fillItems(LOG_RECORD_CODEC, source, index, more);
+export function fillLogsPartial(
+  source: Uint8Array,
+  index: ItemIndex,
+  more: FieldSet,
+  keys?: KeyBytes,
+): void {
+  fillItems(LOG_RECORD_CODEC, source, index, more, keys);
 }
 
 /**
@@ -389,5 +402,10 @@ export function encodeLogsResponse(partial: ExportPartialSuccess | undefined): U
 export const LOGS_PROTO: ProtoDecoder<"logs"> = {
   decode: decodeLogsRequest,
   countItems: countLogsItems,
-  partial: { decode: decodeLogsPartial, fill: fillLogsPartial, encode: encodeLogsPartial },
+  partial: {
+    attributes: LOG_RECORD.attributes,
+    decode: decodeLogsPartial,
+    fill: fillLogsPartial,
+    encode: encodeLogsPartial,
+  },
 };

@@ -15,7 +15,7 @@ import type {
   TracesData,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
-import { type FieldSet, type ItemIndex, SPAN } from "../pdata/fields.ts";
+import { type FieldSet, type ItemIndex, type KeyBytes, SPAN } from "../pdata/fields.ts";
 import {
   fillItems,
   type ItemCodec,
@@ -234,6 +234,7 @@ const NO_STATUS: Status = Object.freeze({ message: "", code: 0 }) as Status;
 /** The `Span` message field by field, for partial decoding. */
 const SPAN_CODEC: ItemCodec<Span> = {
   spec: SPAN_SPEC,
+  attributesField: 9,
   maxField: 16,
   create: () => ({
     traceId: EMPTY,
@@ -381,8 +382,9 @@ export function decodeTracesPartial(
   bytes: Uint8Array,
   want: FieldSet,
   index: ItemIndex,
+  keys?: KeyBytes,
 ): TracesData {
-  return readTracesData(bytes, { want, index });
+  return readTracesData(bytes, { want, index, keys });
 }
 
 /**
@@ -493,6 +495,7 @@ interface PartialEncode {
   readonly r: ProtoReader;
   readonly index: ItemIndex;
   readonly owned: FieldSet;
+  readonly keys: KeyBytes | undefined;
 }
 
 function writeTracesData(w: ProtoWriter, data: TracesData, p?: PartialEncode): void {
@@ -512,7 +515,7 @@ function writeTracesData(w: ProtoWriter, data: TracesData, p?: PartialEncode): v
         w.forkLarge(2);
         const at = p === undefined ? undefined : p.index.get(span);
         if (at === undefined) writeSpan(w, span);
-        else writeItemPartial(w, SPAN_CODEC, span, p!.r, at, p!.owned);
+        else writeItemPartial(w, SPAN_CODEC, span, p!.r, at, p!.owned, p!.keys);
         w.join();
       }
       w.string(3, ss.schemaUrl);
@@ -538,14 +541,20 @@ export function encodeTracesPartial(
   source: Uint8Array,
   index: ItemIndex,
   owned: FieldSet,
+  keys?: KeyBytes,
 ): Uint8Array {
-  const p: PartialEncode = { r: new ProtoReader(source), index, owned };
+  const p: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
   return encodeMessage(data, (w, d) => writeTracesData(w, d, p));
 }
 
 /** Decodes the span fields of `more` into every span of `index` (decoded from `source`). */
-export function fillTracesPartial(source: Uint8Array, index: ItemIndex, more: FieldSet): void {
-  fillItems(SPAN_CODEC, source, index, more);
+export function fillTracesPartial(
+  source: Uint8Array,
+  index: ItemIndex,
+  more: FieldSet,
+  keys?: KeyBytes,
+): void {
+  fillItems(SPAN_CODEC, source, index, more, keys);
 }
 
 /**
@@ -568,6 +577,7 @@ export const TRACES_PROTO: ProtoDecoder<"traces"> = {
   decode: decodeTracesRequest,
   countItems: countTracesItems,
   partial: {
+    attributes: SPAN.attributes,
     decode: decodeTracesPartial,
     fill: fillTracesPartial,
     encode: encodeTracesPartial,

@@ -382,6 +382,18 @@ export type ItemSpec = Spec;
 export const SPAN_SPEC: ItemSpec = SPAN;
 /** The `LogRecord` message. */
 export const LOG_RECORD_SPEC: ItemSpec = LOG_RECORD;
+/** The data point messages: number, histogram, exponential histogram, summary. */
+export const POINT_SPECS: {
+  readonly number: ItemSpec;
+  readonly histogram: ItemSpec;
+  readonly exponentialHistogram: ItemSpec;
+  readonly summary: ItemSpec;
+} = {
+  number: NUMBER_POINT,
+  histogram: HISTOGRAM_POINT,
+  exponentialHistogram: EXP_HISTOGRAM_POINT,
+  summary: SUMMARY_POINT,
+};
 
 /**
  * Checks one field of an item message whose tag was just read, exactly as decoding it would, and

@@ -76,6 +76,8 @@ export interface CompileOptions {
 export interface PathUse {
   readonly context: ContextName;
   readonly field: string;
+  /** Its first key when that is a string literal (`attributes["k"]`). */
+  readonly key: string | undefined;
 }
 
 /** What a compiled statement or condition touches, for deciding what to decode. */
@@ -142,7 +144,9 @@ class Compiler {
       );
     }
     const acc = compilePath(node, this.#o.context, (k) => this.key(k));
-    this.uses.paths.push({ context: acc.context, field: acc.field });
+    const firstKey = node.keys[0];
+    const key = firstKey?.kind === "string" ? firstKey.value : undefined;
+    this.uses.paths.push({ context: acc.context, field: acc.field, key });
     return acc;
   }
 

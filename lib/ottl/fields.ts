@@ -3,12 +3,21 @@
  * writes, so that a processor can ask its payload for only those (`Payload.read(fields)`): a
  * statement that names `span.attributes` and `span.name` lets the rest of every span stay encoded.
  *
- * Anything this cannot account for exactly asks for every field: a path it does not know, a
- * function outside the standard tables, metrics (not decoded partially), or a data-point context.
+ * Anything this cannot account for exactly asks for every field: a path it does not know or a
+ * function outside the standard tables (the metric functions among them). Metrics are always
+ * decoded down to the metric; of data points only the attributes can be told apart.
  *
  * @module
  */
-import { ALL_FIELDS, type FieldSet, LOG_RECORD, NO_FIELDS, SPAN } from "../pdata/fields.ts";
+import {
+  ALL_FIELDS,
+  DATA_POINT,
+  type FieldSet,
+  LOG_RECORD,
+  type Needs,
+  NO_FIELDS,
+  SPAN,
+} from "../pdata/fields.ts";
 import type { Signal } from "../pdata/types.ts";
 import type { Uses } from "./compile.ts";
 import type { ContextName } from "./context.ts";
@@ -65,6 +74,38 @@ function pathField(table: Readonly<Record<string, FieldSet>>, field: string): Fi
 }
 
 /**
+ * What of each item `items` (compiled for `signal` in `context`) read or write: the fields, and
+ * the attribute keys when they use the item's attributes only through literal keys
+ * (`attributes["k"]`), or every field when that cannot be told exactly.
+ */
+export function itemNeeds(
+  signal: Signal,
+  context: ContextName,
+  items: readonly { readonly uses: Uses }[],
+): Needs {
+  const keys = new Set<string>();
+  let whole = false;
+  const attributes = signal === "traces"
+    ? SPAN.attributes
+    : signal === "logs"
+    ? LOG_RECORD.attributes
+    : DATA_POINT.attributes;
+  const itemContext = signal === "traces" ? "span" : signal === "logs" ? "log" : "datapoint";
+  for (const { uses } of items) {
+    for (const p of uses.paths) {
+      if (p.context !== itemContext || p.field !== "attributes") continue;
+      if (p.key === undefined) whole = true;
+      else keys.add(p.key);
+    }
+  }
+  const fields = signal === "metrics" ? pointFields(items) : itemFields(signal, context, items);
+  if (fields === ALL_FIELDS || whole || (fields & attributes) === 0) {
+    return { fields, keys: [] };
+  }
+  return { fields: fields & ~attributes, keys: [...keys] };
+}
+
+/**
  * The item fields that `items` (compiled for `signal` in `context`) read or write, or
  * {@linkcode ALL_FIELDS} when they cannot be told exactly.
  */
@@ -73,7 +114,7 @@ export function itemFields(
   context: ContextName,
   items: readonly { readonly uses: Uses }[],
 ): FieldSet {
-  if (signal === "metrics") return ALL_FIELDS;
+  if (signal === "metrics") return pointFields(items);
   const table = signal === "traces" ? SPAN_PATHS : LOG_PATHS;
   const itemContext = signal === "traces" ? "span" : "log";
   // A span event statement walks every span's events.
@@ -90,6 +131,24 @@ export function itemFields(
       if (implicit !== undefined) fields |= implicit;
       else if (!PURE.has(name)) return ALL_FIELDS;
     }
+  }
+  return fields;
+}
+
+/** The data point fields that metric and data point statements or conditions use. */
+function pointFields(items: readonly { readonly uses: Uses }[]): FieldSet {
+  let fields = NO_FIELDS;
+  for (const { uses } of items) {
+    for (const p of uses.paths) {
+      if (p.field === "cache") continue;
+      if (p.context === "datapoint") {
+        if (p.field.split(".")[0] !== "attributes") return ALL_FIELDS;
+        fields |= DATA_POINT.attributes;
+      } else if (p.context !== "metric" && p.context !== "resource" && p.context !== "scope") {
+        return ALL_FIELDS;
+      }
+    }
+    for (const name of uses.calls) if (!PURE.has(name)) return ALL_FIELDS;
   }
   return fields;
 }

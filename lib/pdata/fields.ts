@@ -62,6 +62,43 @@ export const LOG_RECORD = {
  */
 export type ItemIndex = Map<object, number>;
 
+/**
+ * Data point fields, the same for every point type (their field numbers differ): the attributes,
+ * and any other bit for everything else of the point.
+ */
+export const DATA_POINT = {
+  attributes: field(1),
+} as const;
+
+/**
+ * What a consumer decodes of each item: `fields`, and, when `fields` lacks the attributes, the
+ * attribute `keys` it reads or sets by literal key (`attributes["k"]`; none: no attribute at all).
+ */
+export interface Needs {
+  readonly fields: FieldSet;
+  readonly keys: readonly string[];
+}
+
+/** Needing nothing of any item. */
+export const NOTHING: Needs = Object.freeze({ fields: NO_FIELDS, keys: Object.freeze([]) });
+
+/** What `a` and `b` need together. */
+export function unionNeeds(a: Needs, b: Needs): Needs {
+  if (b.fields === 0 && b.keys.length === 0) return a;
+  if (a.fields === 0 && a.keys.length === 0) return b;
+  return { fields: a.fields | b.fields, keys: [...new Set([...a.keys, ...b.keys])] };
+}
+
+/** Attribute keys as UTF-8, for comparing with encoded keys. */
+export type KeyBytes = readonly Uint8Array[];
+
+const utf8 = new TextEncoder();
+
+/** The UTF-8 forms of `keys`, or `undefined` when there are none. */
+export function keyBytes(keys: readonly string[] | undefined): KeyBytes | undefined {
+  return keys === undefined || keys.length === 0 ? undefined : keys.map((k) => utf8.encode(k));
+}
+
 /** True when `have` holds every field of `want`. */
 export function covers(have: FieldSet, want: FieldSet): boolean {
   return (want & ~have) === 0;

@@ -1,23 +1,36 @@
 import assert from "node:assert/strict";
 import {
   decodeLogsRequest,
+  decodeMetricsRequest,
   decodeTracesRequest,
   encodeLogsRequest,
+  encodeMetricsRequest,
   encodeTracesRequest,
   OtlpDecodeError,
 } from "../../lib/otlp/mod.ts";
 import { LOGS_PROTO } from "../../lib/otlp/logs_proto.ts";
+import { METRICS_PROTO } from "../../lib/otlp/metrics_proto.ts";
 import { TRACES_PROTO } from "../../lib/otlp/traces_proto.ts";
 import {
   ALL_FIELDS,
+  DATA_POINT,
   type FieldSet,
   type ItemIndex,
+  keyBytes,
   LOG_RECORD,
   NO_FIELDS,
   SPAN,
 } from "../../lib/pdata/fields.ts";
 import type { PartialCodec } from "../../lib/pdata/payload.ts";
-import type { LogsData, Signal, SignalData, TracesData } from "../../lib/pdata/types.ts";
+import { setAttribute } from "../../lib/pdata/attributes.ts";
+import type {
+  KeyValue,
+  LogsData,
+  MetricsData,
+  Signal,
+  SignalData,
+  TracesData,
+} from "../../lib/pdata/types.ts";
 import { Gen } from "./_gen.ts";
 
 interface Case<S extends Signal> {
@@ -116,7 +129,53 @@ const LOGS: Case<"logs"> = {
   },
 };
 
-const CASES = [TRACES, LOGS] as Case<Signal>[];
+/** Every data point of every metric. */
+function points(d: MetricsData): { attributes: KeyValue[] }[] {
+  return d.resourceMetrics.flatMap((rm) =>
+    rm.scopeMetrics.flatMap((sm) =>
+      sm.metrics.flatMap((m) => (m.data?.dataPoints ?? []) as { attributes: KeyValue[] }[])
+    )
+  );
+}
+
+const METRICS: Case<"metrics"> = {
+  signal: "metrics",
+  decode: decodeMetricsRequest,
+  encode: encodeMetricsRequest,
+  partial: METRICS_PROTO.partial!,
+  make: (g) => g.metrics(),
+  sets: [NO_FIELDS, DATA_POINT.attributes, DATA_POINT.attributes, ALL_FIELDS],
+  owned: DATA_POINT.attributes,
+  change(data: MetricsData, g: Gen) {
+    for (const rm of data.resourceMetrics) {
+      for (const sm of rm.scopeMetrics) {
+        for (const m of sm.metrics) m.description = "changed";
+        if (sm.metrics.length > 1) sm.metrics.splice(0, 1);
+      }
+    }
+    for (const p of points(data)) {
+      if (g.chance(0.5)) p.attributes.push({ key: "deployment.environment", value: "prod" });
+      else p.attributes.splice(0, 1);
+    }
+  },
+  checkOnly(partial: MetricsData, full: MetricsData) {
+    const a = points(partial);
+    const b = points(full);
+    assert.equal(a.length, b.length);
+    assert.ok(b.some((p) => (p as { timeUnixNano?: bigint }).timeUnixNano !== 0n));
+    a.forEach((p, i) => {
+      assert.deepEqual(p.attributes, b[i]!.attributes);
+      assert.equal((p as { timeUnixNano?: bigint }).timeUnixNano, 0n);
+    });
+    const names = (d: MetricsData) =>
+      d.resourceMetrics.flatMap((rm) =>
+        rm.scopeMetrics.flatMap((sm) => sm.metrics.map((m) => m.name))
+      );
+    assert.deepEqual(names(partial), names(full));
+  },
+};
+
+const CASES = [TRACES, LOGS, METRICS] as Case<Signal>[];
 
 for (const c of CASES) {
   Deno.test(`${c.signal}: a partial decode filled with every field equals the full decode`, () => {
@@ -129,6 +188,12 @@ for (const c of CASES) {
         c.partial.fill(bytes, index, ALL_FIELDS & ~want);
         assert.deepEqual(data, full, `seed ${seed}, fields ${want}`);
       }
+      // In two steps: nothing, then some fields, then the rest.
+      const index: ItemIndex = new Map();
+      const data = c.partial.decode(bytes, NO_FIELDS, index);
+      c.partial.fill(bytes, index, c.sets[1]!);
+      c.partial.fill(bytes, index, ALL_FIELDS & ~c.sets[1]!);
+      assert.deepEqual(data, full, `seed ${seed}, in steps`);
     }
   });
 
@@ -213,4 +278,55 @@ function mutate(g: Gen, b: Uint8Array): Uint8Array {
       out[i]! += g.chance(0.5) ? 1 : -1;
       return out;
   }
+}
+
+/** Every item (span, log record, data point) of `data`. */
+function itemsOf(signal: Signal, data: SignalData[Signal]): { attributes: KeyValue[] }[] {
+  if (signal === "traces") {
+    return (data as TracesData).resourceSpans.flatMap((rs) =>
+      rs.scopeSpans.flatMap((ss) => ss.spans)
+    );
+  }
+  if (signal === "logs") {
+    return (data as LogsData).resourceLogs.flatMap((rl) =>
+      rl.scopeLogs.flatMap((sl) => sl.logRecords)
+    );
+  }
+  return points(data as MetricsData);
+}
+
+for (const c of CASES) {
+  Deno.test(`${c.signal}: attributes decoded by key hold those keys, encode with the rest copied, and merge back`, () => {
+    let keyed = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const bytes = c.encode(c.make(new Gen(seed)));
+      const expected = c.decode(bytes);
+      const some = itemsOf(c.signal, expected).find((i) => i.attributes.length > 1);
+      if (some === undefined) continue;
+      const existing = some.attributes[1]!.key;
+      const keys = [existing, "deployment.environment"];
+      const edit = (data: SignalData[Signal]) => {
+        for (const item of itemsOf(c.signal, data)) {
+          setAttribute(item.attributes, existing, "changed");
+          setAttribute(item.attributes, "deployment.environment", "prod");
+        }
+      };
+      edit(expected);
+      const attributes = c.partial.attributes;
+      for (const fields of [NO_FIELDS, c.sets[1]! & ~attributes]) {
+        const index: ItemIndex = new Map();
+        const data = c.partial.decode(bytes, fields, index, keyBytes(keys));
+        for (const item of itemsOf(c.signal, data)) {
+          assert.ok(item.attributes.every((kv) => keys.includes(kv.key)), `seed ${seed}`);
+          keyed += item.attributes.length;
+        }
+        edit(data);
+        const encoded = c.partial.encode(data, bytes, index, fields, keyBytes(keys));
+        assert.deepEqual(c.decode(encoded), expected, `seed ${seed}: encoded`);
+        c.partial.fill(bytes, index, ALL_FIELDS & ~fields, keyBytes(keys));
+        assert.deepEqual(data, expected, `seed ${seed}: merged`);
+      }
+    }
+    assert.ok(keyed > 50, `${keyed} attributes decoded by key`);
+  });
 }

@@ -25,8 +25,8 @@ import {
   type TransformContext,
 } from "../../../lib/ottl/mod.ts";
 import { compileMatcher, type Matcher } from "../../../lib/processing/match.ts";
-import { itemFields } from "../../../lib/ottl/fields.ts";
-import { ALL_FIELDS, type FieldSet, SPAN } from "../../../lib/pdata/fields.ts";
+import { itemNeeds } from "../../../lib/ottl/fields.ts";
+import { ALL_FIELDS, type Needs, NOTHING, SPAN, unionNeeds } from "../../../lib/pdata/fields.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Counter } from "../../../lib/telemetry/metrics.ts";
 import { conditionLists, type FilterConfig, filterConfigSchema, legacyBlocks } from "./config.ts";
@@ -196,16 +196,18 @@ export function createFilterProcessor<S extends Signal>(
   const compiled = new Map<string, CompiledCondition[]>();
   // The item fields the conditions read (span events when span events may be dropped); the
   // older include/exclude blocks read whole items.
-  let fields: FieldSet = 0;
+  let needs: Needs = NOTHING;
   for (const [s, key, context, list] of conditionLists(config)) {
     if (s !== signal) continue;
     const r = compileConditions(list, { signal, context });
     if (!r.ok) throw new Error(`Invalid filter condition: ${r.issues[0]!.message}`);
     compiled.set(key, r.items);
-    fields |= itemFields(signal, r.context, r.items);
+    needs = unionNeeds(needs, itemNeeds(signal, r.context, r.items));
   }
   const legacy = legacyBlocks(config, signal);
-  if (legacy.include !== undefined || legacy.exclude !== undefined) fields = ALL_FIELDS;
+  if (legacy.include !== undefined || legacy.exclude !== undefined) {
+    needs = { fields: ALL_FIELDS, keys: [] };
+  }
   const itemKey = signal === "traces" ? "span" : signal === "metrics" ? "metric" : "log_record";
   const subKey = signal === "traces" ? "spanevent" : "datapoint";
   const filters: Filters = {
@@ -227,18 +229,18 @@ export function createFilterProcessor<S extends Signal>(
   const removed: Removed = { any: false };
   return {
     mutatesData: active,
-    fields: (active ? fields : 0) | (next.fields ?? 0),
+    needs: unionNeeds(active ? needs : NOTHING, next.needs ?? NOTHING),
     consume(payload: Payload<S>): Promise<void> {
       if (!active) return next.consume(payload);
       // Conditions only read, and a pass that removes nothing leaves every array as it was, so
       // the payload keeps the encoded form it came with (the exporter sends it without encoding
       // again); it is marked edited only when something went.
-      const data = payload.read(fields);
+      const data = payload.read(needs.fields, needs.keys);
       removed.any = false;
       try {
         run(data, filters, ctx, removed);
       } catch (error) {
-        payload.edit(fields);
+        payload.edit(needs.fields, needs.keys);
         return Promise.reject(
           permanentError(`filter failed: ${(error as Error).message}`, { cause: error }),
         );
@@ -246,7 +248,9 @@ export function createFilterProcessor<S extends Signal>(
       if (!removed.any) return next.consume(payload);
       // Removing items changes no field of the items kept (but span events are a span field).
       payload.edit(
-        signal === "traces" && filters.sub !== undefined ? fields | SPAN.events : fields,
+        signal === "traces" && filters.sub !== undefined
+          ? needs.fields | SPAN.events
+          : needs.fields,
       );
       // Like the Collector's ErrSkipProcessingData: nothing left, nothing sent, no error.
       if (isEmpty(signal, data)) return Promise.resolve();

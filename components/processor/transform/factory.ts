@@ -13,7 +13,8 @@ import type { Signal } from "../../../lib/pdata/types.ts";
 import { createErrorHandler, type ErrorHandler } from "../../../lib/ottl/error_mode.ts";
 import { newTransformContext, type TransformContext } from "../../../lib/ottl/mod.ts";
 import { walk } from "../../../lib/ottl/walk.ts";
-import { itemFields } from "../../../lib/ottl/fields.ts";
+import { itemNeeds } from "../../../lib/ottl/fields.ts";
+import { type Needs, NOTHING, unionNeeds } from "../../../lib/pdata/fields.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Counter } from "../../../lib/telemetry/metrics.ts";
 import { compileTransform, type TransformGroup } from "./_compile.ts";
@@ -77,20 +78,20 @@ export function createTransformProcessor<S extends Signal>(
       ...(options.counter === undefined ? {} : { counter: options.counter }),
     }),
   }));
-  // The item fields the statements and conditions touch: only those are decoded (and encoded
+  // What of each item the statements and conditions touch: only that is decoded (and encoded
   // again); the rest of each item stays as the bytes it came as.
-  let fields = 0;
+  let needs: Needs = NOTHING;
   for (const g of groups) {
-    fields |= itemFields(signal, g.context, g.statements) |
-      itemFields(signal, g.context, g.conditions);
+    needs = unionNeeds(needs, itemNeeds(signal, g.context, g.statements));
+    needs = unionNeeds(needs, itemNeeds(signal, g.context, g.conditions));
   }
   const ctx = newTransformContext();
   return {
     mutatesData: groups.length > 0,
-    fields: fields | (next.fields ?? 0),
+    needs: unionNeeds(needs, next.needs ?? NOTHING),
     consume(payload: Payload<S>): Promise<void> {
       if (groups.length === 0) return next.consume(payload);
-      const data = payload.edit(fields);
+      const data = payload.edit(needs.fields, needs.keys);
       try {
         for (const g of groups) runGroup(signal, data, g, ctx);
       } catch (error) {

@@ -11,7 +11,7 @@
  */
 
 import type { Payload } from "../../../lib/pdata/payload.ts";
-import { ALL_FIELDS, type FieldSet } from "../../../lib/pdata/fields.ts";
+import type { Needs } from "../../../lib/pdata/fields.ts";
 
 /** Bytes of body limit per item allowed. */
 export const BYTES_PER_ITEM = 32;
@@ -80,10 +80,13 @@ export function admitProto(
   bodyBytes: number,
   limitBytes: number,
   decodes: boolean,
-  fields: FieldSet = ALL_FIELDS,
+  needs?: Needs,
 ): void {
-  // Only the item fields the pipeline declared it uses (`fields`) are decoded; the others are
+  // Only what of each item the pipeline declared it uses (`needs`) is decoded; the rest is
   // still checked (see lib/otlp/_partial.ts).
-  if (decodes && protoFitsBudget(bodyBytes, limitBytes)) payload.read(fields);
+  if (decodes && protoFitsBudget(bodyBytes, limitBytes)) {
+    if (needs === undefined) payload.read();
+    else payload.read(needs.fields, needs.keys);
+  }
   checkItemBudget(payload.itemCount, limitBytes);
 }

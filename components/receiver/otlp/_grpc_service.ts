@@ -61,7 +61,7 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
           call.request.length,
           options.maxRecvMsgBytes,
           consumer.mutatesData,
-          consumer.fields,
+          consumer.needs,
         );
       } catch (error) {
         const refusal = inputRefusal(error);

@@ -228,7 +228,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
         payload = Payload.fromProto(signal, body, codec.proto, client);
         // Counting checks that a protobuf body decodes (validate.ts), without decoding it.
         const consumer = next[signal]!;
-        admitProto(payload, body.length, limit, consumer.mutatesData, consumer.fields);
+        admitProto(payload, body.length, limit, consumer.mutatesData, consumer.needs);
       } else {
         checkItemBudget(countJsonObjects(body), limit, "JSON objects");
         payload = Payload.of(signal, codec.decodeJson(body), client);

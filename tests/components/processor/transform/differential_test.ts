@@ -85,7 +85,7 @@ async function runTfo(c: DiffCase, proto = false): Promise<unknown[]> {
   let payload = Payload.of(c.signal, data);
   if (proto) {
     payload = Payload.fromProto(c.signal, codec.encodeProto(data), codec.proto);
-    payload.read(processor.fields);
+    payload.read(processor.needs!.fields, processor.needs!.keys);
   }
   try {
     await processor.consume(payload);
