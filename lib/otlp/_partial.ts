@@ -22,7 +22,7 @@ import type { FieldSet, ItemIndex, KeyBytes } from "../pdata/fields.ts";
 import type { KeyValue } from "../pdata/types.ts";
 import { ProtoReader } from "./_proto_reader.ts";
 import type { ProtoWriter } from "./_proto_writer.ts";
-import { checkField, type ItemSpec } from "./validate.ts";
+import { checkAnyValue, checkField, type ItemSpec } from "./validate.ts";
 import { writeAttribute } from "./common_proto.ts";
 
 /** An item with attributes. */
@@ -60,9 +60,10 @@ export interface PartialDecode {
 
 /**
  * True when the `KeyValue` field whose length prefix is at `r.pos` has one of `keys` (its last
- * `key` field, as decoding keeps it). Moves `r.pos`; throws only where decoding it would.
+ * `key` field, as decoding keeps it). Leaves `r.pos` after the field. With `check`, checks all of
+ * it as decoding would (else only its framing); throws only where decoding it would.
  */
-function hasKey(r: ProtoReader, limit: number, keys: KeyBytes): boolean {
+function hasKey(r: ProtoReader, limit: number, keys: KeyBytes, check: boolean): boolean {
   const end = r.end(limit);
   const buf = r.buf;
   let start = -1;
@@ -74,9 +75,13 @@ function hasKey(r: ProtoReader, limit: number, keys: KeyBytes): boolean {
       start = r.pos;
       stop = e;
       r.pos = e;
-    } else if (tag === 18) r.pos = r.end(end);
-    else r.skip(tag, 6, end);
+    } else if (tag === 18) {
+      const e = r.end(end);
+      if (check) checkAnyValue(r, e);
+      else r.pos = e;
+    } else r.skip(tag, 6, end);
   }
+  r.checkEnd(end);
   const n = stop - start;
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
@@ -92,6 +97,7 @@ function hasKey(r: ProtoReader, limit: number, keys: KeyBytes): boolean {
  * Reads the fields in `want` of the item whose content is `[r.pos, end)` into `item`. With `keys`
  * (and the attributes not in `want`), reads the attributes with those keys; with `merge` (and the
  * attributes in `want`), takes the attributes with `keys` from `merge` instead of the bytes.
+ * Returns whether an attribute had one of `keys`.
  */
 function readFields<T extends Item>(
   r: ProtoReader,
@@ -102,29 +108,33 @@ function readFields<T extends Item>(
   check: boolean,
   keys: KeyBytes | undefined,
   merge: KeyValue[] | undefined,
-): void {
+): boolean {
   const af = codec.attributesField;
   const wantsAttributes = ((want >>> af) & 1) === 1;
   const keyed = keys !== undefined && (!wantsAttributes || merge !== undefined);
   codec.prepare(item, want);
   if (keyed && !wantsAttributes) item.attributes = [];
   let next = 0;
+  let matched = false;
   while (r.pos < end) {
     const tag = r.uint32();
     const f = tag >>> 3;
     if (keyed && f === af && (tag & 7) === 2) {
       const at = r.pos;
-      const match = hasKey(r, end, keys);
-      r.pos = at;
+      // Checks the attribute (when it is not decoded) and moves past it.
+      const match = hasKey(r, end, keys, check);
+      if (match) matched = true;
       if (merge !== undefined) {
-        if (!match) codec.read(r, item, tag, end);
-        else {
-          r.pos = r.end(end);
+        if (match) {
           if (next < merge.length) item.attributes.push(merge[next++]!);
+        } else {
+          r.pos = at;
+          codec.read(r, item, tag, end);
         }
-      } else if (match) codec.read(r, item, tag, end);
-      else if (check) checkField(r, codec.spec, tag, end);
-      else r.pos = r.end(end);
+      } else if (match) {
+        r.pos = at;
+        codec.read(r, item, tag, end);
+      }
     } else if (f < 31 && ((want >>> f) & 1) === 1) codec.read(r, item, tag, end);
     else if (check) checkField(r, codec.spec, tag, end);
     else r.skip(tag, 0, end);
@@ -133,6 +143,17 @@ function readFields<T extends Item>(
   if (merge !== undefined) {
     for (; next < merge.length; next++) item.attributes.push(merge[next]!);
   }
+  return matched;
+}
+
+/** An index entry: the item's offset and whether an attribute had one of the keys. */
+export function indexEntry(at: number, matched: boolean): number {
+  return at * 2 + (matched ? 1 : 0);
+}
+
+/** The offset of the item of index entry `entry`. */
+export function offsetOf(entry: number): number {
+  return Math.floor(entry / 2);
 }
 
 /**
@@ -148,8 +169,8 @@ export function readItemPartial<T extends Item>(
   const at = r.pos;
   const end = r.end(limit);
   const item = codec.create();
-  readFields(r, codec, item, end, p.want, true, p.keys, undefined);
-  p.index.set(item, at);
+  const matched = readFields(r, codec, item, end, p.want, true, p.keys, undefined);
+  p.index.set(item, indexEntry(at, matched));
   return item;
 }
 
@@ -166,27 +187,27 @@ export function fillItems<T extends Item>(
   keys: KeyBytes | undefined,
 ): void {
   const r = new ProtoReader(source);
-  for (const [item, at] of index) fillItem(r, codec, item as T, at, more, keys);
+  for (const [item, entry] of index) fillItem(r, codec, item as T, entry, more, keys);
 }
 
-/** {@linkcode fillItems} for one item, at `at` in `r`'s buffer. */
+/** {@linkcode fillItems} for one item, of index entry `entry` in `r`'s buffer. */
 export function fillItem<T extends Item>(
   r: ProtoReader,
   codec: ItemCodec<T>,
   item: T,
-  at: number,
+  entry: number,
   more: FieldSet,
   keys: KeyBytes | undefined,
 ): void {
   const merging = keys !== undefined && ((more >>> codec.attributesField) & 1) === 1;
-  r.pos = at;
+  r.pos = offsetOf(entry);
   const end = r.end(r.len);
   if (merging) readFields(r, codec, item, end, more, false, keys, item.attributes);
   else readFields(r, codec, item, end, more, false, undefined, undefined);
 }
 
 /**
- * Writes the content of `item` (decoded from `source` at `at`): the fields of `owned` from the
+ * Writes the content of `item` (decoded from `source`, index entry `entry`): the fields of `owned` from the
  * model, every other field as the bytes it arrived as, in the order they arrived; owned fields
  * that did not arrive follow at the end. With `keys` (attributes decoded by key, not owned
  * whole), the model's attributes replace those with the keys, and the rest of them follow the
@@ -197,16 +218,18 @@ export function writeItemPartial<T extends Item>(
   codec: ItemCodec<T>,
   item: T,
   r: ProtoReader,
-  at: number,
+  entry: number,
   owned: FieldSet,
   keys: KeyBytes | undefined,
 ): void {
   const source = r.buf;
   const af = codec.attributesField;
   const keyed = keys !== undefined && ((owned >>> af) & 1) === 0;
+  // When no attribute had a key, every attribute is copied and the model's are all new.
+  const matched = entry % 2 === 1;
   const model = item.attributes;
   let next = 0;
-  r.pos = at;
+  r.pos = offsetOf(entry);
   const end = r.end(r.len);
   let copyFrom = r.pos;
   let written = 0;
@@ -214,9 +237,9 @@ export function writeItemPartial<T extends Item>(
     const start = r.pos;
     const tag = r.uint32();
     const f = tag >>> 3;
-    if (keyed && f === af && (tag & 7) === 2) {
+    if (keyed && matched && f === af && (tag & 7) === 2) {
       // hasKey leaves r.pos after the attribute.
-      if (hasKey(r, end, keys)) {
+      if (hasKey(r, end, keys, false)) {
         w.raw(source, copyFrom, start);
         if (next < model.length) writeAttribute(w, af, model[next++]!);
         copyFrom = r.pos;

@@ -23,7 +23,9 @@ import type { ProtoDecoder } from "../pdata/payload.ts";
 import { DATA_POINT, type FieldSet, type ItemIndex, type KeyBytes } from "../pdata/fields.ts";
 import {
   fillItem,
+  indexEntry,
   type ItemCodec,
+  offsetOf,
   type PartialDecode,
   readItemPartial,
   writeItemPartial,
@@ -527,7 +529,7 @@ function readPointPartial(r: ProtoReader, limit: number, type: Kind, p: PartialD
   }
   const at = r.pos;
   const point = codec.full(r, limit);
-  p.index.set(point, at);
+  p.index.set(point, indexEntry(at, false));
   return point;
 }
 
@@ -544,16 +546,16 @@ export function fillMetricsPartial(
   const r = new ProtoReader(source);
   const attributes = (more & DATA_POINT.attributes) !== 0;
   const rest = (more & ~DATA_POINT.attributes) !== 0;
-  for (const [item, at] of index) {
+  for (const [item, entry] of index) {
     const point = item as Point;
     const codec = codecOf(point);
     if (rest) {
       const kept = point.attributes;
-      r.pos = at;
+      r.pos = offsetOf(entry);
       Object.assign(point, codec.full(r, r.len));
       point.attributes = kept;
     }
-    if (attributes) fillItem(r, codec, point, at, 1 << codec.attributesField, keys);
+    if (attributes) fillItem(r, codec, point, entry, 1 << codec.attributesField, keys);
   }
 }
 

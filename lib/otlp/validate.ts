@@ -396,6 +396,16 @@ export const POINT_SPECS: {
 };
 
 /**
+ * Checks the content of an `AnyValue` (an attribute's value) ending at `end` as decoding it would.
+ *
+ * @throws {OtlpDecodeError} when decoding it would.
+ */
+export function checkAnyValue(r: ProtoReader, end: number): void {
+  anyValue(r, end, 0);
+  r.checkEnd(end);
+}
+
+/**
  * Checks one field of an item message whose tag was just read, exactly as decoding it would, and
  * moves past it without building anything: partial decoders call it for the fields they skip.
  *
