@@ -16,6 +16,11 @@
  * Skipped fields are still checked exactly as decoding them would check them, so a partial decode
  * refuses the same malformed requests a full one does.
  *
+ * Two differences from a full decode and encode, neither visible after decoding the output: fields
+ * the schema does not know (from a newer OTLP) are copied along instead of dropped, and owned
+ * fields that did not arrive, and attributes added by key, are written after the copied fields
+ * instead of in field-number order.
+ *
  * @module
  */
 import type { FieldSet, ItemIndex, KeyBytes } from "../pdata/fields.ts";
