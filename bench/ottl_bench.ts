@@ -19,14 +19,38 @@
  */
 import { parseArgs } from "node:util";
 import type { Signal } from "../lib/pdata/types.ts";
-import { type Child, ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { type Child, ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import type { SinkStats } from "./sink.ts";
-import { PORTS, startSink } from "./passthrough.ts";
+
 import { summarizeProfile } from "./_profile.ts";
 
 const DENO = Deno.execPath();
+
+/** Ports of this run, free when it starts (other benchmarks may hold the fixed ones). */
+const PORTS = {
+  inGrpc: freePort(),
+  inHttp: freePort(),
+  sinkGrpc: freePort(),
+  sinkHttp: freePort(),
+  telemetry: freePort(),
+};
+
+async function startSink(group: ChildGroup): Promise<Child> {
+  const sink = group.spawn("sink", DENO, [
+    "run",
+    "--allow-all",
+    new URL("./sink.ts", import.meta.url).pathname,
+    "--grpc-port",
+    String(PORTS.sinkGrpc),
+    "--http-port",
+    String(PORTS.sinkHttp),
+  ]);
+  await sink.nextLine((l) => l === "ready", 30_000);
+  await waitForPort(PORTS.sinkHttp, 10_000, sink);
+  return sink;
+}
 
 /** The three statements and one condition per signal; the condition drops nothing generated. */
 export const PROCESSING: Record<Signal, { statements: string[]; filter: Record<string, unknown> }> =

@@ -7,10 +7,12 @@
  * payload arrived as when it still matches them). `--filter-only` leaves the transform out. Prints microseconds per item
  * per stage (wall clock, of the round with the least total) and the process's CPU time per item
  * in that round (all threads: GC helpers count), for finding where the time goes without a loaded machine's noise
- * in the end-to-end numbers.
+ * in the end-to-end numbers. `--compare` alternates rounds that decode only the item fields the
+ * processors declared (what the otlp receiver does) with rounds that decode everything (what it
+ * did before), in the same process, and prints both.
  *
  * ```sh
- * deno run -A bench/ottl_stages.ts [--ms 3000] [--signals traces,metrics,logs] [--filter-only]
+ * deno run -A bench/ottl_stages.ts [--ms 3000] [--signals traces,metrics,logs] [--filter-only] [--compare]
  * ```
  *
  * @module
@@ -45,6 +47,7 @@ async function round<S extends Signal>(
   signal: S,
   ms: number,
   filterOnly: boolean,
+  full = false,
 ): Promise<Stages> {
   const p = PROCESSING[signal];
   const key = signal === "traces"
@@ -93,7 +96,7 @@ async function round<S extends Signal>(
     const bytes = templates[i % templates.length]!.bytes.slice();
     const t0 = performance.now();
     const payload = Payload.fromProto(signal, bytes, proto);
-    admitProto(payload, bytes.length, 20 * 1024 * 1024, true);
+    admitProto(payload, bytes.length, 20 * 1024 * 1024, true, full ? undefined : transform.needs);
     items += payload.itemCount;
     const t2 = performance.now();
     const encodeBefore = t.encode;
@@ -110,6 +113,36 @@ async function round<S extends Signal>(
     process: us(t.process),
     encode: us(t.encode),
   };
+}
+
+/**
+ * Per signal, `rounds` alternating pairs of rounds: the declared fields decoded, and everything
+ * decoded; the least CPU per item of each, as a markdown table.
+ */
+export async function compareStages(
+  signals: Signal[],
+  ms: number,
+  rounds = 5,
+  filterOnly = false,
+): Promise<string> {
+  const lines = [
+    "| signal | declared fields: CPU µs/item | everything: CPU µs/item | declared / everything |",
+    "| --- | ---: | ---: | ---: |",
+  ];
+  for (const signal of signals) {
+    await round(signal, ms / 5, filterOnly);
+    await round(signal, ms / 5, filterOnly, true);
+    let partial = Infinity;
+    let full = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      partial = Math.min(partial, (await round(signal, ms / rounds, filterOnly)).cpu);
+      full = Math.min(full, (await round(signal, ms / rounds, filterOnly, true)).cpu);
+    }
+    lines.push(
+      `| ${signal} | ${partial.toFixed(2)} | ${full.toFixed(2)} | ${(partial / full).toFixed(2)} |`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /** Best-of-`rounds` stage times per signal, as a markdown table. */
@@ -149,8 +182,10 @@ if (import.meta.main) {
       ms: { type: "string", default: "3000" },
       signals: { type: "string", default: "traces,metrics,logs" },
       "filter-only": { type: "boolean", default: false },
+      compare: { type: "boolean", default: false },
     },
   });
   const signals = values.signals!.split(",") as Signal[];
-  console.log(await runStages(signals, Number(values.ms), 5, values["filter-only"]));
+  const run = values.compare ? compareStages : runStages;
+  console.log(await run(signals, Number(values.ms), 5, values["filter-only"]));
 }

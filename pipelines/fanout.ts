@@ -8,6 +8,7 @@
 import { type Consumer, ConsumerError, isPermanent } from "../lib/consumer/consumer.ts";
 import type { Payload } from "../lib/pdata/payload.ts";
 import type { Signal } from "../lib/pdata/types.ts";
+import { NOTHING, unionNeeds } from "../lib/pdata/fields.ts";
 
 /**
  * Combines the refusals of several branches: permanent only when every refusal is permanent, so a
@@ -48,5 +49,9 @@ export function fanout<S extends Signal>(consumers: readonly Consumer<S>[]): Con
   }
 
   // The original reaches a mutating consumer only when nobody reads it.
-  return { mutatesData: mutators.length > 0 && lastTakesOriginal, consume };
+  // Each branch decodes what it declared; a branch that declares nothing may decode anything.
+  const needs = consumers.some((c) => c.needs === undefined)
+    ? undefined
+    : consumers.reduce((n, c) => unionNeeds(n, c.needs!), NOTHING);
+  return { mutatesData: mutators.length > 0 && lastTakesOriginal, needs, consume };
 }

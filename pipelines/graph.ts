@@ -38,6 +38,7 @@ import { processorNodeKey, sharedNodeKey } from "./graph_view.ts";
 import { SwitchConsumer } from "./switch.ts";
 import { planBatchHandoff, processorKey } from "./_batch_handoff.ts";
 import { HANDED_BATCHES } from "../lib/exporterhelper/exporter_helper.ts";
+import { type Needs, NOTHING, unionNeeds } from "../lib/pdata/fields.ts";
 import {
   instrumentExporterInput,
   instrumentProcessorInput,
@@ -324,6 +325,9 @@ export function buildGraph(
     const tail = tailOf(p, last === undefined ? undefined : processorNodeKey(p.id, last));
     let next: Consumer = tail;
     let mutates = tail.mutatesData;
+    // What the pipeline decodes: the fields its processors (and a changing tail) declare, unless
+    // one changes data without declaring them (then everything).
+    let needs: Needs | undefined = tail.mutatesData ? tail.needs : NOTHING;
     for (let i = p.processors.length - 1; i >= 0; i--) {
       const id = p.processors[i]!;
       if (i < p.processors.length - 1) {
@@ -337,6 +341,9 @@ export function buildGraph(
         ? passThrough(output)
         : create(c, () => (c.factory as ProcessorFactory).create(settings, p.signal, output));
       mutates ||= processor.mutatesData;
+      if (processor.needs !== undefined) {
+        needs = needs === undefined ? undefined : unionNeeds(needs, processor.needs);
+      } else if (processor.mutatesData) needs = undefined;
       next = instrumentProcessorInput(p.signal, processor, settings.meter);
       nodes.push({
         kind: "processor",
@@ -347,7 +354,11 @@ export function buildGraph(
       });
     }
     const head = next;
-    const entry: Consumer = { mutatesData: mutates, consume: (payload) => head.consume(payload) };
+    const entry: Consumer = {
+      mutatesData: mutates,
+      needs,
+      consume: (payload) => head.consume(payload),
+    };
     building.delete(p.id);
     entries.set(p.id, entry);
     return entry;

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Consumer } from "../lib/consumer/consumer.ts";
+import type { Needs } from "../lib/pdata/fields.ts";
 import type { Payload } from "../lib/pdata/payload.ts";
 import type { Signal } from "../lib/pdata/types.ts";
 
@@ -25,6 +26,11 @@ export class SwitchConsumer<S extends Signal = Signal> implements Consumer<S> {
   /** Whether the current target changes data in place. */
   get mutatesData(): boolean {
     return this.#target.mutatesData;
+  }
+
+  /** What of each item the current target decodes, when it knows. */
+  get needs(): Needs | undefined {
+    return this.#target.needs;
   }
 
   /** Where calls go now. */

@@ -142,6 +142,7 @@ export function edgeKey(from: string, to: string, signal: Signal): string {
 export function countedEdge<S extends Signal>(cell: EdgeCell, next: Consumer<S>): Consumer<S> {
   return {
     mutatesData: next.mutatesData,
+    needs: next.needs,
     async consume(payload) {
       const items = payload.itemCount;
       cell.offer(payload);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Needs } from "../pdata/fields.ts";
 import type { Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
 
@@ -13,6 +14,12 @@ export interface Consumer<S extends Signal = Signal> {
   readonly mutatesData: boolean;
   /** Takes the data; resolves when it was accepted, rejects with a {@linkcode ConsumerError}. */
   consume(payload: Payload<S>): Promise<void>;
+  /**
+   * What of each item (see `lib/pdata/fields.ts`) this consumer and the consumers behind it
+   * decode, when it knows: a receiver that decodes ahead decodes only that (a hint; whoever asks
+   * for more gets it decoded). Unset: not known, decode everything.
+   */
+  readonly needs?: Needs | undefined;
 }
 
 /** A consumer per signal, for components that handle several. */

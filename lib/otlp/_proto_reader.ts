@@ -290,28 +290,28 @@ const CACHE_BITS = 12;
  */
 const cache: string[] = new Array<string>(1 << CACHE_BITS).fill("");
 
-/** Builds an ASCII string 8 bytes at a time; `undefined` if a byte is not ASCII. */
+/** One reused array of char codes per length up to 64, for building flat strings in one call. */
+const CODES: number[][] = Array.from({ length: 65 }, (_, n) => new Array<number>(n).fill(0));
+
+/**
+ * Builds an ASCII string (at most 64 bytes) in one call, so it is flat (a string built by `+=`
+ * is a tree that the first regex or encode must flatten); `undefined` if a byte is not ASCII.
+ */
 function ascii(buf: Uint8Array, start: number, end: number): string | undefined {
-  let s = "";
-  let i = start;
+  const n = end - start;
+  const codes = CODES[n]!;
   let or = 0;
-  for (; i + 8 <= end; i += 8) {
-    const a = buf[i]!, b = buf[i + 1]!, c = buf[i + 2]!, d = buf[i + 3]!;
-    const e = buf[i + 4]!, f = buf[i + 5]!, g = buf[i + 6]!, h = buf[i + 7]!;
-    or |= a | b | c | d | e | f | g | h;
-    s += String.fromCharCode(a, b, c, d, e, f, g, h);
-  }
-  for (; i < end; i++) {
-    const c = buf[i]!;
+  for (let i = 0; i < n; i++) {
+    const c = buf[start + i]!;
     or |= c;
-    s += String.fromCharCode(c);
+    codes[i] = c;
   }
-  return or < 0x80 ? s : undefined;
+  return or < 0x80 ? String.fromCharCode.apply(null, codes) : undefined;
 }
 
 /**
- * Decodes UTF-8 bytes `[start, end)`: short ASCII strings through a cache, longer ASCII strings
- * 8 bytes at a time, anything else (and long strings) through `TextDecoder`.
+ * Decodes UTF-8 bytes `[start, end)`: short ASCII strings through a cache, ASCII strings up to 64
+ * bytes in one call, anything else (and long strings) through `TextDecoder`.
  */
 export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
   const n = end - start;

@@ -206,6 +206,21 @@ export class ProtoWriter {
     this.#prefix(start, pos - start);
   }
 
+  /** Copies bytes `[start, end)` of `src` as they are (already encoded fields). */
+  raw(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 0) return;
+    this.ensure(n);
+    const buf = this.buf;
+    const pos = this.pos;
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) buf[pos + i] = src[start + i]!;
+    } else {
+      buf.set(src.subarray(start, end), pos);
+    }
+    this.pos = pos + n;
+  }
+
   /** Writes a bytes field unless it is empty. */
   bytes(field: number, b: Uint8Array): void {
     if (b.length !== 0) this.bytesAlways(field, b);

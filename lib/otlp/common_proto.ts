@@ -248,18 +248,20 @@ export function writeAnyValueContent(w: ProtoWriter, v: AnyValue): void {
 
 /** Writes a `repeated KeyValue` field. */
 export function writeAttributes(w: ProtoWriter, field: number, attrs: readonly KeyValue[]): void {
-  for (let i = 0; i < attrs.length; i++) {
-    const kv = attrs[i]!;
-    w.fork(field);
-    w.string(1, kv.key);
-    const v = kv.value;
-    if (v !== undefined) {
-      w.fork(2);
-      writeAnyValueContent(w, v);
-      w.join();
-    }
+  for (let i = 0; i < attrs.length; i++) writeAttribute(w, field, attrs[i]!);
+}
+
+/** Writes one element of a `repeated KeyValue` field. */
+export function writeAttribute(w: ProtoWriter, field: number, kv: KeyValue): void {
+  w.fork(field);
+  w.string(1, kv.key);
+  const v = kv.value;
+  if (v !== undefined) {
+    w.fork(2);
+    writeAnyValueContent(w, v);
     w.join();
   }
+  w.join();
 }
 
 /** Writes an `AnyValue` message field unless the value is empty (log record bodies). */

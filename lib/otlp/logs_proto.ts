@@ -13,8 +13,16 @@ import type {
   ScopeLogs,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
+import { type FieldSet, type ItemIndex, type KeyBytes, LOG_RECORD } from "../pdata/fields.ts";
+import {
+  fillItems,
+  type ItemCodec,
+  type PartialDecode,
+  readItemPartial,
+  writeItemPartial,
+} from "./_partial.ts";
 import { ProtoReader } from "./_proto_reader.ts";
-import { validateLogsRequest } from "./validate.ts";
+import { LOG_RECORD_SPEC, validateLogsRequest } from "./validate.ts";
 import { encodeMessage, type ProtoWriter } from "./_proto_writer.ts";
 import {
   emptyResource,
@@ -113,15 +121,87 @@ function readLogRecord(r: ProtoReader, limit: number): LogRecord {
   };
 }
 
-function readScopeLogs(r: ProtoReader, limit: number): ScopeLogs {
+/** A placeholder list of a field not decoded (frozen: nobody may write it). */
+const NONE = Object.freeze([]) as unknown as never[];
+
+/** The `LogRecord` message field by field, for partial decoding. */
+const LOG_RECORD_CODEC: ItemCodec<LogRecord> = {
+  spec: LOG_RECORD_SPEC,
+  attributesField: 6,
+  maxField: 12,
+  create: () => ({
+    timeUnixNano: 0n,
+    observedTimeUnixNano: 0n,
+    severityNumber: 0,
+    severityText: "",
+    body: undefined,
+    attributes: NONE,
+    droppedAttributesCount: 0,
+    flags: 0,
+    traceId: EMPTY,
+    spanId: EMPTY,
+    eventName: "",
+  }),
+  prepare(l, want) {
+    if ((want & LOG_RECORD.attributes) !== 0) l.attributes = [];
+  },
+  read(r, l, tag, end) {
+    switch (tag) {
+      case 9:
+        l.timeUnixNano = r.fixed64();
+        break;
+      case 89:
+        l.observedTimeUnixNano = r.fixed64();
+        break;
+      case 16:
+        l.severityNumber = r.int32();
+        break;
+      case 26:
+        l.severityText = r.string(end);
+        break;
+      case 42: {
+        const e = r.end(end);
+        l.body = readAnyValue(r, e, 0);
+        r.checkEnd(e);
+        break;
+      }
+      case 50:
+        readAttribute(r, end, l.attributes);
+        break;
+      case 56:
+        l.droppedAttributesCount = r.uint32();
+        break;
+      case 69:
+        l.flags = r.fixed32();
+        break;
+      case 74:
+        l.traceId = r.bytes(end);
+        break;
+      case 82:
+        l.spanId = r.bytes(end);
+        break;
+      case 98:
+        l.eventName = r.string(end);
+        break;
+      default:
+        r.skip(tag, LOG_RECORD_FIELDS, end);
+    }
+  },
+  write: writeLogRecordField,
+};
+
+function readScopeLogs(r: ProtoReader, limit: number, p?: PartialDecode): ScopeLogs {
   const end = r.end(limit);
   let scope = undefined;
   const logRecords: LogRecord[] = [];
   let schemaUrl = "";
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 18) logRecords.push(readLogRecord(r, end));
-    else if (tag === 10) scope = readScope(r, end);
+    if (tag === 18) {
+      logRecords.push(
+        p === undefined ? readLogRecord(r, end) : readItemPartial(r, end, LOG_RECORD_CODEC, p),
+      );
+    } else if (tag === 10) scope = readScope(r, end);
     else if (tag === 26) schemaUrl = r.string(end);
     else r.skip(tag, RESOURCE_LOGS_FIELDS, end);
   }
@@ -129,14 +209,14 @@ function readScopeLogs(r: ProtoReader, limit: number): ScopeLogs {
   return { scope: scope ?? emptyScope(), logRecords, schemaUrl };
 }
 
-function readResourceLogs(r: ProtoReader, limit: number): ResourceLogs {
+function readResourceLogs(r: ProtoReader, limit: number, p?: PartialDecode): ResourceLogs {
   const end = r.end(limit);
   let resource = undefined;
   const scopeLogs: ScopeLogs[] = [];
   let schemaUrl = "";
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 18) scopeLogs.push(readScopeLogs(r, end));
+    if (tag === 18) scopeLogs.push(readScopeLogs(r, end, p));
     else if (tag === 10) resource = readResource(r, end);
     else if (tag === 26) schemaUrl = r.string(end);
     else r.skip(tag, RESOURCE_LOGS_FIELDS, end);
@@ -152,15 +232,35 @@ function readResourceLogs(r: ProtoReader, limit: number): ResourceLogs {
  * @throws {OtlpDecodeError} on malformed input.
  */
 export function decodeLogsRequest(bytes: Uint8Array): LogsData {
+  return readLogsData(bytes, undefined);
+}
+
+function readLogsData(bytes: Uint8Array, p: PartialDecode | undefined): LogsData {
   const r = new ProtoReader(bytes);
   const len = r.len;
   const resourceLogs: ResourceLogs[] = [];
   while (r.pos < len) {
     const tag = r.uint32();
-    if (tag === 10) resourceLogs.push(readResourceLogs(r, len));
+    if (tag === 10) resourceLogs.push(readResourceLogs(r, len, p));
     else r.skip(tag, 2, len);
   }
   return { resourceLogs };
+}
+
+/**
+ * Decodes an `ExportLogsServiceRequest` with only the log record fields of `want` (see
+ * `_partial.ts`), recording every record in `index`. Refuses exactly what
+ * {@linkcode decodeLogsRequest} refuses.
+ *
+ * @throws {OtlpDecodeError} on malformed input.
+ */
+export function decodeLogsPartial(
+  bytes: Uint8Array,
+  want: FieldSet,
+  index: ItemIndex,
+  keys?: KeyBytes,
+): LogsData {
+  return readLogsData(bytes, { want, index, keys });
 }
 
 /**
@@ -188,7 +288,43 @@ function writeLogRecord(w: ProtoWriter, l: LogRecord): void {
   w.string(12, l.eventName);
 }
 
-function writeLogsData(w: ProtoWriter, data: LogsData): void {
+/** Writes field number `f` of a log record (nothing when it holds its default). */
+function writeLogRecordField(w: ProtoWriter, l: LogRecord, f: number): void {
+  switch (f) {
+    case 1:
+      return w.fixed64(1, l.timeUnixNano);
+    case 2:
+      return w.int32(2, l.severityNumber);
+    case 3:
+      return w.string(3, l.severityText);
+    case 5:
+      return writeAnyValueField(w, 5, l.body);
+    case 6:
+      return writeAttributes(w, 6, l.attributes);
+    case 7:
+      return w.uint32(7, l.droppedAttributesCount);
+    case 8:
+      return w.fixed32(8, l.flags);
+    case 9:
+      return w.bytes(9, l.traceId);
+    case 10:
+      return w.bytes(10, l.spanId);
+    case 11:
+      return w.fixed64(11, l.observedTimeUnixNano);
+    case 12:
+      return w.string(12, l.eventName);
+  }
+}
+
+/** Log records encoded partially: where their bytes are and which fields the model owns. */
+interface PartialEncode {
+  readonly r: ProtoReader;
+  readonly index: ItemIndex;
+  readonly owned: FieldSet;
+  readonly keys: KeyBytes | undefined;
+}
+
+function writeLogsData(w: ProtoWriter, data: LogsData, p?: PartialEncode): void {
   const rls = data.resourceLogs;
   for (let i = 0; i < rls.length; i++) {
     const rl = rls[i]!;
@@ -201,8 +337,11 @@ function writeLogsData(w: ProtoWriter, data: LogsData): void {
       writeScope(w, 1, sl.scope);
       const records = sl.logRecords;
       for (let k = 0; k < records.length; k++) {
+        const record = records[k]!;
         w.forkLarge(2);
-        writeLogRecord(w, records[k]!);
+        const at = p === undefined ? undefined : p.index.get(record);
+        if (at === undefined) writeLogRecord(w, record);
+        else writeItemPartial(w, LOG_RECORD_CODEC, record, p!.r, at, p!.owned, p!.keys);
         w.join();
       }
       w.string(3, sl.schemaUrl);
@@ -216,6 +355,32 @@ function writeLogsData(w: ProtoWriter, data: LogsData): void {
 /** Encodes an `ExportLogsServiceRequest` (the same bytes as `LogsData`). */
 export function encodeLogsRequest(data: LogsData): Uint8Array {
   return encodeMessage(data, writeLogsData);
+}
+
+/**
+ * Encodes data decoded by {@linkcode decodeLogsPartial} from `source`: each record of `index`
+ * with the fields of `owned` from the model and every other field copied from `source`; records
+ * not in `index` (added since) in full.
+ */
+export function encodeLogsPartial(
+  data: LogsData,
+  source: Uint8Array,
+  index: ItemIndex,
+  owned: FieldSet,
+  keys?: KeyBytes,
+): Uint8Array {
+  const p: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
+  return encodeMessage(data, (w, d) => writeLogsData(w, d, p));
+}
+
+/** Decodes the record fields of `more` into every record of `index` (decoded from `source`). */
+export function fillLogsPartial(
+  source: Uint8Array,
+  index: ItemIndex,
+  more: FieldSet,
+  keys?: KeyBytes,
+): void {
+  fillItems(LOG_RECORD_CODEC, source, index, more, keys);
 }
 
 /**
@@ -237,4 +402,10 @@ export function encodeLogsResponse(partial: ExportPartialSuccess | undefined): U
 export const LOGS_PROTO: ProtoDecoder<"logs"> = {
   decode: decodeLogsRequest,
   countItems: countLogsItems,
+  partial: {
+    attributes: LOG_RECORD.attributes,
+    decode: decodeLogsPartial,
+    fill: fillLogsPartial,
+    encode: encodeLogsPartial,
+  },
 };

@@ -20,9 +20,19 @@ import type {
   ValueAtQuantile,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
+import { DATA_POINT, type FieldSet, type ItemIndex, type KeyBytes } from "../pdata/fields.ts";
+import {
+  fillItem,
+  indexEntry,
+  type ItemCodec,
+  offsetOf,
+  type PartialDecode,
+  readItemPartial,
+  writeItemPartial,
+} from "./_partial.ts";
 import { OtlpDecodeError } from "./errors.ts";
 import { ProtoReader } from "./_proto_reader.ts";
-import { validateMetricsRequest } from "./validate.ts";
+import { type ItemSpec, POINT_SPECS, validateMetricsRequest } from "./validate.ts";
 import { encodeMessage, type ProtoWriter } from "./_proto_writer.ts";
 import {
   emptyResource,
@@ -385,8 +395,194 @@ function readSummaryPoint(r: ProtoReader, limit: number): SummaryDataPoint {
 
 type Kind = "gauge" | "sum" | "histogram" | "exponentialHistogram" | "summary";
 
+// ---------------------------------------------------------------------------------------------
+// Partial decoding of data points: the attributes only (DATA_POINT.attributes) or all of it.
+
+/** A placeholder list of a field not decoded (frozen: nobody may write it). */
+const NONE = Object.freeze([]) as unknown as never[];
+const NO_BUCKETS: ExponentialBuckets = Object.freeze({ offset: 0, bucketCounts: NONE });
+
+type Point = { attributes: KeyValue[] };
+
+/** A data point type's attributes field, for partial decoding and encoding. */
+interface PointCodec extends ItemCodec<Point> {
+  /** The field number of its attributes. */
+  readonly attributesField: number;
+  /** Decodes a whole point whose length prefix is at `r.pos`. */
+  readonly full: (r: ProtoReader, limit: number) => Point;
+}
+
+function pointCodec(
+  spec: ItemSpec,
+  attributesField: number,
+  known: number,
+  create: () => Point,
+  full: (r: ProtoReader, limit: number) => Point,
+): PointCodec {
+  const attributesTag = (attributesField << 3) | 2;
+  return {
+    spec,
+    attributesField,
+    full,
+    maxField: 14,
+    create,
+    prepare(p, want) {
+      if (((want >>> attributesField) & 1) === 1) p.attributes = [];
+    },
+    read(r, p, tag, end) {
+      if (tag === attributesTag) readAttribute(r, end, p.attributes);
+      else r.skip(tag, known, end);
+    },
+    write(w, p, f) {
+      if (f === attributesField) writeAttributes(w, f, p.attributes);
+    },
+  };
+}
+
+const NUMBER_CODEC = pointCodec(
+  POINT_SPECS.number,
+  7,
+  NUMBER_FIELDS,
+  (): NumberDataPoint => ({
+    attributes: NONE,
+    startTimeUnixNano: 0n,
+    timeUnixNano: 0n,
+    value: undefined,
+    exemplars: NONE,
+    flags: 0,
+  }),
+  readNumberPoint,
+);
+const HISTOGRAM_CODEC = pointCodec(
+  POINT_SPECS.histogram,
+  9,
+  HISTOGRAM_FIELDS,
+  (): HistogramDataPoint => ({
+    attributes: NONE,
+    startTimeUnixNano: 0n,
+    timeUnixNano: 0n,
+    count: 0n,
+    bucketCounts: NONE,
+    explicitBounds: NONE,
+    exemplars: NONE,
+    flags: 0,
+  }),
+  readHistogramPoint,
+);
+const EXP_HISTOGRAM_CODEC = pointCodec(
+  POINT_SPECS.exponentialHistogram,
+  1,
+  EXP_HISTOGRAM_FIELDS,
+  (): ExponentialHistogramDataPoint => ({
+    attributes: NONE,
+    startTimeUnixNano: 0n,
+    timeUnixNano: 0n,
+    count: 0n,
+    scale: 0,
+    zeroCount: 0n,
+    positive: NO_BUCKETS,
+    negative: NO_BUCKETS,
+    flags: 0,
+    exemplars: NONE,
+    zeroThreshold: 0,
+  }),
+  readExpHistogramPoint,
+);
+const SUMMARY_CODEC = pointCodec(
+  POINT_SPECS.summary,
+  7,
+  SUMMARY_FIELDS,
+  (): SummaryDataPoint => ({
+    attributes: NONE,
+    startTimeUnixNano: 0n,
+    timeUnixNano: 0n,
+    count: 0n,
+    sum: 0,
+    quantileValues: NONE,
+    flags: 0,
+  }),
+  readSummaryPoint,
+);
+
+const POINT_CODECS: Readonly<Record<Kind, PointCodec>> = {
+  gauge: NUMBER_CODEC,
+  sum: NUMBER_CODEC,
+  histogram: HISTOGRAM_CODEC,
+  exponentialHistogram: EXP_HISTOGRAM_CODEC,
+  summary: SUMMARY_CODEC,
+};
+
+/** The codec of a decoded point, told by its shape. */
+function codecOf(p: object): PointCodec {
+  if ("bucketCounts" in p) return HISTOGRAM_CODEC;
+  if ("scale" in p) return EXP_HISTOGRAM_CODEC;
+  if ("quantileValues" in p) return SUMMARY_CODEC;
+  return NUMBER_CODEC;
+}
+
+/** Reads one point of type `type` partially (attributes only) or whole, and indexes it. */
+function readPointPartial(r: ProtoReader, limit: number, type: Kind, p: PartialDecode): Point {
+  const codec = POINT_CODECS[type];
+  if ((p.want & ~DATA_POINT.attributes) === 0) {
+    const want = (p.want & DATA_POINT.attributes) === 0 ? 0 : 1 << codec.attributesField;
+    return readItemPartial(r, limit, codec, { want, index: p.index, keys: p.keys });
+  }
+  const at = r.pos;
+  const point = codec.full(r, limit);
+  p.index.set(point, indexEntry(at, false));
+  return point;
+}
+
+/**
+ * Decodes the point fields of `more` into every point of `index` (decoded from `source`); `keys`:
+ * the attributes were decoded by these keys (merged into the whole list when `more` has them).
+ */
+export function fillMetricsPartial(
+  source: Uint8Array,
+  index: ItemIndex,
+  more: FieldSet,
+  keys?: KeyBytes,
+): void {
+  const r = new ProtoReader(source);
+  const attributes = (more & DATA_POINT.attributes) !== 0;
+  const rest = (more & ~DATA_POINT.attributes) !== 0;
+  for (const [item, entry] of index) {
+    const point = item as Point;
+    const codec = codecOf(point);
+    if (rest) {
+      const kept = point.attributes;
+      r.pos = offsetOf(entry);
+      Object.assign(point, codec.full(r, r.len));
+      point.attributes = kept;
+    }
+    if (attributes) fillItem(r, codec, point, entry, 1 << codec.attributesField, keys);
+  }
+}
+
+/** Data points encoded partially: where their bytes are and which fields the model owns. */
+interface PartialEncode {
+  readonly r: ProtoReader;
+  readonly index: ItemIndex;
+  readonly owned: FieldSet;
+  readonly keys: KeyBytes | undefined;
+}
+
+/**
+ * Writes an indexed point as its bytes with the attributes from the model (when the model owns
+ * nothing else of it); false when it must be written in full.
+ */
+function writePointPartial(w: ProtoWriter, point: Point, p: PartialEncode | undefined): boolean {
+  if (p === undefined || (p.owned & ~DATA_POINT.attributes) !== 0) return false;
+  const at = p.index.get(point);
+  if (at === undefined) return false;
+  const codec = codecOf(point);
+  const owned = (p.owned & DATA_POINT.attributes) === 0 ? 0 : 1 << codec.attributesField;
+  writeItemPartial(w, codec, point, p.r, at, owned, p.keys);
+  return true;
+}
+
 /** Decodes the content of a Gauge/Sum/Histogram/ExponentialHistogram/Summary message. */
-function readData(r: ProtoReader, limit: number, type: Kind): MetricData {
+function readData(r: ProtoReader, limit: number, type: Kind, p?: PartialDecode): MetricData {
   const end = r.end(limit);
   let temporality = 0;
   let isMonotonic = false;
@@ -394,7 +590,8 @@ function readData(r: ProtoReader, limit: number, type: Kind): MetricData {
   const points: any[] = [];
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 10) {
+    if (tag === 10 && p !== undefined) points.push(readPointPartial(r, end, type, p));
+    else if (tag === 10) {
       switch (type) {
         case "gauge":
         case "sum":
@@ -438,7 +635,7 @@ function readData(r: ProtoReader, limit: number, type: Kind): MetricData {
   }
 }
 
-function readMetric(r: ProtoReader, limit: number): Metric {
+function readMetric(r: ProtoReader, limit: number, p?: PartialDecode): Metric {
   const end = r.end(limit);
   let name = "";
   let description = "";
@@ -458,19 +655,19 @@ function readMetric(r: ProtoReader, limit: number): Metric {
         unit = r.string(end);
         break;
       case 42:
-        data = readData(r, end, "gauge");
+        data = readData(r, end, "gauge", p);
         break;
       case 58:
-        data = readData(r, end, "sum");
+        data = readData(r, end, "sum", p);
         break;
       case 74:
-        data = readData(r, end, "histogram");
+        data = readData(r, end, "histogram", p);
         break;
       case 82:
-        data = readData(r, end, "exponentialHistogram");
+        data = readData(r, end, "exponentialHistogram", p);
         break;
       case 90:
-        data = readData(r, end, "summary");
+        data = readData(r, end, "summary", p);
         break;
       case 98:
         readAttribute(r, end, metadata);
@@ -483,14 +680,14 @@ function readMetric(r: ProtoReader, limit: number): Metric {
   return { name, description, unit, metadata, data };
 }
 
-function readScopeMetrics(r: ProtoReader, limit: number): ScopeMetrics {
+function readScopeMetrics(r: ProtoReader, limit: number, p?: PartialDecode): ScopeMetrics {
   const end = r.end(limit);
   let scope = undefined;
   const metrics: Metric[] = [];
   let schemaUrl = "";
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 18) metrics.push(readMetric(r, end));
+    if (tag === 18) metrics.push(readMetric(r, end, p));
     else if (tag === 10) scope = readScope(r, end);
     else if (tag === 26) schemaUrl = r.string(end);
     else r.skip(tag, RESOURCE_METRICS_FIELDS, end);
@@ -499,14 +696,14 @@ function readScopeMetrics(r: ProtoReader, limit: number): ScopeMetrics {
   return { scope: scope ?? emptyScope(), metrics, schemaUrl };
 }
 
-function readResourceMetrics(r: ProtoReader, limit: number): ResourceMetrics {
+function readResourceMetrics(r: ProtoReader, limit: number, p?: PartialDecode): ResourceMetrics {
   const end = r.end(limit);
   let resource = undefined;
   const scopeMetrics: ScopeMetrics[] = [];
   let schemaUrl = "";
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 18) scopeMetrics.push(readScopeMetrics(r, end));
+    if (tag === 18) scopeMetrics.push(readScopeMetrics(r, end, p));
     else if (tag === 10) resource = readResource(r, end);
     else if (tag === 26) schemaUrl = r.string(end);
     else r.skip(tag, RESOURCE_METRICS_FIELDS, end);
@@ -522,15 +719,35 @@ function readResourceMetrics(r: ProtoReader, limit: number): ResourceMetrics {
  * @throws {OtlpDecodeError} on malformed input.
  */
 export function decodeMetricsRequest(bytes: Uint8Array): MetricsData {
+  return readMetricsData(bytes, undefined);
+}
+
+function readMetricsData(bytes: Uint8Array, p: PartialDecode | undefined): MetricsData {
   const r = new ProtoReader(bytes);
   const len = r.len;
   const resourceMetrics: ResourceMetrics[] = [];
   while (r.pos < len) {
     const tag = r.uint32();
-    if (tag === 10) resourceMetrics.push(readResourceMetrics(r, len));
+    if (tag === 10) resourceMetrics.push(readResourceMetrics(r, len, p));
     else r.skip(tag, 2, len);
   }
   return { resourceMetrics };
+}
+
+/**
+ * Decodes an `ExportMetricsServiceRequest` with only the data point fields of `want` (the
+ * attributes, or everything), recording every point in `index`. Metrics, resources and scopes are
+ * decoded whole. Refuses exactly what {@linkcode decodeMetricsRequest} refuses.
+ *
+ * @throws {OtlpDecodeError} on malformed input.
+ */
+export function decodeMetricsPartial(
+  bytes: Uint8Array,
+  want: FieldSet,
+  index: ItemIndex,
+  keys?: KeyBytes,
+): MetricsData {
+  return readMetricsData(bytes, { want, index, keys });
 }
 
 /**
@@ -626,7 +843,7 @@ function writeSummaryPoint(w: ProtoWriter, p: SummaryDataPoint): void {
   w.uint32(8, p.flags);
 }
 
-function writeMetric(w: ProtoWriter, m: Metric): void {
+function writeMetric(w: ProtoWriter, m: Metric, e?: PartialEncode): void {
   w.string(1, m.name);
   w.string(2, m.description);
   w.string(3, m.unit);
@@ -637,7 +854,7 @@ function writeMetric(w: ProtoWriter, m: Metric): void {
         w.fork(5);
         for (const p of d.dataPoints) {
           w.fork(1);
-          writeNumberPoint(w, p);
+          if (!writePointPartial(w, p, e)) writeNumberPoint(w, p);
           w.join();
         }
         w.join();
@@ -646,7 +863,7 @@ function writeMetric(w: ProtoWriter, m: Metric): void {
         w.fork(7);
         for (const p of d.dataPoints) {
           w.fork(1);
-          writeNumberPoint(w, p);
+          if (!writePointPartial(w, p, e)) writeNumberPoint(w, p);
           w.join();
         }
         w.int32(2, d.aggregationTemporality);
@@ -657,7 +874,7 @@ function writeMetric(w: ProtoWriter, m: Metric): void {
         w.fork(9);
         for (const p of d.dataPoints) {
           w.forkLarge(1);
-          writeHistogramPoint(w, p);
+          if (!writePointPartial(w, p, e)) writeHistogramPoint(w, p);
           w.join();
         }
         w.int32(2, d.aggregationTemporality);
@@ -667,7 +884,7 @@ function writeMetric(w: ProtoWriter, m: Metric): void {
         w.fork(10);
         for (const p of d.dataPoints) {
           w.forkLarge(1);
-          writeExpHistogramPoint(w, p);
+          if (!writePointPartial(w, p, e)) writeExpHistogramPoint(w, p);
           w.join();
         }
         w.int32(2, d.aggregationTemporality);
@@ -677,7 +894,7 @@ function writeMetric(w: ProtoWriter, m: Metric): void {
         w.fork(11);
         for (const p of d.dataPoints) {
           w.forkLarge(1);
-          writeSummaryPoint(w, p);
+          if (!writePointPartial(w, p, e)) writeSummaryPoint(w, p);
           w.join();
         }
         w.join();
@@ -687,7 +904,7 @@ function writeMetric(w: ProtoWriter, m: Metric): void {
   writeAttributes(w, 12, m.metadata);
 }
 
-function writeMetricsData(w: ProtoWriter, data: MetricsData): void {
+function writeMetricsData(w: ProtoWriter, data: MetricsData, e?: PartialEncode): void {
   const rms = data.resourceMetrics;
   for (let i = 0; i < rms.length; i++) {
     const rm = rms[i]!;
@@ -701,7 +918,7 @@ function writeMetricsData(w: ProtoWriter, data: MetricsData): void {
       const metrics = sm.metrics;
       for (let k = 0; k < metrics.length; k++) {
         w.fork(2);
-        writeMetric(w, metrics[k]!);
+        writeMetric(w, metrics[k]!, e);
         w.join();
       }
       w.string(3, sm.schemaUrl);
@@ -715,6 +932,22 @@ function writeMetricsData(w: ProtoWriter, data: MetricsData): void {
 /** Encodes an `ExportMetricsServiceRequest` (the same bytes as `MetricsData`). */
 export function encodeMetricsRequest(data: MetricsData): Uint8Array {
   return encodeMessage(data, writeMetricsData);
+}
+
+/**
+ * Encodes data decoded by {@linkcode decodeMetricsPartial} from `source`: each point of `index`
+ * as the bytes it arrived as, with its attributes from the model when `owned` holds them (in full
+ * when `owned` holds more); everything else from the model.
+ */
+export function encodeMetricsPartial(
+  data: MetricsData,
+  source: Uint8Array,
+  index: ItemIndex,
+  owned: FieldSet,
+  keys?: KeyBytes,
+): Uint8Array {
+  const e: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
+  return encodeMessage(data, (w, d) => writeMetricsData(w, d, e));
 }
 
 /**
@@ -736,4 +969,10 @@ export function encodeMetricsResponse(partial: ExportPartialSuccess | undefined)
 export const METRICS_PROTO: ProtoDecoder<"metrics"> = {
   decode: decodeMetricsRequest,
   countItems: countMetricsItems,
+  partial: {
+    attributes: DATA_POINT.attributes,
+    decode: decodeMetricsPartial,
+    fill: fillMetricsPartial,
+    encode: encodeMetricsPartial,
+  },
 };

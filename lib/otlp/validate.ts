@@ -309,65 +309,118 @@ function walk(r: ProtoReader, s: Spec, end: number): number {
       r.skip(tag, s.known, end);
       continue;
     }
-    switch (field.op) {
-      case Op.Varint:
-        r.uint32();
+    if (field.op !== Op.Msg) {
+      value(r, field.op, end);
+      continue;
+    }
+    const e = r.end(end);
+    const inner = walk(r, field.spec!, e);
+    r.checkEnd(e);
+    switch (field.count) {
+      case Count.Item:
+        items++;
         break;
-      case Op.I64:
-        fixed(r, 8);
+      case Count.Sum:
+        items += inner;
         break;
-      case Op.I32:
-        fixed(r, 4);
+      case Count.Replace:
+        items = inner;
         break;
-      case Op.Len:
-        r.pos = r.end(end);
-        break;
-      case Op.Msg: {
-        const e = r.end(end);
-        const inner = walk(r, field.spec!, e);
-        r.checkEnd(e);
-        switch (field.count) {
-          case Count.Item:
-            items++;
-            break;
-          case Count.Sum:
-            items += inner;
-            break;
-          case Count.Replace:
-            items = inner;
-            break;
-        }
-        break;
-      }
-      case Op.PackedI64: {
-        const e = r.end(end);
-        if ((e - r.pos) % 8 !== 0) {
-          throw new OtlpDecodeError(`Packed 64-bit field of ${e - r.pos} bytes at offset ${r.pos}`);
-        }
-        r.pos = e;
-        break;
-      }
-      case Op.PackedVarint: {
-        const e = r.end(end);
-        while (r.pos < e) r.uint32();
-        r.checkEnd(e);
-        break;
-      }
-      case Op.KeyValue: {
-        const e = r.end(end);
-        keyValue(r, e, 0);
-        r.checkEnd(e);
-        break;
-      }
-      case Op.AnyValue: {
-        const e = r.end(end);
-        anyValue(r, e, 0);
-        r.checkEnd(e);
-        break;
-      }
     }
   }
   return items;
+}
+
+/** Checks and skips the value of a field that is not a nested message described by a spec. */
+function value(r: ProtoReader, op: Op, end: number): void {
+  switch (op) {
+    case Op.Varint:
+      r.uint32();
+      break;
+    case Op.I64:
+      fixed(r, 8);
+      break;
+    case Op.I32:
+      fixed(r, 4);
+      break;
+    case Op.Len:
+      r.pos = r.end(end);
+      break;
+    case Op.PackedI64: {
+      const e = r.end(end);
+      if ((e - r.pos) % 8 !== 0) {
+        throw new OtlpDecodeError(`Packed 64-bit field of ${e - r.pos} bytes at offset ${r.pos}`);
+      }
+      r.pos = e;
+      break;
+    }
+    case Op.PackedVarint: {
+      const e = r.end(end);
+      while (r.pos < e) r.uint32();
+      r.checkEnd(e);
+      break;
+    }
+    case Op.KeyValue: {
+      const e = r.end(end);
+      keyValue(r, e, 0);
+      r.checkEnd(e);
+      break;
+    }
+    case Op.AnyValue: {
+      const e = r.end(end);
+      anyValue(r, e, 0);
+      r.checkEnd(e);
+      break;
+    }
+  }
+}
+
+/** The field table of one item message, for {@linkcode checkField}. */
+export type ItemSpec = Spec;
+
+/** The `Span` message. */
+export const SPAN_SPEC: ItemSpec = SPAN;
+/** The `LogRecord` message. */
+export const LOG_RECORD_SPEC: ItemSpec = LOG_RECORD;
+/** The data point messages: number, histogram, exponential histogram, summary. */
+export const POINT_SPECS: {
+  readonly number: ItemSpec;
+  readonly histogram: ItemSpec;
+  readonly exponentialHistogram: ItemSpec;
+  readonly summary: ItemSpec;
+} = {
+  number: NUMBER_POINT,
+  histogram: HISTOGRAM_POINT,
+  exponentialHistogram: EXP_HISTOGRAM_POINT,
+  summary: SUMMARY_POINT,
+};
+
+/**
+ * Checks the content of an `AnyValue` (an attribute's value) ending at `end` as decoding it would.
+ *
+ * @throws {OtlpDecodeError} when decoding it would.
+ */
+export function checkAnyValue(r: ProtoReader, end: number): void {
+  anyValue(r, end, 0);
+  r.checkEnd(end);
+}
+
+/**
+ * Checks one field of an item message whose tag was just read, exactly as decoding it would, and
+ * moves past it without building anything: partial decoders call it for the fields they skip.
+ *
+ * @throws {OtlpDecodeError} when decoding the field would.
+ */
+export function checkField(r: ProtoReader, s: ItemSpec, tag: number, end: number): void {
+  const tags = s.tags;
+  const field = tag < tags.length ? tags[tag] : undefined;
+  if (field === undefined) r.skip(tag, s.known, end);
+  else if (field.op !== Op.Msg) value(r, field.op, end);
+  else {
+    const e = r.end(end);
+    walk(r, field.spec!, e);
+    r.checkEnd(e);
+  }
 }
 
 function validate(s: Spec, bytes: Uint8Array): number {

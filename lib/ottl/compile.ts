@@ -72,10 +72,28 @@ export interface CompileOptions {
   requirePrefix?: boolean;
 }
 
+/** One path a statement or condition uses: its context and field (see `fields.ts`). */
+export interface PathUse {
+  readonly context: ContextName;
+  readonly field: string;
+  /** Its first key when that is a string literal (`attributes["k"]`). */
+  readonly key: string | undefined;
+}
+
+/** What a compiled statement or condition touches, for deciding what to decode. */
+export interface Uses {
+  /** Every path it reads or writes. */
+  readonly paths: readonly PathUse[];
+  /** Every function it calls (editors, converters, converters passed by name). */
+  readonly calls: readonly string[];
+}
+
 /** A compiled statement. */
 export interface CompiledStatement {
   /** The statement as written. */
   readonly text: string;
+  /** The paths and functions it uses. */
+  readonly uses: Uses;
   /** Runs it on one item: checks `where`, then calls the editor. Throws OttlRuntimeError. */
   execute(ctx: TransformContext): void;
 }
@@ -83,12 +101,16 @@ export interface CompiledStatement {
 /** A compiled condition. */
 export interface CompiledCondition {
   readonly text: string;
+  /** The paths and functions it uses. */
+  readonly uses: Uses;
   /** Evaluates it on one item. Throws OttlRuntimeError. */
   evaluate(ctx: TransformContext): boolean;
 }
 
 class Compiler {
   readonly #o: CompileOptions;
+  /** The paths and functions compiled so far. */
+  readonly uses: { paths: PathUse[]; calls: string[] } = { paths: [], calls: [] };
   constructor(options: CompileOptions) {
     this.#o = options;
   }
@@ -121,7 +143,11 @@ class Compiler {
         node.at,
       );
     }
-    return compilePath(node, this.#o.context, (k) => this.key(k));
+    const acc = compilePath(node, this.#o.context, (k) => this.key(k));
+    const firstKey = node.keys[0];
+    const key = firstKey?.kind === "string" ? firstKey.value : undefined;
+    this.uses.paths.push({ context: acc.context, field: acc.field, key });
+    return acc;
   }
 
   value(node: ValueNode): Getter {
@@ -183,6 +209,7 @@ class Compiler {
     if (def === undefined) {
       throw new OttlError(`unknown function "${node.name}"`, node.at);
     }
+    this.uses.calls.push(node.name);
     if (def.contexts !== undefined && !def.contexts.includes(this.#o.context)) {
       throw new OttlError(
         `function "${node.name}" is not available in context "${this.#o.context}" (only in ${
@@ -320,6 +347,7 @@ class Compiler {
         if (f === undefined || f.params.filter((q) => !q.optional).length !== 1) {
           throw new OttlError(`"${node.name}" is not a one-argument converter`, node.at);
         }
+        this.uses.calls.push(node.name);
         let current: Value;
         const fn = f.create([() => current, ...f.params.slice(1).map(() => undefined)], {
           context: this.#o.context,
@@ -475,6 +503,7 @@ export function compileStatementNode(
   const where = node.where === undefined ? undefined : c.bool(node.where);
   return {
     text,
+    uses: c.uses,
     execute: where === undefined ? (ctx) => void editor(ctx) : (ctx) => {
       if (where(ctx)) editor(ctx);
     },
@@ -487,7 +516,9 @@ export function compileConditionNode(
   node: BoolNode,
   options: CompileOptions,
 ): CompiledCondition {
-  return { text, evaluate: new Compiler(options).bool(node) };
+  const c = new Compiler(options);
+  const evaluate = c.bool(node);
+  return { text, uses: c.uses, evaluate };
 }
 
 /** True when `v` is a map value (for functions). */

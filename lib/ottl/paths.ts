@@ -37,6 +37,8 @@ export interface Accessor {
   context: ContextName;
   /** The path as written, for messages. */
   text: string;
+  /** The field of `context` it names (`attributes`, `status.code`, `cache`), without keys. */
+  field: string;
 }
 
 /** A key evaluated per item: a string (map key) or bigint (slice index). */
@@ -648,7 +650,9 @@ export function compilePath(
     );
   }
   const keys = node.keys.map(compileKey);
-  if (keys.length === 0) return { get: field.get, set: field.set, context: target, text };
+  if (keys.length === 0) {
+    return { get: field.get, set: field.set, context: target, text, field: fieldName };
+  }
   // Literal keys (`attributes["a"]["b"]`, the common case) are evaluated once, not per item.
   const literal = node.keys.every((k) => k.kind === "string" || k.kind === "int");
   const fixed = literal ? keys.map((k) => k(undefined as unknown as TransformContext)) : [];
@@ -659,6 +663,7 @@ export function compilePath(
     return {
       context: target,
       text,
+      field: fieldName,
       // One literal string key: a lookup in the list, as getIndexed would do it.
       get: only !== undefined
         ? (ctx) => findValue(of(ctx), only)
@@ -673,6 +678,7 @@ export function compilePath(
     return {
       context: target,
       text,
+      field: fieldName,
       get: (ctx) => getIndexed(get(ctx), keysFor(ctx)),
       set: (ctx, v) => {
         const holder = { value: get(ctx) };
@@ -685,6 +691,7 @@ export function compilePath(
     return {
       context: target,
       text,
+      field: fieldName,
       get: (ctx) => getIndexed(field.get(ctx), keysFor(ctx)),
       set: undefined,
     };

@@ -9,6 +9,7 @@
  * @module
  */
 import { cloneData } from "./clone.ts";
+import { ALL_FIELDS, type FieldSet, type ItemIndex, type KeyBytes, keyBytes } from "./fields.ts";
 import { countItems } from "./count.ts";
 import { appendData, emptyData } from "./split.ts";
 import type { Signal, SignalData } from "./types.ts";
@@ -35,6 +36,38 @@ export interface ProtoDecoder<S extends Signal> {
   decode(bytes: Uint8Array): SignalData[S];
   /** Counts items (spans, data points, log records) by scanning the message. */
   countItems(bytes: Uint8Array): number;
+  /** Decoding only some fields of each item, when the signal's codec offers it. */
+  partial?: PartialCodec<S>;
+}
+
+/**
+ * Partial decoding (see `lib/otlp/_partial.ts`): items decoded with only some of their fields,
+ * more fields decoded later, and an encoder that copies the bytes of fields the model does not own.
+ */
+export interface PartialCodec<S extends Signal> {
+  /** The items' attributes field. */
+  readonly attributes: FieldSet;
+  /**
+   * Decodes `bytes` with only the item fields of `want` (and, when `want` lacks the attributes,
+   * the attributes with `keys`); records each item in `index`.
+   */
+  decode(bytes: Uint8Array, want: FieldSet, index: ItemIndex, keys?: KeyBytes): SignalData[S];
+  /**
+   * Decodes the item fields of `more` into every item of `index`; `keys` when the attributes
+   * were decoded by those keys (the model's entries are merged in).
+   */
+  fill(source: Uint8Array, index: ItemIndex, more: FieldSet, keys?: KeyBytes): void;
+  /**
+   * Encodes `data`: indexed items' `owned` fields from the model, the rest from `source`; `keys`
+   * when the attributes were decoded by those keys.
+   */
+  encode(
+    data: SignalData[S],
+    source: Uint8Array,
+    index: ItemIndex,
+    owned: FieldSet,
+    keys?: KeyBytes,
+  ): Uint8Array;
 }
 
 /** One unit of telemetry of one signal, decoded lazily. */
@@ -51,6 +84,19 @@ export class Payload<S extends Signal = Signal> {
   #parts: readonly Uint8Array[] | undefined;
   #decoder: ProtoDecoder<S> | undefined;
   #count: number | undefined;
+  /** For partially decoded data: the bytes it was decoded from. */
+  #source: Uint8Array | undefined;
+  /** For partially decoded data: where each decoded item is in `#source`. */
+  #index: ItemIndex | undefined;
+  /** The item fields decoded so far (all of them unless partially decoded). */
+  #decoded: FieldSet = ALL_FIELDS;
+  /** The item fields an editor may have changed: encoded from the model, not copied. */
+  #owned: FieldSet = 0;
+  /** When the attributes were decoded by key only: those keys (else `undefined`). */
+  #keys: readonly string[] | undefined;
+  #keyBytes: KeyBytes | undefined;
+  /** Whether an editor may have changed the attributes decoded by key. */
+  #keyedOwned = false;
 
   private constructor(
     signal: S,
@@ -101,9 +147,58 @@ export class Payload<S extends Signal = Signal> {
     return this.#count;
   }
 
-  /** The decoded data, for reading only. Decodes on first use. */
-  read(): SignalData[S] {
-    if (this.#data === undefined) this.#data = this.#decoder!.decode(this.encodedProto!);
+  /**
+   * The decoded data, for reading only. Decodes on first use. `fields` (default: all) names the
+   * item fields (of spans, log records, data points) the caller reads: where the codec can, only
+   * those are decoded and the others hold placeholders, which the caller must not read; a later
+   * call asking for more decodes those first. `keys`: when `fields` lacks the attributes, the
+   * caller reads attributes only by these keys (then the items' attribute lists may hold just
+   * those). Resources, scopes, metrics and containers are always decoded.
+   */
+  read(fields: FieldSet = ALL_FIELDS, keys?: readonly string[]): SignalData[S] {
+    const data = this.#data;
+    if (data === undefined) return this.#decode(fields, keys);
+    let more = fields & ~this.#decoded;
+    const partial = this.#decoder?.partial;
+    if (
+      partial !== undefined && keys !== undefined && keys.length > 0 &&
+      (this.#decoded & partial.attributes) === 0 &&
+      (this.#keys === undefined || !keys.every((k) => this.#keys!.includes(k)))
+    ) {
+      // Keys not decoded yet: decode all the attributes (merging those decoded by key).
+      more |= partial.attributes;
+    }
+    if (more !== 0) {
+      partial!.fill(this.#source!, this.#index!, more, this.#keyBytes);
+      this.#decoded |= more;
+      if ((more & partial!.attributes) !== 0 && this.#keys !== undefined) {
+        // The attributes are whole now; those an editor changed by key are the model's.
+        this.#keys = undefined;
+        this.#keyBytes = undefined;
+        if (this.#keyedOwned) this.#owned |= partial!.attributes;
+      }
+    }
+    return data;
+  }
+
+  #decode(fields: FieldSet, keys: readonly string[] | undefined): SignalData[S] {
+    const decoder = this.#decoder!;
+    const bytes = this.encodedProto!;
+    const partial = decoder.partial;
+    if (fields === ALL_FIELDS || partial === undefined) {
+      this.#data = decoder.decode(bytes);
+      return this.#data;
+    }
+    const index: ItemIndex = new Map();
+    const byKey = (fields & partial.attributes) === 0 ? keyBytes(keys) : undefined;
+    this.#data = partial.decode(bytes, fields, index, byKey);
+    this.#source = bytes;
+    this.#index = index;
+    this.#decoded = fields;
+    if (byKey !== undefined) {
+      this.#keys = keys;
+      this.#keyBytes = byKey;
+    }
     return this.#data;
   }
 
@@ -121,13 +216,48 @@ export class Payload<S extends Signal = Signal> {
 
   /**
    * The decoded data, for changing in place. Only consumers that declare `mutatesData` may call it.
-   * The encoded form is forgotten and the item count recomputed on next use.
+   * The encoded form is forgotten and the item count recomputed on next use. `fields` and `keys`
+   * (default: all fields) name what of each item the caller reads or changes, as for
+   * {@linkcode Payload.read}; it may also remove, reorder or add items and change resources,
+   * scopes and metrics, and set attributes of `keys` (an attribute list decoded by key only
+   * changes by setting those keys). Fields nobody named are encoded by copying the bytes they
+   * arrived as.
    */
-  edit(): SignalData[S] {
-    const data = this.read();
+  edit(fields: FieldSet = ALL_FIELDS, keys?: readonly string[]): SignalData[S] {
+    const data = this.read(fields, keys);
     this.#parts = undefined;
     this.#count = undefined;
+    this.#owned |= fields;
+    if (keys !== undefined && keys.length > 0 && this.#keys !== undefined) this.#keyedOwned = true;
+    if (this.#owned === ALL_FIELDS) {
+      // Everything may have changed (and is decoded): nothing left to copy from the source.
+      this.#source = undefined;
+      this.#index = undefined;
+      this.#keys = undefined;
+      this.#keyBytes = undefined;
+    }
     return data;
+  }
+
+  /**
+   * The payload as one `Export*ServiceRequest`: the bytes it still matches when it has them, else
+   * an encoding of its data — by `encode` (the signal's full encoder), or, for partially decoded
+   * data, by copying every field no editor named from the bytes it was decoded from.
+   */
+  toProto(encode: (data: SignalData[S]) => Uint8Array): Uint8Array {
+    const encoded = this.encodedProto;
+    if (encoded !== undefined) return encoded;
+    const index = this.#index;
+    if (index !== undefined) {
+      return this.#decoder!.partial!.encode(
+        this.#data!,
+        this.#source!,
+        index,
+        this.#owned,
+        this.#keyBytes,
+      );
+    }
+    return encode(this.read());
   }
 
   /**
@@ -217,7 +347,7 @@ export class Payload<S extends Signal = Signal> {
       copy.#count = this.#count;
       return copy;
     }
-    const copy = Payload.of(this.signal, cloneData(this.signal, this.#data!), this.client);
+    const copy = Payload.of(this.signal, cloneData(this.signal, this.read()), this.client);
     copy.#count = this.#count;
     return copy;
   }

@@ -17,10 +17,8 @@ export { OTLP_SIGNALS, type OtlpSignal };
  * has them (sent as is), else a fresh encoding.
  */
 export function requestProto<S extends Signal>(payload: Payload<S>): Uint8Array {
-  const encoded = payload.encodedProto;
-  if (encoded !== undefined) return encoded;
   const codec = OTLP_SIGNALS[payload.signal] as OtlpSignal<S>;
-  return codec.encodeProto(payload.read());
+  return payload.toProto(codec.encodeProto);
 }
 
 /**
@@ -31,6 +29,6 @@ export function requestProto<S extends Signal>(payload: Payload<S>): Uint8Array 
 export function encodedPayload<S extends Signal>(payload: Payload<S>): Payload<S> {
   if (payload.encodedParts !== undefined) return payload;
   const codec = OTLP_SIGNALS[payload.signal] as OtlpSignal<S>;
-  const bytes = codec.encodeProto(payload.read());
+  const bytes = payload.toProto(codec.encodeProto);
   return Payload.fromProto(payload.signal, bytes, codec.proto, payload.client, payload.itemCount);
 }

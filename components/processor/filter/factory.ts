@@ -25,6 +25,8 @@ import {
   type TransformContext,
 } from "../../../lib/ottl/mod.ts";
 import { compileMatcher, type Matcher } from "../../../lib/processing/match.ts";
+import { itemNeeds } from "../../../lib/ottl/fields.ts";
+import { ALL_FIELDS, type Needs, NOTHING, SPAN, unionNeeds } from "../../../lib/pdata/fields.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Counter } from "../../../lib/telemetry/metrics.ts";
 import { conditionLists, type FilterConfig, filterConfigSchema, legacyBlocks } from "./config.ts";
@@ -192,13 +194,20 @@ export function createFilterProcessor<S extends Signal>(
     ...(options.counter === undefined ? {} : { counter: options.counter }),
   });
   const compiled = new Map<string, CompiledCondition[]>();
+  // The item fields the conditions read (span events when span events may be dropped); the
+  // older include/exclude blocks read whole items.
+  let needs: Needs = NOTHING;
   for (const [s, key, context, list] of conditionLists(config)) {
     if (s !== signal) continue;
     const r = compileConditions(list, { signal, context });
     if (!r.ok) throw new Error(`Invalid filter condition: ${r.issues[0]!.message}`);
     compiled.set(key, r.items);
+    needs = unionNeeds(needs, itemNeeds(signal, r.context, r.items));
   }
   const legacy = legacyBlocks(config, signal);
+  if (legacy.include !== undefined || legacy.exclude !== undefined) {
+    needs = { fields: ALL_FIELDS, keys: [] };
+  }
   const itemKey = signal === "traces" ? "span" : signal === "metrics" ? "metric" : "log_record";
   const subKey = signal === "traces" ? "spanevent" : "datapoint";
   const filters: Filters = {
@@ -220,23 +229,29 @@ export function createFilterProcessor<S extends Signal>(
   const removed: Removed = { any: false };
   return {
     mutatesData: active,
+    needs: unionNeeds(active ? needs : NOTHING, next.needs ?? NOTHING),
     consume(payload: Payload<S>): Promise<void> {
       if (!active) return next.consume(payload);
       // Conditions only read, and a pass that removes nothing leaves every array as it was, so
       // the payload keeps the encoded form it came with (the exporter sends it without encoding
       // again); it is marked edited only when something went.
-      const data = payload.read();
+      const data = payload.read(needs.fields, needs.keys);
       removed.any = false;
       try {
         run(data, filters, ctx, removed);
       } catch (error) {
-        payload.edit();
+        payload.edit(needs.fields, needs.keys);
         return Promise.reject(
           permanentError(`filter failed: ${(error as Error).message}`, { cause: error }),
         );
       }
       if (!removed.any) return next.consume(payload);
-      payload.edit();
+      // Removing items changes no field of the items kept (but span events are a span field).
+      payload.edit(
+        signal === "traces" && filters.sub !== undefined
+          ? needs.fields | SPAN.events
+          : needs.fields,
+      );
       // Like the Collector's ErrSkipProcessingData: nothing left, nothing sent, no error.
       if (isEmpty(signal, data)) return Promise.resolve();
       return next.consume(payload);

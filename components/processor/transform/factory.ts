@@ -13,6 +13,8 @@ import type { Signal } from "../../../lib/pdata/types.ts";
 import { createErrorHandler, type ErrorHandler } from "../../../lib/ottl/error_mode.ts";
 import { newTransformContext, type TransformContext } from "../../../lib/ottl/mod.ts";
 import { walk } from "../../../lib/ottl/walk.ts";
+import { itemNeeds } from "../../../lib/ottl/fields.ts";
+import { type Needs, NOTHING, unionNeeds } from "../../../lib/pdata/fields.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Counter } from "../../../lib/telemetry/metrics.ts";
 import { compileTransform, type TransformGroup } from "./_compile.ts";
@@ -76,12 +78,20 @@ export function createTransformProcessor<S extends Signal>(
       ...(options.counter === undefined ? {} : { counter: options.counter }),
     }),
   }));
+  // What of each item the statements and conditions touch: only that is decoded (and encoded
+  // again); the rest of each item stays as the bytes it came as.
+  let needs: Needs = NOTHING;
+  for (const g of groups) {
+    needs = unionNeeds(needs, itemNeeds(signal, g.context, g.statements));
+    needs = unionNeeds(needs, itemNeeds(signal, g.context, g.conditions));
+  }
   const ctx = newTransformContext();
   return {
     mutatesData: groups.length > 0,
+    needs: unionNeeds(needs, next.needs ?? NOTHING),
     consume(payload: Payload<S>): Promise<void> {
       if (groups.length === 0) return next.consume(payload);
-      const data = payload.edit();
+      const data = payload.edit(needs.fields, needs.keys);
       try {
         for (const g of groups) runGroup(signal, data, g, ctx);
       } catch (error) {

@@ -11,6 +11,7 @@
  */
 
 import type { Payload } from "../../../lib/pdata/payload.ts";
+import type { Needs } from "../../../lib/pdata/fields.ts";
 
 /** Bytes of body limit per item allowed. */
 export const BYTES_PER_ITEM = 32;
@@ -79,7 +80,13 @@ export function admitProto(
   bodyBytes: number,
   limitBytes: number,
   decodes: boolean,
+  needs?: Needs,
 ): void {
-  if (decodes && protoFitsBudget(bodyBytes, limitBytes)) payload.read();
+  // Only what of each item the pipeline declared it uses (`needs`) is decoded; the rest is
+  // still checked (see lib/otlp/_partial.ts).
+  if (decodes && protoFitsBudget(bodyBytes, limitBytes)) {
+    if (needs === undefined) payload.read();
+    else payload.read(needs.fields, needs.keys);
+  }
   checkItemBudget(payload.itemCount, limitBytes);
 }

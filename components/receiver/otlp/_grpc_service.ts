@@ -75,6 +75,7 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
           call.request.length,
           options.maxRecvMsgBytes,
           consumer.mutatesData,
+          consumer.needs,
         );
       } catch (error) {
         const refusal = inputRefusal(error);

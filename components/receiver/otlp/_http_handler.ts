@@ -244,7 +244,8 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);
         // Counting checks that a protobuf body decodes (validate.ts), without decoding it.
-        admitProto(payload, body.length, limit, next[signal]!.mutatesData);
+        const consumer = next[signal]!;
+        admitProto(payload, body.length, limit, consumer.mutatesData, consumer.needs);
       } else {
         checkItemBudget(countJsonObjects(body), limit, "JSON objects");
         payload = Payload.of(signal, codec.decodeJson(body), client);

@@ -18,6 +18,7 @@ import {
   encodeMetricsJson,
   encodeTracesJson,
 } from "../../../../lib/otlp/json.ts";
+import { OTLP_SIGNALS, type OtlpSignal } from "../../../../lib/otlp/signals.ts";
 import { cloneData } from "../../../../lib/pdata/clone.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { Signal, SignalData } from "../../../../lib/pdata/types.ts";
@@ -56,13 +57,20 @@ const top = (s: Signal, d: SignalData[Signal]): unknown[] =>
     ? (d as SignalData["metrics"]).resourceMetrics
     : (d as SignalData["logs"]).resourceLogs;
 
-/** tfo's output for one case: the resource entries that reached the next consumer. */
-async function runTfo(c: DiffCase): Promise<unknown[]> {
+/**
+ * tfo's output for one case: the resource entries that reached the next consumer. With `proto`
+ * the input arrives as protobuf, decoded ahead as the otlp receiver does (only the item fields the
+ * processor declared), and the output is taken as an exporter takes it (encoded, copying what no
+ * processor touched), then decoded again.
+ */
+async function runTfo(c: DiffCase, proto = false): Promise<unknown[]> {
   const out: unknown[] = [];
+  const codec = OTLP_SIGNALS[c.signal] as OtlpSignal<Signal>;
   const next = {
     mutatesData: false,
     consume: (p: Payload<Signal>) => {
-      out.push(...top(c.signal, p.read()));
+      const data = proto ? codec.proto.decode(p.toProto(codec.encodeProto)) : p.read();
+      out.push(...top(c.signal, data));
       return Promise.resolve();
     },
   };
@@ -74,8 +82,13 @@ async function runTfo(c: DiffCase): Promise<unknown[]> {
     : createFilterProcessor(filterConfigSchema.parse(c.config), c.signal, next, {
       logger: NOOP_LOGGER,
     });
+  let payload = Payload.of(c.signal, data);
+  if (proto) {
+    payload = Payload.fromProto(c.signal, codec.encodeProto(data), codec.proto);
+    payload.read(processor.needs!.fields, processor.needs!.keys);
+  }
   try {
-    await processor.consume(Payload.of(c.signal, data));
+    await processor.consume(payload);
   } catch {
     // A failed payload sends nothing on, as in the Collector (propagate).
   }
@@ -172,6 +185,7 @@ Deno.test({
       await Promise.race([Promise.all(ports.map((p) => waitForPort(p, 30_000))), exited]);
       exited.catch(() => {});
       const expected: unknown[][] = [];
+      const expectedProto: unknown[][] = [];
       for (const [i, c] of CASES.entries()) {
         const body = encode(c.signal, INPUT[c.signal]());
         const res = await fetch(`http://127.0.0.1:${ports[i]}/v1/${c.signal}`, {
@@ -181,6 +195,7 @@ Deno.test({
         });
         await res.body?.cancel();
         expected.push(await runTfo(c));
+        expectedProto.push(await runTfo(c, true));
       }
       const read = async (i: number): Promise<unknown[]> => {
         let text = "";
@@ -212,17 +227,21 @@ Deno.test({
         const ok = await t.step(`${c.processor} ${c.signal}: ${c.name}`, async () => {
           let theirs = normalized(c.signal, await read(i));
           let ours = normalized(c.signal, expected[i]!);
+          let oursProto = normalized(c.signal, expectedProto[i]!);
           if (/^(Parse|Extract|merge_maps)/.test(c.name)) {
             // Parsers and map literals build Go maps: their key order is random.
             theirs = sortAttributes(theirs);
             ours = sortAttributes(ours);
+            oursProto = sortAttributes(oursProto);
           }
           if (c.name.startsWith("aggregate")) {
             // The Collector groups points in a Go map: their order is random.
             theirs = sortPoints(theirs);
             ours = sortPoints(ours);
+            oursProto = sortPoints(oursProto);
           }
           assert.deepStrictEqual(ours, theirs);
+          assert.deepStrictEqual(oursProto, theirs, "through protobuf, decoded partially");
         });
         if (!ok) failed++;
       }

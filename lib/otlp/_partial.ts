@@ -1,0 +1,271 @@
+/**
+ * Partial decoding of items (spans, log records, data points): decode only the fields a pipeline
+ * declared it reads or writes, keep where each item's bytes are, decode more fields later on
+ * demand, and encode by copying the bytes of every field the model does not own.
+ *
+ * An item decoded this way is a complete model object whose undeclared fields hold their default
+ * values (placeholders); the payload that holds it makes sure nobody reads them: whoever asks for
+ * more fields gets them decoded first (see `Payload.read`).
+ *
+ * Attributes read or written only through literal keys (`attributes["k"]`) can be decoded
+ * *by key*: the item's attribute list then holds just the attributes with those keys (in their
+ * order), and new ones appended; the encoder writes those from the model where the matching
+ * attributes were and the appended ones after the others, and copies every other attribute. A
+ * later decode of all attributes merges the model's entries back in the same way.
+ *
+ * Skipped fields are still checked exactly as decoding them would check them, so a partial decode
+ * refuses the same malformed requests a full one does.
+ *
+ * Two differences from a full decode and encode, neither visible after decoding the output: fields
+ * the schema does not know (from a newer OTLP) are copied along instead of dropped, and owned
+ * fields that did not arrive, and attributes added by key, are written after the copied fields
+ * instead of in field-number order.
+ *
+ * @module
+ */
+import type { FieldSet, ItemIndex, KeyBytes } from "../pdata/fields.ts";
+import type { KeyValue } from "../pdata/types.ts";
+import { ProtoReader } from "./_proto_reader.ts";
+import type { ProtoWriter } from "./_proto_writer.ts";
+import { checkAnyValue, checkField, type ItemSpec } from "./validate.ts";
+import { writeAttribute } from "./common_proto.ts";
+
+/** An item with attributes. */
+export interface Item {
+  attributes: KeyValue[];
+}
+
+/** How one item message is decoded and encoded field by field. */
+export interface ItemCodec<T extends Item> {
+  /** The message's field table (for checking skipped fields). */
+  readonly spec: ItemSpec;
+  /** The field number of the item's attributes. */
+  readonly attributesField: number;
+  /** A new item with every field at its default. */
+  create(): T;
+  /** Gives the repeated and message fields in `want` fresh values before they are read. */
+  prepare(item: T, want: FieldSet): void;
+  /** Reads the field whose tag was just read into `item` (a wrong wire type throws). */
+  read(r: ProtoReader, item: T, tag: number, end: number): void;
+  /** Writes field number `field` of `item` (nothing when it holds the default). */
+  write(w: ProtoWriter, item: T, field: number): void;
+  /** The highest field number the message defines. */
+  readonly maxField: number;
+}
+
+/** What a partial decode needs while it runs. */
+export interface PartialDecode {
+  /** The fields to decode. */
+  readonly want: FieldSet;
+  /** Filled with every decoded item. */
+  readonly index: ItemIndex;
+  /** When the attributes are not in `want`: decode those with these keys. */
+  readonly keys: KeyBytes | undefined;
+}
+
+/**
+ * True when the `KeyValue` field whose length prefix is at `r.pos` has one of `keys` (its last
+ * `key` field, as decoding keeps it). Leaves `r.pos` after the field. With `check`, checks all of
+ * it as decoding would (else only its framing); throws only where decoding it would.
+ */
+function hasKey(r: ProtoReader, limit: number, keys: KeyBytes, check: boolean): boolean {
+  const end = r.end(limit);
+  const buf = r.buf;
+  let start = -1;
+  let stop = -1;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 10) {
+      const e = r.end(end);
+      start = r.pos;
+      stop = e;
+      r.pos = e;
+    } else if (tag === 18) {
+      const e = r.end(end);
+      if (check) checkAnyValue(r, e);
+      else r.pos = e;
+    } else r.skip(tag, 6, end);
+  }
+  r.checkEnd(end);
+  const n = stop - start;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    if (key.length !== n) continue;
+    let i = 0;
+    while (i < n && key[i] === buf[start + i]) i++;
+    if (i === n) return true;
+  }
+  return false;
+}
+
+/**
+ * Reads the fields in `want` of the item whose content is `[r.pos, end)` into `item`. With `keys`
+ * (and the attributes not in `want`), reads the attributes with those keys; with `merge` (and the
+ * attributes in `want`), takes the attributes with `keys` from `merge` instead of the bytes.
+ * Returns whether an attribute had one of `keys`.
+ */
+function readFields<T extends Item>(
+  r: ProtoReader,
+  codec: ItemCodec<T>,
+  item: T,
+  end: number,
+  want: FieldSet,
+  check: boolean,
+  keys: KeyBytes | undefined,
+  merge: KeyValue[] | undefined,
+): boolean {
+  const af = codec.attributesField;
+  const wantsAttributes = ((want >>> af) & 1) === 1;
+  const keyed = keys !== undefined && (!wantsAttributes || merge !== undefined);
+  codec.prepare(item, want);
+  if (keyed && !wantsAttributes) item.attributes = [];
+  let next = 0;
+  let matched = false;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const f = tag >>> 3;
+    if (keyed && f === af && (tag & 7) === 2) {
+      const at = r.pos;
+      // Checks the attribute (when it is not decoded) and moves past it.
+      const match = hasKey(r, end, keys, check);
+      if (match) matched = true;
+      if (merge !== undefined) {
+        if (match) {
+          if (next < merge.length) item.attributes.push(merge[next++]!);
+        } else {
+          r.pos = at;
+          codec.read(r, item, tag, end);
+        }
+      } else if (match) {
+        r.pos = at;
+        codec.read(r, item, tag, end);
+      }
+    } else if (f < 31 && ((want >>> f) & 1) === 1) codec.read(r, item, tag, end);
+    else if (check) checkField(r, codec.spec, tag, end);
+    else r.skip(tag, 0, end);
+  }
+  r.checkEnd(end);
+  if (merge !== undefined) {
+    for (; next < merge.length; next++) item.attributes.push(merge[next]!);
+  }
+  return matched;
+}
+
+/** An index entry: the item's offset and whether an attribute had one of the keys. */
+export function indexEntry(at: number, matched: boolean): number {
+  return at * 2 + (matched ? 1 : 0);
+}
+
+/** The offset of the item of index entry `entry`. */
+export function offsetOf(entry: number): number {
+  return Math.floor(entry / 2);
+}
+
+/**
+ * Decodes the item field whose length prefix is at `r.pos` (its tag read), with only the fields
+ * of `p.want` (and the attributes with `p.keys`), and records it in `p.index`.
+ */
+export function readItemPartial<T extends Item>(
+  r: ProtoReader,
+  limit: number,
+  codec: ItemCodec<T>,
+  p: PartialDecode,
+): T {
+  const at = r.pos;
+  const end = r.end(limit);
+  const item = codec.create();
+  const matched = readFields(r, codec, item, end, p.want, true, p.keys, undefined);
+  p.index.set(item, indexEntry(at, matched));
+  return item;
+}
+
+/**
+ * Decodes the fields of `more` into every item of `index` from `source`, the bytes they were
+ * decoded from (which were checked then). `keys`: the attributes were decoded by these keys; when
+ * `more` holds the attributes, the model's entries are merged into the whole list.
+ */
+export function fillItems<T extends Item>(
+  codec: ItemCodec<T>,
+  source: Uint8Array,
+  index: ItemIndex,
+  more: FieldSet,
+  keys: KeyBytes | undefined,
+): void {
+  const r = new ProtoReader(source);
+  for (const [item, entry] of index) fillItem(r, codec, item as T, entry, more, keys);
+}
+
+/** {@linkcode fillItems} for one item, of index entry `entry` in `r`'s buffer. */
+export function fillItem<T extends Item>(
+  r: ProtoReader,
+  codec: ItemCodec<T>,
+  item: T,
+  entry: number,
+  more: FieldSet,
+  keys: KeyBytes | undefined,
+): void {
+  const merging = keys !== undefined && ((more >>> codec.attributesField) & 1) === 1;
+  r.pos = offsetOf(entry);
+  const end = r.end(r.len);
+  if (merging) readFields(r, codec, item, end, more, false, keys, item.attributes);
+  else readFields(r, codec, item, end, more, false, undefined, undefined);
+}
+
+/**
+ * Writes the content of `item` (decoded from `source`, index entry `entry`): the fields of `owned` from the
+ * model, every other field as the bytes it arrived as, in the order they arrived; owned fields
+ * that did not arrive follow at the end. With `keys` (attributes decoded by key, not owned
+ * whole), the model's attributes replace those with the keys, and the rest of them follow the
+ * last attribute.
+ */
+export function writeItemPartial<T extends Item>(
+  w: ProtoWriter,
+  codec: ItemCodec<T>,
+  item: T,
+  r: ProtoReader,
+  entry: number,
+  owned: FieldSet,
+  keys: KeyBytes | undefined,
+): void {
+  const source = r.buf;
+  const af = codec.attributesField;
+  const keyed = keys !== undefined && ((owned >>> af) & 1) === 0;
+  // When no attribute had a key, every attribute is copied and the model's are all new.
+  const matched = entry % 2 === 1;
+  const model = item.attributes;
+  let next = 0;
+  r.pos = offsetOf(entry);
+  const end = r.end(r.len);
+  let copyFrom = r.pos;
+  let written = 0;
+  while (r.pos < end) {
+    const start = r.pos;
+    const tag = r.uint32();
+    const f = tag >>> 3;
+    if (keyed && matched && f === af && (tag & 7) === 2) {
+      // hasKey leaves r.pos after the attribute.
+      if (hasKey(r, end, keys, false)) {
+        w.raw(source, copyFrom, start);
+        if (next < model.length) writeAttribute(w, af, model[next++]!);
+        copyFrom = r.pos;
+      }
+    } else if (f < 31 && ((owned >>> f) & 1) === 1) {
+      w.raw(source, copyFrom, start);
+      if (((written >>> f) & 1) === 0) {
+        codec.write(w, item, f);
+        written |= 1 << f;
+      }
+      r.skip(tag, 0, end);
+      copyFrom = r.pos;
+    } else r.skip(tag, 0, end);
+  }
+  w.raw(source, copyFrom, end);
+  // Attributes the model added: after the others (a repeated field's entries need not be
+  // adjacent), so they decode last, as appended.
+  for (; keyed && next < model.length; next++) writeAttribute(w, af, model[next]!);
+  const left = owned & ~written;
+  if (left === 0) return;
+  for (let f = 1; f <= codec.maxField; f++) {
+    if (((left >>> f) & 1) === 1) codec.write(w, item, f);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Field sets of the per-item messages (spans, log records): which fields of an item a component
+ * reads or writes, as a bit set over the item's OTLP protobuf field numbers (bit `n` is field `n`).
+ * A payload decoded for a consumer that declares its fields decodes only those and keeps the rest
+ * as bytes that the encoder copies (see `Payload.read`).
+ *
+ * @module
+ */
+
+/** A bit set of item fields: bit `n` set means OTLP field number `n` of the item message. */
+export type FieldSet = number;
+
+/** Every field (what a consumer that declares nothing gets). */
+export const ALL_FIELDS: FieldSet = -1;
+
+/** No item field: the resource, scope and container structure only. */
+export const NO_FIELDS: FieldSet = 0;
+
+/** The bit of field number `n`. */
+export function field(n: number): FieldSet {
+  return 1 << n;
+}
+
+/** `Span` fields (trace.proto). */
+export const SPAN = {
+  traceId: field(1),
+  spanId: field(2),
+  traceState: field(3),
+  parentSpanId: field(4),
+  name: field(5),
+  kind: field(6),
+  startTimeUnixNano: field(7),
+  endTimeUnixNano: field(8),
+  attributes: field(9),
+  droppedAttributesCount: field(10),
+  events: field(11),
+  droppedEventsCount: field(12),
+  links: field(13),
+  droppedLinksCount: field(14),
+  status: field(15),
+  flags: field(16),
+} as const;
+
+/** `LogRecord` fields (logs.proto). */
+export const LOG_RECORD = {
+  timeUnixNano: field(1),
+  severityNumber: field(2),
+  severityText: field(3),
+  body: field(5),
+  attributes: field(6),
+  droppedAttributesCount: field(7),
+  flags: field(8),
+  traceId: field(9),
+  spanId: field(10),
+  observedTimeUnixNano: field(11),
+  eventName: field(12),
+} as const;
+
+/**
+ * Where the items of a partially decoded payload are in the bytes it was decoded from: each item
+ * object to the offset of its length prefix.
+ */
+export type ItemIndex = Map<object, number>;
+
+/**
+ * Data point fields, the same for every point type (their field numbers differ): the attributes,
+ * and any other bit for everything else of the point.
+ */
+export const DATA_POINT = {
+  attributes: field(1),
+} as const;
+
+/**
+ * What a consumer decodes of each item: `fields`, and, when `fields` lacks the attributes, the
+ * attribute `keys` it reads or sets by literal key (`attributes["k"]`; none: no attribute at all).
+ */
+export interface Needs {
+  readonly fields: FieldSet;
+  readonly keys: readonly string[];
+}
+
+/** Needing nothing of any item. */
+export const NOTHING: Needs = Object.freeze({ fields: NO_FIELDS, keys: Object.freeze([]) });
+
+/** What `a` and `b` need together. */
+export function unionNeeds(a: Needs, b: Needs): Needs {
+  if (b.fields === 0 && b.keys.length === 0) return a;
+  if (a.fields === 0 && a.keys.length === 0) return b;
+  return { fields: a.fields | b.fields, keys: [...new Set([...a.keys, ...b.keys])] };
+}
+
+/** Attribute keys as UTF-8, for comparing with encoded keys. */
+export type KeyBytes = readonly Uint8Array[];
+
+const utf8 = new TextEncoder();
+
+/** The UTF-8 forms of `keys`, or `undefined` when there are none. */
+export function keyBytes(keys: readonly string[] | undefined): KeyBytes | undefined {
+  return keys === undefined || keys.length === 0 ? undefined : keys.map((k) => utf8.encode(k));
+}
+
+/** True when `have` holds every field of `want`. */
+export function covers(have: FieldSet, want: FieldSet): boolean {
+  return (want & ~have) === 0;
+}
