@@ -65,9 +65,8 @@ export async function readHead(file: Deno.FsFile, n: number): Promise<Uint8Array
   return buf.subarray(0, got);
 }
 
-/** Reads up to `buf.length` bytes at `offset` into `buf`; returns the part filled. */
-async function readAt(file: Deno.FsFile, offset: number, buf: Uint8Array): Promise<Uint8Array> {
-  const n = buf.length;
+async function readAt(file: Deno.FsFile, offset: number, n: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(n);
   await file.seek(offset, Deno.SeekMode.Start);
   let got = 0;
   while (got < n) {
@@ -98,8 +97,6 @@ export class FileReader {
   #tailEnd = -1;
   #tailSince = 0;
   readonly #opts: ReaderOptions;
-  /** The read buffer, made on the first read. */
-  #buf: Uint8Array | undefined;
 
   constructor(
     id: string,
@@ -138,11 +135,7 @@ export class FileReader {
     const start = this.offset;
     if (this.file === undefined || size <= start) return { tokens: [], offset: start, more: false };
     const want = Math.min(size - start, opts.budget);
-    // One buffer per file, reused: tokens are copies (strings, or sliced bytes), never views.
-    if (this.#buf === undefined || this.#buf.length < want) {
-      this.#buf = new Uint8Array(Math.max(want, Math.min(opts.budget, 64 * 1024)));
-    }
-    const data = await readAt(this.file, start, this.#buf.subarray(0, want));
+    const data = await readAt(this.file, start, want);
     const more = start + data.length < size;
     const tokens: (string | Uint8Array)[] = [];
     const used = opts.lineStart === undefined && opts.lineEnd === undefined

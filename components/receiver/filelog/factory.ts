@@ -28,11 +28,6 @@ import { type FileRecordData, FileTracker } from "./_tracker.ts";
 
 /** Bytes read from one file per poll; a file with more is read again without waiting. */
 const FILE_BUDGET = 1024 * 1024;
-/**
- * Bytes of lines per payload sent downstream, and per read of a file: what this receiver holds
- * at once. A payload waits for the pipeline to accept it before the next is read.
- */
-export const CHUNK_BYTES = 16 * 1024;
 /** Bytes read from all files per poll. */
 const POLL_BUDGET = 4 * 1024 * 1024;
 /** Storage key prefix of file records. */
@@ -101,7 +96,7 @@ export function createFilelogReceiver(
     preserveLeading: config.preserve_leading_whitespaces,
     preserveTrailing: config.preserve_trailing_whitespaces,
     forceFlushMs: config.force_flush_period,
-    budget: CHUNK_BYTES,
+    budget: FILE_BUDGET,
   };
   const tracker = new FileTracker(readerOptions, config.fingerprint_size);
   const fastPath = pipeline.empty && Object.keys(config.resource).length === 0;
@@ -182,14 +177,7 @@ export function createFilelogReceiver(
     }
   }
 
-  /**
-   * One poll: find, read, send, commit. Resolves true when files have more to read.
-   *
-   * Data goes downstream in chunks of about {@linkcode CHUNK_BYTES}: a file with more than that
-   * is read a chunk at a time, and each chunk is consumed (and its offset committed) before the
-   * next is read, so a slow pipeline slows the reading and no more than a chunk of lines is held
-   * here; small reads of several files share one chunk.
-   */
+  /** One poll: find, read, send, commit. Resolves true when files have more to read. */
   async function poll(): Promise<boolean> {
     let paths = await findFiles(include, exclude);
     if (paths.length > config.max_concurrent_files) {
@@ -204,104 +192,36 @@ export function createFilelogReceiver(
     const now = clock.now();
     const observed = nowUnixNano();
     const unfinished = new Set<FileReader>();
-    // The chunk being filled: its records (or operator entries) and the reads they came from.
-    let records: LogRecord[] = [];
-    let entries: Entry[] = [];
-    let reads: { reader: FileReader; offset: number }[] = [];
-    let chunkBytes = 0;
+    const reads: { p: PlannedRead; offset: number }[] = [];
+    const records: LogRecord[] = [];
+    const entries: Entry[] = [];
     const emit = (e: Entry) => entries.push(e);
-
-    /** Sends the chunk and commits its reads; false when the pipeline refused it. */
-    async function flush(final: boolean): Promise<boolean> {
-      if (final && stopped) pipeline.flush(emit);
-      const n = records.length + entries.length;
-      if (n > 0 && logs !== undefined) {
-        const resourceLogs: ResourceLogs[] = fastPath
-          ? [{
-            resource: newResource(),
-            scopeLogs: [{ scope: newScope(), logRecords: records, schemaUrl: "" }],
-            schemaUrl: "",
-          }]
-          : toResourceLogs(entries);
-        records = [];
-        entries = [];
-        try {
-          await logs.consume(Payload.of("logs", { resourceLogs }));
-        } catch (error) {
-          logger.warn("The pipeline refused log entries; they will be read again", {
-            error: errorMessage(error),
-            items: n,
-          });
-          for (const r of reads) unfinished.add(r.reader);
-          reads = [];
-          return false;
-        }
-      }
-      for (const r of reads) r.reader.commit({ tokens: [], offset: r.offset, more: false });
-      reads = [];
-      chunkBytes = 0;
-      return true;
-    }
-
     let total = 0;
     let more = false;
-    let refused = false;
     for (const p of plan) {
-      if (refused || total >= POLL_BUDGET) {
+      if (total >= POLL_BUDGET) {
         unfinished.add(p.reader);
-        if (!refused) more = true;
+        more = true;
         continue;
       }
-      let fileBytes = 0;
-      for (;;) {
-        let result;
-        try {
-          result = await p.reader.read(p.size, now);
-        } catch (error) {
-          logger.warn("Cannot read file", { path: p.reader.path, error: errorMessage(error) });
-          break;
-        }
-        const used = result.offset - p.reader.offset;
-        total += used;
-        fileBytes += used;
-        chunkBytes += used;
-        reads.push({ reader: p.reader, offset: result.offset });
-        if (result.tokens.length > 0) await addTokens(p.reader.path, result.tokens);
-        const again = result.more && fileBytes < FILE_BUDGET && total < POLL_BUDGET;
-        if (result.more && !again) {
-          more = true;
-          unfinished.add(p.reader);
-        }
-        // The next read of this file starts at its committed offset: send this chunk first.
-        if (again || chunkBytes >= CHUNK_BYTES) {
-          if (!(await flush(false))) {
-            refused = true;
-            unfinished.add(p.reader);
-            break;
-          }
-        }
-        if (!again || stopped) {
-          if (again) unfinished.add(p.reader);
-          break;
-        }
+      let result;
+      try {
+        result = await p.reader.read(p.size, now);
+      } catch (error) {
+        logger.warn("Cannot read file", { path: p.reader.path, error: errorMessage(error) });
+        continue;
       }
-    }
-    if (!refused && !(await flush(true))) refused = true;
-    if (refused) {
-      for (const p of plan) if (p.lost) unfinished.add(p.reader);
-      tracker.finishPoll(plan, unfinished);
-      await persistQuietly();
-      return false;
-    }
-    tracker.finishPoll(plan, unfinished);
-    await persistQuietly();
-    return more;
-
-    async function addTokens(path: string, tokens: (string | Uint8Array)[]): Promise<void> {
-      const attrs = await fileAttributes(path);
+      total += result.offset - p.reader.offset;
+      if (result.more) {
+        more = true;
+        unfinished.add(p.reader);
+      }
+      reads.push({ p, offset: result.offset });
+      if (result.tokens.length === 0) continue;
+      const attrs = await fileAttributes(p.reader.path);
       if (fastPath) {
         const keys = Object.keys(attrs);
-        for (const body of tokens) {
+        for (const body of result.tokens) {
           const attributes: KeyValue[] = new Array(keys.length);
           for (let i = 0; i < keys.length; i++) {
             attributes[i] = { key: keys[i]!, value: attrs[keys[i]!] };
@@ -309,7 +229,7 @@ export function createFilelogReceiver(
           records.push(newLogRecord({ observedTimeUnixNano: observed, body, attributes }));
         }
       } else {
-        for (const body of tokens) {
+        for (const body of result.tokens) {
           const e = newEntry(body, observed);
           Object.assign(e.attributes, attrs);
           Object.assign(e.resource, config.resource);
@@ -317,14 +237,36 @@ export function createFilelogReceiver(
         }
       }
     }
-  }
-
-  async function persistQuietly(): Promise<void> {
+    if (stopped) pipeline.flush(emit);
+    const n = records.length + entries.length;
+    if (n > 0 && logs !== undefined) {
+      const resourceLogs: ResourceLogs[] = fastPath
+        ? [{
+          resource: newResource(),
+          scopeLogs: [{ scope: newScope(), logRecords: records, schemaUrl: "" }],
+          schemaUrl: "",
+        }]
+        : toResourceLogs(entries);
+      try {
+        await logs.consume(Payload.of("logs", { resourceLogs }));
+      } catch (error) {
+        logger.warn("The pipeline refused log entries; they will be read again", {
+          error: errorMessage(error),
+          items: n,
+        });
+        for (const p of plan) if (p.lost) unfinished.add(p.reader);
+        tracker.finishPoll(plan, unfinished);
+        return false;
+      }
+    }
+    for (const { p, offset } of reads) p.reader.commit({ tokens: [], offset, more: false });
+    tracker.finishPoll(plan, unfinished);
     try {
       await persist(tracker.readers, tracker.takeForgotten());
     } catch (error) {
       logger.warn("Cannot save file offsets", { error: errorMessage(error) });
     }
+    return more;
   }
 
   function pollOnce(): Promise<boolean> {
