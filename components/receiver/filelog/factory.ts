@@ -24,7 +24,7 @@ import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metric
 import { type FilelogConfig, filelogConfigSchema } from "./config.ts";
 import { compileGlob, findFiles } from "./_finder.ts";
 import type { FileReader, ReaderOptions } from "./_reader.ts";
-import { type FileRecordData, FileTracker } from "./_tracker.ts";
+import { type FileRecordData, FileTracker, type PlannedRead } from "./_tracker.ts";
 
 /** Bytes read from one file per poll; a file with more is read again without waiting. */
 const FILE_BUDGET = 1024 * 1024;
