@@ -135,7 +135,8 @@ class Compiler {
   path(node: PathNode) {
     const first = node.names[0]!;
     if (
-      this.#o.requirePrefix && first !== "cache" && prefixContext(first) === undefined
+      this.#o.requirePrefix && first !== "cache" && first !== "metadata" &&
+      prefixContext(first) === undefined
     ) {
       throw new OttlError(
         `path "${node.names.join(".")}" has no context prefix (start it with one of resource, ` +

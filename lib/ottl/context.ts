@@ -72,6 +72,11 @@ export interface TransformContext {
   log: LogRecord | undefined;
   /** The `cache` map; `undefined` until first used. */
   cache: KeyValue[] | undefined;
+  /**
+   * The request metadata of the payload being processed (the receiver's `include_metadata`
+   * headers or gRPC metadata, keys in lower case), read by the `metadata` path.
+   */
+  metadata: ReadonlyMap<string, readonly string[]>;
 }
 
 /** A context object with nothing set, for the processors to fill. */
@@ -89,8 +94,12 @@ export function newTransformContext(): TransformContext {
     datapoint: undefined,
     log: undefined,
     cache: undefined,
+    metadata: NO_METADATA,
   };
 }
+
+/** Request metadata of data that came from no client. */
+const NO_METADATA: ReadonlyMap<string, readonly string[]> = new Map();
 
 /** The contexts a context can read: itself and everything above it. */
 export const REACHABLE: Readonly<Record<ContextName, readonly ContextName[]>> = {

@@ -121,7 +121,10 @@ export function itemFields(
   let fields = context === "spanevent" ? SPAN.events : NO_FIELDS;
   for (const { uses } of items) {
     for (const p of uses.paths) {
-      if (p.field === "cache" || p.context === "resource" || p.context === "scope") continue;
+      if (
+        p.field === "cache" || p.field === "metadata" || p.context === "resource" ||
+        p.context === "scope"
+      ) continue;
       if (p.context === "spanevent" && signal === "traces") fields |= SPAN.events;
       else if (p.context === itemContext) fields |= pathField(table, p.field);
       else return ALL_FIELDS;
@@ -140,7 +143,7 @@ function pointFields(items: readonly { readonly uses: Uses }[]): FieldSet {
   let fields = NO_FIELDS;
   for (const { uses } of items) {
     for (const p of uses.paths) {
-      if (p.field === "cache") continue;
+      if (p.field === "cache" || p.field === "metadata") continue;
       if (p.context === "datapoint") {
         if (p.field.split(".")[0] !== "attributes") return ALL_FIELDS;
         fields |= DATA_POINT.attributes;

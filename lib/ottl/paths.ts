@@ -600,9 +600,28 @@ const cacheField: Field = {
   },
 };
 
+/**
+ * `metadata`: the request metadata, as the Collector's OTTL offers it in every context (read only):
+ * `metadata["key"]` is the key's first value (keys match case-insensitively, as HTTP headers do)
+ * or nil; `metadata` alone is a map of every key to its first value.
+ */
+const metadataField: Field = {
+  get: (c) => {
+    const kvlist: KeyValue[] = [];
+    for (const [key, values] of c.metadata) {
+      if (values.length > 0) kvlist.push({ key, value: values[0]! });
+    }
+    return { kvlist };
+  },
+};
+
+function metadataValue(c: TransformContext, key: string): Value {
+  return c.metadata.get(key.toLowerCase())?.[0];
+}
+
 /** The field names a context offers, for messages. */
 export function fieldNames(context: ContextName): string[] {
-  return ["cache", ...Object.keys(FIELDS[context])];
+  return ["cache", "metadata", ...Object.keys(FIELDS[context])];
 }
 
 /**
@@ -640,6 +659,26 @@ export function compilePath(
     );
   }
   const fieldName = rest.join(".");
+  // Bare `metadata` is the request's; with a context prefix (`metric.metadata`), or in a context
+  // that has a field of that name, it stays that field.
+  if (fieldName === "metadata" && rest === node.names && FIELDS[target].metadata === undefined) {
+    const keys = node.keys;
+    if (keys.length === 0) {
+      return { get: metadataField.get, set: undefined, context: target, text, field: fieldName };
+    }
+    const key = keys[0]!;
+    if (keys.length > 1 || key.kind !== "string") {
+      throw new OttlError(`path "${text}" takes one string key: metadata["name"]`, key.at);
+    }
+    const name = (key as { value: string }).value;
+    return {
+      get: (ctx) => metadataValue(ctx, name),
+      set: undefined,
+      context: target,
+      text,
+      field: fieldName,
+    };
+  }
   const field = fieldName === "cache" ? cacheField : FIELDS[target][fieldName];
   if (field === undefined) {
     throw new OttlError(

@@ -237,6 +237,7 @@ export function createFilterProcessor<S extends Signal>(
       // again); it is marked edited only when something went.
       const data = payload.read(needs.fields, needs.keys);
       removed.any = false;
+      ctx.metadata = payload.client.metadata;
       try {
         run(data, filters, ctx, removed);
       } catch (error) {

@@ -92,6 +92,7 @@ export function createTransformProcessor<S extends Signal>(
     consume(payload: Payload<S>): Promise<void> {
       if (groups.length === 0) return next.consume(payload);
       const data = payload.edit(needs.fields, needs.keys);
+      ctx.metadata = payload.client.metadata;
       try {
         for (const g of groups) runGroup(signal, data, g, ctx);
       } catch (error) {
