@@ -13,6 +13,7 @@
  */
 import { z } from "zod";
 import { duration } from "../config/schema.ts";
+import { readPem } from "../net/http_client_tls.ts";
 
 /** `host:port` of one broker. */
 const broker = z.string().regex(/^[^\s:]+:\d{1,5}$/, { message: "must be host:port" });
@@ -105,15 +106,6 @@ export interface KafkaClientOptions {
     username: string;
     password: string;
   };
-}
-
-async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new Error(`Cannot read the ${what} "${path}"`, { cause: error });
-  }
 }
 
 /**

@@ -38,7 +38,11 @@ export const httpClientTlsSchema = z
 /** A validated `tls` key. */
 export type HttpClientTlsConfig = z.output<typeof httpClientTlsSchema>;
 
-async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
+/**
+ * The text of the PEM file at `path`, or undefined without a path.
+ * @throws {Error} `Cannot read the <what> "<path>"` when the file cannot be read.
+ */
+export async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
   try {
     return await Deno.readTextFile(path);

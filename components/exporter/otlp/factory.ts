@@ -38,15 +38,7 @@ import { encodedPayload, OTLP_SIGNALS, type OtlpSignal, requestProto } from "./s
 import { resolveClientAuth, withAuthHeaders } from "./client_auth.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { hostPortLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
-
-async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new Error(`Cannot read the ${what} "${path}"`, { cause: error });
-  }
-}
+import { readPem } from "../../../lib/net/http_client_tls.ts";
 
 /** The TLS settings of the channel, or undefined for plaintext; reads the PEM files. */
 async function loadTls(config: OtlpConfig, https: boolean): Promise<GrpcClientTls | undefined> {

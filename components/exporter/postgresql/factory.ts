@@ -44,6 +44,7 @@ import {
   type TableKind,
   tableName,
 } from "./_schema.ts";
+import { readPem } from "../../../lib/net/http_client_tls.ts";
 
 const SWEEP_EVERY_MS = 10 * 60_000;
 const METRIC_KINDS: readonly TableKind[] = [
@@ -53,15 +54,6 @@ const METRIC_KINDS: readonly TableKind[] = [
   "exponential_histogram",
   "summary",
 ];
-
-async function readPem(path: string | undefined, what: string): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new Error(`Cannot read the ${what} "${path}"`, { cause: error });
-  }
-}
 
 async function loadTls(config: PostgresqlConfig): Promise<PgTls | undefined> {
   const tls = config.tls;
