@@ -10,6 +10,7 @@
  * @module
  */
 import { ExponentialBackoff } from "../backoff.ts";
+import { sleep, SYSTEM_CLOCK } from "../clock.ts";
 import { K8sApiError, type K8sClient, type WatchEvent } from "./client.ts";
 
 /** The metadata every object has. */
@@ -147,13 +148,7 @@ export function startInformer<T extends K8sObject>(options: InformerOptions<T>):
         }
         options.onError?.(error);
         resourceVersion = undefined;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoff.next());
-          abort.signal.addEventListener("abort", () => {
-            clearTimeout(timer);
-            resolve();
-          }, { once: true });
-        });
+        await sleep(SYSTEM_CLOCK, backoff.next(), abort.signal);
       }
     }
   }

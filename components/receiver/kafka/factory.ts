@@ -31,7 +31,7 @@ import type { Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer as PipelineConsumer } from "../../../lib/consumer/consumer.ts";
 import { errorMessage, isPermanent } from "../../../lib/consumer/consumer.ts";
 import { ExponentialBackoff } from "../../../lib/backoff.ts";
-import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
+import { sleep, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { kafkaClientOptions, kafkaErrorDetails } from "../../../lib/kafka/client_config.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { OTLP_SIGNALS, type OtlpSignal } from "../../../lib/otlp/signals.ts";
@@ -67,19 +67,6 @@ interface TopicRoute {
 
 /** A record that is not OTLP of its topic's encoding. */
 class UndecodableRecord extends Error {}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** Creates a `kafka` receiver. */
 function createKafkaReceiver(
@@ -250,7 +237,7 @@ function createKafkaReceiver(
           if (markAfter) await mark(message);
           return;
         }
-        await sleep(backoff?.next() ?? 1000, stopping.signal);
+        await sleep(SYSTEM_CLOCK, backoff?.next() ?? 1000, stopping.signal);
         if (stopping.signal.aborted) return; // not marked: read again after a restart
       }
     }
@@ -304,7 +291,7 @@ function createKafkaReceiver(
       const s = stream;
       stream = undefined;
       await s?.close().catch(() => {});
-      if (!stopping.signal.aborted) await sleep(retry.next(), stopping.signal);
+      if (!stopping.signal.aborted) await sleep(SYSTEM_CLOCK, retry.next(), stopping.signal);
     }
   }
 
