@@ -34,8 +34,6 @@ const SECTION_END = "<!-- sources-bench:end -->";
 const PEERS = `${Deno.env.get("TFO_PEERS_DIR") ?? `${Deno.env.get("HOME")}/.cache/tfo-peers`}/bin`;
 const OTELCOL_CONTRIB = Deno.env.get("OTELCOL_CONTRIB") ?? `${PEERS}/otelcol-contrib`;
 const RSYSLOGD = "/usr/sbin/rsyslogd";
-/** rsyslog writes `%app-name%\n` per line: "nginx\n". */
-const RSYSLOG_LINE_BYTES = 6;
 
 type Protocol = "syslog" | "forward";
 type Engine = "tfo" | "collector" | "rsyslog";
@@ -107,9 +105,9 @@ function rsyslogConfig(dir: string, port: number): string {
   return `global(workDirectory="${dir}")
 module(load="imtcp" MaxSessions="64")
 input(type="imtcp" address="127.0.0.1" port="${port}")
-template(name="app" type="string" string="%app-name%\\n")
+template(name="all" type="string" string="%jsonmesg%\\n")
 main_queue(queue.type="FixedArray" queue.size="100000")
-action(type="omfile" file="${dir}/out.log" template="app" asyncWriting="on"
+action(type="omfile" file="${dir}/out.log" template="all" asyncWriting="on"
        ioBufferSize="256k" flushInterval="1" flushOnTXEnd="off")
 `;
 }
@@ -119,18 +117,39 @@ async function sinkLogs(port: number): Promise<number> {
   return ((await res.json()) as SinkStats).items.logs;
 }
 
-async function fileLines(path: string): Promise<number> {
-  try {
-    return Math.floor((await Deno.stat(path)).size / RSYSLOG_LINE_BYTES);
-  } catch {
-    return 0;
-  }
+/** Counts the lines of a file that only grows, reading only what was added since last time. */
+function lineCounter(path: string): () => Promise<number> {
+  let offset = 0;
+  let lines = 0;
+  const chunk = new Uint8Array(1 << 20);
+  return async () => {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path);
+    } catch {
+      return 0;
+    }
+    try {
+      await file.seek(offset, Deno.SeekMode.Start);
+      for (;;) {
+        const n = await file.read(chunk);
+        if (n === null || n === 0) break;
+        offset += n;
+        for (let at = chunk.indexOf(0x0a); at >= 0 && at < n; at = chunk.indexOf(0x0a, at + 1)) {
+          lines++;
+        }
+      }
+    } finally {
+      file.close();
+    }
+    return lines;
+  };
 }
 
 async function runOne(
   protocol: Protocol,
   engine: Engine,
-  o: { records: number; connections: number; profileDir?: string },
+  o: { records: number; connections: number; profileDir?: string | undefined },
 ): Promise<Result> {
   const group = new ChildGroup();
   const dir = await Deno.makeTempDir({ prefix: "tfo-sources-bench-" });
@@ -150,7 +169,7 @@ async function runOne(
         "-i",
         `${dir}/rsyslogd.pid`,
       ]);
-      delivered = () => fileLines(`${dir}/out.log`);
+      delivered = lineCounter(`${dir}/out.log`);
     } else {
       const sink = group.spawn("sink", DENO, [
         "run",
@@ -279,8 +298,8 @@ function render(results: Result[], o: { records: number; connections: number }, 
     `generator process writes the records over ${o.connections} TCP connections as fast as the ` +
     "receiver reads them. syslog: RFC 5424 lines of 160 bytes with structured data, newline " +
     "framed; tfo parses them into log records and sends OTLP (batch → otlphttp) to the sink; " +
-    "rsyslog 8 parses them (`imtcp`, RFC 5424 parser) and writes one property per line to a file " +
-    "(`omfile`, async writes) — less work than tfo's, the natural job of each. forward: " +
+    "rsyslog 8 parses them (`imtcp`, RFC 5424 parser) and writes every parsed field as one JSON " +
+    "line (`%jsonmesg%`) to a file (`omfile`, async writes), its natural job. forward: " +
     "PackedForward messages of 100 records (Fluent Bit's form); tfo and the Collector v0.161 " +
     "(`fluent_forward`) both send OTLP (batch → otlp_http) to the sink. Time runs from the first " +
     "byte to the last record counted at the sink (or in rsyslog's file); CPU is the receiving " +

@@ -74,6 +74,7 @@ export class Framer {
         at = space + 1 + length;
       }
     } else {
+      at = this.#asciiLines(joined, out);
       for (;;) {
         const end = joined.indexOf(this.mode.trailer, at);
         if (end < 0) {
@@ -94,6 +95,29 @@ export class Framer {
     }
     this.#pending = joined.slice(at);
     return out.filter((m) => m.length > 0);
+  }
+
+  /**
+   * The fast path of trailer framing: when every complete line in `joined` is ASCII and within
+   * the limit (the usual case), decodes them with one call and splits the string; returns where
+   * the lines it took end (0 when it took none, and the byte-wise path does the rest).
+   */
+  #asciiLines(joined: Uint8Array, out: string[]): number {
+    const last = joined.lastIndexOf(this.mode.trailer);
+    if (last < 0) return 0;
+    let or = 0;
+    for (let i = 0; i < last; i++) or |= joined[i]!;
+    if (or >= 0x80) return 0;
+    const text = this.#decoder.decode(joined.subarray(0, last));
+    const lines = text.split(String.fromCharCode(this.mode.trailer));
+    for (const line of lines) {
+      if (line.length > this.mode.maxBytes) return 0;
+    }
+    for (const line of lines) {
+      const trimmed = line.endsWith("\r") ? line.slice(0, -1) : line;
+      if (trimmed.length > 0) out.push(trimmed);
+    }
+    return last + 1;
   }
 
   /** What is left when the connection ends (a last line without its trailer). */
@@ -126,8 +150,11 @@ function createSyslogReceiver(
   /** Aborted at shutdown: ends the waits of connections held by a refusing pipeline. */
   const stopping = new AbortController();
 
-  function entryOf(message: string, net: Record<string, unknown> | undefined): Entry {
-    const now = BigInt(Date.now()) * 1_000_000n;
+  function entryOf(
+    message: string,
+    net: Record<string, unknown> | undefined,
+    now: bigint,
+  ): Entry {
     const entry = newEntry(message, now);
     if (net !== undefined) Object.assign(entry.attributes, net);
     try {
@@ -159,7 +186,8 @@ function createSyslogReceiver(
     if (messages.length === 0 || logs === undefined) return;
     const entries: Entry[] = [];
     const emit = (e: Entry) => entries.push(e);
-    for (const message of messages) pipeline.process(entryOf(message, net), emit);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    for (const message of messages) pipeline.process(entryOf(message, net, now), emit);
     if (entries.length === 0) return;
     // Grouped by resource: operators may set resource attributes (`move` to resource[...]).
     const payload = Payload.of("logs", entriesToLogsData(entries));
