@@ -205,7 +205,7 @@ function createFluentforwardReceiver(
 /** The `fluentforward` receiver factory. */
 export const fluentforwardReceiverFactory: ReceiverFactory<FluentforwardConfig> = {
   kind: "receiver",
-  type: "fluentforward",
+  type: "fluent_forward",
   configSchema: fluentforwardConfigSchema,
   signals: { logs: "beta" },
   create: createFluentforwardReceiver,
