@@ -5,7 +5,7 @@
 #                 OpenTelemetry Collector Builder (ocb) from the Go module proxy
 #   telemetrygen  load generator from opentelemetry-collector-contrib
 #   victoria-logs VictoriaLogs, the Loki push API the loki exporter's tests write to
-#   otelcol-contrib  Collector v0.161.0 with the contrib filter/transform/attributes/
+#   otelcol-contrib  Collector v0.161.0 with the contrib fluentforward receiver, filter/transform/attributes/
 #                 sampling processors, spanmetrics/count connectors and file/PRW exporters
 #                 (differential tests of OTTL and the processors built on it)
 #   prometheus3   Prometheus 3.x, only with `bash bench/peers.sh prometheus3` (remote write 2.0)
@@ -215,6 +215,7 @@ dist:
 
 receivers:
   - gomod: ${c}/receiver/otlpreceiver ${v}
+  - gomod: ${x}/receiver/fluentforwardreceiver ${v}
 processors:
   - gomod: ${c}/processor/batchprocessor ${v}
   - gomod: ${x}/processor/filterprocessor ${v}

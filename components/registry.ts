@@ -74,8 +74,9 @@ export const BUILTIN_COMPONENTS: readonly LazyFactory[] = [
   ),
   lazy(
     "receiver",
-    "fluentforward",
+    "fluent_forward",
     async () => (await import("./receiver/fluentforward/factory.ts")).fluentforwardReceiverFactory,
+    ["fluentforward"],
   ),
   lazy(
     "receiver",

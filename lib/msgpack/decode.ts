@@ -71,6 +71,283 @@ export function isExt(value: MsgpackValue): value is MsgpackExt {
   return typeof value === "object" && value !== null && "ext" in value;
 }
 
+/** One reused array of char codes per length up to 64, for building a string in one call. */
+const CODES: number[][] = Array.from({ length: 65 }, (_, n) => new Array<number>(n).fill(0));
+const KEY_CACHE_BITS = 10;
+/** Recent short ASCII strings (map keys, levels, tags repeat record after record), by hash. */
+const keyCache: string[] = new Array<string>(1 << KEY_CACHE_BITS).fill("");
+
+/** ASCII bytes `[start, end)` (at most 64) as a flat string, or undefined if one is not ASCII. */
+function shortAscii(bytes: Uint8Array, start: number, end: number): string | undefined {
+  const n = end - start;
+  let slot = -1;
+  if (n <= 16) {
+    const hash = bytes[start]! | (bytes[end - 1]! << 8) | (bytes[start + (n >> 1)]! << 16);
+    slot = Math.imul(hash ^ n, 0x9e3779b1) >>> (32 - KEY_CACHE_BITS);
+    const hit = keyCache[slot]!;
+    if (hit.length === n) {
+      let i = 0;
+      while (i < n && hit.charCodeAt(i) === bytes[start + i]) i++;
+      if (i === n) return hit;
+    }
+  }
+  const codes = CODES[n]!;
+  let or = 0;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[start + i]!;
+    or |= c;
+    codes[i] = c;
+  }
+  if (or >= 0x80) return undefined;
+  const s = String.fromCharCode.apply(null, codes);
+  if (slot >= 0) keyCache[slot] = s;
+  return s;
+}
+
+/**
+ * A cursor over MessagePack bytes: the input, the position and the limits. {@linkcode decodeOne}
+ * decodes one whole value with it; a protocol reader can also walk a known shape itself (an
+ * array header, then a map header, then each key and value) without building the generic
+ * {@linkcode MsgpackValue} tree for the outer levels. Every method throws {@linkcode Incomplete}
+ * or {@linkcode MsgpackError} as `decodeOne` does.
+ */
+export class MsgpackReader {
+  /** The input. */
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** Where the value being read began (for `maxBytes`). */
+  start: number;
+  readonly maxBytes: number;
+  readonly maxDepth: number;
+  /** The offset of the next byte to read. */
+  pos: number;
+
+  constructor(bytes: Uint8Array, offset = 0, limits: DecodeLimits = {}) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.start = offset;
+    this.pos = offset;
+    this.maxBytes = limits.maxBytes ?? 16 * 1024 * 1024;
+    this.maxDepth = limits.maxDepth ?? 64;
+  }
+
+  /** Starts a new value at the current position (its `maxBytes` counts from here). */
+  mark(): void {
+    this.start = this.pos;
+  }
+
+  /** The element count if an array starts here (and moves past its header), else undefined. */
+  arrayHeader(): number | undefined {
+    this.need(1);
+    const b = this.bytes[this.pos]!;
+    if (b >= 0x90 && b <= 0x9f) {
+      this.pos++;
+      return b & 0x0f;
+    }
+    if (b === 0xdc || b === 0xdd) {
+      this.pos++;
+      return this.count(b === 0xdc ? this.u16() : this.u32(), 1);
+    }
+    return undefined;
+  }
+
+  /** The entry count if a map starts here (and moves past its header), else undefined. */
+  mapHeader(): number | undefined {
+    this.need(1);
+    const b = this.bytes[this.pos]!;
+    if (b >= 0x80 && b <= 0x8f) {
+      this.pos++;
+      return b & 0x0f;
+    }
+    if (b === 0xde || b === 0xdf) {
+      this.pos++;
+      return this.count(b === 0xde ? this.u16() : this.u32(), 2);
+    }
+    return undefined;
+  }
+
+  need(n: number): void {
+    if (this.pos + n - this.start > this.maxBytes) {
+      throw new MsgpackError(`a MessagePack value is larger than ${this.maxBytes} bytes`);
+    }
+    if (this.pos + n > this.bytes.length) throw new Incomplete();
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  take(n: number): Uint8Array {
+    this.need(n);
+    const out = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  str(n: number): string {
+    this.need(n);
+    const at = this.pos;
+    this.pos += n;
+    if (n === 0) return "";
+    if (n <= 64) {
+      const s = shortAscii(this.bytes, at, at + n);
+      if (s !== undefined) return s;
+    }
+    try {
+      return utf8.decode(this.bytes.subarray(at, at + n));
+    } catch {
+      throw new MsgpackError("a MessagePack string is not valid UTF-8");
+    }
+  }
+
+  int64(signed: boolean): number | bigint {
+    this.need(8);
+    const v = signed ? this.view.getBigInt64(this.pos) : this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : v;
+  }
+
+  count(n: number, minBytesEach: number): number {
+    // Every element takes at least one byte: a count beyond what the limit allows is refused
+    // before anything is allocated.
+    if (n * minBytesEach > this.maxBytes) {
+      throw new MsgpackError(`a MessagePack container declares ${n} elements`);
+    }
+    return n;
+  }
+
+  value(depth: number): MsgpackValue {
+    const b = this.u8();
+    if (b <= 0x7f) return b;
+    if (b >= 0xe0) return b - 0x100;
+    if (b >= 0xa0 && b <= 0xbf) return this.str(b & 0x1f);
+    if (b >= 0x90 && b <= 0x9f) return this.array(b & 0x0f, depth);
+    if (b >= 0x80 && b <= 0x8f) return this.map(b & 0x0f, depth);
+    switch (b) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc4:
+        return this.take(this.u8());
+      case 0xc5:
+        return this.take(this.u16());
+      case 0xc6:
+        return this.take(this.u32());
+      case 0xc7:
+        return this.ext(this.u8());
+      case 0xc8:
+        return this.ext(this.u16());
+      case 0xc9:
+        return this.ext(this.u32());
+      case 0xca: {
+        this.need(4);
+        const v = this.view.getFloat32(this.pos);
+        this.pos += 4;
+        return v;
+      }
+      case 0xcb: {
+        this.need(8);
+        const v = this.view.getFloat64(this.pos);
+        this.pos += 8;
+        return v;
+      }
+      case 0xcc:
+        return this.u8();
+      case 0xcd:
+        return this.u16();
+      case 0xce:
+        return this.u32();
+      case 0xcf:
+        return this.int64(false);
+      case 0xd0: {
+        const v = this.u8();
+        return v > 0x7f ? v - 0x100 : v;
+      }
+      case 0xd1: {
+        const v = this.u16();
+        return v > 0x7fff ? v - 0x10000 : v;
+      }
+      case 0xd2: {
+        this.need(4);
+        const v = this.view.getInt32(this.pos);
+        this.pos += 4;
+        return v;
+      }
+      case 0xd3:
+        return this.int64(true);
+      case 0xd4:
+        return this.ext(1);
+      case 0xd5:
+        return this.ext(2);
+      case 0xd6:
+        return this.ext(4);
+      case 0xd7:
+        return this.ext(8);
+      case 0xd8:
+        return this.ext(16);
+      case 0xd9:
+        return this.str(this.u8());
+      case 0xda:
+        return this.str(this.u16());
+      case 0xdb:
+        return this.str(this.u32());
+      case 0xdc:
+        return this.array(this.u16(), depth);
+      case 0xdd:
+        return this.array(this.u32(), depth);
+      case 0xde:
+        return this.map(this.u16(), depth);
+      case 0xdf:
+        return this.map(this.u32(), depth);
+      default:
+        throw new MsgpackError(`0x${b.toString(16)} is not a MessagePack type`);
+    }
+  }
+
+  ext(n: number): MsgpackExt {
+    const type = this.u8();
+    return { ext: type > 0x7f ? type - 0x100 : type, data: this.take(n) };
+  }
+
+  array(n: number, depth: number): MsgpackValue[] {
+    if (depth >= this.maxDepth) {
+      throw new MsgpackError(`MessagePack nested deeper than ${this.maxDepth}`);
+    }
+    const out: MsgpackValue[] = new Array(this.count(n, 1));
+    for (let i = 0; i < n; i++) out[i] = this.value(depth + 1);
+    return out;
+  }
+
+  map(n: number, depth: number): MsgpackMap {
+    if (depth >= this.maxDepth) {
+      throw new MsgpackError(`MessagePack nested deeper than ${this.maxDepth}`);
+    }
+    const entries: Array<[MsgpackValue, MsgpackValue]> = new Array(this.count(n, 2));
+    for (let i = 0; i < n; i++) entries[i] = [this.value(depth + 1), this.value(depth + 1)];
+    return { entries };
+  }
+}
+
 /**
  * Decodes the value starting at `offset`; returns it and the offset after it.
  * @throws {Incomplete} when the buffer ends first
@@ -81,175 +358,7 @@ export function decodeOne(
   offset = 0,
   limits: DecodeLimits = {},
 ): { value: MsgpackValue; end: number } {
-  const maxBytes = limits.maxBytes ?? 16 * 1024 * 1024;
-  const maxDepth = limits.maxDepth ?? 64;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const start = offset;
-  let pos = offset;
-
-  const need = (n: number) => {
-    if (pos + n - start > maxBytes) {
-      throw new MsgpackError(`a MessagePack value is larger than ${maxBytes} bytes`);
-    }
-    if (pos + n > bytes.length) throw new Incomplete();
-  };
-  const u8 = () => {
-    need(1);
-    return bytes[pos++]!;
-  };
-  const u16 = () => {
-    need(2);
-    const v = view.getUint16(pos);
-    pos += 2;
-    return v;
-  };
-  const u32 = () => {
-    need(4);
-    const v = view.getUint32(pos);
-    pos += 4;
-    return v;
-  };
-  const take = (n: number) => {
-    need(n);
-    const out = bytes.subarray(pos, pos + n);
-    pos += n;
-    return out;
-  };
-  const str = (n: number) => {
-    try {
-      return utf8.decode(take(n));
-    } catch (error) {
-      if (error instanceof Incomplete || error instanceof MsgpackError) throw error;
-      throw new MsgpackError("a MessagePack string is not valid UTF-8");
-    }
-  };
-  const int64 = (signed: boolean): number | bigint => {
-    need(8);
-    const v = signed ? view.getBigInt64(pos) : view.getBigUint64(pos);
-    pos += 8;
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(v)
-      : v;
-  };
-  const count = (n: number, minBytesEach: number) => {
-    // Every element takes at least one byte: a count beyond what the limit allows is refused
-    // before anything is allocated.
-    if (n * minBytesEach > maxBytes) {
-      throw new MsgpackError(`a MessagePack container declares ${n} elements`);
-    }
-    return n;
-  };
-
-  function value(depth: number): MsgpackValue {
-    const b = u8();
-    if (b <= 0x7f) return b;
-    if (b >= 0xe0) return b - 0x100;
-    if (b >= 0xa0 && b <= 0xbf) return str(b & 0x1f);
-    if (b >= 0x90 && b <= 0x9f) return array(b & 0x0f, depth);
-    if (b >= 0x80 && b <= 0x8f) return map(b & 0x0f, depth);
-    switch (b) {
-      case 0xc0:
-        return null;
-      case 0xc2:
-        return false;
-      case 0xc3:
-        return true;
-      case 0xc4:
-        return take(u8());
-      case 0xc5:
-        return take(u16());
-      case 0xc6:
-        return take(u32());
-      case 0xc7:
-        return ext(u8());
-      case 0xc8:
-        return ext(u16());
-      case 0xc9:
-        return ext(u32());
-      case 0xca: {
-        need(4);
-        const v = view.getFloat32(pos);
-        pos += 4;
-        return v;
-      }
-      case 0xcb: {
-        need(8);
-        const v = view.getFloat64(pos);
-        pos += 8;
-        return v;
-      }
-      case 0xcc:
-        return u8();
-      case 0xcd:
-        return u16();
-      case 0xce:
-        return u32();
-      case 0xcf:
-        return int64(false);
-      case 0xd0: {
-        const v = u8();
-        return v > 0x7f ? v - 0x100 : v;
-      }
-      case 0xd1: {
-        const v = u16();
-        return v > 0x7fff ? v - 0x10000 : v;
-      }
-      case 0xd2: {
-        need(4);
-        const v = view.getInt32(pos);
-        pos += 4;
-        return v;
-      }
-      case 0xd3:
-        return int64(true);
-      case 0xd4:
-        return ext(1);
-      case 0xd5:
-        return ext(2);
-      case 0xd6:
-        return ext(4);
-      case 0xd7:
-        return ext(8);
-      case 0xd8:
-        return ext(16);
-      case 0xd9:
-        return str(u8());
-      case 0xda:
-        return str(u16());
-      case 0xdb:
-        return str(u32());
-      case 0xdc:
-        return array(u16(), depth);
-      case 0xdd:
-        return array(u32(), depth);
-      case 0xde:
-        return map(u16(), depth);
-      case 0xdf:
-        return map(u32(), depth);
-      default:
-        throw new MsgpackError(`0x${b.toString(16)} is not a MessagePack type`);
-    }
-  }
-
-  function ext(n: number): MsgpackExt {
-    const type = u8();
-    return { ext: type > 0x7f ? type - 0x100 : type, data: take(n) };
-  }
-
-  function array(n: number, depth: number): MsgpackValue[] {
-    if (depth >= maxDepth) throw new MsgpackError(`MessagePack nested deeper than ${maxDepth}`);
-    const out: MsgpackValue[] = new Array(count(n, 1));
-    for (let i = 0; i < n; i++) out[i] = value(depth + 1);
-    return out;
-  }
-
-  function map(n: number, depth: number): MsgpackMap {
-    if (depth >= maxDepth) throw new MsgpackError(`MessagePack nested deeper than ${maxDepth}`);
-    const entries: Array<[MsgpackValue, MsgpackValue]> = new Array(count(n, 2));
-    for (let i = 0; i < n; i++) entries[i] = [value(depth + 1), value(depth + 1)];
-    return { entries };
-  }
-
-  const decoded = value(0);
-  return { value: decoded, end: pos };
+  const reader = new MsgpackReader(bytes, offset, limits);
+  const value = reader.value(0);
+  return { value, end: reader.pos };
 }

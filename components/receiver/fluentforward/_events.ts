@@ -11,12 +11,12 @@
  */
 import { gunzipSync } from "node:zlib";
 import {
-  decodeOne,
   Incomplete,
   isExt,
   isMap,
   MsgpackError,
   type MsgpackMap,
+  MsgpackReader,
   type MsgpackValue,
 } from "../../../lib/msgpack/decode.ts";
 import type { AnyValue, KeyValue, LogRecord } from "../../../lib/pdata/types.ts";
@@ -125,21 +125,37 @@ function options(
   return { chunk, compressed };
 }
 
-/** Unpacks a PackedForward stream: MessagePack entries back to back. */
+/**
+ * Unpacks a PackedForward stream (MessagePack `[time, record]` entries back to back) straight
+ * into log records: the entry array and the record map are walked in place, so only the record's
+ * keys and values are built, not a generic tree per record.
+ */
 function packedEntries(tag: string, packed: Uint8Array, maxBytes: number): LogRecord[] {
   const records: LogRecord[] = [];
-  let offset = 0;
-  while (offset < packed.length) {
-    try {
-      const { value, end } = decodeOne(packed, offset, { maxBytes });
-      records.push(entry(tag, value));
-      offset = end;
-    } catch (error) {
-      if (error instanceof Incomplete) {
-        throw new ForwardProtocolError("a packed entry is truncated");
+  const reader = new MsgpackReader(packed, 0, { maxBytes });
+  try {
+    while (reader.pos < packed.length) {
+      reader.mark();
+      if (reader.arrayHeader() !== 2) {
+        throw new ForwardProtocolError("an entry is not [time, record]");
       }
-      throw error;
+      const time = reader.value(1);
+      const fields = reader.mapHeader();
+      if (fields === undefined) throw new ForwardProtocolError("a record is not a map");
+      const attributes: KeyValue[] = [{ key: TAG_ATTRIBUTE, value: tag }];
+      let body: AnyValue = undefined;
+      for (let i = 0; i < fields; i++) {
+        const k = reader.value(2);
+        const key = asString(k) ?? String(k);
+        const value = anyValue(reader.value(2));
+        if (key === "message" || key === "log") body = value;
+        else attributes.push({ key, value });
+      }
+      records.push(newLogRecord({ timeUnixNano: eventTime(time), body, attributes }));
     }
+  } catch (error) {
+    if (error instanceof Incomplete) throw new ForwardProtocolError("a packed entry is truncated");
+    throw error;
   }
   return records;
 }

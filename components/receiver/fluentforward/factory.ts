@@ -16,6 +16,7 @@ import type dgram from "node:dgram";
 import type { Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer } from "../../../lib/consumer/consumer.ts";
 import { errorMessage } from "../../../lib/consumer/consumer.ts";
+import { consumeHolding } from "../../../lib/consumer/hold_and_retry.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
@@ -93,6 +94,8 @@ function createFluentforwardReceiver(
   const limit = config.chunk_size_limit;
   let server: StreamServer | undefined;
   let udp: dgram.Socket | undefined;
+  /** Aborted at shutdown: ends the waits of connections held by a refusing pipeline. */
+  const stopping = new AbortController();
 
   async function writeAll(conn: ServerConn, bytes: Uint8Array): Promise<void> {
     let written = 0;
@@ -135,15 +138,19 @@ function createFluentforwardReceiver(
           const payload = Payload.of("logs", newLogsData(message.records));
           const count = message.records.length;
           if (logs === undefined) continue;
-          try {
-            await logs.consume(payload);
-            counters.accepted.add(count);
-          } catch (error) {
+          // A retryable refusal is waited out before the connection is read again: the sender
+          // is slowed by TCP instead of losing records it cannot learn were dropped.
+          const outcome = await consumeHolding(logs, payload, stopping.signal);
+          if (!outcome.accepted) {
             counters.refused.add(count);
-            logger.debug("The pipeline refused Fluent Forward records", { error, records: count });
-            // Without an ack the client resends the chunk; without chunk it never learns.
+            logger.debug("The pipeline refused Fluent Forward records", {
+              error: outcome.error,
+              records: count,
+            });
+            // Without an ack a client that asked for one resends the chunk.
             continue;
           }
+          counters.accepted.add(count);
           if (message.chunk !== undefined) await writeAll(conn, encode({ ack: message.chunk }));
         }
       }
@@ -189,6 +196,7 @@ function createFluentforwardReceiver(
     async shutdown() {
       udp?.close();
       udp = undefined;
+      stopping.abort();
       await server?.shutdown();
     },
   };
@@ -197,7 +205,7 @@ function createFluentforwardReceiver(
 /** The `fluentforward` receiver factory. */
 export const fluentforwardReceiverFactory: ReceiverFactory<FluentforwardConfig> = {
   kind: "receiver",
-  type: "fluentforward",
+  type: "fluent_forward",
   configSchema: fluentforwardConfigSchema,
   signals: { logs: "beta" },
   create: createFluentforwardReceiver,

@@ -30,6 +30,9 @@ export class SyslogParseError extends Error {
 const SEVERITY_NUMBER = [21, 19, 18, 17, 13, 10, 9, 5];
 const SEVERITY_TEXT = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
+/** 0n…191n, made once: PRI, facility and version are small and repeat on every message. */
+const SMALL_INTS: readonly bigint[] = Array.from({ length: 192 }, (_, i) => BigInt(i));
+
 interface Pri {
   priority: number;
   rest: string;
@@ -52,8 +55,8 @@ function withPriority(
 ): Pick<ParsedSyslog, "severityNumber" | "severityText"> {
   if (p === undefined) return { severityNumber: 0, severityText: "" };
   // Integers, as the Collector's parser gives them (OTLP int, not double).
-  fields.priority = BigInt(p.priority);
-  fields.facility = BigInt(p.priority >> 3);
+  fields.priority = SMALL_INTS[p.priority]!;
+  fields.facility = SMALL_INTS[p.priority >> 3]!;
   const severity = p.priority & 7;
   return { severityNumber: SEVERITY_NUMBER[severity]!, severityText: SEVERITY_TEXT[severity]! };
 }
@@ -62,17 +65,32 @@ function nanosOf(ms: number, extraNanos = 0): bigint {
   return BigInt(ms) * 1_000_000n + BigInt(extraNanos);
 }
 
+/** The last second parsed by {@linkcode rfc3339} (senders stamp many messages per second). */
+let lastSecond = "";
+let lastSecondNanos = 0n;
+
 /** RFC 3339 with up to 9 fraction digits, as RFC 5424 allows. */
 function rfc3339(text: string): bigint {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
   if (m === null) throw new SyslogParseError(`"${text}" is not an RFC 3339 timestamp`);
-  const ms = Date.parse(`${m[1]}${m[3]}`);
-  if (Number.isNaN(ms)) throw new SyslogParseError(`"${text}" is not a valid time`);
-  const fraction = (m[2] ?? "").padEnd(9, "0");
-  return nanosOf(ms, Number(fraction));
+  const second = `${m[1]}${m[3]}`;
+  if (second !== lastSecond) {
+    const ms = Date.parse(second);
+    if (Number.isNaN(ms)) throw new SyslogParseError(`"${text}" is not a valid time`);
+    lastSecond = second;
+    lastSecondNanos = nanosOf(ms);
+  }
+  return m[2] === undefined
+    ? lastSecondNanos
+    : lastSecondNanos + BigInt(Number(m[2].padEnd(9, "0")));
 }
 
+/** A structured data value from `at` (after its opening quote) to its closing quote. */
 function sdValue(text: string, at: number): { value: string; end: number } {
+  const quote = text.indexOf('"', at);
+  if (quote < 0) throw new SyslogParseError("a structured data value is not closed");
+  const slash = text.indexOf("\\", at);
+  if (slash < 0 || slash > quote) return { value: text.slice(at, quote), end: quote + 1 };
   let value = "";
   let i = at;
   for (; i < text.length; i++) {
@@ -83,6 +101,29 @@ function sdValue(text: string, at: number): { value: string; end: number } {
     else value += c;
   }
   throw new SyslogParseError("a structured data value is not closed");
+}
+
+/** Sets `key` on `target` as an own property, also when it is `__proto__`. */
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else target[key] = value;
+}
+
+/** The end of an SD-ID or PARAM-NAME starting at `from`: the next space, `]` or `=`. */
+function nameEnd(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x5d || c === 0x3d) break;
+    i++;
+  }
+  return i;
 }
 
 /** `[id k="v" …][id2 …]` or `-`; returns the map and the rest. */
@@ -96,11 +137,13 @@ function structuredData(
   const data: Record<string, Record<string, string>> = {};
   let i = 0;
   while (text[i] === "[") {
-    const idEnd = text.slice(i + 1).search(/[ \]]/);
-    if (idEnd <= 0) throw new SyslogParseError("a structured data element has no ID");
-    const id = text.slice(i + 1, i + 1 + idEnd);
+    const idEnd = nameEnd(text, i + 1);
+    if (idEnd === i + 1 || idEnd >= text.length || text[idEnd] === "=") {
+      throw new SyslogParseError("a structured data element has no ID");
+    }
+    const id = text.slice(i + 1, idEnd);
     const params: Record<string, string> = {};
-    i += 1 + idEnd;
+    i = idEnd;
     while (text[i] === " ") {
       const eq = text.indexOf("=", i);
       if (eq < 0 || text[eq + 1] !== '"') {
@@ -108,22 +151,12 @@ function structuredData(
       }
       const name = text.slice(i + 1, eq);
       const { value, end } = sdValue(text, eq + 2);
-      Object.defineProperty(params, name, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      setOwn(params, name, value);
       i = end;
     }
     if (text[i] !== "]") throw new SyslogParseError("a structured data element is not closed");
     i++;
-    Object.defineProperty(data, id, {
-      value: params,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    setOwn(data, id, params);
   }
   return { data, rest: text.slice(i) };
 }
@@ -135,7 +168,8 @@ export function parseRfc5424(line: string, allowSkipPri = false): ParsedSyslog {
   const header = /^(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+) /.exec(text);
   if (header === null) throw new SyslogParseError("the RFC 5424 header is incomplete");
   const [, version, time, hostname, appname, procId, msgId] = header;
-  const fields: Record<string, unknown> = { version: BigInt(version!) };
+  const v = Number(version!);
+  const fields: Record<string, unknown> = { version: SMALL_INTS[v] ?? BigInt(v) };
   const nil = (key: string, value: string) => {
     if (value !== "-") fields[key] = value;
   };

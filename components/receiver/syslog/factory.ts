@@ -15,6 +15,7 @@ import type dgram from "node:dgram";
 import type { Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer } from "../../../lib/consumer/consumer.ts";
 import { errorMessage } from "../../../lib/consumer/consumer.ts";
+import { consumeHolding } from "../../../lib/consumer/hold_and_retry.ts";
 import { RateLimitedLog } from "../../../lib/log_throttle.ts";
 import { SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { splitHostPort } from "../../../lib/config/schema.ts";
@@ -73,6 +74,7 @@ export class Framer {
         at = space + 1 + length;
       }
     } else {
+      at = this.#asciiLines(joined, out);
       for (;;) {
         const end = joined.indexOf(this.mode.trailer, at);
         if (end < 0) {
@@ -93,6 +95,29 @@ export class Framer {
     }
     this.#pending = joined.slice(at);
     return out.filter((m) => m.length > 0);
+  }
+
+  /**
+   * The fast path of trailer framing: when every complete line in `joined` is ASCII and within
+   * the limit (the usual case), decodes them with one call and splits the string; returns where
+   * the lines it took end (0 when it took none, and the byte-wise path does the rest).
+   */
+  #asciiLines(joined: Uint8Array, out: string[]): number {
+    const last = joined.lastIndexOf(this.mode.trailer);
+    if (last < 0) return 0;
+    let or = 0;
+    for (let i = 0; i < last; i++) or |= joined[i]!;
+    if (or >= 0x80) return 0;
+    const text = this.#decoder.decode(joined.subarray(0, last));
+    const lines = text.split(String.fromCharCode(this.mode.trailer));
+    for (const line of lines) {
+      if (line.length > this.mode.maxBytes) return 0;
+    }
+    for (const line of lines) {
+      const trimmed = line.endsWith("\r") ? line.slice(0, -1) : line;
+      if (trimmed.length > 0) out.push(trimmed);
+    }
+    return last + 1;
   }
 
   /** What is left when the connection ends (a last line without its trailer). */
@@ -122,9 +147,14 @@ function createSyslogReceiver(
   const udpCounters = receiverCounters(meter, "logs", "udp");
   let server: StreamServer | undefined;
   let udp: dgram.Socket | undefined;
+  /** Aborted at shutdown: ends the waits of connections held by a refusing pipeline. */
+  const stopping = new AbortController();
 
-  function entryOf(message: string, net: Record<string, unknown> | undefined): Entry {
-    const now = BigInt(Date.now()) * 1_000_000n;
+  function entryOf(
+    message: string,
+    net: Record<string, unknown> | undefined,
+    now: bigint,
+  ): Entry {
     const entry = newEntry(message, now);
     if (net !== undefined) Object.assign(entry.attributes, net);
     try {
@@ -142,19 +172,39 @@ function createSyslogReceiver(
     return entry;
   }
 
+  /**
+   * Parses `messages` and hands them to the pipeline. Over TCP (`hold`) a retryable refusal is
+   * waited out before the connection is read again, so a full queue slows the sender instead of
+   * dropping its lines; UDP cannot push back, so a refusal drops the datagram's lines (counted).
+   */
   async function deliver(
     messages: readonly string[],
     net: Record<string, unknown> | undefined,
     counters: ReturnType<typeof receiverCounters>,
+    hold: boolean,
   ): Promise<void> {
     if (messages.length === 0 || logs === undefined) return;
     const entries: Entry[] = [];
     const emit = (e: Entry) => entries.push(e);
-    for (const message of messages) pipeline.process(entryOf(message, net), emit);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    for (const message of messages) pipeline.process(entryOf(message, net, now), emit);
     if (entries.length === 0) return;
+    // Grouped by resource: operators may set resource attributes (`move` to resource[...]).
+    const payload = Payload.of("logs", entriesToLogsData(entries));
+    if (hold) {
+      const outcome = await consumeHolding(logs, payload, stopping.signal);
+      if (outcome.accepted) counters.accepted.add(entries.length);
+      else {
+        counters.refused.add(entries.length);
+        logger.debug("The pipeline refused syslog messages", {
+          error: outcome.error,
+          records: entries.length,
+        });
+      }
+      return;
+    }
     try {
-      // Grouped by resource: operators may set resource attributes (`move` to resource[...]).
-      await logs.consume(Payload.of("logs", entriesToLogsData(entries)));
+      await logs.consume(payload);
       counters.accepted.add(entries.length);
     } catch (error) {
       counters.refused.add(entries.length);
@@ -188,9 +238,9 @@ function createSyslogReceiver(
       for (;;) {
         const n = await conn.read(buffer);
         if (n === null) break;
-        await deliver(framer.push(buffer.subarray(0, n)), net, tcpCounters);
+        await deliver(framer.push(buffer.subarray(0, n)), net, tcpCounters, true);
       }
-      await deliver(framer.rest(), net, tcpCounters);
+      await deliver(framer.rest(), net, tcpCounters, true);
     } catch (error) {
       if (error instanceof SyslogParseError) {
         const peer = conn.remoteAddr as Deno.NetAddr;
@@ -225,7 +275,7 @@ function createSyslogReceiver(
           "net.host.port": BigInt(local.port),
         }
         : undefined;
-      chain = chain.then(() => deliver(messages, net, udpCounters));
+      chain = chain.then(() => deliver(messages, net, udpCounters, false));
     });
     socket.on("error", (error) => logger.debug("Syslog UDP socket error", { error }));
     logger.info("Starting syslog UDP listener", { endpoint: `${local.address}:${local.port}` });
@@ -257,6 +307,7 @@ function createSyslogReceiver(
     async shutdown() {
       udp?.close();
       udp = undefined;
+      stopping.abort();
       await server?.shutdown();
       const rest: Entry[] = [];
       pipeline.flush((e) => rest.push(e));

@@ -1,0 +1,56 @@
+/**
+ * Backpressure for stream receivers whose protocol cannot tell the client "try again" (syslog over
+ * TCP, Fluent Forward without `chunk` acknowledgements): when the pipeline refuses data with a
+ * retryable error (a full sending queue, the memory limiter), the receiver keeps the data, stops
+ * reading its connection, and offers the same data again after a backoff. TCP flow control then
+ * slows the sender, so a burst waits in the client and the kernel instead of being dropped.
+ *
+ * @module
+ */
+import { ExponentialBackoff } from "../backoff.ts";
+import { type Clock, sleep, SYSTEM_CLOCK } from "../clock.ts";
+import type { Consumer } from "./consumer.ts";
+import { isPermanent } from "./consumer.ts";
+import type { Payload } from "../pdata/payload.ts";
+import type { Signal } from "../pdata/types.ts";
+
+/** How {@linkcode consumeHolding} ended. */
+export type HoldOutcome =
+  /** The pipeline accepted the data. */
+  | { readonly accepted: true; readonly retries: number }
+  /** It refused permanently, or the wait was aborted (shutdown); `error` is the last refusal. */
+  | { readonly accepted: false; readonly retries: number; readonly error: unknown };
+
+/** The waits between offers: 5 ms doubling to 1 s, ±20%. */
+const HOLD_BACKOFF = {
+  initial_interval: 5,
+  max_interval: 1000,
+  multiplier: 2,
+  randomization_factor: 0.2,
+} as const;
+
+/**
+ * Offers `payload` to `consumer` until it is accepted, refused permanently, or `signal` aborts,
+ * waiting between offers (the refusal's `retryAfterMs` when it gave one, capped at 1 s, else an
+ * exponential backoff from 5 ms to 1 s).
+ */
+export async function consumeHolding<S extends Signal>(
+  consumer: Consumer<S>,
+  payload: Payload<S>,
+  signal: AbortSignal,
+  clock: Clock = SYSTEM_CLOCK,
+): Promise<HoldOutcome> {
+  let backoff: ExponentialBackoff | undefined;
+  for (let retries = 0;; retries++) {
+    try {
+      await consumer.consume(payload);
+      return { accepted: true, retries };
+    } catch (error) {
+      if (isPermanent(error) || signal.aborted) return { accepted: false, retries, error };
+      backoff ??= new ExponentialBackoff(HOLD_BACKOFF, { capAtMax: true });
+      const hinted = (error as { retryAfterMs?: number }).retryAfterMs;
+      const wait = hinted === undefined ? backoff.next() : Math.min(Math.max(hinted, 1), 1000);
+      if (!await sleep(clock, wait, signal)) return { accepted: false, retries, error };
+    }
+  }
+}
