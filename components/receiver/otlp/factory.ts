@@ -33,6 +33,16 @@ import { createTenantGate, type TenantGate } from "../../../lib/tenancy/gate.ts"
 import { type ResourceMetadataSplitter, resourceMetadataSplitter } from "./_resource_metadata.ts";
 import { warmUpReceivePath } from "./_warm_up.ts";
 import { SIGNALS } from "../../../lib/pdata/types.ts";
+import { type InFlightBytes, processInFlightBytes } from "../../../lib/net/in_flight_bytes.ts";
+
+/** Test seams of {@linkcode createOtlpReceiver}. */
+export interface OtlpReceiverOptions {
+  /**
+   * The bound on request bytes held, over both protocols. @default the process's
+   * (`processInFlightBytes`), shared with every other otlp receiver
+   */
+  readonly inFlight?: InFlightBytes;
+}
 
 /** An otlp receiver instance; the bound ports are known once started. */
 export interface OtlpReceiver extends Receiver {
@@ -94,6 +104,7 @@ async function startGrpc(
   authenticator: ServerAuthenticator | undefined,
   gate: TenantGate | undefined,
   split: ResourceMetadataSplitter | undefined,
+  inFlight: InFlightBytes,
 ): Promise<GrpcServer> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -119,6 +130,7 @@ async function startGrpc(
         permitWithoutStream: config.keepalive?.enforcement_policy?.permit_without_stream,
       },
       tls,
+      inFlight,
       onUnexpectedError: (error) =>
         logger.error("Unexpected error in the OTLP/gRPC handler", { error }),
     },
@@ -144,6 +156,7 @@ async function startHttp(
   authenticator: ServerAuthenticator | undefined,
   gate: TenantGate | undefined,
   split: ResourceMetadataSplitter | undefined,
+  inFlight: InFlightBytes,
 ): Promise<HttpListener> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -162,6 +175,7 @@ async function startHttp(
     authenticator,
     gate,
     split,
+    inFlight,
   });
   const timeouts = httpServerTimeouts(config);
   const listener = listenHttp({ hostname, port, tls, logger, timeouts }, handler);
@@ -173,8 +187,10 @@ async function startHttp(
 export function createOtlpReceiver(
   settings: CreateSettings<OtlpConfig>,
   next: SignalConsumers,
+  options: OtlpReceiverOptions = {},
 ): OtlpReceiver {
   const { id, config } = settings;
+  const inFlight = options.inFlight ?? processInFlightBytes();
   let grpc: GrpcServer | undefined;
   let http: HttpListener | undefined;
   let starting: Promise<void> | undefined;
@@ -197,10 +213,10 @@ export function createOtlpReceiver(
       const grpcAuth = authenticatorFor(id, "grpc", grpcConfig?.auth, host);
       const httpAuth = authenticatorFor(id, "http", httpConfig?.auth, host);
       if (grpcConfig !== undefined) {
-        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split);
+        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split, inFlight);
       }
       if (httpConfig !== undefined) {
-        http = await startHttp(settings, httpConfig, next, httpAuth, gate, split);
+        http = await startHttp(settings, httpConfig, next, httpAuth, gate, split, inFlight);
       }
     } catch (error) {
       await Promise.all([grpc?.shutdown(), http?.shutdown()]);
