@@ -15,7 +15,7 @@
  */
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { AuthError, type ServerAuthenticator } from "../../../lib/net/auth.ts";
-import { BodyTooLargeError } from "../../../lib/net/body.ts";
+import { BodyRefusedError, BodyTooLargeError } from "../../../lib/net/body.ts";
 import {
   holdOn,
   IN_FLIGHT_RETRY_MS,
@@ -157,11 +157,20 @@ async function readBody(
   request: HttpRequest,
   limit: number,
   sizeHint: number,
+  admit: ((bytes: number) => boolean) | undefined,
 ): Promise<Uint8Array> {
   try {
-    return await readRequestBody(request, limit, { sizeHint });
+    return await readRequestBody(
+      request,
+      limit,
+      admit === undefined ? { sizeHint } : {
+        sizeHint,
+        admit,
+      },
+    );
   } catch (error) {
-    throw error instanceof BodyTooLargeError ? error : new BodyReadError(error);
+    if (error instanceof BodyTooLargeError || error instanceof BodyRefusedError) throw error;
+    throw new BodyReadError(error);
   }
 }
 
@@ -240,8 +249,14 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     let payload: Payload<S>;
     let bytes = 0;
     try {
-      const raw = await readBody(request, limit, declared);
-      // A body of undeclared length is charged once read; a decompressed one, as well.
+      // A body of undeclared length is charged chunk by chunk as it is read (a declared one was
+      // charged whole before); a decompressed one, once made.
+      const raw = await readBody(
+        request,
+        limit,
+        declared,
+        hold.bytes === 0 ? (n) => hold.charge(n) : undefined,
+      );
       if (!hold.charge(raw.length - hold.bytes)) return inFlightRefusal(encoding);
       const body = await decompress(raw, coding, limit);
       if (body !== raw && !hold.charge(body.length)) return inFlightRefusal(encoding);
@@ -257,6 +272,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
         checkItemBudget(payload.itemCount, limit);
       }
     } catch (error) {
+      if (error instanceof BodyRefusedError) return inFlightRefusal(encoding);
       const refusal = error instanceof BodyReadError
         ? {
           status: 400,
