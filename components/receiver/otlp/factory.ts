@@ -6,7 +6,11 @@
  * the receiver checks that they decode (`lib/otlp/validate.ts`), so nothing it acknowledges can
  * fail to decode later, and holds them to an item budget (`_budget.ts`). In front of a pipeline
  * that changes data, and so decodes it anyway, it decodes them instead of that scan. A request is answered once the pipeline accepted or
- * refused its data, so the client sees backpressure and failures.
+ * refused its data, so the client sees backpressure and failures. Until then its bytes count
+ * against the process's in-flight bound (`lib/net/in_flight_bytes.ts`, shared by every otlp
+ * receiver over both protocols): a request that does not fit is refused at once, 503 with
+ * Retry-After or `UNAVAILABLE` with `RetryInfo`, so a saturated pipeline costs clients retries,
+ * not the process memory.
  *
  * `auth: {authenticator: <extension>}` on a protocol makes every request pass the extension's
  * server authenticator (resolved at start) before its body or message is handled: 401 /
