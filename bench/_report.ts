@@ -10,6 +10,7 @@ import type {
   ScenarioResult,
   ThroughputResult,
 } from "./passthrough.ts";
+import { TFO_RUN_FLAGS } from "./_children.ts";
 
 /** What the benchmark ran on. */
 export interface MachineInfo {
@@ -267,13 +268,18 @@ export function renderResults(input: ReportInput): string {
     "## Method",
     "",
     `- Three processes share the ${m.nproc} cores, nothing pinned: the load generator ` +
-    "(`bench/load_gen.ts`), the peer under test (tfo via `deno run --allow-all --unstable-kv " +
-    "main.ts run --config bench/configs/tfo_<exporter>.yaml`, or `otelcol --config " +
+    "(`bench/load_gen.ts`), the peer under test (tfo via `deno run` with `deno task start`'s " +
+    `flags (\`${TFO_RUN_FLAGS.join(" ")}\`) \`main.ts run --config ` +
+    "bench/configs/tfo_<exporter>.yaml`, or `otelcol --config " +
     "bench/configs/otelcol_<exporter>.yaml`) and the sink (`bench/sink.ts`). The cores used by each " +
     "are in the tables: the generator and sink take CPU the peer cannot use.",
     "- Pipeline, the same in both peers: otlp receiver (gRPC and HTTP) → batch (8192 items or " +
     "200 ms, no max) → `otlp` (gRPC) or `otlphttp` exporter, compression none, → sink. The " +
-    "collector keeps its exporter defaults (10 consumers, retries) except a bounded, blocking sending queue (`queue_size: 10`, `block_on_overflow: true`) so it backs up into its receiver instead of buffering gigabytes (see the configs).",
+    "collector keeps its exporter defaults (10 consumers, retries) except a bounded, blocking " +
+    "sending queue (`queue_size: 10`, `block_on_overflow: true`) so it backs up into its receiver " +
+    "instead of buffering gigabytes; tfo's queue (which takes the batch processor's settings and " +
+    "batches behind) holds as many items, blocking (`sizer: items`, `queue_size: 81920`, " +
+    "`block_on_overflow: true`; see the configs).",
     `- Requests: ${o.items} items each, pre-encoded, 16 variants (traces: 10 attributes per span, ` +
     "~41 KB; metrics: gauges, sums and 11-bucket histograms with 3 attributes per point; logs: text " +
     "body and 5 attributes). The same bytes go to both peers.",

@@ -23,6 +23,7 @@ import { ChildGroup, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import { requestTemplates } from "./_payloads.ts";
+import { processInFlightBytes } from "../lib/net/in_flight_bytes.ts";
 
 type Server = "deno-serve" | "tfo-http1";
 const SERVERS: readonly Server[] = ["deno-serve", "tfo-http1"];
@@ -43,6 +44,7 @@ function serve(kind: Server, port: number): void {
     next: { traces: count },
     logger: NOOP_LOGGER,
     meter: new MetricRegistry().meter({ receiver: "otlp" }),
+    inFlight: processInFlightBytes(),
   });
   if (kind === "deno-serve") {
     // The receiver's listener before lib/net/http1, as it was.

@@ -171,6 +171,7 @@ async function main(): Promise<number> {
     }
   } catch (error) {
     log(`Benchmark failed: ${error instanceof Error ? error.stack : error}`);
+    if (error instanceof Error && error.cause !== undefined) log(`Caused by: ${error.cause}`);
     return 1;
   } finally {
     await group.stopAll();

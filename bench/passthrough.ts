@@ -14,7 +14,7 @@
  * @module
  */
 import type { Signal } from "../lib/pdata/types.ts";
-import { type Child, type ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { type Child, type ChildGroup, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import type { SinkStats } from "./sink.ts";
@@ -176,8 +176,8 @@ async function startPeer(
   const child = peer === "tfo"
     ? group.spawn("tfo", DENO, [
       "run",
-      "--allow-all",
-      "--unstable-kv",
+      // As `deno task start` and the compiled binary run it (V8 flags included).
+      ...TFO_RUN_FLAGS,
       ...(options.tfoFlags ?? []),
       new URL("../main.ts", import.meta.url).pathname,
       "run",
@@ -249,7 +249,9 @@ async function throughputPhase(
     target: "peer",
     scenario,
     warmupS: o.warmupS,
-    durationS: o.durationS,
+    // Two seconds past the window: on a loaded machine this process's timers run late, and the
+    // generator must still be there (and loading) when the window's last sample is taken.
+    durationS: o.durationS + 2,
     workers: o.workers,
     items: o.items,
   });

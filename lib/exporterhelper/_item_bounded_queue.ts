@@ -13,7 +13,7 @@ import { retryableError } from "../consumer/consumer.ts";
 import type { Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
 import { Waiters } from "./_queue_waiters.ts";
-import type { QueueEntry, SendingQueue } from "./queue.ts";
+import { type QueueEntry, queueFullError, type SendingQueue } from "./queue.ts";
 
 /** `queue`, holding at most `maxItems` items; `block` waits for room instead of refusing. */
 export function itemBounded<S extends Signal>(
@@ -53,7 +53,7 @@ export function itemBounded<S extends Signal>(
       while (items > 0 && items + n > maxItems) {
         if (closed) throw retryableError("Sending queue is closed");
         if (!block) {
-          throw retryableError(`Sending queue is full (${maxItems} items)`);
+          throw queueFullError(`${maxItems} items`);
         }
         await room.wait();
       }

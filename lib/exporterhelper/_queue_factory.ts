@@ -15,7 +15,6 @@
  * @module
  */
 import type { Host } from "../component/host.ts";
-import { retryableError } from "../consumer/consumer.ts";
 import type { Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
 import { getStorageClient } from "../storage/provider.ts";
@@ -23,7 +22,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { Meter } from "../telemetry/metrics.ts";
 import { createMemoryQueue, payloadBytes } from "./memory_queue.ts";
 import { createPersistentQueue, type PersistentQueue } from "./persistent_queue.ts";
-import type { SendingQueue, WhenFull } from "./queue.ts";
+import { queueFullError, type SendingQueue, type WhenFull } from "./queue.ts";
 
 const MIB = 1024 * 1024;
 
@@ -99,7 +98,7 @@ function byteBounded<S extends Signal>(queue: SendingQueue<S>, maxBytes: number)
   const offer = (payload: Payload<S>) => {
     if (queue.size > 0 && queue.bytes + payloadBytes(payload) > maxBytes) {
       return Promise.reject(
-        retryableError(`Sending queue is full (${Math.round(maxBytes / MIB)} MiB)`),
+        queueFullError(`${Math.round(maxBytes / MIB)} MiB`),
       );
     }
     return queue.offer(payload);

@@ -11,7 +11,7 @@ import type { Signal } from "../pdata/types.ts";
 import type { Counter, Meter } from "../telemetry/metrics.ts";
 import { Waiters } from "./_queue_waiters.ts";
 import { type Clock, SYSTEM_CLOCK } from "./_clock.ts";
-import type { QueueEntry, SendingQueue, WhenFull } from "./queue.ts";
+import { type QueueEntry, queueFullError, type SendingQueue, type WhenFull } from "./queue.ts";
 
 /** Bytes assumed per item of a payload that is not encoded, for {@linkcode SendingQueue.bytes}. */
 export const ESTIMATED_BYTES_PER_ITEM = 256;
@@ -134,7 +134,7 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
           continue;
         }
       }
-      throw retryableError(`Sending queue is full (capacity ${this.capacity})`);
+      throw queueFullError(`capacity ${this.capacity}`);
     }
     const bytes = payloadBytes(payload);
     this.#ready.push({ payload, bytes, at: this.#clock.now() });

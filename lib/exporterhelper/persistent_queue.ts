@@ -27,7 +27,9 @@
  *   after compression, plus what the write-ahead journal's files take (see `_queue_journal.ts`;
  *   an acknowledged record counts until its segment is deleted), which is what the bound protects
  *   and what `bytes` (the `tfo_exporter_queue_bytes` gauge) reports. An item larger than `maxBytes` is accepted only into
- *   an empty queue, so the data never exceeds the bound by more than one item.
+ *   an empty queue, so the data never exceeds the bound by more than one item. Journaled items
+ *   wait for their fold in memory: past `JOURNAL_FOLD_MAX_BYTES` of them (a fold slower than the
+ *   offers) new data is refused, retryable, so a slow disk or CPU does not turn into memory.
  * - A header found corrupt at start, or an item whose chunks are missing, of the wrong length, or do
  *   not decompress (zstd's checksum catches damaged bytes) when taken, is removed, logged once and
  *   counted in `tfo_exporter_queue_corrupt_items_total`; it never stops the queue.
@@ -95,7 +97,7 @@ import {
 } from "./_queue_journal.ts";
 import { Waiters } from "./_queue_waiters.ts";
 import { droppedCounter } from "./memory_queue.ts";
-import type { QueueEntry, SendingQueue, WhenFull } from "./queue.ts";
+import { type QueueEntry, queueFullError, type SendingQueue, type WhenFull } from "./queue.ts";
 
 /** The counter of corrupt entries skipped, before Prometheus's `_total`. */
 export const QUEUE_CORRUPT_ITEMS_METRIC = "tfo_exporter_queue_corrupt_items";
@@ -131,6 +133,11 @@ export interface PersistentQueueOptions {
    * @default JOURNAL_FOLD_DELAY_MS
    */
   foldDelayMs?: number;
+  /**
+   * With a journal: journaled bytes waiting for their fold past which offers are refused.
+   * @default JOURNAL_FOLD_MAX_BYTES
+   */
+  foldMaxBytes?: number;
 }
 
 /** The default of {@linkcode PersistentQueueOptions.fullRetryAfterMs}. */
@@ -235,9 +242,16 @@ export const JOURNAL_MERGE_BYTES = 256 * 1024;
 
 /**
  * Journaled bytes waiting for their fold (held in memory meanwhile) past which the oldest are
- * folded at once, down to half of it.
+ * folded at once, down to half of it (and past twice which new offers are refused).
  */
 export const JOURNAL_FOLD_EARLY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Journaled bytes waiting for their fold (in memory) past which new offers are refused: the fold
+ * starts early at {@linkcode JOURNAL_FOLD_EARLY_BYTES}, and when it still falls behind (a disk or
+ * a CPU slower than the offers) the backlog stops growing here instead of in memory.
+ */
+export const JOURNAL_FOLD_MAX_BYTES = 48 * 1024 * 1024;
 
 /** The smallest journal segment size (see {@linkcode journalSegmentBytes}). */
 const MIN_SEGMENT_BYTES = 64 * 1024;
@@ -332,6 +346,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   /** True while `#foldTimer` waits to retry a failed fold (not for the next item's age). */
   #foldRetrying = false;
   readonly #foldDelayMs: number;
+  readonly #foldMaxBytes: number;
 
   constructor(client: StorageClient, signal: S, options: PersistentQueueOptions) {
     if (!(options.capacity >= 1)) throw new RangeError("Queue capacity must be at least 1");
@@ -348,6 +363,7 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     this.#retryAfterMs = options.fullRetryAfterMs ?? DEFAULT_FULL_RETRY_AFTER_MS;
     this.#probeMs = options.fullProbeMs ?? DEFAULT_FULL_PROBE_MS;
     this.#foldDelayMs = options.foldDelayMs ?? JOURNAL_FOLD_DELAY_MS;
+    this.#foldMaxBytes = options.foldMaxBytes ?? JOURNAL_FOLD_MAX_BYTES;
     this.#volume = client.volume;
     this.#shared = options.sharedBytes;
     this.#client = client;
@@ -636,10 +652,11 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
           continue;
         }
       }
-      throw retryableError(`Sending queue is full (${this.#limitText()})`);
+      throw queueFullError(this.#limitText());
     }
     if (this.#closed) throw retryableError("Sending queue is closed");
     this.#refuseWhileFull();
+    this.#refuseFoldBacklog(bytes.length);
     const seq = this.#nextSeq++;
     const [header, clientKept] = this.#header(payload, raw.length, stored);
     this.#size++;
@@ -763,6 +780,21 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     if (this.#unfoldedBytes > limit) this.#draining = true;
     else if (this.#unfoldedBytes <= limit / 2) this.#draining = false;
     return this.#draining;
+  }
+
+  /**
+   * Journaled items wait for their fold in memory; when the fold falls behind, past
+   * `foldMaxBytes` ({@linkcode JOURNAL_FOLD_MAX_BYTES}) new data is refused (retryable) rather than held. An item
+   * journaled into an empty backlog always fits.
+   */
+  #refuseFoldBacklog(bytes: number): void {
+    if (this.#journal === undefined || this.#unfoldedBytes === 0) return;
+    const max = this.#foldMaxBytes;
+    if (this.#unfoldedBytes + bytes > max) {
+      throw queueFullError(
+        `${this.#unfoldedBytes} journaled bytes wait to be moved into the database, over ${max}`,
+      );
+    }
   }
 
   /** Unfolded bytes past which the oldest are folded without waiting (down to half of it). */

@@ -6,8 +6,22 @@
  *
  * @module
  */
+import { type ConsumerError, retryableError } from "../consumer/consumer.ts";
 import type { Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
+
+/**
+ * The delay a full queue asks for in its refusal: the otlp receiver passes it on as Retry-After
+ * (HTTP) or `RetryInfo` (gRPC), so clients of a saturated pipeline back off instead of retrying
+ * at once. The queue cannot know when it will have room; a second is what the Collector's own
+ * exporters wait first (`retry_on_failure.initial_interval` 5 s is the longer, fixed default).
+ */
+export const QUEUE_FULL_RETRY_MS = 1000;
+
+/** The retryable refusal of a full queue; `bound` says which bound, e.g. `capacity 1000`. */
+export function queueFullError(bound: string): ConsumerError {
+  return retryableError(`Sending queue is full (${bound})`, { retryAfterMs: QUEUE_FULL_RETRY_MS });
+}
 
 /** What to do when the queue is full. */
 export type WhenFull = "refuse" | "block" | "drop_oldest";

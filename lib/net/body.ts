@@ -22,6 +22,15 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** A body whose next chunk the reader's `admit` refused (a bound on bytes held was reached). */
+export class BodyRefusedError extends Error {
+  /** Creates the error. */
+  constructor(what = "Request body") {
+    super(`${what} does not fit the bytes in flight now`);
+    this.name = "BodyRefusedError";
+  }
+}
+
 /** The first buffer of a collector that was given no size hint. */
 const INITIAL_CAPACITY = 16 * 1024;
 
@@ -81,6 +90,11 @@ export interface ReadLimitedOptions {
   what?: string;
   /** The expected size (a declared Content-Length), to allocate once. @default 0 */
   sizeHint?: number;
+  /**
+   * Told each chunk's length before it is kept; `false` stops reading with
+   * {@linkcode BodyRefusedError} (the rest is not read). @default everything admitted
+   */
+  admit?: (bytes: number) => boolean;
 }
 
 /**
@@ -101,6 +115,7 @@ export async function readLimited(
     while (true) {
       const { value, done } = await reader.read();
       if (done) break;
+      if (options.admit?.(value.length) === false) throw new BodyRefusedError(options.what);
       collected.push(value);
     }
   } catch (error) {

@@ -9,7 +9,7 @@
  * gzip, deflate and zstd with a bounded decompressor, `grpc-timeout` deadlines, and errors as
  * Trailers-Only responses with `grpc-status-details-bin`. Per connection: at most
  * `maxConcurrentStreams` calls (more are refused with REFUSED_STREAM), a bounded number of request
- * bytes held, keepalive pings and their enforcement policy, idle and age limits. Shutdown sends
+ * bytes held (and across connections and servers, `inFlight`), keepalive pings and their enforcement policy, idle and age limits. Shutdown sends
  * GOAWAY, lets calls in progress finish, then closes.
  *
  * @module
@@ -24,6 +24,7 @@ import {
   TlsServerConn,
 } from "./tls_server_conn.ts";
 import { encodeRpcStatus, GrpcCode } from "./rpc_status.ts";
+import { IN_FLIGHT_RETRY_MS, type InFlightBytes } from "./in_flight_bytes.ts";
 import { H2Connection, type H2Socket, type H2Stream } from "./h2/connection.ts";
 import { ErrorCode } from "./h2/frames.ts";
 import type { HeaderField } from "./h2/hpack.ts";
@@ -121,6 +122,13 @@ export interface GrpcServerOptions {
   readonly prefaceTimeoutMs?: number | undefined;
   /** Request bytes one connection may hold at once. @default max(64 MiB, 4 x maxRecvMsgBytes) */
   readonly maxConnectionBufferBytes?: number | undefined;
+  /**
+   * A bound on request bytes shared with other servers: a call holds its message (and its
+   * decompressed form) there from the moment its length is known until it is answered, and a call
+   * that does not fit is answered `UNAVAILABLE` with a retry delay before its message is read.
+   * @default none
+   */
+  readonly inFlight?: InFlightBytes | undefined;
   /** Called with errors a handler threw that are not {@linkcode GrpcError}s. */
   readonly onUnexpectedError?: ((error: unknown) => void) | undefined;
 }
@@ -333,6 +341,8 @@ class UnaryCall {
   readonly #budget: number;
   #reader: MessageReader;
   #held = 0;
+  /** Bytes charged to `options.inFlight`. */
+  #shared = 0;
   #done = false;
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #coding: ReturnType<typeof parseContentCoding> = "identity";
@@ -438,7 +448,25 @@ class UnaryCall {
     this.#ctx.held += delta;
     if (this.#ctx.held > this.#budget) {
       this.#fail(GrpcCode.RESOURCE_EXHAUSTED, "Too much request data in flight on this connection");
+      return;
     }
+    this.#share(delta);
+  }
+
+  /** Charges `n` bytes to the shared bound; a call that does not fit fails retryable. */
+  #share(n: number): boolean {
+    const inFlight = this.#options.inFlight;
+    if (inFlight === undefined) return true;
+    if (inFlight.tryAcquire(n, this.#shared)) {
+      this.#shared += n;
+      return true;
+    }
+    this.#fail(
+      GrpcCode.UNAVAILABLE,
+      `Too many request bytes in flight (over ${inFlight.limit} bytes); retry later`,
+      IN_FLIGHT_RETRY_MS,
+    );
+    return false;
   }
 
   async #run(compressed: boolean, data: Uint8Array): Promise<void> {
@@ -455,7 +483,7 @@ class UnaryCall {
         }
         return this.#fail(GrpcCode.INTERNAL, "Cannot decompress the request message");
       }
-      if (this.#done) return;
+      if (this.#done || !this.#share(request.length)) return;
     }
     const headers = this.#stream.headers;
     let response: Uint8Array;
@@ -541,6 +569,8 @@ class UnaryCall {
     if (this.#deadline !== undefined) clearTimeout(this.#deadline);
     this.#ctx.held -= this.#held;
     this.#held = 0;
+    this.#options.inFlight?.release(this.#shared);
+    this.#shared = 0;
     const stream = this.#stream;
     if (!stream.isClosed && !stream.isRemoteEnded) stream.reset(ErrorCode.NO_ERROR);
     else if (!stream.isClosed && !stream.headersSent) stream.reset(ErrorCode.CANCEL);

@@ -12,8 +12,12 @@
  * downstream failure of a batch is logged (rate-limited) and counted by the pipeline's processor
  * metrics; what the batcher held is lost on a crash, which `tfo validate` warns about.
  *
- * Backpressure: at most `maxInFlight` batches are being delivered at once; past that a `consume`
- * waits for one to finish, so a slow downstream bounds the memory held.
+ * Backpressure: at most `maxInFlight` batches are being delivered at once, and the processor holds
+ * at most `maxBytes` of data (waiting and being delivered, counted at its encoded size, or 256
+ * bytes an item when it is not encoded); past either a `consume` waits for a batch to finish (over
+ * the byte bound, what waits is sent at once rather than at its timeout), so a slow downstream
+ * bounds the memory held in bytes, not only in batches: 16 batches of 8192 large log records would
+ * otherwise be gigabytes. A `consume` larger than the bound still passes when nothing is held.
  *
  * @module
  */
@@ -22,6 +26,7 @@ import { type Consumer, retryableError } from "../../../lib/consumer/consumer.ts
 import { RateLimitedLog } from "../../../lib/exporterhelper/_rate_limited_log.ts";
 import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import { type ClientInfo, NO_CLIENT, Payload } from "../../../lib/pdata/payload.ts";
+import { payloadBytes } from "../../../lib/exporterhelper/memory_queue.ts";
 import { appendData, emptyData, takeItems } from "../../../lib/pdata/split.ts";
 import type { Signal, SignalData } from "../../../lib/pdata/types.ts";
 import { type Logger, NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
@@ -34,6 +39,8 @@ export interface BatchProcessorOptions {
   readonly logger?: Logger;
   /** Batches delivered at once before `consume` waits. @default DEFAULT_MAX_IN_FLIGHT */
   readonly maxInFlight?: number;
+  /** Bytes held (waiting and being delivered) before `consume` waits. @default DEFAULT_MAX_BYTES */
+  readonly maxBytes?: number;
   /** Where the Collector's batch metrics are recorded. @default none */
   readonly meter?: Meter;
   /** Runs the timeout. @default SYSTEM_CLOCK */
@@ -69,12 +76,17 @@ export const BATCH_SIZE_BOUNDS: readonly number[] = [
 /** The default of {@linkcode BatchProcessorOptions.maxInFlight}. */
 export const DEFAULT_MAX_IN_FLIGHT = 16;
 
+/** The default of {@linkcode BatchProcessorOptions.maxBytes}: 64 MiB. */
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Data of one `consume` call still waiting in a batcher. */
 interface Chunk<S extends Signal> {
   payload: Payload<S>;
   /** Private containers, made when the chunk had to be split. */
   rest: SignalData[S] | undefined;
   count: number;
+  /** The bytes it is counted at, shared out to the batches it is split into. */
+  bytes: number;
 }
 
 /** Pending data of one combination of metadata values. */
@@ -108,6 +120,9 @@ export function createBatchProcessor<S extends Signal>(
   const inflight = new Set<Promise<void>>();
   const room: (() => void)[] = [];
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  /** Bytes of data waiting in batchers or being delivered. */
+  let held = 0;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const seenCombinations = new Set<string>();
   const failures = new RateLimitedLog(
@@ -141,7 +156,7 @@ export function createBatchProcessor<S extends Signal>(
   let stopped = false;
   const maxSize = config.send_batch_max_size;
 
-  function send(parts: Payload<S>[], client: ClientInfo): void {
+  function send(parts: Payload<S>[], client: ClientInfo, bytes: number): void {
     const batch = Payload.merge(signal, parts, client);
     sendSize?.record(batch.itemCount);
     const done = next.consume(batch).catch((error) => {
@@ -150,7 +165,9 @@ export function createBatchProcessor<S extends Signal>(
     inflight.add(done);
     done.finally(() => {
       inflight.delete(done);
-      room.shift()?.();
+      held -= bytes;
+      // Every waiter checks again: one finished batch may free room for several.
+      for (const wake of room.splice(0)) wake();
     });
   }
 
@@ -158,6 +175,7 @@ export function createBatchProcessor<S extends Signal>(
   function sendOne(b: Batcher<S>): void {
     const parts: Payload<S>[] = [];
     let room = maxSize > 0 ? maxSize : Infinity;
+    let bytes = 0;
     while (b.chunks.length > 0 && room > 0) {
       const chunk = b.chunks[0]!;
       if (chunk.count <= room) {
@@ -165,6 +183,7 @@ export function createBatchProcessor<S extends Signal>(
         parts.push(chunk.rest === undefined ? chunk.payload : Payload.of(signal, chunk.rest));
         room -= chunk.count;
         b.count -= chunk.count;
+        bytes += chunk.bytes;
         continue;
       }
       if (chunk.rest === undefined) {
@@ -172,11 +191,14 @@ export function createBatchProcessor<S extends Signal>(
         appendData(signal, chunk.rest, chunk.payload.read());
       }
       parts.push(Payload.of(signal, takeItems(signal, chunk.rest, room)));
+      const share = Math.floor(chunk.bytes * room / chunk.count);
+      bytes += share;
+      chunk.bytes -= share;
       chunk.count -= room;
       b.count -= room;
       room = 0;
     }
-    if (parts.length > 0) send(parts, b.client);
+    if (parts.length > 0) send(parts, b.client, bytes);
   }
 
   function flush(key: string, b: Batcher<S>): void {
@@ -198,8 +220,10 @@ export function createBatchProcessor<S extends Signal>(
       if (seenCombinations.size < config.metadata_cardinality_limit) seenCombinations.add(key);
     }
     const count = payload.itemCount;
-    b.chunks.push({ payload, rest: undefined, count });
+    const bytes = payloadBytes(payload);
+    b.chunks.push({ payload, rest: undefined, count, bytes });
     b.count += count;
+    held += bytes;
     if (config.timeout === 0) {
       flush(key, b);
       return;
@@ -224,8 +248,19 @@ export function createBatchProcessor<S extends Signal>(
     }
   }
 
+  /** True when `bytes` more would take what is held over `maxBytes` (and something is held). */
+  function overBytes(bytes: number): boolean {
+    return held > 0 && held + bytes > maxBytes;
+  }
+
   async function consume(payload: Payload<S>): Promise<void> {
-    while (!stopped && inflight.size >= maxInFlight) {
+    const bytes = payloadBytes(payload);
+    while (!stopped && (inflight.size >= maxInFlight || overBytes(bytes))) {
+      if (inflight.size < maxInFlight) {
+        // Over the byte bound with room to deliver: what waits goes now, not at its timeout.
+        for (const [key, b] of [...batchers]) flush(key, b);
+        if (inflight.size === 0) break; // nothing waits nor is delivered: nothing is held
+      }
       await new Promise<void>((resolve) => room.push(resolve));
     }
     if (stopped) throw retryableError("The batch processor is shut down");

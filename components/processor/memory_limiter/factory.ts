@@ -11,8 +11,12 @@
  * held by JavaScript objects (the `Uint8Array` buffers encoded OTLP stays in), the counterpart of
  * the Go heap the Collector reads. Not RSS: freed memory is seldom returned to the OS, so RSS
  * stays at its high-water mark after a spike and a limiter reading it would refuse forever. RSS is
- * this plus a roughly constant runtime overhead (code, native buffers, the KV store): the idle
- * process's RSS is the margin to add to `limit_mib` when sizing a container.
+ * this plus a roughly constant runtime overhead (code, native buffers, the KV store, memory the
+ * allocator keeps after it was freed): measured under saturation (bench/RESULTS.md, "Sizing") RSS
+ * stayed 90–110 MiB above the live memory, about the idle process's RSS. So `limit_mib` bounds RSS
+ * at about `limit_mib` + 110 MiB; a container limit of `limit_mib` + 128 MiB leaves headroom.
+ * External memory counts buffers that are garbage until the next collection, so the live memory
+ * read here runs ahead of what is really held, never behind: the limiter refuses early, not late.
  *
  * Like the Collector's, one limiter ID measures once for every pipeline that lists it: instances
  * created for several pipelines share one monitor. The monitors live in the factory (not in a

@@ -15,7 +15,13 @@
  */
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { AuthError, type ServerAuthenticator } from "../../../lib/net/auth.ts";
-import { BodyTooLargeError } from "../../../lib/net/body.ts";
+import { BodyRefusedError, BodyTooLargeError } from "../../../lib/net/body.ts";
+import {
+  holdOn,
+  IN_FLIGHT_RETRY_MS,
+  type InFlightBytes,
+  type InFlightHold,
+} from "../../../lib/net/in_flight_bytes.ts";
 import { type HttpRequest, readRequestBody } from "../../../lib/net/http1/request.ts";
 import { decompress, parseContentCoding, SUPPORTED_CODINGS } from "../../../lib/net/compression.ts";
 import { encodeRpcStatus, encodeRpcStatusJson, GrpcCode } from "../../../lib/net/rpc_status.ts";
@@ -37,17 +43,6 @@ import { SIGNAL_CODECS } from "./_signals.ts";
 const PROTOBUF = "application/x-protobuf";
 const JSON_TYPE = "application/json";
 
-/**
- * Request bodies one HTTP receiver holds at once, as a multiple of `max_request_body_size` (and
- * at least {@linkcode MIN_IN_FLIGHT_BYTES}): past it a request is answered 503 with Retry-After
- * before its body is read, so many concurrent large bodies cannot exhaust memory.
- */
-const IN_FLIGHT_BODIES = 4;
-/** The smallest in-flight budget, in bytes. */
-const MIN_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
-/** The Retry-After of a request refused for the in-flight budget. */
-const IN_FLIGHT_RETRY_MS = 1000;
-
 /** The body encoding of a request, from its media type. */
 type BodyEncoding = "proto" | "json";
 
@@ -66,6 +61,12 @@ export interface HttpHandlerOptions {
   readonly gate?: TenantGate | undefined;
   /** Request metadata from resource attributes (`metadata_from_resource`), when configured. */
   readonly split?: ResourceMetadataSplitter | undefined;
+  /**
+   * The bound on request bytes held, shared with the process's other receivers: a request holds
+   * its body (and its decompressed form) there until the pipeline answered it, and one that does
+   * not fit is answered 503 with Retry-After (before its body is read, when it declares its length).
+   */
+  readonly inFlight: InFlightBytes;
 }
 
 function bodyEncoding(contentType: string | null): BodyEncoding | undefined {
@@ -156,11 +157,20 @@ async function readBody(
   request: HttpRequest,
   limit: number,
   sizeHint: number,
+  admit: ((bytes: number) => boolean) | undefined,
 ): Promise<Uint8Array> {
   try {
-    return await readRequestBody(request, limit, { sizeHint });
+    return await readRequestBody(
+      request,
+      limit,
+      admit === undefined ? { sizeHint } : {
+        sizeHint,
+        admit,
+      },
+    );
   } catch (error) {
-    throw error instanceof BodyTooLargeError ? error : new BodyReadError(error);
+    if (error instanceof BodyTooLargeError || error instanceof BodyRefusedError) throw error;
+    throw new BodyReadError(error);
   }
 }
 
@@ -189,8 +199,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     : undefined;
   const allow = cors === undefined ? "POST" : "POST, OPTIONS";
   const limit = config.max_request_body_size;
-  const inFlightLimit = Math.max(MIN_IN_FLIGHT_BYTES, IN_FLIGHT_BODIES * limit);
-  let inFlight = 0;
+  const inFlight = options.inFlight;
   const counters = itemCounters(options.meter, "http", [...new Set(paths.values())]);
 
   async function export_<S extends Signal>(
@@ -198,6 +207,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     request: HttpRequest,
     remoteAddr: string,
     auth: Authenticated,
+    hold: InFlightHold,
   ): Promise<Response> {
     const encoding = bodyEncoding(request.headers.get("content-type"));
     if (encoding === undefined) {
@@ -239,7 +249,17 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     let payload: Payload<S>;
     let bytes = 0;
     try {
-      const body = await decompress(await readBody(request, limit, declared), coding, limit);
+      // A body of undeclared length is charged chunk by chunk as it is read (a declared one was
+      // charged whole before); a decompressed one, once made.
+      const raw = await readBody(
+        request,
+        limit,
+        declared,
+        hold.bytes === 0 ? (n) => hold.charge(n) : undefined,
+      );
+      if (!hold.charge(raw.length - hold.bytes)) return inFlightRefusal(encoding);
+      const body = await decompress(raw, coding, limit);
+      if (body !== raw && !hold.charge(body.length)) return inFlightRefusal(encoding);
       bytes = body.length;
       if (encoding === "proto") {
         payload = Payload.fromProto(signal, body, codec.proto, client);
@@ -252,6 +272,7 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
         checkItemBudget(payload.itemCount, limit);
       }
     } catch (error) {
+      if (error instanceof BodyRefusedError) return inFlightRefusal(encoding);
       const refusal = error instanceof BodyReadError
         ? {
           status: 400,
@@ -318,25 +339,29 @@ export function createHttpHandler(options: HttpHandlerOptions): OtlpHttpHandler 
     if (request.method !== "POST") {
       return textResponse(405, "405 method not allowed, supported: [POST]", { allow });
     }
-    // Every request holds its declared length (or the body limit, when it declares none) of the
-    // receiver's in-flight budget until the pipeline answered it.
+    // Every request holds its body in the shared in-flight bound until the pipeline answered
+    // it: its declared length before the body is read, so a request that does not fit costs
+    // nothing but its headers.
+    const hold = holdOn(inFlight);
     const declared = Number(request.headers.get("content-length") ?? "");
-    const reserve = declared > 0 && declared <= limit ? declared : limit;
-    if (inFlight + reserve > inFlightLimit) {
+    if (declared > 0 && declared <= limit && !hold.charge(declared)) {
       request.body?.cancel().catch(() => {});
-      return statusResponse(bodyEncoding(request.headers.get("content-type")) ?? "json", {
-        status: 503,
-        code: GrpcCode.UNAVAILABLE,
-        message: `Too many request bytes in flight (over ${inFlightLimit} bytes); retry later`,
-        retryAfterMs: IN_FLIGHT_RETRY_MS,
-      });
+      return inFlightRefusal(bodyEncoding(request.headers.get("content-type")) ?? "json");
     }
-    inFlight += reserve;
     try {
-      return await export_(signal, request, remoteAddr, auth);
+      return await export_(signal, request, remoteAddr, auth, hold);
     } finally {
-      inFlight -= reserve;
+      hold.release();
     }
+  }
+
+  function inFlightRefusal(encoding: BodyEncoding): Response {
+    return statusResponse(encoding, {
+      status: 503,
+      code: GrpcCode.UNAVAILABLE,
+      message: `Too many request bytes in flight (over ${inFlight.limit} bytes); retry later`,
+      retryAfterMs: IN_FLIGHT_RETRY_MS,
+    });
   }
 
   return async (request, remoteAddr) => {

@@ -6,7 +6,11 @@
  * the receiver checks that they decode (`lib/otlp/validate.ts`), so nothing it acknowledges can
  * fail to decode later, and holds them to an item budget (`_budget.ts`). In front of a pipeline
  * that changes data, and so decodes it anyway, it decodes them instead of that scan. A request is answered once the pipeline accepted or
- * refused its data, so the client sees backpressure and failures.
+ * refused its data, so the client sees backpressure and failures. Until then its bytes count
+ * against the process's in-flight bound (`lib/net/in_flight_bytes.ts`, shared by every otlp
+ * receiver over both protocols): a request that does not fit is refused at once, 503 with
+ * Retry-After or `UNAVAILABLE` with `RetryInfo`, so a saturated pipeline costs clients retries,
+ * not the process memory.
  *
  * `auth: {authenticator: <extension>}` on a protocol makes every request pass the extension's
  * server authenticator (resolved at start) before its body or message is handled: 401 /
@@ -33,6 +37,16 @@ import { createTenantGate, type TenantGate } from "../../../lib/tenancy/gate.ts"
 import { type ResourceMetadataSplitter, resourceMetadataSplitter } from "./_resource_metadata.ts";
 import { warmUpReceivePath } from "./_warm_up.ts";
 import { SIGNALS } from "../../../lib/pdata/types.ts";
+import { type InFlightBytes, processInFlightBytes } from "../../../lib/net/in_flight_bytes.ts";
+
+/** Test seams of {@linkcode createOtlpReceiver}. */
+export interface OtlpReceiverOptions {
+  /**
+   * The bound on request bytes held, over both protocols. @default the process's
+   * (`processInFlightBytes`), shared with every other otlp receiver
+   */
+  readonly inFlight?: InFlightBytes;
+}
 
 /** An otlp receiver instance; the bound ports are known once started. */
 export interface OtlpReceiver extends Receiver {
@@ -94,6 +108,7 @@ async function startGrpc(
   authenticator: ServerAuthenticator | undefined,
   gate: TenantGate | undefined,
   split: ResourceMetadataSplitter | undefined,
+  inFlight: InFlightBytes,
 ): Promise<GrpcServer> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -119,6 +134,7 @@ async function startGrpc(
         permitWithoutStream: config.keepalive?.enforcement_policy?.permit_without_stream,
       },
       tls,
+      inFlight,
       onUnexpectedError: (error) =>
         logger.error("Unexpected error in the OTLP/gRPC handler", { error }),
     },
@@ -144,6 +160,7 @@ async function startHttp(
   authenticator: ServerAuthenticator | undefined,
   gate: TenantGate | undefined,
   split: ResourceMetadataSplitter | undefined,
+  inFlight: InFlightBytes,
 ): Promise<HttpListener> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -162,6 +179,7 @@ async function startHttp(
     authenticator,
     gate,
     split,
+    inFlight,
   });
   const timeouts = httpServerTimeouts(config);
   const listener = listenHttp({ hostname, port, tls, logger, timeouts }, handler);
@@ -173,8 +191,10 @@ async function startHttp(
 export function createOtlpReceiver(
   settings: CreateSettings<OtlpConfig>,
   next: SignalConsumers,
+  options: OtlpReceiverOptions = {},
 ): OtlpReceiver {
   const { id, config } = settings;
+  const inFlight = options.inFlight ?? processInFlightBytes();
   let grpc: GrpcServer | undefined;
   let http: HttpListener | undefined;
   let starting: Promise<void> | undefined;
@@ -197,10 +217,10 @@ export function createOtlpReceiver(
       const grpcAuth = authenticatorFor(id, "grpc", grpcConfig?.auth, host);
       const httpAuth = authenticatorFor(id, "http", httpConfig?.auth, host);
       if (grpcConfig !== undefined) {
-        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split);
+        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split, inFlight);
       }
       if (httpConfig !== undefined) {
-        http = await startHttp(settings, httpConfig, next, httpAuth, gate, split);
+        http = await startHttp(settings, httpConfig, next, httpAuth, gate, split, inFlight);
       }
     } catch (error) {
       await Promise.all([grpc?.shutdown(), http?.shutdown()]);

@@ -1035,7 +1035,12 @@ export class H2Connection {
     this.#queued += bytes.length;
     if (!this.#writing) {
       this.#writing = true;
-      this.#writeLoop().catch((error) => this.#destroy(asError(error)));
+      // The write starts after the current microtasks have run (two hops: past the continuation
+      // of an `await` on something already resolved), so what this turn enqueues — a response's
+      // HEADERS, DATA and trailers, answers to many streams — goes out in one write, not one each.
+      queueMicrotask(() =>
+        queueMicrotask(() => this.#writeLoop().catch((error) => this.#destroy(asError(error))))
+      );
     }
   }
 

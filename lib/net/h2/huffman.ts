@@ -86,8 +86,54 @@ export class HuffmanError extends Error {
   }
 }
 
+/** {@linkcode NIBBLE_SYM} values that are not symbols: EOS decoded, or a code not in the tree. */
+const EOS_SEEN = -2;
+const NO_CODE = -3;
+
 /**
- * Decodes Huffman-coded bytes.
+ * The tree as a state machine stepping four bits at a time (the shortest code is five bits, so a
+ * step completes at most one symbol): from node `n`, nibble `v` leads to node
+ * `NIBBLE_NEXT[n * 16 + v]` and completes symbol `NIBBLE_SYM[n * 16 + v]` (-1: none, or
+ * {@linkcode EOS_SEEN} / {@linkcode NO_CODE}). `DEPTH` is each node's distance from the root, and
+ * `ONES` marks the nodes reached from it by ones only: valid padding ends on the root or on one of
+ * those at most 7 deep.
+ */
+const NIBBLE_NEXT = new Uint16Array(LEFT.length * 16);
+const NIBBLE_SYM = new Int16Array(LEFT.length * 16);
+const DEPTH = new Uint8Array(LEFT.length);
+const ONES = new Uint8Array(LEFT.length);
+(function buildNibbles() {
+  const visit = (node: number, depth: number, ones: boolean) => {
+    DEPTH[node] = depth;
+    ONES[node] = ones ? 1 : 0;
+    for (const [child, one] of [[LEFT[node]!, false], [RIGHT[node]!, true]] as const) {
+      if (child > 0) visit(child, depth + 1, ones && one);
+    }
+  };
+  visit(0, 0, true);
+  for (let start = 0; start < LEFT.length; start++) {
+    for (let v = 0; v < 16; v++) {
+      let node = start;
+      let sym = -1;
+      for (let bit = 3; bit >= 0 && sym >= -1; bit--) {
+        const child = ((v >> bit) & 1) === 1 ? RIGHT[node]! : LEFT[node]!;
+        if (child < 0) {
+          sym = -child - 1 === 256 ? EOS_SEEN : -child - 1;
+          node = 0;
+        } else if (child === 0) {
+          sym = NO_CODE;
+        } else {
+          node = child;
+        }
+      }
+      NIBBLE_NEXT[start * 16 + v] = node;
+      NIBBLE_SYM[start * 16 + v] = sym;
+    }
+  }
+})();
+
+/**
+ * Decodes Huffman-coded bytes, four bits a step.
  *
  * @throws {HuffmanError} on EOS in the data, a padding over 7 bits or one not all ones.
  */
@@ -96,30 +142,18 @@ export function huffmanDecode(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.ceil((bytes.length * 8) / 5));
   let n = 0;
   let node = 0;
-  let depth = 0; // bits since the last symbol
-  let allOnes = true;
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!;
-    for (let bit = 7; bit >= 0; bit--) {
-      const one = (byte >> bit) & 1;
-      const child = one === 1 ? RIGHT[node]! : LEFT[node]!;
-      depth++;
-      allOnes &&= one === 1;
-      if (child < 0) {
-        const sym = -child - 1;
-        if (sym === 256) throw new HuffmanError("Huffman data contains EOS");
-        out[n++] = sym;
-        node = 0;
-        depth = 0;
-        allOnes = true;
-      } else if (child === 0) {
-        throw new HuffmanError("Invalid Huffman code");
-      } else {
-        node = child;
-      }
+    for (let shift = 4; shift >= 0; shift -= 4) {
+      const at = node * 16 + ((byte >> shift) & 0xf);
+      const sym = NIBBLE_SYM[at]!;
+      node = NIBBLE_NEXT[at]!;
+      if (sym >= 0) out[n++] = sym;
+      else if (sym === EOS_SEEN) throw new HuffmanError("Huffman data contains EOS");
+      else if (sym === NO_CODE) throw new HuffmanError("Invalid Huffman code");
     }
   }
-  if (depth > 7) throw new HuffmanError("Huffman padding is longer than 7 bits");
-  if (!allOnes) throw new HuffmanError("Huffman padding is not the EOS prefix");
+  if (DEPTH[node]! > 7) throw new HuffmanError("Huffman padding is longer than 7 bits");
+  if (ONES[node] !== 1) throw new HuffmanError("Huffman padding is not the EOS prefix");
   return out.subarray(0, n);
 }

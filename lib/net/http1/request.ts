@@ -7,7 +7,13 @@
  *
  * @module
  */
-import { BodyTooLargeError, ByteCollector, readLimited, type ReadLimitedOptions } from "../body.ts";
+import {
+  BodyRefusedError,
+  BodyTooLargeError,
+  ByteCollector,
+  readLimited,
+  type ReadLimitedOptions,
+} from "../body.ts";
 
 /** Request header fields: the read side of `Headers`, names matched case-insensitively. */
 export interface HeaderFields extends Iterable<[string, string]> {
@@ -136,10 +142,13 @@ export class Http1Request implements HttpRequest {
     if (first === null) return new Uint8Array(0);
     const hint = options.sizeHint ?? 0;
     const collected = new ByteCollector(limit, hint, options.what);
+    const admit = options.admit;
+    if (admit?.(first.length) === false) throw new BodyRefusedError(options.what);
     collected.push(first);
     for (;;) {
       const chunk = await source.next();
       if (chunk === null) return collected.bytes();
+      if (admit?.(chunk.length) === false) throw new BodyRefusedError(options.what);
       collected.push(chunk);
     }
   }

@@ -87,6 +87,50 @@ Deno.test("batch processor makes callers wait while maxInFlight batches are bein
   await stopping;
 });
 
+Deno.test("batch processor bounds the bytes it holds: over maxBytes callers wait, and what waits is sent at once", async () => {
+  const pending: (() => void)[] = [];
+  const batches: Payload<"traces">[] = [];
+  const consumer: Consumer<"traces"> = {
+    mutatesData: false,
+    consume: (payload) => {
+      batches.push(payload);
+      return new Promise<void>((resolve) => pending.push(resolve));
+    },
+  };
+  // Unencoded payloads count 256 bytes an item: two of three spans fit 1600 bytes, not a third.
+  const p = createBatchProcessor(
+    config({ send_batch_size: 1000, timeout: "1h" }),
+    "traces",
+    consumer,
+    { maxBytes: 1600 },
+  );
+  await p.consume(tracesPayload("a", "b", "c"));
+  await p.consume(tracesPayload("d", "e", "f"));
+  assert.equal(batches.length, 0, "both held, waiting for the size or the timeout");
+  let third = false;
+  const waiting = p.consume(tracesPayload("g", "h", "i")).then(() => (third = true));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(third, false, "over the byte bound: the caller waits");
+  assert.deepEqual(batches.map((b) => spanNamesOf(b.read())), [["a", "b", "c", "d", "e", "f"]]);
+  pending.shift()!();
+  await waiting;
+  assert.equal(third, true, "delivered: room again");
+  // One payload larger than the bound passes when nothing else is held.
+  const stopping = p.shutdown();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  for (const r of pending.splice(0)) r();
+  await stopping;
+  const big = createBatchProcessor(config({ timeout: "1h" }), "traces", consumer, {
+    maxBytes: 100,
+  });
+  await big.consume(tracesPayload("j", "k"));
+  const bigStop = big.shutdown();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  for (const r of pending.splice(0)) r();
+  await bigStop;
+  assert.deepEqual(spanNamesOf(batches.at(-1)!.read()), ["j", "k"]);
+});
+
 Deno.test("batch processor sends a partial batch when the timeout expires, not before", async () => {
   const sink = recordingConsumer();
   const clock = new FakeClock();

@@ -5,6 +5,7 @@
 import {
   createOtlpReceiver,
   type OtlpReceiver,
+  type OtlpReceiverOptions,
 } from "../../../../components/receiver/otlp/factory.ts";
 import { otlpConfigSchema } from "../../../../components/receiver/otlp/config.ts";
 import type { Extension, Host } from "../../../../components/component.ts";
@@ -86,14 +87,19 @@ export function makeReceiver(
   next: SignalConsumers,
   lines: string[] = [],
   id = "otlp",
+  options: OtlpReceiverOptions = {},
 ): OtlpReceiver {
-  return createOtlpReceiver({
-    id,
-    config: otlpConfigSchema.parse(raw),
-    logger: collectingLogger(lines),
-    meter: new MetricRegistry().meter({ receiver: id }),
-    buildInfo: { command: "tfo", version: "test" },
-  }, next);
+  return createOtlpReceiver(
+    {
+      id,
+      config: otlpConfigSchema.parse(raw),
+      logger: collectingLogger(lines),
+      meter: new MetricRegistry().meter({ receiver: id }),
+      buildInfo: { command: "tfo", version: "test" },
+    },
+    next,
+    options,
+  );
 }
 
 /**
@@ -103,6 +109,7 @@ export function makeReceiver(
 export async function startHarness(
   protocols: Record<string, Record<string, unknown> | null> = { grpc: null, http: null },
   signals: readonly Signal[] = ["traces", "metrics", "logs"],
+  options: OtlpReceiverOptions = {},
 ): Promise<Harness> {
   const raw: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(protocols)) {
@@ -116,7 +123,7 @@ export async function startHarness(
   const next: SignalConsumers = {};
   for (const s of signals) (next as Record<string, unknown>)[s] = sinks[s];
   const logs: string[] = [];
-  const receiver = makeReceiver({ protocols: raw }, next, logs);
+  const receiver = makeReceiver({ protocols: raw }, next, logs, "otlp", options);
   await receiver.start(testHost());
   return {
     receiver,
