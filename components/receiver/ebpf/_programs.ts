@@ -84,6 +84,8 @@ export interface Loaded {
   groups: Set<Group>;
   /** One line per group that cannot run, naming what is missing. */
   warnings: string[];
+  /** Every program attached, by name (for `lib/ebpf/stats.ts`: their kernel-side cost). */
+  programs: Array<{ name: string; fd: number }>;
 }
 
 const TCP_ESTABLISHED = 1;
@@ -129,7 +131,13 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
     valueSize: 8,
     maxEntries: DROP_SLOTS.length,
   }));
-  const out: Loaded = { stats: new Map(), drops, groups: new Set(), warnings: [] };
+  const out: Loaded = {
+    stats: new Map(),
+    drops,
+    groups: new Set(),
+    warnings: [],
+    programs: [],
+  };
   const n = kernel.maxEntries;
   const stat = (layout: StatsLayout) => {
     let entry = out.stats.get(layout.name);
@@ -139,7 +147,7 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
     }
     return entry.map;
   };
-  const ctx: Ctx = { kernel, fds, drops };
+  const ctx: Ctx = { kernel, fds, drops, programs: [] };
   // A group runs when all it needs loaded; one that fails is left out with a warning naming the
   // missing piece, its programs already attached are detached, and the others still run. (Maps
   // stay with `fds`: another group may share them.)
@@ -148,8 +156,10 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
     const local = new FdSet();
     ctx.fds = local;
     try {
+      ctx.programs = [];
       load();
       fds.adopt(local);
+      out.programs.push(...ctx.programs);
       for (const g of names) out.groups.add(g);
     } catch (error) {
       local.closeAll();
@@ -240,6 +250,7 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
         type: ProgType.perfEvent,
         code: countCurrent(ctx, mem, counter, 5),
       }));
+      ctx.programs.push({ name: `tfo_${counter}`, fd: prog });
       for (let cpu = 0; cpu < onlineCpus().length; cpu++) {
         const ev = ctx.fds.own(openSoftwareEvent(config, onlineCpus()[cpu]!, counter));
         ctx.fds.own(createLink(prog, ev, AttachType.perfEvent));
@@ -277,6 +288,8 @@ interface Ctx {
   kernel: Kernel;
   fds: FdSet;
   drops: BpfMap;
+  /** The programs of the group being loaded. */
+  programs: Array<{ name: string; fd: number }>;
 }
 
 interface Prog {
@@ -291,6 +304,7 @@ function attachRaw(ctx: Ctx, tracepoint: string, prog: Prog | Uint8Array<ArrayBu
     : prog;
   const fd = ctx.fds.own(loadProgram(p));
   ctx.fds.own(attachRawTracepoint(fd, tracepoint));
+  ctx.programs.push({ name: p.name, fd });
 }
 
 function attachTracepoint(
@@ -308,6 +322,7 @@ function attachTracepoint(
   const fd = ctx.fds.own(loadProgram(p));
   const ev = ctx.fds.own(openTracepointEvent(format.id, format.event));
   ctx.fds.own(createLink(fd, ev, AttachType.perfEvent));
+  ctx.programs.push({ name: p.name, fd });
 }
 
 function exit0(a: Assembler, label = "out"): void {
