@@ -26,6 +26,7 @@ import { loadBtf } from "../lib/ebpf/btf.ts";
 import { FdSet } from "../lib/ebpf/fds.ts";
 import { findTracefs } from "../lib/ebpf/tracefs.ts";
 import { type Group, loadPrograms } from "../components/receiver/ebpf/_programs.ts";
+import { LATENCY_SAMPLE_PERIOD } from "../components/receiver/ebpf/config.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -56,8 +57,12 @@ function loop(): number {
 const tracefs = findTracefs();
 const btf = loadBtf();
 type Programs = Array<{ name: string; fd: number }>;
-const receiver = (groups: Group[]) => (fds: FdSet): Programs =>
-  loadPrograms(new Set(groups), { tracefs, btf, maxEntries: 10240 }, fds).programs;
+const receiver = (groups: Group[], period = LATENCY_SAMPLE_PERIOD) => (fds: FdSet): Programs =>
+  loadPrograms(
+    new Set(groups),
+    { tracefs, btf, maxEntries: 10240, latencySamplePeriod: period },
+    fds,
+  ).programs;
 const EMPTY = "empty programs on sys_enter and sys_exit (the tracepoints' own cost)";
 const MODES: Record<string, (fds: FdSet) => Programs> = {
   "no programs": () => [],
@@ -69,6 +74,9 @@ const MODES: Record<string, (fds: FdSet) => Programs> = {
       return { name: `empty_${tp}`, fd: prog };
     });
   },
+  "syscalls only, latency_sample_period 1 (every call timed)": receiver(["syscalls"], 1),
+  "syscalls only, latency_sample_period 4": receiver(["syscalls"], 4),
+  "syscalls only, latency_sample_period 64": receiver(["syscalls"], 64),
   "syscalls only": receiver(["syscalls"]),
   "TFO-Agent defaults": receiver(["syscalls", "file_io", "network", "tcp_events"]),
   "every group": receiver(["syscalls", "file_io", "network", "tcp_events", "scheduler", "memory"]),

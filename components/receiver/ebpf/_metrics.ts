@@ -10,6 +10,7 @@ import { cumulativeSumOf, gaugeOf, newMetric } from "../../../lib/pdata/new.ts";
 import type { KeyValue, Metric, NumberDataPoint } from "../../../lib/pdata/types.ts";
 import {
   FILE_OPERATIONS,
+  FILE_SYSCALLS,
   FILEIO,
   MEMORY,
   SCHED,
@@ -150,6 +151,54 @@ export const MAP_METRICS: readonly MapMetrics[] = [
     ],
   },
 ];
+
+/**
+ * Scales the latency sums of {@linkcode SYSCALLS} entries in place to estimates of every call's:
+ * one call in `period` was timed, so each timed call stands for `period` calls.
+ */
+export function scaleLatency(entries: readonly Entry[], period: number): void {
+  if (period === 1) return;
+  const at = SYSCALLS.counters.indexOf("latency_ns");
+  const p = BigInt(period);
+  for (const e of entries) e.values[at] = e.values[at]! * p;
+}
+
+let fileOps: Map<number, number> | undefined;
+
+/** File operation index by system call number, for this architecture. */
+function fileOpOf(): Map<number, number> {
+  if (fileOps !== undefined) return fileOps;
+  fileOps = new Map();
+  (FILE_SYSCALLS[Deno.build.arch] ?? []).forEach((nrs, op) => {
+    for (const nr of nrs) fileOps!.set(nr, op);
+  });
+  return fileOps;
+}
+
+/**
+ * The {@linkcode FILEIO} entries: {@linkcode SYSCALLS} entries of the file operations' system
+ * calls summed by process and operation (bytes of read and write calls only).
+ */
+export function fileEntries(entries: readonly Entry[]): Entry[] {
+  const ops = fileOpOf();
+  const C = SYSCALLS.counters;
+  const [count, latency, bytes] = [C.indexOf("count"), C.indexOf("latency_ns"), C.indexOf("bytes")];
+  const out = new Map<string, Entry>();
+  for (const e of entries) {
+    const op = ops.get(e.key[1]!);
+    if (op === undefined) continue;
+    const id = `${e.key[0]}:${op}`;
+    let f = out.get(id);
+    if (f === undefined) {
+      f = { key: [e.key[0]!, op], comm: e.comm, values: [0n, 0n, 0n] };
+      out.set(id, f);
+    }
+    f.values[0]! += e.values[count]!;
+    if (op <= 1) f.values[1]! += e.values[bytes]!;
+    f.values[2]! += e.values[latency]!;
+  }
+  return [...out.values()];
+}
 
 /** Timestamps and extra attributes of one emission. */
 export interface Stamp {

@@ -1,0 +1,100 @@
+/**
+ * The ebpf receiver's latency sampling (`latency_sample_period`): on the real kernel, one system
+ * call in N is timed while the counts stay exact; in user space, the timed calls' sum is scaled
+ * by N, and the file I/O entries are the file operations' share of the system call entries.
+ */
+import assert from "node:assert/strict";
+import { FILE_OPERATIONS, SYSCALLS } from "../../../../components/receiver/ebpf/_layout.ts";
+import { fileEntries, scaleLatency } from "../../../../components/receiver/ebpf/_metrics.ts";
+import { loadPrograms } from "../../../../components/receiver/ebpf/_programs.ts";
+import { type Entry, readStats } from "../../../../components/receiver/ebpf/_reader.ts";
+import { loadBtf } from "../../../../lib/ebpf/btf.ts";
+import { FdSet } from "../../../../lib/ebpf/fds.ts";
+import { findTracefs } from "../../../../lib/ebpf/tracefs.ts";
+import { ebpfSkipReason, python3 } from "../../../fixtures/ebpf/env.ts";
+
+const WORKLOAD = new URL("../../../fixtures/ebpf/workload.py", import.meta.url).pathname;
+const skip = ebpfSkipReason() ??
+  (python3() === undefined
+    ? "python3 is not installed"
+    : Deno.build.arch !== "x86_64"
+    ? "getppid's number is x86-64's here"
+    : undefined);
+if (skip !== undefined) console.warn(`ebpf sampling tests skipped: ${skip}`);
+
+const NR_GETPPID = 110;
+
+/** Runs `n` getppid calls in a child with the syscall programs attached; its getppid entry. */
+async function getppidEntry(n: number, period: number): Promise<Entry | undefined> {
+  const fds = new FdSet();
+  try {
+    const loaded = loadPrograms(new Set(["syscalls"]), {
+      tracefs: findTracefs(),
+      btf: loadBtf(),
+      maxEntries: 10240,
+      latencySamplePeriod: period,
+    }, fds);
+    const out = await new Deno.Command(python3()!, {
+      args: ["-B", "-I", WORKLOAD, "syscalls", String(n), "0"],
+      stdout: "null",
+    }).spawn();
+    const status = await out.status;
+    assert.ok(status.success);
+    const map = loaded.stats.get(SYSCALLS.name)!.map;
+    return readStats(SYSCALLS, map).find((e) => e.key[0] === out.pid && e.key[1] === NR_GETPPID);
+  } finally {
+    fds.closeAll();
+  }
+}
+
+const at = (name: string) => SYSCALLS.counters.indexOf(name);
+
+Deno.test({
+  name: "ebpf latency sampling: every call timed at period 1, one in N at N, counts exact",
+  ignore: skip !== undefined,
+  async fn() {
+    const n = 8000;
+    const every = (await getppidEntry(n, 1))!;
+    assert.ok(every !== undefined, "the child's getppid calls were counted");
+    assert.ok(Math.abs(Number(every.values[at("count")]!) - n) <= n * 0.02);
+    assert.equal(every.values[at("latency_samples")], every.values[at("count")]);
+    assert.ok(every.values[at("latency_ns")]! > 0n);
+
+    const period = 8;
+    const sampled = (await getppidEntry(n, period))!;
+    assert.ok(sampled !== undefined, "the child's getppid calls were counted");
+    const count = Number(sampled.values[at("count")]!);
+    assert.ok(Math.abs(count - n) <= n * 0.02, `count ${count}, expected ${n} ± 2%`);
+    // The tick is per CPU and other processes' calls move it too: about one call in eight.
+    const samples = Number(sampled.values[at("latency_samples")]!);
+    assert.ok(
+      samples >= (count / period) * 0.5 && samples <= (count / period) * 1.5,
+      `${samples} of ${count} calls timed at period ${period}`,
+    );
+    assert.ok(sampled.values[at("latency_ns")]! > 0n);
+    assert.equal(sampled.values[at("errors")], 0n);
+  },
+});
+
+Deno.test("ebpf latency sampling: sums are scaled by the period, file entries summed by operation", () => {
+  const values = (count: bigint, latency: bigint, bytes: bigint) => [count, latency, 0n, bytes, 1n];
+  const entries: Entry[] = [
+    { key: [7, 0], comm: "a", values: values(3n, 10n, 300n) }, // read
+    { key: [7, 17], comm: "a", values: values(2n, 5n, 200n) }, // pread64
+    { key: [7, 257], comm: "a", values: values(4n, 8n, 3n) }, // openat: fds, not bytes
+    { key: [7, 110], comm: "a", values: values(9n, 1n, 9n) }, // getppid: not file I/O
+    { key: [8, 1], comm: "b", values: values(1n, 2n, 50n) }, // write
+  ];
+  scaleLatency(entries, 4);
+  assert.deepEqual(entries.map((e) => e.values[at("latency_ns")]), [40n, 20n, 32n, 4n, 8n]);
+  const files = fileEntries(entries);
+  const byKey = Object.fromEntries(
+    files.map((f) => [`${f.key[0]}:${FILE_OPERATIONS[f.key[1]!]}`, [f.comm, ...f.values]]),
+  );
+  if (Deno.build.arch !== "x86_64") return;
+  assert.deepEqual(byKey, {
+    "7:read": ["a", 5n, 500n, 60n],
+    "7:open": ["a", 4n, 0n, 32n],
+    "8:write": ["b", 1n, 50n, 8n],
+  });
+});
