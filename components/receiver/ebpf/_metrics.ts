@@ -208,17 +208,70 @@ export interface Stamp {
   labels: KeyValue[];
 }
 
+/** Attribute lists kept from one collection to the next (see {@linkcode attributeCache}). */
+export interface AttributeCache {
+  /** The list of `e` under `def`, made once while the entry keeps its key and name. */
+  get(def: MapMetrics, e: Entry, labels: readonly KeyValue[]): KeyValue[];
+  /** Ends a collection: lists not asked for in it or the one before are let go. */
+  sweep(): void;
+  /** Lists held. */
+  readonly size: number;
+}
+
 /**
- * The metrics of one map's entries (metrics without points are left out). Every point gets its own
- * attribute objects: a processor downstream may change one point's in place.
+ * A cache of attribute lists, for a pipeline that does not change data in place: the points of
+ * one entry share one list, kept between collections, so a collection allocates only the points.
+ * Bounded by the entries of two collections (each map's `max_entries`).
  */
-export function toMetrics(def: MapMetrics, entries: readonly Entry[], stamp: Stamp): Metric[] {
-  // Attributes once per entry, as plain pairs; copied into fresh objects per point.
-  const pairs = entries.map((e) => {
-    const kvs = def.attributes(e);
-    for (const l of stamp.labels) kvs.push(l);
-    return kvs.map((kv) => [kv.key, kv.value] as const);
-  });
+export function attributeCache(): AttributeCache {
+  let current = new Map<string, KeyValue[]>();
+  let previous = new Map<string, KeyValue[]>();
+  return {
+    get(def, e, labels) {
+      let id = def.layout.name;
+      for (const k of e.key) id += `:${k}`;
+      id += `:${e.comm}`;
+      let list = current.get(id) ?? previous.get(id);
+      if (list === undefined) {
+        list = def.attributes(e);
+        for (const l of labels) list.push(l);
+      }
+      current.set(id, list);
+      return list;
+    },
+    sweep() {
+      previous = current;
+      current = new Map();
+    },
+    get size() {
+      return current.size + previous.size;
+    },
+  };
+}
+
+/**
+ * The metrics of one map's entries (metrics without points are left out). With `shared`, the
+ * points of an entry share its cached attribute list (nothing downstream changes data in place);
+ * without, every point gets its own attribute objects: a processor downstream may change one
+ * point's in place.
+ */
+export function toMetrics(
+  def: MapMetrics,
+  entries: readonly Entry[],
+  stamp: Stamp,
+  shared?: AttributeCache,
+): Metric[] {
+  let lists: (readonly KeyValue[])[];
+  if (shared !== undefined) {
+    lists = entries.map((e) => shared.get(def, e, stamp.labels));
+  } else {
+    // Attributes once per entry; copied into fresh objects per point.
+    lists = entries.map((e) => {
+      const kvs = def.attributes(e);
+      for (const l of stamp.labels) kvs.push(l);
+      return kvs;
+    });
+  }
   const out: Metric[] = [];
   for (const m of def.metrics) {
     const c = def.layout.counters.indexOf(m.counter);
@@ -227,8 +280,13 @@ export function toMetrics(def: MapMetrics, entries: readonly Entry[], stamp: Sta
     for (let i = 0; i < entries.length; i++) {
       const v = entries[i]!.values[c]!;
       if (m.skipZero === true && v === 0n) continue;
-      const attributes: KeyValue[] = [];
-      for (const [key, value] of pairs[i]!) attributes.push({ key, value });
+      let attributes: KeyValue[];
+      if (shared !== undefined) {
+        attributes = lists[i] as KeyValue[];
+      } else {
+        attributes = [];
+        for (const kv of lists[i]!) attributes.push({ key: kv.key, value: kv.value });
+      }
       points.push({
         attributes,
         startTimeUnixNano: start,

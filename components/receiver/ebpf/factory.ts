@@ -22,7 +22,15 @@ import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metrics.ts";
 import type { Receiver, ReceiverFactory } from "../../component.ts";
 import { DROP_SLOTS, FILEIO, SYSCALLS } from "./_layout.ts";
-import { fileEntries, MAP_METRICS, type MapMetrics, scaleLatency, toMetrics } from "./_metrics.ts";
+import {
+  type AttributeCache,
+  attributeCache,
+  fileEntries,
+  MAP_METRICS,
+  type MapMetrics,
+  scaleLatency,
+  toMetrics,
+} from "./_metrics.ts";
 import { preflight } from "./_preflight.ts";
 import { type Group, type Loaded, loadPrograms } from "./_programs.ts";
 import { currentComm, type Entry, forget, livePids, readDrops, readStats } from "./_reader.ts";
@@ -57,6 +65,8 @@ interface Running {
   lastDrops: bigint[];
   /** Process names by pid, and when they were read. */
   comms: Map<number, { comm: string; at: bigint }>;
+  /** Attribute lists kept between collections, when nothing downstream changes data in place. */
+  attributes: AttributeCache | undefined;
 }
 
 /** How long a process's name is used before it is read again. */
@@ -94,8 +104,9 @@ export function createEbpfReceiver(
   function read(run: Running): Metric[] {
     const now = BigInt(Date.now()) * 1_000_000n;
     const metrics: Metric[] = [];
+    const stamp = { start: run.startNs, now, labels };
     const emit = (def: MapMetrics, entries: Entry[]) =>
-      metrics.push(...toMetrics(def, entries.filter(wanted), { start: run.startNs, now, labels }));
+      metrics.push(...toMetrics(def, entries.filter(wanted), stamp, run.attributes));
     // Each process's name (it may have exec'd since its first event), read once a minute; the
     // processes alive, from one listing of /proc.
     const live = livePids();
@@ -121,13 +132,12 @@ export function createEbpfReceiver(
       }
       const entry = run.loaded.stats.get(def.layout.name);
       if (entry === undefined) continue;
-      const entries = readStats(def.layout, entry.map);
       const gone = new Set<number>();
-      for (const e of entries) {
-        const comm = commOf(e.key[0]!);
-        if (comm === undefined) gone.add(e.key[0]!);
-        else e.comm = comm;
-      }
+      const entries = readStats(def.layout, entry.map, (pid) => {
+        const comm = commOf(pid);
+        if (comm === undefined) gone.add(pid);
+        return comm;
+      });
       if (def.layout === SYSCALLS) {
         scaleLatency(entries, config.latency_sample_period);
         syscalls = entries;
@@ -150,6 +160,7 @@ export function createEbpfReceiver(
       }
     });
     run.lastDrops = drops;
+    run.attributes?.sweep();
     return metrics;
   }
 
@@ -211,6 +222,7 @@ export function createEbpfReceiver(
         startNs: BigInt(Date.now()) * 1_000_000n,
         lastDrops: [],
         comms: new Map(),
+        attributes: next.metrics?.mutatesData === false ? attributeCache() : undefined,
       };
       logger.info("eBPF programs attached", {
         groups: [...loaded.groups],
