@@ -2,7 +2,10 @@
  * Map entries → metrics, under the TFO-Agent's names and attributes (`pid`, `comm`, `syscall`,
  * `operation`, `old_state`, `new_state`, as strings like the agent's labels). Counters are
  * cumulative monotonic sums from the time the programs were attached; `ebpf.sched.runq_latency_ns`
- * and `ebpf.tcp.rtt_ns` are gauges as in the agent (the RTT only when measured).
+ * and `ebpf.tcp.rtt_ns` are gauges as in the agent (the RTT only when measured). Received bytes
+ * and datagrams go out under both the issue's names (`ebpf.tcp.bytes_received`,
+ * `ebpf.udp.packets_received`) and the agent's (`bytes_recv`, `packets_recv`, as its collector and
+ * its metric catalog spell them), one counter each.
  *
  * @module
  */
@@ -89,7 +92,13 @@ export const MAP_METRICS: readonly MapMetrics[] = [
     metrics: [
       sum("connections", "ebpf.tcp.connections", "{connection}", "TCP connections established"),
       sum("bytes_sent", "ebpf.tcp.bytes_sent", "By", "Bytes sent on TCP sockets"),
-      sum("bytes_recv", "ebpf.tcp.bytes_recv", "By", "Bytes received on TCP sockets"),
+      sum("bytes_recv", "ebpf.tcp.bytes_received", "By", "Bytes received on TCP sockets"),
+      sum(
+        "bytes_recv",
+        "ebpf.tcp.bytes_recv",
+        "By",
+        "Bytes received on TCP sockets (the TFO-Agent's name of ebpf.tcp.bytes_received)",
+      ),
       sum("retransmits", "ebpf.tcp.retransmits", "{segment}", "TCP segments retransmitted"),
       {
         counter: "rtt_ns",
@@ -106,7 +115,13 @@ export const MAP_METRICS: readonly MapMetrics[] = [
     attributes: proc,
     metrics: [
       sum("packets_sent", "ebpf.udp.packets_sent", "{packet}", "UDP datagrams sent"),
-      sum("packets_recv", "ebpf.udp.packets_recv", "{packet}", "UDP datagrams received"),
+      sum("packets_recv", "ebpf.udp.packets_received", "{packet}", "UDP datagrams received"),
+      sum(
+        "packets_recv",
+        "ebpf.udp.packets_recv",
+        "{packet}",
+        "UDP datagrams received (the TFO-Agent's name of ebpf.udp.packets_received)",
+      ),
     ],
   },
   {

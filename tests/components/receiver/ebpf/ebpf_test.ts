@@ -127,7 +127,9 @@ Deno.test({
     // Both ends are the workload's: the connecting socket and the accepted one.
     within2(value(run, "ebpf.tcp.connections"), 2 * m, "connections established");
     within2(value(run, "ebpf.tcp.bytes_sent"), m * k, "TCP bytes sent");
-    within2(value(run, "ebpf.tcp.bytes_recv"), m * k, "TCP bytes received");
+    within2(value(run, "ebpf.tcp.bytes_received"), m * k, "TCP bytes received");
+    // The TFO-Agent's spelling of the same counter.
+    assert.equal(value(run, "ebpf.tcp.bytes_recv"), value(run, "ebpf.tcp.bytes_received"));
     const t = (from: string, to: string) =>
       value(run, "ebpf.tcp.state_transitions", { old_state: from, new_state: to });
     within2(t("CLOSE", "SYN_SENT"), m, "CLOSE → SYN_SENT");
@@ -149,7 +151,8 @@ Deno.test({
   async fn() {
     const run = await measure({ collect_network: true }, ["udp", "3000"]);
     within2(value(run, "ebpf.udp.packets_sent"), 3000, "datagrams sent");
-    within2(value(run, "ebpf.udp.packets_recv"), 3000, "datagrams received");
+    within2(value(run, "ebpf.udp.packets_received"), 3000, "datagrams received");
+    assert.equal(value(run, "ebpf.udp.packets_recv"), value(run, "ebpf.udp.packets_received"));
   },
 });
 
