@@ -44,6 +44,7 @@ import {
   ProgType,
 } from "../../../lib/ebpf/bpf.ts";
 import { type Btf, memberOffset } from "../../../lib/ebpf/btf.ts";
+import { createTaskStorage } from "../../../lib/ebpf/btf_write.ts";
 import { addImm, addTo, dropAndExit, lookupOrInit } from "../../../lib/ebpf/codegen.ts";
 import { BpfError } from "../../../lib/ebpf/errors.ts";
 import { FdSet } from "../../../lib/ebpf/fds.ts";
@@ -76,6 +77,8 @@ export interface Kernel {
   maxEntries: number;
   /** One system call in this many is timed for the latency sums (1: every call). @default 1 */
   latencySamplePeriod?: number;
+  /** Forces how in-flight system calls are kept (see `inflightMap`); by default the cheapest. */
+  inflight?: InflightKind;
 }
 
 /** The maps that hold the results, by layout name, and the drop counters. */
@@ -169,7 +172,7 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
   const sysGroups = pick("syscalls", "file_io");
   attempt(sysGroups, () => {
     const period = kernel.latencySamplePeriod ?? 1;
-    const inflight = own(inflightMap());
+    const inflight = own(inflightMap(kernel.inflight));
     const ticks = period > 1
       ? own(createMap({
         name: "tfo_ticks",
@@ -340,25 +343,53 @@ const NO_RETURN: Readonly<Record<string, readonly number[]>> = {
   aarch64: [93, 94],
 };
 
+/** How `sys_enter` keeps a thread's slot for `sys_exit`. */
+export type InflightKind = "array" | "task_storage" | "hash";
+
 /**
- * Where `sys_enter` leaves `{entered ns, pid_tgid, nr}` for `sys_exit`, by thread ID: an array of
- * `kernel.pid_max` slots (its lookups are inlined by the verifier, no hashing) when that is at most
- * {@linkcode MAX_TID_ARRAY}, else an LRU hash.
+ * Where `sys_enter` leaves `{entered ns or 0, pid_tgid, nr}` for `sys_exit`, by thread: an array of
+ * `kernel.pid_max` slots indexed by thread ID (its lookups are inlined by the verifier, no
+ * hashing) when that is at most {@linkcode MAX_TID_ARRAY}; else task storage (a slot per task,
+ * `bpf_task_storage_get`, freed with the task), which needs BTF; else an LRU hash by thread ID.
+ * `kind` forces one (tests and benchmarks).
  */
-function inflightMap(): BpfMap {
+function inflightMap(kind: InflightKind | undefined): BpfMap {
   let pidMax = 4_194_304;
   try {
     pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
   } catch { /* the 64-bit default */ }
-  return pidMax <= MAX_TID_ARRAY
-    ? createMap({
+  const pick = kind ?? (pidMax <= MAX_TID_ARRAY ? "array" : "task_storage");
+  if (pick === "array") {
+    return createMap({
       name: "tfo_inflight",
       type: MapType.array,
       keySize: 4,
       valueSize: 24,
       maxEntries: pidMax,
-    })
-    : helperMap("tfo_inflight", 4, 24, 65536);
+    });
+  }
+  if (pick === "task_storage") {
+    try {
+      return createTaskStorage("tfo_inflight", ["entered_ns", "pid_tgid", "nr"]);
+    } catch (error) {
+      if (kind !== undefined || !(error instanceof BpfError)) throw error;
+    }
+  }
+  return helperMap("tfo_inflight", 4, 24, 65536);
+}
+
+/**
+ * Emits R0 = the current thread's in-flight slot, or 0 when it has none (`create`: make it; a
+ * task storage slot is made zeroed). Array and hash slots are keyed by the thread ID at `FP-8`.
+ */
+function slot(a: Assembler, inflight: BpfMap, create: boolean): void {
+  if (inflight.type !== MapType.taskStorage) {
+    lookup(a, inflight, -8);
+    return;
+  }
+  a.call(Helper.getCurrentTaskBtf).movReg(R2, R0);
+  a.ldMapFd(R1, inflight.fd).movImm(R3, 0).movImm(R4, create ? 1 : 0);
+  a.call(Helper.taskStorageGet);
 }
 
 /**
@@ -379,9 +410,9 @@ function sysEnter(
   a.call(Helper.getCurrentPidTgid).movReg(R9, R0).stx("w", FP, -8, R0);
   a.ldx("dw", R8, R6, 8); // args[1]: the system call number
   for (const nr of NO_RETURN[Deno.build.arch] ?? []) a.jmpImm("jeq", R8, nr, "clear");
-  lookup(a, inflight, -8);
+  slot(a, inflight, true);
   a.jmpImm("jne", R0, 0, "have");
-  if (inflight.type === MapType.array) {
+  if (inflight.type !== MapType.lruHash) {
     a.jmp("fail");
   } else {
     for (const off of [-32, -24, -16]) a.st("dw", FP, off, 0);
@@ -403,7 +434,7 @@ function sysEnter(
   a.call(Helper.ktimeGetNs).stx("dw", R7, 0, R0);
   a.jmp("out");
   a.label("clear");
-  lookup(a, inflight, -8);
+  slot(a, inflight, false);
   a.jmpImm("jeq", R0, 0, "out").st("dw", R0, 8, 0);
   exit0(a);
   dropAndExit(a, "fail", ctx.drops.fd, 0);
@@ -424,7 +455,7 @@ function sysExit(
   const a = new Assembler();
   a.movReg(R6, R1);
   a.call(Helper.getCurrentPidTgid).movReg(R8, R0).stx("w", FP, -8, R0);
-  lookup(a, inflight, -8);
+  slot(a, inflight, false);
   a.jmpImm("jeq", R0, 0, "out");
   // Entered by this thread of this process (not a dead thread whose ID was reused) and not yet
   // consumed: an exit without an enter is not paired with a stale one.

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { FILE_OPERATIONS, SYSCALLS } from "../../../../components/receiver/ebpf/_layout.ts";
 import { fileEntries, scaleLatency } from "../../../../components/receiver/ebpf/_metrics.ts";
-import { loadPrograms } from "../../../../components/receiver/ebpf/_programs.ts";
+import { type InflightKind, loadPrograms } from "../../../../components/receiver/ebpf/_programs.ts";
 import { type Entry, readStats } from "../../../../components/receiver/ebpf/_reader.ts";
 import { loadBtf } from "../../../../lib/ebpf/btf.ts";
 import { FdSet } from "../../../../lib/ebpf/fds.ts";
@@ -25,7 +25,11 @@ if (skip !== undefined) console.warn(`ebpf sampling tests skipped: ${skip}`);
 const NR_GETPPID = 110;
 
 /** Runs `n` getppid calls in a child with the syscall programs attached; its getppid entry. */
-async function getppidEntry(n: number, period: number): Promise<Entry | undefined> {
+async function getppidEntry(
+  n: number,
+  period: number,
+  inflight?: InflightKind,
+): Promise<Entry | undefined> {
   const fds = new FdSet();
   try {
     const loaded = loadPrograms(new Set(["syscalls"]), {
@@ -33,6 +37,7 @@ async function getppidEntry(n: number, period: number): Promise<Entry | undefine
       btf: loadBtf(),
       maxEntries: 10240,
       latencySamplePeriod: period,
+      ...(inflight === undefined ? {} : { inflight }),
     }, fds);
     const out = await new Deno.Command(python3()!, {
       args: ["-B", "-I", WORKLOAD, "syscalls", String(n), "0"],
@@ -75,6 +80,24 @@ Deno.test({
     assert.equal(sampled.values[at("errors")], 0n);
   },
 });
+
+for (const kind of ["task_storage", "hash"] as const) {
+  Deno.test({
+    name: `ebpf in-flight slots in ${
+      kind === "hash" ? "an LRU hash" : "task storage"
+    } count and time every call`,
+    ignore: skip !== undefined,
+    async fn() {
+      const n = 5000;
+      const e = (await getppidEntry(n, 1, kind))!;
+      assert.ok(e !== undefined, "the child's getppid calls were counted");
+      const count = Number(e.values[at("count")]!);
+      assert.ok(Math.abs(count - n) <= n * 0.02, `count ${count}, expected ${n} ± 2%`);
+      assert.equal(e.values[at("latency_samples")], e.values[at("count")]);
+      assert.ok(e.values[at("latency_ns")]! > 0n);
+    },
+  });
+}
 
 Deno.test("ebpf latency sampling: sums are scaled by the period, file entries summed by operation", () => {
   const values = (count: bigint, latency: bigint, bytes: bigint) => [count, latency, 0n, bytes, 1n];
