@@ -15,7 +15,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Assembler, FP, Helper, R0, R1, R2, R6 } from "../lib/ebpf/asm.ts";
+import { Assembler, FP, Helper, R0, R1, R2, R3, R4, R6 } from "../lib/ebpf/asm.ts";
+import { createTaskStorage } from "../lib/ebpf/btf_write.ts";
 import {
   attachRawTracepoint,
   type BpfMap,
@@ -59,6 +60,15 @@ function lookupKey0(map: BpfMap): Body {
   };
 }
 
+function taskSlot(fds: FdSet): Body {
+  const map = createTaskStorage("h_task", ["a", "b", "c"]);
+  fds.own(map.fd);
+  return (a) => {
+    a.call(Helper.getCurrentTaskBtf).movReg(R2, R0);
+    a.ldMapFd(R1, map.fd).movImm(R3, 0).movImm(R4, 1).call(Helper.taskStorageGet);
+  };
+}
+
 function mapOf(fds: FdSet, type: number, name: string): BpfMap {
   const perCpu = type === MapType.percpuArray || type === MapType.percpuHash;
   const map = createMap({
@@ -90,6 +100,7 @@ try {
     "hash lookup, 8-byte key": lookupKey0(mapOf(fds, MapType.hash, "h_hash")),
     "per-CPU hash lookup, 8-byte key": lookupKey0(mapOf(fds, MapType.percpuHash, "h_pcpu_hash")),
     "LRU hash lookup, 8-byte key": lookupKey0(mapOf(fds, MapType.lruHash, "h_lru")),
+    "task storage: bpf_get_current_task_btf + bpf_task_storage_get": taskSlot(fds),
   };
   const progs = new Map<string, number>();
   for (const [name, body] of Object.entries(variants)) {

@@ -25,7 +25,11 @@ import { enableStats, nsPerRun, programInfo } from "../lib/ebpf/stats.ts";
 import { loadBtf } from "../lib/ebpf/btf.ts";
 import { FdSet } from "../lib/ebpf/fds.ts";
 import { findTracefs } from "../lib/ebpf/tracefs.ts";
-import { type Group, loadPrograms } from "../components/receiver/ebpf/_programs.ts";
+import {
+  type Group,
+  type InflightKind,
+  loadPrograms,
+} from "../components/receiver/ebpf/_programs.ts";
 import { LATENCY_SAMPLE_PERIOD } from "../components/receiver/ebpf/config.ts";
 
 const { values } = parseArgs({
@@ -57,12 +61,20 @@ function loop(): number {
 const tracefs = findTracefs();
 const btf = loadBtf();
 type Programs = Array<{ name: string; fd: number }>;
-const receiver = (groups: Group[], period = LATENCY_SAMPLE_PERIOD) => (fds: FdSet): Programs =>
-  loadPrograms(
-    new Set(groups),
-    { tracefs, btf, maxEntries: 10240, latencySamplePeriod: period },
-    fds,
-  ).programs;
+const receiver =
+  (groups: Group[], period = LATENCY_SAMPLE_PERIOD, inflight?: InflightKind) =>
+  (fds: FdSet): Programs =>
+    loadPrograms(
+      new Set(groups),
+      {
+        tracefs,
+        btf,
+        maxEntries: 10240,
+        latencySamplePeriod: period,
+        ...(inflight === undefined ? {} : { inflight }),
+      },
+      fds,
+    ).programs;
 const EMPTY = "empty programs on sys_enter and sys_exit (the tracepoints' own cost)";
 const MODES: Record<string, (fds: FdSet) => Programs> = {
   "no programs": () => [],
@@ -78,6 +90,16 @@ const MODES: Record<string, (fds: FdSet) => Programs> = {
   "syscalls only, latency_sample_period 4": receiver(["syscalls"], 4),
   "syscalls only, latency_sample_period 64": receiver(["syscalls"], 64),
   "syscalls only": receiver(["syscalls"]),
+  "syscalls only, in-flight slots in task storage": receiver(
+    ["syscalls"],
+    LATENCY_SAMPLE_PERIOD,
+    "task_storage",
+  ),
+  "syscalls only, in-flight slots in an LRU hash": receiver(
+    ["syscalls"],
+    LATENCY_SAMPLE_PERIOD,
+    "hash",
+  ),
   "TFO-Agent defaults": receiver(["syscalls", "file_io", "network", "tcp_events"]),
   "every group": receiver(["syscalls", "file_io", "network", "tcp_events", "scheduler", "memory"]),
 };
