@@ -10,7 +10,7 @@
  * @module
  */
 import { cumulativeSumOf, gaugeOf, newMetric } from "../../../lib/pdata/new.ts";
-import type { KeyValue, Metric, NumberDataPoint } from "../../../lib/pdata/types.ts";
+import type { Exemplar, KeyValue, Metric, NumberDataPoint } from "../../../lib/pdata/types.ts";
 import {
   FILE_OPERATIONS,
   FILE_SYSCALLS,
@@ -174,8 +174,7 @@ export const MAP_METRICS: readonly MapMetrics[] = [
 export function scaleLatency(entries: readonly Entry[], period: number): void {
   if (period === 1) return;
   const at = SYSCALLS.counters.indexOf("latency_ns");
-  const p = BigInt(period);
-  for (const e of entries) e.values[at] = e.values[at]! * p;
+  for (const e of entries) e.values[at] = e.values[at]! * period;
 }
 
 let fileOps: Map<number, number> | undefined;
@@ -205,7 +204,7 @@ export function fileEntries(entries: readonly Entry[]): Entry[] {
     const id = `${e.key[0]}:${op}`;
     let f = out.get(id);
     if (f === undefined) {
-      f = { key: [e.key[0]!, op], comm: e.comm, values: [0n, 0n, 0n] };
+      f = { key: [e.key[0]!, op], comm: e.comm, values: [0, 0, 0] };
       out.set(id, f);
     }
     f.values[0]! += e.values[count]!;
@@ -222,6 +221,9 @@ export interface Stamp {
   /** The config's `labels`. */
   labels: KeyValue[];
 }
+
+/** The exemplars of every point when nothing downstream edits data (never changed). */
+const NO_EXEMPLARS: Exemplar[] = [];
 
 /** Attribute lists kept from one collection to the next (see {@linkcode attributeCache}). */
 export interface AttributeCache {
@@ -294,7 +296,7 @@ export function toMetrics(
     const points: NumberDataPoint[] = [];
     for (let i = 0; i < entries.length; i++) {
       const v = entries[i]!.values[c]!;
-      if (m.skipZero === true && v === 0n) continue;
+      if (m.skipZero === true && v === 0) continue;
       let attributes: KeyValue[];
       if (shared !== undefined) {
         attributes = lists[i] as KeyValue[];
@@ -306,8 +308,9 @@ export function toMetrics(
         attributes,
         startTimeUnixNano: start,
         timeUnixNano: stamp.now,
-        value: v,
-        exemplars: [],
+        // Zero, the value of most error and byte counters, needs no BigInt of its own.
+        value: v === 0 ? 0n : BigInt(v),
+        exemplars: shared === undefined ? [] : NO_EXEMPLARS,
         flags: 0,
       });
     }

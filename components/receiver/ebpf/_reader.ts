@@ -13,8 +13,11 @@ export interface Entry {
   /** The key as u32 words: `[pid, …]`. */
   key: number[];
   comm: string;
-  /** By counter name, as in the layout. */
-  values: bigint[];
+  /**
+   * By counter name, as in the layout: numbers, exact up to 2^53 (104 days of summed nanoseconds,
+   * 8 PiB), which spares a BigInt per counter until a point needs one.
+   */
+  values: number[];
 }
 
 const decoder = new TextDecoder();
@@ -27,8 +30,7 @@ function commOf(bytes: Uint8Array): string {
 const TWO_32 = 4294967296;
 
 /**
- * Reads one map; per-CPU values are summed (as numbers while they fit in 53 bits, which is every
- * counter but the oldest latency sums). The command name is `knownComm(pid)` (asked once per
+ * Reads one map; per-CPU values are summed. The command name is `knownComm(pid)` (asked once per
  * process) when it gives one, else the one stored with the entry (from the first CPU that has it).
  */
 export function readStats(
@@ -55,7 +57,7 @@ export function readStats(
   for (let i = 0; i < batch.count; i++) {
     const key = new Array<number>(keyWords);
     for (let k = 0; k < keyWords; k++) key[k] = keys[i * keyWords + k]!;
-    const sums = new Array<bigint>(counters);
+    const sums = new Array<number>(counters);
     for (let c = 0; c < counters; c++) {
       let lo = 0;
       let hi = 0;
@@ -64,8 +66,7 @@ export function readStats(
         lo += words[at]!;
         hi += words[at + 1]!;
       }
-      const total = hi * TWO_32 + lo;
-      sums[c] = total <= Number.MAX_SAFE_INTEGER ? BigInt(total) : (BigInt(hi) << 32n) + BigInt(lo);
+      sums[c] = hi * TWO_32 + lo;
     }
     const pid = key[0]!;
     let comm = comms.get(pid);

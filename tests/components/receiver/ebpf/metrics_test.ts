@@ -17,7 +17,7 @@ const def = MAP_METRICS.find((d) => d.layout === SYSCALLS)!;
 const entry = (pid: number, nr: number, comm = "app"): Entry => ({
   key: [pid, nr],
   comm,
-  values: [1n, 2n, 0n, 0n, 1n],
+  values: [1, 2, 0, 0, 1],
 });
 const stamp = { start: 1n, now: 2n, labels: [{ key: "team", value: "k" }] };
 const pointsOf = (m: ReturnType<typeof toMetrics>) =>

@@ -63,7 +63,7 @@ Deno.test({
     assert.ok(every !== undefined, "the child's getppid calls were counted");
     assert.ok(Math.abs(Number(every.values[at("count")]!) - n) <= n * 0.02);
     assert.equal(every.values[at("latency_samples")], every.values[at("count")]);
-    assert.ok(every.values[at("latency_ns")]! > 0n);
+    assert.ok(every.values[at("latency_ns")]! > 0);
 
     const period = 8;
     const sampled = (await getppidEntry(n, period))!;
@@ -76,8 +76,8 @@ Deno.test({
       samples >= (count / period) * 0.5 && samples <= (count / period) * 1.5,
       `${samples} of ${count} calls timed at period ${period}`,
     );
-    assert.ok(sampled.values[at("latency_ns")]! > 0n);
-    assert.equal(sampled.values[at("errors")], 0n);
+    assert.ok(sampled.values[at("latency_ns")]! > 0);
+    assert.equal(sampled.values[at("errors")], 0);
   },
 });
 
@@ -94,30 +94,30 @@ for (const kind of ["task_storage", "hash"] as const) {
       const count = Number(e.values[at("count")]!);
       assert.ok(Math.abs(count - n) <= n * 0.02, `count ${count}, expected ${n} ± 2%`);
       assert.equal(e.values[at("latency_samples")], e.values[at("count")]);
-      assert.ok(e.values[at("latency_ns")]! > 0n);
+      assert.ok(e.values[at("latency_ns")]! > 0);
     },
   });
 }
 
 Deno.test("ebpf latency sampling: sums are scaled by the period, file entries summed by operation", () => {
-  const values = (count: bigint, latency: bigint, bytes: bigint) => [count, latency, 0n, bytes, 1n];
+  const values = (count: number, latency: number, bytes: number) => [count, latency, 0, bytes, 1];
   const entries: Entry[] = [
-    { key: [7, 0], comm: "a", values: values(3n, 10n, 300n) }, // read
-    { key: [7, 17], comm: "a", values: values(2n, 5n, 200n) }, // pread64
-    { key: [7, 257], comm: "a", values: values(4n, 8n, 3n) }, // openat: fds, not bytes
-    { key: [7, 110], comm: "a", values: values(9n, 1n, 9n) }, // getppid: not file I/O
-    { key: [8, 1], comm: "b", values: values(1n, 2n, 50n) }, // write
+    { key: [7, 0], comm: "a", values: values(3, 10, 300) }, // read
+    { key: [7, 17], comm: "a", values: values(2, 5, 200) }, // pread64
+    { key: [7, 257], comm: "a", values: values(4, 8, 3) }, // openat: fds, not bytes
+    { key: [7, 110], comm: "a", values: values(9, 1, 9) }, // getppid: not file I/O
+    { key: [8, 1], comm: "b", values: values(1, 2, 50) }, // write
   ];
   scaleLatency(entries, 4);
-  assert.deepEqual(entries.map((e) => e.values[at("latency_ns")]), [40n, 20n, 32n, 4n, 8n]);
+  assert.deepEqual(entries.map((e) => e.values[at("latency_ns")]), [40, 20, 32, 4, 8]);
   const files = fileEntries(entries);
   const byKey = Object.fromEntries(
     files.map((f) => [`${f.key[0]}:${FILE_OPERATIONS[f.key[1]!]}`, [f.comm, ...f.values]]),
   );
   if (Deno.build.arch !== "x86_64") return;
   assert.deepEqual(byKey, {
-    "7:read": ["a", 5n, 500n, 60n],
-    "7:open": ["a", 4n, 0n, 32n],
-    "8:write": ["b", 1n, 50n, 8n],
+    "7:read": ["a", 5, 500, 60],
+    "7:open": ["a", 4, 0, 32],
+    "8:write": ["b", 1, 50, 8],
   });
 });
