@@ -393,10 +393,11 @@ function slot(a: Assembler, inflight: BpfMap, create: boolean): void {
 }
 
 /**
- * `sys_enter`: remembers which system call the calling thread entered and, for one call in
+ * `sys_enter`: remembers which system call the calling thread entered and, for about one call in
  * `period` on each CPU (every call when 1), when: `{entered ns or 0, pid_tgid, nr}` in the thread's
  * slot, written in place once it exists (an array's always does; a hash slot is inserted once).
- * The sampling tick is a per-CPU array slot, a lookup the verifier inlines. A thread ID beyond the
+ * The sampling countdown is a per-CPU array slot, a lookup the verifier inlines; the random gap
+ * (`bpf_get_prandom_u32`) is drawn only for the calls timed. A thread ID beyond the
  * array (`pid_max` raised since start) is counted as dropped.
  */
 function sysEnter(
@@ -423,12 +424,16 @@ function sysEnter(
   a.label("have").movReg(R7, R0);
   a.stx("dw", R7, 8, R9).stx("dw", R7, 16, R8).st("dw", R7, 0, 0);
   if (ticks !== undefined && period > 1) {
+    // A per-CPU countdown to the next timed call. The gaps are random, uniform in 1 … 2N−1 (mean
+    // N), so a loop whose calls repeat in a cycle (read, write, read, …) does not always have the
+    // same one timed, as a fixed 1-in-N tick would.
     a.st("w", FP, -12, 0);
     lookup(a, ticks, -12);
     a.jmpImm("jeq", R0, 0, "out");
-    a.ldx("dw", R1, R0, 0).aluImm("add", R1, 1).jmpImm("jge", R1, period, "timed");
-    a.stx("dw", R0, 0, R1).jmp("out");
-    a.label("timed").st("dw", R0, 0, 0);
+    a.ldx("dw", R1, R0, 0).jmpImm("jle", R1, 1, "timed");
+    a.aluImm("sub", R1, 1).stx("dw", R0, 0, R1).jmp("out");
+    a.label("timed").movReg(R9, R0).call(Helper.getPrandomU32);
+    a.aluImm("mod", R0, 2 * period - 1).aluImm("add", R0, 1).stx("dw", R9, 0, R0);
   }
   // Last, so that the program's own work is not in the call's latency.
   a.call(Helper.ktimeGetNs).stx("dw", R7, 0, R0);
