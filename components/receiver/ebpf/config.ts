@@ -5,7 +5,8 @@
  * `[tfo-agent, systemd]`, `btf_path`, `labels`), plus `max_entries`, the bound on each map's
  * entries (its series), and `latency_sample_period`, the share of system calls timed.
  *
- * The agent's `sample_rate` is accepted only at 100 (every event; tfo does not sample), and its
+ * The agent's `sample_rate` is accepted only at 100 (every event is counted; only the latency
+ * sums are sampled, by `latency_sample_period`), and its
  * ring/perf buffer sizes, `pin_path` and `cilium` have no counterpart here: they are unknown keys.
  *
  * @module
