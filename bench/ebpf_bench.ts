@@ -19,7 +19,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Child, ChildGroup, sleep } from "./_children.ts";
+import { type Child, ChildGroup, sleep, TFO_RUN_FLAGS } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import { writeResultsSection } from "./_report.ts";
 
@@ -27,13 +27,18 @@ const DENO = Deno.execPath();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const LOAD = new URL("./_ebpf_load.ts", import.meta.url).pathname;
 const OVERHEAD = new URL("./_ebpf_overhead.ts", import.meta.url).pathname;
+const HELPERS = new URL("./_ebpf_helpers.ts", import.meta.url).pathname;
+const COLLECT = new URL("./_ebpf_collect.ts", import.meta.url).pathname;
 const SECTION_START = "<!-- ebpf-bench:start -->";
 const SECTION_END = "<!-- ebpf-bench:end -->";
 
 /** Receiver configs measured, by name. */
+const SYSCALLS_ONLY = "collect_syscalls: true\n    collect_network: false\n    " +
+  "collect_file_io: false\n    collect_tcp_events: false";
 const MODES: Readonly<Record<string, string>> = {
-  "syscalls only": "collect_syscalls: true\n    collect_network: false\n    " +
-    "collect_file_io: false\n    collect_tcp_events: false",
+  "syscalls only, latency_sample_period 1 (every call timed)": SYSCALLS_ONLY +
+    "\n    latency_sample_period: 1",
+  "syscalls only": SYSCALLS_ONLY,
   "TFO-Agent defaults": "{}",
   "every group": "collect_scheduler: true\n    collect_memory: true",
 };
@@ -108,10 +113,10 @@ async function withAgent<T>(
 ): Promise<T> {
   const file = `${dir}/config.yaml`;
   await Deno.writeTextFile(file, config(receiver, interval));
+  // The flags of the `start` task, as the compiled binary runs.
   const agent = group.spawn("tfo", DENO, [
     "run",
-    "--allow-all",
-    "--unstable-kv",
+    ...TFO_RUN_FLAGS,
     MAIN,
     "run",
     "--config",
@@ -122,6 +127,19 @@ async function withAgent<T>(
     return await fn(agent);
   } finally {
     await agent.stop();
+  }
+}
+
+const EMPTY_MODE = "empty programs on sys_enter and sys_exit (the tracepoints' own cost)";
+
+/** The kernel's current clocksource (what `bpf_ktime_get_ns` reads). */
+function clocksource(): string {
+  try {
+    return Deno.readTextFileSync(
+      "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+    ).trim();
+  } catch {
+    return "unknown";
   }
 }
 
@@ -146,6 +164,13 @@ interface Footprint {
   hwmMiB: number;
   /** CPU of the load process over the window, as a share of one core. */
   loadCorePercent: number;
+}
+
+/** What `bench/_ebpf_overhead.ts` prints. */
+interface InProcess {
+  cpu: Record<string, number>;
+  kernel: Record<string, Record<string, { ns: number; runsPerCall: number }>>;
+  emptyNs: number;
 }
 
 async function loadAverage(): Promise<string> {
@@ -174,8 +199,16 @@ if (import.meta.main) {
   const loadBefore = await loadAverage();
   const overhead: Overhead[] = [];
   const footprint: Footprint[] = [];
-  let inProcess: Record<string, number> = {};
+  let inProcess: InProcess = { cpu: {}, kernel: {}, emptyNs: 0 };
+  let helpers: Record<string, number> = {};
+  let collect: Record<string, number> = {};
   try {
+    const c = group.spawn("collect", DENO, ["run", "--allow-all", COLLECT, "--series", "10000"]);
+    collect = JSON.parse(await c.nextLine((l) => l.startsWith("{"), 600_000));
+    await c.exited;
+    const h = group.spawn("helpers", DENO, ["run", "--allow-all", HELPERS, "--rounds", "5"]);
+    helpers = JSON.parse(await h.nextLine((l) => l.startsWith("{"), 600_000));
+    await h.exited;
     const child = group.spawn("overhead", DENO, ["run", "--allow-all", OVERHEAD, "--rounds", "8"]);
     inProcess = JSON.parse(await child.nextLine((l) => l.startsWith("{"), 600_000));
     await child.exited;
@@ -271,13 +304,47 @@ if (import.meta.main) {
     "",
     "| programs attached | CPU ns per call | added ns per call | target |",
     "| --- | ---: | ---: | --- |",
-    ...Object.entries(inProcess).map(([mode, ns]) => {
-      const added = ns - (inProcess["no programs"] ?? ns);
+    ...Object.entries(inProcess.cpu).map(([mode, ns]) => {
+      const added = ns - (inProcess.cpu["no programs"] ?? ns);
       const target = mode === "no programs" || mode.startsWith("empty")
         ? ""
         : `< 150: ${added < 150 ? "met" : "**missed**"}`;
       return `| ${mode} | ${fmt(ns)} | ${fmt(added)} | ${target} |`;
     }),
+    "",
+    "Kernel side, by the kernel's own BPF run-time statistics (`lib/ebpf/stats.ts`: " +
+    "`BPF_ENABLE_STATS`, then `run_time_ns` / `run_cnt` of each program over a loop), which do " +
+    "not depend on the machine's load: nanoseconds per run of each program less an empty " +
+    `program's ${fmt(inProcess.emptyNs)} ns (what the statistics' own clock reads add to every ` +
+    "run), and runs per call of the loop (the system call programs run for every process's " +
+    "calls, so more than once per call of the loop; the others run on their own events). " +
+    "Not included: the tracepoints' own cost (the empty-programs row above). A system call is " +
+    "two events, `sys_enter` and `sys_exit`:",
+    "",
+    "| receiver config | program | ns per run | runs per loop call |",
+    "| --- | --- | ---: | ---: |",
+    ...Object.entries(inProcess.kernel).flatMap(([mode, progs]) =>
+      Object.entries(progs).map(([name, p]) =>
+        `| ${mode} | \`${name}\` | ${fmt(p.ns)} | ${fmt(p.runsPerCall, 5)} |`
+      )
+    ),
+    "",
+    ...Object.entries(inProcess.kernel).map(([mode, progs]) => {
+      const perCall = (progs["tfo_sys_enter"]?.ns ?? 0) + (progs["tfo_sys_exit"]?.ns ?? 0);
+      return `- ${mode}: ${fmt(perCall)} ns of programs per system call (` +
+        `${fmt(perCall / 2)} per event); with the tracepoints' own ` +
+        `${fmt((inProcess.cpu[EMPTY_MODE] ?? 0) - (inProcess.cpu["no programs"] ?? 0))} ns: ` +
+        `${fmt(perCall + (inProcess.cpu[EMPTY_MODE] ?? 0) - (inProcess.cpu["no programs"] ?? 0))}` +
+        " ns added per system call.";
+    }),
+    "",
+    "What the building blocks cost here (`bench/_ebpf_helpers.ts`: one program at a time on " +
+    "`sys_enter` doing the thing 8 times, kernel statistics, less the empty program, per call; " +
+    `clocksource \`${clocksource()}\`):`,
+    "",
+    "| helper or lookup | ns per call |",
+    "| --- | ---: |",
+    ...Object.entries(helpers).map(([name, ns]) => `| ${name} | ${fmt(ns, 1)} |`),
     "",
     "Across processes (the load in its own process, the receiver in a running tfo agent):",
     "",
@@ -304,6 +371,21 @@ if (import.meta.main) {
         fmt(f.hwmMiB)
       } | ${fmt(f.loadCorePercent, 1)} |`
     ),
+    "",
+    `One collection's user-space work on ${fmt(collect.series ?? 0)} series of the system call ` +
+    "map (`bench/_ebpf_collect.ts`: a per-CPU hash filled from user space, read with " +
+    "`BPF_MAP_LOOKUP_BATCH`, summed, turned into the syscall and file I/O metrics; process CPU " +
+    "time, median of 15 collections):",
+    "",
+    "| attributes | read ms | metrics ms | points | µs per series |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...["shared attribute lists", "attributes per point"].map((m) => {
+      const read = collect[`${m}: read ms`] ?? 0;
+      const metrics = collect[`${m}: metrics ms`] ?? 0;
+      return `| ${m} | ${fmt(read, 1)} | ${fmt(metrics, 1)} | ${
+        fmt(collect[`${m}: points`] ?? 0)
+      } | ${fmt(((read + metrics) * 1000) / (collect.series ?? 1), 2)} |`;
+    }),
     SECTION_END,
   ];
   const section = lines.join("\n");

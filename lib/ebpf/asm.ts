@@ -114,6 +114,10 @@ export const Helper = {
   getCurrentPidTgid: 14,
   getCurrentComm: 16,
   probeReadKernel: 113,
+  /** `bpf_task_storage_get(map, task, value, flags)`: the task's slot (flag 1: create it). */
+  taskStorageGet: 156,
+  /** The current task as a BTF pointer (for the task storage helpers). */
+  getCurrentTaskBtf: 158,
 } as const;
 
 /** Flags of `bpf_map_update_elem`. */

@@ -34,7 +34,12 @@ export const MapType = {
   percpuArray: 6,
   lruHash: 9,
   lruPercpuHash: 10,
+  /** Per-task storage: no entries of its own (`maxEntries` 0, `BPF_F_NO_PREALLOC`), needs BTF. */
+  taskStorage: 29,
 } as const;
+
+/** `BPF_F_NO_PREALLOC`: entries allocated when inserted (required by task storage). */
+export const NO_PREALLOC = 1;
 
 /** Program types tfo loads. */
 export const ProgType = {
@@ -67,6 +72,8 @@ export interface MapSpec {
   maxEntries: number;
   /** `BPF_F_*` flags. @default 0 */
   flags?: number;
+  /** The key and value types in a loaded BTF object (`lib/ebpf/btf_write.ts`). */
+  btf?: { fd: number; keyTypeId: number; valueTypeId: number };
 }
 
 /** A created map: its descriptor and shape. Per-CPU maps read and write one value per CPU. */
@@ -105,6 +112,11 @@ export function createMap(spec: MapSpec): BpfMap {
   view.setUint32(12, spec.maxEntries, true);
   view.setUint32(16, spec.flags ?? 0, true);
   name16(view, 28, spec.name);
+  if (spec.btf !== undefined) {
+    view.setUint32(48, spec.btf.fd, true);
+    view.setUint32(52, spec.btf.keyTypeId, true);
+    view.setUint32(56, spec.btf.valueTypeId, true);
+  }
   const fd = bpfRaw(CMD.mapCreate, buf);
   if (fd < 0) throw new BpfError(`Cannot create BPF map "${spec.name}"`, -fd);
   const userValueSize = isPerCpu(spec.type)

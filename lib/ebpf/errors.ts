@@ -23,6 +23,7 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
   24: "EMFILE",
   28: "ENOSPC",
   38: "ENOSYS",
+  77: "EBADFD",
   95: "EOPNOTSUPP",
   524: "ENOTSUPP",
 };

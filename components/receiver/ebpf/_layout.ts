@@ -37,9 +37,23 @@ export function counterOffset(layout: StatsLayout, name: string): number {
   return i * 8;
 }
 
-/** Key `{pid u32, nr u32}`. */
-export const SYSCALLS = stats("tfo_syscalls", 8, ["count", "latency_ns", "errors"]);
-/** Key `{pid u32, operation u32}`. */
+/**
+ * Key `{pid u32, nr u32}`. Serves both the syscalls and the file I/O groups (one lookup per
+ * system call): `latency_ns` sums the latency of the calls timed (`latency_samples` of them, one
+ * in `latency_sample_period`), `bytes` the positive return values (what read and write calls
+ * moved).
+ */
+export const SYSCALLS = stats("tfo_syscalls", 8, [
+  "count",
+  "latency_ns",
+  "errors",
+  "bytes",
+  "latency_samples",
+]);
+/**
+ * Key `{pid u32, operation u32}`: not a kernel map, the entries of {@linkcode SYSCALLS} summed by
+ * file operation in user space.
+ */
 export const FILEIO = stats("tfo_fileio", 8, ["operations", "bytes", "latency_ns"]);
 /** Key `{pid u32, 0}`. */
 export const TCP = stats("tfo_tcp", 8, [
@@ -65,6 +79,13 @@ export const MEMORY = stats("tfo_memory", 8, ["page_faults", "major_faults", "mi
 
 /** File I/O operations, the `operation` attribute, by their key number. */
 export const FILE_OPERATIONS = ["read", "write", "open", "fsync"] as const;
+
+/** The system calls of each file operation (in {@linkcode FILE_OPERATIONS} order), by architecture. */
+export const FILE_SYSCALLS: Readonly<Record<string, readonly (readonly number[])[]>> = {
+  // read, write, open, fsync
+  x86_64: [[0, 17, 19, 295, 327], [1, 18, 20, 296, 328], [2, 257, 437], [74, 75]],
+  aarch64: [[63, 67, 65, 69, 286], [64, 68, 66, 70, 287], [56, 437], [82, 83]],
+};
 
 /** TCP states (`include/net/tcp_states.h`), the `old_state` / `new_state` attributes. */
 export const TCP_STATE_NAMES: Readonly<Record<number, string>> = {

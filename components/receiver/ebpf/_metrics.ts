@@ -2,14 +2,18 @@
  * Map entries → metrics, under the TFO-Agent's names and attributes (`pid`, `comm`, `syscall`,
  * `operation`, `old_state`, `new_state`, as strings like the agent's labels). Counters are
  * cumulative monotonic sums from the time the programs were attached; `ebpf.sched.runq_latency_ns`
- * and `ebpf.tcp.rtt_ns` are gauges as in the agent (the RTT only when measured).
+ * and `ebpf.tcp.rtt_ns` are gauges as in the agent (the RTT only when measured). Received bytes
+ * and datagrams go out under both the issue's names (`ebpf.tcp.bytes_received`,
+ * `ebpf.udp.packets_received`) and the agent's (`bytes_recv`, `packets_recv`, as its collector and
+ * its metric catalog spell them), one counter each.
  *
  * @module
  */
 import { cumulativeSumOf, gaugeOf, newMetric } from "../../../lib/pdata/new.ts";
-import type { KeyValue, Metric, NumberDataPoint } from "../../../lib/pdata/types.ts";
+import type { Exemplar, KeyValue, Metric, NumberDataPoint } from "../../../lib/pdata/types.ts";
 import {
   FILE_OPERATIONS,
+  FILE_SYSCALLS,
   FILEIO,
   MEMORY,
   SCHED,
@@ -88,7 +92,13 @@ export const MAP_METRICS: readonly MapMetrics[] = [
     metrics: [
       sum("connections", "ebpf.tcp.connections", "{connection}", "TCP connections established"),
       sum("bytes_sent", "ebpf.tcp.bytes_sent", "By", "Bytes sent on TCP sockets"),
-      sum("bytes_recv", "ebpf.tcp.bytes_recv", "By", "Bytes received on TCP sockets"),
+      sum("bytes_recv", "ebpf.tcp.bytes_received", "By", "Bytes received on TCP sockets"),
+      sum(
+        "bytes_recv",
+        "ebpf.tcp.bytes_recv",
+        "By",
+        "Bytes received on TCP sockets (the TFO-Agent's name of ebpf.tcp.bytes_received)",
+      ),
       sum("retransmits", "ebpf.tcp.retransmits", "{segment}", "TCP segments retransmitted"),
       {
         counter: "rtt_ns",
@@ -105,7 +115,13 @@ export const MAP_METRICS: readonly MapMetrics[] = [
     attributes: proc,
     metrics: [
       sum("packets_sent", "ebpf.udp.packets_sent", "{packet}", "UDP datagrams sent"),
-      sum("packets_recv", "ebpf.udp.packets_recv", "{packet}", "UDP datagrams received"),
+      sum("packets_recv", "ebpf.udp.packets_received", "{packet}", "UDP datagrams received"),
+      sum(
+        "packets_recv",
+        "ebpf.udp.packets_recv",
+        "{packet}",
+        "UDP datagrams received (the TFO-Agent's name of ebpf.udp.packets_received)",
+      ),
     ],
   },
   {
@@ -151,6 +167,53 @@ export const MAP_METRICS: readonly MapMetrics[] = [
   },
 ];
 
+/**
+ * Scales the latency sums of {@linkcode SYSCALLS} entries in place to estimates of every call's:
+ * one call in `period` was timed, so each timed call stands for `period` calls.
+ */
+export function scaleLatency(entries: readonly Entry[], period: number): void {
+  if (period === 1) return;
+  const at = SYSCALLS.counters.indexOf("latency_ns");
+  for (const e of entries) e.values[at] = e.values[at]! * period;
+}
+
+let fileOps: Map<number, number> | undefined;
+
+/** File operation index by system call number, for this architecture. */
+function fileOpOf(): Map<number, number> {
+  if (fileOps !== undefined) return fileOps;
+  fileOps = new Map();
+  (FILE_SYSCALLS[Deno.build.arch] ?? []).forEach((nrs, op) => {
+    for (const nr of nrs) fileOps!.set(nr, op);
+  });
+  return fileOps;
+}
+
+/**
+ * The {@linkcode FILEIO} entries: {@linkcode SYSCALLS} entries of the file operations' system
+ * calls summed by process and operation (bytes of read and write calls only).
+ */
+export function fileEntries(entries: readonly Entry[]): Entry[] {
+  const ops = fileOpOf();
+  const C = SYSCALLS.counters;
+  const [count, latency, bytes] = [C.indexOf("count"), C.indexOf("latency_ns"), C.indexOf("bytes")];
+  const out = new Map<string, Entry>();
+  for (const e of entries) {
+    const op = ops.get(e.key[1]!);
+    if (op === undefined) continue;
+    const id = `${e.key[0]}:${op}`;
+    let f = out.get(id);
+    if (f === undefined) {
+      f = { key: [e.key[0]!, op], comm: e.comm, values: [0, 0, 0] };
+      out.set(id, f);
+    }
+    f.values[0]! += e.values[count]!;
+    if (op <= 1) f.values[1]! += e.values[bytes]!;
+    f.values[2]! += e.values[latency]!;
+  }
+  return [...out.values()];
+}
+
 /** Timestamps and extra attributes of one emission. */
 export interface Stamp {
   start: bigint;
@@ -159,17 +222,73 @@ export interface Stamp {
   labels: KeyValue[];
 }
 
+/** The exemplars of every point when nothing downstream edits data (never changed). */
+const NO_EXEMPLARS: Exemplar[] = [];
+
+/** Attribute lists kept from one collection to the next (see {@linkcode attributeCache}). */
+export interface AttributeCache {
+  /** The list of `e` under `def`, made once while the entry keeps its key and name. */
+  get(def: MapMetrics, e: Entry, labels: readonly KeyValue[]): KeyValue[];
+  /** Ends a collection: lists not asked for in it or the one before are let go. */
+  sweep(): void;
+  /** Lists held. */
+  readonly size: number;
+}
+
 /**
- * The metrics of one map's entries (metrics without points are left out). Every point gets its own
- * attribute objects: a processor downstream may change one point's in place.
+ * A cache of attribute lists, for a pipeline that does not change data in place: the points of
+ * one entry share one list, kept between collections, so a collection allocates only the points.
+ * Bounded by the entries of two collections (each map's `max_entries`).
  */
-export function toMetrics(def: MapMetrics, entries: readonly Entry[], stamp: Stamp): Metric[] {
-  // Attributes once per entry, as plain pairs; copied into fresh objects per point.
-  const pairs = entries.map((e) => {
-    const kvs = def.attributes(e);
-    for (const l of stamp.labels) kvs.push(l);
-    return kvs.map((kv) => [kv.key, kv.value] as const);
-  });
+export function attributeCache(): AttributeCache {
+  let current = new Map<string, KeyValue[]>();
+  let previous = new Map<string, KeyValue[]>();
+  return {
+    get(def, e, labels) {
+      let id = def.layout.name;
+      for (const k of e.key) id += `:${k}`;
+      id += `:${e.comm}`;
+      let list = current.get(id) ?? previous.get(id);
+      if (list === undefined) {
+        list = def.attributes(e);
+        for (const l of labels) list.push(l);
+      }
+      current.set(id, list);
+      return list;
+    },
+    sweep() {
+      previous = current;
+      current = new Map();
+    },
+    get size() {
+      return current.size + previous.size;
+    },
+  };
+}
+
+/**
+ * The metrics of one map's entries (metrics without points are left out). With `shared`, the
+ * points of an entry share its cached attribute list (nothing downstream changes data in place);
+ * without, every point gets its own attribute objects: a processor downstream may change one
+ * point's in place.
+ */
+export function toMetrics(
+  def: MapMetrics,
+  entries: readonly Entry[],
+  stamp: Stamp,
+  shared?: AttributeCache,
+): Metric[] {
+  let lists: (readonly KeyValue[])[];
+  if (shared !== undefined) {
+    lists = entries.map((e) => shared.get(def, e, stamp.labels));
+  } else {
+    // Attributes once per entry; copied into fresh objects per point.
+    lists = entries.map((e) => {
+      const kvs = def.attributes(e);
+      for (const l of stamp.labels) kvs.push(l);
+      return kvs;
+    });
+  }
   const out: Metric[] = [];
   for (const m of def.metrics) {
     const c = def.layout.counters.indexOf(m.counter);
@@ -177,15 +296,21 @@ export function toMetrics(def: MapMetrics, entries: readonly Entry[], stamp: Sta
     const points: NumberDataPoint[] = [];
     for (let i = 0; i < entries.length; i++) {
       const v = entries[i]!.values[c]!;
-      if (m.skipZero === true && v === 0n) continue;
-      const attributes: KeyValue[] = [];
-      for (const [key, value] of pairs[i]!) attributes.push({ key, value });
+      if (m.skipZero === true && v === 0) continue;
+      let attributes: KeyValue[];
+      if (shared !== undefined) {
+        attributes = lists[i] as KeyValue[];
+      } else {
+        attributes = [];
+        for (const kv of lists[i]!) attributes.push({ key: kv.key, value: kv.value });
+      }
       points.push({
         attributes,
         startTimeUnixNano: start,
         timeUnixNano: stamp.now,
-        value: v,
-        exemplars: [],
+        // Zero, the value of most error and byte counters, needs no BigInt of its own.
+        value: v === 0 ? 0n : BigInt(v),
+        exemplars: shared === undefined ? [] : NO_EXEMPLARS,
         flags: 0,
       });
     }

@@ -44,6 +44,7 @@ import {
   ProgType,
 } from "../../../lib/ebpf/bpf.ts";
 import { type Btf, memberOffset } from "../../../lib/ebpf/btf.ts";
+import { createTaskStorage } from "../../../lib/ebpf/btf_write.ts";
 import { addImm, addTo, dropAndExit, lookupOrInit } from "../../../lib/ebpf/codegen.ts";
 import { BpfError } from "../../../lib/ebpf/errors.ts";
 import { FdSet } from "../../../lib/ebpf/fds.ts";
@@ -52,7 +53,7 @@ import { field, readFormat, type TraceFormat } from "../../../lib/ebpf/tracefs.t
 import {
   counterOffset,
   DROP_SLOTS,
-  FILEIO,
+  FILE_SYSCALLS,
   MEMORY,
   SCHED,
   type StatsLayout,
@@ -74,6 +75,10 @@ export interface Kernel {
   btfProblem?: string;
   /** Bound on the entries of each statistics map (distinct processes, or process × syscall). */
   maxEntries: number;
+  /** One system call in this many is timed for the latency sums (1: every call). @default 1 */
+  latencySamplePeriod?: number;
+  /** Forces how in-flight system calls are kept (see `inflightMap`); by default the cheapest. */
+  inflight?: InflightKind;
 }
 
 /** The maps that hold the results, by layout name, and the drop counters. */
@@ -84,6 +89,8 @@ export interface Loaded {
   groups: Set<Group>;
   /** One line per group that cannot run, naming what is missing. */
   warnings: string[];
+  /** Every program attached, by name (for `lib/ebpf/stats.ts`: their kernel-side cost). */
+  programs: Array<{ name: string; fd: number }>;
 }
 
 const TCP_ESTABLISHED = 1;
@@ -94,13 +101,6 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 const AF_INET = 2;
 const AF_INET6 = 10;
-
-/** System calls of each file operation, by architecture. */
-const FILE_SYSCALLS: Readonly<Record<string, readonly (readonly number[])[]>> = {
-  // read, write, open, fsync
-  x86_64: [[0, 17, 19, 295, 327], [1, 18, 20, 296, 328], [2, 257, 437], [74, 75]],
-  aarch64: [[63, 67, 65, 69, 286], [64, 68, 66, 70, 287], [56, 437], [82, 83]],
-};
 
 function statsMap(layout: StatsLayout, maxEntries: number): BpfMap {
   return createMap({
@@ -129,7 +129,13 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
     valueSize: 8,
     maxEntries: DROP_SLOTS.length,
   }));
-  const out: Loaded = { stats: new Map(), drops, groups: new Set(), warnings: [] };
+  const out: Loaded = {
+    stats: new Map(),
+    drops,
+    groups: new Set(),
+    warnings: [],
+    programs: [],
+  };
   const n = kernel.maxEntries;
   const stat = (layout: StatsLayout) => {
     let entry = out.stats.get(layout.name);
@@ -139,7 +145,7 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
     }
     return entry.map;
   };
-  const ctx: Ctx = { kernel, fds, drops };
+  const ctx: Ctx = { kernel, fds, drops, programs: [] };
   // A group runs when all it needs loaded; one that fails is left out with a warning naming the
   // missing piece, its programs already attached are detached, and the others still run. (Maps
   // stay with `fds`: another group may share them.)
@@ -148,8 +154,10 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
     const local = new FdSet();
     ctx.fds = local;
     try {
+      ctx.programs = [];
       load();
       fds.adopt(local);
+      out.programs.push(...ctx.programs);
       for (const g of names) out.groups.add(g);
     } catch (error) {
       local.closeAll();
@@ -163,13 +171,20 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
 
   const sysGroups = pick("syscalls", "file_io");
   attempt(sysGroups, () => {
-    const parts: SysExitParts = {
-      syscalls: groups.has("syscalls") ? stat(SYSCALLS) : undefined,
-      fileio: groups.has("file_io") ? stat(FILEIO) : undefined,
-    };
-    const inflight = own(inflightMap());
-    attachRaw(ctx, "sys_enter", sysEnter(ctx, inflight));
-    attachRaw(ctx, "sys_exit", sysExit(ctx, inflight, parts));
+    const period = kernel.latencySamplePeriod ?? 1;
+    const inflight = own(inflightMap(kernel.inflight));
+    const ticks = period > 1
+      ? own(createMap({
+        name: "tfo_ticks",
+        type: MapType.percpuArray,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 1,
+      }))
+      : undefined;
+    attachRaw(ctx, "sys_enter", sysEnter(ctx, inflight, period, ticks));
+    // Without the syscalls group, only the file operations' calls are counted.
+    attachRaw(ctx, "sys_exit", sysExit(ctx, inflight, stat(SYSCALLS), !groups.has("syscalls")));
   });
   const tcpGroups = pick("network", "tcp_events");
   let owners: BpfMap | undefined;
@@ -240,6 +255,7 @@ export function loadPrograms(groups: ReadonlySet<Group>, kernel: Kernel, fds: Fd
         type: ProgType.perfEvent,
         code: countCurrent(ctx, mem, counter, 5),
       }));
+      ctx.programs.push({ name: `tfo_${counter}`, fd: prog });
       for (let cpu = 0; cpu < onlineCpus().length; cpu++) {
         const ev = ctx.fds.own(openSoftwareEvent(config, onlineCpus()[cpu]!, counter));
         ctx.fds.own(createLink(prog, ev, AttachType.perfEvent));
@@ -277,6 +293,8 @@ interface Ctx {
   kernel: Kernel;
   fds: FdSet;
   drops: BpfMap;
+  /** The programs of the group being loaded. */
+  programs: Array<{ name: string; fd: number }>;
 }
 
 interface Prog {
@@ -291,6 +309,7 @@ function attachRaw(ctx: Ctx, tracepoint: string, prog: Prog | Uint8Array<ArrayBu
     : prog;
   const fd = ctx.fds.own(loadProgram(p));
   ctx.fds.own(attachRawTracepoint(fd, tracepoint));
+  ctx.programs.push({ name: p.name, fd });
 }
 
 function attachTracepoint(
@@ -308,6 +327,7 @@ function attachTracepoint(
   const fd = ctx.fds.own(loadProgram(p));
   const ev = ctx.fds.own(openTracepointEvent(format.id, format.event));
   ctx.fds.own(createLink(fd, ev, AttachType.perfEvent));
+  ctx.programs.push({ name: p.name, fd });
 }
 
 function exit0(a: Assembler, label = "out"): void {
@@ -323,131 +343,168 @@ const NO_RETURN: Readonly<Record<string, readonly number[]>> = {
   aarch64: [93, 94],
 };
 
+/** How `sys_enter` keeps a thread's slot for `sys_exit`. */
+export type InflightKind = "array" | "task_storage" | "hash";
+
 /**
- * Where `sys_enter` leaves `{entered ns, pid_tgid, nr}` for `sys_exit`, by thread ID: an array of
- * `kernel.pid_max` slots (its lookups are inlined by the verifier, no hashing) when that is at most
- * {@linkcode MAX_TID_ARRAY}, else an LRU hash.
+ * Where `sys_enter` leaves `{entered ns or 0, pid_tgid, nr}` for `sys_exit`, by thread: an array of
+ * `kernel.pid_max` slots indexed by thread ID (its lookups are inlined by the verifier, no
+ * hashing) when that is at most {@linkcode MAX_TID_ARRAY}; else task storage (a slot per task,
+ * `bpf_task_storage_get`, freed with the task), which needs BTF; else an LRU hash by thread ID.
+ * `kind` forces one (tests and benchmarks).
  */
-function inflightMap(): BpfMap {
+function inflightMap(kind: InflightKind | undefined): BpfMap {
   let pidMax = 4_194_304;
   try {
     pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
   } catch { /* the 64-bit default */ }
-  return pidMax <= MAX_TID_ARRAY
-    ? createMap({
+  const pick = kind ?? (pidMax <= MAX_TID_ARRAY ? "array" : "task_storage");
+  if (pick === "array") {
+    return createMap({
       name: "tfo_inflight",
       type: MapType.array,
       keySize: 4,
       valueSize: 24,
       maxEntries: pidMax,
-    })
-    : helperMap("tfo_inflight", 4, 24, 65536);
+    });
+  }
+  if (pick === "task_storage") {
+    try {
+      return createTaskStorage("tfo_inflight", ["entered_ns", "pid_tgid", "nr"]);
+    } catch (error) {
+      if (kind !== undefined || !(error instanceof BpfError)) throw error;
+    }
+  }
+  return helperMap("tfo_inflight", 4, 24, 65536);
 }
 
 /**
- * `sys_enter`: remembers when the calling thread entered which system call. The thread's slot is
- * written in place once it exists (an array's always does); a hash slot is inserted once. A thread
- * ID beyond the array (`pid_max` raised since start) is counted as dropped.
+ * Emits R0 = the current thread's in-flight slot, or 0 when it has none (`create`: make it; a
+ * task storage slot is made zeroed). Array and hash slots are keyed by the thread ID at `FP-8`.
  */
-function sysEnter(ctx: Ctx, inflight: BpfMap): Uint8Array<ArrayBuffer> {
+function slot(a: Assembler, inflight: BpfMap, create: boolean): void {
+  if (inflight.type !== MapType.taskStorage) {
+    lookup(a, inflight, -8);
+    return;
+  }
+  a.call(Helper.getCurrentTaskBtf).movReg(R2, R0);
+  a.ldMapFd(R1, inflight.fd).movImm(R3, 0).movImm(R4, create ? 1 : 0);
+  a.call(Helper.taskStorageGet);
+}
+
+/**
+ * `sys_enter`: remembers which system call the calling thread entered and, for about one call in
+ * `period` on each CPU (every call when 1), when: `{entered ns or 0, pid_tgid, nr}` in the thread's
+ * slot, written in place once it exists (an array's always does; a hash slot is inserted once).
+ * The sampling countdown is a per-CPU array slot, a lookup the verifier inlines; the random gap
+ * (`bpf_get_prandom_u32`) is drawn only for the calls timed. A thread ID beyond the
+ * array (`pid_max` raised since start) is counted as dropped.
+ */
+function sysEnter(
+  ctx: Ctx,
+  inflight: BpfMap,
+  period: number,
+  ticks: BpfMap | undefined,
+): Uint8Array<ArrayBuffer> {
   const a = new Assembler();
   a.movReg(R6, R1);
   a.call(Helper.getCurrentPidTgid).movReg(R9, R0).stx("w", FP, -8, R0);
   a.ldx("dw", R8, R6, 8); // args[1]: the system call number
   for (const nr of NO_RETURN[Deno.build.arch] ?? []) a.jmpImm("jeq", R8, nr, "clear");
-  a.call(Helper.ktimeGetNs).movReg(R7, R0);
-  lookup(a, inflight, -8);
-  a.jmpImm("jeq", R0, 0, "insert");
-  a.stx("dw", R0, 0, R7).stx("dw", R0, 8, R9).stx("dw", R0, 16, R8);
-  a.jmp("out");
-  a.label("insert");
-  if (inflight.type === MapType.array) {
+  slot(a, inflight, true);
+  a.jmpImm("jne", R0, 0, "have");
+  if (inflight.type !== MapType.lruHash) {
     a.jmp("fail");
   } else {
-    a.stx("dw", FP, -32, R7).stx("dw", FP, -24, R9).stx("dw", FP, -16, R8);
+    for (const off of [-32, -24, -16]) a.st("dw", FP, off, 0);
     update(a, inflight, -8, -32);
-    a.jmp("out");
+    lookup(a, inflight, -8);
+    a.jmpImm("jeq", R0, 0, "fail");
   }
+  a.label("have").movReg(R7, R0);
+  a.stx("dw", R7, 8, R9).stx("dw", R7, 16, R8).st("dw", R7, 0, 0);
+  if (ticks !== undefined && period > 1) {
+    // A per-CPU countdown to the next timed call. The gaps are random, uniform in 1 … 2N−1 (mean
+    // N), so a loop whose calls repeat in a cycle (read, write, read, …) does not always have the
+    // same one timed, as a fixed 1-in-N tick would.
+    a.st("w", FP, -12, 0);
+    lookup(a, ticks, -12);
+    a.jmpImm("jeq", R0, 0, "out");
+    a.ldx("dw", R1, R0, 0).jmpImm("jle", R1, 1, "timed");
+    a.aluImm("sub", R1, 1).stx("dw", R0, 0, R1).jmp("out");
+    a.label("timed").movReg(R9, R0).call(Helper.getPrandomU32);
+    a.aluImm("mod", R0, 2 * period - 1).aluImm("add", R0, 1).stx("dw", R9, 0, R0);
+  }
+  // Last, so that the program's own work is not in the call's latency.
+  a.call(Helper.ktimeGetNs).stx("dw", R7, 0, R0);
+  a.jmp("out");
   a.label("clear");
-  lookup(a, inflight, -8);
-  a.jmpImm("jeq", R0, 0, "out").st("dw", R0, 0, 0);
+  slot(a, inflight, false);
+  a.jmpImm("jeq", R0, 0, "out").st("dw", R0, 8, 0);
   exit0(a);
   dropAndExit(a, "fail", ctx.drops.fd, 0);
   return a.assemble();
 }
 
-interface SysExitParts {
-  syscalls: BpfMap | undefined;
-  fileio: BpfMap | undefined;
-}
-
-/** `sys_exit`: counts the call, its latency and error per process (and per file operation). */
-function sysExit(ctx: Ctx, inflight: BpfMap, parts: SysExitParts): Uint8Array<ArrayBuffer> {
+/**
+ * `sys_exit`: one lookup of `{pid, nr}` per call: its count, error or bytes (positive return
+ * values), and when `sys_enter` timed it, its latency. With `fileOnly`, calls of other than the
+ * file operations are not counted.
+ */
+function sysExit(
+  ctx: Ctx,
+  inflight: BpfMap,
+  stats: BpfMap,
+  fileOnly: boolean,
+): Uint8Array<ArrayBuffer> {
   const a = new Assembler();
   a.movReg(R6, R1);
   a.call(Helper.getCurrentPidTgid).movReg(R8, R0).stx("w", FP, -8, R0);
-  a.ldMapFd(R1, inflight.fd).movReg(R2, FP).aluImm("add", R2, -8).call(Helper.mapLookupElem);
+  slot(a, inflight, false);
   a.jmpImm("jeq", R0, 0, "out");
-  a.ldx("dw", R1, R0, 0).jmpImm("jeq", R1, 0, "out");
-  // Entered by this thread of this process (not a dead thread whose ID was reused).
+  // Entered by this thread of this process (not a dead thread whose ID was reused) and not yet
+  // consumed: an exit without an enter is not paired with a stale one.
   a.ldx("dw", R2, R0, 8).jmpReg("jne", R2, R8, "out");
-  a.ldx("dw", R2, R0, 16).stx("dw", FP, -16, R2);
-  a.st("dw", R0, 0, 0); // consumed: an exit without an enter is not paired with a stale one
-  a.stx("dw", FP, -24, R1);
-  a.call(Helper.ktimeGetNs).ldx("dw", R1, FP, -24).aluReg("sub", R0, R1).movReg(R7, R0);
-  a.ldx("dw", R9, R6, 8); // args[1]: the return value
-  a.aluImm("rsh", R8, 32);
-  if (parts.syscalls !== undefined) {
-    a.stx("w", FP, -32, R8).ldx("dw", R1, FP, -16).stx("w", FP, -28, R1);
-    lookupOrInit(a, {
-      mapFd: parts.syscalls.fd,
-      keyOffset: -32,
-      valueOffset: -72,
-      valueSize: SYSCALLS.valueSize,
-      commAt: SYSCALLS.commAt!,
-      comm: { kind: "current" },
-      fail: "fail_sys",
-      tag: "sys",
-    });
-    addImm(a, R0, counterOffset(SYSCALLS, "count"), 1);
-    addTo(a, R0, counterOffset(SYSCALLS, "latency_ns"), R7);
-    a.jmpImm("jsge", R9, 0, "sys_ok");
-    addImm(a, R0, counterOffset(SYSCALLS, "errors"), 1);
-    a.label("sys_ok");
-  }
-  if (parts.fileio !== undefined) {
+  a.st("dw", R0, 8, 0);
+  a.ldx("dw", R7, R0, 0).ldx("dw", R1, R0, 16).stx("w", FP, -28, R1);
+  a.jmpImm("jeq", R7, 0, "untimed");
+  a.call(Helper.ktimeGetNs).aluReg("sub", R0, R7).movReg(R7, R0);
+  a.jmpImm("jne", R7, 0, "untimed").movImm(R7, 1); // a timed call stays timed
+  a.label("untimed");
+  if (fileOnly) {
     const table = FILE_SYSCALLS[Deno.build.arch];
     if (table === undefined) {
       throw new BpfError(`file I/O system calls are not known for ${Deno.build.arch}`, 0);
     }
-    a.ldx("dw", R1, FP, -16);
-    table.forEach((nrs, op) => {
-      for (const nr of nrs) a.jmpImm("jeq", R1, nr, `op${op}`);
-    });
+    a.ldx("w", R1, FP, -28);
+    for (const nr of table.flat()) a.jmpImm("jeq", R1, nr, "counted");
     a.jmp("out");
-    table.forEach((_, op) => {
-      a.label(`op${op}`).st("w", FP, -28, op).jmp("fio");
-    });
-    a.label("fio").stx("w", FP, -32, R8);
-    lookupOrInit(a, {
-      mapFd: parts.fileio.fd,
-      keyOffset: -32,
-      valueOffset: -72,
-      valueSize: FILEIO.valueSize,
-      commAt: FILEIO.commAt!,
-      comm: { kind: "current" },
-      fail: "fail_fio",
-      tag: "fio",
-    });
-    addImm(a, R0, counterOffset(FILEIO, "operations"), 1);
-    addTo(a, R0, counterOffset(FILEIO, "latency_ns"), R7);
-    a.ldx("w", R2, FP, -28).jmpImm("jgt", R2, 1, "out"); // bytes: read and write only
-    a.jmpImm("jsle", R9, 0, "out");
-    addTo(a, R0, counterOffset(FILEIO, "bytes"), R9);
+    a.label("counted");
   }
+  a.ldx("dw", R9, R6, 8); // args[1]: the return value
+  a.aluImm("rsh", R8, 32).stx("w", FP, -32, R8);
+  lookupOrInit(a, {
+    mapFd: stats.fd,
+    keyOffset: -32,
+    valueOffset: -32 - SYSCALLS.valueSize,
+    valueSize: SYSCALLS.valueSize,
+    commAt: SYSCALLS.commAt!,
+    comm: { kind: "current" },
+    fail: "fail",
+    tag: "sys",
+  });
+  addImm(a, R0, counterOffset(SYSCALLS, "count"), 1);
+  a.jmpImm("jeq", R7, 0, "result");
+  addTo(a, R0, counterOffset(SYSCALLS, "latency_ns"), R7);
+  addImm(a, R0, counterOffset(SYSCALLS, "latency_samples"), 1);
+  a.label("result");
+  a.jmpImm("jsgt", R9, 0, "bytes").jmpImm("jeq", R9, 0, "out");
+  addImm(a, R0, counterOffset(SYSCALLS, "errors"), 1);
+  a.jmp("out");
+  a.label("bytes");
+  addTo(a, R0, counterOffset(SYSCALLS, "bytes"), R9);
   exit0(a);
-  if (parts.syscalls !== undefined) dropAndExit(a, "fail_sys", ctx.drops.fd, 0);
-  if (parts.fileio !== undefined) dropAndExit(a, "fail_fio", ctx.drops.fd, 1);
+  dropAndExit(a, "fail", ctx.drops.fd, fileOnly ? 1 : 0);
   return a.assemble();
 }
 

@@ -13,8 +13,11 @@ export interface Entry {
   /** The key as u32 words: `[pid, …]`. */
   key: number[];
   comm: string;
-  /** By counter name, as in the layout. */
-  values: bigint[];
+  /**
+   * By counter name, as in the layout: numbers, exact up to 2^53 (104 days of summed nanoseconds,
+   * 8 PiB), which spares a BigInt per counter until a point needs one.
+   */
+  values: number[];
 }
 
 const decoder = new TextDecoder();
@@ -24,31 +27,59 @@ function commOf(bytes: Uint8Array): string {
   return decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
 }
 
-/** Reads one map; per-CPU values are summed, the comm is taken from the first CPU that has one. */
-export function readStats(layout: StatsLayout, map: BpfMap): Entry[] {
+const TWO_32 = 4294967296;
+
+/**
+ * Reads one map; per-CPU values are summed. The command name is `knownComm(pid)` (asked once per
+ * process) when it gives one, else the one stored with the entry (from the first CPU that has it).
+ */
+export function readStats(
+  layout: StatsLayout,
+  map: BpfMap,
+  knownComm: (pid: number) => string | undefined = () => undefined,
+): Entry[] {
   const batch = lookupBatch(map);
   const keys = new Uint32Array(batch.keys.buffer, batch.keys.byteOffset, batch.keys.byteLength / 4);
-  // Value strides are multiples of 8 bytes, so the buffer reads as u64 words.
-  const words = new BigUint64Array(
+  // Value strides are multiples of 8 bytes, so the buffer reads as pairs of u32 words.
+  const words = new Uint32Array(
     batch.values.buffer,
     batch.values.byteOffset,
-    batch.values.byteLength / 8,
+    batch.values.byteLength / 4,
   );
   const stride = Math.ceil(layout.valueSize / 8);
   const entryWords = map.userValueSize / 8;
   const cpus = entryWords / stride;
   const keyWords = layout.keySize / 4;
   const counters = layout.counters.length;
+  const comms = new Map<number, string>();
+  const unknown = new Set<number>();
   const out: Entry[] = new Array(batch.count);
   for (let i = 0; i < batch.count; i++) {
-    const key = Array.from(keys.subarray(i * keyWords, (i + 1) * keyWords));
-    const sums = new Array<bigint>(counters).fill(0n);
-    let comm = "";
-    for (let cpu = 0; cpu < cpus; cpu++) {
-      const base = i * entryWords + cpu * stride;
-      for (let c = 0; c < counters; c++) sums[c]! += words[base + c]!;
-      if (comm === "" && layout.commAt !== undefined) {
-        const at = batch.values.byteOffset + base * 8 + layout.commAt;
+    const key = new Array<number>(keyWords);
+    for (let k = 0; k < keyWords; k++) key[k] = keys[i * keyWords + k]!;
+    const sums = new Array<number>(counters);
+    for (let c = 0; c < counters; c++) {
+      let lo = 0;
+      let hi = 0;
+      for (let cpu = 0; cpu < cpus; cpu++) {
+        const at = (i * entryWords + cpu * stride + c) * 2;
+        lo += words[at]!;
+        hi += words[at + 1]!;
+      }
+      sums[c] = hi * TWO_32 + lo;
+    }
+    const pid = key[0]!;
+    let comm = comms.get(pid);
+    if (comm === undefined && !unknown.has(pid)) {
+      comm = knownComm(pid);
+      if (comm === undefined) unknown.add(pid);
+      else comms.set(pid, comm);
+    }
+    if (comm === undefined) {
+      // An exited process: each entry keeps the name it was made under (before or after exec).
+      comm = "";
+      for (let cpu = 0; comm === "" && cpu < cpus && layout.commAt !== undefined; cpu++) {
+        const at = batch.values.byteOffset + (i * entryWords + cpu * stride) * 8 + layout.commAt;
         comm = commOf(new Uint8Array(batch.values.buffer, at, 16));
       }
     }

@@ -3,15 +3,19 @@
  * (`interval` 15s, `collect_syscalls`, `collect_network`, `collect_file_io`, `collect_tcp_events`
  * on, `collect_scheduler`, `collect_memory` off, `process_filter`, `exclude_processes`
  * `[tfo-agent, systemd]`, `btf_path`, `labels`), plus `max_entries`, the bound on each map's
- * entries (its series).
+ * entries (its series), and `latency_sample_period`, the share of system calls timed.
  *
- * The agent's `sample_rate` is accepted only at 100 (every event; tfo does not sample), and its
+ * The agent's `sample_rate` is accepted only at 100 (every event is counted; only the latency
+ * sums are sampled, by `latency_sample_period`), and its
  * ring/perf buffer sizes, `pin_path` and `cilium` have no counterpart here: they are unknown keys.
  *
  * @module
  */
 import { z } from "zod";
 import { duration } from "../../../lib/config/schema.ts";
+
+/** The default of `latency_sample_period` (see `bench/RESULTS.md`, the eBPF section). */
+export const LATENCY_SAMPLE_PERIOD = 16;
 
 /** The ebpf receiver's config schema. */
 export const ebpfConfigSchema = z.strictObject({
@@ -44,6 +48,12 @@ export const ebpfConfigSchema = z.strictObject({
    * syscalls). Events of processes beyond it are counted as dropped, with a warning.
    */
   max_entries: z.number().int().min(16).max(1_048_576).default(10240),
+  /**
+   * One system call in this many is timed for `ebpf.syscall.latency_ns` and
+   * `ebpf.fileio.latency_ns` (their sums are the timed calls' × this); counts, errors and bytes
+   * stay exact. 1 times every call: two clock reads per call, most of the programs' cost.
+   */
+  latency_sample_period: z.number().int().min(1).max(65536).default(LATENCY_SAMPLE_PERIOD),
 }).superRefine((c, ctx) => {
   const groups = [
     c.collect_syscalls,

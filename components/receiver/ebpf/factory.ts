@@ -21,9 +21,16 @@ import type { Logger } from "../../../lib/telemetry/logger.ts";
 import type { Meter } from "../../../lib/telemetry/metrics.ts";
 import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metrics.ts";
 import type { Receiver, ReceiverFactory } from "../../component.ts";
-import { DROP_SLOTS } from "./_layout.ts";
-import { MAP_METRICS } from "./_metrics.ts";
-import { toMetrics } from "./_metrics.ts";
+import { DROP_SLOTS, FILEIO, SYSCALLS } from "./_layout.ts";
+import {
+  type AttributeCache,
+  attributeCache,
+  fileEntries,
+  MAP_METRICS,
+  type MapMetrics,
+  scaleLatency,
+  toMetrics,
+} from "./_metrics.ts";
 import { preflight } from "./_preflight.ts";
 import { type Group, type Loaded, loadPrograms } from "./_programs.ts";
 import { currentComm, type Entry, forget, livePids, readDrops, readStats } from "./_reader.ts";
@@ -58,6 +65,8 @@ interface Running {
   lastDrops: bigint[];
   /** Process names by pid, and when they were read. */
   comms: Map<number, { comm: string; at: bigint }>;
+  /** Attribute lists kept between collections, when nothing downstream changes data in place. */
+  attributes: AttributeCache | undefined;
 }
 
 /** How long a process's name is used before it is read again. */
@@ -95,6 +104,9 @@ export function createEbpfReceiver(
   function read(run: Running): Metric[] {
     const now = BigInt(Date.now()) * 1_000_000n;
     const metrics: Metric[] = [];
+    const stamp = { start: run.startNs, now, labels };
+    const emit = (def: MapMetrics, entries: Entry[]) =>
+      metrics.push(...toMetrics(def, entries.filter(wanted), stamp, run.attributes));
     // Each process's name (it may have exec'd since its first event), read once a minute; the
     // processes alive, from one listing of /proc.
     const live = livePids();
@@ -110,19 +122,29 @@ export function createEbpfReceiver(
       run.comms.set(pid, { comm, at: now });
       return comm;
     };
+    const groups = run.loaded.groups;
+    let syscalls: Entry[] = [];
     for (const def of MAP_METRICS) {
+      // File I/O is the file operations' share of the system call map, read once for both.
+      if (def.layout === FILEIO) {
+        if (groups.has("file_io")) emit(def, fileEntries(syscalls));
+        continue;
+      }
       const entry = run.loaded.stats.get(def.layout.name);
       if (entry === undefined) continue;
-      const entries = readStats(def.layout, entry.map);
       const gone = new Set<number>();
-      for (const e of entries) {
-        const comm = commOf(e.key[0]!);
-        if (comm === undefined) gone.add(e.key[0]!);
-        else e.comm = comm;
+      const entries = readStats(def.layout, entry.map, (pid) => {
+        const comm = commOf(pid);
+        if (comm === undefined) gone.add(pid);
+        return comm;
+      });
+      if (def.layout === SYSCALLS) {
+        scaleLatency(entries, config.latency_sample_period);
+        syscalls = entries;
+        if (groups.has("syscalls")) emit(def, entries);
+      } else {
+        emit(def, entries);
       }
-      metrics.push(
-        ...toMetrics(def, entries.filter(wanted), { start: run.startNs, now, labels }),
-      );
       // Exited processes: their last values are out; their entries would only take up room.
       if (gone.size > 0) forget(def.layout, entry.map, entries, gone);
     }
@@ -138,6 +160,7 @@ export function createEbpfReceiver(
       }
     });
     run.lastDrops = drops;
+    run.attributes?.sweep();
     return metrics;
   }
 
@@ -187,6 +210,7 @@ export function createEbpfReceiver(
         btf: system.btf,
         ...(system.btfProblem === undefined ? {} : { btfProblem: system.btfProblem }),
         maxEntries: config.max_entries,
+        latencySamplePeriod: config.latency_sample_period,
       }, fds);
       if (loaded.groups.size === 0) {
         throw startError(`no metric group can run: ${loaded.warnings.join("; ")}`);
@@ -198,6 +222,7 @@ export function createEbpfReceiver(
         startNs: BigInt(Date.now()) * 1_000_000n,
         lastDrops: [],
         comms: new Map(),
+        attributes: next.metrics?.mutatesData === false ? attributeCache() : undefined,
       };
       logger.info("eBPF programs attached", {
         groups: [...loaded.groups],

@@ -127,7 +127,9 @@ Deno.test({
     // Both ends are the workload's: the connecting socket and the accepted one.
     within2(value(run, "ebpf.tcp.connections"), 2 * m, "connections established");
     within2(value(run, "ebpf.tcp.bytes_sent"), m * k, "TCP bytes sent");
-    within2(value(run, "ebpf.tcp.bytes_recv"), m * k, "TCP bytes received");
+    within2(value(run, "ebpf.tcp.bytes_received"), m * k, "TCP bytes received");
+    // The TFO-Agent's spelling of the same counter.
+    assert.equal(value(run, "ebpf.tcp.bytes_recv"), value(run, "ebpf.tcp.bytes_received"));
     const t = (from: string, to: string) =>
       value(run, "ebpf.tcp.state_transitions", { old_state: from, new_state: to });
     within2(t("CLOSE", "SYN_SENT"), m, "CLOSE → SYN_SENT");
@@ -149,7 +151,8 @@ Deno.test({
   async fn() {
     const run = await measure({ collect_network: true }, ["udp", "3000"]);
     within2(value(run, "ebpf.udp.packets_sent"), 3000, "datagrams sent");
-    within2(value(run, "ebpf.udp.packets_recv"), 3000, "datagrams received");
+    within2(value(run, "ebpf.udp.packets_received"), 3000, "datagrams received");
+    assert.equal(value(run, "ebpf.udp.packets_recv"), value(run, "ebpf.udp.packets_received"));
   },
 });
 
@@ -160,7 +163,11 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "tfo-ebpf-" });
     try {
       const k = 8 * 1024 * 1024 + 123;
-      const run = await measure({ collect_file_io: true }, ["fileio", String(k), dir]);
+      // Every call timed: the one fsync's latency is asserted.
+      const run = await measure(
+        { collect_file_io: true, latency_sample_period: 1 },
+        ["fileio", String(k), dir],
+      );
       // The workload's writes: K bytes to the file and its JSON report to stdout.
       within2(
         value(run, "ebpf.fileio.bytes", { operation: "write" }),
