@@ -21,7 +21,7 @@
  */
 import { OTLP_SIGNALS, type OtlpSignal } from "../otlp/signals.ts";
 import { type ClientInfo, Payload } from "../pdata/payload.ts";
-import { warmUpSample } from "../pdata/sample.ts";
+import { WARM_UP_SAMPLE_ITEMS, warmUpSample } from "../pdata/sample.ts";
 import type { Signal } from "../pdata/types.ts";
 import { createStorageClient } from "../storage/client.ts";
 import { NOOP_LOGGER } from "../telemetry/logger.ts";
@@ -57,7 +57,7 @@ async function warm(signal: Signal, journal: boolean): Promise<boolean> {
       queue,
       (payload) => {
         sentItems += payload.itemCount;
-        if (sentItems >= 2) allSent.resolve();
+        if (sentItems >= 2 * WARM_UP_SAMPLE_ITEMS[signal]) allSent.resolve();
         return Promise.resolve();
       },
       signal,
@@ -76,7 +76,7 @@ async function warm(signal: Signal, journal: boolean): Promise<boolean> {
       await sender.send(Payload.fromProto(signal, codec.encodeProto(data), codec.proto, CLIENT));
       await sender.send(Payload.of(signal, warmUpSample(signal), CLIENT));
       await allSent.promise;
-      return sentItems >= 2;
+      return sentItems === 2 * WARM_UP_SAMPLE_ITEMS[signal];
     } finally {
       clearTimeout(timer);
       await sender.shutdown(); // closes the queue

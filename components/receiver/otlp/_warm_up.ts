@@ -30,7 +30,7 @@ import { gzipSync } from "node:zlib";
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { GrpcClient } from "../../../lib/net/grpc_client.ts";
 import { decompress } from "../../../lib/net/compression.ts";
-import { warmUpSample } from "../../../lib/pdata/sample.ts";
+import { WARM_UP_SAMPLE_ITEMS, warmUpSample } from "../../../lib/pdata/sample.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import { type Signal, SIGNALS } from "../../../lib/pdata/types.ts";
 import { OTLP_SIGNALS, type OtlpSignal } from "../../../lib/otlp/signals.ts";
@@ -46,7 +46,7 @@ export async function warmUpReceivePath(signals: readonly Signal[]): Promise<voi
       const proto = codec.encodeProto(warmUpSample(signal));
       const body = await decompress(gzipSync(proto), "gzip", 1 << 20);
       const payload = Payload.fromProto(signal, body, codec.proto);
-      if (payload.itemCount !== 1) continue;
+      if (payload.itemCount !== WARM_UP_SAMPLE_ITEMS[signal]) continue;
       payload.read();
       const merged = Payload.merge(signal, [
         payload,
@@ -156,7 +156,8 @@ async function warmHttp(
         ["application/x-protobuf", gzipped, gzip],
         // Without a length: chunked, as the SDK's HTTP exporters send.
         ["application/x-protobuf", ReadableStream.from([gzipped]), gzip],
-        ["application/x-protobuf", proto.slice(), {}],
+        // As Node.js clients (the JS SDK) send it.
+        ["application/x-protobuf", proto.slice(), { connection: "keep-alive" }],
         ["application/json", codec.encodeJson(data), {}],
       ];
       for (const [type, body, headers] of bodies) {
