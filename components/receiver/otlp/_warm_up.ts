@@ -77,7 +77,10 @@ export interface WarmUpTransportsOptions {
   readonly http?: ((next: SignalConsumers) => Promise<WarmUpServer>) | undefined;
   /** The HTTP path of each signal. */
   readonly httpPath: (signal: Signal) => string;
-  /** How long the whole warm-up may take. @default 5000 */
+  /**
+   * The deadline of each warm-up request; one that fails ends its protocol's warm-up.
+   * @default 5000
+   */
   readonly timeoutMs?: number;
 }
 
