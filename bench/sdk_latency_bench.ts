@@ -9,7 +9,8 @@
  * - the reference Collector with `examples/collector.yaml`'s pipeline (memory_limiter, batch of
  *   8192 items or 10 s, `otlp` and `otlphttp` exporters with memory queues: its core build has no
  *   `file_storage`),
- * - tfo running `examples/collector.yaml` as it is (persistent queues, `fsync: false`),
+ * - tfo running `examples/collector.yaml` as it is (persistent queues, `fsync: false`), with the
+ *   runtime flags it ships with (`TFO_RUN_FLAGS`),
  * - tfo running it with memory queues (the same pipeline as the Collector's).
  *
  * The first request of each exporter opens its connection (grpc-js channel, HTTP keep-alive
@@ -29,7 +30,14 @@
 import { parseArgs } from "node:util";
 import type { Signal } from "../lib/pdata/types.ts";
 import { makeBatch, makeExporter, type SdkBatch } from "../tests/fixtures/interop/sdk_data.ts";
-import { type Child, ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import {
+  type Child,
+  ChildGroup,
+  freePort,
+  sleep,
+  TFO_RUN_FLAGS,
+  waitForPort,
+} from "./_children.ts";
 
 const DENO = Deno.execPath();
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -147,8 +155,7 @@ async function startTarget(
     : (await Deno.writeTextFile(path, seedYaml(ports, dir, target.includes("persistent"))),
       group.spawn("tfo", DENO, [
         "run",
-        "--allow-all",
-        "--unstable-kv",
+        ...TFO_RUN_FLAGS,
         `${ROOT}main.ts`,
         "run",
         "--config",
@@ -299,6 +306,7 @@ function report(
     "### The SDK's view, first requests apart (`bench/sdk_latency_bench.ts`)",
     "",
     `\`deno run -A --unstable-kv bench/sdk_latency_bench.ts --rounds ${o.rounds} --requests ${o.requests}\`, ` +
+    `tfo under \`${TFO_RUN_FLAGS.join(" ")}\`, ` +
     `started ${o.started}, load average (1, 5, 15 min) ${o.loads.join(" → ")} over the rounds. ` +
     `The seed test's clients: the OpenTelemetry JS SDK's gRPC and HTTP/protobuf exporters, one per ` +
     `signal and protocol (6), ${o.requests} exports each of the SDK's own batch, one after another, ` +

@@ -23,6 +23,7 @@ import type { Meter } from "../telemetry/metrics.ts";
 import { createMemoryQueue, payloadBytes } from "./memory_queue.ts";
 import { createPersistentQueue, type PersistentQueue } from "./persistent_queue.ts";
 import { queueFullError, type SendingQueue, type WhenFull } from "./queue.ts";
+import { warmUpPersistentQueue } from "./_queue_warm_up.ts";
 
 const MIB = 1024 * 1024;
 
@@ -148,6 +149,8 @@ export const defaultQueueFactory: QueueFactory = async <S extends Signal>(
     await client.close();
     throw error;
   }
+  // The first offer would otherwise pay for compiling its path (see _queue_warm_up.ts).
+  await warmUpPersistentQueue(signal, client.journal !== undefined);
   if (queue.recovered > 0) {
     request.logger.info("Resuming the persistent sending queue", {
       "otelcol.signal": signal,

@@ -5,11 +5,16 @@
  * The OpenTelemetry JS SDK (gRPC and HTTP/protobuf) and `telemetrygen` (gRPC and HTTP) send about
  * 300 items per signal each at their default 10 s deadlines. Every client must be answered without
  * error, every item must reach the sink exactly once (per exporter), and no request may wait for
- * the batch timeout: the SDK's request latencies are measured here and their p50/p99 printed, also
- * without the first request of each exporter (which opens its connection; bench/sdk_latency_bench.ts
- * puts the same clients in front of the Collector to tell that cost apart); the
- * assertion is only that p99 stays far below the batch timeout (2 s), which holds on a loaded
- * 2-core machine. telemetrygen is skipped, saying so, when `bench/peers.sh` has not built it.
+ * the batch timeout: the SDK's request latencies are measured here and their p50/p99 printed,
+ * counting every request, and also without the first request of each exporter (which opens its
+ * connection; bench/sdk_latency_bench.ts puts the same clients in front of the Collector to tell
+ * that cost apart). Before the first seed, this process's SDK exporters send one export of each
+ * signal and protocol to a throwaway sink, not counted: the client process's own first use of
+ * the SDK (compiling grpc-js and the serializers) is the client's cost, not tfo's. tfo runs with
+ * the runtime flags it ships with (deno.json's `start` task). The assertion is only that p99
+ * stays far below the batch timeout (2 s), which holds on a loaded 2-core machine; the 20 ms
+ * target is read from the printed line (bench/RESULTS.md). telemetrygen is skipped, saying so,
+ * when `bench/peers.sh` has not built it.
  *
  * Loopback only; each test is bounded (the edge gateway's takes about 35 s, its batches wait 30 s).
  */
@@ -27,6 +32,7 @@ import {
   waitFor,
 } from "../fixtures/interop/services.ts";
 import { startTfo, type TfoProcess } from "../fixtures/chaos/tfo_process.ts";
+import { TFO_RUN_FLAGS } from "../../bench/_children.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TELEMETRYGEN = `${PEERS_BIN}/telemetrygen`;
@@ -188,6 +194,34 @@ async function telemetrygen(signal: Signal, http: boolean, port: number, service
   return ms;
 }
 
+/** The shipped flags that `startTfo` does not pass already (it passes `-A --unstable-kv`). */
+const RUN_FLAGS = TFO_RUN_FLAGS.filter((f) => f !== "--allow-all" && f !== "--unstable-kv");
+
+let clientWarm: Promise<void> | undefined;
+
+/** One export of each signal and protocol to a throwaway in-process sink (see the module notes). */
+function warmClient(): Promise<void> {
+  clientWarm ??= (async () => {
+    await using sink = await startService(SINK_YAML);
+    const to = {
+      httpBase: `http://127.0.0.1:${sink.port("otlp/http", "http")}`,
+      grpcAddress: `127.0.0.1:${sink.port("otlp/grpc", "grpc")}`,
+    };
+    for (const signal of SIGNALS) {
+      const batch = await makeBatch(signal);
+      for (const protocol of ["grpc", "http/protobuf"] as const) {
+        const exporter = makeExporter(signal, protocol, to);
+        try {
+          await new Promise((resolve) => exporter.export(batch.items as never, resolve));
+        } finally {
+          await exporter.shutdown();
+        }
+      }
+    }
+  })();
+  return clientWarm;
+}
+
 for (const seed of SEEDS) {
   Deno.test({
     name:
@@ -195,12 +229,13 @@ for (const seed of SEEDS) {
     sanitizeOps: false,
     sanitizeResources: false,
   }, async () => {
+    await warmClient();
     const dir = await Deno.makeTempDir({ prefix: "tfo-seed-" });
     await using sink = await startService(SINK_YAML);
     const ports = { grpc: freePort(), http: freePort(), health: freePort(), metrics: freePort() };
     let tfo: TfoProcess | undefined;
     try {
-      tfo = await startTfo("seed", dir, seed.config(ports, sink, dir));
+      tfo = await startTfo("seed", dir, seed.config(ports, sink, dir), { denoFlags: RUN_FLAGS });
       const expected = new Map<string, Map<Signal, number>>();
       const expect = (service: string, signal: Signal, n: number) => {
         const bySignal = expected.get(service) ?? new Map<Signal, number>();

@@ -35,7 +35,9 @@ import { createHttpHandler } from "./_http_handler.ts";
 import { type HttpListener, listenHttp } from "./_http_listener.ts";
 import { createTenantGate, type TenantGate } from "../../../lib/tenancy/gate.ts";
 import { type ResourceMetadataSplitter, resourceMetadataSplitter } from "./_resource_metadata.ts";
-import { warmUpReceivePath } from "./_warm_up.ts";
+import { warmUpReceivePath, type WarmUpReport, warmUpTransports } from "./_warm_up.ts";
+import { NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
+import { MetricRegistry } from "../../../lib/telemetry/metrics.ts";
 import { SIGNALS } from "../../../lib/pdata/types.ts";
 import { type InFlightBytes, processInFlightBytes } from "../../../lib/net/in_flight_bytes.ts";
 
@@ -187,6 +189,52 @@ async function startHttp(
   return listener;
 }
 
+/**
+ * Runs `_warm_up.ts`'s loopback requests through throwaway servers made by the same functions as
+ * the receiver's own, on `127.0.0.1:0`, plaintext, without auth, tenant gate or resource
+ * metadata, with a meter of their own and no logger: nothing of it shows in the receiver's
+ * metrics, logs or pipelines.
+ */
+function warmUp(
+  settings: CreateSettings<OtlpConfig>,
+  next: SignalConsumers,
+): Promise<WarmUpReport> {
+  const { grpc, http } = settings.config.protocols;
+  const quiet = { ...settings, logger: NOOP_LOGGER, meter: new MetricRegistry().meter() };
+  const local = "127.0.0.1:0";
+  return warmUpTransports({
+    next,
+    grpc: grpc === undefined ? undefined : (throwaway) => {
+      const { tls: _tls, auth: _auth, ...plain } = grpc;
+      return startGrpc(
+        quiet,
+        { ...plain, endpoint: local },
+        throwaway,
+        undefined,
+        undefined,
+        undefined,
+      );
+    },
+    http: http === undefined ? undefined : (throwaway) => {
+      const { tls: _tls, auth: _auth, ...plain } = http;
+      return startHttp(
+        quiet,
+        { ...plain, endpoint: local },
+        throwaway,
+        undefined,
+        undefined,
+        undefined,
+      );
+    },
+    httpPath: (signal) =>
+      http === undefined ? "" : {
+        traces: http.traces_url_path,
+        metrics: http.metrics_url_path,
+        logs: http.logs_url_path,
+      }[signal],
+  });
+}
+
 /** Creates an otlp receiver instance. */
 export function createOtlpReceiver(
   settings: CreateSettings<OtlpConfig>,
@@ -216,6 +264,12 @@ export function createOtlpReceiver(
       await warmUpReceivePath(SIGNALS.filter((signal) => next[signal] !== undefined));
       const grpcAuth = authenticatorFor(id, "grpc", grpcConfig?.auth, host);
       const httpAuth = authenticatorFor(id, "http", httpConfig?.auth, host);
+      const warming = performance.now();
+      const warmed = await warmUp(settings, next);
+      settings.logger.debug("Warmed up the receive path", {
+        ...warmed,
+        duration_ms: Math.round(performance.now() - warming),
+      });
       if (grpcConfig !== undefined) {
         grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split, inFlight);
       }
