@@ -39,7 +39,7 @@ import { warmUpReceivePath, type WarmUpReport, warmUpTransports } from "./_warm_
 import { NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../lib/telemetry/metrics.ts";
 import { SIGNALS } from "../../../lib/pdata/types.ts";
-import { type InFlightBytes, processInFlightBytes } from "../../../lib/net/in_flight_bytes.ts";
+import { InFlightBytes, processInFlightBytes } from "../../../lib/net/in_flight_bytes.ts";
 
 /** Test seams of {@linkcode createOtlpReceiver}. */
 export interface OtlpReceiverOptions {
@@ -200,6 +200,7 @@ function warmUp(
   next: SignalConsumers,
 ): Promise<WarmUpReport> {
   const { grpc, http } = settings.config.protocols;
+  // Its own byte budget too: the warm-up's requests never count against the process's.
   const quiet = { ...settings, logger: NOOP_LOGGER, meter: new MetricRegistry().meter() };
   const local = "127.0.0.1:0";
   return warmUpTransports({
@@ -213,6 +214,7 @@ function warmUp(
         undefined,
         undefined,
         undefined,
+        new InFlightBytes(),
       );
     },
     http: http === undefined ? undefined : (throwaway) => {
@@ -224,6 +226,7 @@ function warmUp(
         undefined,
         undefined,
         undefined,
+        new InFlightBytes(),
       );
     },
     httpPath: (signal) =>
