@@ -25,6 +25,7 @@ import { createLogger } from "./lib/telemetry/logger.ts";
 import { MetricRegistry } from "./lib/telemetry/metrics.ts";
 import { registerProcessMetrics } from "./lib/telemetry/process_metrics.ts";
 import { startMetricsServer } from "./lib/telemetry/server.ts";
+import { releaseMemory } from "./lib/host/release_memory.ts";
 
 /** tfo's version. */
 export const VERSION: string = denoJson.version;
@@ -444,6 +445,14 @@ async function runCommand(
       },
     });
     reloader.start();
+    // Start-up is over: the module loader's and the config machinery's pages of the executable
+    // and the allocator's free memory go back to the kernel (~15 MiB of the idle agent's RSS).
+    const released = releaseMemory();
+    if (released !== undefined) {
+      logger.debug("Released start-up memory", {
+        executable_mib: Math.round(released.droppedBytes / 104857.6) / 10,
+      });
+    }
     if (hangupWhileStarting) void reloader.request("SIGHUP");
     const reason = await stopped;
     logger.info("Shutting down", { reason });
