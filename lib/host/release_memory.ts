@@ -2,14 +2,15 @@
  * Gives memory the process no longer uses back to the kernel (Linux, through `Deno.dlopen` of
  * libc; `--allow-ffi`):
  *
- * - the executable's read-only pages: a `deno` (or `deno compile`d) binary is ~90 MiB, and start-up
- *   touches ~45 MiB of it (module loader, transpiler, npm resolver, code that runs once). Those
- *   pages stay mapped, and counted in RSS, until the kernel needs them. `madvise(MADV_DONTNEED)`
- *   on a private mapping that is not writable and holds no private (copy-on-write) page only drops
- *   this process's page-table entries: the file's pages stay in the page cache, and a page still
- *   needed is mapped again from there on its next use (a minor fault), so the steady RSS is the
- *   code the process really runs. `MADV_PAGEOUT` would not do: it skips pages that other
- *   processes map too, which every page of a shared `deno` binary is;
+ * - read-only file pages: a `deno` (or `deno compile`d) binary is ~90 MiB, and start-up touches
+ *   ~45 MiB of it (module loader, transpiler, npm resolver, code that runs once); `deno run` also
+ *   maps its code cache database. Those pages stay mapped, and counted in RSS, until the kernel
+ *   needs them. `madvise(MADV_DONTNEED)` on a file mapping that is not writable and holds no
+ *   private (copy-on-write) page only drops this process's page-table entries: the file's pages
+ *   stay in the page cache, and a page still needed is mapped again from there on its next use (a
+ *   minor fault), so the steady RSS is the code the process really runs. `MADV_PAGEOUT` would not
+ *   do: it skips pages that other processes map too, which every page of a shared `deno` binary
+ *   is;
  * - `malloc_trim(0)`: memory glibc's allocator keeps after `free`, at the top of its heaps and in
  *   whole free pages inside them.
  *
@@ -85,21 +86,22 @@ function kib(line: string): number {
 }
 
 /**
- * The mappings of `executable` whose pages can be dropped without losing anything: private, not
- * writable, file-backed, resident, and holding no private page (a page written after mapping, as
- * relocations do before a segment is made read-only, is not in the file: dropping it would lose
- * it).
+ * The mappings whose pages can be dropped without losing anything: backed by a regular file (not a
+ * device, not deleted), resident, not writable, and, when private, holding no private page (a page
+ * written after mapping, as relocations do before a segment is made read-only, is not in the file:
+ * dropping it would lose it).
  */
-export function droppableMappings(mappings: readonly Mapping[], executable: string): Mapping[] {
+export function droppableMappings(mappings: readonly Mapping[]): Mapping[] {
   return mappings.filter((m) =>
-    m.path === executable && m.perms.length === 4 && m.perms[1] === "-" && m.perms[3] === "p" &&
-    m.anonymous === 0 && m.rss > 0
+    m.path.startsWith("/") && !m.path.startsWith("/dev/") && !m.path.endsWith(" (deleted)") &&
+    m.perms.length === 4 && m.perms[1] === "-" && (m.perms[3] === "s" || m.anonymous === 0) &&
+    m.rss > 0
   );
 }
 
 /** What {@linkcode releaseMemory} did. */
 export interface ReleaseResult {
-  /** Resident bytes of the executable's mappings that were dropped. */
+  /** Resident bytes of the read-only file mappings that were dropped. */
   readonly droppedBytes: number;
   /** How many mappings were dropped. */
   readonly mappings: number;
@@ -123,14 +125,14 @@ function open(): Libc | null {
 /** Options of {@linkcode releaseMemory}. */
 export interface ReleaseOptions {
   /**
-   * Drop the executable's clean read-only pages (see the module documentation).
+   * Drop the pages of read-only file mappings (see the module documentation).
    * @default true
    */
-  executablePages?: boolean;
+  filePages?: boolean;
 }
 
 /**
- * Trims the allocator and drops the executable's clean pages from this process's RSS.
+ * Trims the allocator and drops read-only file pages (the executable's) from this process's RSS.
  *
  * @returns what was released, or undefined where it cannot be done (not Linux, no glibc, no
  * `--allow-ffi`, `/proc/self/smaps` unreadable); never throws
@@ -141,16 +143,14 @@ export function releaseMemory(options: ReleaseOptions = {}): ReleaseResult | und
   if (c === null) return undefined;
   let droppedBytes = 0;
   let count = 0;
-  if (options.executablePages ?? true) {
+  if (options.filePages ?? true) {
     let mappings: Mapping[];
-    let executable: string;
     try {
       mappings = parseSmaps(Deno.readTextFileSync("/proc/self/smaps"));
-      executable = Deno.realPathSync(Deno.execPath());
     } catch {
       return undefined;
     }
-    for (const m of droppableMappings(mappings, executable)) {
+    for (const m of droppableMappings(mappings)) {
       const pointer = Deno.UnsafePointer.create(m.start);
       if (c.madvise(pointer, m.end - m.start, MADV_DONTNEED) === 0) {
         droppedBytes += m.rss;

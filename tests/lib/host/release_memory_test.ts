@@ -37,11 +37,20 @@ Anonymous:             0 kB
 7efcbe000000-7efcbe100000 r-xp 00000000 fe:00 99                         /usr/lib/libc.so.6
 Rss:                 900 kB
 Anonymous:             0 kB
+7efcbf000000-7efcbf100000 r--s 00000000 00:05 12                         /dev/dri/card0
+Rss:                 100 kB
+Anonymous:             0 kB
+7efcc0000000-7efcc0100000 r-xp 00000000 fe:00 77                         /tmp/old.so (deleted)
+Rss:                 100 kB
+Anonymous:             0 kB
+7efcc1000000-7efcc1100000 rw-s 00000000 fe:00 78                         /data/kv.sqlite3-shm
+Rss:                 100 kB
+Anonymous:             0 kB
 `;
 
 Deno.test("parseSmaps reads each mapping's range, permissions, path, Rss and Anonymous", () => {
   const maps = parseSmaps(SMAPS);
-  assert.equal(maps.length, 8);
+  assert.equal(maps.length, 11);
   assert.deepEqual(maps[0], {
     start: 0x55de39a41000n,
     end: 0x55de3b5cf000n,
@@ -57,11 +66,11 @@ Deno.test("parseSmaps reads each mapping's range, permissions, path, Rss and Ano
   assert.equal(maps[6]!.path, "/root/.cache/deno/v8 code cache");
 });
 
-Deno.test("only the executable's clean, read-only, private, resident mappings are dropped", () => {
-  const kept = droppableMappings(parseSmaps(SMAPS), EXE).map((m: Mapping) => m.start);
+Deno.test("only resident, read-only file mappings without private pages are dropped", () => {
+  const kept = droppableMappings(parseSmaps(SMAPS)).map((m: Mapping) => m.start);
   // Not the relocated read-only segment (private pages), the writable data, the unresident
-  // mapping, anonymous memory, a shared mapping or another file.
-  assert.deepEqual(kept, [0x55de39a41000n, 0x55de3b845000n]);
+  // mapping, anonymous memory, a device, a deleted file or a writable shared mapping.
+  assert.deepEqual(kept, [0x55de39a41000n, 0x55de3b845000n, 0x7efcbd000000n, 0x7efcbe000000n]);
 });
 
 Deno.test("parseSmaps of an empty or unexpected text gives no mappings", () => {
