@@ -1,9 +1,12 @@
 /**
  * The agent benchmark, in two parts:
  *
- * 1. Idle footprint: tfo running `hostmetrics` (every scraper, 10 s interval) → batch → `otlphttp`
- *    → the bench sink. VmRSS, VmHWM and utime+stime of the tfo process are sampled from `/proc`
- *    every second for the window; a bare `deno run` of an idle script gives the runtime's own floor.
+ * 1. Idle footprint: tfo running the embedded default agent config (`examples/agent.yaml`, as
+ *    `tfo run` without `--config` does) with every host scraper turned on (10 s interval), on free
+ *    ports, its persistent queue in a temporary directory and the bench sink as its OTLP/gRPC
+ *    backend. VmRSS, VmHWM and utime+stime of the tfo process are sampled from `/proc` every
+ *    second for the window; a bare `deno run` of an idle script gives the runtime's own floor,
+ *    before and after `lib/host/release_memory.ts` (which `tfo run` calls once started).
  * 2. filelog throughput: a generated file of N lines read from the beginning and delivered to a
  *    sink, timed from process start until the sink holds N lines. tfo: filelog → batch →
  *    `otlphttp` (no compression) → the bench sink counting log records. Reference in the same run:
@@ -74,6 +77,7 @@ function fmt(n: number): string {
 interface Sink {
   child: Child;
   httpPort: number;
+  grpcPort: number;
 }
 
 async function startSink(group: ChildGroup): Promise<Sink> {
@@ -90,7 +94,7 @@ async function startSink(group: ChildGroup): Promise<Sink> {
   ]);
   await child.nextLine((l) => l === "ready", 30_000);
   await waitForPort(httpPort, 10_000, child);
-  return { child, httpPort };
+  return { child, httpPort, grpcPort };
 }
 
 async function sinkStats(sink: Sink): Promise<SinkStats> {
@@ -133,43 +137,38 @@ function tfoTelemetry(): string {
 `;
 }
 
-function idleConfig(sink: Sink, intervalS: number): string {
-  return `receivers:
-  hostmetrics:
-    collection_interval: ${intervalS}s
-    scrapers:
-      cpu:
-      memory:
-      disk:
-      filesystem:
-      network:
-      load:
-      paging:
-      processes:
-      process:
-        mute_process_all_errors: true
-      pressure:
-      vmstat:
-      sockstat:
-      entropy:
-      filedescriptors:
-      thermal:
+/** The host scrapers the default agent config leaves out, all turned on for the idle run. */
+const MORE_SCRAPERS: Readonly<Record<string, string>> = {
+  process: "{mute_process_all_errors: true}",
+  pressure: "{}",
+  vmstat: "{}",
+  sockstat: "{}",
+  entropy: "{}",
+  filedescriptors: "{}",
+  thermal: "{}",
+};
 
-processors:
-  batch:
-
-exporters:
-  otlphttp:
-    endpoint: http://127.0.0.1:${sink.httpPort}
-    compression: none
-
-service:
-  pipelines:
-    metrics:
-      receivers: [hostmetrics]
-      processors: [batch]
-      exporters: [otlphttp]
-${tfoTelemetry()}`;
+/** `tfo run` of the embedded default config with every scraper, against the sink, on free ports. */
+function startIdleAgent(group: ChildGroup, sink: Sink, dir: string, intervalS: number) {
+  const sets = [
+    `receivers.otlp.protocols.grpc.endpoint=127.0.0.1:${freePort()}`,
+    `receivers.otlp.protocols.http.endpoint=127.0.0.1:${freePort()}`,
+    `receivers.file_log.include=[${JSON.stringify(`${dir}/no-logs/*.log`)}]`,
+    `receivers.host_metrics.collection_interval=${intervalS}s`,
+    ...Object.entries(MORE_SCRAPERS).map(([k, v]) => `receivers.host_metrics.scrapers.${k}=${v}`),
+    `extensions.health_check.endpoint=127.0.0.1:${freePort()}`,
+    `service.telemetry.metrics.address=127.0.0.1:${freePort()}`,
+    "service.telemetry.logs.level=warn",
+  ];
+  return group.spawn(
+    "tfo",
+    DENO,
+    ["run", ...TFO_RUN_FLAGS, MAIN, "run", ...sets.flatMap((v) => ["--set", v])],
+    {
+      TFO_EXPORTER_ENDPOINT: `127.0.0.1:${sink.grpcPort}`,
+      TFO_STORAGE_DIR: `${dir}/idle-storage`,
+    },
+  );
 }
 
 function filelogConfig(sink: Sink, path: string): string {
@@ -222,15 +221,29 @@ interface IdleResult {
   metricPoints: number;
   exports: number;
   denoFloorRss: number;
+  /** The bare script's RSS after `releaseMemory()`. */
+  denoFloorReleasedRss: number;
   startupS: number;
 }
 
-async function bareDenoRss(group: ChildGroup, dir: string): Promise<number> {
-  const script = `${dir}/idle.ts`;
-  await Deno.writeTextFile(script, "setInterval(() => {}, 1000);\nconsole.log('ready');\n");
-  const child = group.spawn("bare deno", DENO, ["run", script]);
+const RELEASE = new URL("../lib/host/release_memory.ts", import.meta.url).href;
+
+/** RSS of a bare `deno run` of an idle script; `release`: after `releaseMemory()`. */
+async function bareDenoRss(group: ChildGroup, dir: string, release = false): Promise<number> {
+  const script = `${dir}/idle${release ? "_released" : ""}.ts`;
+  const head = release
+    ? `import { releaseMemory } from ${JSON.stringify(RELEASE)};\n` +
+      // After start-up, as `tfo run` does once its service started.
+      "setTimeout(() => releaseMemory(), 500);\n"
+    : "";
+  await Deno.writeTextFile(
+    script,
+    `${head}setInterval(() => {}, 1000);\nconsole.log('ready');\n`,
+  );
+  const child = group.spawn("bare deno", DENO, ["run", ...TFO_RUN_FLAGS, script]);
   await child.nextLine((l) => l === "ready", 30_000);
   const rss: number[] = [];
+  if (release) await sleep(1000);
   for (let i = 0; i < 5; i++) {
     await sleep(1000);
     rss.push((await sampleProc(child.pid)).rssBytes);
@@ -248,25 +261,26 @@ async function runIdle(
   const log = o.log;
   log("Agent bench: bare deno floor ...");
   const denoFloorRss = await bareDenoRss(group, dir);
-  log(`  bare deno RSS ${mib(denoFloorRss)} MiB`);
+  const denoFloorReleasedRss = await bareDenoRss(group, dir, true);
+  log(
+    `  bare deno RSS ${mib(denoFloorRss)} MiB, ${mib(denoFloorReleasedRss)} MiB after release`,
+  );
 
-  const config = `${dir}/idle.yaml`;
-  await Deno.writeTextFile(config, idleConfig(sink, o.intervalS));
   const before = await sinkStats(sink);
   const spawned = performance.now();
-  const tfo = startTfo(group, config);
+  const tfo = startIdleAgent(group, sink, dir, o.intervalS);
   // Ready once the first scrape (after the 1 s initial delay) reached the sink.
   await pollUntil(
     () => sinkStats(sink),
     (s) => s.items.metrics > before.items.metrics,
     60_000,
     200,
-    "the first hostmetrics export",
+    "the first host_metrics export",
     tfo,
   );
   const startupS = (performance.now() - spawned) / 1000;
   log(
-    `Agent bench: tfo hostmetrics up after ${startupS.toFixed(1)} s; sampling ${o.idleS} s ...`,
+    `Agent bench: tfo default agent up after ${startupS.toFixed(1)} s; sampling ${o.idleS} s ...`,
   );
   const first = await sampleProc(tfo.pid);
   const t0 = performance.now();
@@ -307,6 +321,7 @@ async function runIdle(
     metricPoints: after.items.metrics - before.items.metrics,
     exports: after.requests - before.requests,
     denoFloorRss,
+    denoFloorReleasedRss,
     startupS,
   };
 }
@@ -588,7 +603,7 @@ function render(
     `| filelog ≥ 500,000 lines/s | ${fmt(tfoRate)} lines/s | ${verdict(tfoRate >= 500_000)} |`,
     `| filelog peak RSS ≤ 120 MiB | ${mib(tfo.hwm)} MiB | ${verdict(tfo.hwm <= 120 * MIB)} |`,
     "",
-    `### Idle footprint: hostmetrics (every scraper, ${o.intervalS} s interval) → batch → otlphttp → sink`,
+    `### Idle footprint: the embedded default agent config, every host scraper (${o.intervalS} s interval), OTLP/gRPC to the sink`,
     "",
     "|  | tfo |",
     "| --- | ---: |",
@@ -605,6 +620,7 @@ function render(
     } |`,
     `| start → first export at the sink | ${idle.startupS.toFixed(1)} s |`,
     `| bare \`deno run\` of an idle script (runtime floor) | ${mib(idle.denoFloorRss)} MiB RSS |`,
+    `| the same after \`releaseMemory()\` | ${mib(idle.denoFloorReleasedRss)} MiB RSS |`,
     "",
     `### filelog throughput: ${fmt(o.lines)} lines of ${LINE_BYTES} bytes, start_at beginning`,
     "",

@@ -3,7 +3,9 @@
  * with its `unstable` list) per entry imports it alone, waits for the start-up garbage to settle,
  * and reports its RSS and V8 heap; the first row imports nothing (the runtime's floor). Costs
  * overlap (every row with zod pays for Deno's npm layer), so each row is read against the floor,
- * and the stacked rows at the end add one layer at a time.
+ * and the stacked rows at the end add one layer at a time. Each child then calls
+ * `releaseMemory()` (`lib/host/release_memory.ts`, as `tfo run` does once started) and reports
+ * its RSS and anonymous RSS again: what stays is the memory the imports really hold.
  *
  * ```sh
  * deno run -A bench/footprint_modules.ts            # markdown table on stdout
@@ -19,18 +21,30 @@ const MIB = 1024 * 1024;
 export interface ModuleCost {
   readonly label: string;
   readonly rssMib: number;
+  /** RSS after `releaseMemory()`. */
+  readonly releasedRssMib: number;
+  /** Anonymous RSS (`RssAnon`) after `releaseMemory()`. */
+  readonly releasedAnonMib: number;
   readonly heapUsedMib: number;
   readonly heapTotalMib: number;
 }
 
 /** The script each child runs: imports what it is told, settles, prints its memory as JSON. */
 const PROBE = `
+import { releaseMemory } from ${
+  JSON.stringify(new URL("../lib/host/release_memory.ts", import.meta.url).href)
+};
 for (const spec of JSON.parse(Deno.args[0])) await import(spec);
+const kib = (field) =>
+  Number(new RegExp(field + ":\\\\s+(\\\\d+)").exec(Deno.readTextFileSync("/proc/self/status"))[1]) * 1024;
 await new Promise((resolve) => setTimeout(resolve, 1500));
-const status = Deno.readTextFileSync("/proc/self/status");
-const rss = Number(/VmRSS:\\s+(\\d+)/.exec(status)[1]) * 1024;
+const rss = kib("VmRSS");
 const m = Deno.memoryUsage();
-console.log(JSON.stringify({ rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal }));
+releaseMemory();
+await new Promise((resolve) => setTimeout(resolve, 1500));
+console.log(JSON.stringify({
+  rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, releasedRss: kib("VmRSS"), releasedAnon: kib("RssAnon"),
+}));
 `;
 
 async function measure(
@@ -54,10 +68,14 @@ async function measure(
     rss: number;
     heapUsed: number;
     heapTotal: number;
+    releasedRss: number;
+    releasedAnon: number;
   };
   return {
     label,
     rssMib: m.rss / MIB,
+    releasedRssMib: m.releasedRss / MIB,
+    releasedAnonMib: m.releasedAnon / MIB,
     heapUsedMib: m.heapUsed / MIB,
     heapTotalMib: m.heapTotal / MIB,
   };
@@ -113,16 +131,36 @@ export async function runFootprintModules(runs = 3): Promise<string> {
         file("components/exporter/otlphttp/factory.ts"),
       ],
     ]);
+    rows.push([
+      "main.ts + every component of the default agent config (examples/agent.yaml)",
+      [
+        file("main.ts"),
+        ...[
+          "receiver/otlp",
+          "receiver/hostmetrics",
+          "receiver/filelog",
+          "processor/memory_limiter",
+          "processor/resourcedetection",
+          "processor/batch",
+          "exporter/otlp",
+          "exporter/debug",
+          "extension/health_check",
+          "extension/file_storage",
+        ].map((c) => file(`components/${c}/factory.ts`)),
+      ],
+    ]);
     const results: ModuleCost[] = [];
     for (const [label, imports] of rows) results.push(await median(label, imports, probe, runs));
-    const floor = results[0]!.rssMib;
+    const floor = results[0]!;
     const lines = [
-      "| imported alone | RSS MiB | over the floor | V8 heap used / total MiB |",
-      "| --- | ---: | ---: | ---: |",
+      "| imported alone | RSS MiB | over the floor | V8 heap used / total MiB | after release: RSS / anonymous MiB | anonymous over the floor |",
+      "| --- | ---: | ---: | ---: | ---: | ---: |",
       ...results.map((r) =>
-        `| ${r.label} | ${r.rssMib.toFixed(1)} | ${(r.rssMib - floor).toFixed(1)} | ${
+        `| ${r.label} | ${r.rssMib.toFixed(1)} | ${(r.rssMib - floor.rssMib).toFixed(1)} | ${
           r.heapUsedMib.toFixed(1)
-        } / ${r.heapTotalMib.toFixed(1)} |`
+        } / ${r.heapTotalMib.toFixed(1)} | ${r.releasedRssMib.toFixed(1)} / ${
+          r.releasedAnonMib.toFixed(1)
+        } | ${(r.releasedAnonMib - floor.releasedAnonMib).toFixed(1)} |`
       ),
     ];
     return lines.join("\n") + "\n";
