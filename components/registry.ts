@@ -106,6 +106,12 @@ export const BUILTIN_COMPONENTS: readonly LazyFactory[] = [
   ),
   lazy(
     "receiver",
+    "kubelet_stats",
+    async () => (await import("./receiver/kubelet_stats/factory.ts")).kubeletStatsReceiverFactory,
+    ["kubeletstats"],
+  ),
+  lazy(
+    "receiver",
     "kafka",
     async () => (await import("./receiver/kafka/factory.ts")).kafkaReceiverFactory,
   ),
