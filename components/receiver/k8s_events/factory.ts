@@ -78,6 +78,7 @@ export function createK8sEventsReceiver(
   let dropped = 0;
   let flushing: Promise<void> | undefined;
   let startMs = 0;
+  const excluded = new Set(config.exclude_namespaces);
 
   async function flush(): Promise<void> {
     while (pending.length > 0 && output !== undefined) {
@@ -111,6 +112,8 @@ export function createK8sEventsReceiver(
       if (rv !== undefined && rv === previous.metadata.resourceVersion) return; // a relist
     }
     if (eventTimeMs(event) < startMs) return;
+    const namespace = event.involvedObject?.namespace ?? event.metadata.namespace;
+    if (namespace !== undefined && excluded.has(namespace)) return;
     enqueue(event);
   }
 

@@ -178,6 +178,37 @@ Deno.test({
   }
 });
 
+Deno.test({
+  name: "k8s_events: exclude_namespaces leaves a namespace's events out",
+  ignore: api === undefined,
+}, async () => {
+  const { settings } = settingsFor(
+    "k8s_events",
+    k8sEventsConfigSchema.parse({ auth_type: "kubeConfig", exclude_namespaces: ["kube-system"] }),
+  );
+  const uids: unknown[] = [];
+  const receiver = createK8sEventsReceiver(settings, {
+    logs: {
+      mutatesData: false,
+      consume(payload) {
+        for (const rl of payload.read().resourceLogs) {
+          uids.push(attributesOf(rl).attributes["k8s.event.uid"]);
+        }
+        return Promise.resolve();
+      },
+    },
+  }, { kubeconfig: api!.kubeconfig, startMs: START });
+  await receiver.start(HOST);
+  try {
+    api!.upsert("events", event("x-1", "kube-system", 20));
+    api!.upsert("events", event("x-2", "shop", 21));
+    await waitFor("the shop event", () => uids.includes("x-2"));
+    assert.ok(!uids.includes("x-1"), "kube-system is excluded");
+  } finally {
+    await receiver.shutdown();
+  }
+});
+
 Deno.test("k8s_events: no cluster is a logged retry, not a start failure", async () => {
   const { settings, lines } = settingsFor(
     "k8s_events",
