@@ -23,6 +23,9 @@ import type { Metric, MetricsData, NumberDataPoint } from "../../../../lib/pdata
 import { settingsFor } from "../../exporter/otlp/_kit.ts";
 import { recordedPods, recordedSummary, startFakeKubelet } from "../../../fixtures/kubelet.ts";
 import { waitFor } from "../../../fixtures/interop/services.ts";
+import { startFakeK8sApi } from "../../../fixtures/k8s_api.ts";
+import { testCertificates } from "../../exporter/otlp/_kit.ts";
+import { K8sClient, k8sConnection } from "../../../../lib/k8s/client.ts";
 
 const kubelet = await startFakeKubelet();
 if (kubelet === undefined) console.log("kubelet_stats_test: skipped: openssl is not installed");
@@ -348,3 +351,109 @@ Deno.test({
     await receiver.shutdown();
   }
 });
+
+Deno.test({
+  name: "kubelet_stats: the kubelet's certificate is verified unless insecure_skip_verify",
+  ignore: kubelet === undefined,
+}, async () => {
+  // A service account whose CA did not sign the kubelet's certificate (a self-signed kubelet).
+  const other = await testCertificates();
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/ca.crt`, other!.caPem);
+  await Deno.copyFile(`${kubelet!.serviceAccountDir}/token`, `${dir}/token`);
+  try {
+    for (const insecure of [false, true]) {
+      const { settings, lines } = settingsFor(
+        "kubelet_stats",
+        config({
+          endpoint: kubelet!.endpoint,
+          collection_interval: "100ms",
+          initial_delay: "0s",
+          insecure_skip_verify: insecure,
+        }),
+      );
+      const batches: MetricsData[] = [];
+      const receiver = createKubeletStatsReceiver(settings, { metrics: sink(batches) }, {
+        serviceAccountDir: dir,
+      });
+      await receiver.start(HOST);
+      try {
+        if (insecure) {
+          await waitFor("a scrape despite the unknown CA", () => batches[0]);
+        } else {
+          const line = await waitFor(
+            "a refused certificate",
+            () => lines.find((l) => l.level === "error"),
+          );
+          assert.match(String(line.error), /certificate/i);
+          assert.equal(batches.length, 0);
+        }
+      } finally {
+        await receiver.shutdown();
+      }
+    }
+  } finally {
+    await other!.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "kubelet_stats: k8s_api_config resolves a claim to its persistent volume, cached per pod",
+  ignore: kubelet === undefined,
+}, async () => {
+  const api = (await startFakeK8sApi())!;
+  const client = new K8sClient(await k8sConnection("kubeConfig", api.kubeconfig));
+  try {
+    api.upsert("persistentvolumeclaims", {
+      metadata: { name: "checkout-data", namespace: "shop", uid: "pvc-1" },
+      spec: { volumeName: "pvc-8e1d2f3a", storageClassName: "gp2" },
+      status: { phase: "Bound" },
+    });
+    api.upsert("persistentvolumes", {
+      metadata: { name: "pvc-8e1d2f3a", uid: "pv-1" },
+      spec: { awsElasticBlockStore: { volumeID: "vol-0a1b2c3d4e5f", fsType: "ext4" } },
+    });
+    const failures: string[] = [];
+    const reader = new PodMetadataReader(
+      () => Promise.resolve(client),
+      (_error, claim) => failures.push(claim),
+    );
+    const metadata = await reader.read(recordedPods());
+    assert.deepEqual(
+      metadata.volumes.get("8f2b1d3e-5c7a-4e19-9b0d-2a6f4c8e1b73/data"),
+      [
+        { key: "k8s.volume.type", value: "awsElasticBlockStore" },
+        { key: "aws.volume.id", value: "vol-0a1b2c3d4e5f" },
+        { key: "fs.type", value: "ext4" },
+        { key: "partition", value: "0" },
+        { key: "k8s.persistentvolumeclaim.name", value: "checkout-data" },
+      ],
+    );
+    const gets = api.requests.gets;
+    await reader.read(recordedPods());
+    assert.equal(api.requests.gets, gets, "resolved once, then cached");
+    assert.equal(reader.cachedClaims, 1);
+    await reader.read({ items: [] });
+    assert.equal(reader.cachedClaims, 0, "the cache holds only existing pods' volumes");
+
+    // A claim the API does not have keeps the pod spec's labels and is reported.
+    api.remove("persistentvolumeclaims", "pvc-1");
+    const fallback = await reader.read(recordedPods());
+    assert.equal(
+      fallback.volumes.get("8f2b1d3e-5c7a-4e19-9b0d-2a6f4c8e1b73/data")![0]!.value,
+      "persistentVolumeClaim",
+    );
+    assert.deepEqual(failures, ["shop/checkout-data"]);
+  } finally {
+    client.close();
+    await api.close();
+  }
+});
+
+Deno.test(
+  { name: "kubelet_stats: close the fake kubelet", ignore: kubelet === undefined },
+  async () => {
+    await kubelet!.close();
+  },
+);
