@@ -22,7 +22,6 @@
 import type { Diagnostic } from "../diagnostics.ts";
 import type { Env } from "../_env.ts";
 import type { RawMap, RawNode } from "../_raw.ts";
-import { CLUSTER_METRICS } from "../../components/receiver/k8s_cluster/config.ts";
 import { list, map, scalar } from "./_nodes.ts";
 import type { Source } from "./_nodes.ts";
 import type { TfoAgentConfig } from "./schema.ts";
@@ -94,6 +93,35 @@ const DEPENDENT: ReadonlyArray<[keyof K8s, keyof K8s]> = [
   ["coredns_service", "coredns_metrics"],
   ["sync_interval", "sync_to_backend"],
   ["sync_timeout", "sync_to_backend"],
+];
+
+/**
+ * The `k8s_cluster` receiver's metrics (its config's `CLUSTER_METRICS`, repeated here because the
+ * CLI loads no component module before a config names it; a test keeps the two lists equal).
+ */
+export const K8S_CLUSTER_METRICS: readonly string[] = [
+  "k8s.pod.phase",
+  "k8s.container.ready",
+  "k8s.container.restarts",
+  "k8s.container.cpu_request",
+  "k8s.container.cpu_limit",
+  "k8s.container.memory_request",
+  "k8s.container.memory_limit",
+  "k8s.node.condition",
+  "k8s.node.allocatable",
+  "k8s.deployment.desired",
+  "k8s.deployment.available",
+  "k8s.replicaset.desired",
+  "k8s.replicaset.available",
+  "k8s.daemonset.current_scheduled_nodes",
+  "k8s.daemonset.desired_scheduled_nodes",
+  "k8s.daemonset.misscheduled_nodes",
+  "k8s.daemonset.ready_nodes",
+  "k8s.statefulset.desired_pods",
+  "k8s.statefulset.ready_pods",
+  "k8s.statefulset.current_pods",
+  "k8s.statefulset.updated_pods",
+  "k8s.namespace.phase",
 ];
 
 /** Which k8s_cluster metrics each resource key owns (by name prefix). */
@@ -177,7 +205,7 @@ export function translateKubernetes(
 
   if (clusterOn.length > 0) {
     const off = CLUSTER_GROUPS.filter(([key]) => c[key] !== true);
-    const disabled = CLUSTER_METRICS.filter((m) =>
+    const disabled = K8S_CLUSTER_METRICS.filter((m) =>
       off.some(([, prefixes]) => prefixes.some((pre) => m.startsWith(pre)))
     );
     out.metrics.set(

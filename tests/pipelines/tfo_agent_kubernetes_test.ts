@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { formatDiagnostic, loadConfig, type LoadResult, toPlain } from "../../pipelines/config.ts";
 import { validateConfig } from "../../pipelines/validate.ts";
 import { TFO_AGENT_FACTORIES } from "../fixtures/tfo_agent_factories.ts";
+import { K8S_CLUSTER_METRICS } from "../../pipelines/tfo_agent/_kubernetes.ts";
+import { CLUSTER_METRICS } from "../../components/receiver/k8s_cluster/config.ts";
 
 const ENV = {
   TELEMETRYFLOW_API_KEY_ID: "tfk_test",
@@ -187,4 +189,8 @@ collectors:
 `);
   assert.equal(plain.receivers.k8s_cluster, undefined);
   assert.deepEqual(warnings(loaded).filter((w) => /kubernetes/.test(w)), []);
+});
+
+Deno.test("the translation knows every k8s_cluster metric", () => {
+  assert.deepEqual([...K8S_CLUSTER_METRICS], [...CLUSTER_METRICS]);
 });
