@@ -56,7 +56,11 @@ export interface KubeletClient {
   get(path: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown>;
 }
 
-/** The URL of the kubelet for a config's `endpoint` and `auth_type`. */
+/**
+ * The URL of the kubelet for a config's `endpoint` and `auth_type`.
+ * @throws {Error} when the endpoint has no host (an unset `${env:K8S_NODE_NAME}` leaves
+ * `https://:10250`) or is no URL
+ */
 export function kubeletBaseUrl(
   config: Pick<KubeletStatsConfig, "endpoint" | "auth_type">,
   hostname: () => string = Deno.hostname,
@@ -64,6 +68,17 @@ export function kubeletBaseUrl(
   const none = config.auth_type === "none";
   let endpoint = config.endpoint === "" ? `${hostname()}:${none ? 10255 : 10250}` : config.endpoint;
   if (!/^[a-z]+:\/\//i.test(endpoint)) endpoint = `${none ? "http" : "https"}://${endpoint}`;
+  if (/^[a-z]+:\/\/(?::|\/|$)/i.test(endpoint)) {
+    throw new Error(
+      `the endpoint "${config.endpoint}" has no host (is the variable naming the node, such as ` +
+        "K8S_NODE_NAME from the downward API, set?)",
+    );
+  }
+  try {
+    new URL(endpoint);
+  } catch {
+    throw new Error(`the endpoint "${config.endpoint}" is not a URL or host:port`);
+  }
   return endpoint.replace(/\/+$/, "");
 }
 

@@ -273,6 +273,10 @@ Deno.test("kubelet_stats: config keys, defaults and refusals", () => {
     kubeletBaseUrl({ endpoint: "10.0.0.4:10250", auth_type: "tls" }),
     "https://10.0.0.4:10250",
   );
+  assert.throws(
+    () => kubeletBaseUrl({ endpoint: "https://:10250", auth_type: "serviceAccount" }),
+    /has no host .*K8S_NODE_NAME/,
+  );
   assert.equal(kubeletStatsReceiverFactory.aliases?.[0], "kubeletstats");
 });
 
