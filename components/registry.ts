@@ -107,6 +107,17 @@ export const BUILTIN_COMPONENTS: readonly LazyFactory[] = [
   ),
   lazy(
     "receiver",
+    "k8s_events",
+    async () => (await import("./receiver/k8s_events/factory.ts")).k8sEventsReceiverFactory,
+  ),
+  lazy(
+    "receiver",
+    "kubelet_stats",
+    async () => (await import("./receiver/kubelet_stats/factory.ts")).kubeletStatsReceiverFactory,
+    ["kubeletstats"],
+  ),
+  lazy(
+    "receiver",
     "kafka",
     async () => (await import("./receiver/kafka/factory.ts")).kafkaReceiverFactory,
   ),

@@ -66,9 +66,9 @@ Deno.test("tfo convert prints the pipeline of each TFO-Agent example, and valida
     assert.equal(validated.code, 0, validated.err);
     assert.match(validated.out, new RegExp(`^OK\n {2}metrics: ${want.pipelines.metrics![0]}`));
   }
-  // The production example leaves the Kubernetes collector disabled: tfo says so.
+  // The production example leaves the Kubernetes collector disabled: it adds nothing.
   const prod = await cli(["validate", "--config", example("production.yaml")]);
-  assert.match(prod.err, /warning: collectors\.kubernetes: the collector "kubernetes" is disabled/);
+  assert.doesNotMatch(prod.out, /k8s_cluster|k8s_events/);
 });
 
 Deno.test("tfo convert refuses an OpenTelemetry-shaped config and reports TFO-Agent errors with positions", async () => {
@@ -83,13 +83,13 @@ Deno.test("tfo convert refuses an OpenTelemetry-shaped config and reports TFO-Ag
     assert.match(otel.err, /not in the TFO-Agent shape/);
     await Deno.writeTextFile(
       `${dir}/k8s.yaml`,
-      "telemetryflow:\n  endpoint: http://127.0.0.1:1\ncollectors:\n  kubernetes:\n    enabled: true\n",
+      "telemetryflow:\n  endpoint: http://127.0.0.1:1\ncollectors:\n  docker:\n    enabled: true\n",
     );
     const k8s = await cli(["convert", "--config", `${dir}/k8s.yaml`]);
     assert.equal(k8s.code, 2);
     assert.match(
       k8s.err,
-      /k8s\.yaml:4:3 {2}collectors\.kubernetes: the collector "kubernetes" is enabled but tfo cannot provide it/,
+      /k8s\.yaml:4:3 {2}collectors\.docker: the collector "docker" is enabled but tfo cannot provide it/,
     );
     assert.equal(k8s.out, "");
   } finally {

@@ -198,6 +198,11 @@ export class K8sClient {
     return response;
   }
 
+  /** GETs one object at `path` (e.g. `/api/v1/persistentvolumes/pv-1`). */
+  async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return await (await this.#get(path, signal)).json() as T;
+  }
+
   /** Lists `path` (e.g. `/api/v1/pods`) with query `params`. */
   async list<T>(
     path: string,

@@ -10,7 +10,14 @@ import type { RawEntry, RawMap, RawNode } from "../_raw.ts";
 import { tfoAgentSchema, UNKNOWN_COLLECTOR_REASON, UNSUPPORTED_COLLECTORS } from "./schema.ts";
 import { UNSUPPORTED_SECTIONS } from "./schema.ts";
 
-const TRANSLATED_COLLECTORS = new Set(["system", "node_exporter", "process", "logs", "ebpf"]);
+const TRANSLATED_COLLECTORS = new Set([
+  "system",
+  "node_exporter",
+  "process",
+  "logs",
+  "ebpf",
+  "kubernetes",
+]);
 const TRANSLATED_SECTIONS = new Set(Object.keys(tfoAgentSchema.shape));
 
 /**

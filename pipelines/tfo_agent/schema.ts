@@ -4,7 +4,8 @@
  * collectors tfo recognizes but cannot provide, each with the reason.
  *
  * Sections tfo translates: `telemetryflow` (platform connection), `api` (its deprecated older
- * name), `agent`, `heartbeat`, `collectors` (`system`, `node_exporter`, `process`, `logs`, `ebpf`),
+ * name), `agent`, `heartbeat`, `collectors` (`system`, `node_exporter`, `process`, `logs`, `ebpf`,
+ * `kubernetes`),
  * `exporter.otlp`, `buffer`, `logging` and `resources` (its memory limits). Every other key of the
  * Go agent's shape is listed in {@linkcode UNSUPPORTED_SECTIONS} or
  * {@linkcode UNSUPPORTED_COLLECTORS}; anything else is an unknown key.
@@ -205,6 +206,61 @@ export const ebpfCollectorSchema = z.strictObject({
   cilium: block(ciliumSchema),
 });
 
+/**
+ * `collectors.kubernetes`: the Go agent's Kubernetes collector, with the keys its published
+ * examples show (`configs/collectors-kubernetes.yaml` and the k8s-collector ConfigMap of the
+ * TelemetryFlow agent). The Go agent's defaults are not published; tfo assumes the resource
+ * collectors (`nodes`, `pods`, `deployments`, `namespaces_collect`, `workloads`, `events`) on and
+ * everything else off. What each key becomes is in `_kubernetes.ts`.
+ */
+export const kubernetesCollectorSchema = z.strictObject({
+  enabled: flag(false),
+  interval: duration("30s"),
+  /** A kubeconfig path; empty: the pod's service account. */
+  kubeconfig: text(),
+  context: text(),
+  cluster_name: text(),
+  /** `eks`, `gke`, `aks` or empty. */
+  cluster_provider: text(),
+  cluster_id: text(),
+  namespaces: strings(),
+  exclude_namespaces: strings(),
+  label_selector: text(),
+  nodes: flag(true),
+  pods: flag(true),
+  deployments: flag(true),
+  namespaces_collect: flag(true),
+  workloads: flag(true),
+  events: flag(true),
+  services: flag(false),
+  storage: flag(false),
+  resource_counts: flag(false),
+  network: flag(false),
+  metrics_api: flag(false),
+  hpa: flag(false),
+  pdb: flag(false),
+  resource_quotas: flag(false),
+  limit_ranges: flag(false),
+  pod_conditions: flag(false),
+  node_taints: flag(false),
+  workload_generations: flag(false),
+  container_extended_metrics: flag(false),
+  pv_io_stats: flag(false),
+  pod_logs: flag(false),
+  pod_logs_tail_lines: z.number().int().nonnegative().optional(),
+  pod_logs_namespaces: strings(),
+  node_logs: flag(false),
+  node_logs_tail_lines: z.number().int().nonnegative().optional(),
+  node_log_sources: strings(),
+  apiserver_metrics: flag(false),
+  coredns_metrics: flag(false),
+  coredns_service: text(),
+  sync_to_backend: flag(false),
+  sync_interval: duration().optional(),
+  sync_timeout: duration().optional(),
+  kubelet_insecure_skip_verify: flag(false),
+});
+
 /** The `collectors:` keys tfo translates. */
 export const collectorsSchema = z.strictObject({
   system: block(systemCollectorSchema),
@@ -212,6 +268,7 @@ export const collectorsSchema = z.strictObject({
   process: block(processCollectorSchema),
   logs: block(logsCollectorSchema),
   ebpf: block(ebpfCollectorSchema),
+  kubernetes: block(kubernetesCollectorSchema),
 });
 
 const signalSchema = z.strictObject({
@@ -317,8 +374,6 @@ export type TfoAgentConfig = z.output<typeof tfoAgentSchema>;
  * `enabled: true` is an error; a disabled one is a warning (it is left out).
  */
 export const UNSUPPORTED_COLLECTORS: Readonly<Record<string, string>> = {
-  kubernetes: "tfo does not translate the kubernetes collector; use tfo's k8s_cluster receiver " +
-    "and k8s_attributes processor in an OpenTelemetry-shaped config",
   fluent_bit: "tfo does not manage a Fluent Bit subprocess; use collectors.logs (filelog) instead",
   docker: "tfo does not read the Docker Engine API; scrape cAdvisor or use the Collector's " +
     "docker_stats receiver",

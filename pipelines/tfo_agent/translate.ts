@@ -12,6 +12,7 @@
  * | `collectors.process` | `host_metrics/process`: the `process` scraper, `processes` as strict names |
  * | `collectors.logs` | `file_log/logs`: `paths` → `include`, line patterns → router operators |
  * | `collectors.ebpf` | `ebpf`: the same keys (`sample_rate` only at 100, no `cilium`) |
+ * | `collectors.kubernetes` | `k8s_cluster`, `k8s_events`, `kubelet_stats` (see `_kubernetes.ts`) |
  * | `exporter.otlp` + `telemetryflow` | `otlp_grpc/telemetryflow` (gRPC) or `otlp_http/telemetryflow`, `auth: telemetryflow` |
  * | `buffer` | `file_storage/buffer` as the exporter's persistent `sending_queue` |
  * | `telemetryflow` + `agent` + `heartbeat` | the `telemetryflow` extension |
@@ -20,7 +21,7 @@
  * | `resources.memory` | a `memory_limiter` processor |
  * | `logging` | `service.telemetry.logs` |
  *
- * Collectors and sections tfo cannot provide (`kubernetes`, `docker`, …) are errors when enabled and
+ * Collectors and sections tfo cannot provide (`docker`, `fluent_bit`, …) are errors when enabled and
  * warnings when not; nothing is dropped without a word.
  *
  * Values are taken as written, `${env:…}` references included, wherever they pass through
@@ -34,6 +35,7 @@ import type { Env } from "../_env.ts";
 import type { Position, RawMap, RawNode } from "../_raw.ts";
 import { parseNode } from "../_schema_issues.ts";
 import { translateCollectors } from "./_collectors.ts";
+import { translateKubernetes } from "./_kubernetes.ts";
 import { BUFFER_STORAGE_ID, idList, translateExporter } from "./_exporter.ts";
 import { list, map, scalar, sourceOf } from "./_nodes.ts";
 import type { Source } from "./_nodes.ts";
@@ -114,6 +116,9 @@ function build(
 ): RawMap | undefined {
   const storage = cfg.buffer.enabled ? BUFFER_STORAGE_ID : undefined;
   const receivers = translateCollectors(src, cfg, storage, diagnostics);
+  const k8s = translateKubernetes(src, cfg, env, diagnostics);
+  for (const [id, node] of k8s.metrics) receivers.metrics.set(id, node);
+  for (const [id, node] of k8s.logs) receivers.logs.set(id, node);
   const exporter = translateExporter(src, cfg, diagnostics);
   if (exporter === undefined) return undefined;
   const x = cfg.exporter.otlp;
@@ -149,12 +154,12 @@ function build(
       ...src.at(["collectors"]),
       path: "collectors",
       message: "no collector is enabled (and exported): enable collectors.system, " +
-        "node_exporter, process, logs or ebpf",
+        "node_exporter, process, logs, ebpf or kubernetes",
     });
     return undefined;
   }
 
-  const processors = processorsOf(src, cfg);
+  const processors = processorsOf(src, cfg, k8s.resource);
   const pipelineProcessors = [...processors.keys()];
   const extensions: Record<string, RawNode | undefined> = {};
   if (exporter.storage !== undefined) extensions[BUFFER_STORAGE_ID] = exporter.storage;
@@ -163,7 +168,8 @@ function build(
       ? ["hostmetrics"]
       : []),
     ...(receivers.metrics.has("ebpf") ? ["ebpf"] : []),
-    ...(receivers.logs.size > 0 ? ["filelog"] : []),
+    ...(receivers.logs.has("file_log/logs") ? ["filelog"] : []),
+    ...(k8s.metrics.size + k8s.logs.size > 0 ? ["kubernetes"] : []),
   ];
   extensions.telemetryflow = telemetryflowExtension(src, cfg, env, capabilities, storage);
 
@@ -192,7 +198,11 @@ function build(
 }
 
 /** `memory_limiter` (when `resources.memory` sets limits), `resource/agent` and `batch`. */
-function processorsOf(src: Source, cfg: TfoAgentConfig): Map<string, RawNode> {
+function processorsOf(
+  src: Source,
+  cfg: TfoAgentConfig,
+  extra: ReadonlyArray<[string, RawNode]>,
+): Map<string, RawNode> {
   const out = new Map<string, RawNode>();
   const mem = cfg.resources?.memory;
   if (cfg.resources?.enabled && mem !== undefined && mem.max_mb > 0) {
@@ -212,7 +222,7 @@ function processorsOf(src: Source, cfg: TfoAgentConfig): Map<string, RawNode> {
       }),
     );
   }
-  const resource = resourceProcessor(src, cfg);
+  const resource = resourceProcessor(src, cfg, extra);
   if (resource !== undefined) out.set(RESOURCE_PROCESSOR_ID, resource);
   const x = ["exporter", "otlp"];
   out.set(
@@ -237,11 +247,16 @@ function upsert(key: string, value: RawNode): RawMap {
 
 /**
  * The agent's identity on every resource: `agent.tags` and `agent.labels` under their own keys,
- * `telemetryflow.agent.name`, `host.name` (when `agent.hostname` is set) and
- * `deployment.environment.name` (from the `environment` tag).
+ * `telemetryflow.agent.name`, `host.name` (when `agent.hostname` is set),
+ * `deployment.environment.name` (from the `environment` tag) and `extra` (the Kubernetes
+ * cluster's name and cloud).
  */
-function resourceProcessor(src: Source, cfg: TfoAgentConfig): RawMap | undefined {
-  const actions: RawNode[] = [];
+function resourceProcessor(
+  src: Source,
+  cfg: TfoAgentConfig,
+  extra: ReadonlyArray<[string, RawNode]>,
+): RawMap | undefined {
+  const actions: RawNode[] = extra.map(([key, value]) => upsert(key, value));
   const a = cfg.agent;
   if (a.name !== "") {
     actions.push(upsert("telemetryflow.agent.name", src.copy(["agent", "name"], a.name)));

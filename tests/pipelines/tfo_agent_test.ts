@@ -273,11 +273,11 @@ collectors:
   assert.ok(errors(noPaths).some((e) => /collectors\.logs\.paths: must list at least one/.test(e)));
 });
 
-Deno.test("kubernetes, docker and other collectors tfo lacks are errors when enabled, warnings when not", async () => {
+Deno.test("docker, fluent_bit and other collectors tfo lacks are errors when enabled, warnings when not", async () => {
   const r = await load(`${BASE}
 collectors:
   system: {}
-  kubernetes:
+  fluent_bit:
     enabled: true
   docker:
     enabled: true
@@ -287,7 +287,7 @@ collectors:
   const errs = errors(r);
   assert.ok(
     errs.some((e) =>
-      /^agent\.yaml:9:3 {2}collectors\.kubernetes: the collector "kubernetes" is enabled but tfo cannot provide it: tfo does not translate the kubernetes collector/
+      /^agent\.yaml:9:3 {2}collectors\.fluent_bit: the collector "fluent_bit" is enabled but tfo cannot provide it: tfo does not manage a Fluent Bit subprocess/
         .test(e)
     ),
     errs.join("\n"),
@@ -304,10 +304,10 @@ collectors:
   assert.equal(r.raw, undefined);
 
   const disabled = await load(
-    `${BASE}collectors:\n  system: {}\n  kubernetes:\n    enabled: false\n`,
+    `${BASE}collectors:\n  system: {}\n  docker:\n    enabled: false\n`,
   );
   assert.deepEqual(errors(disabled), []);
-  assert.ok(warnings(disabled).some((w) => /collectors\.kubernetes: .*disabled/.test(w)));
+  assert.ok(warnings(disabled).some((w) => /collectors\.docker: .*disabled/.test(w)));
 });
 
 Deno.test("mistakes in the TFO-Agent file are reported at once with their line, column and TFO-Agent path", async () => {
