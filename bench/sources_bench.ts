@@ -61,6 +61,7 @@ exporters:
   otlphttp:
     endpoint: http://127.0.0.1:${sink}
     compression: none
+    sending_queue: { block_on_overflow: true }
 service:
   telemetry:
     logs: { level: warn }
@@ -301,7 +302,10 @@ function render(results: Result[], o: { records: number; connections: number }, 
     "rsyslog 8 parses them (`imtcp`, RFC 5424 parser) and writes every parsed field as one JSON " +
     "line (`%jsonmesg%`) to a file (`omfile`, async writes), its natural job. forward: " +
     "PackedForward messages of 100 records (Fluent Bit's form); tfo and the Collector v0.161 " +
-    "(`fluent_forward`) both send OTLP (batch → otlp_http) to the sink. Time runs from the first " +
+    "(`fluent_forward`) both send OTLP (batch → otlp_http) to the sink, both exporters' sending " +
+    "queues with `block_on_overflow: true` (the Collector's with `queue_size: 10` batches behind " +
+    "its batch processor, tfo's at its default 1,000 requests with the batch settings handed to " +
+    "it). Time runs from the first " +
     "byte to the last record counted at the sink (or in rsyslog's file); CPU is the receiving " +
     "process's own. The Collector's syslog receiver cannot be built here (the proxy refuses its " +
     "pkg/stanza v0.161.0).",

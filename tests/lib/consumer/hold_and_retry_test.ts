@@ -48,11 +48,18 @@ Deno.test("consumeHolding offers the same data again after retryable refusals un
   assert.deepEqual(waits[4]! > waits[0]!, true);
 });
 
-Deno.test("consumeHolding uses the refusal's retry delay, capped at 1 s", async () => {
-  const waits: number[] = [];
-  const consumer = refusing(2, () => retryableError("later", { retryAfterMs: 30_000 }));
-  await consumeHolding(consumer, payload(), new AbortController().signal, instantClock(waits));
-  assert.deepEqual(waits, [1000, 1000]);
+Deno.test("consumeHolding waits its own backoff, never longer than the refusal's retry delay", async () => {
+  const long: number[] = [];
+  const refusingLong = refusing(2, () => retryableError("later", { retryAfterMs: 30_000 }));
+  await consumeHolding(refusingLong, payload(), new AbortController().signal, instantClock(long));
+  // A long hint (a full queue asks remote clients for 1 s) does not stretch the 5 ms backoff.
+  assert.deepEqual(long.length, 2);
+  assert.deepEqual(long[0]! >= 4 && long[0]! <= 6, true);
+  assert.deepEqual(long[1]! >= 8 && long[1]! <= 12, true);
+  const short: number[] = [];
+  const refusingShort = refusing(2, () => retryableError("soon", { retryAfterMs: 2 }));
+  await consumeHolding(refusingShort, payload(), new AbortController().signal, instantClock(short));
+  assert.deepEqual(short, [2, 2]);
 });
 
 Deno.test("consumeHolding gives up at once on a permanent refusal", async () => {
