@@ -7,12 +7,20 @@
  * A detector that fails is logged and skipped, never fatal; a cloud detector off its cloud logs at
  * debug. Processors created from the same config object (one per pipeline) share one detection.
  *
+ * It changes resources only, so it declares that it needs no item field: a request that arrives
+ * encoded is decoded down to its resources and scopes, and the exporter encodes it by copying
+ * every item's bytes. Asking for all fields (as it did) decoded and re-encoded every span, data
+ * point and log record of every request (the agent seed's first requests compiled and ran the
+ * full decoder and encoder); edit plus encode of a request now takes 0.37–0.63 of the time
+ * (bench/RESULTS.md, "Request latency with the seed batch settings").
+ *
  * @module
  */
 import type { Processor, ProcessorFactory } from "../../component.ts";
 import type { Consumer } from "../../../lib/consumer/consumer.ts";
 import { cloneAnyValue } from "../../../lib/pdata/clone.ts";
 import { indexOfAttribute } from "../../../lib/pdata/attributes.ts";
+import { NO_FIELDS, NOTHING } from "../../../lib/pdata/fields.ts";
 import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { KeyValue, Resource, Signal } from "../../../lib/pdata/types.ts";
 import { forEachResource } from "../../../lib/processing/walk.ts";
@@ -155,9 +163,14 @@ export function createResourceDetectionProcessor<S extends Signal>(
   let detected: readonly KeyValue[] = [];
   return {
     mutatesData: true,
+    needs: next.needs ?? NOTHING,
     consume(payload: Payload<S>): Promise<void> {
       if (detected.length > 0) {
-        forEachResource(signal, payload.edit(), (r) => applyDetected(r, detected, config.override));
+        forEachResource(
+          signal,
+          payload.edit(NO_FIELDS),
+          (r) => applyDetected(r, detected, config.override),
+        );
       }
       return next.consume(payload);
     },

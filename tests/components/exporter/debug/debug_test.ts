@@ -8,6 +8,9 @@ import {
 } from "../../../../components/exporter/debug/config.ts";
 import { createSampler } from "../../../../components/exporter/debug/_sampler.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
+import { encodeLogsRequest, LOGS_PROTO } from "../../../../lib/otlp/logs_proto.ts";
+import { encodeMetricsRequest, METRICS_PROTO } from "../../../../lib/otlp/metrics_proto.ts";
+import { encodeTracesRequest, TRACES_PROTO } from "../../../../lib/otlp/traces_proto.ts";
 import {
   newLogRecord,
   newResource,
@@ -197,6 +200,31 @@ Deno.test("debug exporter at basic verbosity logs one line of counts per batch",
     { level: "info", msg: "Metrics", "resource metrics": 1, metrics: 2, "data points": 3 },
     { level: "info", msg: "Logs", "resource logs": 1, "log records": 2 },
   ]);
+});
+
+Deno.test("debug exporter at basic verbosity counts encoded requests, and a later full read still gets every field", async () => {
+  const { exporter, lines } = capture({});
+  await exporter.start({ getExtension: () => undefined, status: () => "running" });
+  const encoded = {
+    traces: Payload.fromProto("traces", encodeTracesRequest(traces(5)), TRACES_PROTO),
+    metrics: Payload.fromProto("metrics", encodeMetricsRequest(metrics()), METRICS_PROTO),
+    logs: Payload.fromProto("logs", encodeLogsRequest(logs()), LOGS_PROTO),
+  };
+  await exporter.consumers.traces!.consume(encoded.traces);
+  await exporter.consumers.metrics!.consume(encoded.metrics);
+  await exporter.consumers.logs!.consume(encoded.logs);
+  await exporter.shutdown();
+  assert.deepEqual(lines.map(({ ts: _ts, ...rest }) => rest), [
+    { level: "info", msg: "Traces", "resource spans": 1, spans: 5 },
+    { level: "info", msg: "Metrics", "resource metrics": 1, metrics: 2, "data points": 3 },
+    { level: "info", msg: "Logs", "resource logs": 1, "log records": 2 },
+  ]);
+  // Counting (a structure-only decode) kept the bytes they came as and fills in on a full read.
+  assert.deepEqual(encoded.traces.encodedProto, encodeTracesRequest(traces(5)));
+  assert.deepEqual(
+    encoded.traces.read().resourceSpans[0]!.scopeSpans[0]!.spans,
+    traces(5).resourceSpans[0]!.scopeSpans[0]!.spans,
+  );
 });
 
 Deno.test("debug exporter never changes data and declares so", () => {

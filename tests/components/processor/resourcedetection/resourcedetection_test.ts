@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import { resourceDetectionConfigSchema } from "../../../../components/processor/resourcedetection/config.ts";
 import {
+  applyDetected,
   createResourceDetectionProcessor,
   type DetectorOverrides,
   detectResource,
   resourceDetectionFactory,
 } from "../../../../components/processor/resourcedetection/factory.ts";
-import type { KeyValue } from "../../../../lib/pdata/types.ts";
+import type { KeyValue, Signal } from "../../../../lib/pdata/types.ts";
+import { NOTHING } from "../../../../lib/pdata/fields.ts";
+import { Payload } from "../../../../lib/pdata/payload.ts";
+import { warmUpSample } from "../../../../lib/pdata/sample.ts";
+import { OTLP_SIGNALS, type OtlpSignal } from "../../../../lib/otlp/signals.ts";
+import { forEachResource } from "../../../../lib/processing/walk.ts";
 import { createLogger, type Logger, NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import {
@@ -481,4 +487,38 @@ Deno.test("resourcedetection factory instance with no detectors starts and shuts
   await p.start(HOST);
   await p.shutdown();
   await p.shutdown();
+});
+
+Deno.test("resourcedetection needs no item field: an encoded request keeps its items' bytes and gets the detected resource", async () => {
+  for (const signal of ALL_SIGNALS) {
+    const codec = OTLP_SIGNALS[signal] as unknown as OtlpSignal<Signal>;
+    const proto = codec.encodeProto(warmUpSample(signal));
+    const out = sink<Signal>();
+    const p = createResourceDetectionProcessor(
+      config({ detectors: ["env"] }),
+      signal,
+      out,
+      NOOP_LOGGER,
+      {
+        overrides: { env: envOf({ OTEL_RESOURCE_ATTRIBUTES: "host.name=h1,service.name=over" }) },
+      },
+    );
+    // The graph decodes ahead only what its processors declare: nothing of any item here.
+    assert.deepEqual(p.needs, NOTHING, signal);
+    await p.start(HOST);
+    await p.consume(Payload.fromProto(signal, proto, codec.proto));
+    const sent = out.payloads[0]!;
+    // What a full decode, edit and encode gives, decoded again.
+    const expected = Payload.fromProto(signal, proto, codec.proto).edit();
+    forEachResource(signal, expected, (r) => {
+      applyDetected(r, [
+        { key: "host.name", value: "h1" },
+        { key: "service.name", value: "over" },
+      ], true);
+    });
+    const got = Payload.fromProto(signal, sent.toProto(codec.encodeProto), codec.proto).read();
+    assert.deepEqual(got, expected, signal);
+    assert.deepEqual(record(resourceAttributes(signal, got)[0]!)["service.name"], "over", signal);
+    await p.shutdown();
+  }
 });
