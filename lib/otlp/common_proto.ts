@@ -251,8 +251,46 @@ export function writeAttributes(w: ProtoWriter, field: number, attrs: readonly K
   for (let i = 0; i < attrs.length; i++) writeAttribute(w, field, attrs[i]!);
 }
 
+/**
+ * The last string attribute written, and its bytes once it was written twice in a row: an editor
+ * that sets one attribute on every item (`set(span.attributes["k"], "v")`) writes the same key and
+ * value for each, and copying 30-odd bytes is cheaper than encoding two strings and two length
+ * prefixes. Other attributes cost two string compares (identical strings compare by pointer).
+ */
+let memoField = 0;
+let memoKey = "";
+let memoValue = "";
+let memoLen = 0;
+const MEMO = new Uint8Array(64);
+
 /** Writes one element of a `repeated KeyValue` field. */
 export function writeAttribute(w: ProtoWriter, field: number, kv: KeyValue): void {
+  const v = kv.value;
+  if (typeof v !== "string") {
+    writeAttributeAlways(w, field, kv);
+    return;
+  }
+  const repeat = field === memoField && kv.key === memoKey && v === memoValue;
+  if (repeat && memoLen > 0) {
+    w.raw(MEMO, 0, memoLen);
+    return;
+  }
+  const start = w.pos;
+  writeAttributeAlways(w, field, kv);
+  const n = w.pos - start;
+  if (repeat && n <= MEMO.length) {
+    const buf = w.buf;
+    for (let i = 0; i < n; i++) MEMO[i] = buf[start + i]!;
+    memoLen = n;
+  } else if (!repeat) {
+    memoField = field;
+    memoKey = kv.key;
+    memoValue = v;
+    memoLen = 0;
+  }
+}
+
+function writeAttributeAlways(w: ProtoWriter, field: number, kv: KeyValue): void {
   w.fork(field);
   w.string(1, kv.key);
   const v = kv.value;

@@ -255,3 +255,46 @@ Deno.test("length prefixes of every width are right (empty, 1-, 2- and 3-byte le
   assert.deepStrictEqual(decodeLogsRequest(lb), logs);
   assert.deepStrictEqual(logsIn(pbDecode(PB.logs, lb)), logs);
 });
+
+Deno.test("logs: the same string attribute on every record encodes right each time", () => {
+  // writeAttribute copies the bytes of a string attribute it just wrote twice in a row: repeats,
+  // a changed value or key, the same pair under another field number (resource attributes), a
+  // pair too long to keep and non-ASCII text must all come out as written.
+  const long = "v".repeat(80);
+  const pairs: [string, string][] = [
+    ["deployment.environment", "prod"],
+    ["deployment.environment", "prod"],
+    ["deployment.environment", "prod"],
+    ["deployment.environment", "prod"],
+    ["deployment.environment", "staging"],
+    ["deployment.environment", ""],
+    ["deployment.environment", ""],
+    ["deployment.environment", ""],
+    ["region", "prod"],
+    ["region", "prod"],
+    ["k", long],
+    ["k", long],
+    ["k", long],
+    ["ключ", "значение"],
+    ["ключ", "значение"],
+    ["ключ", "значение"],
+  ];
+  const data = new Gen(3).logs();
+  const rl = data.resourceLogs[0]!;
+  const records = rl.scopeLogs.flatMap((sl) => sl.logRecords);
+  assert.ok(records.length > 0);
+  rl.resource = {
+    attributes: [
+      { key: "deployment.environment", value: "prod" },
+      { key: "deployment.environment", value: "prod" },
+    ],
+    droppedAttributesCount: 0,
+  };
+  for (let i = 0; i < records.length; i++) {
+    const [key, value] = pairs[i % pairs.length]!;
+    records[i]!.attributes = [{ key, value }, { key: "deployment.environment", value: "prod" }];
+  }
+  const bytes = encodeLogsRequest(data);
+  assert.deepStrictEqual(decodeLogsRequest(bytes), data);
+  assert.deepStrictEqual(logsIn(pbDecode(PB.logs, bytes)), data);
+});
