@@ -16,6 +16,8 @@
  * ```sh
  * deno run -A --unstable-kv bench/agent_bench.ts           # 5-minute idle window, 1,000,000 lines
  * deno run -A --unstable-kv bench/agent_bench.ts --quick   # 60 s, 200,000 lines
+ * deno run -A --unstable-kv bench/agent_bench.ts --filelog-only --no-rsyslog   # filelog part only
+ * # … --cpu-prof-dir /tmp/prof: a V8 CPU profile of the filelog `tfo run` child
  * ```
  *
  * @module
@@ -46,6 +48,10 @@ export interface AgentBenchOptions {
   timeoutS?: number;
   /** Skip the rsyslog reference. */
   noRsyslog?: boolean;
+  /** Run only the filelog throughput part (no idle window). */
+  filelogOnly?: boolean;
+  /** Write a V8 CPU profile of the filelog `tfo run` child into this directory. */
+  cpuProfDir?: string;
   /** Progress messages (default: stderr). */
   log?: (line: string) => void;
 }
@@ -197,10 +203,11 @@ service:
 ${tfoTelemetry()}`;
 }
 
-function startTfo(group: ChildGroup, config: string) {
+function startTfo(group: ChildGroup, config: string, cpuProfDir: string) {
   return group.spawn("tfo", DENO, [
     "run",
     ...TFO_RUN_FLAGS,
+    ...(cpuProfDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`]),
     MAIN,
     "run",
     "--config",
@@ -407,7 +414,7 @@ async function runTfoFilelog(
   await Deno.writeTextFile(config, filelogConfig(sink, input));
   const base = (await sinkStats(sink)).items.logs;
   const spawned = performance.now();
-  const tfo = startTfo(group, config);
+  const tfo = startTfo(group, config, o.cpuProfDir);
   try {
     return await timeDelivery(
       tfo,
@@ -526,6 +533,8 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<st
     lines: options.lines ?? 1_000_000,
     timeoutS: options.timeoutS ?? 300,
     noRsyslog: options.noRsyslog ?? false,
+    filelogOnly: options.filelogOnly ?? false,
+    cpuProfDir: options.cpuProfDir ?? "",
     log: options.log ?? ((line: string) => console.error(line)),
   };
   const log = o.log;
@@ -533,12 +542,14 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<st
   const group = new ChildGroup();
   try {
     const sink = await startSink(group);
-    const idle = await runIdle(group, sink, dir, o);
-    log(
-      `  steady RSS median ${mib(idle.rssMedian)} MiB, max ${mib(idle.rssMax)} MiB, HWM ${
-        mib(idle.hwm)
-      } MiB, CPU ${idle.cpuPct.toFixed(2)} %`,
-    );
+    const idle = o.filelogOnly ? undefined : await runIdle(group, sink, dir, o);
+    if (idle !== undefined) {
+      log(
+        `  steady RSS median ${mib(idle.rssMedian)} MiB, max ${mib(idle.rssMax)} MiB, HWM ${
+          mib(idle.hwm)
+        } MiB, CPU ${idle.cpuPct.toFixed(2)} %`,
+      );
+    }
 
     const input = `${dir}/input.log`;
     log(`Agent bench: writing ${fmt(o.lines)} lines of ${LINE_BYTES} bytes ...`);
@@ -575,7 +586,7 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<st
 
 function render(
   o: Required<AgentBenchOptions>,
-  idle: IdleResult,
+  idle: IdleResult | undefined,
   tfo: ThroughputResult,
   ref: ThroughputResult | undefined,
   refName: string,
@@ -587,22 +598,15 @@ function render(
   const head = ref === undefined
     ? "|  | tfo |\n| --- | ---: |"
     : "|  | tfo | rsyslog |\n| --- | ---: | ---: |";
-  const lines = [
-    "## Agent",
-    "",
-    "### Targets",
-    "",
-    "| target | result | |",
-    "| --- | --- | --- |",
+  const idleTargets = idle === undefined ? [] : [
     `| idle median RSS ≤ 50 MiB | steady median ${mib(idle.rssMedian)} MiB, max ${
       mib(idle.rssMax)
     } MiB (bare \`deno run\` floor ${mib(idle.denoFloorRss)} MiB) | ${
       verdict(idle.rssMedian <= 50 * MIB)
     } |`,
     `| idle CPU < 1% of a core | ${idle.cpuPct.toFixed(2)} % | ${verdict(idle.cpuPct < 1)} |`,
-    `| filelog ≥ 500,000 lines/s | ${fmt(tfoRate)} lines/s | ${verdict(tfoRate >= 500_000)} |`,
-    `| filelog peak RSS ≤ 120 MiB | ${mib(tfo.hwm)} MiB | ${verdict(tfo.hwm <= 120 * MIB)} |`,
-    "",
+  ];
+  const idleTable = idle === undefined ? [] : [
     `### Idle footprint: the embedded default agent config, every host scraper (${o.intervalS} s interval), OTLP/gRPC to the sink`,
     "",
     "|  | tfo |",
@@ -622,6 +626,19 @@ function render(
     `| bare \`deno run\` of an idle script (runtime floor) | ${mib(idle.denoFloorRss)} MiB RSS |`,
     `| the same after \`releaseMemory()\` | ${mib(idle.denoFloorReleasedRss)} MiB RSS |`,
     "",
+  ];
+  const lines = [
+    "## Agent",
+    "",
+    "### Targets",
+    "",
+    "| target | result | |",
+    "| --- | --- | --- |",
+    ...idleTargets,
+    `| filelog ≥ 500,000 lines/s | ${fmt(tfoRate)} lines/s | ${verdict(tfoRate >= 500_000)} |`,
+    `| filelog peak RSS ≤ 120 MiB | ${mib(tfo.hwm)} MiB | ${verdict(tfo.hwm <= 120 * MIB)} |`,
+    "",
+    ...idleTable,
     `### filelog throughput: ${fmt(o.lines)} lines of ${LINE_BYTES} bytes, start_at beginning`,
     "",
     head,
@@ -657,6 +674,8 @@ if (import.meta.main) {
       "idle-s": { type: "string" },
       lines: { type: "string" },
       "no-rsyslog": { type: "boolean", default: false },
+      "filelog-only": { type: "boolean", default: false },
+      "cpu-prof-dir": { type: "string" },
     },
   });
   const quick = values.quick;
@@ -664,6 +683,8 @@ if (import.meta.main) {
     idleS: Number(values["idle-s"] ?? (quick ? 60 : 300)),
     lines: Number(values.lines ?? (quick ? 200_000 : 1_000_000)),
     noRsyslog: values["no-rsyslog"],
+    filelogOnly: values["filelog-only"],
+    cpuProfDir: values["cpu-prof-dir"] ?? "",
   });
   console.log(markdown);
 }

@@ -15,6 +15,9 @@
 const TWO_32 = 4294967296;
 const utf8 = new TextEncoder();
 
+/** Strings at least this long are written by `TextEncoder.encodeInto` rather than a loop. */
+const ENCODE_INTO_MIN = 48;
+
 const WT_VARINT = 0;
 const WT_I64 = 1;
 const WT_LEN = 2;
@@ -195,6 +198,13 @@ export class ProtoWriter {
     const buf = this.buf;
     let pos = this.pos + 1; // one byte reserved for the length
     const start = pos;
+    if (len >= ENCODE_INTO_MIN) {
+      // Long strings (log bodies): the native encoder beats a charCodeAt loop ~2x.
+      pos += utf8.encodeInto(s, buf.subarray(pos)).written;
+      this.pos = pos;
+      this.#prefix(start, pos - start);
+      return;
+    }
     let i = 0;
     for (; i < len; i++) {
       const c = s.charCodeAt(i);

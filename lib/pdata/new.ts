@@ -92,6 +92,31 @@ export function newLogRecord(init: Partial<LogRecord> = {}): LogRecord {
   };
 }
 
+/**
+ * A log record of a body, observed time and attributes, the rest default: the same fields in the
+ * same order as {@linkcode newLogRecord}, built as one literal (no `init` object, no spread), for
+ * receivers that make one per line.
+ */
+export function newBodyLogRecord(
+  observedTimeUnixNano: bigint,
+  body: LogRecord["body"],
+  attributes: LogRecord["attributes"],
+): LogRecord {
+  return {
+    timeUnixNano: 0n,
+    observedTimeUnixNano,
+    severityNumber: 0,
+    severityText: "",
+    body,
+    attributes,
+    droppedAttributesCount: 0,
+    flags: 0,
+    traceId: EMPTY_BYTES,
+    spanId: EMPTY_BYTES,
+    eventName: "",
+  };
+}
+
 /** Log records as one resource (no attributes) and one scope (no name): what a log receiver sends. */
 export function newLogsData(logRecords: LogRecord[]): LogsData {
   return {

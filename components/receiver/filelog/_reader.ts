@@ -138,9 +138,11 @@ export class FileReader {
     const data = await readAt(this.file, start, want);
     const more = start + data.length < size;
     const tokens: (string | Uint8Array)[] = [];
-    const used = opts.lineStart === undefined && opts.lineEnd === undefined
-      ? this.#splitLines(data, tokens)
-      : this.#splitMultiline(data, tokens);
+    const used = opts.lineStart !== undefined || opts.lineEnd !== undefined
+      ? this.#splitMultiline(data, tokens)
+      : opts.encoding === "utf-8"
+      ? this.#splitDecoded(data, tokens)
+      : this.#splitLines(data, tokens);
     let consumed = used;
     // A tail without a newline: cut pieces of max_log_size, or flush it once the file is idle.
     let rest = data.length - consumed;
@@ -171,6 +173,36 @@ export class FileReader {
       this.#pushEntry(tokens, data.subarray(pos, nl));
       pos = nl + 1;
     }
+  }
+
+  /**
+   * Splits complete lines with one decode of the whole chunk instead of one per line. When the
+   * text has as many UTF-16 units as the chunk has bytes, every byte became exactly one unit (ASCII,
+   * or a lone invalid byte as U+FFFD: UTF-8 never yields more units than bytes), so string offsets
+   * are byte offsets and each line's slice equals its own decode (a newline byte never belongs to a
+   * sequence). Otherwise it splits line by line. Returns the bytes used.
+   */
+  #splitDecoded(data: Uint8Array, tokens: (string | Uint8Array)[]): number {
+    const last = data.lastIndexOf(10);
+    if (last < 0) return 0;
+    const text = utf8.decode(data.subarray(0, last + 1));
+    if (text.length !== last + 1) return this.#splitLines(data, tokens);
+    const max = this.#opts.maxLogSize;
+    let pos = 0;
+    while (pos <= last) {
+      const nl = text.indexOf("\n", pos);
+      let end = nl;
+      if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+      if (end - pos <= max) {
+        this.#pushText(tokens, text.slice(pos, end));
+      } else {
+        for (let i = pos; i < end; i += max) {
+          this.#pushText(tokens, text.slice(i, Math.min(end, i + max)));
+        }
+      }
+      pos = nl + 1;
+    }
+    return last + 1;
   }
 
   /** Groups complete lines into entries; the last open entry waits. Returns the bytes used. */
@@ -223,9 +255,13 @@ export class FileReader {
       if (bytes.length > 0) tokens.push(bytes.slice());
       return;
     }
-    let s = this.#decode(bytes);
-    const n = s.length;
-    if (n === 0) return;
+    this.#pushText(tokens, this.#decode(bytes));
+  }
+
+  /** Adds one decoded entry, trimmed as configured, unless it is empty. */
+  #pushText(tokens: (string | Uint8Array)[], s: string): void {
+    const opts = this.#opts;
+    if (s.length === 0) return;
     if (!opts.preserveLeading && s.charCodeAt(0) <= 32) s = s.trimStart();
     if (!opts.preserveTrailing && s.charCodeAt(s.length - 1) <= 32) s = s.trimEnd();
     if (s.length > 0) tokens.push(s);

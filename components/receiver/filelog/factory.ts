@@ -13,7 +13,7 @@ import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import type { CreateSettings, Host, Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { errorMessage } from "../../../lib/consumer/consumer.ts";
-import { newLogRecord, newResource, newScope, nowUnixNano } from "../../../lib/pdata/new.ts";
+import { newBodyLogRecord, newResource, newScope, nowUnixNano } from "../../../lib/pdata/new.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { KeyValue, LogRecord, ResourceLogs } from "../../../lib/pdata/types.ts";
 import { type Entry, entryToLogRecord, newEntry, toKeyValues } from "../../../lib/stanza/entry.ts";
@@ -226,7 +226,7 @@ export function createFilelogReceiver(
           for (let i = 0; i < keys.length; i++) {
             attributes[i] = { key: keys[i]!, value: attrs[keys[i]!] };
           }
-          records.push(newLogRecord({ observedTimeUnixNano: observed, body, attributes }));
+          records.push(newBodyLogRecord(observed, body, attributes));
         }
       } else {
         for (const body of result.tokens) {

@@ -76,6 +76,39 @@ Deno.test("filelog cuts entries longer than max_log_size", async () => {
   assert.deepEqual(rec.bodies(), ["abcd", "efgh", "ij", "xy"]);
 });
 
+Deno.test("filelog utf-8: CRLF, trimming, empty lines and max_log_size cuts, ASCII or not", async () => {
+  // ASCII text is split from one decode of the chunk; text with multi-byte characters line by
+  // line. Both must give the same entries.
+  const text = "  lead\r\nplain\n\n \r\ntrail  \nabcdefghij\n";
+  const ascii = await readOnce({ max_log_size: 6 }, { "a.log": text });
+  assert.deepEqual(ascii.rec.bodies(), ["lead", "plain", "trail", "abcdef", "ghij"]);
+  const kept = await readOnce({
+    max_log_size: 6,
+    preserve_leading_whitespaces: true,
+    preserve_trailing_whitespaces: true,
+  }, { "a.log": text });
+  assert.deepEqual(kept.rec.bodies(), ["  lead", "plain", " ", "trail ", " ", "abcdef", "ghij"]);
+  const wide = await readOnce({ max_log_size: 6 }, { "a.log": `${text}caf\u00e9\n` });
+  assert.deepEqual(wide.rec.bodies(), ["lead", "plain", "trail", "abcdef", "ghij", "caf\u00e9"]);
+});
+
+Deno.test("filelog utf-8: a lone invalid byte becomes U+FFFD and the offset stays right", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/a.log`;
+  await Deno.writeFile(path, new Uint8Array([0x78, 0xff, 0x79, 0x0a, 0x7a]));
+  const rec = recorder();
+  const r = filelog(
+    { start_at: "beginning", include: [`${dir}/*.log`], force_flush_period: "1h" },
+    rec.consumer,
+  );
+  await r.pollOnce();
+  await append(path, "w\n");
+  await r.pollOnce();
+  await r.shutdown();
+  await Deno.remove(dir, { recursive: true });
+  assert.deepEqual(rec.bodies(), ["x\ufffdy", "zw"]);
+});
+
 Deno.test("filelog ascii encoding replaces bytes over 127", async () => {
   const { rec } = await readOnce({ encoding: "ascii" }, { "a.log": "caf\u00e9\n" });
   assert.deepEqual(rec.bodies(), ["caf\ufffd\ufffd"]);
