@@ -198,20 +198,18 @@ export class ProtoWriter {
     const buf = this.buf;
     let pos = this.pos + 1; // one byte reserved for the length
     const start = pos;
-    if (len >= ENCODE_INTO_MIN) {
-      // Long strings (log bodies): the native encoder beats a charCodeAt loop ~2x.
-      pos += utf8.encodeInto(s, buf.subarray(pos)).written;
-      this.pos = pos;
-      this.#prefix(start, pos - start);
-      return;
-    }
     let i = 0;
-    for (; i < len; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[pos++] = c;
+    // Long strings (log bodies) go to the native encoder whole: it beats this loop ~2x there.
+    if (len < ENCODE_INTO_MIN) {
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[pos++] = c;
+      }
     }
-    if (i < len) pos += utf8.encodeInto(s.slice(i), buf.subarray(pos)).written;
+    if (i < len) {
+      pos += utf8.encodeInto(i === 0 ? s : s.slice(i), buf.subarray(pos)).written;
+    }
     this.pos = pos;
     this.#prefix(start, pos - start);
   }
