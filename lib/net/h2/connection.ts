@@ -42,11 +42,19 @@ import { type HeaderField, HpackDecoder, HpackEncoder } from "./hpack.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** How long a gracefully closing connection keeps reading for the peer's own close. */
+const LINGER_MS = 1000;
+
 /** The byte transport under a connection; `Deno.Conn` and `Deno.TlsConn` are ones. */
 export interface H2Socket {
   read(p: Uint8Array): Promise<number | null>;
   write(p: Uint8Array): Promise<number>;
   close(): void;
+  /**
+   * Ends the write side (TCP FIN) and keeps reading. Without it a graceful close closes at once,
+   * and a peer whose request crossed the GOAWAY may see a reset instead of the GOAWAY.
+   */
+  closeWrite?(): Promise<void>;
 }
 
 /** How the server polices client pings (gRPC's keepalive enforcement policy). */
@@ -1030,7 +1038,7 @@ export class H2Connection {
   // ---- Writing -----------------------------------------------------------------------------
 
   #enqueue(bytes: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#lingering) return;
     this.#queue.push(bytes);
     this.#queued += bytes.length;
     if (!this.#writing) {
@@ -1109,16 +1117,42 @@ export class H2Connection {
 
   #closing = false;
 
-  /** Closes once what is queued is written (at most 1 s later). */
+  #lingering = false;
+
+  /**
+   * Closes once what is queued is written (at most 1 s later). A graceful close after our GOAWAY
+   * lingers: see {@linkcode H2Connection.#linger}.
+   */
   #closeAfterFlush(error: Error | undefined): void {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
-    if (!this.#writing) return this.#destroy(error);
+    const end = error === undefined && this.#goawaySent
+      ? () => this.#linger()
+      : () => this.#destroy(error);
+    if (!this.#writing) return end();
     const timer = this.#timer(1000, () => this.#destroy(error));
     this.#flushWaiters.push(() => {
       this.#clearTimer(timer);
-      this.#destroy(error);
+      end();
     });
+  }
+
+  /**
+   * After a graceful GOAWAY is written: half-closes and keeps reading (and discarding: streams
+   * past the GOAWAY are ignored, nothing more is written) until the peer closes too, at most
+   * {@linkcode LINGER_MS}. Closing at once with the peer's unread bytes in the socket (a request
+   * that crossed our idle GOAWAY) makes the kernel send a reset that can overtake the GOAWAY, and
+   * the peer sees "connection closed" for a request it could have safely sent again elsewhere.
+   */
+  #linger(): void {
+    if (this.#closed) return;
+    const closeWrite = this.#socket.closeWrite?.bind(this.#socket);
+    if (closeWrite === undefined) return this.#destroy(undefined);
+    this.#lingering = true;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#timer(LINGER_MS, () => this.#destroy(undefined));
+    closeWrite().catch(() => this.#destroy(undefined));
   }
 
   #flushWaiters: (() => void)[] = [];

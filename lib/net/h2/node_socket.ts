@@ -58,6 +58,9 @@ export function nodeSocket(socket: Socket): H2Socket {
         socket.write(copy, (error?: Error | null) => error ? reject(error) : resolve(copy.length));
       });
     },
+    closeWrite(): Promise<void> {
+      return new Promise((resolve) => socket.end(resolve));
+    },
     close(): void {
       ended = true;
       socket.destroy();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { H2Connection, type H2Stream } from "../../../../lib/net/h2/connection.ts";
 import {
+  CLIENT_PREFACE,
   encodeFrame,
   ErrorCode,
   Flags,
@@ -9,6 +10,8 @@ import {
   FrameType,
   H2Error,
   headersFrames,
+  pingFrame,
+  settingsFrame,
 } from "../../../../lib/net/h2/frames.ts";
 import { MessageReader, parseGrpcTimeout } from "../../../../lib/net/h2/grpc_wire.ts";
 
@@ -199,5 +202,103 @@ Deno.test("graceful GOAWAY lets open streams finish, then closes", async () => {
     await conns.client.closed;
   } finally {
     await conns.close();
+  }
+});
+
+/**
+ * A TCP proxy that hands the server's bytes to the client `delayMs` late and, as simple proxies
+ * do, closes both sides when either fails (a reset from the server cuts the client off).
+ */
+function slowProxy(upstreamPort: number, delayMs: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const conns: Deno.Conn[] = [];
+  const closeAll = () => {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch {
+        // Closed already.
+      }
+    }
+  };
+  const pipe = async (from: Deno.Conn, to: Deno.Conn, delay: number) => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        const chunk = buf.slice(0, n);
+        if (delay > 0) await sleep(delay);
+        let off = 0;
+        while (off < chunk.length) off += await to.write(chunk.subarray(off));
+      }
+    } catch {
+      // Either side went.
+    }
+    closeAll();
+  };
+  const serving = (async () => {
+    const client = await listener.accept();
+    const up = await Deno.connect({ hostname: "127.0.0.1", port: upstreamPort });
+    conns.push(client, up);
+    await Promise.all([pipe(client, up, 0), pipe(up, client, delayMs)]);
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async close() {
+      listener.close();
+      closeAll();
+      await serving.catch(() => {});
+    },
+  };
+}
+
+Deno.test("a request that crosses the server's idle GOAWAY meets the GOAWAY, not a reset", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  // The GOAWAY reaches the client 300 ms after the server sent it, so the client's next frames
+  // cross it, as a request does that races the idle timer behind a busy proxy.
+  const proxy = slowProxy((listener.addr as Deno.NetAddr).port, 300);
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  const server = new H2Connection(await accepted, {
+    role: "server",
+    idleTimeoutMs: 100,
+    onStream: (s) => (s.handlers = {}),
+  });
+  listener.close();
+  server.start();
+  try {
+    await raw.write(CLIENT_PREFACE);
+    await raw.write(settingsFrame([]));
+    await new Promise((r) => setTimeout(r, 200)); // past the idle GOAWAY, before it arrives
+    const pings = new Uint8Array(1_000 * 17);
+    for (let i = 0; i < 1_000; i++) pings.set(pingFrame(new Uint8Array(8)), i * 17);
+    for (let i = 0; i < 10; i++) {
+      await raw.write(pings).catch(() => 0);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const parser = new FrameParser(1 << 14);
+    const types: number[] = [];
+    let error: unknown;
+    try {
+      for (;;) {
+        const space = parser.space();
+        const n = await raw.read(space);
+        if (n === null) break;
+        parser.commit(n);
+        let frame;
+        while ((frame = parser.next()) !== undefined) types.push(frame.type);
+      }
+    } catch (e) {
+      error = e;
+    }
+    assert.equal(error, undefined, `the read failed: ${error}`);
+    assert.ok(types.includes(FrameType.GOAWAY), `frames: ${types.join(",")}`);
+    await server.closed;
+  } finally {
+    raw.close();
+    server.close();
+    await proxy.close();
   }
 });
