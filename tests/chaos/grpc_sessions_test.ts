@@ -251,6 +251,10 @@ Deno.test("tfo's otlp receiver and exporter survive idle GOAWAYs, resets and a p
     const grpcjsProxy = chaosProxy(await grpcjs.port);
     closeLater.push(grpcjsProxy);
     const grpcjsPort = grpcjsProxy.port;
+    // Two queue consumers per exporter: the 1 MiB requests below have a 2 s deadline and share
+    // one session; ten at once on a loaded 2-core CI machine split its bandwidth so thinly that
+    // every attempt missed its deadline and was retried again (seen once in CI). That tests
+    // bandwidth, not sessions.
     tfo = await startTfo(
       "grpc-sessions",
       dir,
@@ -267,11 +271,13 @@ exporters:
     endpoint: 127.0.0.1:${proxy.port}
     tls: { insecure: true }
     timeout: 2s
+    sending_queue: { num_consumers: 2 }
     retry_on_failure: { initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 0 }
   otlp/grpcjs:
     endpoint: 127.0.0.1:${grpcjsPort}
     tls: { insecure: true }
     timeout: 2s
+    sending_queue: { num_consumers: 2 }
     retry_on_failure: { initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 0 }
 service:
   telemetry:
@@ -383,7 +389,9 @@ service:
       `RSS grew by ${Math.round((rssDuring - rssBefore) / MiB)} MiB while the peer stalled`,
     );
     alive();
-    const code = await tfo.stop();
+    // Past the default 30 s shutdown_timeout, so a drain that cannot finish shows as exit 1 with
+    // tfo's own message, not as the SIGKILL of an impatient test.
+    const code = await tfo.stop(40_000);
     assert.equal(code, 0, tfo.tail());
   } finally {
     client?.close();
