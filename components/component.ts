@@ -14,6 +14,7 @@ import type { Signal } from "../lib/pdata/types.ts";
 import type { Logger } from "../lib/telemetry/logger.ts";
 import type { Meter } from "../lib/telemetry/metrics.ts";
 import type { Component, Extension, Kind } from "../lib/component/host.ts";
+import type { Placement } from "../lib/placement/placement.ts";
 
 // The lifecycle and host types live in lib/ (which must not import components/); they are
 // re-exported here so that components keep importing everything from this one module.
@@ -25,6 +26,7 @@ export {
   KINDS,
   type ServiceStatus,
 } from "../lib/component/host.ts";
+export type { Placement, ShardKey } from "../lib/placement/placement.ts";
 
 /** The maturity of a component for one signal. */
 export type Stability =
@@ -64,6 +66,11 @@ interface FactoryBase<C> {
   readonly aliases?: readonly string[];
   /** The config schema: defaults are the documented defaults; unknown keys are rejected. */
   readonly configSchema: z.ZodType<C>;
+  /**
+   * How the component runs when the service runs in several workers (`service.workers`).
+   * @default "stateless"
+   */
+  readonly placement?: Placement;
 }
 
 /** A receiver instance: its lifecycle. Data goes to the consumers it was created with. */

@@ -527,6 +527,9 @@ export const spanmetricsFactory: ConnectorFactory<SpanmetricsConfig> = {
   aliases: ["spanmetrics"],
   configSchema: spanmetricsConfigSchema,
   routes: { traces: { metrics: "alpha" } },
+  // A series is kept per resource and starts with its service.name: sharding by service makes
+  // each series come from one instance only (sharding by trace ID would split it over all).
+  placement: { sharded: "service" },
   create(settings, _inputs, next): Connector {
     const out = next.metrics;
     if (out === undefined) {

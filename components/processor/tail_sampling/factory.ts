@@ -138,6 +138,9 @@ export const tailSamplingFactory: ProcessorFactory<TailSamplingConfig> = {
   type: "tail_sampling",
   configSchema: tailSamplingConfigSchema,
   signals: { traces: "beta" },
+  // A decision needs every span of its trace: with several workers, each instance gets the
+  // traces whose ID hashes to it (lib/placement/shard_split.ts).
+  placement: { sharded: "trace_id" },
   create: <S extends Signal>(
     settings: Parameters<ProcessorFactory<TailSamplingConfig>["create"]>[0],
     _signal: S,
