@@ -37,8 +37,6 @@ import type { Signal } from "../pdata/types.ts";
 const REQUEST_FIELDS = 1 << 1;
 /** `ResourceX` / `ScopeX`: 1 resource or scope, 2 the items or ScopeX, 3 schema_url. */
 const ENVELOPE_FIELDS = (1 << 1) | (1 << 2) | (1 << 3);
-/** Span field bits the split reads: 1 trace_id. */
-const SPAN_READ_FIELDS = 1 << 1;
 /** Resource field bits the split reads: 1 attributes. */
 const RESOURCE_READ_FIELDS = 1 << 1;
 /** KeyValue: 1 key, 2 value. */
@@ -176,6 +174,65 @@ function splitError(signal: Signal, error: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // By trace ID
 
+/** Where {@linkcode scanTraceId} found the last trace_id: `[idStart, idEnd)`, empty if none. */
+let idStart = 0;
+let idEnd = 0;
+
+function malformedSpan(at: number, what: string): OtlpDecodeError {
+  return new OtlpDecodeError(`Malformed span at offset ${at}: ${what}`);
+}
+
+/**
+ * Walks the fields of the span whose content is `[r.pos, end)`, sets `idStart` and `idEnd` to
+ * its last trace_id (as decoding keeps it) and leaves `r.pos` at `end`. Inlined wire-format skipping: a span has a dozen or more top-level fields and
+ * this walk is most of the split's cost. Checks what `ProtoReader.skip` checks.
+ */
+function scanTraceId(r: ProtoReader, end: number): void {
+  const buf = r.buf;
+  const at = r.pos;
+  let p = at;
+  idStart = 0;
+  idEnd = 0;
+  while (p < end) {
+    let tag = buf[p]!;
+    if (tag < 0x80) p++;
+    else {
+      r.pos = p;
+      tag = r.uint32();
+      p = r.pos;
+    }
+    const wt = tag & 7;
+    if (tag < 8) throw malformedSpan(at, `invalid field number 0 before offset ${p}`);
+    if (wt === 2) {
+      if (p >= end) throw malformedSpan(at, "truncated length");
+      let len = buf[p]!;
+      if (len < 0x80) p++;
+      else {
+        r.pos = p;
+        len = r.uint32();
+        p = r.pos;
+      }
+      if (p + len > end) throw malformedSpan(at, `length ${len} runs past the span's end`);
+      if (tag === TAG_1_LEN) {
+        idStart = p;
+        idEnd = p + len;
+      }
+      p += len;
+    } else if (tag >>> 3 === 1) {
+      throw malformedSpan(at, `trace_id has wire type ${wt}`);
+    } else if (wt === 1) p += 8;
+    else if (wt === 5) p += 4;
+    else if (wt === 0) {
+      for (let i = 0;; i++) {
+        if (p >= end || i === 10) throw malformedSpan(at, "truncated or overlong varint");
+        if (buf[p++]! < 0x80) break;
+      }
+    } else throw malformedSpan(at, `unsupported wire type ${wt} before offset ${p}`);
+  }
+  if (p !== end) throw malformedSpan(at, "a field runs past the span's end");
+  r.pos = end;
+}
+
 /**
  * Pass 1: the shard of every span into `itemShards`, checking the framing of every level down to
  * the spans' fields. Returns the span count.
@@ -205,19 +262,7 @@ function scanSpanShards(bytes: Uint8Array, n: number): number {
           continue;
         }
         const spanEnd = r.end(ssEnd);
-        let idStart = 0;
-        let idEnd = 0;
-        while (r.pos < spanEnd) {
-          const t3 = r.uint32();
-          if (t3 === TAG_1_LEN) {
-            // trace_id; the last one wins, as in decoding.
-            const e = r.end(spanEnd);
-            idStart = r.pos;
-            idEnd = e;
-            r.pos = e;
-          } else r.skip(t3, SPAN_READ_FIELDS, spanEnd);
-        }
-        r.checkEnd(spanEnd);
+        scanTraceId(r, spanEnd);
         if (count === itemShards.length) growShards(count + 1);
         itemShards[count++] = reduce(hashRange(bytes, idStart, idEnd), n);
       }

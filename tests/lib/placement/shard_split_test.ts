@@ -352,6 +352,10 @@ Deno.test("splitTracesByTraceId: the last trace_id of a span decides, as in deco
   const shards = splitTracesByTraceId(input, 2);
   const decoded = decodeTracesRequest(shards[shardOfTraceId(b, 2)]!);
   assert.deepEqual(decoded.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId, b);
+  // Any length decodes, so any length splits (a 70 kB ID: a three-byte length prefix).
+  const long = new Uint8Array(70_000).fill(9);
+  const odd = ld(1, ld(2, ld(2, ld(1, long)), ld(2, ld(1, a)), ld(2, ld(1, b))));
+  checkTraceSplit(odd, splitTracesByTraceId(odd, 3), 3);
 });
 
 Deno.test("splitTracesByTraceId handles long envelopes and many resources", () => {
