@@ -526,10 +526,9 @@ export const spanmetricsFactory: ConnectorFactory<SpanmetricsConfig> = {
   type: "span_metrics",
   aliases: ["spanmetrics"],
   configSchema: spanmetricsConfigSchema,
-  routes: { traces: { metrics: "alpha" } },
-  // A series is kept per resource and starts with its service.name: sharding by service makes
-  // each series come from one instance only (sharding by trace ID would split it over all).
+  // A series is summed in one instance.
   placement: { sharded: "service" },
+  routes: { traces: { metrics: "alpha" } },
   create(settings, _inputs, next): Connector {
     const out = next.metrics;
     if (out === undefined) {

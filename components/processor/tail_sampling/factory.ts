@@ -137,10 +137,9 @@ export const tailSamplingFactory: ProcessorFactory<TailSamplingConfig> = {
   kind: "processor",
   type: "tail_sampling",
   configSchema: tailSamplingConfigSchema,
-  signals: { traces: "beta" },
-  // A decision needs every span of its trace: with several workers, each instance gets the
-  // traces whose ID hashes to it (lib/placement/shard_split.ts).
+  // A trace's spans must meet in one instance to be decided together.
   placement: { sharded: "trace_id" },
+  signals: { traces: "beta" },
   create: <S extends Signal>(
     settings: Parameters<ProcessorFactory<TailSamplingConfig>["create"]>[0],
     _signal: S,
