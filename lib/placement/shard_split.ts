@@ -655,3 +655,30 @@ export function splitByResourceService(
     releaseScratch();
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// By a placement's key
+
+/** What a `{ sharded: key }` placement shards by (the key of `Placement` in the components). */
+export type ShardKey = "trace_id" | "service";
+
+/**
+ * Splits an encoded request of `signal` into `n` shards by `key`, for a component placed
+ * `{ sharded: key }`: {@linkcode splitTracesByTraceId} for `"trace_id"` (traces only),
+ * {@linkcode splitByResourceService} for `"service"`.
+ *
+ * @throws {OtlpDecodeError} on malformed framing.
+ * @throws {RangeError} for `"trace_id"` with metrics or logs, or a bad `n`.
+ */
+export function splitByShardKey(
+  key: ShardKey,
+  signal: Signal,
+  bytes: Uint8Array,
+  n: number,
+): Uint8Array[] {
+  if (key === "service") return splitByResourceService(signal, bytes, n);
+  if (signal !== "traces") {
+    throw new RangeError(`Cannot shard ${signal} by trace ID: only traces carry one`);
+  }
+  return splitTracesByTraceId(bytes, n);
+}

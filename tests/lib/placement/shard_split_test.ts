@@ -3,6 +3,7 @@ import {
   shardOfService,
   shardOfTraceId,
   splitByResourceService,
+  splitByShardKey,
   splitTracesByTraceId,
 } from "../../../lib/placement/shard_split.ts";
 import { OtlpDecodeError } from "../../../lib/otlp/errors.ts";
@@ -585,4 +586,23 @@ Deno.test("splitByResourceService refuses malformed framing with an OtlpDecodeEr
     isSplitError("metrics"),
   );
   assert.throws(() => splitByResourceService("logs", new Uint8Array(0), 0), RangeError);
+});
+
+Deno.test("splitByShardKey picks the split of a placement's key", () => {
+  const g = new Gen(37);
+  const traces = encodeTracesRequest(g.traces());
+  assert.deepEqual(
+    splitByShardKey("trace_id", "traces", traces, 3),
+    splitTracesByTraceId(traces, 3),
+  );
+  assert.deepEqual(
+    splitByShardKey("service", "traces", traces, 3),
+    splitByResourceService("traces", traces, 3),
+  );
+  const logs = encodeLogsRequest(g.logs());
+  assert.deepEqual(
+    splitByShardKey("service", "logs", logs, 2),
+    splitByResourceService("logs", logs, 2),
+  );
+  assert.throws(() => splitByShardKey("trace_id", "metrics", new Uint8Array(0), 2), RangeError);
 });
