@@ -1,7 +1,8 @@
 /**
  * Splits encoded OTLP requests into one request per shard, for components placed
- * `{ sharded: … }` (`Placement` in components/component.ts): by trace ID, so every span of a trace meets in one
- * instance, or by the resource's `service.name`, so every item of a service does.
+ * `{ sharded: … }` (`Placement` in components/component.ts): by trace ID, so every span of a
+ * trace meets in one instance, or by the resource's `service.name`, so every item of a service
+ * does.
  *
  * The split works on the encoded protobuf and never decodes an item: it walks the envelopes
  * (`ResourceX`, `ScopeSpans`) and, for the trace split, the top-level fields of each span to
