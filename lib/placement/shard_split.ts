@@ -61,8 +61,10 @@ const SCRATCH_KEEP = 1 << 16;
 
 /** The shard of each item (span or ResourceX) of the request being split, in walk order. */
 let itemShards = new Int32Array(1024);
-/** Per envelope (in walk order) and shard: its content size in that shard, -1 when absent. */
-let envelopeSizes = new Int32Array(1024);
+/** Per ResourceSpans (in walk order): its shard count, then `shard, content size` pairs. */
+let resourceLists = new Int32Array(1024);
+/** Per ScopeSpans (in walk order): its shard count, then `shard, content size` pairs. */
+let scopeLists = new Int32Array(1024);
 
 const TWO_32 = 4294967296;
 
@@ -126,7 +128,8 @@ function growShards(count: number): void {
 
 function releaseScratch(): void {
   if (itemShards.length > SCRATCH_KEEP) itemShards = new Int32Array(1024);
-  if (envelopeSizes.length > SCRATCH_KEEP) envelopeSizes = new Int32Array(1024);
+  if (resourceLists.length > SCRATCH_KEEP) resourceLists = new Int32Array(1024);
+  if (scopeLists.length > SCRATCH_KEEP) scopeLists = new Int32Array(1024);
 }
 
 /** Skips a context field whose tag was just read (a known length-delimited one, or unknown). */
@@ -274,26 +277,32 @@ function scanSpanShards(bytes: Uint8Array, n: number): number {
   return count;
 }
 
-/** Marks an envelope slot absent from every shard, growing the scratch array as needed. */
-function openSlot(slot: number, n: number): void {
-  const need = (slot + 1) * n;
-  if (need > envelopeSizes.length) {
-    const grown = new Int32Array(Math.max(need, envelopeSizes.length * 2));
-    grown.set(envelopeSizes);
-    envelopeSizes = grown;
-  }
-  envelopeSizes.fill(-1, slot * n, need);
+/** Appends to an envelope list, growing it as needed; returns the (possibly new) list. */
+function ensure(list: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffer> {
+  if (length <= list.length) return list;
+  const grown = new Int32Array(Math.max(length, list.length * 2));
+  grown.set(list);
+  return grown;
 }
 
 /**
- * Pass 2: the content size of every ResourceSpans and ScopeSpans in every shard into
- * `envelopeSizes` (slots in walk order), and each shard's total size into `totals`.
+ * Pass 2: which shards every ResourceSpans and ScopeSpans goes to and its content size there,
+ * into `resourceLists` and `scopeLists` (in walk order, each envelope as its shard count followed
+ * by `shard, size` pairs: memory in proportion to the envelopes and spans, not to `n`), and each
+ * shard's total size into `totals`.
  */
 function sizeSpanShards(bytes: Uint8Array, n: number, home: number, totals: Int32Array): void {
   const r = new ProtoReader(bytes);
   const len = r.len;
+  // Dense per-shard accumulators (-1: absent) and the shards touched, for one scope and one
+  // resource at a time.
+  const scopeAcc = new Int32Array(n).fill(-1);
+  const scopeTouched = new Int32Array(n);
+  const resAcc = new Int32Array(n).fill(-1);
+  const resTouched = new Int32Array(n);
+  let rl = 0;
+  let sl = 0;
   let k = 0;
-  let slot = 0;
   let top = 0;
   while (r.pos < len) {
     const at = r.pos;
@@ -304,9 +313,8 @@ function sizeSpanShards(bytes: Uint8Array, n: number, home: number, totals: Int3
       continue;
     }
     const rsEnd = r.end(len);
-    const rBase = slot++ * n;
-    openSlot(rBase / n, n);
     let rContext = 0;
+    let rt = 0;
     while (r.pos < rsEnd) {
       const at1 = r.pos;
       const t = r.uint32();
@@ -316,11 +324,8 @@ function sizeSpanShards(bytes: Uint8Array, n: number, home: number, totals: Int3
         continue;
       }
       const ssEnd = r.end(rsEnd);
-      const sBase = slot++ * n;
-      openSlot(sBase / n, n);
-      const es = envelopeSizes;
       let sContext = 0;
-      let spans = 0;
+      let st = 0;
       while (r.pos < ssEnd) {
         const at2 = r.pos;
         const t2 = r.uint32();
@@ -330,46 +335,93 @@ function sizeSpanShards(bytes: Uint8Array, n: number, home: number, totals: Int3
           continue;
         }
         r.pos = r.end(ssEnd);
-        const i = sBase + itemShards[k++]!;
-        const v = es[i]!;
-        es[i] = (v < 0 ? 0 : v) + (r.pos - at2);
-        spans++;
+        const shard = itemShards[k++]!;
+        const v = scopeAcc[shard]!;
+        if (v < 0) scopeTouched[st++] = shard;
+        scopeAcc[shard] = (v < 0 ? 0 : v) + (r.pos - at2);
       }
-      if (spans === 0) es[sBase + home] = 0;
-      for (let s = 0; s < n; s++) {
-        const v = es[sBase + s]!;
-        if (v < 0) continue;
-        const size = v + sContext;
-        es[sBase + s] = size;
-        const ri = rBase + s;
-        const rv = es[ri]!;
-        es[ri] = (rv < 0 ? 0 : rv) + 1 + varintSize(size) + size;
+      // A ScopeSpans without spans goes with the request's first span.
+      if (st === 0) {
+        scopeAcc[home] = 0;
+        scopeTouched[st++] = home;
+      }
+      scopeLists = ensure(scopeLists, sl + 1 + 2 * st);
+      scopeLists[sl++] = st;
+      for (let i = 0; i < st; i++) {
+        const shard = scopeTouched[i]!;
+        const size = scopeAcc[shard]! + sContext;
+        scopeAcc[shard] = -1;
+        scopeLists[sl++] = shard;
+        scopeLists[sl++] = size;
+        const rv = resAcc[shard]!;
+        if (rv < 0) resTouched[rt++] = shard;
+        resAcc[shard] = (rv < 0 ? 0 : rv) + 1 + varintSize(size) + size;
       }
     }
-    const es = envelopeSizes;
     // A ResourceSpans without ScopeSpans goes where empty ScopeSpans go.
-    let present = false;
-    for (let s = 0; s < n && !present; s++) present = es[rBase + s]! >= 0;
-    if (!present) es[rBase + home] = 0;
-    for (let s = 0; s < n; s++) {
-      const v = es[rBase + s]!;
-      if (v < 0) continue;
-      const size = v + rContext;
-      es[rBase + s] = size;
-      totals[s] = totals[s]! + 1 + varintSize(size) + size;
+    if (rt === 0) {
+      resAcc[home] = 0;
+      resTouched[rt++] = home;
+    }
+    resourceLists = ensure(resourceLists, rl + 1 + 2 * rt);
+    resourceLists[rl++] = rt;
+    for (let i = 0; i < rt; i++) {
+      const shard = resTouched[i]!;
+      const size = resAcc[shard]! + rContext;
+      resAcc[shard] = -1;
+      resourceLists[rl++] = shard;
+      resourceLists[rl++] = size;
+      totals[shard] = totals[shard]! + 1 + varintSize(size) + size;
     }
   }
   for (let s = 0; s < n; s++) if (totals[s]! > 0) totals[s] = totals[s]! + top;
+}
+
+/** Writes the tag and length of an envelope into each of its shards (list entry at `at`). */
+function writeHeads(
+  list: Int32Array,
+  at: number,
+  tag: number,
+  outs: Uint8Array[],
+  pos: Int32Array,
+): void {
+  const count = list[at]!;
+  for (let i = 0; i < count; i++) {
+    const shard = list[at + 1 + 2 * i]!;
+    const out = outs[shard]!;
+    let p = pos[shard]!;
+    out[p++] = tag;
+    pos[shard] = writeVarint(out, p, list[at + 2 + 2 * i]!);
+  }
+}
+
+/** Copies `bytes[start, end)` into each shard of the envelope whose list entry is at `at`. */
+function copyToAll(
+  list: Int32Array,
+  at: number,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  outs: Uint8Array[],
+  pos: Int32Array,
+): void {
+  const count = list[at]!;
+  for (let i = 0; i < count; i++) {
+    const shard = list[at + 1 + 2 * i]!;
+    pos[shard] = copy(bytes, start, end, outs[shard]!, pos[shard]!);
+  }
 }
 
 /** Pass 3: writes every shard's request into `outs` (sized by pass 2). */
 function writeSpanShards(bytes: Uint8Array, n: number, outs: Uint8Array[]): void {
   const r = new ProtoReader(bytes);
   const len = r.len;
-  const es = envelopeSizes;
+  const resources = resourceLists;
+  const scopes = scopeLists;
   const pos = new Int32Array(n);
   let k = 0;
-  let slot = 0;
+  let rl = 0;
+  let sl = 0;
   while (r.pos < len) {
     const at = r.pos;
     const tag = r.uint32();
@@ -382,35 +434,21 @@ function writeSpanShards(bytes: Uint8Array, n: number, outs: Uint8Array[]): void
       continue;
     }
     const rsEnd = r.end(len);
-    const rBase = slot++ * n;
-    for (let s = 0; s < n; s++) {
-      const v = es[rBase + s]!;
-      if (v < 0) continue;
-      const out = outs[s]!;
-      let p = pos[s]!;
-      out[p++] = TAG_1_LEN;
-      pos[s] = writeVarint(out, p, v);
-    }
+    const rAt = rl;
+    rl += 1 + 2 * resources[rAt]!;
+    writeHeads(resources, rAt, TAG_1_LEN, outs, pos);
     while (r.pos < rsEnd) {
       const at1 = r.pos;
       const t = r.uint32();
       if (t !== TAG_2_LEN) {
         skipContext(r, t, ENVELOPE_FIELDS, rsEnd);
-        for (let s = 0; s < n; s++) {
-          if (es[rBase + s]! >= 0) pos[s] = copy(bytes, at1, r.pos, outs[s]!, pos[s]!);
-        }
+        copyToAll(resources, rAt, bytes, at1, r.pos, outs, pos);
         continue;
       }
       const ssEnd = r.end(rsEnd);
-      const sBase = slot++ * n;
-      for (let s = 0; s < n; s++) {
-        const v = es[sBase + s]!;
-        if (v < 0) continue;
-        const out = outs[s]!;
-        let p = pos[s]!;
-        out[p++] = TAG_2_LEN;
-        pos[s] = writeVarint(out, p, v);
-      }
+      const sAt = sl;
+      sl += 1 + 2 * scopes[sAt]!;
+      writeHeads(scopes, sAt, TAG_2_LEN, outs, pos);
       // Consecutive spans of one shard are copied as one run.
       let runStart = 0;
       let runEnd = 0;
@@ -424,9 +462,7 @@ function writeSpanShards(bytes: Uint8Array, n: number, outs: Uint8Array[]): void
             pos[runShard] = copy(bytes, runStart, runEnd, outs[runShard]!, pos[runShard]!);
             runShard = -1;
           }
-          for (let s = 0; s < n; s++) {
-            if (es[sBase + s]! >= 0) pos[s] = copy(bytes, at2, r.pos, outs[s]!, pos[s]!);
-          }
+          copyToAll(scopes, sAt, bytes, at2, r.pos, outs, pos);
           continue;
         }
         r.pos = r.end(ssEnd);

@@ -378,6 +378,22 @@ Deno.test("splitTracesByTraceId handles long envelopes and many resources", () =
   for (const n of [2, 8, 64]) checkTraceSplit(input, splitTracesByTraceId(input, n), n);
 });
 
+Deno.test("splitTracesByTraceId: many empty envelopes with many shards all go with the first span", () => {
+  // 100,000 empty ScopeSpans (2 bytes each) between spans of two traces, split 1,000 ways: the
+  // bookkeeping grows with the envelopes, not with envelopes times shards.
+  const [a, b] = twoShardIds();
+  const empties = new Uint8Array(200_000);
+  for (let i = 0; i < empties.length; i += 2) empties[i] = 0x12;
+  const input = ld(1, ld(2, ld(2, ld(1, a))), empties, ld(2, ld(2, ld(1, b))));
+  const shards = splitTracesByTraceId(input, 1000);
+  const home = shardOfTraceId(a, 1000);
+  const other = shardOfTraceId(b, 1000);
+  assert.notEqual(home, other);
+  assert.equal(shards.filter((s) => s.length > 0).length, 2);
+  assert.equal(decodeTracesRequest(shards[home]!).resourceSpans[0]!.scopeSpans.length, 100_001);
+  assert.equal(decodeTracesRequest(shards[other]!).resourceSpans[0]!.scopeSpans.length, 1);
+});
+
 function isSplitError(signal: Signal) {
   return (e: unknown) =>
     e instanceof OtlpDecodeError && e.message.startsWith(`Cannot split the ${signal} request: `);
