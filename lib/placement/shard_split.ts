@@ -277,7 +277,7 @@ function scanSpanShards(bytes: Uint8Array, n: number): number {
   return count;
 }
 
-/** Appends to an envelope list, growing it as needed; returns the (possibly new) list. */
+/** Grows an envelope list to hold `length` entries; returns it, or its larger copy. */
 function ensure(list: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffer> {
   if (length <= list.length) return list;
   const grown = new Int32Array(Math.max(length, list.length * 2));
