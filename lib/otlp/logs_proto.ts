@@ -339,9 +339,18 @@ function writeLogsData(w: ProtoWriter, data: LogsData, p?: PartialEncode): void 
       for (let k = 0; k < records.length; k++) {
         const record = records[k]!;
         w.forkLarge(2);
-        const at = p === undefined ? undefined : p.index.get(record);
+        const at = p === undefined ? undefined : p.index.items.get(record);
         if (at === undefined) writeLogRecord(w, record);
-        else writeItemPartial(w, LOG_RECORD_CODEC, record, p!.r, at, p!.owned, p!.keys);
+        else {writeItemPartial(
+            w,
+            LOG_RECORD_CODEC,
+            record,
+            p!.r,
+            p!.index.layout,
+            at,
+            p!.owned,
+            p!.keys,
+          );}
         w.join();
       }
       w.string(3, sl.schemaUrl);

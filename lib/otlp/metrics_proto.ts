@@ -23,7 +23,7 @@ import type { ProtoDecoder } from "../pdata/payload.ts";
 import { DATA_POINT, type FieldSet, type ItemIndex, type KeyBytes } from "../pdata/fields.ts";
 import {
   fillItem,
-  indexEntry,
+  indexWhole,
   type ItemCodec,
   offsetOf,
   type PartialDecode,
@@ -529,7 +529,7 @@ function readPointPartial(r: ProtoReader, limit: number, type: Kind, p: PartialD
   }
   const at = r.pos;
   const point = codec.full(r, limit);
-  p.index.set(point, indexEntry(at, false));
+  indexWhole(p.index, point, at);
   return point;
 }
 
@@ -546,16 +546,17 @@ export function fillMetricsPartial(
   const r = new ProtoReader(source);
   const attributes = (more & DATA_POINT.attributes) !== 0;
   const rest = (more & ~DATA_POINT.attributes) !== 0;
-  for (const [item, entry] of index) {
+  for (const [item, entry] of index.items) {
     const point = item as Point;
     const codec = codecOf(point);
+    const at = offsetOf(index, entry);
     if (rest) {
       const kept = point.attributes;
-      r.pos = offsetOf(entry);
+      r.pos = at;
       Object.assign(point, codec.full(r, r.len));
       point.attributes = kept;
     }
-    if (attributes) fillItem(r, codec, point, entry, 1 << codec.attributesField, keys);
+    if (attributes) fillItem(r, codec, point, at, 1 << codec.attributesField, keys);
   }
 }
 
@@ -573,11 +574,11 @@ interface PartialEncode {
  */
 function writePointPartial(w: ProtoWriter, point: Point, p: PartialEncode | undefined): boolean {
   if (p === undefined || (p.owned & ~DATA_POINT.attributes) !== 0) return false;
-  const at = p.index.get(point);
-  if (at === undefined) return false;
+  const entry = p.index.items.get(point);
+  if (entry === undefined) return false;
   const codec = codecOf(point);
   const owned = (p.owned & DATA_POINT.attributes) === 0 ? 0 : 1 << codec.attributesField;
-  writeItemPartial(w, codec, point, p.r, at, owned, p.keys);
+  writeItemPartial(w, codec, point, p.r, p.index.layout, entry, owned, p.keys);
   return true;
 }
 

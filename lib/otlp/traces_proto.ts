@@ -513,9 +513,9 @@ function writeTracesData(w: ProtoWriter, data: TracesData, p?: PartialEncode): v
       for (let k = 0; k < spans.length; k++) {
         const span = spans[k]!;
         w.forkLarge(2);
-        const at = p === undefined ? undefined : p.index.get(span);
+        const at = p === undefined ? undefined : p.index.items.get(span);
         if (at === undefined) writeSpan(w, span);
-        else writeItemPartial(w, SPAN_CODEC, span, p!.r, at, p!.owned, p!.keys);
+        else writeItemPartial(w, SPAN_CODEC, span, p!.r, p!.index.layout, at, p!.owned, p!.keys);
         w.join();
       }
       w.string(3, ss.schemaUrl);

@@ -58,9 +58,21 @@ export const LOG_RECORD = {
 
 /**
  * Where the items of a partially decoded payload are in the bytes it was decoded from: each item
- * object to the offset of its length prefix.
+ * object to its entry, the start of its record in `layout`, which the codec fills while decoding
+ * (the offset of the item's length prefix, and where its decoded fields are, so that encoding can
+ * copy the bytes around them without walking the item again).
  */
-export type ItemIndex = Map<object, number>;
+export interface ItemIndex {
+  /** Each decoded item to the start of its record in `layout`. */
+  readonly items: Map<object, number>;
+  /** The items' records, one after the other (small integers only). */
+  readonly layout: number[];
+}
+
+/** An empty {@linkcode ItemIndex}. */
+export function newItemIndex(): ItemIndex {
+  return { items: new Map(), layout: [] };
+}
 
 /**
  * Data point fields, the same for every point type (their field numbers differ): the attributes,
