@@ -252,7 +252,8 @@ export function fillItem<T extends Item>(
 }
 
 /**
- * Writes the content of `item` (decoded from `r`'s buffer, index entry `entry` of `layout`): the
+ * Writes the content of `item` (decoded from `r`'s buffer, which must be attached to `w`, index
+ * entry `entry` of `layout`): the
  * fields of `owned` from the model, every other field as the bytes it arrived as, in the order
  * they arrived; owned fields that did not arrive follow at the end. With `keys` (attributes
  * decoded by key, not owned whole), the model's attributes replace those with the keys, and the
@@ -268,7 +269,6 @@ export function writeItemPartial<T extends Item>(
   owned: FieldSet,
   keys: KeyBytes | undefined,
 ): void {
-  const source = r.buf;
   const af = codec.attributesField;
   const keyed = keys !== undefined && ((owned >>> af) & 1) === 0;
   const meta = layout[entry + 1]!;
@@ -286,11 +286,11 @@ export function writeItemPartial<T extends Item>(
     for (let c = entry + HEAD; c < last; c += 3) {
       const f = layout[c]!;
       if (keyed && f === af) {
-        w.raw(source, copyFrom, layout[c + 1]!);
+        w.copy(copyFrom, layout[c + 1]!);
         if (next < model.length) writeAttribute(w, af, model[next++]!);
         copyFrom = layout[c + 2]!;
       } else if (((owned >>> f) & 1) === 1) {
-        w.raw(source, copyFrom, layout[c + 1]!);
+        w.copy(copyFrom, layout[c + 1]!);
         if (((written >>> f) & 1) === 0) {
           codec.write(w, item, f);
           written |= 1 << f;
@@ -306,12 +306,12 @@ export function writeItemPartial<T extends Item>(
       if (keyed && matched && f === af && (tag & 7) === 2) {
         // hasKey leaves r.pos after the attribute.
         if (hasKey(r, end, keys, false)) {
-          w.raw(source, copyFrom, start);
+          w.copy(copyFrom, start);
           if (next < model.length) writeAttribute(w, af, model[next++]!);
           copyFrom = r.pos;
         }
       } else if (f < 31 && ((owned >>> f) & 1) === 1) {
-        w.raw(source, copyFrom, start);
+        w.copy(copyFrom, start);
         if (((written >>> f) & 1) === 0) {
           codec.write(w, item, f);
           written |= 1 << f;
@@ -321,7 +321,7 @@ export function writeItemPartial<T extends Item>(
       } else r.skip(tag, 0, end);
     }
   }
-  w.raw(source, copyFrom, end);
+  w.copy(copyFrom, end);
   // Attributes the model added: after the others (a repeated field's entries need not be
   // adjacent), so they decode last, as appended.
   for (; keyed && next < model.length; next++) writeAttribute(w, af, model[next]!);

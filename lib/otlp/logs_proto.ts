@@ -379,7 +379,11 @@ export function encodeLogsPartial(
   keys?: KeyBytes,
 ): Uint8Array {
   const p: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
-  return encodeMessage(data, (w, d) => writeLogsData(w, d, p));
+  return encodeMessage(data, (w, d) => {
+    // The items' bytes are copied from the writer's own buffer (see ProtoWriter.attach).
+    w.attach(source);
+    writeLogsData(w, d, p);
+  });
 }
 
 /** Decodes the record fields of `more` into every record of `index` (decoded from `source`). */

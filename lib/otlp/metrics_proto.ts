@@ -948,7 +948,11 @@ export function encodeMetricsPartial(
   keys?: KeyBytes,
 ): Uint8Array {
   const e: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
-  return encodeMessage(data, (w, d) => writeMetricsData(w, d, e));
+  return encodeMessage(data, (w, d) => {
+    // The items' bytes are copied from the writer's own buffer (see ProtoWriter.attach).
+    w.attach(source);
+    writeMetricsData(w, d, e);
+  });
 }
 
 /**

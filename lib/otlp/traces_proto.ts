@@ -544,7 +544,11 @@ export function encodeTracesPartial(
   keys?: KeyBytes,
 ): Uint8Array {
   const p: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
-  return encodeMessage(data, (w, d) => writeTracesData(w, d, p));
+  return encodeMessage(data, (w, d) => {
+    // The items' bytes are copied from the writer's own buffer (see ProtoWriter.attach).
+    w.attach(source);
+    writeTracesData(w, d, p);
+  });
 }
 
 /** Decodes the span fields of `more` into every span of `index` (decoded from `source`). */
