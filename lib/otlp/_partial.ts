@@ -29,7 +29,7 @@
  *
  * @module
  */
-import type { FieldSet, ItemIndex, KeyBytes } from "../pdata/fields.ts";
+import { type FieldSet, indexItem, type ItemIndex, type KeyBytes } from "../pdata/fields.ts";
 import type { KeyValue } from "../pdata/types.ts";
 import { ProtoReader } from "./_proto_reader.ts";
 import type { ProtoWriter } from "./_proto_writer.ts";
@@ -182,7 +182,7 @@ function readFields<T extends Item>(
  */
 export function indexWhole(index: ItemIndex, item: object, at: number): void {
   const layout = index.layout;
-  index.items.set(item, layout.length);
+  indexItem(index, item, layout.length);
   layout.push(at, 0, 0);
 }
 
@@ -212,7 +212,7 @@ export function readItemPartial<T extends Item>(
   layout[entry + 1] = meta;
   // An item with too many cuts keeps none (it is encoded by walking it).
   if ((meta & CUT) === 0) layout.length = entry + HEAD;
-  index.items.set(item, entry);
+  indexItem(index, item, entry);
   return item;
 }
 
@@ -229,9 +229,9 @@ export function fillItems<T extends Item>(
   keys: KeyBytes | undefined,
 ): void {
   const r = new ProtoReader(source);
-  const layout = index.layout;
-  for (const [item, entry] of index.items) {
-    fillItem(r, codec, item as T, layout[entry]!, more, keys);
+  const { items, entries, layout } = index;
+  for (let i = 0; i < items.length; i++) {
+    fillItem(r, codec, items[i] as T, layout[entries[i]!]!, more, keys);
   }
 }
 

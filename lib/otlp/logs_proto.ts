@@ -13,7 +13,13 @@ import type {
   ScopeLogs,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
-import { type FieldSet, type ItemIndex, type KeyBytes, LOG_RECORD } from "../pdata/fields.ts";
+import {
+  type FieldSet,
+  type ItemIndex,
+  type KeyBytes,
+  LOG_RECORD,
+  lookupItem,
+} from "../pdata/fields.ts";
 import {
   fillItems,
   type ItemCodec,
@@ -339,7 +345,7 @@ function writeLogsData(w: ProtoWriter, data: LogsData, p?: PartialEncode): void 
       for (let k = 0; k < records.length; k++) {
         const record = records[k]!;
         w.forkLarge(2);
-        const at = p === undefined ? undefined : p.index.items.get(record);
+        const at = p === undefined ? undefined : lookupItem(p.index, record);
         if (at === undefined) writeLogRecord(w, record);
         else {writeItemPartial(
             w,
@@ -379,6 +385,7 @@ export function encodeLogsPartial(
   keys?: KeyBytes,
 ): Uint8Array {
   const p: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
+  index.cursor = 0;
   return encodeMessage(data, (w, d) => {
     // The items' bytes are copied from the writer's own buffer (see ProtoWriter.attach).
     w.attach(source);

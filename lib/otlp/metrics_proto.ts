@@ -20,7 +20,13 @@ import type {
   ValueAtQuantile,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
-import { DATA_POINT, type FieldSet, type ItemIndex, type KeyBytes } from "../pdata/fields.ts";
+import {
+  DATA_POINT,
+  type FieldSet,
+  type ItemIndex,
+  type KeyBytes,
+  lookupItem,
+} from "../pdata/fields.ts";
 import {
   fillItem,
   indexWhole,
@@ -546,8 +552,9 @@ export function fillMetricsPartial(
   const r = new ProtoReader(source);
   const attributes = (more & DATA_POINT.attributes) !== 0;
   const rest = (more & ~DATA_POINT.attributes) !== 0;
-  for (const [item, entry] of index.items) {
-    const point = item as Point;
+  for (let i = 0; i < index.items.length; i++) {
+    const point = index.items[i] as Point;
+    const entry = index.entries[i]!;
     const codec = codecOf(point);
     const at = offsetOf(index, entry);
     if (rest) {
@@ -574,7 +581,7 @@ interface PartialEncode {
  */
 function writePointPartial(w: ProtoWriter, point: Point, p: PartialEncode | undefined): boolean {
   if (p === undefined || (p.owned & ~DATA_POINT.attributes) !== 0) return false;
-  const entry = p.index.items.get(point);
+  const entry = lookupItem(p.index, point);
   if (entry === undefined) return false;
   const codec = codecOf(point);
   const owned = (p.owned & DATA_POINT.attributes) === 0 ? 0 : 1 << codec.attributesField;
@@ -948,6 +955,7 @@ export function encodeMetricsPartial(
   keys?: KeyBytes,
 ): Uint8Array {
   const e: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
+  index.cursor = 0;
   return encodeMessage(data, (w, d) => {
     // The items' bytes are copied from the writer's own buffer (see ProtoWriter.attach).
     w.attach(source);

@@ -205,7 +205,7 @@ for (const c of CASES) {
     const data = c.partial.decode(bytes, c.sets[1]!, index);
     c.partial.fill(bytes, index, NO_FIELDS);
     c.checkOnly(data, full);
-    assert.ok(index.items.size > 0);
+    assert.ok(index.items.length > 0);
     c.partial.fill(bytes, index, ALL_FIELDS & ~c.sets[1]!);
     assert.deepEqual(data, full);
   });
