@@ -16,6 +16,12 @@
  * Skipped fields are still checked exactly as decoding them would check them, so a partial decode
  * refuses the same malformed requests a full one does.
  *
+ * While decoding, each item's record in the index notes where every decoded field (and every
+ * attribute with one of the keys) starts and ends: the encoder then copies the bytes between
+ * those cuts without walking the item's fields a second time. An item with more than
+ * {@linkcode MAX_CUTS} of them, or one that an editor changed in a field not decoded with it, is
+ * encoded by walking it.
+ *
  * Two differences from a full decode and encode, neither visible after decoding the output: fields
  * the schema does not know (from a newer OTLP) are copied along instead of dropped, and owned
  * fields that did not arrive, and attributes added by key, are written after the copied fields
@@ -23,7 +29,7 @@
  *
  * @module
  */
-import type { FieldSet, ItemIndex, KeyBytes } from "../pdata/fields.ts";
+import { type FieldSet, indexItem, type ItemIndex, type KeyBytes } from "../pdata/fields.ts";
 import type { KeyValue } from "../pdata/types.ts";
 import { ProtoReader } from "./_proto_reader.ts";
 import type { ProtoWriter } from "./_proto_writer.ts";
@@ -52,6 +58,18 @@ export interface ItemCodec<T extends Item> {
   /** The highest field number the message defines. */
   readonly maxField: number;
 }
+
+/**
+ * The record of an item in `ItemIndex.layout`, from its entry `e`: `layout[e]` is the offset of
+ * its length prefix, `layout[e + 1]` bit 0 whether an attribute had one of the keys, bit 1
+ * whether its cuts are recorded, bits 2 and up their number, `layout[e + 2]` the fields decoded
+ * with it; then per cut its field number, start (its tag) and end.
+ */
+const HEAD = 3;
+/** Most cuts recorded per item (bounds the record's size). */
+const MAX_CUTS = 16;
+const MATCHED = 1;
+const CUT = 2;
 
 /** What a partial decode needs while it runs. */
 export interface PartialDecode {
@@ -102,7 +120,8 @@ function hasKey(r: ProtoReader, limit: number, keys: KeyBytes, check: boolean): 
  * Reads the fields in `want` of the item whose content is `[r.pos, end)` into `item`. With `keys`
  * (and the attributes not in `want`), reads the attributes with those keys; with `merge` (and the
  * attributes in `want`), takes the attributes with `keys` from `merge` instead of the bytes.
- * Returns whether an attribute had one of `keys`.
+ * With `layout` (not merging), appends the item's cuts to it. Returns the record's flags and cut
+ * count (see {@linkcode HEAD}).
  */
 function readFields<T extends Item>(
   r: ProtoReader,
@@ -113,22 +132,25 @@ function readFields<T extends Item>(
   check: boolean,
   keys: KeyBytes | undefined,
   merge: KeyValue[] | undefined,
-): boolean {
+  layout: number[] | undefined,
+): number {
   const af = codec.attributesField;
   const wantsAttributes = ((want >>> af) & 1) === 1;
   const keyed = keys !== undefined && (!wantsAttributes || merge !== undefined);
   codec.prepare(item, want);
   if (keyed && !wantsAttributes) item.attributes = [];
   let next = 0;
-  let matched = false;
+  let matched = 0;
+  let cuts = 0;
   while (r.pos < end) {
+    const start = r.pos;
     const tag = r.uint32();
     const f = tag >>> 3;
     if (keyed && f === af && (tag & 7) === 2) {
       const at = r.pos;
       // Checks the attribute (when it is not decoded) and moves past it.
       const match = hasKey(r, end, keys, check);
-      if (match) matched = true;
+      if (match) matched = MATCHED;
       if (merge !== undefined) {
         if (match) {
           if (next < merge.length) item.attributes.push(merge[next++]!);
@@ -139,26 +161,34 @@ function readFields<T extends Item>(
       } else if (match) {
         r.pos = at;
         codec.read(r, item, tag, end);
+        if (layout !== undefined && cuts++ < MAX_CUTS) layout.push(f, start, r.pos);
       }
-    } else if (f < 31 && ((want >>> f) & 1) === 1) codec.read(r, item, tag, end);
-    else if (check) checkField(r, codec.spec, tag, end);
+    } else if (f < 31 && ((want >>> f) & 1) === 1) {
+      codec.read(r, item, tag, end);
+      if (layout !== undefined && cuts++ < MAX_CUTS) layout.push(f, start, r.pos);
+    } else if (check) checkField(r, codec.spec, tag, end);
     else r.skip(tag, 0, end);
   }
   r.checkEnd(end);
   if (merge !== undefined) {
     for (; next < merge.length; next++) item.attributes.push(merge[next]!);
   }
-  return matched;
+  return cuts <= MAX_CUTS ? matched | CUT | (cuts << 2) : matched;
 }
 
-/** An index entry: the item's offset and whether an attribute had one of the keys. */
-export function indexEntry(at: number, matched: boolean): number {
-  return at * 2 + (matched ? 1 : 0);
+/**
+ * Indexes `item`, decoded whole from the bytes whose length prefix is at `at`, without cuts
+ * (it is encoded by walking it).
+ */
+export function indexWhole(index: ItemIndex, item: object, at: number): void {
+  const layout = index.layout;
+  indexItem(index, item, layout.length);
+  layout.push(at, 0, 0);
 }
 
-/** The offset of the item of index entry `entry`. */
-export function offsetOf(entry: number): number {
-  return Math.floor(entry / 2);
+/** The offset of the length prefix of the item of index entry `entry`. */
+export function offsetOf(index: ItemIndex, entry: number): number {
+  return index.layout[entry]!;
 }
 
 /**
@@ -174,8 +204,15 @@ export function readItemPartial<T extends Item>(
   const at = r.pos;
   const end = r.end(limit);
   const item = codec.create();
-  const matched = readFields(r, codec, item, end, p.want, true, p.keys, undefined);
-  p.index.set(item, indexEntry(at, matched));
+  const index = p.index;
+  const layout = index.layout;
+  const entry = layout.length;
+  layout.push(at, 0, p.want);
+  const meta = readFields(r, codec, item, end, p.want, true, p.keys, undefined, layout);
+  layout[entry + 1] = meta;
+  // An item with too many cuts keeps none (it is encoded by walking it).
+  if ((meta & CUT) === 0) layout.length = entry + HEAD;
+  indexItem(index, item, entry);
   return item;
 }
 
@@ -192,74 +229,99 @@ export function fillItems<T extends Item>(
   keys: KeyBytes | undefined,
 ): void {
   const r = new ProtoReader(source);
-  for (const [item, entry] of index) fillItem(r, codec, item as T, entry, more, keys);
+  const { items, entries, layout } = index;
+  for (let i = 0; i < items.length; i++) {
+    fillItem(r, codec, items[i] as T, layout[entries[i]!]!, more, keys);
+  }
 }
 
-/** {@linkcode fillItems} for one item, of index entry `entry` in `r`'s buffer. */
+/** {@linkcode fillItems} for one item, whose length prefix is at `at` in `r`'s buffer. */
 export function fillItem<T extends Item>(
   r: ProtoReader,
   codec: ItemCodec<T>,
   item: T,
-  entry: number,
+  at: number,
   more: FieldSet,
   keys: KeyBytes | undefined,
 ): void {
   const merging = keys !== undefined && ((more >>> codec.attributesField) & 1) === 1;
-  r.pos = offsetOf(entry);
+  r.pos = at;
   const end = r.end(r.len);
-  if (merging) readFields(r, codec, item, end, more, false, keys, item.attributes);
-  else readFields(r, codec, item, end, more, false, undefined, undefined);
+  if (merging) readFields(r, codec, item, end, more, false, keys, item.attributes, undefined);
+  else readFields(r, codec, item, end, more, false, undefined, undefined, undefined);
 }
 
 /**
- * Writes the content of `item` (decoded from `source`, index entry `entry`): the fields of `owned` from the
- * model, every other field as the bytes it arrived as, in the order they arrived; owned fields
- * that did not arrive follow at the end. With `keys` (attributes decoded by key, not owned
- * whole), the model's attributes replace those with the keys, and the rest of them follow the
- * last attribute.
+ * Writes the content of `item` (decoded from `r`'s buffer, which must be attached to `w`, index
+ * entry `entry` of `layout`): the
+ * fields of `owned` from the model, every other field as the bytes it arrived as, in the order
+ * they arrived; owned fields that did not arrive follow at the end. With `keys` (attributes
+ * decoded by key, not owned whole), the model's attributes replace those with the keys, and the
+ * rest of them follow the last attribute.
  */
 export function writeItemPartial<T extends Item>(
   w: ProtoWriter,
   codec: ItemCodec<T>,
   item: T,
   r: ProtoReader,
+  layout: readonly number[],
   entry: number,
   owned: FieldSet,
   keys: KeyBytes | undefined,
 ): void {
-  const source = r.buf;
   const af = codec.attributesField;
   const keyed = keys !== undefined && ((owned >>> af) & 1) === 0;
+  const meta = layout[entry + 1]!;
   // When no attribute had a key, every attribute is copied and the model's are all new.
-  const matched = entry % 2 === 1;
+  const matched = (meta & MATCHED) !== 0;
   const model = item.attributes;
   let next = 0;
-  r.pos = offsetOf(entry);
+  r.pos = layout[entry]!;
   const end = r.end(r.len);
   let copyFrom = r.pos;
   let written = 0;
-  while (r.pos < end) {
-    const start = r.pos;
-    const tag = r.uint32();
-    const f = tag >>> 3;
-    if (keyed && matched && f === af && (tag & 7) === 2) {
-      // hasKey leaves r.pos after the attribute.
-      if (hasKey(r, end, keys, false)) {
-        w.raw(source, copyFrom, start);
+  if ((meta & CUT) !== 0 && (owned & ~layout[entry + 2]!) === 0) {
+    // Every owned field's occurrences are cuts: copy around them.
+    const last = entry + HEAD + 3 * (meta >>> 2);
+    for (let c = entry + HEAD; c < last; c += 3) {
+      const f = layout[c]!;
+      if (keyed && f === af) {
+        w.copy(copyFrom, layout[c + 1]!);
         if (next < model.length) writeAttribute(w, af, model[next++]!);
+        copyFrom = layout[c + 2]!;
+      } else if (((owned >>> f) & 1) === 1) {
+        w.copy(copyFrom, layout[c + 1]!);
+        if (((written >>> f) & 1) === 0) {
+          codec.write(w, item, f);
+          written |= 1 << f;
+        }
+        copyFrom = layout[c + 2]!;
+      }
+    }
+  } else {
+    while (r.pos < end) {
+      const start = r.pos;
+      const tag = r.uint32();
+      const f = tag >>> 3;
+      if (keyed && matched && f === af && (tag & 7) === 2) {
+        // hasKey leaves r.pos after the attribute.
+        if (hasKey(r, end, keys, false)) {
+          w.copy(copyFrom, start);
+          if (next < model.length) writeAttribute(w, af, model[next++]!);
+          copyFrom = r.pos;
+        }
+      } else if (f < 31 && ((owned >>> f) & 1) === 1) {
+        w.copy(copyFrom, start);
+        if (((written >>> f) & 1) === 0) {
+          codec.write(w, item, f);
+          written |= 1 << f;
+        }
+        r.skip(tag, 0, end);
         copyFrom = r.pos;
-      }
-    } else if (f < 31 && ((owned >>> f) & 1) === 1) {
-      w.raw(source, copyFrom, start);
-      if (((written >>> f) & 1) === 0) {
-        codec.write(w, item, f);
-        written |= 1 << f;
-      }
-      r.skip(tag, 0, end);
-      copyFrom = r.pos;
-    } else r.skip(tag, 0, end);
+      } else r.skip(tag, 0, end);
+    }
   }
-  w.raw(source, copyFrom, end);
+  w.copy(copyFrom, end);
   // Attributes the model added: after the others (a repeated field's entries need not be
   // adjacent), so they decode last, as appended.
   for (; keyed && next < model.length; next++) writeAttribute(w, af, model[next]!);

@@ -272,7 +272,13 @@ export function writeAttribute(w: ProtoWriter, field: number, kv: KeyValue): voi
   }
   const repeat = field === memoField && kv.key === memoKey && v === memoValue;
   if (repeat && memoLen > 0) {
-    w.raw(MEMO, 0, memoLen);
+    // A byte loop: `raw` would make a subarray view for anything over 32 bytes.
+    const n = memoLen;
+    w.ensure(n);
+    const buf = w.buf;
+    const pos = w.pos;
+    for (let i = 0; i < n; i++) buf[pos + i] = MEMO[i]!;
+    w.pos = pos + n;
     return;
   }
   const start = w.pos;

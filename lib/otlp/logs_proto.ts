@@ -13,7 +13,13 @@ import type {
   ScopeLogs,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
-import { type FieldSet, type ItemIndex, type KeyBytes, LOG_RECORD } from "../pdata/fields.ts";
+import {
+  type FieldSet,
+  type ItemIndex,
+  type KeyBytes,
+  LOG_RECORD,
+  lookupItem,
+} from "../pdata/fields.ts";
 import {
   fillItems,
   type ItemCodec,
@@ -339,9 +345,18 @@ function writeLogsData(w: ProtoWriter, data: LogsData, p?: PartialEncode): void 
       for (let k = 0; k < records.length; k++) {
         const record = records[k]!;
         w.forkLarge(2);
-        const at = p === undefined ? undefined : p.index.get(record);
+        const at = p === undefined ? undefined : lookupItem(p.index, record);
         if (at === undefined) writeLogRecord(w, record);
-        else writeItemPartial(w, LOG_RECORD_CODEC, record, p!.r, at, p!.owned, p!.keys);
+        else {writeItemPartial(
+            w,
+            LOG_RECORD_CODEC,
+            record,
+            p!.r,
+            p!.index.layout,
+            at,
+            p!.owned,
+            p!.keys,
+          );}
         w.join();
       }
       w.string(3, sl.schemaUrl);
@@ -370,7 +385,12 @@ export function encodeLogsPartial(
   keys?: KeyBytes,
 ): Uint8Array {
   const p: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
-  return encodeMessage(data, (w, d) => writeLogsData(w, d, p));
+  index.cursor = 0;
+  return encodeMessage(data, (w, d) => {
+    // The items' bytes are copied from the writer's own buffer (see ProtoWriter.attach).
+    w.attach(source);
+    writeLogsData(w, d, p);
+  });
 }
 
 /** Decodes the record fields of `more` into every record of `index` (decoded from `source`). */

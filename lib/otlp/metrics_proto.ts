@@ -20,10 +20,16 @@ import type {
   ValueAtQuantile,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
-import { DATA_POINT, type FieldSet, type ItemIndex, type KeyBytes } from "../pdata/fields.ts";
+import {
+  DATA_POINT,
+  type FieldSet,
+  type ItemIndex,
+  type KeyBytes,
+  lookupItem,
+} from "../pdata/fields.ts";
 import {
   fillItem,
-  indexEntry,
+  indexWhole,
   type ItemCodec,
   offsetOf,
   type PartialDecode,
@@ -529,7 +535,7 @@ function readPointPartial(r: ProtoReader, limit: number, type: Kind, p: PartialD
   }
   const at = r.pos;
   const point = codec.full(r, limit);
-  p.index.set(point, indexEntry(at, false));
+  indexWhole(p.index, point, at);
   return point;
 }
 
@@ -546,16 +552,18 @@ export function fillMetricsPartial(
   const r = new ProtoReader(source);
   const attributes = (more & DATA_POINT.attributes) !== 0;
   const rest = (more & ~DATA_POINT.attributes) !== 0;
-  for (const [item, entry] of index) {
-    const point = item as Point;
+  for (let i = 0; i < index.items.length; i++) {
+    const point = index.items[i] as Point;
+    const entry = index.entries[i]!;
     const codec = codecOf(point);
+    const at = offsetOf(index, entry);
     if (rest) {
       const kept = point.attributes;
-      r.pos = offsetOf(entry);
+      r.pos = at;
       Object.assign(point, codec.full(r, r.len));
       point.attributes = kept;
     }
-    if (attributes) fillItem(r, codec, point, entry, 1 << codec.attributesField, keys);
+    if (attributes) fillItem(r, codec, point, at, 1 << codec.attributesField, keys);
   }
 }
 
@@ -573,11 +581,11 @@ interface PartialEncode {
  */
 function writePointPartial(w: ProtoWriter, point: Point, p: PartialEncode | undefined): boolean {
   if (p === undefined || (p.owned & ~DATA_POINT.attributes) !== 0) return false;
-  const at = p.index.get(point);
-  if (at === undefined) return false;
+  const entry = lookupItem(p.index, point);
+  if (entry === undefined) return false;
   const codec = codecOf(point);
   const owned = (p.owned & DATA_POINT.attributes) === 0 ? 0 : 1 << codec.attributesField;
-  writeItemPartial(w, codec, point, p.r, at, owned, p.keys);
+  writeItemPartial(w, codec, point, p.r, p.index.layout, entry, owned, p.keys);
   return true;
 }
 
@@ -947,7 +955,12 @@ export function encodeMetricsPartial(
   keys?: KeyBytes,
 ): Uint8Array {
   const e: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
-  return encodeMessage(data, (w, d) => writeMetricsData(w, d, e));
+  index.cursor = 0;
+  return encodeMessage(data, (w, d) => {
+    // The items' bytes are copied from the writer's own buffer (see ProtoWriter.attach).
+    w.attach(source);
+    writeMetricsData(w, d, e);
+  });
 }
 
 /**

@@ -15,7 +15,7 @@ import type {
   TracesData,
 } from "../pdata/types.ts";
 import type { ProtoDecoder } from "../pdata/payload.ts";
-import { type FieldSet, type ItemIndex, type KeyBytes, SPAN } from "../pdata/fields.ts";
+import { type FieldSet, type ItemIndex, type KeyBytes, lookupItem, SPAN } from "../pdata/fields.ts";
 import {
   fillItems,
   type ItemCodec,
@@ -513,9 +513,9 @@ function writeTracesData(w: ProtoWriter, data: TracesData, p?: PartialEncode): v
       for (let k = 0; k < spans.length; k++) {
         const span = spans[k]!;
         w.forkLarge(2);
-        const at = p === undefined ? undefined : p.index.get(span);
+        const at = p === undefined ? undefined : lookupItem(p.index, span);
         if (at === undefined) writeSpan(w, span);
-        else writeItemPartial(w, SPAN_CODEC, span, p!.r, at, p!.owned, p!.keys);
+        else writeItemPartial(w, SPAN_CODEC, span, p!.r, p!.index.layout, at, p!.owned, p!.keys);
         w.join();
       }
       w.string(3, ss.schemaUrl);
@@ -544,7 +544,12 @@ export function encodeTracesPartial(
   keys?: KeyBytes,
 ): Uint8Array {
   const p: PartialEncode = { r: new ProtoReader(source), index, owned, keys };
-  return encodeMessage(data, (w, d) => writeTracesData(w, d, p));
+  index.cursor = 0;
+  return encodeMessage(data, (w, d) => {
+    // The items' bytes are copied from the writer's own buffer (see ProtoWriter.attach).
+    w.attach(source);
+    writeTracesData(w, d, p);
+  });
 }
 
 /** Decodes the span fields of `more` into every span of `index` (decoded from `source`). */

@@ -58,9 +58,63 @@ export const LOG_RECORD = {
 
 /**
  * Where the items of a partially decoded payload are in the bytes it was decoded from: each item
- * object to the offset of its length prefix.
+ * object, in decode order, with its entry, the start of its record in `layout`, which the codec
+ * fills while decoding (the offset of the item's length prefix, and where its decoded fields are,
+ * so that encoding can copy the bytes around them without walking the item again).
+ *
+ * Encoding asks for the items mostly in the order they were decoded (a filter may have removed
+ * some in between), so {@linkcode lookupItem} looks a few places ahead of the last item found
+ * before it builds a `Map` of them all: the common case allocates nothing per item.
  */
-export type ItemIndex = Map<object, number>;
+export interface ItemIndex {
+  /** The decoded items, in decode order. */
+  readonly items: object[];
+  /** The entry of each item of `items`, at the same position. */
+  readonly entries: number[];
+  /** The items' records, one after the other (small integers only). */
+  readonly layout: number[];
+  /** Where the next {@linkcode lookupItem} looks first. */
+  cursor: number;
+  /** Every item to its entry, built by the first lookup the cursor misses. */
+  map: Map<object, number> | undefined;
+}
+
+/** An empty {@linkcode ItemIndex}. */
+export function newItemIndex(): ItemIndex {
+  return { items: [], entries: [], layout: [], cursor: 0, map: undefined };
+}
+
+/** Adds a decoded item with its entry. */
+export function indexItem(index: ItemIndex, item: object, entry: number): void {
+  index.items.push(item);
+  index.entries.push(entry);
+  index.map?.set(item, entry);
+}
+
+/** How many places past the cursor {@linkcode lookupItem} looks before it uses the map. */
+const LOOK_AHEAD = 4;
+
+/**
+ * The entry of `item`, or `undefined` when it was not decoded into this index. Set `cursor` to 0
+ * before asking for the items of a payload in order.
+ */
+export function lookupItem(index: ItemIndex, item: object): number | undefined {
+  const items = index.items;
+  const stop = Math.min(items.length, index.cursor + LOOK_AHEAD);
+  for (let c = index.cursor; c < stop; c++) {
+    if (items[c] === item) {
+      index.cursor = c + 1;
+      return index.entries[c];
+    }
+  }
+  let map = index.map;
+  if (map === undefined) {
+    map = new Map();
+    for (let i = 0; i < items.length; i++) map.set(items[i]!, index.entries[i]!);
+    index.map = map;
+  }
+  return map.get(item);
+}
 
 /**
  * Data point fields, the same for every point type (their field numbers differ): the attributes,

@@ -9,7 +9,14 @@
  * @module
  */
 import { cloneData } from "./clone.ts";
-import { ALL_FIELDS, type FieldSet, type ItemIndex, type KeyBytes, keyBytes } from "./fields.ts";
+import {
+  ALL_FIELDS,
+  type FieldSet,
+  type ItemIndex,
+  type KeyBytes,
+  keyBytes,
+  newItemIndex,
+} from "./fields.ts";
 import { countItems } from "./count.ts";
 import { appendData, emptyData } from "./split.ts";
 import type { Signal, SignalData } from "./types.ts";
@@ -189,7 +196,7 @@ export class Payload<S extends Signal = Signal> {
       this.#data = decoder.decode(bytes);
       return this.#data;
     }
-    const index: ItemIndex = new Map();
+    const index: ItemIndex = newItemIndex();
     const byKey = (fields & partial.attributes) === 0 ? keyBytes(keys) : undefined;
     this.#data = partial.decode(bytes, fields, index, byKey);
     this.#source = bytes;
