@@ -81,6 +81,11 @@ export class LogLinesEncoder {
     this.#hi = Number(BigInt.asUintN(32, observedTimeUnixNano >> 32n));
   }
 
+  /** The bytes every record takes besides its body and the framing of body and record. */
+  get fixedBytes(): number {
+    return this.#attrs.length + (this.#hasTime ? 9 : 0);
+  }
+
   /** One request of the lines `from` (inclusive) to `to` (exclusive) of `lines`, ranges of `data`. */
   encode(data: Uint8Array, lines: LineSpans, from = 0, to: number = lines.count): Uint8Array {
     const attrs = this.#attrs;

@@ -38,7 +38,7 @@ import { type FileRecordData, FileTracker, type PlannedRead } from "./_tracker.t
 const FILE_BUDGET = 1024 * 1024;
 /** Bytes read from all files per poll. */
 const POLL_BUDGET = 4 * 1024 * 1024;
-/** Encoded bytes of body per request sent without operators (about 136 lines of 120 bytes). */
+/** Encoded bytes per request sent without operators (about 115 lines of 120 bytes). */
 const PART_BYTES = 16 * 1024;
 /** How long a refused request waits before that is logged. */
 const LONG_WAIT_MS = 5000;
@@ -83,7 +83,10 @@ interface Request {
   readonly items: number;
 }
 
-/** The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES` of bodies. */
+/** Encoded bytes of a record besides its body and the fixed fields: tags and lengths. */
+const RECORD_FRAMING = 6;
+
+/** The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES`. */
 function encodeRanges(
   data: Uint8Array,
   lines: LineSpans,
@@ -92,11 +95,12 @@ function encodeRanges(
 ): Request[] {
   const encoder = new LogLinesEncoder(observed, attributes);
   const { starts, ends, count } = lines;
+  const overhead = encoder.fixedBytes + RECORD_FRAMING;
   const out: Request[] = [];
   let from = 0;
   let size = 0;
   for (let i = 0; i < count; i++) {
-    size += ends[i]! - starts[i]!;
+    size += ends[i]! - starts[i]! + overhead;
     if (size >= PART_BYTES || i === count - 1) {
       out.push({ bytes: encoder.encode(data, lines, from, i + 1), items: i + 1 - from });
       from = i + 1;
@@ -106,19 +110,20 @@ function encodeRanges(
   return out;
 }
 
-/** Decoded lines as requests of about `PART_BYTES` of bodies (by UTF-16 length). */
+/** Decoded lines as requests of about `PART_BYTES` (bodies counted by UTF-16 length). */
 function encodeTokens(
   tokens: readonly (string | Uint8Array)[],
   observed: bigint,
   attributes: KeyValue[],
 ): Request[] {
+  const overhead = new LogLinesEncoder(observed, attributes).fixedBytes + RECORD_FRAMING;
   const out: Request[] = [];
   let records: LogRecord[] = [];
   let size = 0;
   for (let i = 0; i < tokens.length; i++) {
     const body = tokens[i]!;
     records.push(newBodyLogRecord(observed, body, attributes));
-    size += body.length;
+    size += body.length + overhead;
     if (size >= PART_BYTES || i === tokens.length - 1) {
       out.push({ bytes: encodeLogsRequest(newLogsData(records)), items: records.length });
       records = [];
