@@ -1,8 +1,11 @@
 /**
  * The `filelog` receiver: tails files matched by globs, splits them into entries, runs the stanza
- * operators, and sends one payload per poll. A poll's offsets are committed (and, with `storage`,
- * saved) only after the pipeline accepted its payload, so a crash re-reads at most the last poll
- * and never skips; a clean restart with `storage` neither re-reads nor skips.
+ * operators, and sends one payload per poll. Without operators it sends each file's read at once as
+ * encoded requests of about 16 KiB instead (built from the bytes when they are ASCII: no object per
+ * line), each accepted before the next, waiting while the pipeline refuses them as retryable (a
+ * full queue): the file is the buffer. Offsets are committed (and, with `storage`, saved at the
+ * end of the poll) only after the pipeline accepted what was read, so a crash re-reads at most the
+ * last poll and never skips; a clean restart with `storage` neither re-reads nor skips.
  *
  * Files are identified as the OpenTelemetry Collector does, by fingerprint (their first bytes) and,
  * while open, by inode: see `_tracker.ts` for rename and copy-truncate rotation.
