@@ -7,8 +7,14 @@
  * An unterminated last line (or a multiline entry still open) waits for more data; once the file
  * stopped growing for `force_flush_period` it is sent as it is.
  *
+ * A read given a {@linkcode ReadScratch} reads into its buffer (one per receiver, not one per read)
+ * and, when the chunk is ASCII and split into lines (not multiline, not `nop`), hands out its
+ * entries as byte ranges of that buffer instead of strings: the same entries, cut and trimmed the
+ * same way, for a caller that encodes them straight from the bytes.
+ *
  * @module
  */
+import { LineSpans } from "../../../lib/otlp/log_lines_proto.ts";
 
 /** How a reader splits and decodes. */
 export interface ReaderOptions {
@@ -31,6 +37,51 @@ export interface ReadResult {
   readonly offset: number;
   /** True when the budget stopped the read before the end of the file. */
   readonly more: boolean;
+  /**
+   * Set when the entries are byte ranges (`ReadScratch.lines`) of these bytes rather than
+   * `tokens`; valid until the next read with the same scratch.
+   */
+  readonly bytes?: Uint8Array;
+}
+
+/** What the reads of one receiver share; a read's ranges and bytes last until the next read. */
+export class ReadScratch {
+  /** Whether reads may hand out ranges (else always tokens). */
+  readonly ranges: boolean;
+  /** The read buffer, allocated on first use. */
+  buffer: Uint8Array | undefined;
+  /** The entries of the last read, as byte ranges of its bytes. */
+  readonly lines: LineSpans = new LineSpans();
+
+  constructor(ranges: boolean) {
+    this.ranges = ranges;
+  }
+}
+
+/** Where a read puts its entries: strings (or bytes with `nop`) in `tokens`, or ranges. */
+interface Out {
+  readonly tokens: (string | Uint8Array)[];
+  readonly ranges: LineSpans | undefined;
+}
+
+/** True when every byte is below 0x80. */
+function isAscii(data: Uint8Array): boolean {
+  let i = 0;
+  let acc = 0;
+  const n = data.length;
+  if ((data.byteOffset & 3) === 0 && n >= 64) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, n >>> 2);
+    for (let w = 0; w < words.length; w++) acc |= words[w]!;
+    i = words.length << 2;
+    if ((acc & 0x80808080) !== 0) return false;
+  }
+  for (; i < n; i++) acc |= data[i]!;
+  return (acc & 0x80) === 0;
+}
+
+/** ASCII whitespace as `String.prototype.trim` removes it: tab, LF, VT, FF, CR, space. */
+function isSpace(b: number): boolean {
+  return b === 32 || (b >= 9 && b <= 13);
 }
 
 const utf8 = new TextDecoder();
@@ -65,8 +116,20 @@ export async function readHead(file: Deno.FsFile, n: number): Promise<Uint8Array
   return buf.subarray(0, got);
 }
 
-async function readAt(file: Deno.FsFile, offset: number, n: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(n);
+async function readAt(
+  file: Deno.FsFile,
+  offset: number,
+  n: number,
+  scratch: ReadScratch | undefined,
+): Promise<Uint8Array> {
+  let buf: Uint8Array;
+  if (scratch === undefined) buf = new Uint8Array(n);
+  else {
+    if (scratch.buffer === undefined || scratch.buffer.length < n) {
+      scratch.buffer = new Uint8Array(n);
+    }
+    buf = scratch.buffer.subarray(0, n);
+  }
   await file.seek(offset, Deno.SeekMode.Start);
   let got = 0;
   while (got < n) {
@@ -129,25 +192,35 @@ export class FileReader {
     this.offset = result.offset;
   }
 
-  /** Reads from the committed offset; `size` is the file's current size. */
-  async read(size: number, now: number): Promise<ReadResult> {
+  /**
+   * Reads from the committed offset; `size` is the file's current size. With `scratch`, reads
+   * into its buffer and may hand out the entries as its ranges (see {@linkcode ReadResult.bytes}).
+   */
+  async read(size: number, now: number, scratch?: ReadScratch): Promise<ReadResult> {
     const opts = this.#opts;
     const start = this.offset;
     if (this.file === undefined || size <= start) return { tokens: [], offset: start, more: false };
     const want = Math.min(size - start, opts.budget);
-    const data = await readAt(this.file, start, want);
+    const data = await readAt(this.file, start, want, scratch);
     const more = start + data.length < size;
-    const tokens: (string | Uint8Array)[] = [];
-    const used = opts.lineStart !== undefined || opts.lineEnd !== undefined
-      ? this.#splitMultiline(data, tokens)
-      : opts.encoding === "utf-8"
-      ? this.#splitDecoded(data, tokens)
-      : this.#splitLines(data, tokens);
+    const multiline = opts.lineStart !== undefined || opts.lineEnd !== undefined;
+    const ranges =
+      scratch !== undefined && scratch.ranges && !multiline && opts.encoding !== "nop" &&
+        isAscii(data)
+        ? scratch.lines
+        : undefined;
+    if (ranges !== undefined) ranges.count = 0;
+    const out: Out = { tokens: [], ranges };
+    const used = multiline
+      ? this.#splitMultiline(data, out)
+      : opts.encoding === "utf-8" && ranges === undefined
+      ? this.#splitDecoded(data, out)
+      : this.#splitLines(data, out);
     let consumed = used;
     // A tail without a newline: cut pieces of max_log_size, or flush it once the file is idle.
     let rest = data.length - consumed;
     while (rest >= opts.maxLogSize) {
-      this.#push(tokens, data.subarray(consumed, consumed + opts.maxLogSize));
+      this.#push(out, data, consumed, consumed + opts.maxLogSize);
       consumed += opts.maxLogSize;
       rest -= opts.maxLogSize;
     }
@@ -157,20 +230,23 @@ export class FileReader {
         this.#tailEnd = end;
         this.#tailSince = now;
       } else if (now - this.#tailSince >= opts.forceFlushMs) {
-        this.#pushEntry(tokens, data.subarray(consumed));
+        this.#pushEntry(out, data, consumed, data.length);
         consumed = data.length;
       }
     }
-    return { tokens, offset: start + consumed, more };
+    const offset = start + consumed;
+    return ranges === undefined
+      ? { tokens: out.tokens, offset, more }
+      : { tokens: out.tokens, offset, more, bytes: data };
   }
 
   /** Splits complete lines; returns the bytes used. */
-  #splitLines(data: Uint8Array, tokens: (string | Uint8Array)[]): number {
+  #splitLines(data: Uint8Array, out: Out): number {
     let pos = 0;
     for (;;) {
       const nl = data.indexOf(10, pos);
       if (nl < 0) return pos;
-      this.#pushEntry(tokens, data.subarray(pos, nl));
+      this.#pushEntry(out, data, pos, nl);
       pos = nl + 1;
     }
   }
@@ -182,11 +258,12 @@ export class FileReader {
    * are byte offsets and each line's slice equals its own decode (a newline byte never belongs to a
    * sequence). Otherwise it splits line by line. Returns the bytes used.
    */
-  #splitDecoded(data: Uint8Array, tokens: (string | Uint8Array)[]): number {
+  #splitDecoded(data: Uint8Array, out: Out): number {
+    const tokens = out.tokens;
     const last = data.lastIndexOf(10);
     if (last < 0) return 0;
     const text = utf8.decode(data.subarray(0, last + 1));
-    if (text.length !== last + 1) return this.#splitLines(data, tokens);
+    if (text.length !== last + 1) return this.#splitLines(data, out);
     const max = this.#opts.maxLogSize;
     let pos = 0;
     while (pos <= last) {
@@ -206,7 +283,7 @@ export class FileReader {
   }
 
   /** Groups complete lines into entries; the last open entry waits. Returns the bytes used. */
-  #splitMultiline(data: Uint8Array, tokens: (string | Uint8Array)[]): number {
+  #splitMultiline(data: Uint8Array, out: Out): number {
     const start = this.#opts.lineStart;
     const end = this.#opts.lineEnd;
     let pos = 0;
@@ -218,18 +295,18 @@ export class FileReader {
       const line = this.#decode(data.subarray(pos, nl));
       if (start !== undefined) {
         if (pos > entryStart && start.test(line)) {
-          this.#pushEntry(tokens, data.subarray(entryStart, pos - 1));
+          this.#pushEntry(out, data, entryStart, pos - 1);
           entryStart = pos;
           used = pos;
         }
       } else if (end!.test(line)) {
-        this.#pushEntry(tokens, data.subarray(entryStart, nl));
+        this.#pushEntry(out, data, entryStart, nl);
         entryStart = nl + 1;
         used = nl + 1;
       }
       pos = nl + 1;
       if (pos - entryStart >= this.#opts.maxLogSize) {
-        this.#pushEntry(tokens, data.subarray(entryStart, pos - 1));
+        this.#pushEntry(out, data, entryStart, pos - 1);
         entryStart = pos;
         used = pos;
       }
@@ -241,21 +318,30 @@ export class FileReader {
     return this.#opts.encoding === "ascii" ? decodeAscii(bytes) : utf8.decode(bytes);
   }
 
-  /** Adds one entry's bytes (without its newline), cut to max_log_size. */
-  #pushEntry(tokens: (string | Uint8Array)[], bytes: Uint8Array): void {
+  /** Adds one entry, `data[from, to)` (without its newline), cut to max_log_size. */
+  #pushEntry(out: Out, data: Uint8Array, from: number, to: number): void {
     const max = this.#opts.maxLogSize;
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 13) bytes = bytes.subarray(0, -1);
-    if (bytes.length <= max) return this.#push(tokens, bytes);
-    for (let i = 0; i < bytes.length; i += max) this.#push(tokens, bytes.subarray(i, i + max));
+    if (to > from && data[to - 1] === 13) to--;
+    if (to - from <= max) return this.#push(out, data, from, to);
+    for (let i = from; i < to; i += max) this.#push(out, data, i, Math.min(to, i + max));
   }
 
-  #push(tokens: (string | Uint8Array)[], bytes: Uint8Array): void {
+  /** Adds one piece `data[from, to)` as it is (trimmed unless `nop`), unless it ends up empty. */
+  #push(out: Out, data: Uint8Array, from: number, to: number): void {
     const opts = this.#opts;
-    if (opts.encoding === "nop") {
-      if (bytes.length > 0) tokens.push(bytes.slice());
+    const ranges = out.ranges;
+    if (ranges !== undefined) {
+      // ASCII: byte offsets are character offsets, and these are the spaces trim() removes.
+      if (!opts.preserveLeading) { while (from < to && isSpace(data[from]!)) from++; }
+      if (!opts.preserveTrailing) { while (to > from && isSpace(data[to - 1]!)) to--; }
+      if (to > from) ranges.push(from, to);
       return;
     }
-    this.#pushText(tokens, this.#decode(bytes));
+    if (opts.encoding === "nop") {
+      if (to > from) out.tokens.push(data.slice(from, to));
+      return;
+    }
+    this.#pushText(out.tokens, this.#decode(data.subarray(from, to)));
   }
 
   /** Adds one decoded entry, trimmed as configured, unless it is empty. */

@@ -1,8 +1,11 @@
 /**
  * The `filelog` receiver: tails files matched by globs, splits them into entries, runs the stanza
- * operators, and sends one payload per poll. A poll's offsets are committed (and, with `storage`,
- * saved) only after the pipeline accepted its payload, so a crash re-reads at most the last poll
- * and never skips; a clean restart with `storage` neither re-reads nor skips.
+ * operators, and sends one payload per poll. Without operators it sends each file's read at once as
+ * encoded requests of about 16 KiB instead (built from the bytes when they are ASCII: no object per
+ * line), each accepted before the next, waiting while the pipeline refuses them as retryable (a
+ * full queue): the file is the buffer. Offsets are committed (and, with `storage`, saved at the
+ * end of the poll) only after the pipeline accepted what was read, so a crash re-reads at most the
+ * last poll and never skips; a clean restart with `storage` neither re-reads nor skips.
  *
  * Files are identified as the OpenTelemetry Collector does, by fingerprint (their first bytes) and,
  * while open, by inode: see `_tracker.ts` for rename and copy-truncate rotation.
@@ -12,8 +15,16 @@
 import { type Clock, SYSTEM_CLOCK } from "../../../lib/clock.ts";
 import type { CreateSettings, Host, Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
-import { errorMessage } from "../../../lib/consumer/consumer.ts";
-import { newBodyLogRecord, newResource, newScope, nowUnixNano } from "../../../lib/pdata/new.ts";
+import { ConsumerError, errorMessage } from "../../../lib/consumer/consumer.ts";
+import { type LineSpans, LogLinesEncoder } from "../../../lib/otlp/log_lines_proto.ts";
+import { encodeLogsRequest, LOGS_PROTO } from "../../../lib/otlp/logs_proto.ts";
+import {
+  newBodyLogRecord,
+  newLogsData,
+  newResource,
+  newScope,
+  nowUnixNano,
+} from "../../../lib/pdata/new.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { KeyValue, LogRecord, ResourceLogs } from "../../../lib/pdata/types.ts";
 import { type Entry, entryToLogRecord, newEntry, toKeyValues } from "../../../lib/stanza/entry.ts";
@@ -23,13 +34,17 @@ import { getStorageClient, type StorageClient } from "../../../lib/storage/mod.t
 import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metrics.ts";
 import { type FilelogConfig, filelogConfigSchema } from "./config.ts";
 import { compileGlob, findFiles } from "./_finder.ts";
-import type { FileReader, ReaderOptions } from "./_reader.ts";
+import { type FileReader, type ReaderOptions, ReadScratch } from "./_reader.ts";
 import { type FileRecordData, FileTracker, type PlannedRead } from "./_tracker.ts";
 
 /** Bytes read from one file per poll; a file with more is read again without waiting. */
 const FILE_BUDGET = 1024 * 1024;
 /** Bytes read from all files per poll. */
 const POLL_BUDGET = 4 * 1024 * 1024;
+/** Encoded bytes per request sent without operators (about 115 lines of 120 bytes). */
+const PART_BYTES = 16 * 1024;
+/** How long a refused request waits before that is logged. */
+const LONG_WAIT_MS = 5000;
 /** Storage key prefix of file records. */
 const FILES_KEY = "files";
 /** Mutations per storage commit (Deno KV allows 1000). */
@@ -63,6 +78,62 @@ function baseName(path: string): string {
 
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+}
+
+/** One encoded request of a read. */
+interface Request {
+  readonly bytes: Uint8Array;
+  readonly items: number;
+}
+
+/** Encoded bytes of a record besides its body and the fixed fields: tags and lengths. */
+const RECORD_FRAMING = 6;
+
+/** The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES`. */
+function encodeRanges(
+  data: Uint8Array,
+  lines: LineSpans,
+  observed: bigint,
+  attributes: readonly KeyValue[],
+): Request[] {
+  const encoder = new LogLinesEncoder(observed, attributes);
+  const { starts, ends, count } = lines;
+  const overhead = encoder.fixedBytes + RECORD_FRAMING;
+  const out: Request[] = [];
+  let from = 0;
+  let size = 0;
+  for (let i = 0; i < count; i++) {
+    size += ends[i]! - starts[i]! + overhead;
+    if (size >= PART_BYTES || i === count - 1) {
+      out.push({ bytes: encoder.encode(data, lines, from, i + 1), items: i + 1 - from });
+      from = i + 1;
+      size = 0;
+    }
+  }
+  return out;
+}
+
+/** Decoded lines as requests of about `PART_BYTES` (bodies counted by UTF-16 length). */
+function encodeTokens(
+  tokens: readonly (string | Uint8Array)[],
+  observed: bigint,
+  attributes: KeyValue[],
+): Request[] {
+  const overhead = new LogLinesEncoder(observed, attributes).fixedBytes + RECORD_FRAMING;
+  const out: Request[] = [];
+  let records: LogRecord[] = [];
+  let size = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const body = tokens[i]!;
+    records.push(newBodyLogRecord(observed, body, attributes));
+    size += body.length + overhead;
+    if (size >= PART_BYTES || i === tokens.length - 1) {
+      out.push({ bytes: encodeLogsRequest(newLogsData(records)), items: records.length });
+      records = [];
+      size = 0;
+    }
+  }
+  return out;
 }
 
 /** Creates a filelog receiver instance. */
@@ -100,6 +171,9 @@ export function createFilelogReceiver(
   };
   const tracker = new FileTracker(readerOptions, config.fingerprint_size);
   const fastPath = pipeline.empty && Object.keys(config.resource).length === 0;
+  // Without operators the records are encoded as they are read (from the bytes when ASCII), so
+  // what waits downstream is one array per read, not an object and a string per line.
+  const scratch = new ReadScratch(fastPath);
   const saved = new Map<string, string>();
   const resolved = new Map<string, string>();
 
@@ -193,11 +267,19 @@ export function createFilelogReceiver(
     const observed = nowUnixNano();
     const unfinished = new Set<FileReader>();
     const reads: { p: PlannedRead; offset: number }[] = [];
-    const records: LogRecord[] = [];
     const entries: Entry[] = [];
     const emit = (e: Entry) => entries.push(e);
     let total = 0;
     let more = false;
+    const refused = (error: unknown, items: number): false => {
+      logger.warn("The pipeline refused log entries; they will be read again", {
+        error: errorMessage(error),
+        items,
+      });
+      for (const p of plan) if (p.lost) unfinished.add(p.reader);
+      tracker.finishPoll(plan, unfinished);
+      return false;
+    };
     for (const p of plan) {
       if (total >= POLL_BUDGET) {
         unfinished.add(p.reader);
@@ -206,7 +288,7 @@ export function createFilelogReceiver(
       }
       let result;
       try {
-        result = await p.reader.read(p.size, now);
+        result = await p.reader.read(p.size, now, scratch);
       } catch (error) {
         logger.warn("Cannot read file", { path: p.reader.path, error: errorMessage(error) });
         continue;
@@ -216,47 +298,49 @@ export function createFilelogReceiver(
         more = true;
         unfinished.add(p.reader);
       }
-      reads.push({ p, offset: result.offset });
-      if (result.tokens.length === 0) continue;
-      const attrs = await fileAttributes(p.reader.path);
-      if (fastPath) {
-        const keys = Object.keys(attrs);
-        for (const body of result.tokens) {
-          const attributes: KeyValue[] = new Array(keys.length);
-          for (let i = 0; i < keys.length; i++) {
-            attributes[i] = { key: keys[i]!, value: attrs[keys[i]!] };
-          }
-          records.push(newBodyLogRecord(observed, body, attributes));
-        }
-      } else {
+      const lines = result.bytes === undefined ? 0 : scratch.lines.count;
+      if (!fastPath || logs === undefined || (result.tokens.length === 0 && lines === 0)) {
+        reads.push({ p, offset: result.offset });
+        if (result.tokens.length === 0) continue;
+        const attrs = await fileAttributes(p.reader.path);
         for (const body of result.tokens) {
           const e = newEntry(body, observed);
           Object.assign(e.attributes, attrs);
           Object.assign(e.resource, config.resource);
           pipeline.process(e, emit);
         }
+        continue;
       }
+      // No operators: the read goes out now, as requests of about PART_BYTES encoded from the
+      // bytes (ASCII) or from the decoded lines, each accepted before the next is sent, and the
+      // file's offset moves once all were. The ranges and bytes stay valid until the next read
+      // with the scratch (polls never overlap).
+      const attrs = await fileAttributes(p.reader.path);
+      const attributes: KeyValue[] = Object.entries(attrs).map(([key, value]) => ({ key, value }));
+      const requests = result.bytes === undefined
+        ? encodeTokens(result.tokens, observed, attributes)
+        : encodeRanges(result.bytes, scratch.lines, observed, attributes);
+      for (let i = 0; i < requests.length; i++) {
+        const { bytes, items } = requests[i]!;
+        try {
+          await consumeWaiting(
+            logs,
+            Payload.fromProto("logs", bytes, LOGS_PROTO, undefined, items),
+          );
+        } catch (error) {
+          let left = 0;
+          for (let j = i; j < requests.length; j++) left += requests[j]!.items;
+          return refused(error, left);
+        }
+      }
+      p.reader.commit({ tokens: [], offset: result.offset, more: false });
     }
     if (stopped) pipeline.flush(emit);
-    const n = records.length + entries.length;
-    if (n > 0 && logs !== undefined) {
-      const resourceLogs: ResourceLogs[] = fastPath
-        ? [{
-          resource: newResource(),
-          scopeLogs: [{ scope: newScope(), logRecords: records, schemaUrl: "" }],
-          schemaUrl: "",
-        }]
-        : toResourceLogs(entries);
+    if (entries.length > 0 && logs !== undefined) {
       try {
-        await logs.consume(Payload.of("logs", { resourceLogs }));
+        await logs.consume(Payload.of("logs", { resourceLogs: toResourceLogs(entries) }));
       } catch (error) {
-        logger.warn("The pipeline refused log entries; they will be read again", {
-          error: errorMessage(error),
-          items: n,
-        });
-        for (const p of plan) if (p.lost) unfinished.add(p.reader);
-        tracker.finishPoll(plan, unfinished);
-        return false;
+        return refused(error, entries.length);
       }
     }
     for (const { p, offset } of reads) p.reader.commit({ tokens: [], offset, more: false });
@@ -267,6 +351,47 @@ export function createFilelogReceiver(
       logger.warn("Cannot save file offsets", { error: errorMessage(error) });
     }
     return more;
+  }
+
+  /**
+   * `consume`, retried while the pipeline refuses it as retryable (a full queue, the memory
+   * limiter): the file is the buffer, so the reader waits — 5 ms, doubling up to `poll_interval`
+   * — rather than holding more in memory or reading it again. Gives up when the receiver stops.
+   */
+  async function consumeWaiting(consumer: Consumer<"logs">, payload: Payload<"logs">) {
+    let delay = 5;
+    let waited = 0;
+    for (;;) {
+      try {
+        return await consumer.consume(payload);
+      } catch (error) {
+        if (stopped || !(error instanceof ConsumerError) || error.permanent) throw error;
+        if (waited < LONG_WAIT_MS && waited + delay >= LONG_WAIT_MS) {
+          logger.warn("The pipeline keeps refusing log entries; still waiting to send them", {
+            error: errorMessage(error),
+            items: payload.itemCount,
+          });
+        }
+        await pause(delay);
+        waited += delay;
+        delay = Math.min(delay * 2, Math.max(5, config.poll_interval));
+      }
+    }
+  }
+
+  /** Waits `ms`, or until the receiver stops. */
+  function pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = clock.setTimer(() => {
+        wake = undefined;
+        resolve();
+      }, ms);
+      wake = () => {
+        clock.clearTimer(timer);
+        wake = undefined;
+        resolve();
+      };
+    });
   }
 
   function pollOnce(): Promise<boolean> {
@@ -283,16 +408,7 @@ export function createFilelogReceiver(
         logger.error("Poll failed", { error: errorMessage(error) });
       }
       if (stopped) break;
-      if (!more) {
-        await new Promise<void>((resolve) => {
-          const timer = clock.setTimer(resolve, config.poll_interval);
-          wake = () => {
-            clock.clearTimer(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
+      if (!more) await pause(config.poll_interval);
     }
   }
 
