@@ -46,14 +46,30 @@ export interface StartResult {
   readonly error?: StartError;
 }
 
+/** Options of {@linkcode startNodes}. */
+export interface StartNodesOptions {
+  /**
+   * Called once, after every node before the first receiver started and before that receiver
+   * starts (opens its ports); not called when no receiver is among `nodes` or a node before it
+   * failed. @default none
+   */
+  beforeReceivers?: () => void | Promise<void>;
+}
+
 /** Starts `nodes` in order, stopping at the first failure. */
 export async function startNodes(
   nodes: readonly GraphNode[],
   host: Host,
   logger: Logger,
+  options: StartNodesOptions = {},
 ): Promise<StartResult> {
   const started: GraphNode[] = [];
+  let receiversNext = options.beforeReceivers !== undefined;
   for (const node of nodes) {
+    if (receiversNext && node.kind === "receiver") {
+      receiversNext = false;
+      await options.beforeReceivers!();
+    }
     logger.debug("Starting component", {
       "otelcol.component.kind": node.kind,
       "otelcol.component.id": node.id,

@@ -34,6 +34,12 @@ export interface ServiceOptions {
    * abandoned. @default the config's `service.shutdown_timeout`, else 30000
    */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * Called once in {@linkcode Service.start}, when every component but the receivers has started
+   * and before the receivers open their ports: the place for process-wide settling of start-up
+   * work that would otherwise land on the first requests. @default none
+   */
+  readonly beforeReceivers?: () => void | Promise<void>;
 }
 
 /** A running (or startable) graph of components. */
@@ -150,6 +156,9 @@ export class Service {
       this.#graph.nodes,
       this.#hostFor(this.#graph),
       this.#logger,
+      this.#options.beforeReceivers === undefined
+        ? {}
+        : { beforeReceivers: this.#options.beforeReceivers },
     );
     this.#started = started;
     if (error !== undefined) {

@@ -1,12 +1,15 @@
 /**
- * `tfo run` gives its start-up memory back once the service started and again after a successful
- * reload (`lib/host/release_memory.ts`), and keeps serving afterwards.
+ * `tfo run` gives its start-up memory back once at the end of its start — after a full garbage
+ * collection, before the receivers open their ports, so neither lands on the first requests — and
+ * again after a successful reload (`lib/host/release_memory.ts`), and keeps serving afterwards.
  */
 import assert from "node:assert/strict";
 import { freePort, TextCollector, waitFor } from "./fixtures/interop/services.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const RELEASED = "Released start-up memory";
+const SETTLED = "Settled start-up memory before the receivers open";
+const READY = "Everything is ready";
 
 function configText(receiver: number, verbosity: string): string {
   return `
@@ -40,7 +43,8 @@ async function postEmptyTraces(port: number): Promise<number> {
 }
 
 Deno.test({
-  name: "tfo run releases start-up memory after start and after a reload, and keeps serving",
+  name:
+    "tfo run collects garbage and releases start-up memory before its receivers open, again after a reload, and keeps serving",
   ignore: Deno.build.os !== "linux",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "tfo-release-" });
@@ -60,10 +64,17 @@ Deno.test({
       throw new Error(`${e instanceof Error ? e.message : e}\nlogs:\n${logs()}`);
     };
     try {
-      await waitFor("the first release", () => logs().includes(RELEASED), 30_000).catch(fail);
-      const line = logs().split("\n").find((l) => l.includes(RELEASED))!;
+      await waitFor("the start", () => logs().includes(READY), 30_000).catch(fail);
+      const lines = stderr.text.split("\n");
+      const at = (needle: string) => lines.findIndex((l) => l.includes(needle));
+      const line = lines[at(RELEASED)]!;
       const fields = JSON.parse(line) as { file_pages_mib: number };
       assert.ok(fields.file_pages_mib > 0, line);
+      const settled = JSON.parse(lines[at(SETTLED)]!) as { gc_ms: number | null };
+      assert.equal(typeof settled.gc_ms, "number", "a garbage collection ran");
+      assert.ok(at(RELEASED) < at(SETTLED), logs());
+      assert.ok(at(SETTLED) < at("Starting HTTP server"), "settled before the port opened");
+      assert.equal(count(logs(), RELEASED), 1, "not released again among the first requests");
       assert.equal(await postEmptyTraces(port), 200);
 
       await Deno.writeTextFile(path, configText(port, "normal"));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { asFactory, type Factory } from "../../components/component.ts";
+import { asFactory, type Exporter, type Factory } from "../../components/component.ts";
 import { batchFactory } from "../../components/processor/batch/factory.ts";
 import { forwardFactory } from "../../components/connector/forward/factory.ts";
 import { otlpReceiverFactory } from "../../components/receiver/otlp/factory.ts";
@@ -8,6 +8,7 @@ import { validateConfig } from "../../pipelines/validate.ts";
 import { Service, StartError } from "../../pipelines/service.ts";
 import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
+import type { Consumer } from "../../lib/consumer/consumer.ts";
 import { createTestKit, type TestKit, tracesPayload } from "../fixtures/graph_kit.ts";
 
 async function configFrom(yaml: string, factories: readonly Factory[]): Promise<ResolvedConfig> {
@@ -217,6 +218,52 @@ service:
     });
   } finally {
     busy.close();
+  }
+});
+
+Deno.test("the service's beforeReceivers hook runs once, after the exporters started and before a receiver listens", async () => {
+  const kit = createTestKit();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const listening = () =>
+    Deno.connect({ hostname: "127.0.0.1", port }).then((c) => (c.close(), true), () => false);
+  const seen: { listening: boolean; exporterTakes: boolean }[] = [];
+  const service = new Service({
+    config: await configFrom(
+      `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${port}
+exporters:
+  recorder:
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [recorder] }
+    logs: { receivers: [otlp], exporters: [recorder] }
+`,
+      [...kit.factories, asFactory(otlpReceiverFactory)],
+    ),
+    logger: NOOP_LOGGER,
+    buildInfo: { command: "tfo", version: "test" },
+    beforeReceivers: async () => {
+      const exporter = service.graph!.nodes.find((n) => n.kind === "exporter")!;
+      const traces = (exporter.component as Exporter).consumers.traces as Consumer<"traces">;
+      const exporterTakes = await traces.consume(tracesPayload("early")).then(
+        () => true,
+        () => false,
+      );
+      seen.push({ listening: await listening(), exporterTakes });
+    },
+  });
+  await service.start();
+  try {
+    assert.deepEqual(seen, [{ listening: false, exporterTakes: true }]);
+    assert.ok(await listening(), "the receiver listens once started");
+  } finally {
+    await service.shutdown();
   }
 });
 

@@ -155,6 +155,15 @@ export function createOtlpSender(
       }
       if (config.authority !== undefined) options.authority = config.authority;
       client = new GrpcClient(options);
+      // The connection opens now (no request is sent), not during the first export: with a
+      // short batch timeout that export falls among the first requests the receivers answer.
+      // A backend that is not up yet is connected to by the first export instead.
+      client.connect().catch((error) =>
+        logger.debug("Cannot connect yet; the first export connects again", {
+          endpoint: parsed.target,
+          error,
+        })
+      );
     },
     close() {
       stopped = true;

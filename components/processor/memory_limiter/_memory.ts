@@ -5,8 +5,6 @@
  *
  * @module
  */
-import v8 from "node:v8";
-import vm from "node:vm";
 
 /** The runtime's live memory in bytes: the V8 heap in use plus external (ArrayBuffer) memory. */
 export function readLiveMemory(): number {
@@ -71,22 +69,5 @@ export function readTotalMemory(): number | undefined {
   return total === undefined ? limit : Math.min(limit, total);
 }
 
-/**
- * A function that forces a full garbage collection, or undefined when the runtime gives none.
- * `globalThis.gc` exists when V8 runs with `--expose-gc` (`deno run --v8-flags=--expose-gc`);
- * otherwise the flag is set at run time through `node:v8` and the function fetched from a fresh
- * `node:vm` context. That works under `deno run` and `deno test` on Deno 2.9.6; a compiled binary
- * embeds the same runtime but was not checked (no `denort` offline). Without it the limiter only
- * refuses data, and says so at start (`can_force_gc: false`).
- */
-export function findGc(): (() => void) | undefined {
-  const global = (globalThis as { gc?: unknown }).gc;
-  if (typeof global === "function") return global as () => void;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc: unknown = vm.runInNewContext("gc");
-    return typeof gc === "function" ? gc as () => void : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Re-exported from `lib/host/gc.ts`, where `tfo run` finds it too. */
+export { findGc } from "../../../lib/host/gc.ts";

@@ -92,6 +92,8 @@ async function fakeServer(
   };
 }
 
+const CONNECT_LATER = "Cannot connect yet; the first export connects again";
+
 function statusError(code: number, details: string, retryDelayMs?: number): Answer {
   return {
     error: retryDelayMs === undefined
@@ -235,6 +237,33 @@ Deno.test("otlp exporter treats an unreachable server as retryable UNAVAILABLE",
   await exporter.shutdown();
   assert.equal(error.permanent, false);
   assert.match(error.message, /UNAVAILABLE/);
+});
+
+Deno.test("otlp exporter opens its connection at start, before the first export", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const { exporter } = await started({
+    endpoint: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+  });
+  const timer = Promise.withResolvers<"not connected">();
+  const id = setTimeout(() => timer.resolve("not connected"), 5000);
+  const conn = await Promise.race([accepted, timer.promise]);
+  clearTimeout(id);
+  await exporter.shutdown();
+  listener.close();
+  assert.notEqual(conn, "not connected", "a connection came with no export sent");
+  if (conn !== "not connected") conn.close();
+});
+
+Deno.test("otlp exporter starts when its endpoint is not up yet and says so at debug level", async () => {
+  const { exporter, lines } = await started({ endpoint: `127.0.0.1:${closedPort()}` });
+  for (let i = 0; i < 100 && !lines.some((l) => l.msg === CONNECT_LATER); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await exporter.shutdown();
+  const line = lines.find((l) => l.msg === CONNECT_LATER);
+  assert.equal(line?.level, "debug");
+  assert.equal(lines.filter((l) => l.level === "warn" || l.level === "error").length, 0);
 });
 
 /** A bare HTTP/2 server (tfo's h2 layer) speaking just enough gRPC to show what arrives. */
