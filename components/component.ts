@@ -52,6 +52,12 @@ export interface CreateSettings<C> {
   /** A meter whose series carry the component's label. */
   readonly meter: Meter;
   readonly buildInfo: BuildInfo;
+  /**
+   * True when other workers of this process run the same component on the same ports
+   * (`service.workers` above 1): listeners must set `SO_REUSEPORT` (`Deno.listen({ reusePort })`)
+   * so the kernel spreads connections over them. @default false
+   */
+  readonly sharePorts?: boolean;
 }
 
 /** Stability per supported signal; a signal left out is not supported. */
@@ -64,7 +70,27 @@ interface FactoryBase<C> {
   readonly aliases?: readonly string[];
   /** The config schema: defaults are the documented defaults; unknown keys are rejected. */
   readonly configSchema: z.ZodType<C>;
+  /**
+   * How the component runs when `service.workers` is above 1 (see {@linkcode Placement}). An
+   * exporter with a persistent queue (`sending_queue.storage`) is always placed `"single"`: one
+   * writer per queue.
+   * @default "single" for receivers and extensions, "stateless" for the other kinds
+   */
+  readonly placement?: Placement;
 }
+
+/**
+ * How a component runs in a service of several workers (`service.workers`):
+ * - `"stateless"`: one instance per worker; it keeps no state across requests that another
+ *   worker's instance would need (OTLP push receivers, most processors and exporters).
+ * - `"single"`: exactly one instance, in the primary worker; the other workers hand it their data
+ *   (pull receivers, the prometheus exporter, extensions, exporters with a persistent queue).
+ * - `{ sharded: key }`: related data must meet in one instance (tail sampling by `trace_id`, span
+ *   metrics by `service`). Placed as `"single"` until the runtime routes by key.
+ *
+ * An author only declares; `pipelines/placement.ts` places the instances.
+ */
+export type Placement = "stateless" | "single" | { readonly sharded: "trace_id" | "service" };
 
 /** A receiver instance: its lifecycle. Data goes to the consumers it was created with. */
 export type Receiver = Component;

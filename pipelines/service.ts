@@ -34,6 +34,8 @@ export interface ServiceOptions {
    * abandoned. @default the config's `service.shutdown_timeout`, else 30000
    */
   readonly shutdownTimeoutMs?: number;
+  /** Other workers run the same receivers on the same ports (`service.workers`). @default false */
+  readonly sharePorts?: boolean;
 }
 
 /** A running (or startable) graph of components. */
@@ -118,6 +120,7 @@ export class Service {
       registry: this.registry,
       buildInfo: this.#options.buildInfo,
       edges: this.#edges,
+      ...(this.#options.sharePorts === true ? { sharePorts: true } : {}),
     };
   }
 

@@ -551,6 +551,8 @@ export const servicegraphFactory: ConnectorFactory<ServicegraphConfig> = {
   kind: "connector",
   type: "servicegraph",
   configSchema: servicegraphConfigSchema,
+  // Client and server spans of a call must meet in one instance.
+  placement: { sharded: "trace_id" },
   routes: { traces: { metrics: "alpha" } },
   create(settings, _inputs, next): Connector {
     const out = next.metrics;

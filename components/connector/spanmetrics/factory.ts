@@ -526,6 +526,8 @@ export const spanmetricsFactory: ConnectorFactory<SpanmetricsConfig> = {
   type: "span_metrics",
   aliases: ["spanmetrics"],
   configSchema: spanmetricsConfigSchema,
+  // A series is summed in one instance.
+  placement: { sharded: "service" },
   routes: { traces: { metrics: "alpha" } },
   create(settings, _inputs, next): Connector {
     const out = next.metrics;

@@ -137,6 +137,8 @@ export const tailSamplingFactory: ProcessorFactory<TailSamplingConfig> = {
   kind: "processor",
   type: "tail_sampling",
   configSchema: tailSamplingConfigSchema,
+  // A trace's spans must meet in one instance to be decided together.
+  placement: { sharded: "trace_id" },
   signals: { traces: "beta" },
   create: <S extends Signal>(
     settings: Parameters<ProcessorFactory<TailSamplingConfig>["create"]>[0],
