@@ -43,6 +43,8 @@ interface Slot {
   stopped: PromiseWithResolvers<boolean> | undefined;
   reloads: Map<number, PromiseWithResolvers<boolean>>;
   failures: number;
+  /** Requests it forwarded to the primary, over all its lives. */
+  forwarded: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -66,6 +68,7 @@ export class WorkerPool {
         stopped: undefined,
         reloads: new Map(),
         failures: 0,
+        forwarded: 0,
         timer: undefined,
       });
     }
@@ -74,6 +77,11 @@ export class WorkerPool {
   /** How many times a dead worker was restarted. */
   get restarts(): number {
     return this.#restarts;
+  }
+
+  /** How many requests worker `index` forwarded to the primary so far. */
+  forwardedFrom(index: number): number {
+    return this.#slots.find((s) => s.index === index)?.forwarded ?? 0;
   }
 
   /** How many workers are running (not counting the primary). */
@@ -193,6 +201,7 @@ export class WorkerPool {
     const key = `worker-${slot.index}`;
     switch (message.t) {
       case "push":
+        slot.forwarded++;
         void this.#options.hub.deliver(message).then((ack) => {
           // A worker restarted meanwhile has other requests: the answer is for nobody.
           if (slot.worker === worker) this.#send(slot, ack);
