@@ -489,6 +489,7 @@ async function runCommand(
       }
       onWorkers?.(pool);
     }
+    if (hub !== undefined) logger.info("Every worker is ready", { workers: workerCount });
     let lastLayers: readonly ConfigLayer[] = [];
     reloader = new Reloader({
       service,

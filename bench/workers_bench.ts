@@ -153,7 +153,10 @@ async function oneRun(
       "--items",
       String(o.items),
     ]);
-    const result = gen.nextLine((l) => l.startsWith("{"), (o.warmupS + o.durationS) * 1000 + 60_000);
+    const result = gen.nextLine(
+      (l) => l.startsWith("{"),
+      (o.warmupS + o.durationS) * 1000 + 60_000,
+    );
     result.catch(() => {});
     await gen.nextLine((l) => l === "start", 30_000);
     await sleep(o.warmupS * 1000);
