@@ -414,3 +414,91 @@ service:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+function traceJson(traceByte: number, spanByte: number): Uint8Array {
+  const hex = (b: number, n: number) => b.toString(16).padStart(2, "0").repeat(n);
+  return enc.encode(JSON.stringify({
+    resourceSpans: [{
+      resource: { attributes: [{ key: "service.name", value: { stringValue: "svc" } }] },
+      scopeSpans: [{
+        spans: [{
+          traceId: hex(traceByte, 16),
+          spanId: hex(spanByte, 8),
+          name: `t${traceByte}-s${spanByte}`,
+          startTimeUnixNano: "1700000000000000000",
+          endTimeUnixNano: "1700000000100000000",
+        }],
+      }],
+    }],
+  }));
+}
+
+/**
+ * Spans a `span_count >= 2` tail sampler keeps with `workers`: 10 traces of two spans, each span
+ * sent on a connection of its own (so with 2 workers the two halves of a trace mostly reach
+ * different workers), and 10 traces of one span.
+ */
+async function tailSampled(workers: number): Promise<number> {
+  const sink = startSink();
+  const http = freePort();
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/c.yaml`,
+    `
+receivers:
+  otlp: {protocols: {http: {endpoint: "127.0.0.1:${http}"}}}
+processors:
+  tail_sampling:
+    decision_wait: 1s
+    policies: [{name: two, type: span_count, span_count: {min_spans: 2}}]
+exporters:
+  otlp_http: {endpoint: "http://127.0.0.1:${sink.port}", compression: none}
+service:
+  workers: ${workers}
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [otlp], processors: [tail_sampling], exporters: [otlp_http]}
+`,
+  );
+  const stop = Promise.withResolvers<void>();
+  const ready = Promise.withResolvers<void>();
+  const lines: string[] = [];
+  const running = main(["run", "--config", `${dir}/c.yaml`], {
+    io: { out: (t) => lines.push(t), err: (t) => lines.push(t) },
+    stop: stop.promise,
+    onWorkers: () => ready.resolve(),
+  });
+  try {
+    if (workers > 1) await ready.promise;
+    await waitFor("the port", async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: http })).close();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+    for (let t = 1; t <= 10; t++) {
+      assert.equal(await postFresh(http, "traces", traceJson(t, 1)), 200);
+      assert.equal(await postFresh(http, "traces", traceJson(t, 2)), 200);
+    }
+    for (let t = 11; t <= 20; t++) {
+      assert.equal(await postFresh(http, "traces", traceJson(t, 1)), 200);
+    }
+    // decision_wait is 1 s: every decision is made and exported after 3 s.
+    await new Promise((r) => setTimeout(r, 3000));
+    return sink.state.spans;
+  } finally {
+    stop.resolve();
+    assert.equal(await running, 0, lines.join("\n"));
+    await sink.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("workers: tail sampling decides the same with 2 workers as with 1 (spans of a trace meet in one instance)", async () => {
+  const one = await tailSampled(1);
+  const two = await tailSampled(2);
+  assert.equal(one, 20, "the 10 two-span traces, whole");
+  assert.equal(two, one);
+});
