@@ -22,7 +22,13 @@ import { renderTop, type Snapshot, snapshotOf, topRows } from "./lib/telemetry/t
 import { Service, StartError } from "./pipelines/service.ts";
 import { splitForWorkers } from "./pipelines/placement.ts";
 import { WorkerPool } from "./pipelines/supervisor.ts";
-import { createOutbox, WorkerHub } from "./pipelines/worker_link.ts";
+import {
+  ackError,
+  createOutbox,
+  createShardRouter,
+  pushMessage,
+  WorkerHub,
+} from "./pipelines/worker_link.ts";
 import { failureDiagnostics } from "./pipelines/failure_position.ts";
 import { errorMessage } from "./lib/consumer/consumer.ts";
 import { createLogger, type Logger } from "./lib/telemetry/logger.ts";
@@ -380,11 +386,27 @@ async function runCommand(
   // per forwarded pipeline; the pool runs the stateless part in the other workers.
   const workerCount = config.service.workers ?? 1;
   const hub = workerCount > 1 ? new WorkerHub() : undefined;
-  const primaryOf = (c: ResolvedConfig): ResolvedConfig =>
-    hub === undefined ? c : splitForWorkers(c, { inbox: hub.inbox, outbox: NO_OUTBOX }).primary;
   let pool: WorkerPool | undefined;
-  if (hub !== undefined) {
-    const split = splitForWorkers(config, { inbox: hub.inbox, outbox: NO_OUTBOX });
+  // The primary's shard routers hand other workers their shards through the pool.
+  const shard = hub === undefined ? undefined : createShardRouter({
+    index: 0,
+    count: workerCount,
+    hub,
+    send: async (target, pipeline, signal, bytes, client) => {
+      const ack = pool === undefined
+        ? { t: "ack" as const, id: 0, error: { message: "No workers", permanent: false } }
+        : await pool.deliverTo(target, pushMessage(0, target, pipeline, signal, bytes, client));
+      const error = ackError(ack);
+      if (error !== undefined) throw error;
+    },
+  });
+  const links = hub === undefined || shard === undefined
+    ? undefined
+    : { inbox: hub.inbox, outbox: NO_OUTBOX, shard };
+  const primaryOf = (c: ResolvedConfig): ResolvedConfig =>
+    links === undefined ? c : splitForWorkers(c, links).primary;
+  if (links !== undefined) {
+    const split = splitForWorkers(config, links);
     config = split.primary;
     if (split.worker === undefined) {
       logger.warn(
@@ -396,7 +418,7 @@ async function runCommand(
       pool = new WorkerPool({
         count: workerCount,
         sources: sourcesOf(parsed),
-        hub,
+        hub: hub!, // defined whenever links are
         registry,
         logger,
         version: VERSION,
@@ -408,6 +430,7 @@ async function runCommand(
         workers: workerCount,
         replicated: split.replicated.join(","),
         forwarded: split.forwarded.join(","),
+        sharded: split.sharded.join(","),
       });
     }
   }

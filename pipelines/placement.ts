@@ -16,23 +16,36 @@
  *   link receiver (`tfo_worker_inbox/<pipeline>`) feeds the pipeline's processors. A refusal there
  *   travels back, so backpressure and acknowledgement hold across workers.
  *
- * Sharded components (`{ sharded: key }`) are placed as `single` for now: correct (one instance
- * sees all the data) but not spread.
+ * - a pipeline with a sharded component (`{ sharded: key }`: tail sampling by trace ID, span
+ *   metrics by service), all its other stages stateless, runs in every worker behind a *shard
+ *   router* (`tfo_worker_shard/<pipeline>`): each worker's receivers feed its router, which splits
+ *   every request by the key on the encoded bytes (`lib/placement/shard_split.ts`) and hands shard
+ *   `j` to worker `j`'s link receiver, so related data meets in one instance whichever worker took
+ *   it. Without a router factory (or when the key does not fit the signal) it is forwarded, as a
+ *   single component.
  *
  * @module
  */
 import type { ExporterFactory, Placement, ReceiverFactory } from "../components/component.ts";
 import type { ComponentConfig, PipelineConfig, ResolvedConfig } from "./config.ts";
 import { mentionsAny } from "./graph.ts";
+import type { ShardKey } from "../lib/placement/shard_split.ts";
 
 /** The type of the link receiver the primary runs for each forwarded pipeline. */
 export const INBOX_TYPE = "tfo_worker_inbox";
 /** The type of the link exporter the other workers run for each forwarded pipeline. */
 export const OUTBOX_TYPE = "tfo_worker_outbox";
+/** The type of the exporter that splits a sharded pipeline's requests over the workers. */
+export const SHARD_TYPE = "tfo_worker_shard";
 
 /** The config of a link component: the pipeline it links. */
 export interface LinkConfig {
   readonly pipeline: string;
+}
+
+/** The config of a shard router: the pipeline it feeds and the key it splits by. */
+export interface ShardConfig extends LinkConfig {
+  readonly key: ShardKey;
 }
 
 /** The link factories a split wires in. */
@@ -41,6 +54,8 @@ export interface WorkerLinks {
   readonly inbox?: ReceiverFactory<LinkConfig>;
   /** Makes the other workers' link exporters. */
   readonly outbox?: ExporterFactory<LinkConfig>;
+  /** Makes the shard routers of sharded pipelines; without it sharded ones are placed single. */
+  readonly shard?: ExporterFactory<ShardConfig>;
 }
 
 /** What {@linkcode splitForWorkers} decided. */
@@ -53,6 +68,11 @@ export interface WorkerSplit {
   readonly replicated: readonly string[];
   /** Pipelines whose data the other workers hand to the primary. */
   readonly forwarded: readonly string[];
+  /**
+   * Pipelines with a sharded component: every worker runs them, fed with the shards of every
+   * worker's requests (split by the component's key), so related data meets in one instance.
+   */
+  readonly sharded: readonly string[];
 }
 
 /**
@@ -86,7 +106,8 @@ export function outboxId(pipeline: string): string {
 
 /** True for the ID of a link component, whose self metrics are not the user's. */
 export function isLinkId(id: string): boolean {
-  return id.startsWith(`${INBOX_TYPE}/`) || id.startsWith(`${OUTBOX_TYPE}/`);
+  return id.startsWith(`${INBOX_TYPE}/`) || id.startsWith(`${OUTBOX_TYPE}/`) ||
+    id.startsWith(`${SHARD_TYPE}/`) || id.includes(`/${SHARD_TYPE}_`);
 }
 
 /**
@@ -101,26 +122,48 @@ export function splitForWorkers(config: ResolvedConfig, links: WorkerLinks = {})
   // where that extension is.
   const stateless = (c: ComponentConfig | undefined): boolean =>
     c !== undefined && placementOf(c) === "stateless" && !mentionsAny(c.config, singleExtensions);
+  const keyOf = (c: ComponentConfig | undefined): ShardKey | undefined => {
+    if (c === undefined || mentionsAny(c.config, singleExtensions)) return undefined;
+    const placement = placementOf(c);
+    return typeof placement === "object" ? placement.sharded : undefined;
+  };
   const pipelines = [...config.service.pipelines.values()];
 
   const local = new Set<string>();
+  const shardKeys = new Map<string, ShardKey>();
   for (const p of pipelines) {
-    const processors = p.processors.every((id) => stateless(config.processors.get(id)));
-    const exporters = p.exporters.every((id) =>
-      stateless(config.exporters.get(id) ?? config.connectors.get(id))
-    );
-    if (processors && exporters) local.add(p.id);
+    const stages = [
+      ...p.processors.map((id) => config.processors.get(id)),
+      ...p.exporters.map((id) => config.exporters.get(id) ?? config.connectors.get(id)),
+    ];
+    if (stages.every(stateless)) {
+      local.add(p.id);
+      continue;
+    }
+    // Sharded: every stage stateless but sharded ones, all by one key the signal carries.
+    const keys = new Set(stages.map(keyOf).filter((k) => k !== undefined));
+    const [key] = keys;
+    if (
+      links.shard !== undefined && key !== undefined && keys.size === 1 &&
+      (key !== "trace_id" || p.signal === "traces") &&
+      stages.every((c) => stateless(c) || keyOf(c) !== undefined)
+    ) {
+      shardKeys.set(p.id, key);
+    }
   }
-  // A pipeline that feeds a connector runs whole only where every pipeline behind it does.
+  // A pipeline that feeds a connector runs in every worker only where every pipeline behind it
+  // does (whole, or sharded: its shard router runs in every worker).
+  const everywhere = (id: string) => local.has(id) || shardKeys.has(id);
   for (let changed = true; changed;) {
     changed = false;
     for (const p of pipelines) {
-      if (!local.has(p.id)) continue;
+      if (!everywhere(p.id)) continue;
       const behind = p.exporters.filter((id) => config.connectors.has(id)).flatMap((c) =>
         pipelines.filter((q) => q.receivers.includes(c))
       );
-      if (behind.some((q) => !local.has(q.id))) {
+      if (behind.some((q) => !everywhere(q.id))) {
         local.delete(p.id);
+        shardKeys.delete(p.id);
         changed = true;
       }
     }
@@ -138,7 +181,9 @@ export function splitForWorkers(config: ResolvedConfig, links: WorkerLinks = {})
         present.has(id) || stateless(config.receivers.get(id))
       );
       const push = receivers.filter((id) => config.receivers.has(id));
-      if (local.has(p.id) && receivers.length > 0) {
+      if (shardKeys.has(p.id)) {
+        for (const q of shardedPipelines(p, receivers)) kept.set(q.id, q);
+      } else if (local.has(p.id) && receivers.length > 0) {
         kept.set(p.id, { ...p, receivers });
       } else if (!local.has(p.id) && push.length > 0 && links.outbox !== undefined) {
         kept.set(p.id, {
@@ -164,25 +209,23 @@ export function splitForWorkers(config: ResolvedConfig, links: WorkerLinks = {})
   const pick = (from: Map<string, ComponentConfig>, ids: Set<string>) =>
     new Map([...from].filter(([id]) => ids.has(id)));
 
-  const primary = withInboxes(config, forwarded, links.inbox);
+  const primary = primaryConfig(config, forwarded, shardKeys, links);
+  const sharded = [...shardKeys.keys()];
   if (kept.size === 0) {
-    return { primary, worker: undefined, replicated: [], forwarded: [] };
+    return { primary, worker: undefined, replicated: [], forwarded: [], sharded: [] };
   }
+  const receivers = pick(config.receivers, used("receivers"));
   const exporters = pick(config.exporters, used("exporters"));
-  for (const id of forwarded) {
-    exporters.set(outboxId(id), {
-      id: outboxId(id),
-      type: OUTBOX_TYPE,
-      kind: "exporter",
-      factory: links.outbox!,
-      config: { pipeline: id } satisfies LinkConfig,
-    });
+  for (const id of forwarded) exporters.set(outboxId(id), linkComponent(links, "outbox", id));
+  for (const [id, key] of shardKeys) {
+    receivers.set(inboxId(id), linkComponent(links, "inbox", id));
+    exporters.set(routerId(id), linkComponent(links, "shard", id, key));
   }
   const extensions = new Map(
     [...config.extensions].filter(([id]) => !singleExtensions.has(id)),
   );
   const worker: ResolvedConfig = {
-    receivers: pick(config.receivers, used("receivers")),
+    receivers,
     processors: pick(config.processors, used("processors")),
     exporters,
     connectors: pick(config.connectors, present),
@@ -201,29 +244,81 @@ export function splitForWorkers(config: ResolvedConfig, links: WorkerLinks = {})
   return {
     primary,
     worker,
-    replicated: [...kept.keys()].filter((id) => !forwarded.includes(id)),
+    replicated: [...kept.keys()].filter((id) =>
+      !forwarded.includes(id) && config.service.pipelines.has(id) && !shardKeys.has(id)
+    ),
     forwarded: [...forwarded],
+    sharded,
   };
 }
 
-function withInboxes(
+/** The ID of the shard router of a pipeline. */
+export function routerId(pipeline: string): string {
+  return `${SHARD_TYPE}/${pipeline}`;
+}
+
+/**
+ * A sharded pipeline as two: its receivers feed a shard router (in a pipeline of its own, left out
+ * without receivers), and a link receiver feeds its processors and exporters with the shards the
+ * routers of every worker send here.
+ */
+function shardedPipelines(p: PipelineConfig, receivers: readonly string[]): PipelineConfig[] {
+  const out: PipelineConfig[] = [{ ...p, receivers: [inboxId(p.id)] }];
+  if (receivers.length > 0) {
+    out.push({
+      id: `${p.signal}/${SHARD_TYPE}_${p.id}`,
+      signal: p.signal,
+      receivers: [...receivers],
+      processors: [],
+      exporters: [routerId(p.id)],
+    });
+  }
+  return out;
+}
+
+function linkComponent(
+  links: WorkerLinks,
+  which: "inbox" | "outbox" | "shard",
+  pipeline: string,
+  key?: ShardKey,
+): ComponentConfig {
+  const id = which === "inbox"
+    ? inboxId(pipeline)
+    : which === "outbox"
+    ? outboxId(pipeline)
+    : routerId(pipeline);
+  const factory = links[which];
+  if (factory === undefined) throw new Error(`No ${which} link factory for pipeline "${pipeline}"`);
+  return {
+    id,
+    type: factory.type,
+    kind: factory.kind,
+    factory,
+    config: key === undefined ? { pipeline } : { pipeline, key },
+  };
+}
+
+function primaryConfig(
   config: ResolvedConfig,
   forwarded: readonly string[],
-  inbox: ReceiverFactory<LinkConfig> | undefined,
+  shardKeys: ReadonlyMap<string, ShardKey>,
+  links: WorkerLinks,
 ): ResolvedConfig {
-  if (forwarded.length === 0 || inbox === undefined) return config;
+  if (forwarded.length === 0 && shardKeys.size === 0) return config;
   const receivers = new Map(config.receivers);
-  const pipelines = new Map(config.service.pipelines);
-  for (const id of forwarded) {
-    receivers.set(inboxId(id), {
-      id: inboxId(id),
-      type: INBOX_TYPE,
-      kind: "receiver",
-      factory: inbox,
-      config: { pipeline: id } satisfies LinkConfig,
-    });
-    const p = pipelines.get(id)!;
-    pipelines.set(id, { ...p, receivers: [...p.receivers, inboxId(id)] });
+  const exporters = new Map(config.exporters);
+  const pipelines = new Map<string, PipelineConfig>();
+  for (const p of config.service.pipelines.values()) {
+    if (forwarded.includes(p.id)) {
+      receivers.set(inboxId(p.id), linkComponent(links, "inbox", p.id));
+      pipelines.set(p.id, { ...p, receivers: [...p.receivers, inboxId(p.id)] });
+    } else if (shardKeys.has(p.id)) {
+      receivers.set(inboxId(p.id), linkComponent(links, "inbox", p.id));
+      exporters.set(routerId(p.id), linkComponent(links, "shard", p.id, shardKeys.get(p.id)));
+      for (const q of shardedPipelines(p, p.receivers)) pipelines.set(q.id, q);
+    } else {
+      pipelines.set(p.id, p);
+    }
   }
-  return { ...config, receivers, service: { ...config.service, pipelines } };
+  return { ...config, receivers, exporters, service: { ...config.service, pipelines } };
 }

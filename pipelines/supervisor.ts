@@ -14,7 +14,13 @@
 import type { Logger } from "../lib/telemetry/logger.ts";
 import type { MetricRegistry } from "../lib/telemetry/metrics.ts";
 import type { ConfigSources } from "./config_sources.ts";
-import type { PrimaryMessage, WorkerHub, WorkerMessage } from "./worker_link.ts";
+import type {
+  AckMessage,
+  PrimaryMessage,
+  PushMessage,
+  WorkerHub,
+  WorkerMessage,
+} from "./worker_link.ts";
 
 /** Options of {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -45,6 +51,10 @@ interface Slot {
   failures: number;
   /** Requests it forwarded to the primary, over all its lives. */
   forwarded: number;
+  /** Shards the primary handed it, over all its lives. */
+  shards: number;
+  /** Shards sent to it, waiting for its answer, by message ID. */
+  answers: Map<number, (ack: AckMessage) => void>;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -55,6 +65,7 @@ export class WorkerPool {
   #sources: ConfigSources;
   #stopping = false;
   #seq = 0;
+  #pushes = 0;
   #restarts = 0;
 
   constructor(options: WorkerPoolOptions) {
@@ -69,6 +80,8 @@ export class WorkerPool {
         reloads: new Map(),
         failures: 0,
         forwarded: 0,
+        shards: 0,
+        answers: new Map(),
         timer: undefined,
       });
     }
@@ -82,6 +95,11 @@ export class WorkerPool {
   /** How many requests worker `index` forwarded to the primary so far. */
   forwardedFrom(index: number): number {
     return this.#slots.find((s) => s.index === index)?.forwarded ?? 0;
+  }
+
+  /** How many shards of sharded pipelines worker `index` was handed so far. */
+  shardsTo(index: number): number {
+    return this.#slots.find((s) => s.index === index)?.shards ?? 0;
   }
 
   /** How many workers are running (not counting the primary). */
@@ -148,6 +166,37 @@ export class WorkerPool {
     return (await Promise.all(results)).every(Boolean);
   }
 
+  /**
+   * Hands a shard to worker `target`'s link receiver (its bytes are transferred); resolves to its
+   * answer, a retryable refusal when that worker is not running.
+   */
+  deliverTo(target: number, message: PushMessage): Promise<AckMessage> {
+    const slot = this.#slots.find((s) => s.index === target);
+    const worker = slot?.worker;
+    if (slot === undefined || worker === undefined) {
+      return Promise.resolve({
+        t: "ack",
+        id: message.id,
+        error: { message: `Worker ${target} is not running`, permanent: false, retryAfterMs: 1000 },
+      });
+    }
+    const id = ++this.#pushes;
+    slot.shards++;
+    const answer = Promise.withResolvers<AckMessage>();
+    slot.answers.set(id, answer.resolve);
+    try {
+      worker.postMessage({ ...message, id }, [message.bytes.buffer as ArrayBuffer]);
+    } catch (error) {
+      slot.answers.delete(id);
+      return Promise.resolve({
+        t: "ack",
+        id: message.id,
+        error: { message: `Cannot reach worker ${target}: ${error}`, permanent: false },
+      });
+    }
+    return answer.promise.then((ack) => ({ ...ack, id: message.id }));
+  }
+
   /** Ends worker `index` at once, as if it had crashed (tests, and the restart path). */
   kill(index: number): void {
     const slot = this.#slots.find((s) => s.index === index);
@@ -200,12 +249,20 @@ export class WorkerPool {
     const message = event.data;
     const key = `worker-${slot.index}`;
     switch (message.t) {
+      case "ack": {
+        const answer = slot.answers.get(message.id);
+        slot.answers.delete(message.id);
+        answer?.(message);
+        return;
+      }
       case "push":
         slot.forwarded++;
-        void this.#options.hub.deliver(message).then((ack) => {
-          // A worker restarted meanwhile has other requests: the answer is for nobody.
-          if (slot.worker === worker) this.#send(slot, ack);
-        });
+        void (message.target === 0
+          ? this.#options.hub.deliver(message)
+          : this.deliverTo(message.target, message)).then((ack) => {
+            // A worker restarted meanwhile has other requests: the answer is for nobody.
+            if (slot.worker === worker) this.#send(slot, ack);
+          });
         return;
       case "metrics":
         this.#options.registry.setRemote(key, message.snapshot);
@@ -243,6 +300,14 @@ export class WorkerPool {
     for (const pending of slot.reloads.values()) pending.resolve(false);
     slot.reloads.clear();
     slot.stopped?.resolve(false);
+    for (const [id, answer] of slot.answers) {
+      answer({
+        t: "ack",
+        id,
+        error: { message: `Worker ${slot.index} stopped`, permanent: false },
+      });
+    }
+    slot.answers.clear();
     if (this.#stopping) return;
     slot.failures++;
     const first = this.#options.restartDelayMs ?? 200;

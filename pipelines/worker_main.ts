@@ -21,7 +21,15 @@ import { formatDiagnostic, type ResolvedConfig } from "./config.ts";
 import { type ConfigSources, resolveSources } from "./config_sources.ts";
 import { isLinkId, splitForWorkers } from "./placement.ts";
 import { Service } from "./service.ts";
-import { createOutbox, type PrimaryMessage, WorkerHub, type WorkerMessage } from "./worker_link.ts";
+import {
+  createOutbox,
+  createShardRouter,
+  type PrimaryMessage,
+  WorkerHub,
+  type WorkerMessage,
+} from "./worker_link.ts";
+import type { ExporterFactory } from "../components/component.ts";
+import type { ShardConfig } from "./placement.ts";
 
 /** How often the worker's metrics are posted to the primary. */
 const METRICS_INTERVAL_MS = 1000;
@@ -31,8 +39,9 @@ function post(message: WorkerMessage, transfer: Transferable[] = []): void {
 }
 
 const outbox = createOutbox((message, transfer) => post(message, transfer));
-// The split needs both link factories; this worker only uses the outbox.
-const unusedHub = new WorkerHub();
+/** The link receivers of this worker's shards of sharded pipelines. */
+const hub = new WorkerHub();
+let shardRouter: ExporterFactory<ShardConfig> | undefined;
 const registry = new MetricRegistry();
 let service: Service | undefined;
 let logger: Logger | undefined;
@@ -55,13 +64,29 @@ async function workerConfig(sources: ConfigSources): Promise<ResolvedConfig> {
     const errors = diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic);
     throw new Error(`Invalid config: ${errors.join("; ")}`);
   }
-  const { worker } = splitForWorkers(config, { inbox: unusedHub.inbox, outbox: outbox.factory });
+  const { worker } = splitForWorkers(config, {
+    inbox: hub.inbox,
+    outbox: outbox.factory,
+    ...(shardRouter === undefined ? {} : { shard: shardRouter }),
+  });
   if (worker === undefined) throw new Error("Nothing of the config runs in this worker");
   return worker;
 }
 
-async function init(index: number, sources: ConfigSources, version: string): Promise<void> {
+async function init(
+  index: number,
+  count: number,
+  sources: ConfigSources,
+  version: string,
+): Promise<void> {
   buildInfo = { command: "tfo", version };
+  shardRouter = createShardRouter({
+    index,
+    count,
+    hub,
+    send: (target, pipeline, signal, bytes, client) =>
+      outbox.sendTo(target, pipeline, signal, bytes, client),
+  });
   const config = await workerConfig(sources);
   const telemetry = config.service.telemetry;
   logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding })
@@ -93,8 +118,12 @@ self.onmessage = (event: MessageEvent<PrimaryMessage>) => {
     case "ack":
       outbox.settle(message);
       return;
+    case "push":
+      // A shard for this worker's instance of a sharded pipeline.
+      void hub.deliver(message).then((ack) => post(ack));
+      return;
     case "init":
-      init(message.index, message.sources, message.version).then(
+      init(message.index, message.count, message.sources, message.version).then(
         () => post({ t: "ready" }),
         (error) => post({ t: "failed", message: errorMessage(error) }),
       );

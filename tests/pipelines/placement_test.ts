@@ -5,11 +5,12 @@ import {
   inboxId,
   outboxId,
   placementOf,
+  routerId,
   splitForWorkers,
   type WorkerLinks,
 } from "../../pipelines/placement.ts";
 import { loadAndValidateConfig } from "../../pipelines/validate.ts";
-import { createOutbox, WorkerHub } from "../../pipelines/worker_link.ts";
+import { createOutbox, createShardRouter, WorkerHub } from "../../pipelines/worker_link.ts";
 
 async function resolve(text: string): Promise<ResolvedConfig> {
   const { config, diagnostics } = await loadAndValidateConfig(
@@ -21,7 +22,12 @@ async function resolve(text: string): Promise<ResolvedConfig> {
 }
 
 function links(): Required<WorkerLinks> {
-  return { inbox: new WorkerHub().inbox, outbox: createOutbox(() => {}).factory };
+  const hub = new WorkerHub();
+  return {
+    inbox: hub.inbox,
+    outbox: createOutbox(() => {}).factory,
+    shard: createShardRouter({ index: 0, count: 2, hub, send: () => Promise.resolve() }),
+  };
 }
 
 const BASE = `
@@ -66,7 +72,7 @@ service:
   assert.deepStrictEqual(placementOf(c.connectors.get("forward")!), "stateless");
 });
 
-Deno.test("placement: a stateless pipeline is replicated, others are forwarded to the primary", async () => {
+Deno.test("placement: a stateless pipeline is replicated, a sharded one split by key, others forwarded to the primary", async () => {
   const c = await resolve(
     BASE + `
 service:
@@ -80,24 +86,54 @@ service:
   );
   const split = splitForWorkers(c, links());
   assert.deepStrictEqual(split.replicated, ["logs"]);
-  assert.deepStrictEqual(split.forwarded, ["traces", "traces/disk", "metrics"]);
+  assert.deepStrictEqual(split.forwarded, ["traces/disk", "metrics"]);
+  assert.deepStrictEqual(split.sharded, ["traces"]);
   const w = split.worker!;
-  // The worker runs only the push receiver, the stateless pipeline whole, and link exporters.
-  assert.deepStrictEqual([...w.receivers.keys()], ["otlp"]);
-  assert.deepStrictEqual([...w.processors.keys()], ["batch"]);
+  // The worker runs the push receiver, the link receiver of its shard, the stateless pipeline
+  // whole, the sharded one behind its router, and link exporters for the forwarded ones.
+  assert.deepStrictEqual([...w.receivers.keys()], ["otlp", inboxId("traces")]);
+  assert.deepStrictEqual([...w.processors.keys()], ["batch", "transform", "tail_sampling"]);
   assert.deepStrictEqual(
     [...w.exporters.keys()].sort(),
-    ["otlp_http", outboxId("metrics"), outboxId("traces"), outboxId("traces/disk")].sort(),
+    [
+      "debug",
+      "otlp_http",
+      outboxId("metrics"),
+      outboxId("traces/disk"),
+      routerId("traces"),
+    ].sort(),
   );
-  assert.deepStrictEqual(w.service.pipelines.get("traces")!.processors, []);
+  assert.deepStrictEqual(w.service.pipelines.get("traces"), {
+    id: "traces",
+    signal: "traces",
+    receivers: [inboxId("traces")],
+    processors: ["transform", "tail_sampling"],
+    exporters: ["debug"],
+  });
+  assert.deepStrictEqual(w.service.pipelines.get("traces/tfo_worker_shard_traces"), {
+    id: "traces/tfo_worker_shard_traces",
+    signal: "traces",
+    receivers: ["otlp"],
+    processors: [],
+    exporters: [routerId("traces")],
+  });
+  assert.deepStrictEqual(w.service.pipelines.get("traces/disk")!.processors, []);
   assert.deepStrictEqual(w.service.pipelines.get("metrics")!.receivers, ["otlp"]);
   // No extension that holds state, no port of its own for the metrics.
   assert.deepStrictEqual([...w.extensions.keys()], []);
   assert.deepStrictEqual(w.service.extensions, []);
   assert.deepStrictEqual(w.service.telemetry.metrics.readers, []);
-  // The primary runs everything, plus a link receiver per forwarded pipeline.
+  // The primary runs everything, plus a link receiver per forwarded pipeline and its shard.
   const p = split.primary;
-  assert.deepStrictEqual(p.service.pipelines.get("traces")!.receivers, ["otlp", inboxId("traces")]);
+  assert.deepStrictEqual(p.service.pipelines.get("traces/disk")!.receivers, [
+    "otlp",
+    inboxId("traces/disk"),
+  ]);
+  assert.deepStrictEqual(p.service.pipelines.get("traces")!.receivers, [inboxId("traces")]);
+  assert.deepStrictEqual(
+    p.service.pipelines.get("traces/tfo_worker_shard_traces")!.receivers,
+    ["otlp"],
+  );
   assert.deepStrictEqual(p.service.pipelines.get("logs")!.receivers, ["otlp"]);
   assert.deepStrictEqual(p.service.pipelines.get("metrics")!.receivers, [
     "host_metrics",
@@ -105,6 +141,20 @@ service:
     inboxId("metrics"),
   ]);
   assert(p.receivers.has("host_metrics") && p.exporters.has("prometheus"));
+});
+
+Deno.test("placement: without a shard router, sharded components are placed single", async () => {
+  const c = await resolve(
+    BASE + `
+service:
+  pipelines:
+    traces: {receivers: [otlp], processors: [tail_sampling], exporters: [debug]}
+`,
+  );
+  const { shard: _, ...noShard } = links();
+  const split = splitForWorkers(c, noShard);
+  assert.deepStrictEqual(split.sharded, []);
+  assert.deepStrictEqual(split.forwarded, ["traces"]);
 });
 
 Deno.test("placement: connectors replicate only when every pipeline behind them does", async () => {
@@ -119,11 +169,14 @@ service:
 `,
   );
   const split = splitForWorkers(c, links());
-  assert.deepStrictEqual(split.replicated, ["traces/in", "traces/out"]);
-  assert.deepStrictEqual(split.forwarded, ["traces/metered"]);
+  assert.deepStrictEqual(split.replicated, ["traces/in", "traces/out", "metrics"]);
+  assert.deepStrictEqual(split.forwarded, []);
+  // span_metrics by service: each worker's instance gets whole services, and its series go on
+  // through the metrics pipeline of the same worker.
+  assert.deepStrictEqual(split.sharded, ["traces/metered"]);
   const w = split.worker!;
-  assert.deepStrictEqual([...w.connectors.keys()], ["forward"]);
-  assert(!w.service.pipelines.has("metrics"), "fed only by the sharded connector");
+  assert.deepStrictEqual([...w.connectors.keys()].sort(), ["forward", "spanmetrics"]);
+  assert.deepStrictEqual(w.service.pipelines.get("metrics")!.receivers, ["spanmetrics"]);
 });
 
 Deno.test("placement: a config of pull receivers only gives the other workers nothing", async () => {

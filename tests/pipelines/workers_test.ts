@@ -438,7 +438,7 @@ function traceJson(traceByte: number, spanByte: number): Uint8Array {
  * sent on a connection of its own (so with 2 workers the two halves of a trace mostly reach
  * different workers), and 10 traces of one span.
  */
-async function tailSampled(workers: number): Promise<number> {
+async function tailSampled(workers: number): Promise<{ spans: number; pool?: WorkerPool }> {
   const sink = startSink();
   const http = freePort();
   const dir = await Deno.makeTempDir();
@@ -461,15 +461,15 @@ service:
 `,
   );
   const stop = Promise.withResolvers<void>();
-  const ready = Promise.withResolvers<void>();
+  const ready = Promise.withResolvers<WorkerPool>();
   const lines: string[] = [];
   const running = main(["run", "--config", `${dir}/c.yaml`], {
     io: { out: (t) => lines.push(t), err: (t) => lines.push(t) },
     stop: stop.promise,
-    onWorkers: () => ready.resolve(),
+    onWorkers: (pool) => ready.resolve(pool),
   });
   try {
-    if (workers > 1) await ready.promise;
+    const pool = workers > 1 ? await ready.promise : undefined;
     await waitFor("the port", async () => {
       try {
         (await Deno.connect({ hostname: "127.0.0.1", port: http })).close();
@@ -487,7 +487,7 @@ service:
     }
     // decision_wait is 1 s: every decision is made and exported after 3 s.
     await new Promise((r) => setTimeout(r, 3000));
-    return sink.state.spans;
+    return { spans: sink.state.spans, ...(pool === undefined ? {} : { pool }) };
   } finally {
     stop.resolve();
     assert.equal(await running, 0, lines.join("\n"));
@@ -496,9 +496,12 @@ service:
   }
 }
 
-Deno.test("workers: tail sampling decides the same with 2 workers as with 1 (spans of a trace meet in one instance)", async () => {
+Deno.test("workers: sharded tail sampling decides the same with 2 workers as with 1 (a trace's spans meet in one instance)", async () => {
   const one = await tailSampled(1);
   const two = await tailSampled(2);
-  assert.equal(one, 20, "the 10 two-span traces, whole");
-  assert.equal(two, one);
+  assert.equal(one.spans, 20, "the 10 two-span traces, whole");
+  assert.equal(two.spans, one.spans);
+  // Both instances decided: shards went each way.
+  assert(two.pool!.shardsTo(1) > 0, "the primary handed worker 1 its shards");
+  assert(two.pool!.forwardedFrom(1) > 0, "worker 1 handed the primary its shards");
 });
