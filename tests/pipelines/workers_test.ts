@@ -505,3 +505,107 @@ Deno.test("workers: sharded tail sampling decides the same with 2 workers as wit
   assert(two.pool!.shardsTo(1) > 0, "the primary handed worker 1 its shards");
   assert(two.pool!.forwardedFrom(1) > 0, "worker 1 handed the primary its shards");
 });
+
+function serviceSpanJson(service: string, traceByte: number): Uint8Array {
+  const hex = (b: number, n: number) => b.toString(16).padStart(2, "0").repeat(n);
+  return enc.encode(JSON.stringify({
+    resourceSpans: [{
+      resource: { attributes: [{ key: "service.name", value: { stringValue: service } }] },
+      scopeSpans: [{
+        spans: [{
+          traceId: hex(traceByte, 16),
+          spanId: hex(traceByte, 8),
+          name: "op",
+          kind: 2,
+          startTimeUnixNano: "1700000000000000000",
+          endTimeUnixNano: "1700000000100000000",
+        }],
+      }],
+    }],
+  }));
+}
+
+/**
+ * The last `calls` value span_metrics exported per service with `workers`, for 4 services of 6
+ * spans each, every span on a connection of its own.
+ */
+async function spanMetricsCalls(workers: number): Promise<Record<string, number>> {
+  const last: Record<string, number> = {};
+  const sink = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const data = OTLP_SIGNALS.metrics.proto.decode(new Uint8Array(await req.arrayBuffer()));
+    for (const rm of data.resourceMetrics) {
+      const resourceService = rm.resource.attributes.find((a) => a.key === "service.name");
+      for (const sm of rm.scopeMetrics) {
+        for (const m of sm.metrics) {
+          const sum = m.data;
+          if (!m.name.endsWith("calls") || sum?.type !== "sum") continue;
+          for (const dp of sum.dataPoints) {
+            const attr = dp.attributes.find((a) => a.key === "service.name") ?? resourceService;
+            const service = typeof attr?.value === "string" ? attr.value : "?";
+            last[service] = Number(dp.value);
+          }
+        }
+      }
+    }
+    return new Response(new Uint8Array(0), {
+      headers: { "content-type": "application/x-protobuf" },
+    });
+  });
+  const http = freePort();
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/c.yaml`,
+    `
+receivers:
+  otlp: {protocols: {http: {endpoint: "127.0.0.1:${http}"}}}
+connectors:
+  span_metrics: {metrics_flush_interval: 300ms}
+exporters:
+  otlp_http: {endpoint: "http://127.0.0.1:${sink.addr.port}", compression: none}
+service:
+  workers: ${workers}
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [span_metrics]}
+    metrics: {receivers: [span_metrics], exporters: [otlp_http]}
+`,
+  );
+  const stop = Promise.withResolvers<void>();
+  const ready = Promise.withResolvers<void>();
+  const lines: string[] = [];
+  const running = main(["run", "--config", `${dir}/c.yaml`], {
+    io: { out: (t) => lines.push(t), err: (t) => lines.push(t) },
+    stop: stop.promise,
+    onWorkers: () => ready.resolve(),
+  });
+  try {
+    if (workers > 1) await ready.promise;
+    await waitFor("the port", async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: http })).close();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+    let n = 1;
+    for (const service of ["a", "b", "c", "d"]) {
+      for (let i = 0; i < 6; i++) {
+        assert.equal(await postFresh(http, "traces", serviceSpanJson(service, n++)), 200);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    return { ...last };
+  } finally {
+    stop.resolve();
+    assert.equal(await running, 0, lines.join("\n"));
+    await sink.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("workers: sharded span metrics give the same series with 2 workers as with 1 (a service's spans meet in one instance)", async () => {
+  const one = await spanMetricsCalls(1);
+  assert.deepStrictEqual(one, { a: 6, b: 6, c: 6, d: 6 });
+  assert.deepStrictEqual(await spanMetricsCalls(2), one);
+});
