@@ -3,7 +3,10 @@
  * other workers (`worker_main.ts`), feeds what they forward into the primary's pipelines
  * (`worker_link.ts`), sums their metrics into the primary's registry, passes reloads on, stops
  * them first on shutdown (their receivers stop, their pipelines drain, what they forward reaches
- * the primary, which stops last), and restarts a worker that dies.
+ * the primary, which stops last), and restarts a worker that dies. Shards of sharded pipelines
+ * travel through it: a worker's shard for another worker is relayed (its buffer transferred again,
+ * not copied), and the primary's own routers reach the workers with
+ * {@linkcode WorkerPool.deliverTo}; a shard for a worker that is not running is refused retryably.
  *
  * A worker that dies takes its connections with it: their clients see the connection close before
  * an answer, which OTLP clients retry; what it had already forwarded to the primary is delivered.
