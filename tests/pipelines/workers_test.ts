@@ -609,3 +609,67 @@ Deno.test("workers: sharded span metrics give the same series with 2 workers as 
   assert.deepStrictEqual(one, { a: 6, b: 6, c: 6, d: 6 });
   assert.deepStrictEqual(await spanMetricsCalls(2), one);
 });
+
+function tracesJson(first: number, count: number): Uint8Array {
+  const hex = (b: number, n: number) => b.toString(16).padStart(2, "0").repeat(n);
+  const spans = [];
+  for (let t = first; t < first + count; t++) {
+    spans.push({
+      traceId: hex(t, 16),
+      spanId: hex(t, 8),
+      name: `t${t}`,
+      startTimeUnixNano: "1700000000000000000",
+      endTimeUnixNano: "1700000000100000000",
+    });
+  }
+  return enc.encode(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }));
+}
+
+Deno.test("workers: while a shard's owner is down its requests are refused retryably (503), then taken again", async () => {
+  const sink = startSink();
+  const http = freePort();
+  const tfo = await runInProcess(`
+receivers:
+  otlp: {protocols: {http: {endpoint: "127.0.0.1:${http}"}}}
+processors:
+  tail_sampling:
+    decision_wait: 200ms
+    policies: [{name: all, type: always_sample}]
+exporters:
+  otlp_http: {endpoint: "http://127.0.0.1:${sink.port}", compression: none}
+service:
+  workers: 2
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [otlp], processors: [tail_sampling], exporters: [otlp_http]}
+`);
+  try {
+    tfo.pool.kill(1);
+    // Only the primary listens now; 16 traces in one request have a shard for worker 1 (all but
+    // with probability 2^-16), which nobody can take.
+    let refused = 0;
+    await waitFor("a retryable refusal", async () => {
+      try {
+        const status = await postFresh(http, "traces", tracesJson(1, 16));
+        assert(status === 503 || status === 200, `status ${status}`);
+        if (status === 503) refused++;
+      } catch {
+        // a connection the dead worker's listener had queued
+      }
+      return refused > 0 || undefined;
+    }, 5000);
+    await waitFor("the restart", () => tfo.pool.running === 1 || undefined);
+    // Once worker 1 is back the same request is taken whole.
+    await waitFor("acceptance after the restart", async () => {
+      try {
+        return (await postFresh(http, "traces", tracesJson(101, 16))) === 200 || undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    await waitFor("16 spans exported", () => sink.state.spans >= 16 || undefined);
+  } finally {
+    assert.equal(await tfo.stop(), 0);
+    await sink.close();
+  }
+});
