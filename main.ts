@@ -404,9 +404,9 @@ async function runCommand(
     ? undefined
     : { inbox: hub.inbox, outbox: NO_OUTBOX, shard };
   const primaryOf = (c: ResolvedConfig): ResolvedConfig =>
-    links === undefined ? c : splitForWorkers(c, links).primary;
+    links === undefined ? c : splitForWorkers(c, links, workerCount).primary;
   if (links !== undefined) {
-    const split = splitForWorkers(config, links);
+    const split = splitForWorkers(config, links, workerCount);
     config = split.primary;
     if (split.worker === undefined) {
       logger.warn(
@@ -510,6 +510,7 @@ async function runCommand(
         await service.shutdown();
         return 1;
       }
+      registry.setRefresher(() => pool!.refreshMetrics());
       onWorkers?.(pool);
     }
     if (hub !== undefined) logger.info("Every worker is ready", { workers: workerCount });

@@ -77,6 +77,12 @@ interface FactoryBase<C> {
    * @default "single" for receivers and extensions, "stateless" for the other kinds
    */
   readonly placement?: Placement;
+  /**
+   * For a sharded component: the config of one of `shards` instances, so that limits the user set
+   * for the component (`num_traces`, a memory budget) bound all its instances together.
+   * @default the config as is
+   */
+  shardConfig?(config: C, shards: number): C;
 }
 
 /**

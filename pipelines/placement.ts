@@ -114,7 +114,12 @@ export function isLinkId(id: string): boolean {
  * Splits `config` for a service of several workers (see the module doc). Pure: the same config
  * gives the same split.
  */
-export function splitForWorkers(config: ResolvedConfig, links: WorkerLinks = {}): WorkerSplit {
+export function splitForWorkers(
+  resolved: ResolvedConfig,
+  links: WorkerLinks = {},
+  count = 2,
+): WorkerSplit {
+  let config = resolved;
   const singleExtensions = new Set(
     [...config.extensions.values()].filter((e) => placementOf(e) !== "stateless").map((e) => e.id),
   );
@@ -168,6 +173,8 @@ export function splitForWorkers(config: ResolvedConfig, links: WorkerLinks = {})
       }
     }
   }
+
+  config = withShardConfigs(resolved, [...shardKeys.keys()], count);
 
   // Which connectors the worker runs depends on which pipelines it keeps, and back: grow both.
   let present = new Set<string>();
@@ -250,6 +257,39 @@ export function splitForWorkers(config: ResolvedConfig, links: WorkerLinks = {})
     forwarded: [...forwarded],
     sharded,
   };
+}
+
+/**
+ * `config` with the config of each sharded component of the `sharded` pipelines as one of `count`
+ * instances sees it (`Factory.shardConfig`). A sharded component placed single (its pipeline is
+ * forwarded) keeps its config: it is the only instance.
+ */
+function withShardConfigs(
+  config: ResolvedConfig,
+  sharded: readonly string[],
+  count: number,
+): ResolvedConfig {
+  const used = new Set(
+    sharded.flatMap((id) => {
+      const p = config.service.pipelines.get(id)!;
+      return [...p.processors, ...p.exporters];
+    }),
+  );
+  if (used.size === 0) return config;
+  const shard = (from: Map<string, ComponentConfig>) => {
+    let out: Map<string, ComponentConfig> | undefined;
+    for (const [id, c] of from) {
+      if (!used.has(id) || typeof placementOf(c) !== "object") continue;
+      if (c.factory.shardConfig === undefined) continue;
+      out ??= new Map(from);
+      out.set(id, { ...c, config: c.factory.shardConfig(c.config, count) });
+    }
+    return out ?? from;
+  };
+  const processors = shard(config.processors);
+  const connectors = shard(config.connectors);
+  if (processors === config.processors && connectors === config.connectors) return config;
+  return { ...config, processors, connectors };
 }
 
 /** The ID of the shard router of a pipeline. */

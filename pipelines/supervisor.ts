@@ -54,6 +54,8 @@ interface Slot {
   failures: number;
   /** Requests it forwarded to the primary, over all its lives. */
   forwarded: number;
+  /** Resolved by its next metrics snapshot. */
+  snapshotWaiters: Array<() => void>;
   /** Shards the primary handed it, over all its lives. */
   shards: number;
   /** Shards sent to it, waiting for its answer, by message ID. */
@@ -84,6 +86,7 @@ export class WorkerPool {
         failures: 0,
         forwarded: 0,
         shards: 0,
+        snapshotWaiters: [],
         answers: new Map(),
         timer: undefined,
       });
@@ -98,6 +101,24 @@ export class WorkerPool {
   /** How many requests worker `index` forwarded to the primary so far. */
   forwardedFrom(index: number): number {
     return this.#slots.find((s) => s.index === index)?.forwarded ?? 0;
+  }
+
+  /**
+   * Asks every running worker for its metrics now; resolves when all answered or after 500 ms
+   * (a worker that does not answer keeps its last snapshot in the sums).
+   */
+  refreshMetrics(): Promise<void> {
+    const answers = this.#slots.filter((s) => s.worker !== undefined).map((slot) => {
+      const answered = new Promise<void>((resolve) => slot.snapshotWaiters.push(resolve));
+      this.#send(slot, { t: "snapshot" });
+      return answered;
+    });
+    if (answers.length === 0) return Promise.resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, 500));
+    return Promise.race([Promise.all(answers).then(() => {}), timeout]).finally(() =>
+      clearTimeout(timer)
+    );
   }
 
   /** How many shards of sharded pipelines worker `index` was handed so far. */
@@ -267,9 +288,13 @@ export class WorkerPool {
             if (slot.worker === worker) this.#send(slot, ack);
           });
         return;
-      case "metrics":
+      case "metrics": {
         this.#options.registry.setRemote(key, message.snapshot);
+        const waiters = slot.snapshotWaiters;
+        slot.snapshotWaiters = [];
+        for (const resolve of waiters) resolve();
         return;
+      }
       case "ready":
         slot.failures = 0;
         slot.ready.resolve();
@@ -303,6 +328,8 @@ export class WorkerPool {
     for (const pending of slot.reloads.values()) pending.resolve(false);
     slot.reloads.clear();
     slot.stopped?.resolve(false);
+    for (const resolve of slot.snapshotWaiters) resolve();
+    slot.snapshotWaiters = [];
     for (const [id, answer] of slot.answers) {
       answer({
         t: "ack",

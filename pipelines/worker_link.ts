@@ -83,6 +83,7 @@ export type PrimaryMessage =
   | AckMessage
   | PushMessage
   | { readonly t: "reload"; readonly sources: ConfigSources; readonly seq: number }
+  | { readonly t: "snapshot" }
   | { readonly t: "stop" };
 
 /** What a worker sends the primary. */

@@ -58,6 +58,8 @@ function snapshot(): MetricSnapshot {
   return registry.snapshot(userSeries);
 }
 
+let workerCount = 2;
+
 async function workerConfig(sources: ConfigSources): Promise<ResolvedConfig> {
   const { config, diagnostics } = await resolveSources(sources, BUILTIN_COMPONENTS);
   if (config === undefined) {
@@ -68,7 +70,7 @@ async function workerConfig(sources: ConfigSources): Promise<ResolvedConfig> {
     inbox: hub.inbox,
     outbox: outbox.factory,
     ...(shardRouter === undefined ? {} : { shard: shardRouter }),
-  });
+  }, workerCount);
   if (worker === undefined) throw new Error("Nothing of the config runs in this worker");
   return worker;
 }
@@ -80,6 +82,7 @@ async function init(
   version: string,
 ): Promise<void> {
   buildInfo = { command: "tfo", version };
+  workerCount = count;
   shardRouter = createShardRouter({
     index,
     count,
@@ -117,6 +120,9 @@ self.onmessage = (event: MessageEvent<PrimaryMessage>) => {
   switch (message.t) {
     case "ack":
       outbox.settle(message);
+      return;
+    case "snapshot":
+      post({ t: "metrics", snapshot: snapshot() });
       return;
     case "push":
       // A shard for this worker's instance of a sharded pipeline.

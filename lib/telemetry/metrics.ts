@@ -242,6 +242,7 @@ export class MetricRegistry {
   #remotes = new Map<string, MetricSnapshot>();
   /** Counters and histograms of workers that are gone, so the sums never go down. */
   #retired: MetricSnapshot[] = [];
+  #refresher: (() => Promise<void>) | undefined;
 
   constructor(options: RegistryOptions = {}) {
     if (options.targetInfo !== undefined) {
@@ -370,6 +371,19 @@ export class MetricRegistry {
    */
   setRemote(key: string, snapshot: MetricSnapshot): void {
     this.#remotes.set(key, snapshot);
+  }
+
+  /**
+   * Sets what brings the remote snapshots up to date before a scrape (asks the other workers for
+   * theirs); `undefined` removes it.
+   */
+  setRefresher(refresh: (() => Promise<void>) | undefined): void {
+    this.#refresher = refresh;
+  }
+
+  /** Brings the remote snapshots up to date, when a refresher is set; else undefined. */
+  refresh(): Promise<void> | undefined {
+    return this.#refresher?.();
   }
 
   /**

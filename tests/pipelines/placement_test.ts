@@ -207,3 +207,26 @@ Deno.test("placement: service.workers takes a count or auto", async () => {
   assert.deepStrictEqual(bad.config, undefined);
   assert(bad.diagnostics.some((d) => d.path === "service.workers"));
 });
+
+Deno.test("placement: a sharded component's limits are split over its instances, not when it runs single", async () => {
+  const c = await resolve(
+    BASE.replace(
+      "  batch: {}\n",
+      "  batch: {}\n  tail_sampling/disk: {num_traces: 1000, policies: [{name: all, type: always_sample}]}\n",
+    ) + `
+service:
+  extensions: [file_storage]
+  pipelines:
+    traces: {receivers: [otlp], processors: [tail_sampling], exporters: [debug]}
+    traces/disk: {receivers: [otlp], processors: [tail_sampling/disk], exporters: [otlp_http/disk]}
+`,
+  );
+  const split = splitForWorkers(c, links(), 4);
+  assert.deepStrictEqual(split.sharded, ["traces"]);
+  assert.deepStrictEqual(split.forwarded, ["traces/disk"]);
+  const numTraces = (cfg: ResolvedConfig, id: string) =>
+    (cfg.processors.get(id)!.config as { num_traces: number }).num_traces;
+  assert.equal(numTraces(split.worker!, "tail_sampling"), 12_500, "50000 over 4 instances");
+  assert.equal(numTraces(split.primary, "tail_sampling"), 12_500);
+  assert.equal(numTraces(split.primary, "tail_sampling/disk"), 1000, "the only instance");
+});
