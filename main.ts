@@ -11,6 +11,7 @@ import defaultConfigText from "./examples/agent.yaml" with { type: "text" };
 import denoJson from "./deno.json" with { type: "json" };
 import { formatDiagnostic, loadConfig, type ResolvedConfig } from "./pipelines/config.ts";
 import { validateWith } from "./pipelines/validate.ts";
+import { type ConfigSources, resolveSources } from "./pipelines/config_sources.ts";
 import { loadAll } from "./pipelines/factories.ts";
 import { type ConfigLayer, Reloader } from "./pipelines/reload.ts";
 import { formatConverted } from "./pipelines/tfo_agent/convert.ts";
@@ -19,6 +20,15 @@ import { parseDuration } from "./lib/config/schema.ts";
 import { formatOfContentType, parseExposition } from "./lib/prometheus/parse.ts";
 import { renderTop, type Snapshot, snapshotOf, topRows } from "./lib/telemetry/top.ts";
 import { Service, StartError } from "./pipelines/service.ts";
+import { splitForWorkers } from "./pipelines/placement.ts";
+import { WorkerPool } from "./pipelines/supervisor.ts";
+import {
+  ackError,
+  createOutbox,
+  createShardRouter,
+  pushMessage,
+  WorkerHub,
+} from "./pipelines/worker_link.ts";
 import { failureDiagnostics } from "./pipelines/failure_position.ts";
 import { errorMessage } from "./lib/consumer/consumer.ts";
 import { createLogger, type Logger } from "./lib/telemetry/logger.ts";
@@ -52,6 +62,8 @@ export interface MainOptions {
   io?: CliIo;
   /** Resolves to stop `run` (tests); SIGINT and SIGTERM always stop it. */
   stop?: Promise<unknown>;
+  /** Called with the other workers once they run (`service.workers` above 1; tests). */
+  onWorkers?: (pool: WorkerPool) => void;
 }
 
 const USAGE = `tfo ${VERSION}: a telemetry pipeline engine
@@ -161,6 +173,16 @@ function parseCommandArgs(args: string[]): ParsedArgs {
   };
 }
 
+/** The config sources of a command line, with remote `layers` over its files. */
+function sourcesOf(parsed: ParsedArgs, layers: readonly ConfigLayer[] = []): ConfigSources {
+  return {
+    files: parsed.configs,
+    sets: parsed.sets,
+    layers: layers.map((l) => ({ name: l.name, text: l.text })),
+    fallback: { name: "<embedded agent.yaml>", text: defaultConfigText },
+  };
+}
+
 async function resolveConfig(
   parsed: ParsedArgs,
   factories: readonly FactoryEntry[],
@@ -168,27 +190,9 @@ async function resolveConfig(
   layers: readonly ConfigLayer[] = [],
 ): Promise<ResolvedConfig | undefined> {
   // Layers (remote configs) merge over the files, under --set; they are read as named files.
-  const layerTexts = new Map(layers.map((l) => [l.name, l.text]));
-  const { raw, diagnostics } = await loadConfig({
-    files: [...parsed.configs, ...layerTexts.keys()],
-    readFile: (path) => {
-      const layer = layerTexts.get(path);
-      return layer === undefined ? Deno.readTextFile(path) : Promise.resolve(layer);
-    },
-    set: parsed.sets,
-    ...(parsed.configs.length === 0
-      ? { texts: [{ name: "<embedded agent.yaml>", text: defaultConfigText }] }
-      : {}),
-  });
-  const all = [...diagnostics];
-  let config: ResolvedConfig | undefined;
-  if (raw !== undefined && !diagnostics.some((d) => d.severity === "error")) {
-    const validated = await validateWith(raw, factories);
-    all.push(...validated.diagnostics);
-    config = validated.config;
-  }
-  for (const d of all) io.err(formatDiagnostic(d));
-  return all.some((d) => d.severity === "error") ? undefined : config;
+  const { config, diagnostics } = await resolveSources(sourcesOf(parsed, layers), factories);
+  for (const d of diagnostics) io.err(formatDiagnostic(d));
+  return config;
 }
 
 function pipelineSummary(config: ResolvedConfig): string[] {
@@ -391,9 +395,11 @@ async function runCommand(
   factories: readonly FactoryEntry[],
   io: CliIo,
   stop: Promise<unknown> | undefined,
+  onWorkers?: (pool: WorkerPool) => void,
 ): Promise<number> {
-  const config = await resolveConfig(parsed, factories, io);
-  if (config === undefined) return 2;
+  const resolved = await resolveConfig(parsed, factories, io);
+  if (resolved === undefined) return 2;
+  let config = resolved;
   const telemetry = config.service.telemetry;
   const logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding });
   // The service's own attributes go on one target_info series, as the Collector exposes them.
@@ -407,6 +413,58 @@ async function runCommand(
   });
   const processMetrics = registerProcessMetrics(registry.meter());
   let settled = false;
+  // service.workers above 1: the primary (this thread) runs the whole graph plus a link receiver
+  // per forwarded pipeline; the pool runs the stateless part in the other workers.
+  const workerCount = config.service.workers ?? 1;
+  const hub = workerCount > 1 ? new WorkerHub() : undefined;
+  let pool: WorkerPool | undefined;
+  // The primary's shard routers hand other workers their shards through the pool.
+  const shard = hub === undefined ? undefined : createShardRouter({
+    index: 0,
+    count: workerCount,
+    hub,
+    send: async (target, pipeline, signal, bytes, client) => {
+      const ack = pool === undefined
+        ? { t: "ack" as const, id: 0, error: { message: "No workers", permanent: false } }
+        : await pool.deliverTo(target, pushMessage(0, target, pipeline, signal, bytes, client));
+      const error = ackError(ack);
+      if (error !== undefined) throw error;
+    },
+  });
+  const links = hub === undefined || shard === undefined
+    ? undefined
+    : { inbox: hub.inbox, outbox: NO_OUTBOX, shard };
+  const primaryOf = (c: ResolvedConfig): ResolvedConfig =>
+    links === undefined ? c : splitForWorkers(c, links, workerCount).primary;
+  if (links !== undefined) {
+    const split = splitForWorkers(config, links, workerCount);
+    config = split.primary;
+    if (split.worker === undefined) {
+      logger.warn(
+        "service.workers is above 1, but no receiver of the config can run in several workers; " +
+          "running one",
+        { workers: workerCount },
+      );
+    } else {
+      pool = new WorkerPool({
+        count: workerCount,
+        sources: sourcesOf(parsed),
+        hub: hub!, // defined whenever links are
+        registry,
+        logger,
+        version: VERSION,
+        ...(config.service.shutdownTimeoutMs === undefined
+          ? {}
+          : { timeoutMs: config.service.shutdownTimeoutMs }),
+      });
+      logger.info("Running in several workers", {
+        workers: workerCount,
+        replicated: split.replicated.join(","),
+        forwarded: split.forwarded.join(","),
+        sharded: split.sharded.join(","),
+      });
+    }
+  }
   const service = new Service({
     config,
     logger,
@@ -416,6 +474,7 @@ async function runCommand(
       settled = true;
       settleStartup(logger);
     },
+    ...(pool === undefined ? {} : { sharePorts: true }),
   });
 
   const metricsServers: { shutdown(): Promise<void> }[] = [];
@@ -477,6 +536,20 @@ async function runCommand(
       io.err([`tfo: ${message}`, ...where.map((line) => `  ${line}`)].join("\n"));
       return 1;
     }
+    if (pool !== undefined) {
+      try {
+        await pool.start();
+      } catch (error) {
+        logger.error(errorMessage(error));
+        io.err(`tfo: ${errorMessage(error)}`);
+        await service.shutdown();
+        return 1;
+      }
+      registry.setRefresher(() => pool!.refreshMetrics());
+      onWorkers?.(pool);
+    }
+    if (hub !== undefined) logger.info("Every worker is ready", { workers: workerCount });
+    let lastLayers: readonly ConfigLayer[] = [];
     reloader = new Reloader({
       service,
       logger,
@@ -491,8 +564,19 @@ async function runCommand(
           { out: collect, err: collect },
           layers,
         );
-        return { config, diagnostics };
+        lastLayers = layers;
+        if (config !== undefined && (config.service.workers ?? 1) !== workerCount) {
+          logger.warn("Changes to service.workers take effect at the next restart");
+        }
+        return { config: config === undefined ? undefined : primaryOf(config), diagnostics };
       },
+      ...(pool === undefined ? {} : {
+        onApplied: async () => {
+          if (!(await pool.reload(sourcesOf(parsed, lastLayers)))) {
+            logger.error("A worker could not apply the new config; it keeps its previous one");
+          }
+        },
+      }),
       onFatal: () => {
         fatal = true;
         requestStop("a failed reload left no running pipelines");
@@ -507,7 +591,9 @@ async function runCommand(
     clearTimeout(again);
     logger.info("Shutting down", { reason });
     await reloader.close();
-    if (!(await service.shutdown())) {
+    // The other workers first: what their pipelines drain into the primary is still taken.
+    const workersClean = (await pool?.stop()) ?? true;
+    if (!(await service.shutdown()) || !workersClean) {
       io.err("tfo: the shutdown timeout was reached before everything drained");
       return 1;
     }
@@ -518,6 +604,11 @@ async function runCommand(
     await closeTelemetry();
   }
 }
+
+/** The primary runs no link exporter; the split still needs a factory for the workers' side. */
+const NO_OUTBOX = createOutbox(() => {
+  throw new Error("The primary worker forwards nothing");
+}).factory;
 
 /** Runs the CLI with `args` (without the program name); resolves to the exit status. */
 export async function main(args: string[], options: MainOptions = {}): Promise<number> {
@@ -572,7 +663,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     case "components":
       return await componentsCommand(factories, io);
     default:
-      return await runCommand(parsed, factories, io, options.stop);
+      return await runCommand(parsed, factories, io, options.stop, options.onWorkers);
   }
 }
 

@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { runCodecBench } from "./codec_bench.ts";
 import { runAgentBench } from "./agent_bench.ts";
 import { runLatencyBench } from "./latency_bench.ts";
+import { renderWorkersRuns, runWorkersBench } from "./workers_bench.ts";
 import { runQueueBench } from "./queue_bench.ts";
 import { ChildGroup } from "./_children.ts";
 import { summarizeProfile } from "./_profile.ts";
@@ -30,7 +31,7 @@ import {
   startSink,
   type ThroughputResult,
 } from "./passthrough.ts";
-import { type MachineInfo, machineInfo, renderResults } from "./_report.ts";
+import { type MachineInfo, machineInfo, renderResults, writeResultsSection } from "./_report.ts";
 
 const USAGE = `Usage: deno task bench [options]
 
@@ -47,6 +48,7 @@ const USAGE = `Usage: deno task bench [options]
   --no-queue          skip the sending-queue benchmark
   --no-agent          skip the edge-agent benchmark (idle footprint, filelog vs rsyslog)
   --no-latency        skip the request latency benchmark with the seed batch settings
+  --no-workers        skip the multi-core workers benchmark (service.workers 1 vs 2)
   --out FILE          where to write the results (default bench/RESULTS.md)`;
 
 function peersDir(): string {
@@ -77,6 +79,7 @@ async function main(): Promise<number> {
       "no-queue": { type: "boolean", default: false },
       "no-agent": { type: "boolean", default: false },
       "no-latency": { type: "boolean", default: false },
+      "no-workers": { type: "boolean", default: false },
       out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -141,6 +144,18 @@ async function main(): Promise<number> {
   if (!values["no-agent"]) {
     log("Edge-agent benchmark ...");
     agent = await runAgentBench(quick ? { idleS: 60, lines: 200_000 } : {});
+  }
+
+  if (!values["no-workers"]) {
+    log("Multi-core workers benchmark (service.workers 1 vs 2) ...");
+    const runs = await runWorkersBench(quick ? { runs: 1, durationS: 3 } : {});
+    // Its own part of the hand-written section "Multi-core workers (issue 19)".
+    await writeResultsSection(
+      values.out,
+      "<!-- workers-bench:start -->",
+      "<!-- workers-bench:end -->",
+      `<!-- workers-bench:start -->\n${renderWorkersRuns(runs)}\n<!-- workers-bench:end -->`,
+    );
   }
 
   const group = new ChildGroup();

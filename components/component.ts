@@ -52,6 +52,12 @@ export interface CreateSettings<C> {
   /** A meter whose series carry the component's label. */
   readonly meter: Meter;
   readonly buildInfo: BuildInfo;
+  /**
+   * True when other workers of this process run the same component on the same ports
+   * (`service.workers` above 1): listeners must set `SO_REUSEPORT` (`Deno.listen({ reusePort })`)
+   * so the kernel spreads connections over them. @default false
+   */
+  readonly sharePorts?: boolean;
 }
 
 /** Stability per supported signal; a signal left out is not supported. */
@@ -71,6 +77,12 @@ interface FactoryBase<C> {
    * @default "single" for receivers and extensions, "stateless" for the other kinds
    */
   readonly placement?: Placement;
+  /**
+   * For a sharded component: the config of one of `shards` instances, so that limits the user set
+   * for the component (`num_traces`, a memory budget) bound all its instances together.
+   * @default the config as is
+   */
+  shardConfig?(config: C, shards: number): C;
 }
 
 /**

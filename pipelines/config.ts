@@ -138,6 +138,12 @@ export interface ResolvedConfig {
     telemetry: TelemetryConfig;
     /** `service.shutdown_timeout`: how long a graceful stop may take, when set. */
     shutdownTimeoutMs?: number;
+    /**
+     * `service.workers`: how many Deno workers run the graph (`auto`: the cores the process may
+     * use). Above 1, `pipelines/placement.ts` splits the graph and `pipelines/supervisor.ts` runs
+     * it. @default 1
+     */
+    workers?: number;
   };
 }
 

@@ -86,6 +86,8 @@ export interface GraphDeps {
   readonly buildInfo: BuildInfo;
   /** Counts items and refusals per drawn edge and feeds taps (the pipeline page). @default none */
   readonly edges?: EdgeMeter;
+  /** Other workers run the same receivers on the same ports (`CreateSettings.sharePorts`). */
+  readonly sharePorts?: boolean;
 }
 
 /** Options of {@linkcode buildGraph}. */
@@ -168,6 +170,7 @@ export function buildGraph(
       // The Collector's metrics label each component's ID with its kind.
       meter: deps.registry.meter({ [c.kind]: c.id }),
       buildInfo: deps.buildInfo,
+      ...(deps.sharePorts === true ? { sharePorts: true } : {}),
     };
   }
 

@@ -80,6 +80,11 @@ export interface ReloaderOptions {
   readonly localReloadable?: boolean;
   /** Called when a failed reload could not even restore the old graph. */
   readonly onFatal?: (error: Error) => void;
+  /**
+   * Called once the new config runs, before the reload counts as a success (the other workers
+   * of a service of several apply it here).
+   */
+  readonly onApplied?: () => Promise<void>;
 }
 
 interface Subscription {
@@ -222,6 +227,7 @@ export class Reloader {
       this.#layers.set(id, text);
       this.#refused.delete(id);
     }
+    await this.#options.onApplied?.();
     this.#counters.success.add(1);
     service.noteFailure(undefined);
     const { graph } = outcome;

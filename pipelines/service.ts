@@ -40,6 +40,8 @@ export interface ServiceOptions {
    * work that would otherwise land on the first requests. @default none
    */
   readonly beforeReceivers?: () => void | Promise<void>;
+  /** Other workers run the same receivers on the same ports (`service.workers`). @default false */
+  readonly sharePorts?: boolean;
 }
 
 /** A running (or startable) graph of components. */
@@ -124,6 +126,7 @@ export class Service {
       registry: this.registry,
       buildInfo: this.#options.buildInfo,
       edges: this.#edges,
+      ...(this.#options.sharePorts === true ? { sharePorts: true } : {}),
     };
   }
 

@@ -70,6 +70,7 @@ const serviceSchema = z.strictObject({
   pipelines: z.record(z.string(), pipelineSchema),
   telemetry: z.preprocess((v) => v ?? {}, telemetrySchema),
   shutdown_timeout: duration().optional(),
+  workers: z.union([z.int().min(1).max(256), z.literal("auto")]).optional(),
 });
 
 type ServiceValue = z.output<typeof serviceSchema>;
@@ -593,6 +594,12 @@ class Validator {
     };
     if (service.shutdown_timeout !== undefined) {
       resolved.service.shutdownTimeoutMs = service.shutdown_timeout;
+    }
+    if (service.workers !== undefined) {
+      // `auto`: the cores this process may run on (affinity and cgroup limits included).
+      resolved.service.workers = service.workers === "auto"
+        ? Math.max(1, navigator.hardwareConcurrency)
+        : service.workers;
     }
     return resolved;
   }

@@ -107,6 +107,11 @@ export interface GrpcServerOptions {
   readonly hostname: string;
   /** Port to listen on; 0 picks a free one. */
   readonly port: number;
+  /**
+   * Sets `SO_REUSEPORT` (needs `--unstable-net`): several workers listen on one port and the
+   * kernel spreads connections over them. @default false
+   */
+  readonly reusePort?: boolean | undefined;
   /** The largest request message, compressed or decompressed, in bytes. */
   readonly maxRecvMsgBytes: number;
   /** The most concurrent calls per connection; 0 or unset means 100. @default 100 */
@@ -181,7 +186,11 @@ export function serveGrpc(
       key: decoder.decode(options.tls.key),
       alpnProtocols: ["h2"],
     });
-    listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    listener = Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      ...(options.reusePort ? { reusePort: true } : {}),
+    });
   } catch (error) {
     return Promise.reject(listenError(endpoint, error));
   }

@@ -126,6 +126,36 @@ interface Family {
   series: Map<string, Series>;
 }
 
+/** One series of a {@linkcode MetricSnapshot}. */
+export interface SnapshotSeries {
+  readonly labels: Labels;
+  /** The value; for a histogram, the count. */
+  readonly value: number;
+  readonly histogram?: {
+    readonly bounds: readonly number[];
+    readonly counts: readonly number[];
+    readonly sum: number;
+  };
+}
+
+/** One family of a {@linkcode MetricSnapshot}. */
+export interface SnapshotFamily {
+  readonly name: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  readonly help: string;
+  readonly unit: string;
+  readonly scope: string;
+  readonly series: readonly SnapshotSeries[];
+}
+
+/**
+ * A registry's values at one moment, as plain data (structured-cloneable): what a worker sends
+ * the primary, which adds it to its own series of the same names and labels.
+ */
+export interface MetricSnapshot {
+  readonly families: readonly SnapshotFamily[];
+}
+
 function labelKey(labels: Labels): string {
   return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(",");
 }
@@ -208,6 +238,11 @@ export function exposedName(
 export class MetricRegistry {
   #families = new Map<string, Family>();
   #targetInfo: Labels | undefined;
+  /** The latest snapshot of each other worker, by worker key. */
+  #remotes = new Map<string, MetricSnapshot>();
+  /** Counters and histograms of workers that are gone, so the sums never go down. */
+  #retired: MetricSnapshot[] = [];
+  #refresher: (() => Promise<void>) | undefined;
 
   constructor(options: RegistryOptions = {}) {
     if (options.targetInfo !== undefined) {
@@ -298,13 +333,136 @@ export class MetricRegistry {
   }
 
   /**
+   * Every series' current value as plain data; `keep` picks families and series (all by default).
+   * Only this registry's own series: snapshots added with {@linkcode MetricRegistry.setRemote} are
+   * not in it.
+   */
+  snapshot(keep: (name: string, labels: Labels) => boolean = () => true): MetricSnapshot {
+    const families: SnapshotFamily[] = [];
+    for (const [name, family] of this.#families) {
+      const series: SnapshotSeries[] = [];
+      for (const s of family.series.values()) {
+        if (!keep(name, s.labels)) continue;
+        let value: number;
+        try {
+          value = s.read?.() ?? s.value;
+        } catch {
+          continue;
+        }
+        const h = s.histogram;
+        series.push(
+          h === undefined
+            ? { labels: s.labels, value }
+            : { labels: s.labels, value, histogram: { ...h, counts: [...h.counts] } },
+        );
+      }
+      if (series.length > 0) {
+        const { type, help, unit, scope } = family;
+        families.push({ name, type, help, unit, scope, series });
+      }
+    }
+    return { families };
+  }
+
+  /**
+   * Adds another worker's series (its latest snapshot, replacing the one before under the same
+   * key) to this registry's: rendered and read as sums with the series of the same name and
+   * labels.
+   */
+  setRemote(key: string, snapshot: MetricSnapshot): void {
+    this.#remotes.set(key, snapshot);
+  }
+
+  /**
+   * Sets what brings the remote snapshots up to date before a scrape (asks the other workers for
+   * theirs); `undefined` removes it.
+   */
+  setRefresher(refresh: (() => Promise<void>) | undefined): void {
+    this.#refresher = refresh;
+  }
+
+  /** Brings the remote snapshots up to date, when a refresher is set; else undefined. */
+  refresh(): Promise<void> | undefined {
+    return this.#refresher?.();
+  }
+
+  /**
+   * Drops a worker's snapshot (the worker is gone) but keeps its counters and histograms in the
+   * sums, so a restarted worker's counters, starting at 0, never make a sum go down.
+   */
+  retireRemote(key: string): void {
+    const last = this.#remotes.get(key);
+    if (last === undefined) return;
+    this.#remotes.delete(key);
+    const kept = last.families.filter((f) => f.type !== "gauge");
+    if (kept.length > 0) this.#retired.push({ families: kept });
+  }
+
+  /** The families to read: this registry's own, plus remote ones summed in when there are any. */
+  #view(): Map<string, Family> {
+    if (this.#remotes.size === 0 && this.#retired.length === 0) return this.#families;
+    const out = new Map<string, Family>();
+    for (const [name, family] of this.#families) {
+      const series = new Map<string, Series>();
+      for (const [key, s] of family.series) {
+        let value: number;
+        try {
+          value = s.read?.() ?? s.value;
+        } catch {
+          continue;
+        }
+        const h = s.histogram;
+        series.set(key, {
+          labels: s.labels,
+          value,
+          read: undefined,
+          ...(h === undefined ? {} : { histogram: { ...h, counts: [...h.counts] } }),
+        });
+      }
+      out.set(name, { ...family, series });
+    }
+    for (const snapshot of [...this.#retired, ...this.#remotes.values()]) {
+      for (const f of snapshot.families) {
+        let family = out.get(f.name);
+        if (family === undefined) {
+          family = { type: f.type, help: f.help, unit: f.unit, scope: f.scope, series: new Map() };
+          out.set(f.name, family);
+        } else if (family.type !== f.type) continue;
+        for (const s of f.series) {
+          const key = labelKey(s.labels);
+          const mine = family.series.get(key);
+          if (mine === undefined) {
+            const h = s.histogram;
+            family.series.set(key, {
+              labels: s.labels,
+              value: s.value,
+              read: undefined,
+              ...(h === undefined ? {} : { histogram: { ...h, counts: [...h.counts] } }),
+            });
+            continue;
+          }
+          mine.value += s.value;
+          const h = mine.histogram;
+          const r = s.histogram;
+          if (h !== undefined && r !== undefined && h.counts.length === r.counts.length) {
+            for (let i = 0; i < r.counts.length; i++) h.counts[i]! += r.counts[i]!;
+            h.sum += r.sum;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * The current value of a series, for tests and for tfo's own health decisions. `name` is the
    * instrument's name; a name exposed with type or unit suffixes is found too. Without a series of
    * exactly these labels, the sum of the series that carry all of them (as a PromQL `sum` would
    * give), or undefined when none does.
    */
   value(name: string, labels: Labels = {}): number | undefined {
-    const family = this.#families.get(name) ?? this.#byExposedName(name);
+    const families = this.#view();
+    const family = families.get(name) ?? this.#byExposedName(families, name);
     if (family === undefined) return undefined;
     const read = (s: Series) => s.read?.() ?? s.value;
     const exact = family.series.get(labelKey(labels));
@@ -316,8 +474,8 @@ export class MetricRegistry {
     return sum;
   }
 
-  #byExposedName(name: string): Family | undefined {
-    for (const [base, family] of this.#families) {
+  #byExposedName(families: Map<string, Family>, name: string): Family | undefined {
+    for (const [base, family] of families) {
       const full = exposedName(base, family.type, family.unit, {
         withoutTypeSuffix: false,
         withoutUnits: false,
@@ -331,7 +489,7 @@ export class MetricRegistry {
   render(options: RenderOptions = {}): string {
     const lines: string[] = [];
     const withScope = !(options.withoutScopeInfo ?? true);
-    const families = [...this.#families].map(([name, family]) =>
+    const families = [...this.#view()].map(([name, family]) =>
       [exposedName(name, family.type, family.unit, options), family] as const
     );
     if (this.#targetInfo !== undefined) {

@@ -25,7 +25,7 @@ export const METRICS_PATH = "/metrics";
 export function metricsHandler(
   registry: MetricRegistry,
   render: RenderOptions = {},
-): (request: HttpRequest) => Response {
+): (request: HttpRequest) => Response | Promise<Response> {
   return (request) => {
     const { pathname } = new URL(request.url);
     if (pathname !== METRICS_PATH) {
@@ -40,9 +40,13 @@ export function metricsHandler(
         headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
       });
     }
-    return new Response(request.method === "HEAD" ? null : registry.render(render), {
-      headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
-    });
+    const respond = () =>
+      new Response(request.method === "HEAD" ? null : registry.render(render), {
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+      });
+    // Other workers' series are fetched fresh for a scrape, when there are other workers.
+    const refreshing = registry.refresh();
+    return refreshing === undefined ? respond() : refreshing.then(respond);
   };
 }
 

@@ -355,7 +355,7 @@ service:
     "c.yaml:8:19  service.telemetry.logs.level: must be one of debug, info, warn, error",
     'c.yaml:9:15  service.telemetry.metrics.adress: unknown key "adress" (allowed: level, address, readers)',
     'c.yaml:10:3  service.extension: unknown key "extension" (allowed: extensions, pipelines, ' +
-    "telemetry, shutdown_timeout)",
+    "telemetry, shutdown_timeout, workers)",
   ]);
 });
 

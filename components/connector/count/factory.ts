@@ -337,6 +337,8 @@ export const countFactory: ConnectorFactory<CountConfig> = {
   kind: "connector",
   type: "count",
   configSchema: countConfigSchema,
+  // One instance, so each count is one series, not one per worker.
+  placement: "single",
   routes: {
     traces: { metrics: "alpha" },
     metrics: { metrics: "alpha" },

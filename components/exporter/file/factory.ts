@@ -265,6 +265,8 @@ export const fileExporterFactory: ExporterFactory<FileExporterConfig> = {
   kind: "exporter",
   type: "file",
   configSchema: fileExporterConfigSchema,
+  // One writer per file.
+  placement: "single",
   signals: { traces: "alpha", metrics: "alpha", logs: "alpha" },
   create: createFileExporter,
 };

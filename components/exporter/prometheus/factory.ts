@@ -343,6 +343,8 @@ export const prometheusExporterFactory: ExporterFactory<PrometheusExporterConfig
   kind: "exporter",
   type: "prometheus",
   configSchema: prometheusExporterConfigSchema,
+  // One /metrics endpoint holding every series.
+  placement: "single",
   signals: { metrics: "beta" },
   create: createPrometheusExporter,
 };

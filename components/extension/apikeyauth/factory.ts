@@ -144,6 +144,8 @@ export const apikeyauthFactory: ExtensionFactory<ApikeyauthConfig> = {
   kind: "extension",
   type: "apikeyauth",
   configSchema: apikeyauthConfigSchema,
+  // Receivers in every worker authenticate with it.
+  placement: "stateless",
   stability: "alpha",
   create(settings) {
     return new ApikeyauthExtension(settings.id, settings.config, settings.logger);

@@ -23,6 +23,8 @@ export const headersSetterFactory: ExtensionFactory<HeadersSetterConfig> = {
   kind: "extension",
   type: "headers_setter",
   configSchema: headersSetterConfigSchema,
+  // Exporters in every worker use it.
+  placement: "stateless",
   stability: "alpha",
   create(settings) {
     const edit = compileHeaders(settings.config.headers);

@@ -186,6 +186,8 @@ export const k8sattributesFactory: ProcessorFactory<K8sattributesConfig> = {
   kind: "processor",
   type: "k8sattributes",
   configSchema: k8sattributesConfigSchema,
+  // One watch of the Kubernetes API, not one per worker.
+  placement: "single",
   signals: { traces: "beta", metrics: "beta", logs: "beta" },
   create: createK8sattributesProcessor,
 };

@@ -139,6 +139,12 @@ export const tailSamplingFactory: ProcessorFactory<TailSamplingConfig> = {
   configSchema: tailSamplingConfigSchema,
   // A trace's spans must meet in one instance to be decided together.
   placement: { sharded: "trace_id" },
+  // The limits bound the process: each of N instances holds its share.
+  shardConfig: (config, shards) => ({
+    ...config,
+    num_traces: Math.max(1, Math.ceil(config.num_traces / shards)),
+    max_memory_mib: config.max_memory_mib / shards,
+  }),
   signals: { traces: "beta" },
   create: <S extends Signal>(
     settings: Parameters<ProcessorFactory<TailSamplingConfig>["create"]>[0],

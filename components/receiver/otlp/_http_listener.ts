@@ -28,6 +28,8 @@ export interface HttpListenOptions {
   readonly logger: Logger;
   /** Deadlines and keep-alive, from the protocol's config. */
   readonly timeouts: HttpServerTimeouts;
+  /** Share the port with other workers (`SO_REUSEPORT`). @default false */
+  readonly reusePort?: boolean;
 }
 
 function formatAddr(addr: Deno.NetAddr): string {
@@ -47,6 +49,7 @@ export function listenHttp(options: HttpListenOptions, handler: OtlpHttpHandler)
     hostname,
     port,
     tls: options.tls,
+    reusePort: options.reusePort,
     logger,
     ...timeouts,
   }, (request, info) => handler(request, formatAddr(info.remoteAddr)));

@@ -124,6 +124,7 @@ async function startGrpc(
     {
       hostname,
       port,
+      reusePort: settings.sharePorts === true,
       maxRecvMsgBytes,
       maxConcurrentStreams: config.max_concurrent_streams,
       keepalive: {
@@ -184,7 +185,10 @@ async function startHttp(
     inFlight,
   });
   const timeouts = httpServerTimeouts(config);
-  const listener = listenHttp({ hostname, port, tls, logger, timeouts }, handler);
+  const listener = listenHttp(
+    { hostname, port, tls, logger, timeouts, reusePort: settings.sharePorts === true },
+    handler,
+  );
   logger.info("Starting HTTP server", { endpoint: `${hostname}:${listener.port}` });
   return listener;
 }
@@ -316,6 +320,8 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpConfig> = {
   kind: "receiver",
   type: "otlp",
   configSchema: otlpConfigSchema,
+  // Push: every worker listens on the same ports (SO_REUSEPORT).
+  placement: "stateless",
   signals: { traces: "stable", metrics: "stable", logs: "stable" },
   create: (settings, next) => createOtlpReceiver(settings, next),
 };

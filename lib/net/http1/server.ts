@@ -50,6 +50,11 @@ export interface Http1ServerOptions {
   readonly hostname: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /**
+   * Sets `SO_REUSEPORT` (needs `--unstable-net`): several workers listen on one port and the
+   * kernel spreads connections over them. @default false
+   */
+  readonly reusePort?: boolean | undefined;
   /** Serve HTTPS with this PEM certificate chain and key. @default plaintext */
   readonly tls?: { readonly cert: string; readonly key: string } | undefined;
   /**
@@ -127,7 +132,7 @@ export function serveHttp1(options: Http1ServerOptions, handler: Http1Handler): 
     tlsContext = options.tls === undefined
       ? undefined
       : serverTlsContext({ ...options.tls, alpnProtocols: ["http/1.1"] });
-    listener = Deno.listen({ hostname, port });
+    listener = Deno.listen({ hostname, port, ...(options.reusePort ? { reusePort: true } : {}) });
   } catch (error) {
     throw listenError(endpoint, error);
   }

@@ -1,0 +1,153 @@
+/**
+ * The entry module of a worker other than the primary (`service.workers` above 1; started by
+ * `supervisor.ts`, embedded by `deno compile` through the `compile` task's `--include`).
+ *
+ * On `init` it reads the same config sources as the primary, keeps the part
+ * `placement.ts` gives the other workers, and runs it as a {@linkcode Service} whose receivers
+ * share their ports with the primary's (`SO_REUSEPORT`). Forwarded pipelines reach the primary
+ * through the link exporters (`worker_link.ts`). Every second, and once more when it stops, it
+ * posts its own metrics, which the primary sums into its own. `reload` rebuilds the graph from
+ * the sources it is given (unchanged receivers keep their ports); `stop` drains the graph and
+ * answers `stopped`.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { BUILTIN_COMPONENTS } from "../components/registry.ts";
+import { errorMessage } from "../lib/consumer/consumer.ts";
+import { createLogger, type Logger } from "../lib/telemetry/logger.ts";
+import { type Labels, MetricRegistry, type MetricSnapshot } from "../lib/telemetry/metrics.ts";
+import { formatDiagnostic, type ResolvedConfig } from "./config.ts";
+import { type ConfigSources, resolveSources } from "./config_sources.ts";
+import { isLinkId, splitForWorkers } from "./placement.ts";
+import { Service } from "./service.ts";
+import {
+  createOutbox,
+  createShardRouter,
+  type PrimaryMessage,
+  WorkerHub,
+  type WorkerMessage,
+} from "./worker_link.ts";
+import type { ExporterFactory } from "../components/component.ts";
+import type { ShardConfig } from "./placement.ts";
+
+/** How often the worker's metrics are posted to the primary. */
+const METRICS_INTERVAL_MS = 1000;
+
+function post(message: WorkerMessage, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+const outbox = createOutbox((message, transfer) => post(message, transfer));
+/** The link receivers of this worker's shards of sharded pipelines. */
+const hub = new WorkerHub();
+let shardRouter: ExporterFactory<ShardConfig> | undefined;
+const registry = new MetricRegistry();
+let service: Service | undefined;
+let logger: Logger | undefined;
+let metricsTimer: ReturnType<typeof setInterval> | undefined;
+let buildInfo = { command: "tfo", version: "" };
+
+/** The series the primary sums: not those of the link components. */
+function userSeries(_name: string, labels: Labels): boolean {
+  for (const value of Object.values(labels)) if (isLinkId(value)) return false;
+  return true;
+}
+
+function snapshot(): MetricSnapshot {
+  return registry.snapshot(userSeries);
+}
+
+let workerCount = 2;
+
+async function workerConfig(sources: ConfigSources): Promise<ResolvedConfig> {
+  const { config, diagnostics } = await resolveSources(sources, BUILTIN_COMPONENTS);
+  if (config === undefined) {
+    const errors = diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic);
+    throw new Error(`Invalid config: ${errors.join("; ")}`);
+  }
+  const { worker } = splitForWorkers(config, {
+    inbox: hub.inbox,
+    outbox: outbox.factory,
+    ...(shardRouter === undefined ? {} : { shard: shardRouter }),
+  }, workerCount);
+  if (worker === undefined) throw new Error("Nothing of the config runs in this worker");
+  return worker;
+}
+
+async function init(
+  index: number,
+  count: number,
+  sources: ConfigSources,
+  version: string,
+): Promise<void> {
+  buildInfo = { command: "tfo", version };
+  workerCount = count;
+  shardRouter = createShardRouter({
+    index,
+    count,
+    hub,
+    send: (target, pipeline, signal, bytes, client) =>
+      outbox.sendTo(target, pipeline, signal, bytes, client),
+  });
+  const config = await workerConfig(sources);
+  const telemetry = config.service.telemetry;
+  logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding })
+    .with({ "tfo.worker": index });
+  service = new Service({ config, logger, registry, buildInfo, sharePorts: true });
+  await service.start();
+  metricsTimer = setInterval(
+    () => post({ t: "metrics", snapshot: snapshot() }),
+    METRICS_INTERVAL_MS,
+  );
+}
+
+async function reload(sources: ConfigSources): Promise<void> {
+  if (service === undefined) throw new Error("The worker has not started");
+  const outcome = await service.reload(await workerConfig(sources));
+  if (!outcome.ok) throw outcome.error ?? new Error("Unknown reload failure");
+}
+
+async function stop(): Promise<boolean> {
+  clearInterval(metricsTimer);
+  const clean = service === undefined ? true : await service.shutdown();
+  outbox.failAll("The worker stopped");
+  return clean;
+}
+
+self.onmessage = (event: MessageEvent<PrimaryMessage>) => {
+  const message = event.data;
+  switch (message.t) {
+    case "ack":
+      outbox.settle(message);
+      return;
+    case "snapshot":
+      post({ t: "metrics", snapshot: snapshot() });
+      return;
+    case "push":
+      // A shard for this worker's instance of a sharded pipeline.
+      void hub.deliver(message).then((ack) => post(ack));
+      return;
+    case "init":
+      init(message.index, message.count, message.sources, message.version).then(
+        () => post({ t: "ready" }),
+        (error) => post({ t: "failed", message: errorMessage(error) }),
+      );
+      return;
+    case "reload":
+      reload(message.sources).then(
+        () => post({ t: "reloaded", seq: message.seq, ok: true }),
+        (error) => {
+          logger?.error("Cannot apply the new config in this worker", { error });
+          post({ t: "reloaded", seq: message.seq, ok: false, message: errorMessage(error) });
+        },
+      );
+      return;
+    case "stop":
+      stop().then(
+        (clean) => post({ t: "stopped", clean, snapshot: snapshot() }),
+        () => post({ t: "stopped", clean: false, snapshot: snapshot() }),
+      );
+      return;
+  }
+};
