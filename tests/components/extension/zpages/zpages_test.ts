@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { main } from "../../../../main.ts";
 import { zpagesConfigSchema } from "../../../../components/extension/zpages/config.ts";
-import { freePort, waitForPort } from "../../../fixtures/interop/services.ts";
+import { freePort, waitFor, waitForPort } from "../../../fixtures/interop/services.ts";
 
 async function running(tap: boolean, maxStreams: number) {
   const [zpages, http] = [freePort(), freePort()];
@@ -26,6 +26,20 @@ async function running(tap: boolean, maxStreams: number) {
     stop: stop.promise,
   });
   await waitForPort(zpages);
+  // The extension listens before the receivers start (and tfo settles its start-up memory in
+  // between): wait for the service itself to be running, as an operator's first look would.
+  let servicez = "";
+  await waitFor(
+    "the service to be running",
+    async () => {
+      servicez = await (await fetch(`http://127.0.0.1:${zpages}/debug/servicez`)).text();
+      return /<td>State<\/td><td>running<\/td>/.test(servicez);
+    },
+    10_000,
+    25,
+  ).catch((error) => {
+    throw new Error(`${error}\n${servicez}\n${lines.join("\n")}`);
+  });
   return {
     base: `http://127.0.0.1:${zpages}`,
     async close() {
