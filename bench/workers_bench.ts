@@ -364,7 +364,9 @@ export function renderWorkersRuns(runs: readonly WorkersRun[]): string {
           Math.round(m)
         } | ${rs.map((r) => r.load1[1].toFixed(1)).join(", ")} | ${cores.toFixed(2)} | ${
           tfoUs.toFixed(2)
-        } / ${genUs.toFixed(2)} / ${sinkUs.toFixed(2)} | ${(m / base).toFixed(2)}x | ${ceiling} |`,
+        } / ${genUs.toFixed(2)} / ${sinkUs.toFixed(2)} | ${
+          Number.isNaN(base) ? "" : `${(m / base).toFixed(2)}x`
+        } | ${ceiling} |`,
       );
     }
   }
