@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { rawReader, readHead, skipBody, writeAll } from "../../bench/_raw_http.ts";
-import { sumCounter } from "../../bench/workers_bench.ts";
+import { renderWorkersRuns, sumCounter } from "../../bench/workers_bench.ts";
 
 /** A connected pair: what `send` writes in pieces arrives at the returned reader. */
 async function pair(): Promise<{ client: Deno.Conn; server: Deno.Conn; close(): void }> {
@@ -123,4 +123,37 @@ Deno.test("workers bench: sumCounter adds every series of one counter and no oth
   ].join("\n");
   assert.equal(sumCounter(text, "otelcol_exporter_sent_spans"), 17);
   assert.equal(sumCounter(text, "otelcol_receiver_accepted_spans"), 0);
+});
+
+Deno.test("workers bench: the table gives medians, speed-up and both ceilings from the 1-worker runs", () => {
+  const run = (workers: number, items: number, tfo: number, main: number) => ({
+    path: "decode" as const,
+    workers,
+    itemsPerSecond: items,
+    acceptedPerSecond: items,
+    generatorPerSecond: items,
+    sinkBytesPerItem: 400,
+    tfoCores: tfo,
+    tfoThreads: { primary: main },
+    generatorCores: 0.05,
+    sinkCores: 0.05,
+    errors: 0,
+    connects: 16,
+    load1: [0.5, 1] as const,
+    at: "2026-12-03T13:40:00.000Z",
+  });
+  // 1 worker: 200k/s on 1.25 cores, 1.0 of them the main thread: 6.25 µs tfo, 5 µs main, 0.5 µs
+  // harness; ceilings 2·6.25/6.75 = 1.85x and 2·5/6.75 = 1.48x.
+  const table = renderWorkersRuns([
+    run(1, 190_000, 1.25, 1),
+    run(2, 300_000, 1.9, 0.95),
+    run(1, 200_000, 1.25, 1),
+    run(2, 280_000, 1.9, 0.95),
+    run(1, 210_000, 1.25, 1),
+  ]);
+  const rows = table.split("\n");
+  assert.equal(rows.length, 4);
+  assert.match(rows[2]!, /^\| decode \| 1 \| 190000, 200000, 210000 \| 200000 \|/);
+  assert.match(rows[2]!, /\| 1\.00x \| 1\.85x \/ 1\.48x \|$/);
+  assert.match(rows[3]!, /^\| decode \| 2 \| 300000, 280000 \| 300000 \|.*\| 1\.50x \|  \|$/);
 });
