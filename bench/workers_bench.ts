@@ -47,7 +47,7 @@ export interface WorkersRun {
   readonly sinkBytesPerItem: number;
   /** tfo's CPU (cores busy, all threads) over the window. */
   readonly tfoCores: number;
-  /** tfo's cores per thread kind: `primary` (the main thread), `worker-N`, `other` (V8, I/O). */
+  /** tfo's cores per thread kind: `primary` (the main thread), `worker-N`, `v8`, `other`. */
   readonly tfoThreads: Readonly<Record<string, number>>;
   /** The generator's and the sink's CPU over the window. */
   readonly generatorCores: number;
@@ -157,7 +157,10 @@ async function load1(): Promise<number> {
   return Number(text.split(" ")[0]);
 }
 
-/** CPU seconds per thread kind of process `pid`: `primary` (tid = pid), `worker-N`, `other`. */
+/**
+ * CPU seconds per thread kind of process `pid`: `primary` (tid = pid), `worker-N`, `v8` (V8's
+ * platform threads: concurrent and parallel GC, compilation), `other` (Deno's runtime threads).
+ */
 async function threadSeconds(pid: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for await (const entry of Deno.readDir(`/proc/${pid}/task`)) {
@@ -172,6 +175,8 @@ async function threadSeconds(pid: number): Promise<Map<string, number>> {
       ? "primary"
       : comm.startsWith("worker-")
       ? comm
+      : comm.startsWith("V8 ")
+      ? "v8"
       : "other";
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const seconds = (Number(rest[11]) + Number(rest[12])) / 100;
