@@ -18,7 +18,8 @@
  *
  * ```sh
  * deno run -A bench/workers_bench.ts [--runs 3] [--duration 10] [--connections 16] \
- *   [--items 2000] [--only decode|passthrough] [--json out.json] [--prof dir]
+ *   [--items 2000] [--only decode|passthrough] [--counts 1,2] [--json out.json] [--prof dir] \\
+ *   [--v8-flags=--max-semi-space-size=16]
  * ```
  *
  * @module
@@ -80,6 +81,11 @@ export interface WorkersBenchOptions {
   readonly workerCounts?: readonly number[];
   /** A directory to write tfo's `--cpu-prof` profiles to (one per thread), or "" for none. */
   readonly profDir?: string;
+  /**
+   * V8 flags to run tfo with instead of the shipped ones (`--v8-flags` of deno.json's `start`
+   * task), for experiments, or "" for the shipped ones.
+   */
+  readonly v8Flags?: string;
 }
 
 const DENO = Deno.execPath();
@@ -201,7 +207,9 @@ async function oneRun(
     : [`--cpu-prof`, `--cpu-prof-dir=${o.profDir}/${path}_${workers}_${Date.now()}`];
   const tfo = group.spawn("tfo", DENO, [
     "run",
-    ...TFO_RUN_FLAGS,
+    ...TFO_RUN_FLAGS.map((f) =>
+      o.v8Flags !== "" && f.startsWith("--v8-flags=") ? `--v8-flags=${o.v8Flags}` : f
+    ),
     ...prof,
     new URL("../main.ts", import.meta.url).pathname,
     "run",
@@ -286,6 +294,7 @@ export async function runWorkersBench(options: WorkersBenchOptions = {}): Promis
     paths: options.paths ?? ["decode", "passthrough"],
     workerCounts: options.workerCounts ?? [1, 2],
     profDir: options.profDir ?? "",
+    v8Flags: options.v8Flags ?? "",
   };
   const group = new ChildGroup();
   const dir = await Deno.makeTempDir({ prefix: "tfo-workers-bench-" });
@@ -401,6 +410,7 @@ if (import.meta.main) {
       counts: { type: "string" },
       json: { type: "string" },
       prof: { type: "string" },
+      "v8-flags": { type: "string" },
     },
   });
   const runs = await runWorkersBench({
@@ -411,6 +421,7 @@ if (import.meta.main) {
     ...(values.only === undefined ? {} : { paths: [values.only as WorkersPath] }),
     ...(values.counts === undefined ? {} : { workerCounts: values.counts.split(",").map(Number) }),
     ...(values.prof === undefined ? {} : { profDir: values.prof }),
+    ...(values["v8-flags"] === undefined ? {} : { v8Flags: values["v8-flags"] }),
   });
   if (values.json !== undefined) await Deno.writeTextFile(values.json, JSON.stringify(runs));
   console.log(renderWorkersRuns(runs));
