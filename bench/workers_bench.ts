@@ -18,7 +18,7 @@
  *
  * ```sh
  * deno run -A bench/workers_bench.ts [--runs 3] [--duration 10] [--connections 16] \
- *   [--items 2000] [--only decode|passthrough] [--counts 1,2] [--json out.json] [--prof dir] \\
+ *   [--items 2000] [--only decode|passthrough] [--counts 1,2] [--json out.json] [--prof dir] \
  *   [--v8-flags=--max-semi-space-size=16]
  * ```
  *
