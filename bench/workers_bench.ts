@@ -50,6 +50,8 @@ export interface WorkersRun {
   readonly tfoCores: number;
   /** tfo's cores per thread kind: `primary` (the main thread), `worker-N`, `v8`, `other`. */
   readonly tfoThreads: Readonly<Record<string, number>>;
+  /** tfo's peak resident memory (`VmHWM`) at the end of the window, bytes. */
+  readonly tfoHwmBytes: number;
   /** The generator's and the sink's CPU over the window. */
   readonly generatorCores: number;
   readonly sinkCores: number;
@@ -271,6 +273,7 @@ async function oneRun(
       sinkBytesPerItem: (statsAfter.bytes - statsBefore.bytes) / sent,
       tfoCores: cores[0]!,
       tfoThreads,
+      tfoHwmBytes: after[0]!.hwmBytes,
       generatorCores: cores[1]!,
       sinkCores: cores[2]!,
       errors: g.window.errors + (statsAfter.rejected - statsBefore.rejected),
@@ -336,7 +339,9 @@ export function describeRun(run: WorkersRun): string {
       Math.round(run.generatorPerSecond)
     }, sink ${run.sinkBytesPerItem.toFixed(0)} B/span), tfo ${run.tfoCores.toFixed(2)} cores ` +
     `(${threads}), gen ${run.generatorCores.toFixed(2)}, sink ${run.sinkCores.toFixed(2)}, ` +
-    `errors ${run.errors}, connects ${run.connects}, load ${run.load1[0]} → ${run.load1[1]}`;
+    `peak RSS ${
+      (run.tfoHwmBytes / 2 ** 20).toFixed(0)
+    } MiB, errors ${run.errors}, connects ${run.connects}, load ${run.load1[0]} → ${run.load1[1]}`;
 }
 
 function median(values: number[]): number {

@@ -133,6 +133,7 @@ Deno.test("workers bench: the table gives medians, speed-up and both ceilings fr
     acceptedPerSecond: items,
     generatorPerSecond: items,
     sinkBytesPerItem: 400,
+    tfoHwmBytes: 100 * 2 ** 20,
     tfoCores: tfo,
     tfoThreads: { primary: main },
     generatorCores: 0.05,
