@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { hashRange } from "../hash.ts";
 import { OtlpDecodeError } from "../otlp/errors.ts";
 import { ProtoReader } from "../otlp/_proto_reader.ts";
 import type { Signal } from "../pdata/types.ts";
@@ -67,24 +68,6 @@ let resourceLists = new Int32Array(1024);
 let scopeLists = new Int32Array(1024);
 
 const TWO_32 = 4294967296;
-
-/**
- * FNV-1a over `[start, end)` of `buf`, then the murmur3 finalizer so that every input bit
- * reaches the high bits the range reduction uses.
- */
-function hashRange(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) {
-    h ^= buf[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Maps a 32-bit hash onto `[0, n)` by multiply-shift (uniform, no modulo bias). */
 function reduce(hash: number, n: number): number {

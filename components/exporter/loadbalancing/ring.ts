@@ -7,25 +7,16 @@
  *
  * @module
  */
+import { hashRange } from "../../../lib/hash.ts";
 
 /** Points each backend owns; more points spread keys more evenly (about 1/sqrt(points)). */
 export const POINTS_PER_BACKEND = 5000;
 
 const ENCODER = new TextEncoder();
 
-/** FNV-1a over bytes, finished with Murmur3's avalanche so that nearby inputs spread out. */
+/** {@linkcode hashRange} of all of `bytes`: the ring's key hash, the same as the shard placement's. */
 export function hashBytes(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) {
-    h ^= bytes[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return hashRange(bytes, 0, bytes.length);
 }
 
 /** {@linkcode hashBytes} of a string's UTF-8 bytes. */
