@@ -37,6 +37,7 @@ import { registerProcessMetrics } from "./lib/telemetry/process_metrics.ts";
 import { startMetricsServer } from "./lib/telemetry/server.ts";
 import { releaseMemory } from "./lib/host/release_memory.ts";
 import { findGc } from "./lib/host/gc.ts";
+import { currentProcess, execve, REEXEC_ENV, reexecArgv } from "./lib/host/young_gen.ts";
 
 /** tfo's version. */
 export const VERSION: string = denoJson.version;
@@ -64,6 +65,12 @@ export interface MainOptions {
   stop?: Promise<unknown>;
   /** Called with the other workers once they run (`service.workers` above 1; tests). */
   onWorkers?: (pool: WorkerPool) => void;
+  /**
+   * May `run` replace the process with itself started again with a bigger young generation when
+   * `service.workers` is 2 or more (`lib/host/young_gen.ts`)? Only the real command line does.
+   * @default false
+   */
+  reexec?: boolean;
 }
 
 const USAGE = `tfo ${VERSION}: a telemetry pipeline engine
@@ -390,18 +397,43 @@ function settleStartup(logger: Logger): void {
   });
 }
 
+/**
+ * With 2 or more workers, replaces this `deno run` process with the same command line plus a
+ * bigger young generation (README, service.workers); nothing is open yet. Returns when that is
+ * not possible or not needed (a compiled binary, already re-executed, no FFI permission).
+ */
+function startWithWorkersHeap(logger: Logger): void {
+  const view = currentProcess();
+  const argv = reexecArgv(view);
+  if (argv === undefined) {
+    if (view.standalone) {
+      logger.debug("A compiled binary keeps the young generation it was compiled with");
+    }
+    return;
+  }
+  logger.info("Starting again with a young generation for several workers", {
+    flag: argv[argv.length - Deno.args.length - 2],
+  });
+  const failed = execve(Deno.execPath(), argv, { [REEXEC_ENV]: "1" });
+  logger.warn("Could not start again with a bigger young generation; running as started", {
+    reason: failed,
+  });
+}
+
 async function runCommand(
   parsed: ParsedArgs,
   factories: readonly FactoryEntry[],
   io: CliIo,
   stop: Promise<unknown> | undefined,
   onWorkers?: (pool: WorkerPool) => void,
+  reexec = false,
 ): Promise<number> {
   const resolved = await resolveConfig(parsed, factories, io);
   if (resolved === undefined) return 2;
   let config = resolved;
   const telemetry = config.service.telemetry;
   const logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding });
+  if (reexec && (config.service.workers ?? 1) >= 2) startWithWorkersHeap(logger);
   // The service's own attributes go on one target_info series, as the Collector exposes them.
   const registry = new MetricRegistry({
     targetInfo: {
@@ -663,10 +695,17 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     case "components":
       return await componentsCommand(factories, io);
     default:
-      return await runCommand(parsed, factories, io, options.stop, options.onWorkers);
+      return await runCommand(
+        parsed,
+        factories,
+        io,
+        options.stop,
+        options.onWorkers,
+        options.reexec,
+      );
   }
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  Deno.exit(await main(Deno.args, { reexec: true }));
 }
