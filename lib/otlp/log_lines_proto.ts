@@ -98,10 +98,15 @@ export class LogLinesEncoder {
 
   /** One request of the lines `from` (inclusive) to `to` (exclusive) of `lines`, ranges of `data`. */
   encode(data: Uint8Array, lines: LineSpans, from = 0, to: number = lines.count): Uint8Array {
-    const tail = this.#tail;
-    const fixed = tail.length;
+    const out = new Uint8Array(this.size(lines, from, to));
+    this.encodeInto(out, 0, data, lines, from, to);
+    return out;
+  }
+
+  /** The encoded size of the request {@linkcode encode} writes for the same lines. */
+  size(lines: LineSpans, from = 0, to: number = lines.count): number {
+    const fixed = this.#tail.length;
     const { starts, ends } = lines;
-    // Pass 1: the size of the records.
     let records = 0;
     for (let i = from; i < to; i++) {
       const len = ends[i]! - starts[i]!;
@@ -111,8 +116,35 @@ export class LogLinesEncoder {
     }
     const scopeLogs = 2 + records; // the empty scope (tag, length 0), then the records
     const resourceLogs = 2 + 1 + varintSize(scopeLogs) + scopeLogs;
-    const out = new Uint8Array(1 + varintSize(resourceLogs) + resourceLogs);
-    let pos = 0;
+    return 1 + varintSize(resourceLogs) + resourceLogs;
+  }
+
+  /**
+   * Writes the request of the lines `from` to `to` into `out` at `pos` (which must have
+   * {@linkcode size} bytes free there): several requests can share one buffer, so one allocation
+   * serves a whole read. Returns the position after it.
+   */
+  encodeInto(
+    out: Uint8Array,
+    pos: number,
+    data: Uint8Array,
+    lines: LineSpans,
+    from = 0,
+    to: number = lines.count,
+  ): number {
+    const tail = this.#tail;
+    const fixed = tail.length;
+    const { starts, ends } = lines;
+    // The sizes again (cheaper than keeping them): the framing needs the total first.
+    let records = 0;
+    for (let i = from; i < to; i++) {
+      const len = ends[i]! - starts[i]!;
+      const value = 1 + varintSize(len) + len;
+      const record = 1 + varintSize(value) + value + fixed;
+      records += 1 + varintSize(record) + record;
+    }
+    const scopeLogs = 2 + records;
+    const resourceLogs = 2 + 1 + varintSize(scopeLogs) + scopeLogs;
     out[pos++] = 0x0a; // resource_logs = 1
     pos = varint(out, pos, resourceLogs);
     out[pos++] = 0x0a; // resource = 1, empty
@@ -121,7 +153,7 @@ export class LogLinesEncoder {
     pos = varint(out, pos, scopeLogs);
     out[pos++] = 0x0a; // scope = 1, empty
     out[pos++] = 0;
-    // Pass 2: the records, fields in field-number order as `encodeLogsRequest` writes them.
+    // The records, fields in field-number order as `encodeLogsRequest` writes them.
     for (let i = from; i < to; i++) {
       const start = starts[i]!;
       const len = ends[i]! - start;
@@ -142,6 +174,6 @@ export class LogLinesEncoder {
       out.set(tail, pos);
       pos += fixed;
     }
-    return out;
+    return pos;
   }
 }

@@ -64,3 +64,25 @@ Deno.test("LogLinesEncoder encodes ranges in the middle of a buffer, all of them
     expected(lines.slice(100, 250), 7n, attributes),
   );
 });
+
+Deno.test("LogLinesEncoder.encodeInto writes several requests into one buffer, each as encode writes it", () => {
+  const lengths = [3, 0, 120, 127, 128, 16_384, 9, 70_000, 1];
+  const text = lengths.map((n, i) => String.fromCharCode(97 + i % 26).repeat(n)).join("\n");
+  const { data, spans } = spansOf(text);
+  const encoder = new LogLinesEncoder(7n, [{ key: "log.file.name", value: "app.log" }]);
+  const cuts = [[0, 2], [2, 2], [2, 5], [5, 9]];
+  let total = 0;
+  for (const [from, to] of cuts) total += encoder.size(spans, from, to);
+  // Filled with 0xee so that a byte left unwritten would show.
+  const buffer = new Uint8Array(total + 3).fill(0xee);
+  let pos = 3;
+  for (const [from, to] of cuts) {
+    const end = encoder.encodeInto(buffer, pos, data, spans, from, to);
+    const alone = encoder.encode(data, spans, from, to);
+    assert.equal(end - pos, alone.length);
+    assert.deepEqual(buffer.subarray(pos, end), alone);
+    pos = end;
+  }
+  assert.equal(pos, buffer.length);
+  assert.deepEqual(buffer.subarray(0, 3), new Uint8Array([0xee, 0xee, 0xee]));
+});
