@@ -37,6 +37,7 @@ import { registerProcessMetrics } from "./lib/telemetry/process_metrics.ts";
 import { startMetricsServer } from "./lib/telemetry/server.ts";
 import { releaseMemory } from "./lib/host/release_memory.ts";
 import { findGc } from "./lib/host/gc.ts";
+import { markLoopProbe, startLoopProbe } from "./lib/host/loop_probe.ts";
 
 /** tfo's version. */
 export const VERSION: string = denoJson.version;
@@ -397,6 +398,7 @@ async function runCommand(
   stop: Promise<unknown> | undefined,
   onWorkers?: (pool: WorkerPool) => void,
 ): Promise<number> {
+  startLoopProbe();
   const resolved = await resolveConfig(parsed, factories, io);
   if (resolved === undefined) return 2;
   let config = resolved;
@@ -473,6 +475,7 @@ async function runCommand(
     beforeReceivers: () => {
       settled = true;
       settleStartup(logger);
+      markLoopProbe("receivers start");
     },
     ...(pool === undefined ? {} : { sharePorts: true }),
   });
@@ -548,6 +551,7 @@ async function runCommand(
       registry.setRefresher(() => pool!.refreshMetrics());
       onWorkers?.(pool);
     }
+    markLoopProbe("ready");
     if (hub !== undefined) logger.info("Every worker is ready", { workers: workerCount });
     let lastLayers: readonly ConfigLayer[] = [];
     reloader = new Reloader({
