@@ -38,6 +38,7 @@ import { startMetricsServer } from "./lib/telemetry/server.ts";
 import { releaseMemory } from "./lib/host/release_memory.ts";
 import { findGc } from "./lib/host/gc.ts";
 import { currentProcess, execve, REEXEC_ENV, reexecArgv } from "./lib/host/young_gen.ts";
+import { markLoopProbe, startLoopProbe } from "./lib/host/loop_probe.ts";
 
 /** tfo's version. */
 export const VERSION: string = denoJson.version;
@@ -428,6 +429,7 @@ async function runCommand(
   onWorkers?: (pool: WorkerPool) => void,
   reexec = false,
 ): Promise<number> {
+  startLoopProbe();
   const resolved = await resolveConfig(parsed, factories, io);
   if (resolved === undefined) return 2;
   let config = resolved;
@@ -505,6 +507,7 @@ async function runCommand(
     beforeReceivers: () => {
       settled = true;
       settleStartup(logger);
+      markLoopProbe("receivers start");
     },
     ...(pool === undefined ? {} : { sharePorts: true }),
   });
@@ -580,6 +583,7 @@ async function runCommand(
       registry.setRefresher(() => pool!.refreshMetrics());
       onWorkers?.(pool);
     }
+    markLoopProbe("ready");
     if (hub !== undefined) logger.info("Every worker is ready", { workers: workerCount });
     let lastLayers: readonly ConfigLayer[] = [];
     reloader = new Reloader({
