@@ -15,6 +15,12 @@
  * @module
  */
 import type { Logger } from "../lib/telemetry/logger.ts";
+import {
+  clearMemorySlot,
+  createMemoryBoard,
+  joinMemoryBoard,
+  leaveMemoryBoard,
+} from "../lib/host/isolate_memory.ts";
 import type { MetricRegistry } from "../lib/telemetry/metrics.ts";
 import type { ConfigSources } from "./config_sources.ts";
 import type {
@@ -72,10 +78,13 @@ export class WorkerPool {
   #seq = 0;
   #pushes = 0;
   #restarts = 0;
+  /** Each isolate's live memory, summed by memory_limiter so its limit holds for the process. */
+  readonly #memory: SharedArrayBuffer;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     this.#sources = options.sources;
+    this.#memory = createMemoryBoard(options.count);
     for (let index = 1; index < options.count; index++) {
       this.#slots.push({
         index,
@@ -136,6 +145,7 @@ export class WorkerPool {
    * started) when one cannot start.
    */
   async start(): Promise<void> {
+    joinMemoryBoard(this.#memory, 0);
     for (const slot of this.#slots) this.#spawn(slot);
     try {
       await this.#within(
@@ -185,9 +195,12 @@ export class WorkerPool {
       }
       worker.terminate();
       slot.worker = undefined;
+      clearMemorySlot(this.#memory, slot.index);
       return clean;
     });
-    return (await Promise.all(results)).every(Boolean);
+    const clean = (await Promise.all(results)).every(Boolean);
+    leaveMemoryBoard();
+    return clean;
   }
 
   /**
@@ -265,6 +278,7 @@ export class WorkerPool {
       count: this.#options.count,
       sources: this.#sources,
       version: this.#options.version,
+      memory: this.#memory,
     });
   }
 
@@ -324,6 +338,7 @@ export class WorkerPool {
     if (slot.worker !== worker) return;
     worker.terminate();
     slot.worker = undefined;
+    clearMemorySlot(this.#memory, slot.index);
     this.#options.registry.retireRemote(`worker-${slot.index}`);
     for (const pending of slot.reloads.values()) pending.resolve(false);
     slot.reloads.clear();

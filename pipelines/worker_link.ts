@@ -79,6 +79,8 @@ export type PrimaryMessage =
     readonly sources: ConfigSources;
     /** tfo's version, for the components' build info. */
     readonly version: string;
+    /** The process's memory board: this worker publishes its live memory in slot `index`. */
+    readonly memory: SharedArrayBuffer;
   }
   | AckMessage
   | PushMessage

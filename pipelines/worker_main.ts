@@ -28,6 +28,7 @@ import {
   WorkerHub,
   type WorkerMessage,
 } from "./worker_link.ts";
+import { joinMemoryBoard } from "../lib/host/isolate_memory.ts";
 import type { ExporterFactory } from "../components/component.ts";
 import type { ShardConfig } from "./placement.ts";
 
@@ -129,6 +130,7 @@ self.onmessage = (event: MessageEvent<PrimaryMessage>) => {
       void hub.deliver(message).then((ack) => post(ack));
       return;
     case "init":
+      joinMemoryBoard(message.memory, message.index);
       init(message.index, message.count, message.sources, message.version).then(
         () => post({ t: "ready" }),
         (error) => post({ t: "failed", message: errorMessage(error) }),

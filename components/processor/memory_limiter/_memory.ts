@@ -6,11 +6,12 @@
  * @module
  */
 
-/** The runtime's live memory in bytes: the V8 heap in use plus external (ArrayBuffer) memory. */
-export function readLiveMemory(): number {
-  const usage = Deno.memoryUsage();
-  return usage.heapUsed + usage.external;
-}
+/**
+ * The runtime's live memory in bytes: the V8 heap in use plus external (ArrayBuffer) memory, of
+ * every isolate of the process (with `service.workers` above 1 the workers' too, so one
+ * `limit_mib` holds for the process, not for each worker).
+ */
+export { readProcessLiveMemory as readLiveMemory } from "../../../lib/host/isolate_memory.ts";
 
 function readText(path: string): string | undefined {
   try {
