@@ -88,15 +88,15 @@ console.log(space.space_size);`;
     const newSpace = async (flags: string[]) => {
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", ...flags, path],
-        stderr: "inherit",
       }).output();
-      assert.equal(out.code, 0);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
       return Number(new TextDecoder().decode(out.stdout).trim()) / (1 << 20);
     };
     try {
       const small = await newSpace(["--v8-flags=--max-semi-space-size=2"]);
       const big = await newSpace(["--v8-flags=--max-semi-space-size=2", FLAG]);
-      assert.ok(small <= 4, `capped at 2 MiB per semi-space: new space ${small} MiB`);
+      // Capped at 2 MiB per semi-space the new space stays at 3.5–4 MiB; uncapped it reaches 32.
+      assert.ok(small < 8, `capped at 2 MiB per semi-space: new space ${small} MiB`);
       assert.ok(big > 8, `the later flag wins: new space ${big} MiB`);
     } finally {
       await Deno.remove(dir, { recursive: true });
