@@ -10,6 +10,7 @@ import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
 import type { Consumer } from "../../lib/consumer/consumer.ts";
 import { createTestKit, type TestKit, tracesPayload } from "../fixtures/graph_kit.ts";
+import { freePort } from "../fixtures/interop/services.ts";
 
 async function configFrom(yaml: string, factories: readonly Factory[]): Promise<ResolvedConfig> {
   const { raw, diagnostics } = await loadConfig({
@@ -223,9 +224,7 @@ service:
 
 Deno.test("the service's beforeReceivers hook runs once, after the exporters started and before a receiver listens", async () => {
   const kit = createTestKit();
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
+  const port = freePort();
   const listening = () =>
     Deno.connect({ hostname: "127.0.0.1", port }).then((c) => (c.close(), true), () => false);
   const seen: { listening: boolean; exporterTakes: boolean }[] = [];

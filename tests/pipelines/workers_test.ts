@@ -17,15 +17,9 @@ import { countTracesItems } from "../../lib/otlp/mod.ts";
 import { OTLP_SIGNALS } from "../../lib/otlp/signals.ts";
 import type { WorkerPool } from "../../pipelines/supervisor.ts";
 import { metricValue, scrape } from "../fixtures/chaos/tfo_process.ts";
+import { freePort } from "../fixtures/interop/services.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
-}
 
 async function waitFor<T>(
   what: string,

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { GrpcCallError, GrpcClient } from "../../../lib/net/grpc_client.ts";
 import { serveGrpc } from "../../../lib/net/grpc_server.ts";
 import { GrpcCode } from "../../../lib/net/rpc_status.ts";
+import { freePort } from "../../fixtures/interop/services.ts";
 
 const EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -106,9 +107,7 @@ Deno.test("grpc client's first call after connect() goes over the connection alr
 });
 
 Deno.test("grpc client connect() to a server that is not up rejects UNAVAILABLE and the next call dials again", async () => {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
+  const port = freePort();
   const client = new GrpcClient({ target: `127.0.0.1:${port}`, tls: undefined });
   try {
     const refused = await client.connect(2000).catch((e) => e);

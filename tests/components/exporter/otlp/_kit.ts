@@ -7,6 +7,7 @@ import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { newLogRecord, newResource, newScope } from "../../../../lib/pdata/new.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
+import { freePort } from "../../../fixtures/interop/services.ts";
 import type { LogsData, MetricsData } from "../../../../lib/pdata/types.ts";
 
 /** Settings for an exporter under test, with what it logged and counted. */
@@ -79,12 +80,9 @@ export function logsPayload(...bodies: string[]): Payload<"logs"> {
   return Payload.of("logs", logsOf(...bodies));
 }
 
-/** A port nothing listens on (bound, then released). */
+/** A port nothing listens on: leased for this run, never bound (see `freePort`). */
 export function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  return freePort();
 }
 
 /** Decompresses gzip bytes. */

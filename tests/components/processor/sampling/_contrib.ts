@@ -17,6 +17,7 @@ import {
   waitFor,
   waitForPort,
 } from "../../../fixtures/interop/services.ts";
+import { freePort } from "../../../fixtures/interop/services.ts";
 
 /** The contrib Collector binary. */
 export const OTELCOL_CONTRIB = `${PEERS_BIN}/otelcol-contrib`;
@@ -43,9 +44,7 @@ export async function runContrib(
   cases: readonly ContribCase[],
 ): Promise<(TracesData | LogsData)[][]> {
   const dir = await Deno.makeTempDir({ prefix: "tfo-sampling-diff-" });
-  const listeners = cases.map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
+  const ports = cases.map(() => freePort());
   const yaml = [
     "receivers:",
     ...cases.map((_, i) =>

@@ -33,6 +33,7 @@ import {
 } from "../../../fixtures/interop/services.ts";
 import { CASES, type DiffCase } from "./_diff_cases.ts";
 import { logs, metrics, traces } from "./_diff_data.ts";
+import { freePort } from "../../../fixtures/interop/services.ts";
 
 const OTELCOL_CONTRIB = `${PEERS_BIN}/otelcol-contrib`;
 const HAS_PEER = executableExists(OTELCOL_CONTRIB);
@@ -143,10 +144,7 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "tfo-ottl-diff-" });
-    // Hold every listener until all are taken, so no two cases get the same port.
-    const listeners = CASES.map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-    const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-    for (const l of listeners) l.close();
+    const ports = CASES.map(() => freePort());
     const key = (i: number) => `${CASES[i]!.processor}/c${i}`;
     const yaml = [
       "receivers:",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { otlpReceiverFactory } from "../../../../components/receiver/otlp/factory.ts";
 import { makeReceiver, recorder, startHarness, testHost, tracesProto } from "./_helpers.ts";
+import { freePort } from "../../../fixtures/interop/services.ts";
 
 const PB = { "content-type": "application/x-protobuf" };
 
@@ -24,9 +25,7 @@ Deno.test("otlp receiver fails start clearly when its grpc port is in use, and f
   using blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = blocker.addr.port;
   // Find a free port for http, then make sure it is released after the failed start.
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const httpPort = probe.addr.port;
-  probe.close();
+  const httpPort = freePort();
   const receiver = makeReceiver(
     {
       protocols: {
