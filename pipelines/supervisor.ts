@@ -8,9 +8,14 @@
  * not copied), and the primary's own routers reach the workers with
  * {@linkcode WorkerPool.deliverTo}; a shard for a worker that is not running is refused retryably.
  *
- * A worker that dies takes its connections with it: their clients see the connection close before
- * an answer, which OTLP clients retry; what it had already forwarded to the primary is delivered.
- * Its counters stay in the sums (`MetricRegistry.retireRemote`), so they never go down.
+ * A worker that fails (an uncaught error or unhandled rejection in it) says `draining`: its shared
+ * ports stop accepting and answer retryably (`lib/net/drain.ts`) while its graph drains, then it
+ * says `drained` and is ended and started again; one that has not drained within `timeoutMs` is
+ * ended all the same. A worker that dies at once (terminated, a hard crash of its isolate) takes
+ * its connections with it: their clients see the connection close before an answer, which OTLP
+ * clients retry; nothing here can answer them, since the worker held their sockets. What either
+ * had already forwarded to the primary is delivered. Its counters stay in the sums
+ * (`MetricRegistry.retireRemote`), so they never go down.
  *
  * @module
  */
@@ -22,6 +27,11 @@ import {
   leaveMemoryBoard,
 } from "../lib/host/isolate_memory.ts";
 import type { MetricRegistry } from "../lib/telemetry/metrics.ts";
+import {
+  createBucketBoard,
+  joinBucketBoard,
+  leaveBucketBoard,
+} from "../lib/tenancy/shared_buckets.ts";
 import type { ConfigSources } from "./config_sources.ts";
 import type {
   AckMessage,
@@ -67,6 +77,10 @@ interface Slot {
   /** Shards sent to it, waiting for its answer, by message ID. */
   answers: Map<number, (ack: AckMessage) => void>;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** How many times it was started. */
+  lives: number;
+  /** Ends a failed worker that has not drained in time. */
+  drainTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** The other workers of a service, supervised. */
@@ -80,6 +94,8 @@ export class WorkerPool {
   #restarts = 0;
   /** Each isolate's live memory, summed by memory_limiter so its limit holds for the process. */
   readonly #memory: SharedArrayBuffer;
+  /** Every receiver's `rate_limit` buckets, shared so a limit holds for the process. */
+  readonly #buckets: SharedArrayBuffer = createBucketBoard();
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -98,6 +114,8 @@ export class WorkerPool {
         snapshotWaiters: [],
         answers: new Map(),
         timer: undefined,
+        lives: 0,
+        drainTimer: undefined,
       });
     }
   }
@@ -146,6 +164,7 @@ export class WorkerPool {
    */
   async start(): Promise<void> {
     joinMemoryBoard(this.#memory, 0);
+    joinBucketBoard(this.#buckets);
     for (const slot of this.#slots) this.#spawn(slot);
     try {
       await this.#within(
@@ -180,6 +199,7 @@ export class WorkerPool {
     this.#stopping = true;
     const results = this.#slots.map(async (slot) => {
       clearTimeout(slot.timer);
+      clearTimeout(slot.drainTimer);
       const worker = slot.worker;
       if (worker === undefined) return true;
       slot.stopped = Promise.withResolvers();
@@ -200,6 +220,7 @@ export class WorkerPool {
     });
     const clean = (await Promise.all(results)).every(Boolean);
     leaveMemoryBoard();
+    leaveBucketBoard();
     return clean;
   }
 
@@ -279,6 +300,8 @@ export class WorkerPool {
       sources: this.#sources,
       version: this.#options.version,
       memory: this.#memory,
+      buckets: this.#buckets,
+      life: slot.lives++,
     });
   }
 
@@ -331,11 +354,31 @@ export class WorkerPool {
         this.#options.registry.setRemote(key, message.snapshot);
         slot.stopped?.resolve(message.clean);
         return;
+      case "draining": {
+        const ms = this.#options.timeoutMs ?? 30_000;
+        this.#options.logger.error(
+          "A worker failed; its ports refuse retryably while it drains, then it restarts",
+          { worker: slot.index, error: message.message, drain_timeout_ms: ms },
+        );
+        clearTimeout(slot.drainTimer);
+        slot.drainTimer = setTimeout(
+          () => this.#died(slot, worker, `${message.message} (it did not drain within ${ms} ms)`),
+          ms,
+        );
+        return;
+      }
+      case "drained":
+        this.#options.registry.setRemote(key, message.snapshot);
+        slot.stopped?.resolve(message.clean);
+        this.#died(slot, worker, message.message);
+        return;
     }
   }
 
   #died(slot: Slot, worker: Worker, reason: string): void {
     if (slot.worker !== worker) return;
+    clearTimeout(slot.drainTimer);
+    slot.drainTimer = undefined;
     worker.terminate();
     slot.worker = undefined;
     clearMemorySlot(this.#memory, slot.index);

@@ -81,6 +81,10 @@ export type PrimaryMessage =
     readonly version: string;
     /** The process's memory board: this worker publishes its live memory in slot `index`. */
     readonly memory: SharedArrayBuffer;
+    /** The process's token buckets (`lib/tenancy/shared_buckets.ts`): one `rate_limit` bound. */
+    readonly buckets: SharedArrayBuffer;
+    /** How many times this worker's slot was started before (0: its first life). */
+    readonly life: number;
   }
   | AckMessage
   | PushMessage
@@ -101,7 +105,16 @@ export type WorkerMessage =
     readonly ok: boolean;
     readonly message?: string;
   }
-  | { readonly t: "stopped"; readonly clean: boolean; readonly snapshot: MetricSnapshot };
+  | { readonly t: "stopped"; readonly clean: boolean; readonly snapshot: MetricSnapshot }
+  /** It failed (an uncaught error): its ports refuse retryably while it drains. */
+  | { readonly t: "draining"; readonly message: string }
+  /** It failed and has drained: the primary ends it and starts another. */
+  | {
+    readonly t: "drained";
+    readonly message: string;
+    readonly clean: boolean;
+    readonly snapshot: MetricSnapshot;
+  };
 
 const linkSchema = z.strictObject({ pipeline: z.string() });
 const shardSchema = z.strictObject({

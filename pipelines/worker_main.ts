@@ -10,6 +10,18 @@
  * the sources it is given (unchanged receivers keep their ports); `stop` drains the graph and
  * answers `stopped`.
  *
+ * An uncaught error or unhandled rejection does not end the worker at once: it says `draining`,
+ * its shared ports stop accepting and refuse every new request retryably (`lib/net/drain.ts`:
+ * 503 + `Retry-After`, `UNAVAILABLE`), requests still in flight after {@linkcode DRAIN_GRACE_MS}
+ * are refused the same way, its graph drains (batches flush, queues empty, what it forwarded is
+ * answered by the primary) within `service.shutdown_timeout`, and it says `drained`; the primary
+ * then ends it and starts another.
+ *
+ * Test-only fault: with `TFO_TEST_WORKER_FAULT=<index>:<n>` in the environment, worker `index`
+ * (first life only) swallows its `n`-th forwarded request, which then never gets an answer from
+ * the primary, and throws an uncaught error: what a bug in a pipeline would do. Nothing reads the
+ * variable otherwise; tests/pipelines/worker_drain_test.ts sets it.
+ *
  * @module
  */
 /// <reference lib="deno.worker" />
@@ -29,17 +41,46 @@ import {
   type WorkerMessage,
 } from "./worker_link.ts";
 import { joinMemoryBoard } from "../lib/host/isolate_memory.ts";
+import { refuseNewRequests, refuseRequestsInFlight } from "../lib/net/drain.ts";
+import { joinBucketBoard } from "../lib/tenancy/shared_buckets.ts";
 import type { ExporterFactory } from "../components/component.ts";
 import type { ShardConfig } from "./placement.ts";
 
 /** How often the worker's metrics are posted to the primary. */
 const METRICS_INTERVAL_MS = 1000;
+/** How long a failed worker lets requests in flight finish before it refuses them. */
+export const DRAIN_GRACE_MS = 1000;
+/** The retry delay a failed worker's refusals carry. */
+const DRAIN_RETRY_MS = 1000;
 
 function post(message: WorkerMessage, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
 }
 
-const outbox = createOutbox((message, transfer) => post(message, transfer));
+/** The test-only fault (see the module doc): `[index, n]`, or undefined. */
+function testFault(): readonly [number, number] | undefined {
+  let spec: string | undefined;
+  try {
+    spec = Deno.env.get("TFO_TEST_WORKER_FAULT");
+  } catch {
+    return undefined; // No env permission: no fault.
+  }
+  const match = spec === undefined ? null : /^(\d+):(\d+)$/.exec(spec);
+  return match === null ? undefined : [Number(match[1]), Number(match[2])];
+}
+
+let faultAfter: number | undefined;
+
+const outbox = createOutbox((message, transfer) => {
+  if (faultAfter !== undefined && --faultAfter <= 0) {
+    faultAfter = undefined;
+    setTimeout(() => {
+      throw new Error("Test fault: TFO_TEST_WORKER_FAULT");
+    }, 0);
+    return; // Swallowed: that request waits for an answer that never comes.
+  }
+  post(message, transfer);
+});
 /** The link receivers of this worker's shards of sharded pipelines. */
 const hub = new WorkerHub();
 let shardRouter: ExporterFactory<ShardConfig> | undefined;
@@ -81,8 +122,11 @@ async function init(
   count: number,
   sources: ConfigSources,
   version: string,
+  life: number,
 ): Promise<void> {
   buildInfo = { command: "tfo", version };
+  const fault = testFault();
+  if (fault !== undefined && fault[0] === index && life === 0) faultAfter = fault[1];
   workerCount = count;
   shardRouter = createShardRouter({
     index,
@@ -116,6 +160,37 @@ async function stop(): Promise<boolean> {
   return clean;
 }
 
+let failure: string | undefined;
+
+/** Drains this worker after an error nothing caught (see the module doc); once. */
+async function drainAfterFailure(error: unknown): Promise<void> {
+  if (failure !== undefined) return;
+  failure = errorMessage(error);
+  post({ t: "draining", message: failure });
+  logger?.error("Uncaught error in this worker; it refuses new requests and drains", { error });
+  refuseNewRequests(DRAIN_RETRY_MS);
+  await new Promise((resolve) => setTimeout(resolve, DRAIN_GRACE_MS));
+  refuseRequestsInFlight();
+  // Their clients were answered: what the primary answers later is for nobody.
+  outbox.failAll("The worker failed");
+  let clean = false;
+  try {
+    clean = await stop();
+  } catch (stopError) {
+    logger?.error("The failed worker did not drain", { error: stopError });
+  }
+  post({ t: "drained", message: failure, clean, snapshot: snapshot() });
+}
+
+self.addEventListener("error", (event) => {
+  event.preventDefault();
+  void drainAfterFailure(event.error ?? event.message);
+});
+self.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  void drainAfterFailure(event.reason);
+});
+
 self.onmessage = (event: MessageEvent<PrimaryMessage>) => {
   const message = event.data;
   switch (message.t) {
@@ -131,7 +206,8 @@ self.onmessage = (event: MessageEvent<PrimaryMessage>) => {
       return;
     case "init":
       joinMemoryBoard(message.memory, message.index);
-      init(message.index, message.count, message.sources, message.version).then(
+      joinBucketBoard(message.buckets);
+      init(message.index, message.count, message.sources, message.version, message.life).then(
         () => post({ t: "ready" }),
         (error) => post({ t: "failed", message: errorMessage(error) }),
       );

@@ -17,6 +17,7 @@
 import { decompress, parseContentCoding } from "./compression.ts";
 import { BodyTooLargeError } from "./body.ts";
 import { listenError } from "./listen_error.ts";
+import { QUEUE_DRAIN_MS, registerSharedPortServer } from "./drain.ts";
 import {
   type ServerConn,
   type ServerTlsContext,
@@ -199,6 +200,35 @@ export function serveGrpc(
   /** TLS connections whose handshake is in progress; shutdown closes them. */
   const handshaking = new Set<TlsServerConn>();
   let stopping = false;
+  /** Calls waiting for their answer. */
+  const calls = new Set<UnaryCall>();
+  /** The retry delay of the refusals, once the isolate drains (shared ports only). */
+  let refusing: number | undefined;
+  const closeListener = () => {
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  // A server on a shared port drains with its isolate (drain.ts): the listener closes so the
+  // kernel hands new connections to the other workers; GOAWAY sends each client's next call to a
+  // new connection, and calls that still arrive (on connections accepted meanwhile) are answered
+  // UNAVAILABLE.
+  const unregister = options.reusePort
+    ? registerSharedPortServer({
+      refuseNew(retryAfterMs) {
+        refusing = retryAfterMs;
+        // The accept loop takes what the kernel already queued on this listener first (a queued
+        // connection is reset when its listener closes; they are answered 503 / UNAVAILABLE).
+        setTimeout(closeListener, QUEUE_DRAIN_MS);
+        for (const c of connections) c.goaway(ErrorCode.NO_ERROR, "worker restarting");
+      },
+      refuseInFlight(retryAfterMs) {
+        for (const call of calls) call.refuse(retryAfterMs);
+      },
+    })
+    : undefined;
   const budget = options.maxConnectionBufferBytes ??
     Math.max(64 << 20, 4 * options.maxRecvMsgBytes);
 
@@ -277,7 +307,9 @@ export function serveGrpc(
   }
 
   function handleStream(stream: H2Stream, ctx: ConnContext): void {
-    new UnaryCall(stream, ctx, methods, options, budget).start();
+    const call = new UnaryCall(stream, ctx, methods, options, budget, calls);
+    if (refusing !== undefined) return call.refuse(refusing);
+    call.start();
   }
 
   let closed: Promise<void> | undefined;
@@ -295,6 +327,7 @@ export function serveGrpc(
         for (const c of handshaking) c.close();
         for (const c of connections) c.goaway(ErrorCode.NO_ERROR, "server shutdown");
         await Promise.all([...connections].map((c) => c.closed));
+        unregister?.();
       })();
       return closed;
     },
@@ -356,6 +389,8 @@ class UnaryCall {
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #coding: ReturnType<typeof parseContentCoding> = "identity";
   #handler: GrpcUnaryHandler | undefined;
+  /** The server's calls waiting for their answer; this one is there until it finishes. */
+  readonly #calls: Set<UnaryCall>;
 
   constructor(
     stream: H2Stream,
@@ -363,6 +398,7 @@ class UnaryCall {
     methods: ReadonlyMap<string, GrpcUnaryHandler>,
     options: GrpcServerOptions,
     budget: number,
+    calls: Set<UnaryCall>,
   ) {
     this.#stream = stream;
     this.#ctx = ctx;
@@ -370,9 +406,20 @@ class UnaryCall {
     this.#options = options;
     this.#budget = budget;
     this.#reader = new MessageReader(options.maxRecvMsgBytes, 1);
+    this.#calls = calls;
+  }
+
+  /** Answers `UNAVAILABLE` with a retry delay now, whatever the handler answers later. */
+  refuse(retryAfterMs: number): void {
+    this.#fail(
+      GrpcCode.UNAVAILABLE,
+      "This worker is restarting; retry",
+      Math.max(1, retryAfterMs),
+    );
   }
 
   start(): void {
+    this.#calls.add(this);
     const stream = this.#stream;
     stream.handlers = {
       onData: (chunk, end) => this.#onData(chunk, end),
@@ -575,6 +622,7 @@ class UnaryCall {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#calls.delete(this);
     if (this.#deadline !== undefined) clearTimeout(this.#deadline);
     this.#ctx.held -= this.#held;
     this.#held = 0;

@@ -71,6 +71,11 @@ export interface TenantGateOptions {
   readonly meter: Meter;
   /** @default SYSTEM_CLOCK */
   readonly clock?: Clock;
+  /**
+   * The receiver's ID: its buckets are then shared with the same receiver in the other workers
+   * when the process has a bucket board (`shared_buckets.ts`). @default buckets of its own
+   */
+  readonly scope?: string | undefined;
 }
 
 /** The gate the config asks for; undefined when it asks for neither limits nor metrics. */
@@ -80,7 +85,7 @@ export function createTenantGate(options: TenantGateOptions): TenantGate | undef
   if (rateLimit === undefined && metrics === undefined) return undefined;
   const limiter: RateLimiter | undefined = rateLimit === undefined
     ? undefined
-    : createRateLimiter(rateLimit, options.clock ?? SYSTEM_CLOCK);
+    : createRateLimiter(rateLimit, options.clock ?? SYSTEM_CLOCK, { scope: options.scope });
   const maxLabels = (options.tenantMetrics ?? tenantMetricsSchema.parse({})).max_tenants;
   const label = tenantLabeler(maxLabels);
   const counters = new Map<string, Counter>();

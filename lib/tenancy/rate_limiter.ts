@@ -5,10 +5,21 @@
  * then both are charged. A refused request charges nothing and is told when enough will be
  * there. Buckets are independent: one tenant's traffic never touches another's.
  *
+ * Given a `scope` (the receiver's ID), a limiter in an isolate that joined the process's bucket
+ * board (`shared_buckets.ts`, with `service.workers` above 1) keeps its buckets there, shared
+ * with the same receiver's limiters in the other workers, so the rate bounds the process.
+ *
  * @module
  */
 import type { Clock } from "../clock.ts";
 import type { RateLimitConfig } from "./config.ts";
+import {
+  type BucketRates,
+  decideShared,
+  hasBucketBoard,
+  sharedBucketsInUse,
+  waitMs,
+} from "./shared_buckets.ts";
 
 /** The answer to a request: admitted, or refused with the wait until it would be. */
 export type Admission =
@@ -39,10 +50,37 @@ export interface RateLimiter {
   readonly size: number;
 }
 
+/** Options of {@linkcode createRateLimiter}. */
+export interface RateLimiterOptions {
+  /**
+   * What names this limiter's buckets on the process's shared board (the receiver's ID); without
+   * it the buckets are always this limiter's own.
+   */
+  readonly scope?: string | undefined;
+}
+
 /** Creates the limiter a validated `rate_limit` describes. */
-export function createRateLimiter(config: RateLimitConfig, clock: Clock): RateLimiter {
+export function createRateLimiter(
+  config: RateLimitConfig,
+  clock: Clock,
+  options: RateLimiterOptions = {},
+): RateLimiter {
   const buckets = new Map<string, Bucket>();
   const burst = config.burst_seconds;
+  const scope = options.scope;
+  const defaultRates: BucketRates = {
+    itemRate: config.items_per_second,
+    byteRate: config.bytes_per_second,
+    burst,
+  };
+  const overrideRates = new Map<string, BucketRates>();
+  for (const [tenant, o] of Object.entries(config.overrides)) {
+    overrideRates.set(tenant, {
+      itemRate: o.items_per_second ?? config.items_per_second,
+      byteRate: o.bytes_per_second ?? config.bytes_per_second,
+      burst,
+    });
+  }
 
   function bucketOf(tenant: string, now: number): Bucket {
     let bucket = buckets.get(tenant);
@@ -62,23 +100,23 @@ export function createRateLimiter(config: RateLimitConfig, clock: Clock): RateLi
     return bucket;
   }
 
-  /** Milliseconds until a bucket at `level` of `rate` holds `need`, or 0 when it does. */
-  function wait(level: number, rate: number, need: number): number {
-    if (rate <= 0) return 0;
-    const required = Math.min(need, rate * burst);
-    return level >= required ? 0 : ((required - level) / rate) * 1000;
-  }
+  const wait = (level: number, rate: number, need: number) => waitMs(level, rate, need, burst);
 
   return {
     admit: (tenant, items, bytes) => decide(tenant, items, bytes, true),
     check: (tenant, items, bytes) => decide(tenant, items, bytes, false),
     get size() {
-      return buckets.size;
+      return scope !== undefined && hasBucketBoard() ? sharedBucketsInUse() : buckets.size;
     },
   };
 
   function decide(tenant: string, items: number, bytes: number, charge: boolean): Admission {
     const now = clock.now();
+    if (scope !== undefined) {
+      const rates = overrideRates.get(tenant) ?? defaultRates;
+      const shared = decideShared(scope, tenant, now, rates, items, bytes, charge);
+      if (shared !== undefined) return shared;
+    }
     const b = bucketOf(tenant, now);
     const elapsed = Math.max(0, now - b.at) / 1000;
     b.at = now;

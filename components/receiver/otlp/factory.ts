@@ -259,6 +259,8 @@ export function createOtlpReceiver(
     rateLimit: config.rate_limit,
     tenantMetrics: config.tenant_metrics,
     meter: settings.meter,
+    // One bound for the process: the same receiver's gates in the other workers share buckets.
+    scope: id,
   });
   const split = config.metadata_from_resource === undefined
     ? undefined

@@ -52,6 +52,22 @@ export interface ConnectionContext {
   readonly scheme: string;
   /** The server is shutting down: finish the request in progress, then close. */
   readonly stopping: () => boolean;
+  /**
+   * The retry delay, in ms, when the server refuses every new request (its isolate drains,
+   * `lib/net/drain.ts`); undefined while it serves.
+   */
+  readonly refusing?: () => number | undefined;
+}
+
+/** A retryable refusal: 503 with `Retry-After` in whole seconds (at least 1). */
+export function drainRefusal(retryAfterMs: number): Response {
+  return new Response("Service Unavailable: this worker is restarting; retry", {
+    status: 503,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    },
+  });
 }
 
 const FIRST_BUFFER = 16 * 1024;
@@ -139,19 +155,44 @@ export class Http1Connection implements BodyWire {
   #idle = true;
   /** Why a deadline closed the connection, for the debug log. */
   #timedOut: string | undefined;
+  /** The body of the request its handler is working on, while it does. */
+  #handling: BodyReader | undefined;
+  /** Set when the request in progress was answered without its handler (a drain). */
+  #forced: Promise<void> | undefined;
+  /**
+   * Settles when the connection is closed and nothing of it runs any more, or when a request was
+   * answered without its handler (`answerInFlight`) and the connection closed: a handler that
+   * never answers does not hold the server's shutdown then.
+   */
   readonly done: Promise<void>;
+  readonly #finished = Promise.withResolvers<void>();
 
   /** Starts serving `conn`. */
   constructor(conn: ServerConn, ctx: ConnectionContext) {
     this.#conn = conn;
     this.#ctx = ctx;
     this.#remoteAddr = conn.remoteAddr as Deno.NetAddr;
-    this.done = this.#run();
+    this.done = this.#finished.promise;
+    this.#run().finally(() => this.#finished.resolve());
   }
 
   /** Closes the connection now if no request is in progress; else after its response. */
   closeIfIdle(): void {
     if (this.#idle) this.#close();
+  }
+
+  /**
+   * Answers the request whose handler is still working with `response` now and closes the
+   * connection (lingering when the body was read, so the answer is not destroyed by a reset);
+   * the handler's own answer, when it comes, is dropped. Nothing when no handler is working.
+   */
+  answerInFlight(response: Response): void {
+    const body = this.#handling;
+    if (body === undefined || this.#forced !== undefined || this.#closed) return;
+    this.#forced = this.#respond(response, false, false)
+      .then(() => body.complete ? this.#linger() : this.#close())
+      .catch(() => this.#close())
+      .finally(() => this.#finished.resolve());
   }
 
   /**
@@ -292,12 +333,25 @@ export class Http1Connection implements BodyWire {
       new RequestFields(head.headers),
       body.complete || head.method === "GET" || head.method === "HEAD" ? null : body,
     );
+    const refusing = this.#ctx.refusing?.();
+    if (refusing !== undefined) {
+      await this.#respond(drainRefusal(refusing), false, false).catch(() => {});
+      await this.#linger();
+      return false;
+    }
     let response: Response;
+    this.#handling = body;
     try {
       response = await this.#ctx.handler(request, { remoteAddr: this.#remoteAddr });
     } catch (error) {
       this.#ctx.logger.error("Unexpected error answering an HTTP request", { error });
       response = new Response("Internal Server Error", { status: 500 });
+    } finally {
+      this.#handling = undefined;
+    }
+    if (this.#forced !== undefined) {
+      await this.#forced;
+      return false;
     }
     if (this.#closed) throw new ConnectionClosed();
     // A small body the handler left unread but that is here already costs nothing to skip.

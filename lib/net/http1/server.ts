@@ -16,6 +16,7 @@
 import { NOOP_LOGGER } from "../../telemetry/logger.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import { listenError } from "../listen_error.ts";
+import { QUEUE_DRAIN_MS, registerSharedPortServer } from "../drain.ts";
 import {
   type ServerConn,
   type ServerTlsContext,
@@ -25,6 +26,7 @@ import {
 import {
   type ConnectionContext,
   type ConnectionLimits,
+  drainRefusal,
   Http1Connection,
   type Http1Handler,
   LINGER_MS,
@@ -141,13 +143,38 @@ export function serveHttp1(options: Http1ServerOptions, handler: Http1Handler): 
   const logger = options.logger ?? NOOP_LOGGER;
   const open = new Set<Http1Connection>();
   let stopping = false;
+  /** The retry delay of the refusals, once the isolate drains (shared ports only). */
+  let refusing: number | undefined;
   const ctx: ConnectionContext = {
     limits: limitsOf(options),
     handler,
     logger,
     scheme: options.tls === undefined ? "http" : "https",
     stopping: () => stopping,
+    refusing: () => refusing,
   };
+  const closeListener = () => {
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  // A server on a shared port drains with its isolate: the listener closes so the kernel hands
+  // new connections to the other workers, and open connections are answered 503 (drain.ts).
+  const unregister = options.reusePort
+    ? registerSharedPortServer({
+      refuseNew(retryAfterMs) {
+        refusing = retryAfterMs;
+        // The accept loop takes what the kernel already queued on this listener first (a queued
+        // connection is reset when its listener closes; they are answered 503 / UNAVAILABLE).
+        setTimeout(closeListener, QUEUE_DRAIN_MS);
+      },
+      refuseInFlight(retryAfterMs) {
+        for (const c of open) c.answerInFlight(drainRefusal(retryAfterMs));
+      },
+    })
+    : undefined;
 
   // One clock per server checks every connection's deadlines: cheaper per request than a timer
   // per deadline, and exact to a fifth of the shortest timeout (at most a second).
@@ -202,15 +229,12 @@ export function serveHttp1(options: Http1ServerOptions, handler: Http1Handler): 
     shutdown() {
       closed ??= (async () => {
         stopping = true;
-        try {
-          listener.close();
-        } catch {
-          // Already closed.
-        }
+        closeListener();
         await accepting;
         for (const c of open) c.closeIfIdle();
         await Promise.all([...open].map((c) => c.done));
         clearInterval(clock);
+        unregister?.();
       })();
       return closed;
     },
