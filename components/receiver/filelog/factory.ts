@@ -25,6 +25,7 @@ import {
   newScope,
   nowUnixNano,
 } from "../../../lib/pdata/new.ts";
+import { BufferPool, type PooledBuffer } from "../../../lib/pdata/buffer_pool.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { KeyValue, LogRecord, ResourceLogs } from "../../../lib/pdata/types.ts";
 import { type Entry, entryToLogRecord, newEntry, toKeyValues } from "../../../lib/stanza/entry.ts";
@@ -54,6 +55,11 @@ const COMMIT_CHUNK = 200;
 export interface FilelogOptions {
   /** Time for `poll_interval` and `force_flush_period`. @default SYSTEM_CLOCK */
   clock?: Clock;
+  /**
+   * The pool request buffers are taken from (tests pass a strict one to see misuses and what was
+   * reused). @default filelogBufferPool, one per receiver
+   */
+  pool?: BufferPool;
 }
 
 /** A filelog receiver instance. */
@@ -84,48 +90,71 @@ function absolute(path: string): string {
 interface Request {
   readonly bytes: Uint8Array;
   readonly items: number;
+  /** The pooled buffer `bytes` is in, when it is in one. */
+  readonly lease?: PooledBuffer;
 }
 
 /** Encoded bytes of a record besides its body and the fixed fields: tags and lengths. */
 const RECORD_FRAMING = 6;
 
 /**
- * The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES`, all written into
- * one buffer (views of it): one allocation a read rather than one a request, so fewer
- * ArrayBuffers for V8 to track and collect. The buffer lives until the last of its requests is
- * dropped downstream, which for requests sent one after the other is about as long as each.
+ * The size of the pooled request buffers: a request is cut once it reaches `PART_BYTES`, so it
+ * fits unless its last line is longer than the slack (then it gets an array of its own).
+ */
+const POOL_BUFFER_BYTES = PART_BYTES + 4 * 1024;
+
+/**
+ * Free request buffers a receiver keeps (at most ~20 MiB): about what a sending queue and the
+ * batches in flight hold at once when the file is read faster than it is sent.
+ */
+const POOL_MAX_FREE = 1024;
+
+/** Free request buffers kept over a poll that found nothing to read. */
+const POOL_IDLE_FREE = 16;
+
+/** The request buffer pool of a receiver; misuses are logged once. */
+export function filelogBufferPool(onMisuse?: (message: string) => void): BufferPool {
+  return new BufferPool({
+    bufferBytes: POOL_BUFFER_BYTES,
+    maxFree: POOL_MAX_FREE,
+    ...(onMisuse === undefined ? {} : { onMisuse }),
+  });
+}
+
+/**
+ * The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES`, each written
+ * into a buffer of `pool` (or, when larger than its buffers, an array of its own). A pooled
+ * request goes back to the pool once its payload's last holder released it, so buffers are reused
+ * instead of left, promoted, for a mark-compact.
  */
 function encodeRanges(
   data: Uint8Array,
   lines: LineSpans,
   observed: bigint,
   attributes: readonly KeyValue[],
+  pool: BufferPool,
 ): Request[] {
   const encoder = new LogLinesEncoder(observed, attributes);
   const { starts, ends, count } = lines;
   const overhead = encoder.fixedBytes + RECORD_FRAMING;
-  const cuts: number[] = [];
-  let total = 0;
+  const out: Request[] = [];
   let from = 0;
   let size = 0;
   for (let i = 0; i < count; i++) {
     size += ends[i]! - starts[i]! + overhead;
     if (size >= PART_BYTES || i === count - 1) {
-      cuts.push(i + 1);
-      total += encoder.size(lines, from, i + 1);
-      from = i + 1;
+      const to = i + 1;
+      const total = encoder.size(lines, from, to);
+      if (total <= pool.bufferBytes) {
+        const lease = pool.take();
+        const end = encoder.encodeInto(lease.bytes, 0, data, lines, from, to);
+        out.push({ bytes: lease.bytes.subarray(0, end), items: to - from, lease });
+      } else {
+        out.push({ bytes: encoder.encode(data, lines, from, to), items: to - from });
+      }
+      from = to;
       size = 0;
     }
-  }
-  const buffer = new Uint8Array(total);
-  const out: Request[] = [];
-  let pos = 0;
-  from = 0;
-  for (const to of cuts) {
-    const end = encoder.encodeInto(buffer, pos, data, lines, from, to);
-    out.push({ bytes: buffer.subarray(pos, end), items: to - from });
-    pos = end;
-    from = to;
   }
   return out;
 }
@@ -191,6 +220,10 @@ export function createFilelogReceiver(
   // Without operators the records are encoded as they are read (from the bytes when ASCII), so
   // what waits downstream is one array per read, not an object and a string per line.
   const scratch = new ReadScratch(fastPath);
+  const pool = options.pool ??
+    filelogBufferPool((message) =>
+      logger.error("Pooled request buffers were misused (reported once)", { error: message })
+    );
   const saved = new Map<string, string>();
   const resolved = new Map<string, string>();
 
@@ -201,6 +234,8 @@ export function createFilelogReceiver(
   let wake: (() => void) | undefined;
   let polling: Promise<boolean> | undefined;
   let rotate = 0;
+  /** Bytes the last poll read. */
+  let readBytes = 0;
 
   async function fileAttributes(path: string): Promise<Record<string, string>> {
     const attrs: Record<string, string> = {};
@@ -270,6 +305,7 @@ export function createFilelogReceiver(
 
   /** One poll: find, read, send, commit. Resolves true when files have more to read. */
   async function poll(): Promise<boolean> {
+    readBytes = 0;
     let paths = await findFiles(include, exclude);
     if (paths.length > config.max_concurrent_files) {
       rotate %= paths.length;
@@ -311,6 +347,7 @@ export function createFilelogReceiver(
         continue;
       }
       total += result.offset - p.reader.offset;
+      readBytes += result.offset - p.reader.offset;
       if (result.more) {
         more = true;
         unfinished.add(p.reader);
@@ -336,18 +373,23 @@ export function createFilelogReceiver(
       const attributes: KeyValue[] = Object.entries(attrs).map(([key, value]) => ({ key, value }));
       const requests = result.bytes === undefined
         ? encodeTokens(result.tokens, observed, attributes)
-        : encodeRanges(result.bytes, scratch.lines, observed, attributes);
+        : encodeRanges(result.bytes, scratch.lines, observed, attributes, pool);
       for (let i = 0; i < requests.length; i++) {
-        const { bytes, items } = requests[i]!;
+        const { bytes, items, lease } = requests[i]!;
+        const payload = lease === undefined
+          ? Payload.fromProto("logs", bytes, LOGS_PROTO, undefined, items)
+          : Payload.fromPooled("logs", bytes, lease, LOGS_PROTO, items);
         try {
-          await consumeWaiting(
-            logs,
-            Payload.fromProto("logs", bytes, LOGS_PROTO, undefined, items),
-          );
+          await consumeWaiting(logs, payload);
         } catch (error) {
           let left = 0;
           for (let j = i; j < requests.length; j++) left += requests[j]!.items;
+          // Requests never sent give their buffers back.
+          for (let j = i + 1; j < requests.length; j++) requests[j]!.lease?.release();
           return refused(error, left);
+        } finally {
+          // Whoever keeps it past the call retained it (see `Payload.retain`).
+          payload.release();
         }
       }
       p.reader.commit({ tokens: [], offset: result.offset, more: false });
@@ -425,6 +467,8 @@ export function createFilelogReceiver(
         logger.error("Poll failed", { error: errorMessage(error) });
       }
       if (stopped) break;
+      // Nothing to read: most free request buffers go back to the garbage collector.
+      if (readBytes === 0) pool.trim(POOL_IDLE_FREE);
       if (!more) await pause(config.poll_interval);
     }
   }
