@@ -94,6 +94,12 @@ interface Request {
   readonly lease?: PooledBuffer;
 }
 
+/** A request of a read, encoded when it is sent. */
+interface PlannedRequest {
+  readonly items: number;
+  encode(): Request;
+}
+
 /** Encoded bytes of a record besides its body and the fixed fields: tags and lengths. */
 const RECORD_FRAMING = 6;
 
@@ -122,8 +128,9 @@ export function filelogBufferPool(onMisuse?: (message: string) => void): BufferP
 }
 
 /**
- * The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES`, each written
- * into a buffer of `pool` (or, when larger than its buffers, an array of its own). A pooled
+ * The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES`, each encoded
+ * when it is about to be sent, into a buffer of `pool` (or, when larger than its buffers, an array
+ * of its own): a read takes only as many buffers as are still held downstream, and a pooled
  * request goes back to the pool once its payload's last holder released it, so buffers are reused
  * instead of left, promoted, for a mark-compact.
  */
@@ -133,25 +140,30 @@ function encodeRanges(
   observed: bigint,
   attributes: readonly KeyValue[],
   pool: BufferPool,
-): Request[] {
+): PlannedRequest[] {
   const encoder = new LogLinesEncoder(observed, attributes);
   const { starts, ends, count } = lines;
   const overhead = encoder.fixedBytes + RECORD_FRAMING;
-  const out: Request[] = [];
+  const out: PlannedRequest[] = [];
   let from = 0;
   let size = 0;
   for (let i = 0; i < count; i++) {
     size += ends[i]! - starts[i]! + overhead;
     if (size >= PART_BYTES || i === count - 1) {
+      const start = from;
       const to = i + 1;
-      const total = encoder.size(lines, from, to);
-      if (total <= pool.bufferBytes) {
-        const lease = pool.take();
-        const end = encoder.encodeInto(lease.bytes, 0, data, lines, from, to);
-        out.push({ bytes: lease.bytes.subarray(0, end), items: to - from, lease });
-      } else {
-        out.push({ bytes: encoder.encode(data, lines, from, to), items: to - from });
-      }
+      out.push({
+        items: to - start,
+        encode(): Request {
+          const total = encoder.size(lines, start, to);
+          if (total > pool.bufferBytes) {
+            return { bytes: encoder.encode(data, lines, start, to), items: to - start };
+          }
+          const lease = pool.take();
+          const end = encoder.encodeInto(lease.bytes, 0, data, lines, start, to);
+          return { bytes: lease.bytes.subarray(0, end), items: to - start, lease };
+        },
+      });
       from = to;
       size = 0;
     }
@@ -371,11 +383,14 @@ export function createFilelogReceiver(
       // with the scratch (polls never overlap).
       const attrs = await fileAttributes(p.reader.path);
       const attributes: KeyValue[] = Object.entries(attrs).map(([key, value]) => ({ key, value }));
-      const requests = result.bytes === undefined
-        ? encodeTokens(result.tokens, observed, attributes)
+      const requests: readonly PlannedRequest[] = result.bytes === undefined
+        ? encodeTokens(result.tokens, observed, attributes).map((r) => ({
+          items: r.items,
+          encode: () => r,
+        }))
         : encodeRanges(result.bytes, scratch.lines, observed, attributes, pool);
       for (let i = 0; i < requests.length; i++) {
-        const { bytes, items, lease } = requests[i]!;
+        const { bytes, items, lease } = requests[i]!.encode();
         const payload = lease === undefined
           ? Payload.fromProto("logs", bytes, LOGS_PROTO, undefined, items)
           : Payload.fromPooled("logs", bytes, lease, LOGS_PROTO, items);
@@ -384,8 +399,6 @@ export function createFilelogReceiver(
         } catch (error) {
           let left = 0;
           for (let j = i; j < requests.length; j++) left += requests[j]!.items;
-          // Requests never sent give their buffers back.
-          for (let j = i + 1; j < requests.length; j++) requests[j]!.lease?.release();
           return refused(error, left);
         } finally {
           // Whoever keeps it past the call retained it (see `Payload.retain`).
