@@ -139,32 +139,43 @@ Deno.test("pooled filelog buffers are not reused while a batch processor holds t
 Deno.test("pooled filelog buffers are not reused while a fan-out branch holds its copy or the original", async () => {
   const expected = lines(6_000);
   const pool = strictPool();
-  const held: { name: string; payload: Payload<"logs"> }[] = [];
+  const got = new Map<string, string[]>();
+  const holding: Payload<"logs">[][] = [];
   let received = 0;
-  const got = new Map<string, string[]>([["reader", []], ["mutator 1", []], ["mutator 2", []]]);
-  /** A branch that keeps what it gets for a while and reads it later. */
-  const branch = (name: string, mutatesData: boolean): Consumer<"logs"> => ({
-    mutatesData,
-    consume(payload) {
-      if (name === "reader") received += payload.itemCount;
-      held.push({ name, payload: payload.retain() });
-      if (held.length > 6) {
-        const old = held.shift()!;
-        got.get(old.name)!.push(...encodedBodies(old.payload));
-        old.payload.release();
-      }
-      return Promise.resolve();
-    },
-  });
+  /**
+   * A branch that keeps the last `depth` payloads it got and reads each when it lets go of it:
+   * the reader lets go first, so the copies must keep the buffers on their own.
+   */
+  const branch = (name: string, mutatesData: boolean, depth: number): Consumer<"logs"> => {
+    const held: Payload<"logs">[] = [];
+    const bodies: string[] = [];
+    got.set(name, bodies);
+    holding.push(held);
+    return {
+      mutatesData,
+      consume(payload) {
+        if (name === "reader") received += payload.itemCount;
+        held.push(payload.retain());
+        if (held.length > depth) {
+          const old = held.shift()!;
+          bodies.push(...encodedBodies(old));
+          old.release();
+        }
+        return Promise.resolve();
+      },
+    };
+  };
   const consumer = fanout([
-    branch("reader", false),
-    branch("mutator 1", true),
-    branch("mutator 2", true),
+    branch("reader", false, 0),
+    branch("mutator 1", true, 4),
+    branch("mutator 2", true, 8),
   ]);
   await readThrough(expected, consumer, pool, () => received >= expected.length);
-  for (const { name, payload } of held.splice(0)) {
-    got.get(name)!.push(...encodedBodies(payload));
-    payload.release();
+  for (const [i, name] of ["reader", "mutator 1", "mutator 2"].entries()) {
+    for (const payload of holding[i]!.splice(0)) {
+      got.get(name)!.push(...encodedBodies(payload));
+      payload.release();
+    }
   }
   for (const [name, bodies] of got) exactlyOnce(bodies, expected, name);
   assertPoolClean(pool);
