@@ -631,12 +631,14 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   async offer(payload: Payload<S>): Promise<void> {
     if (this.#closed) throw retryableError("Sending queue is closed");
     this.#refuseWhileFull();
-    const encoded = payload.encodedProto;
     // Pooled bytes go back to their pool once this offer settles (its caller releases them), while
-    // the journal, the fold and the in-memory copy keep them longer: they keep a copy.
+    // the journal, the fold and the in-memory copy keep them longer: they keep a copy. (Parts are
+    // joined into a new array anyway.)
+    const pooled = payload.leased && payload.encodedParts?.length === 1;
+    const encoded = payload.encodedProto;
     const raw = encoded === undefined
       ? this.#codec.encode(payload.read())
-      : payload.leased
+      : pooled
       ? encoded.slice()
       : encoded;
     // Journaled as it is: compressing costs as much CPU as the rest of an offer, and an item
