@@ -2,8 +2,9 @@
  * The `filelog` receiver: tails files matched by globs, splits them into entries, runs the stanza
  * operators, and sends one payload per poll. Without operators it sends each file's read at once as
  * encoded requests of about 16 KiB instead (built from the bytes when they are ASCII: no object per
- * line), each accepted before the next, waiting while the pipeline refuses them as retryable (a
- * full queue): the file is the buffer. Offsets are committed (and, with `storage`, saved at the
+ * line, each request written into a buffer of a small per-receiver pool that gets it back at the
+ * payload's last release, see `Payload.retain`), each accepted before the next, waiting while the
+ * pipeline refuses them as retryable (a full queue): the file is the buffer. Offsets are committed (and, with `storage`, saved at the
  * end of the poll) only after the pipeline accepted what was read, so a crash re-reads at most the
  * last poll and never skips; a clean restart with `storage` neither re-reads nor skips.
  *
