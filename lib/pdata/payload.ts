@@ -7,10 +7,9 @@
  * {@linkcode Payload.edit}, which drops the encoded form since it no longer matches.
  *
  * **Leases.** A payload made by {@linkcode Payload.fromPooled} holds its bytes in a buffer that a
- * `BufferPool` (`./buffer_pool.ts`) hands out again once the payload is released. The rule:
- * whoever gave a payload to a `consume` call may use it until that call settled, and so may the
- * consumer; whoever
- * holds it past that (a batch, a queue, an attempt still running after its deadline) calls
+ * `BufferPool` (`./buffer_pool.ts`) hands out again once the payload is released. The rule: whoever
+ * gave a payload to a `consume` call may use it until that call settled, and so may the consumer;
+ * whoever holds it past that (a batch, a queue, an attempt still running after its deadline) calls
  * {@linkcode Payload.retain} before the call settles and {@linkcode Payload.release} once it is
  * done with it; whoever made a payload (a receiver, a clone, a merge) releases it after handing it
  * on. Clones and merged batches take their own references on the buffers they share, so each

@@ -4,9 +4,10 @@
  * encoded requests of about 16 KiB instead (built from the bytes when they are ASCII: no object per
  * line, each request written into a buffer of a small per-receiver pool that gets it back at the
  * payload's last release, see `Payload.retain`), each accepted before the next, waiting while the
- * pipeline refuses them as retryable (a full queue): the file is the buffer. Offsets are committed (and, with `storage`, saved at the
- * end of the poll) only after the pipeline accepted what was read, so a crash re-reads at most the
- * last poll and never skips; a clean restart with `storage` neither re-reads nor skips.
+ * pipeline refuses them as retryable (a full queue): the file is the buffer. Offsets are committed
+ * (and, with `storage`, saved at the end of the poll) only after the pipeline accepted what was
+ * read, so a crash re-reads at most the last poll and never skips; a clean restart with `storage`
+ * neither re-reads nor skips.
  *
  * Files are identified as the OpenTelemetry Collector does, by fingerprint (their first bytes) and,
  * while open, by inode: see `_tracker.ts` for rename and copy-truncate rotation.
