@@ -36,11 +36,18 @@ export interface BufferPoolOptions {
   readonly bufferBytes: number;
   /** The most free buffers kept for reuse. @default 1024 */
   readonly maxFree?: number;
-  /** Throw on a misuse (tests) instead of reporting it once through `onMisuse`. @default false */
+  /**
+   * Throw on a misuse (tests) instead of reporting it once through `onMisuse`, and overwrite every
+   * buffer given back with {@linkcode POISON}, so a reader that kept bytes without a lease reads
+   * garbage at once rather than only once the buffer is reused. @default false
+   */
   readonly strict?: boolean;
   /** Told of the first misuse (production); later ones are only counted. @default nothing */
   readonly onMisuse?: (message: string) => void;
 }
+
+/** The byte a strict pool fills buffers given back with. */
+export const POISON = 0xee;
 
 /** What a pool did so far. */
 export interface BufferPoolStats {
@@ -170,6 +177,7 @@ export class BufferPool {
   /** Takes back a buffer whose last reference was released (called by the buffer). */
   giveBack(buffer: PooledBuffer): void {
     this.#outstanding--;
+    if (this.#strict) buffer.bytes.fill(POISON);
     if (this.#free.length < this.#maxFree) {
       this.#free.push(buffer);
       this.#returned++;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeLogsRequest, LOGS_PROTO } from "../../../lib/otlp/logs_proto.ts";
-import { BufferPool, LeaseMisuseError } from "../../../lib/pdata/buffer_pool.ts";
+import { BufferPool, LeaseMisuseError, POISON } from "../../../lib/pdata/buffer_pool.ts";
 import { newBodyLogRecord, newLogsData } from "../../../lib/pdata/new.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { LogsData } from "../../../lib/pdata/types.ts";
@@ -144,4 +144,12 @@ Deno.test("payloads of no pool ignore leases", () => {
   p.release();
   p.release();
   assert.deepEqual(bodiesOf(p.read()), ["a"]);
+});
+
+Deno.test("a strict pool poisons a buffer given back, so bytes kept without a lease read garbage", () => {
+  const pool = new BufferPool({ bufferBytes: 256, strict: true });
+  const p = pooled(pool, "kept without a lease");
+  const bytes = p.encodedProto!;
+  p.release();
+  assert.ok(bytes.every((b) => b === POISON));
 });
