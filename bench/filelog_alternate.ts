@@ -24,12 +24,23 @@ interface Run {
   readonly lines: number;
 }
 
-/** The number in the table row of `agent_bench.ts` whose label starts with `label`. */
+/**
+ * The number in the table row of `agent_bench.ts` whose label starts with `label`; `Infinity` for
+ * its "n/a (under 1 s)" (a rate over the lines per second it would not divide by less than 1 s).
+ */
 function figure(markdown: string, label: string): number {
   const row = markdown.split("\n").find((l) => l.startsWith(`| ${label}`));
   if (row === undefined) throw new Error(`No "${label}" row in the bench output`);
-  const cells = row.split("|").map((c) => c.trim());
-  return Number(cells[2]!.replace(/[^0-9.]/g, ""));
+  const cell = row.split("|").map((c) => c.trim())[2]!;
+  if (cell.startsWith("n/a")) return Infinity;
+  return Number(cell.replace(/[^0-9.]/g, ""));
+}
+
+/** A rate for the table: `Infinity` (all delivered in under 1 s) as "over <lines>". */
+function rate(value: number, lines: number): string {
+  return Number.isFinite(value)
+    ? Math.round(value).toLocaleString("en-US")
+    : `over ${lines.toLocaleString("en-US")} (under 1 s)`;
 }
 
 async function runOnce(tree: "before" | "after", dir: string): Promise<Run> {
@@ -93,8 +104,8 @@ if (import.meta.main) {
     "| tree | UTC | load (1/5/15 min) | lines/s from start | lines/s from first line | CPU-s | peak RSS MiB | lines |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ...runs.map((r) =>
-      `| ${r.tree} | ${r.at} | ${r.load} | ${r.fromStart.toLocaleString("en-US")} | ` +
-      `${r.fromFirst.toLocaleString("en-US")} | ${r.cpuS.toFixed(2)} | ${r.peakMib.toFixed(1)} | ` +
+      `| ${r.tree} | ${r.at} | ${r.load} | ${rate(r.fromStart, r.lines)} | ` +
+      `${rate(r.fromFirst, r.lines)} | ${r.cpuS.toFixed(2)} | ${r.peakMib.toFixed(1)} | ` +
       `${r.lines.toLocaleString("en-US")} |`
     ),
   ];
@@ -102,8 +113,8 @@ if (import.meta.main) {
     const mine = runs.filter((r) => r.tree === tree);
     rows.push(
       `| **${tree}, median of ${mine.length}** | | | ` +
-        `${Math.round(median(mine.map((r) => r.fromStart))).toLocaleString("en-US")} | ` +
-        `${Math.round(median(mine.map((r) => r.fromFirst))).toLocaleString("en-US")} | ` +
+        `${rate(median(mine.map((r) => r.fromStart)), mine[0]?.lines ?? 0)} | ` +
+        `${rate(median(mine.map((r) => r.fromFirst)), mine[0]?.lines ?? 0)} | ` +
         `${median(mine.map((r) => r.cpuS)).toFixed(2)} | ` +
         `${median(mine.map((r) => r.peakMib)).toFixed(1)} | |`,
     );
