@@ -469,7 +469,11 @@ export function createFilelogReceiver(
   }
 
   function pollOnce(): Promise<boolean> {
-    polling ??= poll().finally(() => polling = undefined);
+    polling ??= poll().finally(() => {
+      polling = undefined;
+      // Nothing to read: most free request buffers go back to the garbage collector.
+      if (readBytes === 0) pool.trim(POOL_IDLE_FREE);
+    });
     return polling;
   }
 
@@ -482,8 +486,6 @@ export function createFilelogReceiver(
         logger.error("Poll failed", { error: errorMessage(error) });
       }
       if (stopped) break;
-      // Nothing to read: most free request buffers go back to the garbage collector.
-      if (readBytes === 0) pool.trim(POOL_IDLE_FREE);
       if (!more) await pause(config.poll_interval);
     }
   }

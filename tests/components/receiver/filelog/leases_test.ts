@@ -277,3 +277,30 @@ Deno.test("pooled filelog buffers are not reused while a persistent queue holds 
     kv.close();
   }
 });
+
+Deno.test("filelog keeps few free request buffers once a poll finds nothing to read", async () => {
+  const pool = new BufferPool({ bufferBytes: 20 * 1024, maxFree: 1024, strict: true });
+  const held: Payload<"logs">[] = [];
+  const keeper: Consumer<"logs"> = {
+    mutatesData: false,
+    consume(payload) {
+      held.push(payload.retain());
+      return Promise.resolve();
+    },
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    await append(`${dir}/a.log`, lines(6_000).join("\n") + "\n");
+    const r = filelog({ include: [`${dir}/*.log`], start_at: "beginning" }, keeper, "filelog", {
+      pool,
+    });
+    await r.pollOnce();
+    for (const p of held.splice(0)) p.release();
+    assert.ok(pool.stats.free > 16, `${pool.stats.free} free buffers after the burst`);
+    await r.pollOnce(); // nothing new in the file
+    assert.equal(pool.stats.free, 16);
+    await r.shutdown();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
