@@ -3,6 +3,10 @@
  * consumer that mutates gets its own copy, except that when nobody only reads, the last mutating
  * consumer takes the original. Nothing is copied when no consumer mutates.
  *
+ * Leases (`Payload.retain`): the original stays the caller's, held until this call settles; a
+ * copy for an extra branch shares the encoded bytes with a reference of its own, released once
+ * its branch's call settled (a branch that keeps it longer retained it).
+ *
  * @module
  */
 import { type Consumer, ConsumerError, isPermanent } from "../lib/consumer/consumer.ts";
@@ -39,8 +43,18 @@ export function fanout<S extends Signal>(consumers: readonly Consumer<S>[]): Con
     const pending: Promise<void>[] = [];
     for (const r of readers) pending.push(r.consume(payload));
     for (let i = 0; i < mutators.length; i++) {
-      const own = lastTakesOriginal && i === mutators.length - 1 ? payload : payload.clone();
-      pending.push(mutators[i]!.consume(own));
+      if (lastTakesOriginal && i === mutators.length - 1) {
+        pending.push(mutators[i]!.consume(payload));
+        continue;
+      }
+      const own = payload.clone();
+      let done: Promise<void>;
+      try {
+        done = mutators[i]!.consume(own);
+      } catch (error) {
+        done = Promise.reject(error);
+      }
+      pending.push(done.finally(() => own.release()));
     }
     const results = await Promise.allSettled(pending);
     const errors: unknown[] = [];

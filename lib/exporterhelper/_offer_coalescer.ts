@@ -65,9 +65,17 @@ export function createOfferCoalescer<S extends Signal>(
       offerEach(group).then(next, next);
       return;
     }
+    // A merged payload is this coalescer's: the queue retained it if it kept it.
+    const own = group.parts.length > 1;
     start(merged).then(
-      () => group.waiters.forEach((w) => w.resolve()),
-      (error) => group.waiters.forEach((w) => w.reject(error)),
+      () => {
+        if (own) merged.release();
+        group.waiters.forEach((w) => w.resolve());
+      },
+      (error) => {
+        if (own) merged.release();
+        group.waiters.forEach((w) => w.reject(error));
+      },
     );
   }
 

@@ -12,6 +12,10 @@
  * whose parts was interrupted by shutdown stays unacknowledged (in a persistent queue: on disk, sent
  * again after the next start).
  *
+ * Leases (`Payload.retain`): a merged batch takes its own references to its parts' pooled buffers
+ * (the entries keep theirs until acknowledged); whoever sends a batch marked `merged` releases it
+ * once sent or failed for good.
+ *
  * @module
  */
 import { type ClientInfo, NO_CLIENT, Payload } from "../pdata/payload.ts";
@@ -52,6 +56,8 @@ export interface HeldEntry<S extends Signal> {
 export interface Batch<S extends Signal> {
   readonly payload: Payload<S>;
   readonly held: readonly HeldEntry<S>[];
+  /** True when `payload` was made for the batch (not an entry's own): release it once sent. */
+  readonly merged?: boolean;
 }
 
 interface Piece<S extends Signal> {
@@ -227,7 +233,7 @@ export class QueueBatcher<S extends Signal> {
       break;
     }
     if (parts.length === 0) return;
-    this.#ready({ payload: Payload.merge(signal, parts, p.client), held });
+    this.#ready({ payload: Payload.merge(signal, parts, p.client), held, merged: true });
   }
 }
 

@@ -3,6 +3,10 @@
  * number of entries. Lost on a crash; on shutdown the exporter drains it: after
  * {@linkcode SendingQueue.close} `take` still hands out what is left, then `undefined`.
  *
+ * It holds what it accepted past the `offer` call, so it retains each payload (`Payload.retain`)
+ * and releases it when the entry is acknowledged (after the last attempt: sent, failed for good)
+ * or dropped as the oldest.
+ *
  * @module
  */
 import { retryableError } from "../consumer/consumer.ts";
@@ -131,13 +135,14 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
         if (oldest !== undefined) {
           this.#bytes -= oldest.bytes;
           this.#countDropped(oldest.payload.signal, oldest.payload.itemCount);
+          oldest.payload.release();
           continue;
         }
       }
       throw queueFullError(`capacity ${this.capacity}`);
     }
     const bytes = payloadBytes(payload);
-    this.#ready.push({ payload, bytes, at: this.#clock.now() });
+    this.#ready.push({ payload: payload.retain(), bytes, at: this.#clock.now() });
     this.#bytes += bytes;
     this.#takers.wakeOne();
   }
@@ -166,6 +171,7 @@ class MemoryQueue<S extends Signal> implements SendingQueue<S> {
           this.#inFlight.delete(held);
           this.#bytes -= held.bytes;
           this.#room.wakeOne();
+          held.payload.release();
         }
         return Promise.resolve();
       },

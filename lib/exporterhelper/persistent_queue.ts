@@ -4,7 +4,8 @@
  *
  * - `offer` stores the payload's OTLP protobuf bytes (its `encodedProto`, or an encoding of it),
  *   zstd-compressed when that pays (`_queue_compress.ts`), and resolves only once they are
- *   committed: "accepted" means "on disk".
+ *   committed: "accepted" means "on disk". Bytes in a pooled buffer (`Payload.leased`) are
+ *   copied first, so the queue never holds a lease: the buffer is free once the offer resolved.
  * - An item is a header (index entry) plus chunks of at most 64 KiB; see `_queue_codec.ts` for the
  *   key layout. An item that fits one commit (at most 800 KiB with its keys) is written in one
  *   commit, shared with other offers and acknowledgements made at the same time (group commit: Deno
@@ -630,7 +631,16 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
   async offer(payload: Payload<S>): Promise<void> {
     if (this.#closed) throw retryableError("Sending queue is closed");
     this.#refuseWhileFull();
-    const raw = payload.encodedProto ?? this.#codec.encode(payload.read());
+    // Pooled bytes go back to their pool once this offer settles (its caller releases them), while
+    // the journal, the fold and the in-memory copy keep them longer: they keep a copy. (Parts are
+    // joined into a new array anyway.)
+    const pooled = payload.leased && payload.encodedParts?.length === 1;
+    const encoded = payload.encodedProto;
+    const raw = encoded === undefined
+      ? this.#codec.encode(payload.read())
+      : pooled
+      ? encoded.slice()
+      : encoded;
     // Journaled as it is: compressing costs as much CPU as the rest of an offer, and an item
     // acknowledged before its fold never needs it.
     const stored = this.#journal !== undefined && raw.length <= JOURNAL_MAX_ITEM_BYTES

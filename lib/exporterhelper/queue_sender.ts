@@ -167,6 +167,9 @@ export function startQueueSender<S extends Signal>(
       // keeps the entries for the next start.
       outcome = { interrupted: persistent && isShutdownError(error), error };
     }
+    // The last attempt is over: a merged batch lets go of its parts' buffers (each entry's own
+    // payload is released by the queue when it is acknowledged).
+    if (batch.merged === true) batch.payload.release();
     // Acknowledged together: a persistent queue deletes them in one group commit.
     const acks: Promise<void>[] = [];
     for (const held of settleBatch(batch, outcome)) {
@@ -308,6 +311,7 @@ export function startQueueSender<S extends Signal>(
         halted = true;
         halt.resolve(undefined);
         batcher?.abandon();
+        for (const b of ready) if (b.merged === true) b.payload.release();
         ready.length = 0;
         work.wakeAll();
         room.wakeAll();

@@ -2,7 +2,8 @@
  * The timeout sender: gives each attempt of an export its own deadline. The push function gets an
  * `AbortSignal` that aborts when the deadline passes (its reason a `TimeoutError` DOMException),
  * and the attempt fails with a retryable {@linkcode ConsumerError} then, even if the push ignores
- * the signal.
+ * the signal. An attempt that goes on past its deadline keeps a lease on the payload
+ * (`Payload.retain`) until it really ends, so the payload's pooled bytes are not reused under it.
  *
  * @module
  */
@@ -62,6 +63,10 @@ export function timeoutSender<S extends Signal>(
       attempt = push(payload, signal);
     } catch (error) {
       attempt = Promise.reject(error);
+    }
+    if (payload.leased) {
+      payload.retain();
+      attempt.then(() => payload.release(), () => payload.release());
     }
     return Promise.race([attempt, expired]).finally(() => clock.clearTimer(timer));
   };

@@ -6,6 +6,17 @@
  * Read-only consumers call {@linkcode Payload.read}; consumers that declared `mutatesData` call
  * {@linkcode Payload.edit}, which drops the encoded form since it no longer matches.
  *
+ * **Leases.** A payload made by {@linkcode Payload.fromPooled} holds its bytes in a buffer that a
+ * `BufferPool` (`./buffer_pool.ts`) hands out again once the payload is released. The rule: whoever
+ * gave a payload to a `consume` call may use it until that call settled, and so may the consumer;
+ * whoever holds it past that (a batch, a queue, an attempt still running after its deadline) calls
+ * {@linkcode Payload.retain} before the call settles and {@linkcode Payload.release} once it is
+ * done with it; whoever made a payload (a receiver, a clone, a merge) releases it after handing it
+ * on. Clones and merged batches take their own references on the buffers they share, so each
+ * releases independently. Decoding a pooled payload decodes a copy of its bytes, so decoded data
+ * (and payloads made from it) never points into a pooled buffer. A payload of no pool ignores
+ * leases: `retain` and `release` cost nothing and check nothing.
+ *
  * @module
  */
 import { cloneData } from "./clone.ts";
@@ -18,6 +29,7 @@ import {
   newItemIndex,
 } from "./fields.ts";
 import { countItems } from "./count.ts";
+import type { BufferLease } from "./buffer_pool.ts";
 import { appendData, emptyData } from "./split.ts";
 import type { Signal, SignalData } from "./types.ts";
 
@@ -104,6 +116,10 @@ export class Payload<S extends Signal = Signal> {
   #keyBytes: KeyBytes | undefined;
   /** Whether an editor may have changed the attributes decoded by key. */
   #keyedOwned = false;
+  /** The pooled buffers the encoded parts are in, one reference each; `undefined` when none. */
+  #leases: readonly BufferLease[] | undefined;
+  /** References to this payload (leased payloads only): 1 when made, +1 a retain, -1 a release. */
+  #holds = 1;
 
   private constructor(
     signal: S,
@@ -142,6 +158,75 @@ export class Payload<S extends Signal = Signal> {
     const p = new Payload<S>(signal, client, undefined, [bytes], decoder);
     p.#count = itemCount;
     return p;
+  }
+
+  /**
+   * A payload over an encoded `Export*ServiceRequest` in a pooled buffer: `bytes` lies in the
+   * buffer of `lease`, and the payload takes over the caller's reference to it (the caller does
+   * not release the lease itself but the payload, once it handed the payload on).
+   */
+  static fromPooled<S extends Signal>(
+    signal: S,
+    bytes: Uint8Array,
+    lease: BufferLease,
+    decoder: ProtoDecoder<S>,
+    itemCount?: number,
+  ): Payload<S> {
+    const p = new Payload<S>(signal, NO_CLIENT, undefined, [bytes], decoder);
+    p.#count = itemCount;
+    p.#leases = [lease];
+    return p;
+  }
+
+  /** True when this payload's bytes are in pooled buffers (it then counts retains and releases). */
+  get leased(): boolean {
+    return this.#leases !== undefined;
+  }
+
+  /**
+   * Takes a reference for a holder that keeps this payload past the `consume` call that gave it
+   * (see the module doc); pair it with one {@linkcode Payload.release}. Returns the payload.
+   */
+  retain(): this {
+    if (this.#leases === undefined) return this;
+    if (this.#holds <= 0) {
+      this.#leases[0]?.reportMisuse("A payload was retained after its last release");
+      return this;
+    }
+    this.#holds++;
+    return this;
+  }
+
+  /**
+   * Drops a reference: the last one releases the pooled buffers (which their pool may then hand
+   * out again), so nothing may read the payload's bytes afterwards. A release too many is
+   * reported to the pool and otherwise ignored.
+   */
+  release(): void {
+    const leases = this.#leases;
+    if (leases === undefined) return;
+    if (this.#holds <= 0) {
+      leases[0]?.reportMisuse("A payload was released more often than it was retained");
+      return;
+    }
+    if (--this.#holds > 0) return;
+    for (const lease of leases) lease.release();
+  }
+
+  /** References to the pooled buffers for another payload that shares them. */
+  #shareLeases(): readonly BufferLease[] | undefined {
+    const leases = this.#leases;
+    if (leases === undefined) return undefined;
+    this.#checkLive();
+    for (const lease of leases) lease.retain();
+    return leases;
+  }
+
+  /** Reports a use of the bytes after the last release (their buffer may hold other data now). */
+  #checkLive(): void {
+    if (this.#holds <= 0 && this.#leases !== undefined) {
+      this.#leases[0]?.reportMisuse("A payload's pooled bytes were used after its last release");
+    }
   }
 
   /** Spans, metric data points or log records in this payload. */
@@ -190,7 +275,10 @@ export class Payload<S extends Signal = Signal> {
 
   #decode(fields: FieldSet, keys: readonly string[] | undefined): SignalData[S] {
     const decoder = this.#decoder!;
-    const bytes = this.encodedProto!;
+    // Decoded data may hold views of the bytes it came from (IDs, bytes values); from a pooled
+    // buffer it is decoded from a copy, so it stays valid once the buffer is used again.
+    const pooled = this.#leases !== undefined && this.#parts!.length === 1;
+    const bytes = pooled ? this.encodedProto!.slice() : this.encodedProto!;
     const partial = decoder.partial;
     if (fields === ALL_FIELDS || partial === undefined) {
       this.#data = decoder.decode(bytes);
@@ -275,6 +363,7 @@ export class Payload<S extends Signal = Signal> {
   get encodedProto(): Uint8Array | undefined {
     const parts = this.#parts;
     if (parts === undefined) return undefined;
+    this.#checkLive();
     if (parts.length === 1) return parts[0];
     const joined = concatParts(parts);
     this.#parts = [joined];
@@ -287,6 +376,7 @@ export class Payload<S extends Signal = Signal> {
    * arrays must not be changed.
    */
   get encodedParts(): readonly Uint8Array[] | undefined {
+    if (this.#parts !== undefined) this.#checkLive();
     return this.#parts;
   }
 
@@ -303,7 +393,8 @@ export class Payload<S extends Signal = Signal> {
    * One payload holding all of `parts`, in order. When every part is still encoded with the same
    * decoder nothing is decoded or copied: the result holds the parts' bytes in order (two encoded
    * `Export*ServiceRequest` messages concatenate into one valid message), joined only when
-   * {@linkcode Payload.encodedProto} is asked for.
+   * {@linkcode Payload.encodedProto} is asked for. The result takes its own references to the
+   * parts' pooled buffers: the caller releases the parts it made or retained as usual.
    */
   static merge<S extends Signal>(
     signal: S,
@@ -316,13 +407,20 @@ export class Payload<S extends Signal = Signal> {
       decoder !== undefined && parts.every((p) => p.#parts !== undefined && p.#decoder === decoder)
     ) {
       const bytes: Uint8Array[] = [];
+      let leases: BufferLease[] | undefined;
       let count = 0;
       for (const p of parts) {
         for (const part of p.#parts!) if (part.length > 0) bytes.push(part);
         count += p.itemCount;
+        const shared = p.#shareLeases();
+        if (shared !== undefined) {
+          leases ??= [];
+          for (const lease of shared) leases.push(lease);
+        }
       }
       const merged = new Payload<S>(signal, client, undefined, bytes, decoder);
       merged.#count = count;
+      merged.#leases = leases;
       return merged;
     }
     const data = emptyData(signal);
@@ -339,19 +437,24 @@ export class Payload<S extends Signal = Signal> {
   /**
    * The same data, encoded or decoded, shared rather than copied, from another client: for a
    * receiver that learns the client info from the data itself. This payload must not be used
-   * afterwards.
+   * afterwards (but is still released by whoever holds it: the result holds its own references).
    */
   withClient(client: ClientInfo): Payload<S> {
     const p = new Payload<S>(this.signal, client, this.#data, this.#parts, this.#decoder);
     p.#count = this.#count;
+    p.#leases = this.#shareLeases();
     return p;
   }
 
-  /** An independent copy; an encoded payload's copy shares the (immutable) bytes. */
+  /**
+   * An independent copy; an encoded payload's copy shares the (immutable) bytes, and their pooled
+   * buffers with a reference of its own: release the copy once it was handed on.
+   */
   clone(): Payload<S> {
     if (this.#parts !== undefined) {
       const copy = new Payload<S>(this.signal, this.client, undefined, this.#parts, this.#decoder);
       copy.#count = this.#count;
+      copy.#leases = this.#shareLeases();
       return copy;
     }
     const copy = Payload.of(this.signal, cloneData(this.signal, this.read()), this.client);

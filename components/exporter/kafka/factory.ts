@@ -115,6 +115,12 @@ export function createKafkaExporter(
       }));
       const size = records.reduce((n, r) => n + r.value.length, 0);
       const sending = producer.send({ messages: batch });
+      // The records may be views of the payload's pooled bytes, and the producer may go on
+      // writing them after this attempt gave up: the payload stays leased until it is done.
+      if (payload.leased) {
+        payload.retain();
+        sending.then(() => payload.release(), () => payload.release());
+      }
       const aborted = new Promise<never>((_, reject) => {
         if (abort.aborted) reject(abort.reason);
         abort.addEventListener("abort", () => reject(abort.reason), { once: true });

@@ -19,6 +19,10 @@
  * bounds the memory held in bytes, not only in batches: 16 batches of 8192 large log records would
  * otherwise be gigabytes. A `consume` larger than the bound still passes when nothing is held.
  *
+ * Leases (`Payload.retain`): it holds data past `consume`, so it retains each payload it takes
+ * and releases it once the payload is all in batches; a merged batch holds its own references to
+ * the parts' pooled buffers and is released once its delivery settled.
+ *
  * @module
  */
 import type { Processor, ProcessorFactory } from "../../component.ts";
@@ -156,12 +160,29 @@ export function createBatchProcessor<S extends Signal>(
   let stopped = false;
   const maxSize = config.send_batch_max_size;
 
-  function send(parts: Payload<S>[], client: ClientInfo, bytes: number): void {
-    const batch = Payload.merge(signal, parts, client);
+  /** Merges and delivers `parts`; `finished` are the payloads taken whole into it (released). */
+  function send(
+    parts: Payload<S>[],
+    client: ClientInfo,
+    bytes: number,
+    finished: readonly Payload<S>[],
+  ): void {
+    let batch: Payload<S>;
+    try {
+      batch = Payload.merge(signal, parts, client);
+    } finally {
+      for (const p of finished) p.release();
+    }
     sendSize?.record(batch.itemCount);
-    const done = next.consume(batch).catch((error) => {
+    let delivering: Promise<void>;
+    try {
+      delivering = next.consume(batch);
+    } catch (error) {
+      delivering = Promise.reject(error);
+    }
+    const done = delivering.catch((error) => {
       failures.log({ error, items: batch.itemCount, "otelcol.signal": signal });
-    });
+    }).finally(() => batch.release());
     inflight.add(done);
     done.finally(() => {
       inflight.delete(done);
@@ -174,12 +195,14 @@ export function createBatchProcessor<S extends Signal>(
   /** Sends one batch of at most `maxSize` items (all pending items when there is no limit). */
   function sendOne(b: Batcher<S>): void {
     const parts: Payload<S>[] = [];
+    const finished: Payload<S>[] = [];
     let room = maxSize > 0 ? maxSize : Infinity;
     let bytes = 0;
     while (b.chunks.length > 0 && room > 0) {
       const chunk = b.chunks[0]!;
       if (chunk.count <= room) {
         b.chunks.shift();
+        finished.push(chunk.payload);
         parts.push(chunk.rest === undefined ? chunk.payload : Payload.of(signal, chunk.rest));
         room -= chunk.count;
         b.count -= chunk.count;
@@ -198,7 +221,7 @@ export function createBatchProcessor<S extends Signal>(
       b.count -= room;
       room = 0;
     }
-    if (parts.length > 0) send(parts, b.client, bytes);
+    if (parts.length > 0) send(parts, b.client, bytes, finished);
   }
 
   function flush(key: string, b: Batcher<S>): void {
@@ -221,7 +244,7 @@ export function createBatchProcessor<S extends Signal>(
     }
     const count = payload.itemCount;
     const bytes = payloadBytes(payload);
-    b.chunks.push({ payload, rest: undefined, count, bytes });
+    b.chunks.push({ payload: payload.retain(), rest: undefined, count, bytes });
     b.count += count;
     held += bytes;
     if (config.timeout === 0) {

@@ -2,10 +2,12 @@
  * The `filelog` receiver: tails files matched by globs, splits them into entries, runs the stanza
  * operators, and sends one payload per poll. Without operators it sends each file's read at once as
  * encoded requests of about 16 KiB instead (built from the bytes when they are ASCII: no object per
- * line), each accepted before the next, waiting while the pipeline refuses them as retryable (a
- * full queue): the file is the buffer. Offsets are committed (and, with `storage`, saved at the
- * end of the poll) only after the pipeline accepted what was read, so a crash re-reads at most the
- * last poll and never skips; a clean restart with `storage` neither re-reads nor skips.
+ * line, each request written into a buffer of a small per-receiver pool that gets it back at the
+ * payload's last release, see `Payload.retain`), each accepted before the next, waiting while the
+ * pipeline refuses them as retryable (a full queue): the file is the buffer. Offsets are committed
+ * (and, with `storage`, saved at the end of the poll) only after the pipeline accepted what was
+ * read, so a crash re-reads at most the last poll and never skips; a clean restart with `storage`
+ * neither re-reads nor skips.
  *
  * Files are identified as the OpenTelemetry Collector does, by fingerprint (their first bytes) and,
  * while open, by inode: see `_tracker.ts` for rename and copy-truncate rotation.
@@ -25,6 +27,7 @@ import {
   newScope,
   nowUnixNano,
 } from "../../../lib/pdata/new.ts";
+import { BufferPool, type PooledBuffer } from "../../../lib/pdata/buffer_pool.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { KeyValue, LogRecord, ResourceLogs } from "../../../lib/pdata/types.ts";
 import { type Entry, entryToLogRecord, newEntry, toKeyValues } from "../../../lib/stanza/entry.ts";
@@ -54,6 +57,11 @@ const COMMIT_CHUNK = 200;
 export interface FilelogOptions {
   /** Time for `poll_interval` and `force_flush_period`. @default SYSTEM_CLOCK */
   clock?: Clock;
+  /**
+   * The pool request buffers are taken from (tests pass a strict one to see misuses and what was
+   * reused). @default filelogBufferPool, one per receiver
+   */
+  pool?: BufferPool;
 }
 
 /** A filelog receiver instance. */
@@ -84,48 +92,83 @@ function absolute(path: string): string {
 interface Request {
   readonly bytes: Uint8Array;
   readonly items: number;
+  /** The pooled buffer `bytes` is in, when it is in one. */
+  readonly lease?: PooledBuffer;
+}
+
+/** A request of a read, encoded when it is sent. */
+interface PlannedRequest {
+  readonly items: number;
+  encode(): Request;
 }
 
 /** Encoded bytes of a record besides its body and the fixed fields: tags and lengths. */
 const RECORD_FRAMING = 6;
 
 /**
- * The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES`, all written into
- * one buffer (views of it): one allocation a read rather than one a request, so fewer
- * ArrayBuffers for V8 to track and collect. The buffer lives until the last of its requests is
- * dropped downstream, which for requests sent one after the other is about as long as each.
+ * The size of the pooled request buffers: a request is cut once it reaches `PART_BYTES`, so it
+ * fits unless its last line is longer than the slack (then it gets an array of its own).
+ */
+const POOL_BUFFER_BYTES = PART_BYTES + 4 * 1024;
+
+/**
+ * Free request buffers a receiver keeps (at most ~20 MiB): about what a sending queue and the
+ * batches in flight hold at once when the file is read faster than it is sent.
+ */
+const POOL_MAX_FREE = 1024;
+
+/** Free request buffers kept over a poll that found nothing to read. */
+const POOL_IDLE_FREE = 16;
+
+/** The request buffer pool of a receiver; misuses are logged once. */
+export function filelogBufferPool(onMisuse?: (message: string) => void): BufferPool {
+  return new BufferPool({
+    bufferBytes: POOL_BUFFER_BYTES,
+    maxFree: POOL_MAX_FREE,
+    ...(onMisuse === undefined ? {} : { onMisuse }),
+  });
+}
+
+/**
+ * The lines of `lines` (ranges of ASCII `data`) as requests of about `PART_BYTES`, each encoded
+ * when it is about to be sent, into a buffer of `pool` (or, when larger than its buffers, an array
+ * of its own): a read takes only as many buffers as are still held downstream, and a pooled
+ * request goes back to the pool once its payload's last holder released it, so buffers are reused
+ * instead of left, promoted, for a mark-compact.
  */
 function encodeRanges(
   data: Uint8Array,
   lines: LineSpans,
   observed: bigint,
   attributes: readonly KeyValue[],
-): Request[] {
+  pool: BufferPool,
+): PlannedRequest[] {
   const encoder = new LogLinesEncoder(observed, attributes);
   const { starts, ends, count } = lines;
   const overhead = encoder.fixedBytes + RECORD_FRAMING;
-  const cuts: number[] = [];
-  let total = 0;
+  const out: PlannedRequest[] = [];
   let from = 0;
   let size = 0;
   for (let i = 0; i < count; i++) {
     size += ends[i]! - starts[i]! + overhead;
     if (size >= PART_BYTES || i === count - 1) {
-      cuts.push(i + 1);
-      total += encoder.size(lines, from, i + 1);
-      from = i + 1;
+      const start = from;
+      const to = i + 1;
+      out.push({
+        items: to - start,
+        encode(): Request {
+          const total = encoder.size(lines, start, to);
+          if (total > pool.bufferBytes) {
+            return { bytes: encoder.encode(data, lines, start, to), items: to - start };
+          }
+          const lease = pool.take();
+          const end = encoder.encodeInto(lease.bytes, 0, data, lines, start, to);
+          return { bytes: lease.bytes.subarray(0, end), items: to - start, lease };
+        },
+      });
+      from = to;
       size = 0;
     }
-  }
-  const buffer = new Uint8Array(total);
-  const out: Request[] = [];
-  let pos = 0;
-  from = 0;
-  for (const to of cuts) {
-    const end = encoder.encodeInto(buffer, pos, data, lines, from, to);
-    out.push({ bytes: buffer.subarray(pos, end), items: to - from });
-    pos = end;
-    from = to;
   }
   return out;
 }
@@ -191,6 +234,10 @@ export function createFilelogReceiver(
   // Without operators the records are encoded as they are read (from the bytes when ASCII), so
   // what waits downstream is one array per read, not an object and a string per line.
   const scratch = new ReadScratch(fastPath);
+  const pool = options.pool ??
+    filelogBufferPool((message) =>
+      logger.error("Pooled request buffers were misused (reported once)", { error: message })
+    );
   const saved = new Map<string, string>();
   const resolved = new Map<string, string>();
 
@@ -201,6 +248,8 @@ export function createFilelogReceiver(
   let wake: (() => void) | undefined;
   let polling: Promise<boolean> | undefined;
   let rotate = 0;
+  /** Bytes the last poll read. */
+  let readBytes = 0;
 
   async function fileAttributes(path: string): Promise<Record<string, string>> {
     const attrs: Record<string, string> = {};
@@ -270,6 +319,7 @@ export function createFilelogReceiver(
 
   /** One poll: find, read, send, commit. Resolves true when files have more to read. */
   async function poll(): Promise<boolean> {
+    readBytes = 0;
     let paths = await findFiles(include, exclude);
     if (paths.length > config.max_concurrent_files) {
       rotate %= paths.length;
@@ -311,6 +361,7 @@ export function createFilelogReceiver(
         continue;
       }
       total += result.offset - p.reader.offset;
+      readBytes += result.offset - p.reader.offset;
       if (result.more) {
         more = true;
         unfinished.add(p.reader);
@@ -334,20 +385,26 @@ export function createFilelogReceiver(
       // with the scratch (polls never overlap).
       const attrs = await fileAttributes(p.reader.path);
       const attributes: KeyValue[] = Object.entries(attrs).map(([key, value]) => ({ key, value }));
-      const requests = result.bytes === undefined
-        ? encodeTokens(result.tokens, observed, attributes)
-        : encodeRanges(result.bytes, scratch.lines, observed, attributes);
+      const requests: readonly PlannedRequest[] = result.bytes === undefined
+        ? encodeTokens(result.tokens, observed, attributes).map((r) => ({
+          items: r.items,
+          encode: () => r,
+        }))
+        : encodeRanges(result.bytes, scratch.lines, observed, attributes, pool);
       for (let i = 0; i < requests.length; i++) {
-        const { bytes, items } = requests[i]!;
+        const { bytes, items, lease } = requests[i]!.encode();
+        const payload = lease === undefined
+          ? Payload.fromProto("logs", bytes, LOGS_PROTO, undefined, items)
+          : Payload.fromPooled("logs", bytes, lease, LOGS_PROTO, items);
         try {
-          await consumeWaiting(
-            logs,
-            Payload.fromProto("logs", bytes, LOGS_PROTO, undefined, items),
-          );
+          await consumeWaiting(logs, payload);
         } catch (error) {
           let left = 0;
           for (let j = i; j < requests.length; j++) left += requests[j]!.items;
           return refused(error, left);
+        } finally {
+          // Whoever keeps it past the call retained it (see `Payload.retain`).
+          payload.release();
         }
       }
       p.reader.commit({ tokens: [], offset: result.offset, more: false });
@@ -412,7 +469,11 @@ export function createFilelogReceiver(
   }
 
   function pollOnce(): Promise<boolean> {
-    polling ??= poll().finally(() => polling = undefined);
+    polling ??= poll().finally(() => {
+      polling = undefined;
+      // Nothing to read: most free request buffers go back to the garbage collector.
+      if (readBytes === 0) pool.trim(POOL_IDLE_FREE);
+    });
     return polling;
   }
 

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { ConsumerError } from "../../../lib/consumer/consumer.ts";
 import { timeoutSender } from "../../../lib/exporterhelper/timeout_sender.ts";
+import { encodeLogsRequest, LOGS_PROTO } from "../../../lib/otlp/logs_proto.ts";
+import { BufferPool } from "../../../lib/pdata/buffer_pool.ts";
+import { newBodyLogRecord, newLogsData } from "../../../lib/pdata/new.ts";
+import { Payload } from "../../../lib/pdata/payload.ts";
 import { FakeClock, settle } from "./_fake_clock.ts";
 import { consumerError, probe, tracesPayload } from "./_kit.ts";
 
@@ -62,4 +66,29 @@ Deno.test("timeout sender turns a synchronous throw into a rejection", async () 
     throw new ConsumerError("boom", false);
   }, { timeoutMs: 100 });
   await assert.rejects(send(tracesPayload("a")), /boom/);
+});
+
+Deno.test("an attempt still running after its deadline keeps its payload's pooled buffer", async () => {
+  const clock = new FakeClock();
+  const pool = new BufferPool({ bufferBytes: 1024, strict: true });
+  const bytes = encodeLogsRequest(newLogsData([newBodyLogRecord(1n, "late", [])]));
+  const lease = pool.take();
+  lease.bytes.set(bytes);
+  const payload = Payload.fromPooled(
+    "logs",
+    lease.bytes.subarray(0, bytes.length),
+    lease,
+    LOGS_PROTO,
+  );
+  const finish = Promise.withResolvers<void>();
+  const send = timeoutSender<"logs">(() => finish.promise, { timeoutMs: 100, clock });
+  const p = probe(send(payload));
+  await clock.advance(100);
+  assert.equal(p.settled, true, "the attempt timed out");
+  payload.release(); // the last attempt is over for the sender, which lets go of the payload
+  assert.equal(pool.stats.outstanding, 1, "the push that goes on still holds the buffer");
+  finish.resolve();
+  await settle();
+  assert.equal(pool.stats.outstanding, 0, "given back once the push ended");
+  assert.equal(pool.stats.misuses, 0);
 });

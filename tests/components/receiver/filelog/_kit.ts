@@ -24,7 +24,7 @@ export function recorder() {
     mutatesData: false,
     consume(payload) {
       if (state.fail) return Promise.reject(new Error("Refused for the test"));
-      payloads.push(payload);
+      payloads.push(payload.retain()); // kept past the call: a lease (`Payload.retain`)
       return Promise.resolve();
     },
   };

@@ -41,7 +41,7 @@ function refusing(refusals: number, error: () => Error) {
     mutatesData: false,
     consume(payload) {
       if (calls++ < refusals) return Promise.reject(error());
-      accepted.push(payload);
+      accepted.push(payload.retain());
       return Promise.resolve();
     },
   };
