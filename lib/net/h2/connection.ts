@@ -370,6 +370,14 @@ export class H2Connection {
     return this.#closed || this.#goawaySent || this.#goawayReceived;
   }
 
+  /**
+   * Bytes queued for the socket and not yet written to it. Writers wait while this is above
+   * `maxWriteBufferBytes`, so it stays within that plus one frame per writing stream.
+   */
+  get bufferedBytes(): number {
+    return this.#queued;
+  }
+
   /** The number of open streams. */
   get streamCount(): number {
     return this.#streams.size;
