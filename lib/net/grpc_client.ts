@@ -251,7 +251,8 @@ export class GrpcClient {
    * Calls `method` (`/package.Service/Method`) with the request bytes: one array, or parts whose
    * concatenation is the message (an encoded batch as it was merged). Uncompressed, the parts go
    * into DATA frames behind the 5-byte message prefix as they are, never joined or copied; they
-   * must not change until the call settles. Resolves with the response bytes; rejects with a
+   * must not change afterwards (a server that answers early settles the call before all is
+   * written). Resolves with the response bytes; rejects with a
    * {@linkcode GrpcCallError} (DEADLINE_EXCEEDED past `timeoutMs`, UNAVAILABLE when the server
    * cannot be reached, RESOURCE_EXHAUSTED for a message longer than the prefix can say).
    */

@@ -183,8 +183,8 @@ export class H2Stream {
   /**
    * Sends body bytes — one array, or parts sent one after the other as if joined — in DATA frames
    * within the flow-control windows and the peer's frame size; resolves once all are queued.
-   * The frames carry views of `data`, not copies: the bytes must not change until the stream
-   * closes.
+   * The frames carry views of `data`, not copies: the bytes must not change until they are
+   * written, which may be after the stream closed (a reset does not unqueue them).
    */
   write(data: Uint8Array | readonly Uint8Array[], endStream = false): Promise<void> {
     return this.#conn.writeOn(this, data, endStream);
