@@ -41,8 +41,10 @@ export const SCENARIOS: readonly Scenario[] = (
     ["traces", "http", "otlphttp"],
     ["traces", "grpc", "otlphttp"],
     ["metrics", "http", "otlp"],
+    ["metrics", "grpc", "otlp"],
     ["metrics", "grpc", "otlphttp"],
     ["logs", "http", "otlp"],
+    ["logs", "grpc", "otlp"],
     ["logs", "grpc", "otlphttp"],
   ] as const
 ).map(([signal, protocol, exporter]) => ({

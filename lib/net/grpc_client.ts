@@ -21,11 +21,12 @@ import {
   decodeGrpcMessage,
   encodeBinaryHeader,
   formatGrpcTimeout,
-  frameMessage,
   GRPC_ACCEPT_ENCODING,
   grpcCodeOfHttpStatus,
   GrpcWireError,
   isGrpcContentType,
+  MAX_GRPC_MESSAGE_BYTES,
+  messagePrefix,
   MessageReader,
 } from "./h2/grpc_wire.ts";
 
@@ -164,8 +165,8 @@ function splitTarget(target: string): { hostname: string; port: number } {
   return { hostname, port: Number(target.slice(i + 1)) };
 }
 
-async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+async function gzip(parts: readonly Uint8Array[]): Promise<Uint8Array> {
+  const stream = new Blob(parts as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(
     new CompressionStream("gzip"),
   );
   return await new Response(stream).bytes();
@@ -247,16 +248,35 @@ export class GrpcClient {
   }
 
   /**
-   * Calls `method` (`/package.Service/Method`) with the request bytes. Resolves with the response
-   * bytes; rejects with a {@linkcode GrpcCallError} (DEADLINE_EXCEEDED past `timeoutMs`,
-   * UNAVAILABLE when the server cannot be reached).
+   * Calls `method` (`/package.Service/Method`) with the request bytes: one array, or parts whose
+   * concatenation is the message (an encoded batch as it was merged). Uncompressed, the parts go
+   * into DATA frames behind the 5-byte message prefix as they are, never joined or copied; they
+   * must not change afterwards (a server that answers early settles the call before all is
+   * written). Resolves with the response bytes; rejects with a
+   * {@linkcode GrpcCallError} (DEADLINE_EXCEEDED past `timeoutMs`, UNAVAILABLE when the server
+   * cannot be reached, RESOURCE_EXHAUSTED for a message longer than the prefix can say).
    */
-  async unary(method: string, request: Uint8Array, options: GrpcCallOptions): Promise<Uint8Array> {
+  async unary(
+    method: string,
+    request: Uint8Array | readonly Uint8Array[],
+    options: GrpcCallOptions,
+  ): Promise<Uint8Array> {
     if (this.#closed) throw new GrpcCallError(GrpcCode.UNAVAILABLE, "Channel is closed", undefined);
     const deadline = options.timeoutMs > 0 ? Date.now() + options.timeoutMs : Infinity;
     const metadata = toMetadata(options.metadata ?? {});
     const compressed = this.#options.compression === "gzip";
-    const body = frameMessage(compressed ? await gzip(request) : request, compressed);
+    const parts = request instanceof Uint8Array ? [request] : request;
+    const message = compressed ? [await gzip(parts)] : parts;
+    let length = 0;
+    for (const part of message) length += part.length;
+    if (length > MAX_GRPC_MESSAGE_BYTES) {
+      throw new GrpcCallError(
+        GrpcCode.RESOURCE_EXHAUSTED,
+        `The request message of ${length} bytes is longer than gRPC can frame`,
+        undefined,
+      );
+    }
+    const body = [messagePrefix(length, compressed), ...message];
     // A stream refused before the server looked at it (REFUSED_STREAM, a GOAWAY race, a
     // connection that died before the request went out) is retried once on a new connection.
     for (let attempt = 0;; attempt++) {
@@ -274,7 +294,7 @@ export class GrpcClient {
 
   async #attempt(
     method: string,
-    body: Uint8Array,
+    body: readonly Uint8Array[],
     metadata: HeaderField[],
     deadline: number,
     compressed: boolean,

@@ -34,7 +34,7 @@ import {
 import type { Payload } from "../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { type OtlpConfig, otlpConfigSchema, parseGrpcEndpoint } from "./config.ts";
-import { encodedPayload, OTLP_SIGNALS, type OtlpSignal, requestProto } from "./signals.ts";
+import { encodedPayload, OTLP_SIGNALS, type OtlpSignal, requestParts } from "./signals.ts";
 import { resolveClientAuth, withAuthHeaders } from "./client_auth.ts";
 import type { ClientAuthenticator } from "../../../lib/net/auth.ts";
 import { hostPortLabels, withEndpointLabels } from "../../../lib/telemetry/exporter_labels.ts";
@@ -104,7 +104,7 @@ export function createOtlpSender(
       }
       let response: Uint8Array;
       try {
-        response = await client.unary(codec.grpcMethod, requestProto(payload), {
+        response = await client.unary(codec.grpcMethod, requestParts(payload), {
           metadata: withAuthHeaders(headers, authenticator, context, payload.client),
           timeoutMs: config.timeout,
         });

@@ -22,6 +22,15 @@ export function requestProto<S extends Signal>(payload: Payload<S>): Uint8Array 
 }
 
 /**
+ * The `Export*ServiceRequest` protobuf bytes of a payload as parts to send one after the other:
+ * a merged batch's encoded parts as they are (not joined), else {@linkcode requestProto}'s one
+ * array. The parts must not be changed.
+ */
+export function requestParts<S extends Signal>(payload: Payload<S>): readonly Uint8Array[] {
+  return payload.encodedParts ?? [requestProto(payload)];
+}
+
+/**
  * The payload as protobuf: itself when it still has its encoded form, else a payload over a fresh
  * encoding of its data (same client, same item count). The OTLP exporters put this in their
  * sending queues, so batches merge by concatenating bytes and send without another encode.

@@ -180,8 +180,13 @@ export class H2Stream {
     this.#conn.sendHeadersOn(this, headers, endStream);
   }
 
-  /** Sends body bytes within the flow-control windows; resolves once all are queued. */
-  write(data: Uint8Array, endStream = false): Promise<void> {
+  /**
+   * Sends body bytes — one array, or parts sent one after the other as if joined — in DATA frames
+   * within the flow-control windows and the peer's frame size; resolves once all are queued.
+   * The frames carry views of `data`, not copies: the bytes must not change until they are
+   * written, which may be after the stream closed (a reset does not unqueue them).
+   */
+  write(data: Uint8Array | readonly Uint8Array[], endStream = false): Promise<void> {
     return this.#conn.writeOn(this, data, endStream);
   }
 
@@ -365,6 +370,14 @@ export class H2Connection {
     return this.#closed || this.#goawaySent || this.#goawayReceived;
   }
 
+  /**
+   * Bytes queued for the socket and not yet written to it. Writers wait while this is above
+   * `maxWriteBufferBytes`, so it stays within that plus one frame per writing stream.
+   */
+  get bufferedBytes(): number {
+    return this.#queued;
+  }
+
   /** The number of open streams. */
   get streamCount(): number {
     return this.#streams.size;
@@ -494,13 +507,22 @@ export class H2Connection {
   }
 
   /** @internal */
-  async writeOn(stream: H2Stream, data: Uint8Array, endStream: boolean): Promise<void> {
-    let offset = 0;
+  async writeOn(
+    stream: H2Stream,
+    data: Uint8Array | readonly Uint8Array[],
+    endStream: boolean,
+  ): Promise<void> {
+    const parts: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
+    let total = 0;
+    for (const part of parts) total += part.length;
+    let offset = 0; // bytes of `parts` framed so far
+    let index = 0; // the part the next byte comes from
+    let within = 0; // and where in it
     while (true) {
       if (stream.closed || stream.localEnded || this.#closed) {
         throw new H2ConnectionError("The stream is closed", ErrorCode.STREAM_CLOSED);
       }
-      const remaining = data.length - offset;
+      const remaining = total - offset;
       if (remaining === 0 && !endStream) return;
       const n = Math.min(
         remaining,
@@ -512,21 +534,36 @@ export class H2Connection {
         await new Promise<void>((resolve) => this.#windowWaiters.add(resolve));
         continue;
       }
-      const last = offset + n === data.length;
-      const frame = new Uint8Array(FRAME_HEADER_BYTES + n);
+      const last = offset + n === total;
+      const header = new Uint8Array(FRAME_HEADER_BYTES);
       writeFrameHeader(
-        frame,
+        header,
         0,
         n,
         FrameType.DATA,
         last && endStream ? Flags.END_STREAM : 0,
         stream.id,
       );
-      frame.set(data.subarray(offset, offset + n), FRAME_HEADER_BYTES);
       stream.sendWindow -= n;
       this.#connSendWindow -= n;
       offset += n;
-      this.#enqueue(frame);
+      this.#enqueue(header);
+      // The frame's payload: views of the parts it spans, queued behind its header.
+      for (let left = n; left > 0;) {
+        const part = parts[index]!;
+        const take = Math.min(left, part.length - within);
+        if (take > 0) {
+          this.#enqueue(
+            take === part.length ? part : part.subarray(within, within + take),
+          );
+        }
+        within += take;
+        left -= take;
+        if (within === part.length) {
+          index++;
+          within = 0;
+        }
+      }
       this.#pingStrikes = 0;
       if (last) {
         if (endStream) this.#endLocal(stream);
@@ -1052,20 +1089,47 @@ export class H2Connection {
     }
   }
 
+  /**
+   * Writes what is queued, in order. A chunk of at least {@linkcode WRITE_CHUNK_BYTES} (or one
+   * alone) is written as it is; runs of smaller ones (frame headers, control frames, the views of
+   * DATA payloads) are copied into a pooled buffer of that size and written together, so a batch
+   * of 16 KiB frames costs one system call per 64 KiB and no allocation.
+   */
   async #writeLoop(): Promise<void> {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        const batch = this.#queue.length === 1
-          ? this.#queue[0]!
-          : concat(this.#queue, this.#queued);
+        const chunks = this.#queue;
         this.#queue = [];
-        const size = this.#queued;
-        let offset = 0;
-        while (offset < batch.length) {
-          offset += await this.#socket.write(batch.subarray(offset));
+        let i = 0;
+        while (i < chunks.length && !this.#closed) {
+          const first = chunks[i]!;
+          if (first.length >= WRITE_CHUNK_BYTES || i + 1 === chunks.length) {
+            i++;
+            await this.#writeAll(first);
+            continue;
+          }
+          const scratch = takeScratch();
+          try {
+            let used = 0;
+            while (i < chunks.length && used < scratch.length) {
+              const chunk = chunks[i]!;
+              const room = scratch.length - used;
+              if (chunk.length > room) {
+                if (chunk.length >= WRITE_CHUNK_BYTES) break; // written as it is, next
+                scratch.set(chunk.subarray(0, room), used);
+                chunks[i] = chunk.subarray(room);
+                used += room;
+                break;
+              }
+              scratch.set(chunk, used);
+              used += chunk.length;
+              i++;
+            }
+            await this.#writeAll(scratch.subarray(0, used));
+          } finally {
+            returnScratch(scratch);
+          }
         }
-        this.#queued -= size;
-        if (this.#queued <= this.#o.maxWriteBufferBytes) this.#wakeDrain();
       }
     } finally {
       this.#writing = false;
@@ -1074,6 +1138,15 @@ export class H2Connection {
       this.#flushWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /** Writes all of `bytes` to the socket, then counts them off the queue. */
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) offset += await this.#socket.write(bytes.subarray(offset));
+    if (this.#closed) return; // #destroy reset the count already
+    this.#queued -= bytes.length;
+    if (this.#queued <= this.#o.maxWriteBufferBytes) this.#wakeDrain();
   }
 
   #drained(): Promise<void> {
@@ -1251,6 +1324,20 @@ export class H2Connection {
   get peerMaxHeaderListSize(): number {
     return this.#peerMaxHeaderList;
   }
+}
+
+/** The size of the buffers the write loop coalesces small chunks into. */
+const WRITE_CHUNK_BYTES = 64 * 1024;
+/** Coalescing buffers kept for reuse; one is in use per connection while it writes. */
+const scratchPool: Uint8Array[] = [];
+const SCRATCH_POOL_MAX = 4;
+
+function takeScratch(): Uint8Array {
+  return scratchPool.pop() ?? new Uint8Array(WRITE_CHUNK_BYTES);
+}
+
+function returnScratch(buffer: Uint8Array): void {
+  if (scratchPool.length < SCRATCH_POOL_MAX) scratchPool.push(buffer);
 }
 
 function keyOf(data: Uint8Array): string {

@@ -10,6 +10,23 @@ import { writeU32 } from "./frames.ts";
 /** The gRPC codings tfo decodes and encodes, as sent in `grpc-accept-encoding`. */
 export const GRPC_ACCEPT_ENCODING = "identity,gzip,deflate,zstd";
 
+/** The largest message length the 5-byte prefix can carry (its length field is 32 bits). */
+export const MAX_GRPC_MESSAGE_BYTES = 0xffff_ffff;
+
+/**
+ * The 5-byte prefix of a message of `length` bytes: the compressed flag and the 32-bit length.
+ * Sent before the message's bytes (in one piece or as parts), so they need not be copied behind it.
+ */
+export function messagePrefix(length: number, compressed: boolean): Uint8Array {
+  if (!Number.isInteger(length) || length < 0 || length > MAX_GRPC_MESSAGE_BYTES) {
+    throw new RangeError(`Cannot frame a gRPC message of ${length} bytes`);
+  }
+  const out = new Uint8Array(5);
+  out[0] = compressed ? 1 : 0;
+  writeU32(out, 1, length);
+  return out;
+}
+
 /** Frames one message: the compressed flag, the 32-bit length, the bytes. */
 export function frameMessage(message: Uint8Array, compressed: boolean): Uint8Array {
   const out = new Uint8Array(5 + message.length);

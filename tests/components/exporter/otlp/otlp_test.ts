@@ -162,6 +162,34 @@ Deno.test("otlp exporter sends an encoded payload byte for byte", async () => {
   assert.deepEqual(server.calls[0]?.request, bytes);
 });
 
+Deno.test("otlp exporter sends a merged batch's parts without joining them, byte for byte, across frames and windows", async () => {
+  const server = await fakeServer();
+  const { exporter, traces } = await started(single({ endpoint: server.endpoint }));
+  // 12 requests of 150 spans with long names: ~30 KB each, past one 16 KiB frame apiece and
+  // together past the 64 KiB initial window.
+  const requests = Array.from({ length: 12 }, (_, r) =>
+    encodeTracesRequest(
+      tracesOf(...Array.from({ length: 150 }, (_, i) => `${r}-${i}-`.padEnd(200, "x"))),
+    ));
+  const batch = Payload.merge(
+    "traces",
+    requests.map((bytes) => Payload.fromProto("traces", bytes, TRACES_PROTO)),
+  );
+  assert.equal(batch.encodedParts?.length, 12);
+  await traces.consume(batch);
+  assert.equal(batch.encodedParts?.length, 12, "the parts were not joined");
+  await exporter.shutdown();
+  await server.close();
+  const expected = new Uint8Array(requests.reduce((n, b) => n + b.length, 0));
+  let offset = 0;
+  for (const bytes of requests) {
+    expected.set(bytes, offset);
+    offset += bytes.length;
+  }
+  assert.ok(expected.length > 300_000, `${expected.length} bytes`);
+  assert.deepEqual(server.calls[0]?.request, expected);
+});
+
 Deno.test("otlp exporter accepts a partial success, warns once and counts the rejected items", async () => {
   const server = await fakeServer(() => ({
     response: encodeTracesResponse({ rejectedItems: 2n, errorMessage: "too old" }),
