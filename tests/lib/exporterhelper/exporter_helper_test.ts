@@ -18,13 +18,12 @@ import {
   sendingQueueSchema,
 } from "../../../lib/exporterhelper/exporter_helper.ts";
 import type { Payload } from "../../../lib/pdata/payload.ts";
-import { createStorageClient } from "../../../lib/storage/client.ts";
-import { STORAGE_CAPABILITY } from "../../../lib/storage/provider.ts";
 import { NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
 import { instrumentExporterInput } from "../../../pipelines/instrument.ts";
 import { spanNamesOf } from "../../fixtures/graph_kit.ts";
 import { FakeClock, settle } from "./_fake_clock.ts";
 import { consumerError, drive, observed, probe, RETRY_DEFAULTS, tracesPayload } from "./_kit.ts";
+import { kvStorageHost } from "../../fixtures/queue/kit.ts";
 
 const HOST: Host = { getExtension: () => undefined, status: () => "running" };
 
@@ -363,24 +362,8 @@ Deno.test("exporter helper aborts a slow attempt at the timeout and retries it",
 
 Deno.test("exporter helper keeps an interrupted entry of a persistent queue on disk for the next start", async () => {
   const kv = await Deno.openKv(":memory:");
-  const clients: ReturnType<typeof createStorageClient>[] = [];
-  const host: Host = {
-    status: () => "running",
-    getExtension: (id) =>
-      id !== "file_storage" ? undefined : {
-        start: () => Promise.resolve(),
-        shutdown: () => Promise.resolve(),
-        capabilities: {
-          [STORAGE_CAPABILITY]: {
-            getClient: (kind: string, componentId: string, name = "") => {
-              const client = createStorageClient(kv, [kind, componentId, name]);
-              clients.push(client);
-              return client;
-            },
-          },
-        },
-      },
-  };
+  const { host, clients } = kvStorageHost(kv);
+
   try {
     const clock = new FakeClock();
     let attempts = 0;

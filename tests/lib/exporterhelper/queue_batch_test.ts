@@ -12,11 +12,10 @@ import {
 import { createOfferCoalescer } from "../../../lib/exporterhelper/_offer_coalescer.ts";
 import { encodeTracesRequest, TRACES_PROTO } from "../../../lib/otlp/mod.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
-import { createStorageClient } from "../../../lib/storage/client.ts";
-import { STORAGE_CAPABILITY } from "../../../lib/storage/provider.ts";
 import { spanNamesOf, tracesOf } from "../../fixtures/graph_kit.ts";
 import { FakeClock, settle } from "./_fake_clock.ts";
 import { observed, probe } from "./_kit.ts";
+import { kvStorageHost } from "../../fixtures/queue/kit.ts";
 
 function config(queue: Record<string, unknown>): ExporterHelperConfig {
   return {
@@ -190,35 +189,12 @@ Deno.test("wait_for_result answers a request only once its batch was sent", asyn
   await helper.shutdown();
 });
 
-/** A host with a `file_storage` extension over an in-memory KV. */
-function storageHost(kv: Deno.Kv) {
-  const clients: ReturnType<typeof createStorageClient>[] = [];
-  const host: Host = {
-    status: () => "running",
-    getExtension: (id) =>
-      id !== "file_storage" ? undefined : {
-        start: () => Promise.resolve(),
-        shutdown: () => Promise.resolve(),
-        capabilities: {
-          [STORAGE_CAPABILITY]: {
-            getClient: (kind: string, componentId: string, name = "") => {
-              const client = createStorageClient(kv, [kind, componentId, name]);
-              clients.push(client);
-              return client;
-            },
-          },
-        },
-      },
-  };
-  return { host, clients };
-}
-
 Deno.test("a graceful stop acknowledges a send that finishes during shutdown: nothing is sent twice", async () => {
   // The otlp (gRPC) exporter's push does not stop when asked: the queue must stay open until it
   // answered and its entries were deleted.
   const kv = await Deno.openKv(":memory:");
   try {
-    const { host, clients } = storageHost(kv);
+    const { host, clients } = kvStorageHost(kv);
     const { sent, push, gate } = recorder();
     const first = helperWith(
       config({ storage: "file_storage", batch: { flush_timeout: "1ms", min_size: 1 } }),

@@ -1,16 +1,13 @@
 import assert from "node:assert/strict";
-import type { Host } from "../../../components/component.ts";
 import { ConsumerError } from "../../../lib/consumer/consumer.ts";
 import {
   defaultQueueFactory,
   type QueueSettings,
 } from "../../../lib/exporterhelper/_queue_factory.ts";
-import { createStorageClient, type StorageClient } from "../../../lib/storage/client.ts";
-import { STORAGE_CAPABILITY } from "../../../lib/storage/provider.ts";
 import { StorageVolume } from "../../../lib/storage/volume.ts";
 import { createLogger } from "../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../lib/telemetry/metrics.ts";
-import { encodedPayload, tracesBytes } from "../../fixtures/queue/kit.ts";
+import { encodedPayload, kvStorageHost, tracesBytes } from "../../fixtures/queue/kit.ts";
 
 const MIB = 1024 * 1024;
 
@@ -24,36 +21,13 @@ function settings(maxSizeMib: number): QueueSettings {
   };
 }
 
-/** A host whose `file_storage` hands out clients of one in-memory KV on a volume of `freeBytes`. */
-function hostOn(kv: Deno.Kv, volume: StorageVolume): { host: Host; clients: StorageClient[] } {
-  const clients: StorageClient[] = [];
-  const host: Host = {
-    status: () => "running",
-    getExtension: (id) =>
-      id !== "file_storage" ? undefined : {
-        start: () => Promise.resolve(),
-        shutdown: () => Promise.resolve(),
-        capabilities: {
-          [STORAGE_CAPABILITY]: {
-            getClient: (kind: string, componentId: string, name = "") => {
-              const client = createStorageClient(kv, [kind, componentId, name], undefined, volume);
-              clients.push(client);
-              return client;
-            },
-          },
-        },
-      },
-  };
-  return { host, clients };
-}
-
 Deno.test("persistent queues without max_size_mib share a bound derived from the volume's free space", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tfo_queue_factory_" });
   const kv = await Deno.openKv(":memory:");
   try {
     // (9 MiB free - 5 MiB for the WAL) / 2 = 2 MiB, shared.
     const volume = new StorageVolume(dir, { freeBytes: () => 9 * MIB });
-    const { host } = hostOn(kv, volume);
+    const { host } = kvStorageHost(kv, volume);
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ level: "info", write: (l) => lines.push(JSON.parse(l)) });
     const meter = new MetricRegistry().meter({});
@@ -100,7 +74,7 @@ Deno.test("without a known volume, max_size_mib 0 leaves a persistent queue unbo
   const kv = await Deno.openKv(":memory:");
   try {
     const volume = new StorageVolume(dir, { freeBytes: () => undefined });
-    const { host } = hostOn(kv, volume);
+    const { host } = kvStorageHost(kv, volume);
     const queue = await defaultQueueFactory({
       id: "otlp",
       signal: "traces",

@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { GrpcClient } from "../../../lib/net/grpc_client.ts";
-
-const FIXTURES = new URL("../../fixtures/grpc_stress/", import.meta.url).pathname;
+import { startGrpcJsServer } from "../../fixtures/grpc_stress/grpcjs_server_process.ts";
 
 /** `n` bytes that differ from position to position. */
 function pattern(n: number, seed: number): Uint8Array {
@@ -46,28 +45,9 @@ function sha256(parts: readonly Uint8Array[]): string {
   return hash.digest("hex");
 }
 
-async function startGrpcJs(): Promise<{ port: number; child: Deno.ChildProcess }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${FIXTURES}grpcjs_server.ts`],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  reader.releaseLock();
-  const port = Number(/ready (\d+)/.exec(text)?.[1]);
-  assert.ok(port > 0, `the grpc-js server started: ${text}`);
-  return { port, child };
-}
-
 Deno.test("a request in parts arrives byte-exact at a grpc-js server: 300 B, 200 KiB and 17 MiB, plain and gzip", async () => {
-  const { port, child } = await startGrpcJs();
+  const server = await startGrpcJsServer();
+  const { port } = server;
   const clients = (["none", "gzip"] as const).map((compression) =>
     new GrpcClient({ target: `127.0.0.1:${port}`, tls: undefined, compression })
   );
@@ -86,8 +66,6 @@ Deno.test("a request in parts arrives byte-exact at a grpc-js server: 300 B, 200
     }
   } finally {
     for (const client of clients) client.close();
-    child.kill("SIGTERM");
-    await child.stdout.cancel().catch(() => {});
-    await child.status;
+    await server.stop();
   }
 });

@@ -21,12 +21,11 @@ import { decodeLogsRequest } from "../../../../lib/otlp/logs_proto.ts";
 import { BufferPool } from "../../../../lib/pdata/buffer_pool.ts";
 import type { Payload } from "../../../../lib/pdata/payload.ts";
 import type { LogsData } from "../../../../lib/pdata/types.ts";
-import { createStorageClient } from "../../../../lib/storage/client.ts";
-import { STORAGE_CAPABILITY } from "../../../../lib/storage/provider.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { fanout } from "../../../../pipelines/fanout.ts";
 import { append, filelog } from "./_kit.ts";
+import { kvStorageHost } from "../../../fixtures/queue/kit.ts";
 
 /** Distinct lines of ~100 bytes whose every byte depends on the line number. */
 function lines(n: number): string[] {
@@ -232,24 +231,6 @@ Deno.test("pooled filelog buffers are not reused while a retrying exporter holds
   assertPoolClean(pool);
 });
 
-/** A host with a `file_storage` extension over an in-memory KV. */
-function storageHost(kv: Deno.Kv): Host {
-  return {
-    status: () => "running",
-    getExtension: (id) =>
-      id !== "file_storage" ? undefined : {
-        start: () => Promise.resolve(),
-        shutdown: () => Promise.resolve(),
-        capabilities: {
-          [STORAGE_CAPABILITY]: {
-            getClient: (kind: string, componentId: string, name = "") =>
-              createStorageClient(kv, [kind, componentId, name]),
-          },
-        },
-      },
-  };
-}
-
 Deno.test("pooled filelog buffers are not reused while a persistent queue holds their bytes", async () => {
   const expected = lines(12_000);
   const pool = strictPool();
@@ -265,7 +246,7 @@ Deno.test("pooled filelog buffers are not reused while a persistent queue holds 
       }),
       { logs: backend.push },
     );
-    await helper.start(storageHost(kv));
+    await helper.start(kvStorageHost(kv).host);
     const logs = helper.consumers.logs as Consumer<"logs">;
     await readThrough(expected, logs, pool, () => backend.got.length >= expected.length);
     await until(() => backend.got.length >= expected.length, "every line was sent");

@@ -20,10 +20,10 @@ import {
   waitForPort,
 } from "../../../fixtures/interop/services.ts";
 import { EXPORT, grpcJsClient, nodeH2Client, RawPeer, runChild, startServer } from "./_harness.ts";
+import { startGrpcJsServer } from "../../../fixtures/grpc_stress/grpcjs_server_process.ts";
 
 const OTELCOL = `${PEERS_BIN}/otelcol`;
 const TELEMETRYGEN = `${PEERS_BIN}/telemetrygen`;
-const FIXTURES = new URL("../../../fixtures/grpc_stress/", import.meta.url).pathname;
 
 Deno.test("grpc-js clients call tfo's server, plain and gzip", async () => {
   const server = await startServer();
@@ -83,20 +83,8 @@ Deno.test("tfo's server answers application/json with HTTP 415 and a grpc-status
 });
 
 Deno.test("tfo's client calls a grpc-js server: responses, trailers, errors with details, deadlines, idle GOAWAY", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${FIXTURES}grpcjs_server.ts`],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const port = Number(/ready (\d+)/.exec(text)?.[1]);
+  const grpcJs = await startGrpcJsServer();
+  const { port } = grpcJs;
   const client = new GrpcClient({
     target: `127.0.0.1:${port}`,
     tls: undefined,
@@ -139,9 +127,7 @@ Deno.test("tfo's client calls a grpc-js server: responses, trailers, errors with
     assert.deepEqual([...again], [5, 4]);
   } finally {
     client.close();
-    await reader.cancel();
-    child.kill("SIGTERM");
-    await child.status;
+    await grpcJs.stop();
   }
 });
 
