@@ -1,0 +1,141 @@
+/**
+ * `deno task bundle`: tfo as a few JavaScript files in `dist/bundle/` (issue 18, the idle agent's
+ * memory). `deno bundle` (esbuild) joins the ~450 source modules and the npm packages they import
+ * into chunks, one per component factory that a config loads on demand (code splitting keeps the
+ * registry's dynamic imports lazy) plus the chunks they share, so the running process holds a few
+ * dozen modules instead of hundreds and no npm package layer. Run it with the `start` task's flags
+ * and lazy dynamic imports (deno.json's `unstable` list does not apply outside the repository):
+ *
+ * ```sh
+ * deno task bundle
+ * deno run --unstable-lazy-dynamic-imports --allow-all --unstable-kv --unstable-net \
+ *   --v8-flags=--max-semi-space-size=2 dist/bundle/main.js run
+ * ```
+ *
+ * The two workers' entry modules (`pipelines/worker_main.ts`, the zpages page server) are bundled
+ * as entries of their own; the `new URL("./x.ts", import.meta.url)` that starts each is rewritten
+ * to the bundled file's place (esbuild leaves such URLs alone). Every rewrite must match exactly
+ * once, so a renamed worker file fails the bundle instead of shipping a worker that cannot start.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join, relative } from "node:path";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** The entry modules: the CLI and the modules workers start. */
+export const ENTRIES: readonly string[] = [
+  "main.ts",
+  "pipelines/worker_main.ts",
+  "components/extension/zpages/_page_server.ts",
+];
+
+/** A worker URL as the source writes it, and the bundled entry it must point to. */
+interface WorkerUrl {
+  readonly source: string;
+  readonly bundled: string;
+}
+
+const WORKER_URLS: readonly WorkerUrl[] = [
+  { source: "./worker_main.ts", bundled: "pipelines/worker_main.js" },
+  { source: "./_page_server.ts", bundled: "components/extension/zpages/_page_server.js" },
+];
+
+/** Every `.js` file under `dir`, as paths relative to it. */
+async function jsFiles(dir: string, under = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(join(dir, under))) {
+    const path = under === "" ? entry.name : `${under}/${entry.name}`;
+    if (entry.isDirectory) out.push(...await jsFiles(dir, path));
+    else if (entry.name.endsWith(".js")) out.push(path);
+  }
+  return out;
+}
+
+/**
+ * Points each worker's `new URL(…, import.meta.url)` at its bundled entry, relative to the chunk
+ * the code landed in. Throws unless each source URL occurs exactly once in the output.
+ */
+export async function rewriteWorkerUrls(outDir: string): Promise<void> {
+  const files = await jsFiles(outDir);
+  for (const url of WORKER_URLS) {
+    // Minified output drops the blanks: match either.
+    const quoted = JSON.stringify(url.source).replaceAll(".", "\\.");
+    const needle = new RegExp(`new URL\\(\\s*${quoted}\\s*,\\s*import\\.meta\\.url\\s*\\)`, "g");
+    const hits: string[] = [];
+    for (const file of files) {
+      const text = await Deno.readTextFile(join(outDir, file));
+      for (const _ of text.matchAll(needle)) hits.push(file);
+    }
+    if (hits.length !== 1) {
+      throw new Error(
+        `Cannot point the worker ${url.source} at its bundle: ${hits.length} occurrences of ${needle.source}`,
+      );
+    }
+    const file = hits[0]!;
+    const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
+    let target = relative(join(outDir, dir), join(outDir, url.bundled));
+    if (!target.startsWith(".")) target = `./${target}`;
+    const text = await Deno.readTextFile(join(outDir, file));
+    await Deno.writeTextFile(
+      join(outDir, file),
+      text.replace(needle, `new URL(${JSON.stringify(target)}, import.meta.url)`),
+    );
+  }
+}
+
+/** Options of {@linkcode bundle}. */
+export interface BundleOptions {
+  /**
+   * The output directory; emptied first.
+   * @default dist/bundle under the repository
+   */
+  outDir?: string;
+  /**
+   * Minify (names kept, so error and class names in logs stay readable).
+   * @default false
+   */
+  minify?: boolean;
+}
+
+/** Bundles tfo into `outDir` and returns the path of its entry, `main.js`. */
+export async function bundle(options: BundleOptions = {}): Promise<string> {
+  const outDir = options.outDir ?? join(ROOT, "dist/bundle");
+  await Deno.remove(outDir, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--code-splitting",
+      ...(options.minify === true ? ["--minify", "--keep-names"] : []),
+      "--outdir",
+      outDir,
+      ...ENTRIES,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`deno bundle failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  await rewriteWorkerUrls(outDir);
+  return join(outDir, "main.js");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { out: { type: "string" }, minify: { type: "boolean", default: false } },
+  });
+  const entry = await bundle({
+    ...(values.out === undefined ? {} : { outDir: values.out }),
+    minify: values.minify,
+  });
+  console.log(`Bundled into ${entry}`);
+}
