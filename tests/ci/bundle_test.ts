@@ -1,0 +1,124 @@
+/**
+ * `deno task bundle` (`.ci/bundle.ts`) produces a tfo that runs: the embedded default agent config
+ * exports host metrics to an OTLP/gRPC backend, and both worker entry modules (the other workers of
+ * `service.workers`, the zpages page server) start from the bundle. Run with the flags README gives
+ * (lazy dynamic imports, the `start` task's V8 flag).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { bundle } from "../../.ci/bundle.ts";
+import defaultConfigText from "../../examples/agent.yaml" with { type: "text" };
+import { serveGrpc } from "../../lib/net/grpc_server.ts";
+import { countMetricsItems } from "../../lib/otlp/mod.ts";
+import { OTLP_SIGNALS } from "../../lib/otlp/signals.ts";
+import { freePort, waitFor } from "../fixtures/interop/services.ts";
+import { startTfo } from "../fixtures/chaos/tfo_process.ts";
+
+const BUNDLE_FLAGS = ["--unstable-lazy-dynamic-imports", "--v8-flags=--max-semi-space-size=2"];
+
+/** One bundle for every test of this file. */
+let built: Promise<{ dir: string; entry: string }> | undefined;
+function bundled(): Promise<{ dir: string; entry: string }> {
+  built ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tfo-bundle-test-" });
+    return { dir, entry: await bundle({ outDir: `${dir}/bundle` }) };
+  })();
+  return built;
+}
+
+Deno.test("the bundle runs the default agent config and its host metrics reach the backend", async () => {
+  const { dir, entry } = await bundled();
+  let points = 0;
+  const backend = await serveGrpc(
+    { hostname: "127.0.0.1", port: freePort(), maxRecvMsgBytes: 16 << 20 },
+    new Map([[OTLP_SIGNALS.metrics.grpcMethod, (call: { request: Uint8Array }) => {
+      points += countMetricsItems(call.request);
+      return Promise.resolve(new Uint8Array(0));
+    }]]),
+  );
+  const tfo = await startTfo("bundle-agent", dir, defaultConfigText, {
+    entry,
+    denoFlags: BUNDLE_FLAGS,
+    args: [
+      `receivers.otlp.protocols.grpc.endpoint=127.0.0.1:${freePort()}`,
+      `receivers.otlp.protocols.http.endpoint=127.0.0.1:${freePort()}`,
+      `receivers.file_log.include=[${JSON.stringify(`${dir}/no-logs/*.log`)}]`,
+      "receivers.host_metrics.collection_interval=1s",
+      `extensions.health_check.endpoint=127.0.0.1:${freePort()}`,
+      `service.telemetry.metrics.address=127.0.0.1:${freePort()}`,
+    ].flatMap((set) => ["--set", set]),
+    env: {
+      TFO_EXPORTER_ENDPOINT: `127.0.0.1:${backend.port}`,
+      TFO_STORAGE_DIR: `${dir}/agent-storage`,
+    },
+  });
+  try {
+    await waitFor("host metrics at the backend", () => points > 0, 30_000, 50);
+    assert.equal(tfo.dead, false, tfo.tail());
+  } finally {
+    assert.equal(await tfo.stop(), 0, tfo.tail());
+    await backend.shutdown();
+  }
+});
+
+Deno.test("the bundle starts its other workers and the zpages page server", async () => {
+  const { dir, entry } = await bundled();
+  const zpages = freePort();
+  const http = freePort();
+  const config = `
+extensions:
+  zpages:
+    endpoint: 127.0.0.1:${zpages}
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${http}
+exporters:
+  debug: {}
+service:
+  workers: 2
+  extensions: [zpages]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:${freePort()}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [debug]
+`;
+  const tfo = await startTfo("bundle-workers", dir, config, {
+    entry,
+    denoFlags: BUNDLE_FLAGS,
+    readyLine: "Every worker is ready",
+  });
+  try {
+    const page = await waitFor(
+      "the zpages page",
+      async () => {
+        try {
+          const response = await fetch(`http://127.0.0.1:${zpages}/debug/pipelinez`);
+          const text = await response.text();
+          return response.ok ? text : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      30_000,
+      100,
+    );
+    assert.match(page, /otlp/);
+    const sent = await fetch(`http://127.0.0.1:${http}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ resourceSpans: [] }),
+    });
+    await sent.body?.cancel();
+    assert.ok(sent.ok, `POST /v1/traces answered ${sent.status}`);
+  } finally {
+    assert.equal(await tfo.stop(), 0, tfo.tail());
+    const { dir: tmp } = await bundled();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+});
