@@ -241,6 +241,8 @@ interface IdleResult {
   samples: number;
   windowS: number;
   rssMedian: number;
+  /** Median anonymous RSS after the settling time. */
+  anonMedian: number;
   rssMax: number;
   rssMin: number;
   hwm: number;
@@ -339,6 +341,7 @@ async function runIdle(
     samples: samples.length,
     windowS: last.t,
     rssMedian: median(steadyRss),
+    anonMedian: median(steady.map((s) => s.anonBytes ?? 0)),
     rssMax: Math.max(...steadyRss),
     rssMin: Math.min(...steadyRss),
     hwm: Math.max(...samples.map((s) => s.hwmBytes)),
@@ -682,6 +685,7 @@ function renderIdle(o: Required<AgentBenchOptions>, idle: IdleResult): string[] 
     "| --- | ---: |",
     `| window sampled (1 s samples) | ${idle.windowS.toFixed(0)} s (${idle.samples}) |`,
     `| RSS after the first ${o.settleS} s: median | ${mib(idle.rssMedian)} MiB |`,
+    `| anonymous RSS after the first ${o.settleS} s: median | ${mib(idle.anonMedian)} MiB |`,
     `| RSS after the first ${o.settleS} s: min / max | ${mib(idle.rssMin)} / ${
       mib(idle.rssMax)
     } MiB |`,

@@ -44,6 +44,8 @@ ${PROBE}`;
 interface Variant {
   readonly label: string;
   readonly standIn: readonly ("zod" | "yaml")[];
+  /** Import one `deno bundle` (code splitting) of the same modules instead of the sources. */
+  readonly bundled?: boolean;
 }
 
 const VARIANTS: readonly Variant[] = [
@@ -51,7 +53,42 @@ const VARIANTS: readonly Variant[] = [
   { label: "zod replaced by the stand-in", standIn: ["zod"] },
   { label: "yaml replaced by the stand-in", standIn: ["yaml"] },
   { label: "zod and yaml replaced", standIn: ["zod", "yaml"] },
+  {
+    label: "bundled (`deno bundle --code-splitting` of the same modules)",
+    standIn: [],
+    bundled: true,
+  },
+  {
+    label: "bundled, zod and yaml replaced (left external)",
+    standIn: ["zod", "yaml"],
+    bundled: true,
+  },
 ];
+
+/** Bundles `imports` into `dir/<name>/entry.js`, leaving the stand-in's packages external. */
+async function bundleOf(dir: string, name: string, imports: readonly string[], v: Variant) {
+  const entry = `${dir}/${name}_entry.ts`;
+  await Deno.writeTextFile(entry, imports.map((i) => `import ${JSON.stringify(i)};\n`).join(""));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--config",
+      `${ROOT}deno.json`,
+      "--platform",
+      "deno",
+      "--code-splitting",
+      ...v.standIn.flatMap((p) => ["--external", p]),
+      "--outdir",
+      `${dir}/${name}`,
+      entry,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(out.stderr)}`);
+  return `file://${dir}/${name}/${name}_entry.js`;
+}
 
 /** A deno.json like the repository's whose import map sends `names` to the stand-in. */
 async function configFor(dir: string, variant: Variant): Promise<string[]> {
@@ -80,10 +117,14 @@ export async function runFootprintNoConfig(runs = 3): Promise<string> {
   const imports = [new URL("../main.ts", import.meta.url).href, ...AGENT_COMPONENT_MODULES];
   try {
     const args = await Promise.all(VARIANTS.map((v) => configFor(dir, v)));
+    const importsOf = await Promise.all(
+      VARIANTS.map((v, i) => v.bundled === true ? bundleOf(dir, `b${i}`, imports, v) : undefined),
+    );
     const results: ModuleCost[][] = VARIANTS.map(() => []);
     for (let round = 0; round < runs; round++) {
       for (const [i, v] of VARIANTS.entries()) {
-        results[i]!.push(await measure(v.label, imports, probes[i]!, args[i]!));
+        const what = importsOf[i] === undefined ? imports : [importsOf[i]!];
+        results[i]!.push(await measure(v.label, what, probes[i]!, args[i]!));
       }
     }
     const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
