@@ -17,6 +17,10 @@
  * to the bundled file's place (esbuild leaves such URLs alone). Every rewrite must match exactly
  * once, so a renamed worker file fails the bundle instead of shipping a worker that cannot start.
  *
+ * Not minified: Deno 2.9.6's `deno bundle --minify` emits esbuild's throwing `require` shim in
+ * place of Deno's, and the bundled CommonJS packages then fail at start ("Dynamic require of
+ * "node:process" is not supported").
+ *
  * @module
  */
 import { parseArgs } from "node:util";
@@ -60,7 +64,7 @@ async function jsFiles(dir: string, under = ""): Promise<string[]> {
 export async function rewriteWorkerUrls(outDir: string): Promise<void> {
   const files = await jsFiles(outDir);
   for (const url of WORKER_URLS) {
-    // Minified output drops the blanks: match either.
+    // Any spacing, in case esbuild's printing changes.
     const quoted = JSON.stringify(url.source).replaceAll(".", "\\.");
     const needle = new RegExp(`new URL\\(\\s*${quoted}\\s*,\\s*import\\.meta\\.url\\s*\\)`, "g");
     const hits: string[] = [];
@@ -92,11 +96,6 @@ export interface BundleOptions {
    * @default dist/bundle under the repository
    */
   outDir?: string;
-  /**
-   * Minify (names kept, so error and class names in logs stay readable).
-   * @default false
-   */
-  minify?: boolean;
 }
 
 /** Bundles tfo into `outDir` and returns the path of its entry, `main.js`. */
@@ -112,7 +111,6 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
       "--platform",
       "deno",
       "--code-splitting",
-      ...(options.minify === true ? ["--minify", "--keep-names"] : []),
       "--outdir",
       outDir,
       ...ENTRIES,
@@ -131,11 +129,8 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { out: { type: "string" }, minify: { type: "boolean", default: false } },
+    options: { out: { type: "string" } },
   });
-  const entry = await bundle({
-    ...(values.out === undefined ? {} : { outDir: values.out }),
-    minify: values.minify,
-  });
+  const entry = await bundle(values.out === undefined ? {} : { outDir: values.out });
   console.log(`Bundled into ${entry}`);
 }
