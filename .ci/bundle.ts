@@ -17,6 +17,9 @@
  * to the bundled file's place (esbuild leaves such URLs alone). Every rewrite must match exactly
  * once, so a renamed worker file fails the bundle instead of shipping a worker that cannot start.
  *
+ * Files that npm packages open relative to their own module (`@platformatic/kafka`'s WebAssembly)
+ * are copied into `assets/` and their URLs rewritten the same way.
+ *
  * Not minified: Deno 2.9.6's `deno bundle --minify` emits esbuild's throwing `require` shim in
  * place of Deno's, and the bundled CommonJS packages then fail at start ("Dynamic require of
  * "node:process" is not supported").
@@ -24,7 +27,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -89,6 +93,53 @@ export async function rewriteWorkerUrls(outDir: string): Promise<void> {
   }
 }
 
+/** `new URL("relative", import.meta.url)` with any spacing; group 1 is the JSON string. */
+const FILE_URL = /new URL\(\s*("(?:\.\.?\/)[^"]*")\s*,\s*import\.meta\.url\s*\)/g;
+
+/** esbuild's comment naming the source file of the code after it, relative to the repository. */
+const SOURCE_COMMENT = /^\/\/ (\S+\.[cm]?[jt]s)$/gm;
+
+/**
+ * Copies every file the bundled code opens by a URL relative to its own module (an npm package's
+ * `.wasm`, read with `readFileSync(new URL("../dist/native.wasm", import.meta.url))`) into
+ * `assets/` and points the URL there. The module is the one esbuild's `// path` comment before
+ * the URL names. Runs after {@linkcode rewriteWorkerUrls}, whose targets exist in the bundle and
+ * are left alone. Throws when a file cannot be found.
+ */
+export async function copyRelativeAssets(outDir: string): Promise<string[]> {
+  const copied: string[] = [];
+  for (const file of await jsFiles(outDir)) {
+    const path = join(outDir, file);
+    const text = await Deno.readTextFile(path);
+    const sources = [...text.matchAll(SOURCE_COMMENT)].map((m) => ({ at: m.index, path: m[1]! }));
+    const chunkDir = dirname(path);
+    let changed = false;
+    const rewritten = text.replace(FILE_URL, (whole, quoted: string, at: number) => {
+      const rel = JSON.parse(quoted) as string;
+      // A worker entry, already pointed at the bundle.
+      if (existsSync(join(chunkDir, rel))) return whole;
+      const source = sources.filter((s) => s.at < at).at(-1);
+      if (source === undefined) {
+        throw new Error(`Cannot tell which module of ${file} opens ${rel}`);
+      }
+      const asset = join(ROOT, dirname(source.path), rel);
+      if (!existsSync(asset)) {
+        throw new Error(`Cannot find ${rel}, opened by ${source.path}, at ${asset}`);
+      }
+      const name = `assets/${copied.length}_${basename(asset)}`;
+      mkdirSync(join(outDir, "assets"), { recursive: true });
+      copyFileSync(asset, join(outDir, name));
+      copied.push(name);
+      changed = true;
+      let target = relative(chunkDir, join(outDir, name));
+      if (!target.startsWith(".")) target = `./${target}`;
+      return `new URL(${JSON.stringify(target)}, import.meta.url)`;
+    });
+    if (changed) await Deno.writeTextFile(path, rewritten);
+  }
+  return copied;
+}
+
 /** Options of {@linkcode bundle}. */
 export interface BundleOptions {
   /**
@@ -123,6 +174,7 @@ export async function bundle(options: BundleOptions = {}): Promise<string> {
     throw new Error(`deno bundle failed:\n${new TextDecoder().decode(out.stderr)}`);
   }
   await rewriteWorkerUrls(outDir);
+  await copyRelativeAssets(outDir);
   return join(outDir, "main.js");
 }
 
