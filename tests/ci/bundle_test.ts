@@ -17,11 +17,12 @@ import { startTfo } from "../fixtures/chaos/tfo_process.ts";
 
 const BUNDLE_FLAGS = ["--unstable-lazy-dynamic-imports", "--v8-flags=--max-semi-space-size=2"];
 
-/** One bundle for every test of this file. */
+/** One bundle for every test of this file, in a folder removed when the tests end. */
 let built: Promise<{ dir: string; entry: string }> | undefined;
 function bundled(): Promise<{ dir: string; entry: string }> {
   built ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "tfo-bundle-test-" });
+    const dir = Deno.makeTempDirSync({ prefix: "tfo-bundle-test-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
     return { dir, entry: await bundle({ outDir: `${dir}/bundle` }) };
   })();
   return built;
@@ -118,7 +119,37 @@ service:
     assert.ok(sent.ok, `POST /v1/traces answered ${sent.status}`);
   } finally {
     assert.equal(await tfo.stop(), 0, tfo.tail());
-    const { dir: tmp } = await bundled();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
+});
+
+Deno.test("the bundle loads components whose npm packages read files beside their module", async () => {
+  const { dir, entry } = await bundled();
+  // @platformatic/kafka reads its WebAssembly relative to its module: the bundle carries a copy.
+  const config = `${dir}/kafka.yaml`;
+  await Deno.writeTextFile(
+    config,
+    `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${freePort()}
+exporters:
+  kafka:
+    brokers: [127.0.0.1:1]
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [kafka]
+`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...BUNDLE_FLAGS, "--allow-all", entry, "validate", "--config", config],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text);
+  assert.match(text, /traces: otlp → kafka/);
 });
