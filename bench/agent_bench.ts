@@ -18,6 +18,9 @@
  * deno run -A --unstable-kv bench/agent_bench.ts --quick   # 60 s, 200,000 lines
  * deno run -A --unstable-kv bench/agent_bench.ts --filelog-only --no-rsyslog   # filelog part only
  * # … --cpu-prof-dir /tmp/prof: a V8 CPU profile of the filelog `tfo run` child
+ * deno run -A --unstable-kv bench/agent_bench.ts --quick --no-rsyslog --idle-only   # idle part only
+ * # … --idle-cpu-prof-dir /tmp/prof: a V8 CPU profile of the idle `tfo run` child
+ * # … --entry dist/bundle/main.js: run another build of tfo (`deno task bundle`) under the same flags
  * ```
  *
  * @module
