@@ -46,6 +46,11 @@ interface Variant {
   readonly standIn: readonly ("zod" | "yaml")[];
   /** Import one `deno bundle` (code splitting) of the same modules instead of the sources. */
   readonly bundled?: boolean;
+  /**
+   * Packages imported as well by the specifier deno.json maps them to (`npm:zod@…`), which the
+   * stand-in's import map does not redirect: the library loaded, but no schema built with it.
+   */
+  readonly alsoReal?: readonly ("zod" | "yaml")[];
 }
 
 const VARIANTS: readonly Variant[] = [
@@ -53,6 +58,11 @@ const VARIANTS: readonly Variant[] = [
   { label: "zod replaced by the stand-in", standIn: ["zod"] },
   { label: "yaml replaced by the stand-in", standIn: ["yaml"] },
   { label: "zod and yaml replaced", standIn: ["zod", "yaml"] },
+  {
+    label: "zod and yaml replaced, the real zod and yaml imported beside (no schema built)",
+    standIn: ["zod", "yaml"],
+    alsoReal: ["zod", "yaml"],
+  },
   {
     label: "bundled (`deno bundle --code-splitting` of the same modules)",
     standIn: [],
@@ -117,13 +127,19 @@ export async function runFootprintNoConfig(runs = 3): Promise<string> {
   const imports = [new URL("../main.ts", import.meta.url).href, ...AGENT_COMPONENT_MODULES];
   try {
     const args = await Promise.all(VARIANTS.map((v) => configFor(dir, v)));
+    const repoImports = (JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+      imports: Record<string, string>;
+    }).imports;
     const importsOf = await Promise.all(
       VARIANTS.map((v, i) => v.bundled === true ? bundleOf(dir, `b${i}`, imports, v) : undefined),
     );
     const results: ModuleCost[][] = VARIANTS.map(() => []);
     for (let round = 0; round < runs; round++) {
       for (const [i, v] of VARIANTS.entries()) {
-        const what = importsOf[i] === undefined ? imports : [importsOf[i]!];
+        const what = [
+          ...(importsOf[i] === undefined ? imports : [importsOf[i]!]),
+          ...(v.alsoReal ?? []).map((name) => repoImports[name]!),
+        ];
         results[i]!.push(await measure(v.label, what, probes[i]!, args[i]!));
       }
     }
