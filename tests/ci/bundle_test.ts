@@ -1,8 +1,9 @@
 /**
  * `deno task bundle` (`.ci/bundle.ts`) produces a tfo that runs: the embedded default agent config
- * exports host metrics to an OTLP/gRPC backend, and both worker entry modules (the other workers of
- * `service.workers`, the zpages page server) start from the bundle. Run with the flags README gives
- * (lazy dynamic imports, the `start` task's V8 flag).
+ * exports host metrics to an OTLP/gRPC backend, both worker entry modules (the other workers of
+ * `service.workers`, the zpages page server) start from the bundle, a component whose npm package
+ * reads a file beside its module (kafka) loads, and SIGHUP reloads. Run with the flags README
+ * gives (lazy dynamic imports, the `start` task's V8 flag).
  *
  * @module
  */
@@ -152,4 +153,40 @@ service:
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, text);
   assert.match(text, /traces: otlp → kafka/);
+});
+
+Deno.test("the bundle reloads its config on SIGHUP", async () => {
+  const { dir, entry } = await bundled();
+  const http = freePort();
+  const config = (verbosity: string) => `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${http}
+exporters:
+  debug:
+    verbosity: ${verbosity}
+service:
+  telemetry:
+    metrics:
+      address: 127.0.0.1:${freePort()}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [debug]
+`;
+  const tfo = await startTfo("bundle-reload", dir, config("basic"), {
+    entry,
+    denoFlags: BUNDLE_FLAGS,
+  });
+  try {
+    // startTfo wrote the config to <dir>/<name>.yaml: change it, then ask for a reload.
+    await Deno.writeTextFile(`${dir}/bundle-reload.yaml`, config("detailed"));
+    tfo.kill("SIGHUP");
+    await waitFor("the reload", () => tfo.tail().includes("Config reloaded"), 30_000, 50);
+    assert.equal(tfo.dead, false, tfo.tail());
+  } finally {
+    assert.equal(await tfo.stop(), 0, tfo.tail());
+  }
 });
