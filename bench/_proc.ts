@@ -1,6 +1,6 @@
 /**
  * Process CPU and memory from `/proc` (Linux only): `utime + stime` from `/proc/<pid>/stat` and
- * `VmRSS` / `VmHWM` from `/proc/<pid>/status`. Counts every thread of the process.
+ * `VmRSS` / `VmHWM` / `RssAnon` from `/proc/<pid>/status`. Counts every thread of the process.
  *
  * @module
  */
@@ -13,6 +13,8 @@ export interface ProcSample {
   rssBytes: number;
   /** Peak resident set size so far (`VmHWM`), in bytes. */
   hwmBytes: number;
+  /** The anonymous part of the resident set (`RssAnon`: heaps, stacks; no file pages), in bytes. */
+  anonBytes?: number;
 }
 
 /** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`, 100 on Linux). */
@@ -42,5 +44,6 @@ export async function sampleProc(pid: number): Promise<ProcSample> {
     cpuSeconds: parseStatTicks(stat) / CLK_TCK,
     rssBytes: parseStatusKb(status, "VmRSS"),
     hwmBytes: parseStatusKb(status, "VmHWM"),
+    anonBytes: parseStatusKb(status, "RssAnon"),
   };
 }

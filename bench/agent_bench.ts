@@ -18,6 +18,9 @@
  * deno run -A --unstable-kv bench/agent_bench.ts --quick   # 60 s, 200,000 lines
  * deno run -A --unstable-kv bench/agent_bench.ts --filelog-only --no-rsyslog   # filelog part only
  * # … --cpu-prof-dir /tmp/prof: a V8 CPU profile of the filelog `tfo run` child
+ * deno run -A --unstable-kv bench/agent_bench.ts --quick --no-rsyslog --idle-only   # idle part only
+ * # … --idle-cpu-prof-dir /tmp/prof: a V8 CPU profile of the idle `tfo run` child
+ * # … --entry dist/bundle/main.js: run another build of tfo (`deno task bundle`) under the same flags
  * ```
  *
  * @module
@@ -52,6 +55,15 @@ export interface AgentBenchOptions {
   filelogOnly?: boolean;
   /** Write a V8 CPU profile of the filelog `tfo run` child into this directory. */
   cpuProfDir?: string;
+  /** Write a V8 CPU profile of the idle `tfo run` child into this directory. */
+  idleCpuProfDir?: string;
+  /** Run only the idle window (no filelog throughput part). */
+  idleOnly?: boolean;
+  /**
+   * The module `deno run` starts as tfo, e.g. the bundle `deno task bundle` writes.
+   * @default main.ts
+   */
+  entry?: string;
   /** Progress messages (default: stderr). */
   log?: (line: string) => void;
 }
@@ -155,12 +167,17 @@ const MORE_SCRAPERS: Readonly<Record<string, string>> = {
 };
 
 /** `tfo run` of the embedded default config with every scraper, against the sink, on free ports. */
-function startIdleAgent(group: ChildGroup, sink: Sink, dir: string, intervalS: number) {
+function startIdleAgent(
+  group: ChildGroup,
+  sink: Sink,
+  dir: string,
+  o: Required<AgentBenchOptions>,
+) {
   const sets = [
     `receivers.otlp.protocols.grpc.endpoint=127.0.0.1:${freePort()}`,
     `receivers.otlp.protocols.http.endpoint=127.0.0.1:${freePort()}`,
     `receivers.file_log.include=[${JSON.stringify(`${dir}/no-logs/*.log`)}]`,
-    `receivers.host_metrics.collection_interval=${intervalS}s`,
+    `receivers.host_metrics.collection_interval=${o.intervalS}s`,
     ...Object.entries(MORE_SCRAPERS).map(([k, v]) => `receivers.host_metrics.scrapers.${k}=${v}`),
     `extensions.health_check.endpoint=127.0.0.1:${freePort()}`,
     `service.telemetry.metrics.address=127.0.0.1:${freePort()}`,
@@ -169,7 +186,14 @@ function startIdleAgent(group: ChildGroup, sink: Sink, dir: string, intervalS: n
   return group.spawn(
     "tfo",
     DENO,
-    ["run", ...TFO_RUN_FLAGS, MAIN, "run", ...sets.flatMap((v) => ["--set", v])],
+    [
+      "run",
+      ...TFO_RUN_FLAGS,
+      ...(o.idleCpuProfDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${o.idleCpuProfDir}`]),
+      o.entry,
+      "run",
+      ...sets.flatMap((v) => ["--set", v]),
+    ],
     {
       TFO_EXPORTER_ENDPOINT: `127.0.0.1:${sink.grpcPort}`,
       TFO_STORAGE_DIR: `${dir}/idle-storage`,
@@ -203,12 +227,12 @@ service:
 ${tfoTelemetry()}`;
 }
 
-function startTfo(group: ChildGroup, config: string, cpuProfDir: string) {
+function startTfo(group: ChildGroup, config: string, cpuProfDir: string, entry: string) {
   return group.spawn("tfo", DENO, [
     "run",
     ...TFO_RUN_FLAGS,
     ...(cpuProfDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`]),
-    MAIN,
+    entry,
     "run",
     "--config",
     config,
@@ -220,6 +244,8 @@ interface IdleResult {
   samples: number;
   windowS: number;
   rssMedian: number;
+  /** Median anonymous RSS after the settling time. */
+  anonMedian: number;
   rssMax: number;
   rssMin: number;
   hwm: number;
@@ -275,7 +301,7 @@ async function runIdle(
 
   const before = await sinkStats(sink);
   const spawned = performance.now();
-  const tfo = startIdleAgent(group, sink, dir, o.intervalS);
+  const tfo = startIdleAgent(group, sink, dir, o);
   // Ready once the first scrape (after the 1 s initial delay) reached the sink.
   await pollUntil(
     () => sinkStats(sink),
@@ -318,6 +344,7 @@ async function runIdle(
     samples: samples.length,
     windowS: last.t,
     rssMedian: median(steadyRss),
+    anonMedian: median(steady.map((s) => s.anonBytes ?? 0)),
     rssMax: Math.max(...steadyRss),
     rssMin: Math.min(...steadyRss),
     hwm: Math.max(...samples.map((s) => s.hwmBytes)),
@@ -414,7 +441,7 @@ async function runTfoFilelog(
   await Deno.writeTextFile(config, filelogConfig(sink, input));
   const base = (await sinkStats(sink)).items.logs;
   const spawned = performance.now();
-  const tfo = startTfo(group, config, o.cpuProfDir);
+  const tfo = startTfo(group, config, o.cpuProfDir, o.entry);
   try {
     return await timeDelivery(
       tfo,
@@ -535,6 +562,9 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<st
     noRsyslog: options.noRsyslog ?? false,
     filelogOnly: options.filelogOnly ?? false,
     cpuProfDir: options.cpuProfDir ?? "",
+    idleCpuProfDir: options.idleCpuProfDir ?? "",
+    idleOnly: options.idleOnly ?? false,
+    entry: options.entry ?? MAIN,
     log: options.log ?? ((line: string) => console.error(line)),
   };
   const log = o.log;
@@ -549,6 +579,9 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<st
           mib(idle.hwm)
         } MiB, CPU ${idle.cpuPct.toFixed(2)} %`,
       );
+    }
+    if (o.idleOnly && idle !== undefined) {
+      return [`Entry: \`${o.entry}\``, "", ...renderIdle(o, idle)].join("\n") + "\n";
     }
 
     const input = `${dir}/input.log`;
@@ -606,27 +639,7 @@ function render(
     } |`,
     `| idle CPU < 1% of a core | ${idle.cpuPct.toFixed(2)} % | ${verdict(idle.cpuPct < 1)} |`,
   ];
-  const idleTable = idle === undefined ? [] : [
-    `### Idle footprint: the embedded default agent config, every host scraper (${o.intervalS} s interval), OTLP/gRPC to the sink`,
-    "",
-    "|  | tfo |",
-    "| --- | ---: |",
-    `| window sampled (1 s samples) | ${idle.windowS.toFixed(0)} s (${idle.samples}) |`,
-    `| RSS after the first ${o.settleS} s: median | ${mib(idle.rssMedian)} MiB |`,
-    `| RSS after the first ${o.settleS} s: min / max | ${mib(idle.rssMin)} / ${
-      mib(idle.rssMax)
-    } MiB |`,
-    `| peak RSS (VmHWM) | ${mib(idle.hwm)} MiB |`,
-    `| CPU, whole window | ${idle.cpuPct.toFixed(2)} % of one core |`,
-    `| CPU, after the first ${o.settleS} s | ${idle.cpuPctSteady.toFixed(2)} % of one core |`,
-    `| metric points / export requests at the sink | ${fmt(idle.metricPoints)} / ${
-      fmt(idle.exports)
-    } |`,
-    `| start → first export at the sink | ${idle.startupS.toFixed(1)} s |`,
-    `| bare \`deno run\` of an idle script (runtime floor) | ${mib(idle.denoFloorRss)} MiB RSS |`,
-    `| the same after \`releaseMemory()\` | ${mib(idle.denoFloorReleasedRss)} MiB RSS |`,
-    "",
-  ];
+  const idleTable = idle === undefined ? [] : renderIdle(o, idle);
   const lines = [
     "## Agent",
     "",
@@ -666,6 +679,32 @@ function render(
   return lines.join("\n") + "\n";
 }
 
+/** The idle window's table. */
+function renderIdle(o: Required<AgentBenchOptions>, idle: IdleResult): string[] {
+  return [
+    `### Idle footprint: the embedded default agent config, every host scraper (${o.intervalS} s interval), OTLP/gRPC to the sink`,
+    "",
+    "|  | tfo |",
+    "| --- | ---: |",
+    `| window sampled (1 s samples) | ${idle.windowS.toFixed(0)} s (${idle.samples}) |`,
+    `| RSS after the first ${o.settleS} s: median | ${mib(idle.rssMedian)} MiB |`,
+    `| anonymous RSS after the first ${o.settleS} s: median | ${mib(idle.anonMedian)} MiB |`,
+    `| RSS after the first ${o.settleS} s: min / max | ${mib(idle.rssMin)} / ${
+      mib(idle.rssMax)
+    } MiB |`,
+    `| peak RSS (VmHWM) | ${mib(idle.hwm)} MiB |`,
+    `| CPU, whole window | ${idle.cpuPct.toFixed(2)} % of one core |`,
+    `| CPU, after the first ${o.settleS} s | ${idle.cpuPctSteady.toFixed(2)} % of one core |`,
+    `| metric points / export requests at the sink | ${fmt(idle.metricPoints)} / ${
+      fmt(idle.exports)
+    } |`,
+    `| start → first export at the sink | ${idle.startupS.toFixed(1)} s |`,
+    `| bare \`deno run\` of an idle script (runtime floor) | ${mib(idle.denoFloorRss)} MiB RSS |`,
+    `| the same after \`releaseMemory()\` | ${mib(idle.denoFloorReleasedRss)} MiB RSS |`,
+    "",
+  ];
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -676,6 +715,9 @@ if (import.meta.main) {
       "no-rsyslog": { type: "boolean", default: false },
       "filelog-only": { type: "boolean", default: false },
       "cpu-prof-dir": { type: "string" },
+      "idle-cpu-prof-dir": { type: "string" },
+      "idle-only": { type: "boolean", default: false },
+      entry: { type: "string" },
     },
   });
   const quick = values.quick;
@@ -685,6 +727,9 @@ if (import.meta.main) {
     noRsyslog: values["no-rsyslog"],
     filelogOnly: values["filelog-only"],
     cpuProfDir: values["cpu-prof-dir"] ?? "",
+    idleCpuProfDir: values["idle-cpu-prof-dir"] ?? "",
+    idleOnly: values["idle-only"],
+    ...(values.entry === undefined ? {} : { entry: values.entry }),
   });
   console.log(markdown);
 }

@@ -30,7 +30,7 @@ export interface ModuleCost {
 }
 
 /** The script each child runs: imports what it is told, settles, prints its memory as JSON. */
-const PROBE = `
+export const PROBE: string = `
 import { releaseMemory } from ${
   JSON.stringify(new URL("../lib/host/release_memory.ts", import.meta.url).href)
 };
@@ -47,13 +47,18 @@ console.log(JSON.stringify({
 }));
 `;
 
-async function measure(
+/**
+ * Measures one fresh `deno run` of `probe` (a file written from {@linkcode PROBE}) importing
+ * `imports`; `denoArgs` go before the script (e.g. `--config` with another import map).
+ */
+export async function measure(
   label: string,
   imports: readonly string[],
   probe: string,
+  denoArgs: readonly string[] = [],
 ): Promise<ModuleCost> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", probe, JSON.stringify(imports)],
+    args: ["run", "--allow-all", ...denoArgs, probe, JSON.stringify(imports)],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -94,6 +99,20 @@ const ROW = /^ {2}lazy\(\s*"(\w+)",\s*"(\w+)",\s*async \(\) => \(await import\("
 
 const file = (path: string) => new URL(path, `file://${ROOT}`).href;
 
+/** The factory modules of every component `examples/agent.yaml` names, as file URLs. */
+export const AGENT_COMPONENT_MODULES: readonly string[] = [
+  "receiver/otlp",
+  "receiver/hostmetrics",
+  "receiver/filelog",
+  "processor/memory_limiter",
+  "processor/resourcedetection",
+  "processor/batch",
+  "exporter/otlp",
+  "exporter/debug",
+  "extension/health_check",
+  "extension/file_storage",
+].map((c) => file(`components/${c}/factory.ts`));
+
 /** Measures every row and returns the markdown table. */
 export async function runFootprintModules(runs = 3): Promise<string> {
   // The probe lives in the repository (bench/out/, ignored by git) so that deno.json applies to it.
@@ -133,21 +152,7 @@ export async function runFootprintModules(runs = 3): Promise<string> {
     ]);
     rows.push([
       "main.ts + every component of the default agent config (examples/agent.yaml)",
-      [
-        file("main.ts"),
-        ...[
-          "receiver/otlp",
-          "receiver/hostmetrics",
-          "receiver/filelog",
-          "processor/memory_limiter",
-          "processor/resourcedetection",
-          "processor/batch",
-          "exporter/otlp",
-          "exporter/debug",
-          "extension/health_check",
-          "extension/file_storage",
-        ].map((c) => file(`components/${c}/factory.ts`)),
-      ],
+      [file("main.ts"), ...AGENT_COMPONENT_MODULES],
     ]);
     const results: ModuleCost[] = [];
     for (const [label, imports] of rows) results.push(await median(label, imports, probe, runs));
