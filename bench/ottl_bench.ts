@@ -134,6 +134,8 @@ interface Measured {
   errors: number;
   /** Open-loop sends the generator skipped because too many requests were in flight. */
   skipped: number;
+  /** Minor page faults of the peer per item. */
+  faultsPerItem: number;
 }
 
 async function stats(): Promise<SinkStats> {
@@ -210,6 +212,7 @@ async function measure(
     cores: cpu / seconds,
     errors: g.window.errors,
     skipped: g.skipped,
+    faultsPerItem: ((after.minorFaults ?? 0) - (before.minorFaults ?? 0)) / items,
   };
 }
 
@@ -285,7 +288,9 @@ async function main(): Promise<void> {
           console.error(
             `${signal} ${peer}: ${Math.round(r.itemsPerSecond)} items/s, ` +
               `${Math.round(r.itemsPerCpuSecond)} items/CPU-s, ${r.cores.toFixed(2)} cores, ` +
-              `${r.errors} errors, ${r.skipped} skipped`,
+              `${r.errors} errors, ${r.skipped} skipped, ${
+                r.faultsPerItem.toFixed(3)
+              } page faults/item`,
           );
           if (o.rate > 0 && (r.skipped > 0 || r.itemsPerSecond < 0.95 * o.rate)) {
             console.error(`${signal} ${peer}: did not keep up with ${o.rate} items/s`);
