@@ -15,6 +15,8 @@ export interface ProcSample {
   hwmBytes: number;
   /** The anonymous part of the resident set (`RssAnon`: heaps, stacks; no file pages), in bytes. */
   anonBytes?: number;
+  /** Minor page faults so far (`minflt`: memory touched for the first time since it was mapped). */
+  minorFaults?: number;
 }
 
 /** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`, 100 on Linux). */
@@ -34,6 +36,11 @@ export function parseStatusKb(status: string, field: string): number {
   return match === null ? 0 : Number(match[1]) * 1024;
 }
 
+/** The `minflt` (minor page faults) of a `/proc/<pid>/stat` line. */
+export function parseStatMinorFaults(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+}
+
 /** Reads the CPU time and memory of process `pid`; throws when it does not exist. */
 export async function sampleProc(pid: number): Promise<ProcSample> {
   const [stat, status] = await Promise.all([
@@ -45,5 +52,6 @@ export async function sampleProc(pid: number): Promise<ProcSample> {
     rssBytes: parseStatusKb(status, "VmRSS"),
     hwmBytes: parseStatusKb(status, "VmHWM"),
     anonBytes: parseStatusKb(status, "RssAnon"),
+    minorFaults: parseStatMinorFaults(stat),
   };
 }

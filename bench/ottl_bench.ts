@@ -1,12 +1,20 @@
 /**
  * The OTTL processing benchmark: OTLP/HTTP in → `transform` (3 statements) + `filter`
  * (1 condition) → batch → `otlphttp` → the bench sink, through tfo and through the contrib
- * Collector (`otelcol-contrib`, built by `bench/peers.sh`) on the same closed-loop load, one signal
- * at a time. Reports items delivered per CPU-second of the peer and appends a section to
- * `bench/RESULTS.md` (or `--out`).
+ * Collector (`otelcol-contrib`, built by `bench/peers.sh`) on the same load, one signal at a time.
+ * Reports items delivered per CPU-second of the peer and appends a section to `bench/RESULTS.md`
+ * (or `--out`).
+ *
+ * The load is closed-loop by default (`--workers` requests always in flight: each peer runs as
+ * fast as the machine lets it, so on a shared 2-core machine its CPU per item includes how it
+ * behaves when saturated). With `--rate N` it is open-loop: N items per second offered to each
+ * peer at a fixed pace (requests of `--items` items), the same for both, so both do the same work
+ * per second below saturation and the CPU-seconds per item compare like for like (items sent in
+ * the window and accepted; the CPU until they have left the peer).
  *
  * ```sh
  * deno run -A bench/ottl_bench.ts [--duration 10] [--warmup 3] [--out bench/RESULTS.md]
+ * deno run -A bench/ottl_bench.ts --rate 40000 [--no-append]   # open loop, 40k items/s
  * deno run -A bench/ottl_bench.ts --profile /tmp/prof [--signals traces]   # tfo alone, profiled
  * deno run -A bench/ottl_bench.ts --tfo-only [--v8-flags=--max-semi-space-size=64]  # tfo alone
  * ```
@@ -27,6 +35,8 @@ import type { SinkStats } from "./sink.ts";
 import { summarizeProfile } from "./_profile.ts";
 
 const DENO = Deno.execPath();
+/** How long an open-loop run waits after the load stops for the batches to leave the peer. */
+const DRAIN_MS = 1500;
 
 /** Ports of this run, free when it starts (other benchmarks may hold the fixed ones). */
 const PORTS = {
@@ -119,7 +129,13 @@ service:
 interface Measured {
   itemsPerSecond: number;
   itemsPerCpuSecond: number;
+  /** CPU-seconds of the peer per second of the window (1 = one core busy). */
+  cores: number;
   errors: number;
+  /** Open-loop sends the generator skipped because too many requests were in flight. */
+  skipped: number;
+  /** Minor page faults of the peer per item. */
+  faultsPerItem: number;
 }
 
 async function stats(): Promise<SinkStats> {
@@ -132,7 +148,7 @@ async function measure(
   peer: Child,
   sink: Child,
   signal: Signal,
-  o: { warmupS: number; durationS: number; workers: number; items: number },
+  o: { warmupS: number; durationS: number; workers: number; items: number; rate: number },
 ): Promise<Measured> {
   const gen = group.spawn("load_gen", DENO, [
     "run",
@@ -147,7 +163,8 @@ async function measure(
     "--workers",
     String(o.workers),
     "--rate",
-    "0",
+    // load_gen paces requests; the bench's rate is items per second.
+    String(o.rate / o.items),
     "--warmup",
     String(o.warmupS),
     "--duration",
@@ -162,19 +179,40 @@ async function measure(
   const before = await sampleProc(peer.pid);
   const s0 = await stats();
   const t0 = performance.now();
-  await sleep(o.durationS * 1000);
-  const after = await sampleProc(peer.pid);
-  const s1 = await stats();
-  const seconds = (performance.now() - t0) / 1000;
-  const g = JSON.parse(await result) as LoadGenResult;
+  let after, s1, seconds, g: LoadGenResult;
+  if (o.rate > 0) {
+    // Open loop: the generator stops offering at the window's end; what it sent by then is let
+    // through (batch timeout, queue) before the last reading, and the items counted are those
+    // it sent inside the window and the peer accepted (the sink's count would also hold what
+    // sat in the peer's batch at the window's start, one batch or more, whose decode and
+    // processing were spent before it). The sink must have received at least as many.
+    g = JSON.parse(await result) as LoadGenResult;
+    seconds = (performance.now() - t0) / 1000;
+    await sleep(DRAIN_MS);
+    after = await sampleProc(peer.pid);
+    s1 = await stats();
+  } else {
+    await sleep(o.durationS * 1000);
+    after = await sampleProc(peer.pid);
+    s1 = await stats();
+    seconds = (performance.now() - t0) / 1000;
+    g = JSON.parse(await result) as LoadGenResult;
+  }
   await gen.exited;
   void sink;
-  const items = s1.items[signal] - s0.items[signal];
+  const delivered = s1.items[signal] - s0.items[signal];
+  if (o.rate > 0 && delivered < g.window.items) {
+    console.error(`${signal}: the sink got ${delivered} items, ${g.window.items} were accepted`);
+  }
+  const items = o.rate > 0 ? g.window.items : delivered;
   const cpu = after.cpuSeconds - before.cpuSeconds;
   return {
     itemsPerSecond: items / seconds,
     itemsPerCpuSecond: items / cpu,
+    cores: cpu / seconds,
     errors: g.window.errors,
+    skipped: g.skipped,
+    faultsPerItem: ((after.minorFaults ?? 0) - (before.minorFaults ?? 0)) / items,
   };
 }
 
@@ -186,6 +224,8 @@ async function main(): Promise<void> {
       warmup: { type: "string", default: "3" },
       workers: { type: "string", default: "256" },
       items: { type: "string", default: "100" },
+      rate: { type: "string", default: "0" },
+      "no-append": { type: "boolean", default: false },
       out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
       profile: { type: "string" },
       "tfo-only": { type: "boolean", default: false },
@@ -198,6 +238,7 @@ async function main(): Promise<void> {
     warmupS: Number(values.warmup),
     workers: Number(values.workers),
     items: Number(values.items),
+    rate: Number(values.rate),
   };
   const peersDir = Deno.env.get("TFO_PEERS_DIR") ??
     `${Deno.env.get("HOME") ?? ""}/.cache/tfo-peers`;
@@ -246,8 +287,14 @@ async function main(): Promise<void> {
           const r = results[peer]!;
           console.error(
             `${signal} ${peer}: ${Math.round(r.itemsPerSecond)} items/s, ` +
-              `${Math.round(r.itemsPerCpuSecond)} items/CPU-s, ${r.errors} errors`,
+              `${Math.round(r.itemsPerCpuSecond)} items/CPU-s, ${r.cores.toFixed(2)} cores, ` +
+              `${r.errors} errors, ${r.skipped} skipped, ${
+                r.faultsPerItem.toFixed(3)
+              } page faults/item`,
           );
+          if (o.rate > 0 && (r.skipped > 0 || r.itemsPerSecond < 0.95 * o.rate)) {
+            console.error(`${signal} ${peer}: did not keep up with ${o.rate} items/s`);
+          }
         } finally {
           await child.stop(30_000);
         }
@@ -272,7 +319,13 @@ async function main(): Promise<void> {
     await group.stopAll();
     await Deno.remove(dir, { recursive: true });
   }
-  if (profileDir !== undefined || values["tfo-only"]) return;
+  if (profileDir !== undefined || values["tfo-only"] || values["no-append"]) {
+    console.log(rows.join("\n"));
+    return;
+  }
+  const load = o.rate > 0
+    ? `open loop at ${o.rate} items/s offered to each peer`
+    : `${o.workers} in flight`;
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
   const section = `
 ## OTTL processing (bench/ottl_bench.ts)
@@ -280,7 +333,7 @@ async function main(): Promise<void> {
 ${
     new Date().toISOString()
   } · ${navigator.hardwareConcurrency} cores (${cpu}), shared with other work ·
-otlp (HTTP, ${o.items} items/request, ${o.workers} in flight) → transform (3 statements) + filter
+otlp (HTTP, ${o.items} items/request, ${load}) → transform (3 statements) + filter
 (1 condition, drops nothing) → batch → otlphttp → sink; ${o.warmupS}s warm-up, ${o.durationS}s measured.
 tfo against otelcol-contrib v0.161.0. Target: tfo ≥ 1.5× the Collector's items per CPU-second.
 

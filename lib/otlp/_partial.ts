@@ -87,6 +87,66 @@ export interface PartialDecode {
  * it as decoding would (else only its framing); throws only where decoding it would.
  */
 function hasKey(r: ProtoReader, limit: number, keys: KeyBytes, check: boolean): boolean {
+  const buf = r.buf;
+  const at = r.pos;
+  // The common shape, read without the general walk: a key and one scalar value, every length a
+  // single byte (`0a klen key 12 vlen value`); `simpleValueEnd` checks the value as decoding would.
+  // Anything else (and anything malformed) takes the general walk from the start.
+  if (at + 5 <= limit) {
+    const len = buf[at]!;
+    const end = at + 1 + len;
+    if (len < 0x80 && end <= limit && buf[at + 1] === 10) {
+      const klen = buf[at + 2]!;
+      const ks = at + 3;
+      const ke = ks + klen;
+      if (klen < 0x80 && ke + 2 <= end && buf[ke] === 18 && buf[ke + 1]! < 0x80) {
+        const vs = ke + 2;
+        const ve = vs + buf[ke + 1]!;
+        if (ve === end && simpleValueEnd(buf, vs, ve)) {
+          r.pos = end;
+          return matchesKey(keys, buf, ks, klen);
+        }
+      }
+    }
+  }
+  return hasKeyWalk(r, limit, keys, check);
+}
+
+/**
+ * True when `[start, end)` is an `AnyValue` of one string (a one-byte length), bool, small int
+ * (a varint of at most 5 bytes) or double field that fills it exactly: what decoding accepts
+ * without a doubt. False sends the caller to the general walk, which decides.
+ */
+function simpleValueEnd(buf: Uint8Array, start: number, end: number): boolean {
+  if (start === end) return true; // an empty AnyValue
+  const tag = buf[start]!;
+  if (tag === 10) {
+    return start + 2 <= end && buf[start + 1]! < 0x80 && start + 2 + buf[start + 1]! === end;
+  }
+  if (tag === 16 || tag === 24) {
+    let p = start + 1;
+    const stop = Math.min(end, start + 6);
+    while (p < stop && buf[p]! >= 0x80) p++;
+    return p < stop && p + 1 === end;
+  }
+  if (tag === 33) return start + 9 === end;
+  return false;
+}
+
+/** True when the key at `[start, start + n)` of `buf` is one of `keys`. */
+function matchesKey(keys: KeyBytes, buf: Uint8Array, start: number, n: number): boolean {
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    if (key.length !== n) continue;
+    let i = 0;
+    while (i < n && key[i] === buf[start + i]) i++;
+    if (i === n) return true;
+  }
+  return false;
+}
+
+/** {@linkcode hasKey} for any `KeyValue`: walks its fields as decoding would. */
+function hasKeyWalk(r: ProtoReader, limit: number, keys: KeyBytes, check: boolean): boolean {
   const end = r.end(limit);
   const buf = r.buf;
   let start = -1;
@@ -105,15 +165,7 @@ function hasKey(r: ProtoReader, limit: number, keys: KeyBytes, check: boolean): 
     } else r.skip(tag, 6, end);
   }
   r.checkEnd(end);
-  const n = stop - start;
-  for (let k = 0; k < keys.length; k++) {
-    const key = keys[k]!;
-    if (key.length !== n) continue;
-    let i = 0;
-    while (i < n && key[i] === buf[start + i]) i++;
-    if (i === n) return true;
-  }
-  return false;
+  return matchesKey(keys, buf, start, stop - start);
 }
 
 /**

@@ -95,3 +95,47 @@ export function checkRegexInput(s: string): void {
     );
   }
 }
+
+/** Characters with a meaning in RE2 syntax outside a class (`{` included, though RE2 reads some literally). */
+const META = "\\.+*?()|[]{}^$";
+
+/**
+ * The text `pattern` matches when it is a plain literal in RE2 syntax (no operator, class, anchor,
+ * group or flag; `\` only before ASCII punctuation, which RE2 reads as that character), else
+ * `undefined`. The empty pattern is not a literal here (it matches between every character).
+ */
+export function literalOf(pattern: string): string | undefined {
+  if (pattern.length === 0) return undefined;
+  let out = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "\\") {
+      const next = pattern.charCodeAt(i + 1);
+      const punct = (next >= 0x21 && next <= 0x2f) || (next >= 0x3a && next <= 0x40) ||
+        (next >= 0x5b && next <= 0x60) || (next >= 0x7b && next <= 0x7e);
+      if (!punct) return undefined;
+      out += pattern[++i]!;
+    } else if (META.includes(c)) return undefined;
+    else out += c;
+  }
+  return out;
+}
+
+/**
+ * Replaces every occurrence of `literal` (not empty) in `s` with `replacement`, left to right and
+ * not overlapping: what an RE2 replace-all of a literal pattern with a template without `$` gives.
+ * Refuses values longer than {@linkcode MAX_REGEX_INPUT} as the regex path does.
+ */
+export function replaceLiteral(s: string, literal: string, replacement: string): string {
+  checkRegexInput(s);
+  let at = s.indexOf(literal);
+  if (at < 0) return s;
+  let out = "";
+  let last = 0;
+  while (at >= 0) {
+    out += s.slice(last, at) + replacement;
+    last = at + literal.length;
+    at = s.indexOf(literal, last);
+  }
+  return out + s.slice(last);
+}

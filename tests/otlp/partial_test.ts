@@ -259,13 +259,20 @@ for (const c of CASES) {
     let refused = 0;
     let accepted = 0;
     for (let seed = 1; seed <= 20; seed++) {
-      const valid = c.encode(c.make(new Gen(seed)));
+      const data = c.make(new Gen(seed));
+      const valid = c.encode(data);
+      // Attributes decoded by key are checked by their own walk (with a fast path for the
+      // common shape): a key that occurs and one that does not.
+      const key = itemsOf(c.signal, data).find((x) => x.attributes.length > 0)?.attributes[0]?.key;
+      const keys = keyBytes([key ?? "k", "deployment.environment"]);
       for (let i = 0; i < 300; i++) {
         const bytes = mutate(g, valid);
         const want = verdict(() => c.decode(bytes));
         for (const fields of [NO_FIELDS, c.sets[2]!]) {
           const got = verdict(() => c.partial.decode(bytes, fields, newItemIndex()));
           assert.equal(got, want, `seed ${seed} mutation ${i} fields ${fields}`);
+          const byKey = verdict(() => c.partial.decode(bytes, fields, newItemIndex(), keys));
+          assert.equal(byKey, want, `seed ${seed} mutation ${i} fields ${fields} by key`);
         }
         if (want) accepted++;
         else refused++;

@@ -9,7 +9,7 @@ import type { AnyValue, KeyValue } from "../../pdata/types.ts";
 import { OttlRuntimeError } from "../errors.ts";
 import type { FunctionDef } from "../function_types.ts";
 import type { Getter } from "../paths.ts";
-import { checkRegexInput } from "../regex.ts";
+import { checkRegexInput, literalOf, replaceLiteral } from "../regex.ts";
 import { copyValue, isMap, MAX_VALUE_DEPTH, toStorable, type Value } from "../values.ts";
 import {
   accessor,
@@ -111,12 +111,17 @@ const replacePattern: FunctionDef = {
     const rep = getter(args, 2);
     const fn = args[3] as Fn, format = args[4] as string | undefined;
     checkFormat(fn, format, env.fail);
+    // A literal pattern with a template that expands nothing needs no regex (nor a match array
+    // per item): `replace_pattern(span.name, "\\{id\\}", "ID")`.
+    const literal = fn === undefined ? literalOf(args[1] as string) : undefined;
     return (ctx) => {
       const v = t.get(ctx);
       if (typeof v !== "string") return undefined;
       const r = stringOf(rep(ctx), "replacement");
       if (r === undefined) return undefined;
-      const out = replaceAll(re, v, r, fn, format);
+      const out = literal !== undefined && !r.includes("$")
+        ? replaceLiteral(v, literal, r)
+        : replaceAll(re, v, r, fn, format);
       if (out !== v) t.set!(ctx, out);
       return undefined;
     };

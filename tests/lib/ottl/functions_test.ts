@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { attr, evaluate, holds, run, sampleContext } from "./_helpers.ts";
 import { compileStatements } from "../../../lib/ottl/mod.ts";
-import { unsafeRegexReason } from "../../../lib/ottl/regex.ts";
+import {
+  compileBoundedRegex,
+  literalOf,
+  replaceLiteral,
+  unsafeRegexReason,
+} from "../../../lib/ottl/regex.ts";
 import { global, replaceAll } from "../../../lib/ottl/funcs/_util.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -47,6 +52,41 @@ Deno.test("replace_pattern expands groups and can hash the replacement", () => {
   assert.equal(ctx.span!.name, "$ /users/{123}");
   run(ctx, "span", 'replace_pattern(attributes["http.method"], "^(.*)$", "$1", SHA256, "h:%s")');
   assert.match(String(attr(ctx.span!.attributes, "http.method")), /^h:[0-9a-f]{64}$/);
+});
+
+Deno.test("a literal pattern replaces without a regex exactly as the regex replaces", () => {
+  assert.equal(literalOf("\\{id\\}"), "{id}");
+  assert.equal(literalOf("a.b"), undefined);
+  assert.equal(literalOf("\\d"), undefined, "an escaped letter is a class, not a literal");
+  assert.equal(literalOf("(?i)abc"), undefined);
+  assert.equal(literalOf("^GET"), undefined);
+  assert.equal(literalOf(""), undefined);
+  const cases: [string, string][] = [
+    ["\\{id\\}", "ID"],
+    ["aa", "b"],
+    ["é/", "-"],
+    ["x\\.y", ""],
+    ["ab", "abab"],
+  ];
+  const inputs = ["", "GET /a/{id}/{id}", "aaaaa", "é/é/ é", "x.yx.yxzy", "abab ab"];
+  for (const [p, rep] of cases) {
+    const literal = literalOf(p);
+    assert.ok(literal !== undefined, p);
+    for (const s of inputs) {
+      const want = replaceAll(compileBoundedRegex(p), s, rep, undefined, undefined);
+      assert.equal(replaceLiteral(s, literal, rep), want, `${p} on ${s}`);
+    }
+  }
+  const ctx = sampleContext();
+  ctx.span!.name = "GET /cart/{id}/items/{id}";
+  run(ctx, "span", 'replace_pattern(name, "\\\\{id\\\\}", "ID")');
+  assert.equal(ctx.span!.name, "GET /cart/ID/items/ID");
+  run(ctx, "span", 'replace_pattern(name, "ID", "<$0>")');
+  assert.equal(
+    ctx.span!.name,
+    "GET /cart/<ID>/items/<ID>",
+    "a template with $ takes the regex path",
+  );
 });
 
 Deno.test("the global form of a pattern is made once and its state does not carry between items", () => {

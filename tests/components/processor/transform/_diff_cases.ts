@@ -57,6 +57,12 @@ export const CASES: readonly DiffCase[] = [
     "replace_pattern groups",
     'replace_pattern(span.name, "^(\\\\w+) /users/(\\\\d+)$", "$1 /users/{id:$2}")',
   ),
+  t(
+    "replace_pattern literal",
+    'replace_pattern(span.name, "/users/", "/u/")',
+    'replace_pattern(span.name, "\\\\.", "!")',
+    'replace_pattern(span.attributes["http.url"], "\\\\?", "#")',
+  ),
   t("replace_pattern with function", {
     context: "span",
     statements: ['replace_pattern(attributes["user.id"], "^(.*)$", "$1", SHA256, "sha:%s")'],
