@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import { writeResultsSection } from "./_report.ts";
@@ -130,8 +130,7 @@ async function run(
     const tfo = (name: string) =>
       group.spawn(name, DENO, [
         "run",
-        "--allow-all",
-        "--unstable-kv",
+        ...TFO_RUN_FLAGS,
         MAIN,
         "run",
         "--config",

@@ -16,7 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 
 /** Loopback ports picked free at the start of a run (the pass-through bench's fixed ones may be busy). */
@@ -128,8 +128,7 @@ async function measure(
     ? group.spawn("otelcol", Deno.env.get("TFO_OTELCOL") ?? "", ["--config", path])
     : group.spawn("tfo", DENO, [
       "run",
-      "--allow-all",
-      "--unstable-kv",
+      ...TFO_RUN_FLAGS,
       new URL("../main.ts", import.meta.url).pathname,
       "run",
       "--config",

@@ -26,7 +26,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import {
@@ -198,8 +198,7 @@ async function run(
       ? group.spawn("otelcol", OTELCOL, ["--config", `${dir}/config.yaml`])
       : group.spawn("tfo", DENO, [
         "run",
-        "--allow-all",
-        "--unstable-kv",
+        ...TFO_RUN_FLAGS,
         MAIN,
         "run",
         "--config",

@@ -27,7 +27,14 @@
  */
 import { parseArgs } from "node:util";
 import type { Signal } from "../lib/pdata/types.ts";
-import { type Child, ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import {
+  type Child,
+  ChildGroup,
+  freePort,
+  sleep,
+  TFO_RUN_FLAGS,
+  waitForPort,
+} from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import type { SinkStats } from "./sink.ts";
@@ -269,12 +276,11 @@ async function main(): Promise<void> {
         const child = peer === "tfo"
           ? group.spawn("tfo", DENO, [
             "run",
-            "--allow-all",
+            ...TFO_RUN_FLAGS,
             ...(values["v8-flags"] === undefined ? [] : [`--v8-flags=${values["v8-flags"]}`]),
             ...(profileDir === undefined
               ? []
               : ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${signal}`]),
-            "--unstable-kv",
             new URL("../main.ts", import.meta.url).pathname,
             "run",
             "--config",

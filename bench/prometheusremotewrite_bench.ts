@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import { requestTemplates, stampRequest } from "./_payloads.ts";
 import { writeResultsSection } from "./_report.ts";
@@ -101,8 +101,7 @@ async function run(
       ? group.spawn("tfo", DENO, [
         "run",
         ...(o.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`]),
-        "--allow-all",
-        "--unstable-kv",
+        ...TFO_RUN_FLAGS,
         MAIN,
         "run",
         "--config",

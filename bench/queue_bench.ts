@@ -33,7 +33,14 @@ import { TRACES_PROTO } from "../lib/otlp/mod.ts";
 import { Payload } from "../lib/pdata/payload.ts";
 import { createStorageClient, journalName } from "../lib/storage/client.ts";
 import { openKvStore } from "../lib/storage/store.ts";
-import { type Child, ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import {
+  type Child,
+  ChildGroup,
+  freePort,
+  sleep,
+  TFO_RUN_FLAGS,
+  waitForPort,
+} from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import { requestTemplates } from "./_payloads.ts";
 import type { LoadGenResult } from "./load_gen.ts";
@@ -227,8 +234,7 @@ async function startAgent(
   await Deno.writeTextFile(config, agentYaml(kind, ports, `${dir}/storage-${kind}`));
   const child = group.spawn(`tfo (${kind} queue)`, DENO, [
     "run",
-    "--allow-all",
-    "--unstable-kv",
+    ...TFO_RUN_FLAGS,
     MAIN,
     "run",
     "--config",

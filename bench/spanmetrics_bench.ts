@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Child, ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { type Child, ChildGroup, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import { PORTS, startSink } from "./passthrough.ts";
@@ -144,8 +144,7 @@ async function main(): Promise<void> {
       const child = peer === "tfo"
         ? group.spawn("tfo", DENO, [
           "run",
-          "--allow-all",
-          "--unstable-kv",
+          ...TFO_RUN_FLAGS,
           new URL("../main.ts", import.meta.url).pathname,
           "run",
           "--config",

@@ -27,7 +27,7 @@
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
-import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import { requestTemplates } from "./_payloads.ts";
 import type { LoadGenResult } from "./load_gen.ts";
@@ -162,8 +162,7 @@ async function pipeline(
     await Deno.writeTextFile(`${dir}/config.yaml`, tfoConfig(target, backend, otlp, metrics));
     const tfo = group.spawn("tfo", DENO, [
       "run",
-      "--allow-all",
-      "--unstable-kv",
+      ...TFO_RUN_FLAGS,
       MAIN,
       "run",
       "--config",

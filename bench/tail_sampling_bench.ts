@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { encodeTracesRequest } from "../lib/otlp/traces_proto.ts";
 import type { KeyValue, Span, TracesData } from "../lib/pdata/types.ts";
-import { ChildGroup, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { SinkStats } from "./sink.ts";
 
@@ -265,8 +265,7 @@ async function main(): Promise<void> {
       const child = peer !== "otelcol"
         ? group.spawn("tfo", DENO, [
           "run",
-          "--allow-all",
-          "--unstable-kv",
+          ...TFO_RUN_FLAGS,
           new URL("../main.ts", import.meta.url).pathname,
           "run",
           "--config",

@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { writeResultsSection } from "./_report.ts";
 import { encodeTracesRequest } from "../lib/otlp/mod.ts";
 import { newResource, newScope, newSpan } from "../lib/pdata/new.ts";
@@ -121,8 +121,7 @@ async function runPhase(phase: Phase, durationS: number, group: ChildGroup, dir:
   await Deno.writeTextFile(path, config(port, sink.addr.port, phase));
   const child = group.spawn("tfo", DENO, [
     "run",
-    "--allow-all",
-    "--unstable-kv",
+    ...TFO_RUN_FLAGS,
     new URL("../main.ts", import.meta.url).pathname,
     "run",
     "--config",

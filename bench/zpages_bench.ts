@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ChildGroup, freePort, sleep, waitForPort } from "./_children.ts";
+import { ChildGroup, freePort, sleep, TFO_RUN_FLAGS, waitForPort } from "./_children.ts";
 import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import { writeResultsSection } from "./_report.ts";
@@ -200,8 +200,7 @@ async function run(page: boolean, o: Options): Promise<Result> {
     await Deno.writeTextFile(`${dir}/config.yaml`, config(otlp, sinkHttp, zpages));
     const tfo = group.spawn("tfo", DENO, [
       "run",
-      "--allow-all",
-      "--unstable-kv",
+      ...TFO_RUN_FLAGS,
       ...(o.traceGc ? ["--v8-flags=--trace-gc"] : []),
       o.main,
       "run",
