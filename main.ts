@@ -38,6 +38,7 @@ import { startMetricsServer } from "./lib/telemetry/server.ts";
 import { releaseMemory } from "./lib/host/release_memory.ts";
 import { findGc } from "./lib/host/gc.ts";
 import { currentProcess, execve, REEXEC_ENV, reexecArgv } from "./lib/host/young_gen.ts";
+import { largeYoungGenerationReason } from "./pipelines/young_generation.ts";
 import { markLoopProbe, startLoopProbe } from "./lib/host/loop_probe.ts";
 
 /** tfo's version. */
@@ -399,11 +400,12 @@ function settleStartup(logger: Logger): void {
 }
 
 /**
- * With 2 or more workers, replaces this `deno run` process with the same command line plus a
- * bigger young generation (README, service.workers); nothing is open yet. Returns when that is
- * not possible or not needed (a compiled binary, already re-executed, no FFI permission).
+ * Replaces this `deno run` process with the same command line plus a bigger young generation,
+ * for several workers or a pipeline that decodes every item (`pipelines/young_generation.ts`,
+ * README, service.workers); nothing is open yet. Returns when that is not possible or not needed
+ * (a compiled binary, already re-executed, no FFI permission).
  */
-function startWithWorkersHeap(logger: Logger): void {
+function startWithLargeYoungGeneration(logger: Logger, reason: string): void {
   const view = currentProcess();
   const argv = reexecArgv(view);
   if (argv === undefined) {
@@ -412,8 +414,9 @@ function startWithWorkersHeap(logger: Logger): void {
     }
     return;
   }
-  logger.info("Starting again with a young generation for several workers", {
+  logger.info("Starting again with a bigger young generation", {
     flag: argv[argv.length - Deno.args.length - 2],
+    reason,
   });
   const failed = execve(Deno.execPath(), argv, { [REEXEC_ENV]: "1" });
   logger.warn("Could not start again with a bigger young generation; running as started", {
@@ -435,7 +438,8 @@ async function runCommand(
   let config = resolved;
   const telemetry = config.service.telemetry;
   const logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding });
-  if (reexec && (config.service.workers ?? 1) >= 2) startWithWorkersHeap(logger);
+  const youngGenReason = reexec ? largeYoungGenerationReason(config) : undefined;
+  if (youngGenReason !== undefined) startWithLargeYoungGeneration(logger, youngGenReason);
   // The service's own attributes go on one target_info series, as the Collector exposes them.
   const registry = new MetricRegistry({
     targetInfo: {

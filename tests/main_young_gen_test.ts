@@ -1,7 +1,8 @@
 /**
  * `tfo run` with `service.workers: 2` under `deno run` replaces itself with the same command line
  * plus a bigger young generation (`lib/host/young_gen.ts`): same process id, and SIGHUP (reload)
- * and SIGTERM (graceful stop, exit code 0) work as before. With `workers: 1` it does not.
+ * and SIGTERM (graceful stop, exit code 0) work as before. So does `workers: 1` with a processor
+ * that decodes every item (`transform`); with `workers: 1` and no such processor it does not.
  */
 import assert from "node:assert/strict";
 import { freePort, TextCollector, waitFor } from "./fixtures/interop/services.ts";
@@ -9,14 +10,18 @@ import { WORKERS_SEMI_SPACE_MIB } from "../lib/host/young_gen.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FLAG = `--v8-flags=--max-semi-space-size=${WORKERS_SEMI_SPACE_MIB}`;
-const AGAIN = "Starting again with a young generation for several workers";
+const AGAIN = "Starting again with a bigger young generation";
 
-function configText(port: number, telemetry: number, workers: number): string {
+function configText(port: number, telemetry: number, workers: number, transform: boolean): string {
   return `
 receivers:
   otlp:
     protocols:
       http: { endpoint: 127.0.0.1:${port} }
+processors:
+  batch: {}
+  transform:
+    trace_statements: ['set(span.attributes["seen"], true)']
 exporters:
   debug: {}
 service:
@@ -24,7 +29,9 @@ service:
   telemetry:
     metrics: { address: 127.0.0.1:${telemetry} }
   pipelines:
-    traces: { receivers: [otlp], exporters: [debug] }
+    traces: { receivers: [otlp], processors: [${
+    transform ? "transform, " : ""
+  }batch], exporters: [debug] }
 `;
 }
 
@@ -40,11 +47,12 @@ async function postEmptyTraces(port: number): Promise<number> {
 
 async function runWith(
   workers: number,
+  transform = false,
 ): Promise<{ logs: string; cmdline: string[]; code: number }> {
   const dir = await Deno.makeTempDir({ prefix: "tfo-young-run-" });
   const path = `${dir}/config.yaml`;
   const port = freePort();
-  await Deno.writeTextFile(path, configText(port, freePort(), workers));
+  await Deno.writeTextFile(path, configText(port, freePort(), workers, transform));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -103,7 +111,22 @@ Deno.test({
 });
 
 Deno.test({
-  name: "tfo run with 1 worker keeps the command line it was started with",
+  name:
+    "tfo run with 1 worker and a transform processor starts again with a bigger young generation",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const { logs, cmdline, code } = await runWith(1, true);
+    assert.equal(logs.split(AGAIN).length - 1, 1, logs);
+    assert.ok(logs.includes('processor \\"transform\\" decodes every item'), logs);
+    const script = cmdline.indexOf(MAIN);
+    assert.equal(cmdline[script - 1], FLAG, cmdline.join(" "));
+    assert.equal(code, 0, logs);
+  },
+});
+
+Deno.test({
+  name:
+    "tfo run with 1 worker and no decoding processor keeps the command line it was started with",
   ignore: Deno.build.os !== "linux",
   async fn() {
     const { logs, cmdline, code } = await runWith(1);
