@@ -21,18 +21,8 @@ import { AGENT_COMPONENT_MODULES, measure, type ModuleCost, PROBE } from "./foot
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-/** Answers every read and call with itself: top-level `z.object({...}).default({})` chains run. */
-const STAND_IN = `const handler = {
-  get: (_t, key) => key === Symbol.toPrimitive ? () => "" : key === "then" ? undefined : standIn,
-  apply: () => standIn,
-  construct: () => standIn,
-};
-const standIn = new Proxy(function () {}, handler);
-export const z = standIn;
-export const Document = standIn, Scalar = standIn, YAMLMap = standIn, YAMLSeq = standIn;
-export const LineCounter = standIn, isAlias = standIn, isMap = standIn, isScalar = standIn;
-export const isSeq = standIn, parseDocument = standIn, parse = standIn;
-`;
+/** The stand-in module for zod and yaml (`_config_libs_stand_in.js`). */
+const STAND_IN = new URL("./_config_libs_stand_in.js", import.meta.url);
 
 /** The probe, first failing unless `"zod"` resolves to the real zod exactly when `real`. */
 function checkedProbe(real: boolean): string {
@@ -123,7 +113,7 @@ export async function runFootprintNoConfig(runs = 3): Promise<string> {
   for (const [i, v] of VARIANTS.entries()) {
     await Deno.writeTextFile(probes[i]!, checkedProbe(!v.standIn.includes("zod")));
   }
-  await Deno.writeTextFile(`${dir}/stand_in.js`, STAND_IN);
+  await Deno.copyFile(STAND_IN, `${dir}/stand_in.js`);
   const imports = [new URL("../main.ts", import.meta.url).href, ...AGENT_COMPONENT_MODULES];
   try {
     const args = await Promise.all(VARIANTS.map((v) => configFor(dir, v)));

@@ -20,18 +20,7 @@ if [ ! -d "$work/tfo" ]; then
   cp "$repo/deno.lock" "$work/tfo/" 2>/dev/null || true
   (cd "$work/tfo" && patch -s -p1 < "$repo/bench/noconfig_prototype.patch")
 fi
-cat > "$work/standin/stand_in.js" <<'JS'
-const handler = {
-  get: (_t, key) => key === Symbol.toPrimitive ? () => "" : key === "then" ? undefined : standIn,
-  apply: () => standIn,
-  construct: () => standIn,
-};
-const standIn = new Proxy(function () {}, handler);
-export const z = standIn;
-export const Document = standIn, Scalar = standIn, YAMLMap = standIn, YAMLSeq = standIn;
-export const LineCounter = standIn, isAlias = standIn, isMap = standIn, isScalar = standIn;
-export const isSeq = standIn, parseDocument = standIn, parse = standIn;
-JS
+cp "$repo/bench/_config_libs_stand_in.js" "$work/standin/stand_in.js"
 # The repository's deno.json with zod and yaml sent to the stand-in (outside the copy, so that the
 # copy's own deno.json does not take over as its workspace).
 python3 - "$work/tfo/deno.json" "$work/standin" <<'PY'

@@ -1,9 +1,10 @@
 /**
- * A bigger V8 young generation for a process that runs several workers: the rule of
- * `service.workers` (README). `deno task start` and the compiled binary cap each semi-space at
- * 2 MiB (`--max-semi-space-size=2`), which keeps an idle agent small; with two or more worker
- * isolates on two cores the scavenges that cap causes take the second core from the pipelines
- * (bench/RESULTS.md, "Multi-core workers"). V8 reads the cap once, when the process starts:
+ * A bigger V8 young generation for a process that runs several workers or a pipeline that decodes
+ * every item (which configs: `pipelines/young_generation.ts`; README). `deno task start` and the
+ * compiled binary cap each semi-space at 2 MiB (`--max-semi-space-size=2`), which keeps an idle
+ * agent small; with two or more worker isolates on two cores the scavenges that cap causes take
+ * the second core from the pipelines, and a decoding pipeline scavenges every few hundred items
+ * (bench/RESULTS.md, "Multi-core workers", "OTTL processing"). V8 reads the cap once, when the process starts:
  * `node:v8`'s `setFlagsFromString` before a worker starts and `node:worker_threads`'
  * `resourceLimits.maxYoungGenerationSizeMb` leave a new isolate's young generation as it was
  * (measured, Deno 2.9), and `DENO_V8_FLAGS` loses to a `--v8-flags` given on the command line.
@@ -20,7 +21,7 @@
  * @module
  */
 
-/** The semi-space cap in MiB a process with two or more workers gets (V8's own default, 16). */
+/** The semi-space cap in MiB such a process gets (V8's own default, 16). */
 export const WORKERS_SEMI_SPACE_MIB = 16;
 
 /** Set in the environment of the re-executed process, so that it does not exec again. */
@@ -39,8 +40,7 @@ export interface ProcessView {
 }
 
 /**
- * The command line to start this `deno run` process again with a young generation for several
- * workers, or `undefined` when it cannot or need not be: a compiled binary, an unknown command
+ * The command line to start this `deno run` process again with the bigger young generation, or `undefined` when it cannot or need not be: a compiled binary, an unknown command
  * line (not Linux), not started as `deno run`, already re-executed (or {@linkcode REEXEC_ENV} set
  * to anything, which is also how to turn the rule off), or a command line that already asks for
  * this cap.

@@ -8,19 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { GrpcClient } from "../../../lib/net/grpc_client.ts";
 import { startGrpcJsServer } from "../../fixtures/grpc_stress/grpcjs_server_process.ts";
-
-/** `n` bytes that differ from position to position. */
-function pattern(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { patternBytes } from "../../fixtures/pattern_bytes.ts";
 
 /** Uneven parts of `total` bytes, with empty ones and ones across frame boundaries. */
 function partsOf(total: number, seed: number): Uint8Array[] {
@@ -29,7 +17,7 @@ function partsOf(total: number, seed: number): Uint8Array[] {
   let left = total;
   for (let i = 0; left > 0; i++) {
     const n = Math.min(left, sizes[i % sizes.length]!);
-    parts.push(pattern(n, seed + i));
+    parts.push(patternBytes(n, seed + i));
     left -= n;
   }
   return parts;
@@ -60,7 +48,7 @@ Deno.test("a request in parts arrives byte-exact at a grpc-js server: 300 B, 200
         assert.equal(hex(digest), sha256(parts), `${total} bytes`);
       }
       // One array, as before.
-      const one = pattern(70_000, 99);
+      const one = patternBytes(70_000, 99);
       const digest = await client.unary("/test.Echo/Digest", one, { timeoutMs: 60_000 });
       assert.equal(hex(digest), sha256([one]));
     }

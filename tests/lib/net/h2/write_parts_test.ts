@@ -12,6 +12,7 @@ import {
   MAX_WINDOW,
 } from "../../../../lib/net/h2/frames.ts";
 import { freePort } from "../../../fixtures/interop/services.ts";
+import { patternBytes } from "../../../fixtures/pattern_bytes.ts";
 
 const REQUEST = [
   [":method", "POST"],
@@ -96,19 +97,6 @@ function join(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** `n` bytes that differ from position to position (so a misplaced byte shows). */
-function pattern(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
 async function answered(stream: H2Stream): Promise<void> {
   const done = Promise.withResolvers<void>();
   stream.handlers = {
@@ -130,13 +118,13 @@ Deno.test("a body in parts arrives byte-exact across frames, windows and part bo
   try {
     const parts = [
       new Uint8Array(0),
-      pattern(5, 1),
-      pattern(DEFAULT_MAX_FRAME_SIZE - 3, 2),
+      patternBytes(5, 1),
+      patternBytes(DEFAULT_MAX_FRAME_SIZE - 3, 2),
       new Uint8Array(0),
-      pattern(DEFAULT_MAX_FRAME_SIZE + 7, 3),
-      pattern(70_000, 4),
-      pattern(1, 5),
-      pattern(300_001, 6),
+      patternBytes(DEFAULT_MAX_FRAME_SIZE + 7, 3),
+      patternBytes(70_000, 4),
+      patternBytes(1, 5),
+      patternBytes(300_001, 6),
     ];
     const copies = parts.map((p) => p.slice());
     const stream = await conns.client.request(REQUEST, false);
@@ -167,7 +155,7 @@ Deno.test("a peer that stops reading holds writers at the write queue's bound; a
     await helloDone;
     conns.gate.pause();
 
-    const block = pattern(1 << 20, 7);
+    const block = patternBytes(1 << 20, 7);
     const parts = Array.from({ length: 16 }, () => block); // 16 MiB per stream, one buffer
     const writers = 4;
     const streams = await Promise.all(
