@@ -353,9 +353,12 @@ export function createShardRouter(options: ShardRouterOptions): ExporterFactory<
     }
     const sends: Promise<void>[] = [];
     for (let j = 0; j < parts.length; j++) {
-      const part = parts[j]!;
+      let part = parts[j]!;
       if (part.length === 0) continue;
       if (j === index) {
+        // The local pipeline gets a payload of no pool: a part that is a view of pooled bytes is
+        // copied, since a holder there would not keep the pooled buffer leased.
+        if (payload.leased && part.buffer === bytes.buffer) part = part.slice();
         sends.push(
           hub.deliver(pushMessage(next++, j, config.pipeline, signal, part, payload.client))
             .then((ack) => {

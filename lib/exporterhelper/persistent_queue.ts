@@ -696,8 +696,10 @@ class KvQueue<S extends Signal> implements PersistentQueue<S> {
     }
     if (this.#memoryBytes + raw.length <= this.#memoryLimit) {
       // What a read from disk would give: the offered payload when it is the stored bytes and
-      // client (its item count is then not counted again), otherwise one made from them.
-      const same = clientKept && payload.encodedProto === raw;
+      // client (its item count is then not counted again), otherwise one made from them. Not a
+      // leased payload (a merge of pooled requests joined into `raw`): its leases go with this
+      // offer, so a later merge of it would take references on buffers already given back.
+      const same = clientKept && !payload.leased && payload.encodedProto === raw;
       held.memory = {
         payload: same ? payload : this.#payload(raw, header),
         bytes: raw.length,

@@ -29,6 +29,8 @@ import { IN_FLIGHT_RETRY_MS, type InFlightBytes } from "./in_flight_bytes.ts";
 import { H2Connection, type H2Socket, type H2Stream } from "./h2/connection.ts";
 import { ErrorCode } from "./h2/frames.ts";
 import type { HeaderField } from "./h2/hpack.ts";
+import type { BufferLease } from "../pdata/buffer_pool.ts";
+import type { SlabPool } from "../pdata/slab_pool.ts";
 import {
   decodeBinaryHeader,
   encodeBinaryHeader,
@@ -45,6 +47,12 @@ import {
 export interface GrpcCall {
   /** The request message, still encoded. */
   readonly request: Uint8Array;
+  /**
+   * When `request` lies in a pooled slab (`GrpcServerOptions.pooledRequests`): the server's lease
+   * on it, released once the handler's promise settled. A handler that leaves the bytes with a
+   * holder that reads them later retains it first (the holder releases it when done).
+   */
+  readonly lease?: BufferLease | undefined;
   /** The peer address, `host:port`. */
   readonly peer: string;
   /** The call's metadata, keys in lower case; binary (`-bin`) values in base64. Built on demand. */
@@ -137,6 +145,14 @@ export interface GrpcServerOptions {
   readonly inFlight?: InFlightBytes | undefined;
   /** Called with errors a handler threw that are not {@linkcode GrpcError}s. */
   readonly onUnexpectedError?: ((error: unknown) => void) | undefined;
+  /**
+   * Request messages of `methods` are cut from `slabs` when they fit, and handed to the handler
+   * with their lease ({@linkcode GrpcCall.lease}). @default every message in an array of its own
+   */
+  readonly pooledRequests?: {
+    readonly slabs: SlabPool;
+    readonly methods: ReadonlySet<string>;
+  } | undefined;
 }
 
 /** A listening gRPC server. */
@@ -382,6 +398,8 @@ class UnaryCall {
   readonly #options: GrpcServerOptions;
   readonly #budget: number;
   #reader: MessageReader;
+  /** True while the handler may read the request: its slab lease is released after that. */
+  #running = false;
   #held = 0;
   /** Bytes charged to `options.inFlight`. */
   #shared = 0;
@@ -405,7 +423,15 @@ class UnaryCall {
     this.#methods = methods;
     this.#options = options;
     this.#budget = budget;
-    this.#reader = new MessageReader(options.maxRecvMsgBytes, 1);
+    const pooled = options.pooledRequests;
+    const path = pooled === undefined
+      ? undefined
+      : stream.headers.find(([n]) => n === ":path")?.[1];
+    this.#reader = new MessageReader(
+      options.maxRecvMsgBytes,
+      1,
+      path !== undefined && pooled!.methods.has(path) ? pooled!.slabs : undefined,
+    );
     this.#calls = calls;
   }
 
@@ -490,8 +516,13 @@ class UnaryCall {
         "Compressed flag set on a message without grpc-encoding",
       );
     }
-    this.#run(message.compressed, message.data).catch((error) => {
+    this.#running = true;
+    this.#run(message.compressed, message.data, message.lease).catch((error) => {
       this.#fail(GrpcCode.INTERNAL, error instanceof Error ? error.message : String(error));
+    }).finally(() => {
+      // Nothing reads the request any more: its slab may be cut again.
+      this.#running = false;
+      this.#reader.releaseLeases();
     });
   }
 
@@ -525,9 +556,14 @@ class UnaryCall {
     return false;
   }
 
-  async #run(compressed: boolean, data: Uint8Array): Promise<void> {
+  async #run(
+    compressed: boolean,
+    data: Uint8Array,
+    lease: BufferLease | undefined,
+  ): Promise<void> {
     let request = data;
     if (compressed) {
+      lease = undefined; // the handler reads a decompressed copy
       try {
         request = await decompress(data, this.#coding ?? "identity", this.#options.maxRecvMsgBytes);
       } catch (error) {
@@ -546,6 +582,7 @@ class UnaryCall {
     try {
       response = await this.#handler!({
         request,
+        lease,
         peer: this.#ctx.peer,
         metadata: () => metadataOf(headers),
       });
@@ -628,6 +665,8 @@ class UnaryCall {
     this.#held = 0;
     this.#options.inFlight?.release(this.#shared);
     this.#shared = 0;
+    // A handler still running keeps reading the request; #run releases it once it settled.
+    if (!this.#running) this.#reader.releaseLeases();
     const stream = this.#stream;
     if (!stream.isClosed && !stream.isRemoteEnded) stream.reset(ErrorCode.NO_ERROR);
     else if (!stream.isClosed && !stream.headersSent) stream.reset(ErrorCode.CANCEL);

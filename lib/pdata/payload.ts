@@ -171,8 +171,9 @@ export class Payload<S extends Signal = Signal> {
     lease: BufferLease,
     decoder: ProtoDecoder<S>,
     itemCount?: number,
+    client: ClientInfo = NO_CLIENT,
   ): Payload<S> {
-    const p = new Payload<S>(signal, NO_CLIENT, undefined, [bytes], decoder);
+    const p = new Payload<S>(signal, client, undefined, [bytes], decoder);
     p.#count = itemCount;
     p.#leases = [lease];
     return p;

@@ -43,6 +43,28 @@ export interface GrpcMethodsOptions {
 
 const NO_METADATA: ReadonlyMap<string, readonly string[]> = new Map();
 
+/**
+ * The methods whose requests may be cut from pooled slabs (`GrpcServerOptions.pooledRequests`):
+ * those of pipelines that take the request still encoded. A pipeline that changes data decodes
+ * every request at once, and decoding a pooled payload decodes a copy, so its requests keep
+ * arrays of their own; with `metadata_from_resource` the split parts would point into the slab
+ * without a lease.
+ */
+export function pooledGrpcMethods(
+  next: SignalConsumers,
+  split: ResourceMetadataSplitter | undefined,
+): Set<string> {
+  const methods = new Set<string>();
+  if (split !== undefined) return methods;
+  for (const signal of SIGNALS) {
+    const consumer = next[signal];
+    if (consumer !== undefined && !consumer.mutatesData) {
+      methods.add(SIGNAL_CODECS[signal].grpcMethod);
+    }
+  }
+  return methods;
+}
+
 /** The gRPC method handlers by full method path. */
 export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryHandler> {
   const { next, logger, authenticator } = options;
@@ -68,11 +90,24 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
         const refusal = pipelineRefusal(early);
         throw new GrpcError(refusal.code, refusal.message, { retryAfterMs: refusal.retryAfterMs });
       }
-      const payload = Payload.fromProto(signal, call.request, codec.proto, client);
+      // A request in a pooled slab is leased to the payload: whoever keeps it past `consume`
+      // retains it, and the slab is cut again once the last holder released it.
+      call.lease?.retain();
+      const payload = call.lease === undefined
+        ? Payload.fromProto(signal, call.request, codec.proto, client)
+        : Payload.fromPooled(signal, call.request, call.lease, codec.proto, undefined, client);
+      try {
+        return await handle(payload, call.request.length);
+      } finally {
+        payload.release();
+      }
+    };
+
+    async function handle(payload: Payload<S>, bytes: number): Promise<Uint8Array> {
       try {
         admitProto(
           payload,
-          call.request.length,
+          bytes,
           options.maxRecvMsgBytes,
           consumer.mutatesData,
           consumer.needs,
@@ -84,7 +119,7 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
       }
       const items = payload.itemCount;
       try {
-        await deliver(consumer, payload, call.request.length, "grpc", options);
+        await deliver(consumer, payload, bytes, "grpc", options);
       } catch (error) {
         count.refused.add(items);
         logger.debug("The pipeline refused OTLP/gRPC data", { signal, error });
@@ -96,7 +131,7 @@ export function grpcMethods(options: GrpcMethodsOptions): Map<string, GrpcUnaryH
       }
       count.accepted.add(items);
       return codec.encodeResponse(undefined);
-    };
+    }
   }
 
   async function authenticate(

@@ -12,6 +12,12 @@
  * Retry-After or `UNAVAILABLE` with `RetryInfo`, so a saturated pipeline costs clients retries,
  * not the process memory.
  *
+ * gRPC request messages of pipelines that keep them encoded are cut from pooled slabs
+ * (`lib/pdata/slab_pool.ts`) and leased to their payloads, so a slab is reused once the last
+ * holder (a batch, a queue, an export) released its requests instead of waiting, promoted, for a
+ * mark-compact; a receiver idle for {@linkcode SLAB_IDLE_TRIM_MS} keeps
+ * {@linkcode SLAB_IDLE_FREE} free slabs.
+ *
  * `auth: {authenticator: <extension>}` on a protocol makes every request pass the extension's
  * server authenticator (resolved at start) before its body or message is handled: 401 /
  * `UNAUTHENTICATED` otherwise. See `_auth.ts` for what reaches `ClientInfo`.
@@ -30,7 +36,7 @@ import {
   type OtlpGrpcConfig,
   type OtlpHttpConfig,
 } from "./config.ts";
-import { grpcMethods } from "./_grpc_service.ts";
+import { grpcMethods, pooledGrpcMethods } from "./_grpc_service.ts";
 import { createHttpHandler } from "./_http_handler.ts";
 import { type HttpListener, listenHttp } from "./_http_listener.ts";
 import { createTenantGate, type TenantGate } from "../../../lib/tenancy/gate.ts";
@@ -40,6 +46,12 @@ import { NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../lib/telemetry/metrics.ts";
 import { SIGNALS } from "../../../lib/pdata/types.ts";
 import { InFlightBytes, processInFlightBytes } from "../../../lib/net/in_flight_bytes.ts";
+import { SlabPool } from "../../../lib/pdata/slab_pool.ts";
+
+/** How often an idle receiver's free request slabs are trimmed. */
+export const SLAB_IDLE_TRIM_MS = 10_000;
+/** Free request slabs an idle receiver keeps. */
+export const SLAB_IDLE_FREE = 2;
 
 /** Test seams of {@linkcode createOtlpReceiver}. */
 export interface OtlpReceiverOptions {
@@ -48,6 +60,8 @@ export interface OtlpReceiverOptions {
    * (`processInFlightBytes`), shared with every other otlp receiver
    */
   readonly inFlight?: InFlightBytes;
+  /** The gRPC request slabs (tests pass a strict pool). @default a pool per receiver */
+  readonly requestSlabs?: SlabPool;
 }
 
 /** An otlp receiver instance; the bound ports are known once started. */
@@ -111,6 +125,7 @@ async function startGrpc(
   gate: TenantGate | undefined,
   split: ResourceMetadataSplitter | undefined,
   inFlight: InFlightBytes,
+  slabs: SlabPool,
 ): Promise<GrpcServer> {
   const { id, logger } = settings;
   const { hostname, port } = splitHostPort(config.endpoint);
@@ -140,6 +155,7 @@ async function startGrpc(
       inFlight,
       onUnexpectedError: (error) =>
         logger.error("Unexpected error in the OTLP/gRPC handler", { error }),
+      pooledRequests: { slabs, methods: pooledGrpcMethods(next, split) },
     },
     grpcMethods({
       includeMetadata: config.include_metadata,
@@ -219,6 +235,7 @@ function warmUp(
         undefined,
         undefined,
         new InFlightBytes(),
+        new SlabPool({ maxFreeSlabs: 0 }),
       );
     },
     http: http === undefined ? undefined : (throwaway) => {
@@ -265,6 +282,11 @@ export function createOtlpReceiver(
   const split = config.metadata_from_resource === undefined
     ? undefined
     : resourceMetadataSplitter(config.metadata_from_resource);
+  const slabs = options.requestSlabs ?? new SlabPool({
+    onMisuse: (message) =>
+      settings.logger.error("A pooled gRPC request buffer was misused", { error: message }),
+  });
+  let trimTimer: ReturnType<typeof setInterval> | undefined;
 
   async function start(host: Host): Promise<void> {
     const { grpc: grpcConfig, http: httpConfig } = config.protocols;
@@ -280,12 +302,16 @@ export function createOtlpReceiver(
         duration_ms: Math.round(performance.now() - warming),
       });
       if (grpcConfig !== undefined) {
-        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split, inFlight);
+        grpc = await startGrpc(settings, grpcConfig, next, grpcAuth, gate, split, inFlight, slabs);
+        trimTimer = setInterval(() => slabs.trimIfIdle(SLAB_IDLE_FREE), SLAB_IDLE_TRIM_MS);
+        Deno.unrefTimer(trimTimer);
       }
       if (httpConfig !== undefined) {
         http = await startHttp(settings, httpConfig, next, httpAuth, gate, split, inFlight);
       }
     } catch (error) {
+      if (trimTimer !== undefined) clearInterval(trimTimer);
+      trimTimer = undefined;
       await Promise.all([grpc?.shutdown(), http?.shutdown()]);
       grpc = undefined;
       http = undefined;
@@ -311,6 +337,8 @@ export function createOtlpReceiver(
       stopping ??= (async () => {
         await starting?.catch(() => {});
         await Promise.all([grpc?.shutdown(), http?.shutdown()]);
+        if (trimTimer !== undefined) clearInterval(trimTimer);
+        trimTimer = undefined;
       })();
       return stopping;
     },

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { BufferLease } from "../../pdata/buffer_pool.ts";
+import type { SlabPool } from "../../pdata/slab_pool.ts";
 import { writeU32 } from "./frames.ts";
 
 /** The gRPC codings tfo decodes and encodes, as sent in `grpc-accept-encoding`. */
@@ -163,28 +165,57 @@ export class GrpcWireError extends Error {
 export interface WireMessage {
   readonly compressed: boolean;
   readonly data: Uint8Array;
+  /** The reader's reference on the slab `data` lies in, when it was cut from one. */
+  readonly lease?: BufferLease | undefined;
 }
 
 /**
  * Reassembles length-prefixed messages from body chunks. A message's buffer is allocated once its
  * length is known and only when it is within `maxBytes`, so an oversized message is refused
  * before any of it is held.
+ *
+ * With `slabs`, messages that fit are cut from that pool's slabs, and each message's
+ * {@linkcode WireMessage.lease} (and the lease of a message being filled) is the reader's until
+ * {@linkcode MessageReader.releaseLeases} gives them all back: its owner calls it once nothing
+ * reads the messages' bytes any more.
  */
 export class MessageReader {
   readonly #maxBytes: number;
   readonly #maxMessages: number;
+  readonly #slabs: SlabPool | undefined;
   #prefix = new Uint8Array(5);
   #prefixFill = 0;
   #current: Uint8Array | undefined;
+  #currentLease: BufferLease | undefined;
   #compressed = false;
   #fill = 0;
   /** Complete messages so far. */
   readonly messages: WireMessage[] = [];
 
-  /** Creates a reader for messages of at most `maxBytes`, at most `maxMessages` of them. */
-  constructor(maxBytes: number, maxMessages = Infinity) {
+  /**
+   * Creates a reader for messages of at most `maxBytes`, at most `maxMessages` of them, cut from
+   * `slabs` when given and they fit.
+   */
+  constructor(maxBytes: number, maxMessages = Infinity, slabs?: SlabPool) {
     this.#maxBytes = maxBytes;
     this.#maxMessages = maxMessages;
+    this.#slabs = slabs;
+  }
+
+  /**
+   * Releases the reader's lease on every message's slab and on the one being filled; the
+   * messages' bytes may be reused from then on. Idempotent.
+   */
+  releaseLeases(): void {
+    const current = this.#currentLease;
+    this.#currentLease = undefined;
+    current?.release();
+    for (let i = 0; i < this.messages.length; i++) {
+      const m = this.messages[i]!;
+      if (m.lease === undefined) continue;
+      this.messages[i] = { compressed: m.compressed, data: m.data };
+      m.lease.release();
+    }
   }
 
   /** Bytes allocated for messages so far (complete ones and the one being filled). */
@@ -235,7 +266,9 @@ export class MessageReader {
           this.messages.push({ compressed: this.#compressed, data: new Uint8Array(0) });
           continue;
         }
-        this.#current = new Uint8Array(length);
+        const slice = this.#slabs?.take(length);
+        this.#current = slice?.bytes ?? new Uint8Array(length);
+        this.#currentLease = slice?.lease;
         this.#fill = 0;
       }
       const cur = this.#current;
@@ -244,8 +277,14 @@ export class MessageReader {
       this.#fill += n;
       pos += n;
       if (this.#fill === cur.length) {
-        this.messages.push({ compressed: this.#compressed, data: cur });
+        const lease = this.#currentLease;
+        this.messages.push(
+          lease === undefined
+            ? { compressed: this.#compressed, data: cur }
+            : { compressed: this.#compressed, data: cur, lease },
+        );
         this.#current = undefined;
+        this.#currentLease = undefined;
       }
     }
   }

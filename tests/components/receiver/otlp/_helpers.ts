@@ -42,7 +42,8 @@ export function recorder<S extends Signal>(): Recorder<S> {
     async consume(payload) {
       if (r.delayMs > 0) await new Promise((res) => setTimeout(res, r.delayMs));
       if (r.fail !== undefined) throw r.fail();
-      r.payloads.push(payload);
+      // Kept past the call: retained (never released), so a pooled request's slab stays its.
+      r.payloads.push(payload.retain());
     },
   };
   return r;
