@@ -198,17 +198,20 @@ export const SCHEMA_METHODS: ReadonlySet<string> = new Set([
   "with",
 ]);
 
-/** One recorded step: a property read of `parent`, or a call of a read method. */
-type Step =
-  | { readonly kind: "root" }
-  | { readonly kind: "get"; readonly parent: Node; readonly key: string }
-  | { readonly kind: "call"; readonly callee: Node; readonly args: readonly unknown[] };
-
-/** A recorded step and, once replayed, the real value it stands for. */
+/**
+ * One recorded step — the root `z`, a property read of `parent`, or a call of the read method
+ * `callee` — and, once replayed, the real value it stands for. A call's `callee` and `args` are
+ * dropped once it is real, so a materialized schema holds no copy of its recipe.
+ */
 interface Node {
-  readonly step: Step;
-  /** The text shown in errors: `z.string().parse`. */
-  readonly label: string;
+  readonly kind: "root" | "get" | "call";
+  /** Of a read: what it reads from. */
+  readonly parent?: Node;
+  /** Of a read: the property name. */
+  readonly key?: string;
+  /** Of a call: the method read, then its arguments. */
+  callee?: Node | undefined;
+  args?: readonly unknown[] | undefined;
   real?: unknown;
   /** Arguments-materializing wrappers of the real value's builder methods, by name. */
   wrappers?: Map<string, unknown>;
@@ -219,6 +222,9 @@ let loading: Promise<void> | undefined;
 
 /** Every recorder proxy's node, so arguments can be recognized and materialized. */
 const nodes = new WeakMap<object, Node>();
+
+/** Where a proxy's target (its shadow) keeps the proxy's node. */
+const NODE: unique symbol = Symbol("lazy zod node");
 
 /** Loads the real zod (once; later calls return at once). Every validating path awaits it. */
 export function loadZod(): Promise<void> {
@@ -239,21 +245,29 @@ export function isRecorded(value: unknown): boolean {
     nodes.has(value);
 }
 
+/** The text naming a node in errors: `z.strictObject().parse`. */
+function labelOf(node: Node): string {
+  if (node.kind === "root") return "z";
+  if (node.kind === "get") return `${labelOf(node.parent!)}.${node.key!}`;
+  return node.callee === undefined ? "a schema" : `${labelOf(node.callee)}()`;
+}
+
 /** The real value of a node, replaying its chain onto the loaded zod the first time. */
 function materialize(node: Node): unknown {
   if ("real" in node) return node.real;
-  if (real === undefined) throw new ZodNotLoadedError(node.label);
-  const step = node.step;
+  if (real === undefined) throw new ZodNotLoadedError(labelOf(node));
   let value: unknown;
-  if (step.kind === "root") {
+  if (node.kind === "root") {
     value = real;
-  } else if (step.kind === "get") {
-    value = Reflect.get(materialize(step.parent) as object, step.key);
+  } else if (node.kind === "get") {
+    value = Reflect.get(materialize(node.parent!) as object, node.key!);
   } else {
-    const callee = step.callee;
+    const callee = node.callee!;
     const fn = materialize(callee) as (...args: unknown[]) => unknown;
-    const self = callee.step.kind === "get" ? materialize(callee.step.parent) : undefined;
-    value = Reflect.apply(fn, self, materializeArgs(step.args));
+    const self = callee.kind === "get" ? materialize(callee.parent!) : undefined;
+    value = Reflect.apply(fn, self, materializeArgs(node.args!));
+    node.callee = undefined;
+    node.args = undefined;
   }
   node.real = value;
   return value;
@@ -289,16 +303,16 @@ function materializeArgs(args: readonly unknown[]): unknown[] {
   return args.map((a) => materializeValue(a, 0));
 }
 
-/** Whether a read of `key` on a node of this step may be recorded before loading. */
-function recordable(step: Step, key: string): boolean {
-  if (step.kind === "root") return ROOT_BUILDERS.has(key) || BUILDER_NAMESPACES.has(key);
-  if (step.kind === "get") return step.parent.step.kind === "root" && ROOT_BUILDERS.has(key);
+/** Whether a read of `key` on `node` may be recorded before loading. */
+function recordable(node: Node, key: string): boolean {
+  if (node.kind === "root") return ROOT_BUILDERS.has(key) || BUILDER_NAMESPACES.has(key);
+  if (node.kind === "get") return node.parent!.kind === "root" && ROOT_BUILDERS.has(key);
   return SCHEMA_METHODS.has(key);
 }
 
-/** Whether `key`, read on the real value of a node of this step, is a builder to wrap. */
-function builderKey(step: Step, key: string): boolean {
-  return recordable(step, key) && !BUILDER_NAMESPACES.has(key);
+/** Whether `key`, read on the real value of `node`, is a builder to wrap. */
+function builderKey(node: Node, key: string): boolean {
+  return recordable(node, key) && !BUILDER_NAMESPACES.has(key);
 }
 
 /**
@@ -308,7 +322,7 @@ function builderKey(step: Step, key: string): boolean {
 function forwardGet(node: Node, key: string | symbol): unknown {
   const target = materialize(node) as object;
   const value = Reflect.get(target, key, target);
-  if (typeof value !== "function" || typeof key !== "string" || !builderKey(node.step, key)) {
+  if (typeof value !== "function" || typeof key !== "string" || !builderKey(node, key)) {
     return value;
   }
   node.wrappers ??= new Map();
@@ -329,79 +343,84 @@ function mirrored(shadow: object, key: string | symbol, desc: PropertyDescriptor
   return desc;
 }
 
-function proxyOf(node: Node, callable: boolean): object {
-  const notLoaded = (what: string) => new ZodNotLoadedError(`${node.label}${what}`);
-  const handler: ProxyHandler<object> = {
-    get(_shadow, key) {
-      if (real !== undefined) return forwardGet(node, key);
-      if (key === "then" || typeof key === "symbol") return undefined;
-      if (!recordable(node.step, key)) throw notLoaded(`.${key}`);
-      return record({ kind: "get", parent: node, key }, `${node.label}.${key}`, true);
-    },
-    apply(_shadow, self, args) {
-      if (real !== undefined) {
-        const fn = materialize(node) as (...a: unknown[]) => unknown;
-        const step = node.step;
-        const bound = step.kind === "get" ? materialize(step.parent) : self;
-        return Reflect.apply(fn, bound, materializeArgs(args));
-      }
-      const step = node.step;
-      if (step.kind !== "get" || !builderKey(step.parent.step, step.key)) throw notLoaded("()");
-      // `schema.meta()` and `schema.describe()` without an argument read, they do not build.
-      if (args.length === 0 && (step.key === "meta" || step.key === "describe")) {
-        throw notLoaded("()");
-      }
-      return record({ kind: "call", callee: node, args }, `${node.label}()`, false);
-    },
-    construct(_shadow, args) {
-      return Reflect.construct(materialize(node) as new (...a: unknown[]) => object, args);
-    },
-    has(_shadow, key) {
-      return Reflect.has(materialize(node) as object, key);
-    },
-    ownKeys(shadow) {
-      const target = materialize(node) as object;
-      const keys = Reflect.ownKeys(target);
-      for (const key of keys) mirrored(shadow, key, Reflect.getOwnPropertyDescriptor(target, key));
-      return keys;
-    },
-    getOwnPropertyDescriptor(shadow, key) {
-      return mirrored(
-        shadow,
-        key,
-        Reflect.getOwnPropertyDescriptor(materialize(node) as object, key),
-      );
-    },
-    getPrototypeOf() {
-      return Reflect.getPrototypeOf(materialize(node) as object);
-    },
-    set(_shadow, key, value) {
-      const target = materialize(node) as object;
-      return Reflect.set(target, key, value, target);
-    },
-    defineProperty(shadow, key, desc) {
-      const ok = Reflect.defineProperty(materialize(node) as object, key, desc);
-      if (ok && desc.configurable === false) Object.defineProperty(shadow, key, desc);
-      return ok;
-    },
-    deleteProperty(_shadow, key) {
-      return Reflect.deleteProperty(materialize(node) as object, key);
-    },
-    setPrototypeOf(_shadow, proto) {
-      return Reflect.setPrototypeOf(materialize(node) as object, proto);
-    },
-    preventExtensions() {
-      throw new TypeError("A lazily built zod schema cannot be made non-extensible");
-    },
-  };
-  // A schema's stand-in is an object (`typeof` says so, as for the real schema); a builder's is
-  // a function, so it can be called. Neither target holds anything but mirrored properties.
-  return new Proxy(callable ? () => {} : {}, handler);
-}
+/** A proxy's target: it holds its node and, later, mirrored non-configurable properties. */
+type Shadow = { [NODE]: Node };
 
-function record(step: Step, label: string, callable: boolean): object {
-  const node: Node = { step, label };
-  const proxy = proxyOf(node, callable);
+/** The real value behind a proxy, replayed on first use. */
+const realOf = (shadow: Shadow) => materialize(shadow[NODE]) as object;
+
+const notLoaded = (node: Node, what: string) => new ZodNotLoadedError(`${labelOf(node)}${what}`);
+
+/** One handler for every recorder proxy (its node sits on the target, not in closures). */
+const HANDLER: ProxyHandler<Shadow> = {
+  get(shadow, key) {
+    const node = shadow[NODE];
+    if (real !== undefined) return forwardGet(node, key);
+    if (key === "then" || typeof key === "symbol") return undefined;
+    if (!recordable(node, key)) throw notLoaded(node, `.${key}`);
+    return record({ kind: "get", parent: node, key });
+  },
+  apply(shadow, self, args) {
+    const node = shadow[NODE];
+    if (real !== undefined) {
+      const fn = materialize(node) as (...a: unknown[]) => unknown;
+      const bound = node.kind === "get" ? materialize(node.parent!) : self;
+      return Reflect.apply(fn, bound, materializeArgs(args));
+    }
+    if (node.kind !== "get" || !builderKey(node.parent!, node.key!)) throw notLoaded(node, "()");
+    // `schema.meta()` and `schema.describe()` without an argument read, they do not build.
+    if (args.length === 0 && (node.key === "meta" || node.key === "describe")) {
+      throw notLoaded(node, "()");
+    }
+    return record({ kind: "call", callee: node, args });
+  },
+  construct(shadow, args) {
+    return Reflect.construct(realOf(shadow) as new (...a: unknown[]) => object, args);
+  },
+  has(shadow, key) {
+    return Reflect.has(realOf(shadow), key);
+  },
+  ownKeys(shadow) {
+    const target = realOf(shadow);
+    const keys = Reflect.ownKeys(target);
+    for (const key of keys) mirrored(shadow, key, Reflect.getOwnPropertyDescriptor(target, key));
+    return keys;
+  },
+  getOwnPropertyDescriptor(shadow, key) {
+    return mirrored(shadow, key, Reflect.getOwnPropertyDescriptor(realOf(shadow), key));
+  },
+  getPrototypeOf(shadow) {
+    return Reflect.getPrototypeOf(realOf(shadow));
+  },
+  set(shadow, key, value) {
+    const target = realOf(shadow);
+    return Reflect.set(target, key, value, target);
+  },
+  defineProperty(shadow, key, desc) {
+    const ok = Reflect.defineProperty(realOf(shadow), key, desc);
+    if (ok && desc.configurable === false) Object.defineProperty(shadow, key, desc);
+    return ok;
+  },
+  deleteProperty(shadow, key) {
+    return Reflect.deleteProperty(realOf(shadow), key);
+  },
+  setPrototypeOf(shadow, proto) {
+    return Reflect.setPrototypeOf(realOf(shadow), proto);
+  },
+  preventExtensions() {
+    throw new TypeError("A lazily built zod schema cannot be made non-extensible");
+  },
+};
+
+/**
+ * A recorder proxy for `node`. A schema's target is an object (`typeof` says so, as for the real
+ * schema); a method's is a function, so it can be called.
+ */
+function record(node: Node): object {
+  const shadow = (node.kind === "get" ? () => {} : {}) as unknown as Shadow;
+  // Configurable and not enumerable: no invariant ties the proxy's answers to it.
+  Object.defineProperty(shadow, NODE, { value: node, configurable: true });
+  const proxy = new Proxy(shadow, HANDLER);
   nodes.set(proxy, node);
   return proxy;
 }
@@ -410,4 +429,4 @@ function record(step: Step, label: string, callable: boolean): object {
  * zod's `z`, lazily: builds recorded schemas until {@linkcode loadZod} has run, the real thing
  * after. Typed loosely here; import it from `./z.js` for zod's own types.
  */
-export const lazyZ: typeof Zod = record({ kind: "root" }, "z", false) as typeof Zod;
+export const lazyZ: typeof Zod = record({ kind: "root" }) as typeof Zod;
