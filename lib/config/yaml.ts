@@ -13,9 +13,17 @@ export type YamlModule = typeof Yaml;
 let loaded: YamlModule | undefined;
 let loading: Promise<YamlModule> | undefined;
 
+/**
+ * The library's exports from what importing it gave: the module itself under `deno run`, its
+ * `default` (`module.exports`) from a bundle, whose chunk of this CommonJS package has no others.
+ */
+export function yamlExports(imported: YamlModule | { default: YamlModule }): YamlModule {
+  return "parseDocument" in imported ? imported : imported.default;
+}
+
 /** Loads the `yaml` library (once) and returns it. */
 export function loadYaml(): Promise<YamlModule> {
-  loading ??= import("yaml").then((m) => loaded = m);
+  loading ??= import("yaml").then((m) => loaded = yamlExports(m));
   return loading;
 }
 
