@@ -24,6 +24,10 @@ import { sampleProc } from "./_proc.ts";
 import type { LoadGenResult } from "./load_gen.ts";
 import { requestTemplates } from "./_payloads.ts";
 import { processInFlightBytes } from "../lib/net/in_flight_bytes.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 type Server = "deno-serve" | "tfo-http1";
 const SERVERS: readonly Server[] = ["deno-serve", "tfo-http1"];

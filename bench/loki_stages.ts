@@ -22,6 +22,10 @@ import { encodePushRequest } from "../components/exporter/loki/push.ts";
 import { defaultLabelEnabled } from "../components/exporter/loki/config.ts";
 import { lokiConfigSchema } from "../components/exporter/loki/config.ts";
 import { requestTemplates, stampRequest } from "./_payloads.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function cpuNow(): number {
   const u = cpuUsage();

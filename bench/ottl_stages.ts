@@ -31,6 +31,10 @@ import { requestTemplates } from "./_payloads.ts";
 import { PROCESSING } from "./ottl_bench.ts";
 import { admitProto } from "../components/receiver/otlp/_budget.ts";
 import { encodedPayload, requestProto } from "../components/exporter/otlp/signals.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const BATCH = 8192;
 

@@ -23,6 +23,10 @@ import { SeriesCache, translate } from "../components/exporter/prometheusremotew
 import { translateOptions } from "../components/exporter/prometheusremotewrite/factory.ts";
 import { prwConfigSchema } from "../components/exporter/prometheusremotewrite/config.ts";
 import { requestTemplates, stampRequest } from "./_payloads.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 interface Stages {
   cpu: number;

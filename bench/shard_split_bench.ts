@@ -27,6 +27,10 @@ import { SpanKind } from "../lib/pdata/types.ts";
 import { createServicegraphConnector } from "../components/connector/servicegraph/factory.ts";
 import { servicegraphConfigSchema } from "../components/connector/servicegraph/config.ts";
 import { NOOP_LOGGER } from "../lib/telemetry/logger.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** One measured case: what it runs once, and how many items (spans, points, records) that is. */
 interface Case {

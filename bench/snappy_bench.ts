@@ -22,6 +22,10 @@ import { encodeWriteRequestsV1 } from "../lib/prometheus/remote_write.ts";
 import { translate } from "../components/exporter/prometheusremotewrite/_translate.ts";
 import { translateOptions } from "../components/exporter/prometheusremotewrite/factory.ts";
 import { prwConfigSchema } from "../components/exporter/prometheusremotewrite/config.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 interface Candidate {
   name: string;

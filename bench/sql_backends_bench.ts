@@ -56,6 +56,10 @@ import {
   type ClickhouseServer,
   startClickhouse,
 } from "../tests/fixtures/clickhouse.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const DENO = Deno.execPath();
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { isScalar, parseDocument } from "yaml";
+import { yamlLib } from "../lib/config/yaml.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatPath } from "./_raw.ts";
 import type { ConfigPath, RawEntry, RawNode, RawScalar } from "./_raw.ts";
@@ -166,6 +166,7 @@ function expandScalar(
 function scalarFromText(text: string): number | boolean | null | undefined {
   if (text.trim() === "") return null;
   if (text.includes("\n")) return undefined;
+  const { isScalar, parseDocument } = yamlLib();
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0 || !isScalar(doc.contents) || doc.contents.type !== "PLAIN") {
     return undefined;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../lib/config/z.js";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatPath, locate, toPlain } from "./_raw.ts";
 import type { ConfigPath, Position, RawNode } from "./_raw.ts";

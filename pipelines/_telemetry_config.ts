@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../lib/config/z.js";
 import { hostPort } from "../lib/config/schema.ts";
 import type { PrometheusReaderConfig, TelemetryConfig } from "./config.ts";
 

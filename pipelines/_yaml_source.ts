@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-import type { Document } from "yaml";
+import type { Alias, Document, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import { yamlLib } from "../lib/config/yaml.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { formatPath } from "./_raw.ts";
 import type { ConfigPath, Position, RawEntry, RawMap, RawNode } from "./_raw.ts";
@@ -28,12 +28,19 @@ export interface ParsedSource {
 
 const MAX_ALIAS_DEPTH = 64;
 
+// The yaml library loads lazily (`loadYaml()`, awaited by every config loading path).
+const isAlias = (node: unknown): node is Alias => yamlLib().isAlias(node);
+const isMap = (node: unknown): node is YAMLMap => yamlLib().isMap(node);
+const isScalar = (node: unknown): node is Scalar => yamlLib().isScalar(node);
+const isSeq = (node: unknown): node is YAMLSeq => yamlLib().isSeq(node);
+
 /** Parses a YAML text named `file` into a positioned tree. */
 export function parseYamlSource(
   file: string,
   text: string,
   options: ParseSourceOptions = {},
 ): ParsedSource {
+  const { LineCounter, parseDocument } = yamlLib();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const place = options.place ?? ((line, col) => ({ line, col }));

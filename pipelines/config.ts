@@ -34,6 +34,7 @@ import type { Env } from "./_env.ts";
 import { locate } from "./_raw.ts";
 import type { ConfigPath, Position, RawConfig, RawEntry, RawMap, RawNode } from "./_raw.ts";
 import { parseYamlSource } from "./_yaml_source.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
 import { resolveConfigSource, splitColonKeys } from "./_config_uri.ts";
 import { isTfoAgentShape, translateTfoAgent } from "./tfo_agent/translate.ts";
 
@@ -182,6 +183,7 @@ export interface LoadResult {
  * errors, unreadable files and a top level that is not a map leave `raw` undefined.
  */
 export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
+  await loadConfigLibs();
   const readFile = opts.readFile ?? ((path: string) => Deno.readTextFile(path));
   const env: Env = opts.env ?? Deno.env.toObject();
   const set = opts.set ?? [];

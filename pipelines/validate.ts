@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../lib/config/z.js";
 import { KINDS, parseComponentId } from "../components/component.ts";
 import type {
   ComponentName,
@@ -36,6 +36,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { formatPath, locate } from "./_raw.ts";
 import type { ConfigPath, Position, RawConfig, RawEntry, RawMap, RawNode } from "./_raw.ts";
 import { parseNode } from "./_schema_issues.ts";
+import { loadConfigLibs } from "../lib/config/config_libs.ts";
 import { planBatchHandoff } from "./_batch_handoff.ts";
 import { resolveTelemetry, telemetrySchema } from "./_telemetry_config.ts";
 import { checkExtensionReferences } from "./_extension_refs.ts";
@@ -777,6 +778,7 @@ export async function validateWith(
   raw: RawConfig,
   entries: readonly FactoryEntry[],
 ): Promise<ValidationResult> {
+  await loadConfigLibs();
   let needed;
   try {
     needed = await factoriesFor(raw, entries);

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../lib/config/z.js";
 import {
   asFactory,
   type ExporterFactory,

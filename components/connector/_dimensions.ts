@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../lib/config/z.js";
 import type { AnyValue, KeyValue } from "../../lib/pdata/types.ts";
 
 /** One dimension as configured: exactly one of `name` (with an optional `default`) or `glob`. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./z.js";
 
 const DURATION_UNITS: Readonly<Record<string, number>> = {
   ns: 1e-6,

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 import type { Host } from "../component/host.ts";
 import {
   type Consumer,

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
+import { loadYaml } from "../config/yaml.ts";
 
 /** How the client authenticates, with the Collector's `auth_type` values. */
 export type K8sAuthType = "serviceAccount" | "kubeConfig" | "none";
@@ -79,7 +79,7 @@ interface KubeConfigFile {
 async function fromKubeConfig(file?: string): Promise<K8sConnection> {
   const path = file ?? Deno.env.get("KUBECONFIG")?.split(":")[0] ??
     `${Deno.env.get("HOME") ?? ""}/.kube/config`;
-  const config = parseYaml(await readText(path, "kubeconfig")) as KubeConfigFile;
+  const config = (await loadYaml()).parse(await readText(path, "kubeconfig")) as KubeConfigFile;
   const contextName = config["current-context"];
   const context = config.contexts?.find((c) => c.name === contextName)?.context;
   if (context === undefined) throw new Error(`${path}: no current context`);

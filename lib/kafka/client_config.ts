@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 import { duration } from "../config/schema.ts";
 import { readPem } from "../net/http_client_tls.ts";
 

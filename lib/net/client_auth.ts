@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 import type { Host } from "../component/host.ts";
 import { type ClientAuthenticator, clientAuthenticatorOf } from "./auth.ts";
 import { ConsumerError, retryableError } from "../consumer/consumer.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 import type { HttpClientTls } from "./http_client.ts";
 
 /** The `tls` schema of an HTTP client: the URL's scheme decides whether TLS is used. */

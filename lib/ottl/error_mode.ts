@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Counter } from "../telemetry/metrics.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 import { cloneAnyValue } from "../pdata/clone.ts";
 import { indexOfAttribute, setAttribute } from "../pdata/attributes.ts";
 import type { ClientInfo } from "../pdata/payload.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 import { indexOfAttribute } from "../pdata/attributes.ts";
 import type {
   AnyValue,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 import { byteSize } from "../config/schema.ts";
 import { isField } from "./field.ts";
 

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../config/z.js";
 
 /** The default `from_context`: the header the otlp receiver also sets from an API key's tenant. */
 export const DEFAULT_TENANT_SOURCE = "x-tenant-id";
@@ -68,6 +68,9 @@ export const rateLimitSchema = z
     }
   });
 
+/** `tenant_metrics.max_tenants` when not given. */
+export const DEFAULT_MAX_TENANTS = 1000;
+
 /** `tenant_metrics`: accepted and refused items per tenant (off by default: cardinality). */
 export const tenantMetricsSchema = z.strictObject({
   /** Count per tenant. */
@@ -75,7 +78,7 @@ export const tenantMetricsSchema = z.strictObject({
   /** What names the tenant of a request. */
   from_context: source,
   /** Distinct tenant label values; tenants beyond them are counted as `_other`. */
-  max_tenants: z.number().int().positive().default(1000),
+  max_tenants: z.number().int().positive().default(DEFAULT_MAX_TENANTS),
 });
 
 /** A validated `rate_limit`. */

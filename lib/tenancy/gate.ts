@@ -26,7 +26,7 @@ import { ITEM_UNIT } from "../pdata/count.ts";
 import type { ClientInfo, Payload } from "../pdata/payload.ts";
 import type { Signal } from "../pdata/types.ts";
 import type { Counter, Meter } from "../telemetry/metrics.ts";
-import { type RateLimitConfig, type TenantMetricsConfig, tenantMetricsSchema } from "./config.ts";
+import { DEFAULT_MAX_TENANTS, type RateLimitConfig, type TenantMetricsConfig } from "./config.ts";
 import { tenantLabeler, tenantOf } from "./labels.ts";
 import { type Admission, createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 
@@ -86,7 +86,8 @@ export function createTenantGate(options: TenantGateOptions): TenantGate | undef
   const limiter: RateLimiter | undefined = rateLimit === undefined
     ? undefined
     : createRateLimiter(rateLimit, options.clock ?? SYSTEM_CLOCK, { scope: options.scope });
-  const maxLabels = (options.tenantMetrics ?? tenantMetricsSchema.parse({})).max_tenants;
+  // The default without a parse: a running process need not have loaded zod (issue 18).
+  const maxLabels = options.tenantMetrics?.max_tenants ?? DEFAULT_MAX_TENANTS;
   const label = tenantLabeler(maxLabels);
   const counters = new Map<string, Counter>();
 

@@ -18,7 +18,12 @@ const TRANSLATED_COLLECTORS = new Set([
   "ebpf",
   "kubernetes",
 ]);
-const TRANSLATED_SECTIONS = new Set(Object.keys(tfoAgentSchema.shape));
+let translatedSections: ReadonlySet<string> | undefined;
+
+/** The sections the schema translates; read when first needed (zod loads lazily, issue 18). */
+function translated(): ReadonlySet<string> {
+  return translatedSections ??= new Set(Object.keys(tfoAgentSchema.shape));
+}
 
 /**
  * True when a section asks for something: its `enabled` is true, or it has no `enabled` and some
@@ -52,7 +57,7 @@ export function pruneUnsupported(root: RawMap, diagnostics: Diagnostic[]): RawMa
   const entries = new Map<string, RawEntry>();
   for (const [key, entry] of root.entries) {
     const section = UNSUPPORTED_SECTIONS[key];
-    if (section !== undefined && !TRANSLATED_SECTIONS.has(key)) {
+    if (section !== undefined && !translated().has(key)) {
       const active = isActive(entry.value);
       diagnostics.push({
         severity: active && section.errorWhenEnabled ? "error" : "warning",

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { Document, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import type { Document, YAMLMap } from "yaml";
+import { yamlLib } from "../../lib/config/yaml.ts";
 import type { RawMap, RawNode } from "../_raw.ts";
 import { isSecretPath } from "../_secrets.ts";
 
@@ -53,6 +54,7 @@ export function secretVariable(path: readonly string[]): string {
  */
 export function formatConverted(root: RawMap, sources: readonly string[]): Converted {
   const replaced: ReplacedSecret[] = [];
+  const { Document } = yamlLib();
   const doc = new Document();
   doc.contents = toYaml(doc, root, [], replaced) as YAMLMap;
   const header = [
@@ -75,6 +77,7 @@ function toYaml(
   path: string[],
   replaced: ReplacedSecret[],
 ): unknown {
+  const { Scalar, YAMLMap, YAMLSeq } = yamlLib();
   switch (node.kind) {
     case "map": {
       const out = new YAMLMap();

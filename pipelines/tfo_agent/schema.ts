@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../lib/config/z.js";
 import { duration } from "../../lib/config/schema.ts";
 
 const text = () => z.string().default("");

@@ -26,6 +26,10 @@ import { settingsFor } from "../components/exporter/otlp/_kit.ts";
 import { tracesRequest } from "../fixtures/chaos/id_load.ts";
 import { Payload } from "../../lib/pdata/payload.ts";
 import { TRACES_PROTO } from "../../lib/otlp/mod.ts";
+import { loadConfigLibs } from "../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** Retries 50 ms apart, without jitter, for at most 5 s. */
 const FAST_RETRY = {

@@ -34,6 +34,10 @@ import { parseNode } from "../../pipelines/_schema_issues.ts";
 import { SECTIONS } from "../../pipelines/validate.ts";
 import { tracesOf } from "../fixtures/graph_kit.ts";
 import { ebpfSkipReason } from "../fixtures/ebpf/env.ts";
+import { loadConfigLibs } from "../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const root = new URL("../../components/", import.meta.url);
 const exampleDir = Deno.makeTempDirSync({ prefix: "tfo-lifecycle-" });

@@ -26,6 +26,10 @@ import {
 } from "../fixtures/interop/services.ts";
 import { BUILTIN_FACTORIES } from "../../components/builtin_factories.ts";
 import { settingsFor } from "../components/exporter/otlp/_kit.ts";
+import { loadConfigLibs } from "../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const COLLECTOR = `
 receivers:

@@ -20,6 +20,10 @@ import {
   waitFor,
   waitForPort,
 } from "../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const OTELCOL = `${PEERS_BIN}/otelcol`;
 const HAS_OTELCOL = executableExists(OTELCOL);

@@ -15,6 +15,10 @@ import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../lib/telemetry/metrics.ts";
 import { testCertificates } from "../components/exporter/otlp/_kit.ts";
 import { freePort, waitFor } from "../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const RSYSLOGD = "/usr/sbin/rsyslogd";
 const MESSAGES = 20;

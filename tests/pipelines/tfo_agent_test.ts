@@ -7,6 +7,7 @@ import { isTfoAgentShape } from "../../pipelines/tfo_agent/translate.ts";
 import { globToRegex } from "../../pipelines/tfo_agent/_collectors.ts";
 import { TFO_AGENT_FACTORIES } from "../fixtures/tfo_agent_factories.ts";
 import { FakeClock } from "../fixtures/fake_clock.ts";
+import { loadYaml } from "../../lib/config/yaml.ts";
 import { createHostmetricsReceiver } from "../../components/receiver/hostmetrics/factory.ts";
 import type { HostmetricsConfig } from "../../components/receiver/hostmetrics/config.ts";
 import { NOOP_LOGGER } from "../../lib/telemetry/logger.ts";
@@ -55,6 +56,7 @@ Deno.test("the TFO-Agent shape is recognized by its top-level keys, never next t
   const root = async (text: string) => (await load(text)).raw;
   const shape = async (text: string) => {
     const { parseYamlSource } = await import("../../pipelines/_yaml_source.ts");
+    await loadYaml(); // parseYamlSource is the sync step inside loadConfig, which loads yaml first
     return isTfoAgentShape(parseYamlSource("x.yaml", text).node!);
   };
   assert.equal(await shape("collectors:\n  system: {}\n"), true);

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { compileConditions, type ContextName } from "../../../lib/ottl/mod.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";
 import { configValueToAnyValue } from "../../../lib/processing/value.ts";

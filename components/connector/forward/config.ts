@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 
 /** The forward connector's config schema: an empty map. */
 export const forwardConfigSchema = z.strictObject({});

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { errorModeSchema } from "../../../lib/ottl/error_mode.ts";
 import { compileConditions, type ContextName, FILTER_FUNCTIONS } from "../../../lib/ottl/mod.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";

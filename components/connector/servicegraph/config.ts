@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration, parseDuration } from "../../../lib/config/schema.ts";
 
 /** The default latency buckets, in seconds. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration, parseDuration } from "../../../lib/config/schema.ts";
 import { checkDimensions, dimensionSchema } from "../_dimensions.ts";
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration } from "../../../lib/config/schema.ts";
 import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
 import { httpClientTlsSchema } from "../../../lib/net/http_client_tls.ts";

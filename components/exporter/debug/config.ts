@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 
 /** How much the debug exporter writes per batch. */
 export const VERBOSITIES = ["basic", "normal", "detailed"] as const;

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration } from "../../../lib/config/schema.ts";
 import {
   retryOnFailureSchema,

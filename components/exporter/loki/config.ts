@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration, httpUrl } from "../../../lib/config/schema.ts";
 import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
 import { clientAuthSchema } from "../../../lib/net/client_auth.ts";

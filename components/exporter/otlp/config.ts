@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration } from "../../../lib/config/schema.ts";
 import { exporterHelperShape } from "../../../lib/exporterhelper/exporter_helper.ts";
 import { clientAuthSchema } from "./client_auth.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration, hostPort } from "../../../lib/config/schema.ts";
 
 /** The Collector's translation strategies. */

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration, httpUrl } from "../../../lib/config/schema.ts";
 import {
   retryOnFailureSchema,
@@ -84,7 +84,7 @@ export const prwConfigSchema = z
     retry_on_failure: z.preprocess(
       withDefault("initial_interval", "50ms"),
       retryOnFailureSchema,
-    ).default(retryOnFailureSchema.parse({ initial_interval: "50ms" })),
+    ).default(() => retryOnFailureSchema.parse({ initial_interval: "50ms" })),
     /** The Collector's queue in front of the exporter (in memory). */
     remote_write_queue: z
       .strictObject({

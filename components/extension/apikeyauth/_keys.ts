@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
+import { loadYaml } from "../../../lib/config/yaml.ts";
+import { loadZod } from "../../../lib/config/zod.ts";
 import { type ApiKeyConfig, apiKeyListSchema } from "./config.ts";
 
 /** A key as the check needs it: its secret only as a digest. */
@@ -77,6 +78,8 @@ export async function readKeysFile(path: string): Promise<ApiKeyConfig[]> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new KeysFileError(path, reason, { cause: error });
   }
+  // Only a configured keys file loads the parsers (issue 18: the idle agent holds neither).
+  const [{ parse: parseYaml }] = await Promise.all([loadYaml(), loadZod()]);
   let raw: unknown;
   try {
     raw = parseYaml(text);

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 
 /** The TelemetryFlow platform's OTLP headers, the default. */
 export const DEFAULT_KEY_ID_HEADER = "X-TelemetryFlow-Key-ID";

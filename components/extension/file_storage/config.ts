@@ -36,7 +36,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration } from "../../../lib/config/schema.ts";
 import { DEFAULT_RESERVE_MIB } from "../../../lib/storage/volume.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration, hostPort } from "../../../lib/config/schema.ts";
 
 /** The default endpoint: localhost only, as in the Collector since its localhost-default change. */

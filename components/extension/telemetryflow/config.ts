@@ -43,7 +43,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration, httpUrl } from "../../../lib/config/schema.ts";
 
 /** An optional string where `""` (an unset `${env:VAR}`) counts as absent. */

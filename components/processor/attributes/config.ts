@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { actionsSchema } from "../../../lib/processing/actions.ts";
 import { matchPropertiesSchema } from "../../../lib/processing/match.ts";
 

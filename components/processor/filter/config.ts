@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { errorModeSchema } from "../../../lib/ottl/error_mode.ts";
 import { compileConditions, type ContextName } from "../../../lib/ottl/mod.ts";
 import type { Signal } from "../../../lib/pdata/types.ts";

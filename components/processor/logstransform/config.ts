@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { buildPipeline, operatorConfigSchema } from "../../../lib/stanza/mod.ts";
 
 /** The logstransform processor's config schema. */

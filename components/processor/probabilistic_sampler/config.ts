@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { MIN_SAMPLING_PROBABILITY, NUM_HEX_DIGITS } from "../../../lib/sampling/threshold.ts";
 
 /** The probabilistic sampler's config schema. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { actionsSchema } from "../../../lib/processing/actions.ts";
 
 /** The resource processor's config schema. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration } from "../../../lib/config/schema.ts";
 import { azureConfigSchema } from "./detectors/azure.ts";
 import { dockerConfigSchema } from "./detectors/docker.ts";

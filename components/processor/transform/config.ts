@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { errorModeSchema } from "../../../lib/ottl/error_mode.ts";
 import { CONTEXTS } from "../../../lib/ottl/context.ts";
 import { compileTransform } from "./_compile.ts";

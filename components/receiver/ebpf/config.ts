@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration } from "../../../lib/config/schema.ts";
 
 /** The default of `latency_sample_period` (see `bench/RESULTS.md`, the eBPF section). */

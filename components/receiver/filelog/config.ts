@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { byteSize, duration } from "../../../lib/config/schema.ts";
 import { operatorConfigSchema } from "../../../lib/stanza/config.ts";
 import { buildPipeline } from "../../../lib/stanza/pipeline.ts";

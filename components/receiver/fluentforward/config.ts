@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { hostPort } from "../../../lib/config/schema.ts";
 
 /** The `fluentforward` receiver's config schema. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 
 /** How filter entries match. */
 export type MatchType = "strict" | "regexp";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { cumulativeSumOf, gaugeOf, newMetric, newNumberDataPoint } from "../../../lib/pdata/new.ts";
 import type { KeyValue, Metric, NumberDataPoint } from "../../../lib/pdata/types.ts";
 

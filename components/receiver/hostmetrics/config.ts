@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { duration } from "../../../lib/config/schema.ts";
 import { cpuConfigSchema } from "./scrapers/cpu.ts";
 import { diskConfigSchema } from "./scrapers/disk.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 
 /** The `k8s_events` receiver's config schema. */
 export const k8sEventsConfigSchema = z.strictObject({

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { byteSize, duration } from "../../../lib/config/schema.ts";
 import { kafkaClientShape } from "../../../lib/kafka/client_config.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { byteSize, duration, hostPort } from "../../../lib/config/schema.ts";
 import { OTLP_SIGNALS } from "../../../lib/otlp/signals.ts";
 import {

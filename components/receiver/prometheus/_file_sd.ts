@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
+import { loadYaml } from "../../../lib/config/yaml.ts";
 import type { TargetGroup } from "./_targets.ts";
 
 /** One file's problem, for the log. */
@@ -97,7 +97,7 @@ export class FileSd {
         seen.add(path);
         try {
           const text = await Deno.readTextFile(path);
-          const parsed = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+          const parsed = path.endsWith(".json") ? JSON.parse(text) : (await loadYaml()).parse(text);
           this.#last.set(path, groupsOf(path, parsed));
         } catch (error) {
           if (error instanceof Deno.errors.NotFound) {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { byteSize, duration } from "../../../lib/config/schema.ts";
 import { compileGoRegex, RELABEL_ACTIONS } from "./_relabel.ts";
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../lib/config/z.js";
 import { hostPort } from "../../../lib/config/schema.ts";
 import { operatorConfigSchema } from "../../../lib/stanza/mod.ts";
 import { isKnownZone } from "./_parse.ts";

@@ -8,6 +8,10 @@ import type { TracesData } from "../../../lib/pdata/types.ts";
 import { spanNamesOf, tracesOf, tracesPayload } from "../../fixtures/graph_kit.ts";
 import { FakeClock } from "../../fixtures/fake_clock.ts";
 import { MetricRegistry } from "../../../lib/telemetry/metrics.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function recordingConsumer(fail?: () => Error) {
   const batches: Payload<"traces">[] = [];

@@ -17,6 +17,10 @@ import { encode } from "../../../lib/msgpack/encode.ts";
 import { NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../lib/telemetry/metrics.ts";
 import { freePort, waitFor } from "../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** Refuses (retryably) two offers of every three, and keeps the number carried by each record. */
 function flakyConsumer(): Consumer<"logs"> & { seen: number[]; refusals: number } {

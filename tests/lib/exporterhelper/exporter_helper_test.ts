@@ -24,6 +24,10 @@ import { spanNamesOf } from "../../fixtures/graph_kit.ts";
 import { FakeClock, settle } from "./_fake_clock.ts";
 import { consumerError, drive, observed, probe, RETRY_DEFAULTS, tracesPayload } from "./_kit.ts";
 import { kvStorageHost } from "../../fixtures/queue/kit.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const HOST: Host = { getExtension: () => undefined, status: () => "running" };
 

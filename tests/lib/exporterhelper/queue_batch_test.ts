@@ -16,6 +16,10 @@ import { spanNamesOf, tracesOf } from "../../fixtures/graph_kit.ts";
 import { FakeClock, settle } from "./_fake_clock.ts";
 import { observed, probe } from "./_kit.ts";
 import { kvStorageHost } from "../../fixtures/queue/kit.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function config(queue: Record<string, unknown>): ExporterHelperConfig {
   return {

@@ -19,6 +19,10 @@ import { Payload } from "../../../lib/pdata/payload.ts";
 import { spanNamesOf, tracesOf } from "../../fixtures/graph_kit.ts";
 import { FakeClock, settle } from "./_fake_clock.ts";
 import { observed, probe } from "./_kit.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const HOST: Host = { getExtension: () => undefined, status: () => "running" };
 

@@ -13,6 +13,10 @@ import { type ClientInfo, Payload } from "../../../lib/pdata/payload.ts";
 import type { TracesData } from "../../../lib/pdata/types.ts";
 import { NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
 import { traces } from "../../components/processor/transform/_diff_data.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function client(headers: Record<string, string>): ClientInfo {
   return {

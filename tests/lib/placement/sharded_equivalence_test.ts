@@ -41,6 +41,10 @@ import { NOOP_LOGGER } from "../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../lib/telemetry/metrics.ts";
 import { FakeClock } from "../../fixtures/fake_clock.ts";
 import { Gen } from "../../otlp/_gen.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const HOST = { getExtension: () => undefined, status: () => "running" as const };
 const SERVICES = ["frontend", "cart", "checkout", "payment", "email", "ad"];

@@ -7,6 +7,10 @@ import { buildPipeline } from "../../../lib/stanza/pipeline.ts";
 import { compileSeverity } from "../../../lib/stanza/severity.ts";
 import { compileTimestamp } from "../../../lib/stanza/timestamp.ts";
 import type { Entry } from "../../../lib/stanza/entry.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function run(ops: unknown[], body: unknown, attributes: Record<string, unknown> = {}): Entry[] {
   const p = buildPipeline(ops.map((o) => operatorConfigSchema.parse(o)));

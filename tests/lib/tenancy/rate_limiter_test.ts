@@ -3,6 +3,10 @@ import type { Clock } from "../../../lib/clock.ts";
 import { rateLimitSchema, tenantMetricsSchema } from "../../../lib/tenancy/config.ts";
 import { createRateLimiter } from "../../../lib/tenancy/rate_limiter.ts";
 import { otlpConfigSchema } from "../../../components/receiver/otlp/config.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function fakeClock(): Clock & { advance(ms: number): void } {
   let now = 1_000_000;

@@ -9,6 +9,10 @@ import {
   PROBES,
   sharedBucketsInUse,
 } from "../../../lib/tenancy/shared_buckets.ts";
+import { loadConfigLibs } from "../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function fakeClock(): Clock & { advance(ms: number): void } {
   let now = 1_000_000;
@@ -116,6 +120,11 @@ Deno.test("shared buckets: limiters in two isolates racing on one board admit th
     "../../../lib/tenancy/shared_buckets.ts",
     import.meta.url,
   )}";
+    import { loadConfigLibs } from "${new URL(
+    "../../../lib/config/config_libs.ts",
+    import.meta.url,
+  )}";
+    await loadConfigLibs();
     self.onmessage = (e) => {
       joinBucketBoard(e.data);
       // A clock that stands still: only the burst can be admitted, however the two interleave.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import type { AnyValue, KeyValue } from "../../../../lib/pdata/types.ts";
 import type { Logger } from "../../../../lib/telemetry/logger.ts";
 

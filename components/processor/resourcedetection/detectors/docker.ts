@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { containerIdFromCgroup, containerIdFromMountInfo } from "../../../../lib/host/container.ts";
 import type { KeyValue } from "../../../../lib/pdata/types.ts";
 import { AttributeSink, type DetectorContext, resourceAttributesSchema } from "./_detector.ts";

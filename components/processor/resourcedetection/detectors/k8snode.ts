@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import type { KeyValue } from "../../../../lib/pdata/types.ts";
 import { AttributeSink, type DetectorContext, resourceAttributesSchema } from "./_detector.ts";
 

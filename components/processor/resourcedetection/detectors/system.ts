@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { hostArch, osType } from "../../../../lib/host/semconv.ts";
 import type { KeyValue } from "../../../../lib/pdata/types.ts";
 import { AttributeSink, type DetectorContext, resourceAttributesSchema } from "./_detector.ts";

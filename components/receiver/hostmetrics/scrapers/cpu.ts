@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { type CpuTimes, readCpuInfo, totalCpuSeconds } from "../../../../lib/host/cpu.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";
 import {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { readDiskStats } from "../../../../lib/host/disk.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";
 import { compileFilter, matchTypeSchema, passes, refineFilter } from "../_filter.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { readFileHandles } from "../../../../lib/host/kernel.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";
 import type { Logger } from "../../../../lib/telemetry/logger.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { hostPath } from "../../../../lib/host/_read.ts";
 import { readFsUsage, readMounts, readPhysicalFsTypes } from "../../../../lib/host/filesystem.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";

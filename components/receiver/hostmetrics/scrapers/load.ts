@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { readLoadAverage } from "../../../../lib/host/load.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";
 import { enabledMetrics, type MetricDefs, MetricsBuilder, metricsSchema } from "../_metrics.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { hostPath } from "../../../../lib/host/_read.ts";
 import { ALL_TCP_STATES, readNetDev, readTcpStates } from "../../../../lib/host/network.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { readSwaps } from "../../../../lib/host/paging.ts";
 import { readVmStat } from "../../../../lib/host/vmstat.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { PRESSURE_RESOURCES, readPressure } from "../../../../lib/host/pressure.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";
 import type { Logger } from "../../../../lib/telemetry/logger.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import {
   countOpenFds,
   listPids,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../../../lib/config/z.js";
 import { readProcessCensus } from "../../../../lib/host/processes.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";
 import {

@@ -8,6 +8,10 @@ import { isPermanent } from "../../../../lib/consumer/consumer.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import { newLogRecord } from "../../../../lib/pdata/new.ts";
 import type { LogsData, MetricsData, NumberDataPoint } from "../../../../lib/pdata/types.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function logs(records: { sev: number; attrs?: Record<string, string> }[]): LogsData {
   return {

@@ -12,6 +12,10 @@ import { newLogRecord, newNumberDataPoint } from "../../../../lib/pdata/new.ts";
 import type { LogsData, MetricsData, Signal, SignalData } from "../../../../lib/pdata/types.ts";
 import { comparable, type ConnectorCase, HAS_CONTRIB, runContrib } from "../_contrib_diff.ts";
 import { mixedTraces } from "../_span_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const MS = 1_000_000n;
 const BASE = 1_700_000_000_000n * MS;

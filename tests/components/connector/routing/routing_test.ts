@@ -14,6 +14,10 @@ import { newResource, newScope, newSpan } from "../../../../lib/pdata/new.ts";
 import type { TracesData } from "../../../../lib/pdata/types.ts";
 import { createTestKit, spanNamesOf } from "../../../fixtures/graph_kit.ts";
 import { recorded, startService } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function traces(...resources: { env: string; spans: string[] }[]): TracesData {
   return {

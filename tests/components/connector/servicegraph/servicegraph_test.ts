@@ -18,6 +18,10 @@ import type {
 } from "../../../../lib/pdata/types.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { FakeClock } from "../../../fixtures/fake_clock.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const MS = 1_000_000n;
 const id = (n: number, len: number) => new Uint8Array(len).fill(n);

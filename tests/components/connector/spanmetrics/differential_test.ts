@@ -13,6 +13,10 @@ import type { MetricsData, TracesData } from "../../../../lib/pdata/types.ts";
 import { FakeClock } from "../../../fixtures/fake_clock.ts";
 import { comparable, type ConnectorCase, HAS_CONTRIB, runContrib } from "../_contrib_diff.ts";
 import { id, mixedTraces } from "../_span_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const MS = 1_000_000n;
 const BASE = 1_700_000_000_000n * MS;

@@ -22,6 +22,10 @@ import type {
 } from "../../../../lib/pdata/types.ts";
 import { FakeClock } from "../../../fixtures/fake_clock.ts";
 import { mixedTraces } from "../_span_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const MS = 1_000_000n;
 

@@ -15,6 +15,10 @@ import {
 } from "../../../../components/exporter/clickhouse/_ddl.ts";
 import { RowBinaryWriter } from "../../../../components/exporter/clickhouse/_rowbinary.ts";
 import { isRetryableClickhouseFailure } from "../../../../components/exporter/clickhouse/factory.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 Deno.test("clickhouse exporter config has the Collector's defaults", () => {
   const c = clickhouseConfigSchema.parse({ endpoint: "http://ch:8123" });

@@ -27,6 +27,10 @@ import {
   startClickhouse,
 } from "../../../fixtures/clickhouse.ts";
 import { settingsFor } from "../otlp/_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 if (CLICKHOUSE_MISSING !== undefined) {
   console.log(`real_clickhouse_test: skipped: ${CLICKHOUSE_MISSING}`);

@@ -29,6 +29,10 @@ import {
 } from "../../../../lib/pdata/types.ts";
 import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const T0 = 1700000000123456789n;
 const TRACE_ID = Uint8Array.from({ length: 16 }, (_, i) => i + 1);

@@ -28,6 +28,10 @@ import type { Signal, TracesData } from "../../../../lib/pdata/types.ts";
 import { newResource, newScope, newSpan } from "../../../../lib/pdata/new.ts";
 import { logsPayload, metricsPayload, settingsFor } from "../otlp/_kit.ts";
 import { normalize, waitFor } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const HOST = { getExtension: () => undefined, status: () => "running" as const };
 

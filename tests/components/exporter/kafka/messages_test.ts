@@ -15,6 +15,10 @@ import {
 import { newLogRecord, newResource, newScope, newSpan } from "../../../../lib/pdata/new.ts";
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { LogsData, TracesData } from "../../../../lib/pdata/types.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function config(extra: Record<string, unknown> = {}) {
   return kafkaExporterConfigSchema.parse(extra);

@@ -3,6 +3,10 @@ import assert from "node:assert/strict";
 import { loadBalancingConfigSchema } from "../../../../components/exporter/loadbalancing/config.ts";
 import { loadBalancingExporterFactory } from "../../../../components/exporter/loadbalancing/factory.ts";
 import { settingsFor } from "../otlp/_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function issues(input: unknown): string[] {
   const r = loadBalancingConfigSchema.safeParse(input);

@@ -14,6 +14,10 @@ import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { AnyValue, KeyValue, LogRecord, LogsData } from "../../../../lib/pdata/types.ts";
 import { settingsFor, testCertificates } from "../otlp/_kit.ts";
 import { fakeLoki } from "./_logproto.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const kv = (key: string, value: AnyValue): KeyValue => ({ key, value });
 

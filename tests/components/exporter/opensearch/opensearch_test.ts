@@ -23,6 +23,10 @@ import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { AnyValue, KeyValue, LogRecord, LogsData } from "../../../../lib/pdata/types.ts";
 import { headersAuthKit } from "../../../fixtures/client_auth.ts";
 import { settingsFor, testCertificates } from "../otlp/_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const kv = (key: string, value: AnyValue): KeyValue => ({ key, value });
 

@@ -32,6 +32,10 @@ import {
   settingsFor,
   testCertificates,
 } from "./_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const SERVICES: Record<Signal, string> = {
   traces: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",

@@ -8,6 +8,10 @@ import { Payload } from "../../../../lib/pdata/payload.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { tracesOf } from "../../../fixtures/graph_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function traces(n: number) {
   return tracesOf(...Array.from({ length: n }, (_, i) => `operation ${i % 7} of batch ${i % 13}`));

@@ -10,6 +10,10 @@ import { type Consumer, ConsumerError } from "../../../../lib/consumer/consumer.
 import { encodeTracesResponse } from "../../../../lib/otlp/mod.ts";
 import { tracesPayload } from "../../../fixtures/graph_kit.ts";
 import { closedPort, settingsFor } from "../otlp/_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** Retries 50 ms apart, without jitter, for at most 5 s. */
 const FAST_RETRY = {

@@ -25,6 +25,10 @@ import {
   settingsFor,
   testCertificates,
 } from "../otlp/_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 interface Received {
   path: string;

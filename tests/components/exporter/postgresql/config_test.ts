@@ -9,6 +9,10 @@ import {
   partitionName,
   partitionStart,
 } from "../../../../components/exporter/postgresql/_schema.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 Deno.test("postgresql exporter config has tfo's defaults", () => {
   const c = postgresqlConfigSchema.parse({ endpoint: "db:5432" });

@@ -22,6 +22,10 @@ import {
   startPostgres,
 } from "../../../fixtures/postgres.ts";
 import { settingsFor } from "../otlp/_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 if (POSTGRES_MISSING !== undefined) console.log(`faults_test: skipped: ${POSTGRES_MISSING}`);
 

@@ -23,6 +23,10 @@ import {
 } from "../../../../lib/pdata/new.ts";
 import type { KeyValue, Metric, MetricsData } from "../../../../lib/pdata/types.ts";
 import { AggregationTemporality } from "../../../../lib/pdata/types.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const S = 1_000_000_000n;
 const T0 = 1_700_000_000n * S;

@@ -9,6 +9,10 @@ import { Payload } from "../../../../lib/pdata/payload.ts";
 import { newMetric, newResource, newScope } from "../../../../lib/pdata/new.ts";
 import { AggregationTemporality, type MetricsData } from "../../../../lib/pdata/types.ts";
 import { settingsFor, testCertificates } from "../otlp/_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const HOST = { getExtension: () => undefined, status: () => "running" as const };
 

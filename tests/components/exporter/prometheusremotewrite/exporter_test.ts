@@ -11,6 +11,10 @@ import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { Metric, MetricsData } from "../../../../lib/pdata/types.ts";
 import { settingsFor } from "../otlp/_kit.ts";
 import { Sink } from "./_rw.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const T = 1700000000123456789n; // → 1700000000123 ms
 const T_MS = 1700000000123;

@@ -14,6 +14,10 @@ import {
   type Translation,
 } from "../../../../components/exporter/prometheusremotewrite/_translate.ts";
 import type { AnyValue, KeyValue, Metric, MetricsData } from "../../../../lib/pdata/types.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const T = 1700000000123456789n;
 

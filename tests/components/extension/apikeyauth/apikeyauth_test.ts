@@ -10,6 +10,10 @@ import { constantTimeEqual, sha256 } from "../../../../components/extension/apik
 import { AuthError, serverAuthenticatorOf } from "../../../../lib/net/auth.ts";
 import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const SECRET_A = "tfs_alpha_0123456789abcdef";
 const SECRET_B = "tfs_bravo_fedcba9876543210";

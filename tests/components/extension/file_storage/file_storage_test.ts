@@ -12,6 +12,10 @@ import {
 import { getStorageClient } from "../../../../lib/storage/provider.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function settings(config: unknown, id = "file_storage"): CreateSettings<FileStorageConfig> {
   return {

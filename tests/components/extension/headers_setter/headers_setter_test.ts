@@ -8,6 +8,10 @@ import { withAuthHeaders } from "../../../../lib/net/client_auth.ts";
 import { type ClientInfo, NO_CLIENT } from "../../../../lib/pdata/payload.ts";
 import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function issues(value: unknown): string[] {
   const r = headersSetterConfigSchema.safeParse(value);

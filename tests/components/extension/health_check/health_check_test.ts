@@ -17,6 +17,10 @@ import {
 import { startHttpServer } from "../../../../lib/net/http_server.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function settings(config: unknown): CreateSettings<HealthCheckConfig> {
   return {

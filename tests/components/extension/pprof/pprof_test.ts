@@ -3,6 +3,10 @@ import type { Host } from "../../../../components/component.ts";
 import { createPprofExtension } from "../../../../components/extension/pprof/factory.ts";
 import { pprofConfigSchema } from "../../../../components/extension/pprof/config.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const HOST: Host = { getExtension: () => undefined, status: () => "running" };
 

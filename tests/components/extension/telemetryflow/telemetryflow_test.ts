@@ -20,6 +20,10 @@ import { createLogger, NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { FakeClock } from "../../../fixtures/fake_clock.ts";
 import { FakePlatform } from "../../../fixtures/telemetryflow/fake_platform.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const KEY_ID = "tfk_test_key";
 const SECRET = "tfs_very_secret_value";

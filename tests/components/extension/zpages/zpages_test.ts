@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { main } from "../../../../main.ts";
 import { zpagesConfigSchema } from "../../../../components/extension/zpages/config.ts";
 import { freePort, waitFor, waitForPort } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 async function running(tap: boolean, maxStreams: number) {
   const [zpages, http] = [freePort(), freePort()];

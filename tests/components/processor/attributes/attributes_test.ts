@@ -16,6 +16,10 @@ import {
   record,
   sink,
 } from "./_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 async function run(
   config: unknown,

@@ -12,6 +12,10 @@ import {
   TRACES_PROTO,
 } from "../../../../lib/otlp/mod.ts";
 import { logs, metrics, traces } from "../transform/_diff_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function sink<S extends Signal>() {
   const got: SignalData[S][] = [];

@@ -19,6 +19,10 @@ import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { type FakeK8sApi, startFakeK8sApi, type StoredObject } from "../../../fixtures/k8s_api.ts";
 import { waitFor } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const api = await startFakeK8sApi();
 if (api === undefined) console.log("k8sattributes_test: skipped: openssl is not installed");

@@ -5,6 +5,10 @@ import { newLogRecord, newResource, newScope } from "../../../../lib/pdata/new.t
 import { Payload } from "../../../../lib/pdata/payload.ts";
 import type { LogsData } from "../../../../lib/pdata/types.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function data(...bodies: string[]): LogsData {
   return {

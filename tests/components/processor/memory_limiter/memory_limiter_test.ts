@@ -22,6 +22,10 @@ import { type Consumer, ConsumerError } from "../../../../lib/consumer/consumer.
 import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { tracesPayload } from "../../../fixtures/graph_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const MIB = 1024 * 1024;
 

@@ -12,6 +12,10 @@ import type { LogRecord, Signal, Span } from "../../../../lib/pdata/types.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { probabilityToThreshold, thresholdToTValue } from "../../../../lib/sampling/threshold.ts";
 import { parseW3CTraceState, serializeW3CTraceState } from "../../../../lib/sampling/tracestate.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function spans(n: number, init: (i: number) => Partial<Span> = () => ({})): Span[] {
   return Array.from({ length: n }, (_, i) => {

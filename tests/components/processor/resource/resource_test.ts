@@ -15,6 +15,10 @@ import {
   resourceAttributes,
   sink,
 } from "../attributes/_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const kv = (key: string, value: KeyValue["value"]): KeyValue => ({ key, value });
 

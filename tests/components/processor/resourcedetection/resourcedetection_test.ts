@@ -23,6 +23,10 @@ import {
   resourceAttributes,
   sink,
 } from "../attributes/_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const HOST = { getExtension: () => undefined, status: () => "running" as const };
 

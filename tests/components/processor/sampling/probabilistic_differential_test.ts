@@ -17,6 +17,10 @@ import {
   probabilisticSpans,
   tracesOf,
 } from "./_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** IDs as hex; an all-zero ID is "" (the Collector's JSON leaves it out). */
 const hex = (b: Uint8Array) => b.every((x) => x === 0) ? "" : rawHex(b);

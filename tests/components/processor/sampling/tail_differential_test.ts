@@ -17,6 +17,10 @@ import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { FakeClock } from "../../../fixtures/fake_clock.ts";
 import { type ContribCase, HAS_CONTRIB, runContrib } from "./_contrib.ts";
 import { hex, tailRequests, tailTraces } from "./_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 interface Case {
   name: string;

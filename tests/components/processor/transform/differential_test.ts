@@ -34,6 +34,10 @@ import {
 import { CASES, type DiffCase } from "./_diff_cases.ts";
 import { logs, metrics, traces } from "./_diff_data.ts";
 import { freePort } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const OTELCOL_CONTRIB = `${PEERS_BIN}/otelcol-contrib`;
 const HAS_PEER = executableExists(OTELCOL_CONTRIB);

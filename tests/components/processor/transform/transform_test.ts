@@ -11,6 +11,10 @@ import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { parseYamlSource } from "../../../../pipelines/_yaml_source.ts";
 import { parseNode } from "../../../../pipelines/_schema_issues.ts";
 import { logs, metrics, traces } from "./_diff_data.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function sink<S extends Signal>() {
   const got: SignalData[S][] = [];

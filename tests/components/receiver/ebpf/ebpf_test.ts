@@ -17,6 +17,10 @@ import type { Metric, NumberDataPoint } from "../../../../lib/pdata/types.ts";
 import { createLogger, NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { ebpfSkipReason, openBpfObjects, python3 } from "../../../fixtures/ebpf/env.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const WORKLOAD = new URL("../../../fixtures/ebpf/workload.py", import.meta.url).pathname;
 const skip = ebpfSkipReason() ?? (python3() === undefined ? "python3 is not installed" : undefined);

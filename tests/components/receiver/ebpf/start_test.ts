@@ -13,6 +13,10 @@ import {
 import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { ebpfSkipReason, openBpfObjects } from "../../../fixtures/ebpf/env.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const skip = ebpfSkipReason();
 if (skip !== undefined) console.warn(`ebpf start tests on the kernel skipped: ${skip}`);

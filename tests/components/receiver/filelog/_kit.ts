@@ -15,6 +15,10 @@ import type { Payload } from "../../../../lib/pdata/payload.ts";
 import type { LogRecord, ResourceLogs } from "../../../../lib/pdata/types.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** A consumer that records every payload, optionally failing on demand. */
 export function recorder() {

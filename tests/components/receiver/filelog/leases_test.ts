@@ -26,6 +26,10 @@ import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { fanout } from "../../../../pipelines/fanout.ts";
 import { append, filelog } from "./_kit.ts";
 import { kvStorageHost } from "../../../fixtures/queue/kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** Distinct lines of ~100 bytes whose every byte depends on the line number. */
 function lines(n: number): string[] {

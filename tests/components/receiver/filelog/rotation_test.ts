@@ -5,6 +5,10 @@ import type { Extension } from "../../../../components/component.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { append, filelog, hostWith, recorder } from "./_kit.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** Writes numbered lines of one stream and rotates its file. */
 class Writer {

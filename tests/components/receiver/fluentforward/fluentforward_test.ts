@@ -16,6 +16,10 @@ import type { AnyValue, LogRecord } from "../../../../lib/pdata/types.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { freePort, waitFor } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** The parts of fluent-logger's API the tests use (its bundled types lag behind its code). */
 interface Sender {

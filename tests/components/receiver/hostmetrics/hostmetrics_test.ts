@@ -19,6 +19,10 @@ import { createLogger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { makeFakeRoot } from "../../../lib/host/_fake_root.ts";
 import { FakeClock } from "../../../fixtures/fake_clock.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const HOST = { getExtension: () => undefined, status: () => "running" as const };
 

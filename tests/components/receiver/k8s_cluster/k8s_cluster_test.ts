@@ -15,6 +15,10 @@ import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { startFakeK8sApi } from "../../../fixtures/k8s_api.ts";
 import { waitFor } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const api = await startFakeK8sApi();
 if (api === undefined) console.log("k8s_cluster_test: skipped: openssl is not installed");

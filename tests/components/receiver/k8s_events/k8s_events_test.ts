@@ -13,6 +13,10 @@ import type { LogsData, ResourceLogs } from "../../../../lib/pdata/types.ts";
 import { settingsFor } from "../../exporter/otlp/_kit.ts";
 import { startFakeK8sApi, type StoredObject } from "../../../fixtures/k8s_api.ts";
 import { waitFor } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const api = await startFakeK8sApi();
 if (api === undefined) console.log("k8s_events_test: skipped: openssl is not installed");

@@ -31,6 +31,10 @@ import { waitFor } from "../../../fixtures/interop/services.ts";
 import { startFakeK8sApi } from "../../../fixtures/k8s_api.ts";
 import { testCertificates } from "../../exporter/otlp/_kit.ts";
 import { K8sClient, k8sConnection } from "../../../../lib/k8s/client.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const kubelet = await startFakeKubelet();
 if (kubelet === undefined) console.log("kubelet_stats_test: skipped: openssl is not installed");

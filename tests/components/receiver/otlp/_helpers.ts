@@ -22,6 +22,10 @@ import type { Payload } from "../../../../lib/pdata/payload.ts";
 import type { Signal } from "../../../../lib/pdata/types.ts";
 import { createLogger, type Logger } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** A consumer that records payloads and can be told to fail. */
 export interface Recorder<S extends Signal> extends Consumer<S> {

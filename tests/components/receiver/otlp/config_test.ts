@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { otlpConfigSchema } from "../../../../components/receiver/otlp/config.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function issues(input: unknown): string[] {
   const r = otlpConfigSchema.safeParse(input);

@@ -15,6 +15,10 @@ import { decodeRpcStatus, GrpcCode } from "../../../../lib/net/rpc_status.ts";
 import { decodeTracesRequest, encodeTracesResponse } from "../../../../lib/otlp/mod.ts";
 import { settingsFor } from "../../exporter/otlp/_kit.ts";
 import { makeReceiver, testHost, tracesProto } from "./_helpers.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 const TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 

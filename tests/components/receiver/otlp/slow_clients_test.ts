@@ -17,6 +17,10 @@ import {
   statuses,
 } from "../../../lib/net/http1/_raw.ts";
 import { startHarness, tracesProto } from "./_helpers.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** A deadline of a few hundred ms must have closed a connection long before this. */
 const WAIT_MS = 20_000;

@@ -9,6 +9,10 @@ import { otlpConfigSchema } from "../../../../components/receiver/otlp/config.ts
 import type { SignalConsumers } from "../../../../lib/consumer/consumer.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { collectingLogger, recorder, startHarness, testHost, tracesProto } from "./_helpers.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** The fields of the receiver's "Warmed up the receive path" log line. */
 function warmUpLine(lines: readonly string[]): Record<string, unknown> {

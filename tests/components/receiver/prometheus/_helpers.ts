@@ -74,3 +74,7 @@ export function numberPoint(m: Metric | undefined): NumberDataPoint {
 
 /** A port nothing listens on (bound then released). */
 export { freePort } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();

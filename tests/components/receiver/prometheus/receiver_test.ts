@@ -2,6 +2,10 @@
 import assert from "node:assert/strict";
 import { Capture, freePort, HOST, metricsByName, numberPoint, receiverWith } from "./_helpers.ts";
 import { prometheusReceiverFactory } from "../../../../components/receiver/prometheus/factory.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 interface Seen {
   authorization: string | null;

@@ -6,6 +6,10 @@ import {
   relabel,
 } from "../../../../components/receiver/prometheus/_relabel.ts";
 import { relabelConfigSchema } from "../../../../components/receiver/prometheus/config.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function rules(...configs: unknown[]) {
   return configs.map((c) => compileRelabel(relabelConfigSchema.parse(c)));

@@ -11,6 +11,10 @@ import { entriesToLogsData } from "../../../../lib/stanza/logs_data.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { freePort, waitFor } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 /** Each resource as `key=value,…` of its attributes, with the messages of its records. */
 function byResource(data: readonly LogsData[]): Map<string, string[]> {

@@ -10,6 +10,10 @@ import type { AnyValue, LogRecord } from "../../../../lib/pdata/types.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { freePort, waitFor } from "../../../fixtures/interop/services.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 Deno.test("RFC 5424: the specification's examples parse into the Collector's fields", () => {
   const a = parseRfc5424(
