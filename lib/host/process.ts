@@ -35,6 +35,19 @@ export interface ProcStat {
   residentPages: number;
   /** Seconds spent waiting for block I/O (delay accounting; 0 when disabled). */
   ioWaitSeconds: number;
+  /** The kernel's `PF_*` flags of the task. */
+  flags: number;
+  /** Where the arguments lie in the process's memory (0 when not permitted to see, or none). */
+  argStart: number;
+  argEnd: number;
+}
+
+/** `PF_KTHREAD`: the task is a kernel thread (no memory map, executable or command line). */
+const PF_KTHREAD = 0x00200000;
+
+/** True for a kernel thread: it never has an executable or arguments and never `exec`s. */
+export function isKernelThread(stat: ProcStat): boolean {
+  return (stat.flags & PF_KTHREAD) !== 0;
 }
 
 /** Parses the text of `/proc/[pid]/stat`. The command name may hold spaces and parentheses. */
@@ -58,12 +71,33 @@ export function parseProcStat(text: string): ProcStat {
     virtualBytes: at(23),
     residentPages: at(24),
     ioWaitSeconds: at(42) / CLOCK_TICKS_PER_SECOND,
+    flags: at(9),
+    argStart: at(48),
+    argEnd: at(49),
   };
 }
 
 /** Reads `/proc/[pid]/stat`. */
 export async function readProcStat(pid: number, root: RootPath = ""): Promise<ProcStat> {
   return parseProcStat(await readText(hostPath(root, `/proc/${pid}/stat`)));
+}
+
+/** One process's `/proc/[pid]/stat`, or why it could not be read. */
+export type PidStat =
+  | { readonly pid: number; readonly stat: ProcStat; readonly error?: undefined }
+  | { readonly pid: number; readonly stat?: undefined; readonly error: unknown };
+
+/** Reads `/proc/[pid]/stat` of every process, ascending by PID; failed reads keep their error. */
+export async function readProcStats(root: RootPath = ""): Promise<PidStat[]> {
+  const out: PidStat[] = [];
+  for (const pid of await listPids(root)) {
+    try {
+      out.push({ pid, stat: await readProcStat(pid, root) });
+    } catch (error) {
+      out.push({ pid, error });
+    }
+  }
+  return out;
 }
 
 /** What `/proc/[pid]/status` says. */
