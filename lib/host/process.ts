@@ -11,6 +11,7 @@ import {
   num,
   parseKeyValueLines,
   readText,
+  readTextSync,
   type RootPath,
   splitFields,
   splitLines,
@@ -82,6 +83,22 @@ export async function readProcStat(pid: number, root: RootPath = ""): Promise<Pr
   return parseProcStat(await readText(hostPath(root, `/proc/${pid}/stat`)));
 }
 
+/**
+ * Reads `/proc/[pid]/stat` on the calling thread (microseconds: the kernel takes no lock another
+ * process could hold for long). Callers reading many in a row yield with {@linkcode nextSlice}.
+ */
+export function readProcStatSync(pid: number, root: RootPath = ""): ProcStat {
+  return parseProcStat(readTextSync(hostPath(root, `/proc/${pid}/stat`)));
+}
+
+/** Processes read on the calling thread between two yields to the event loop. */
+export const PROCESSES_PER_SLICE = 32;
+
+/** Lets timers and I/O run between slices of synchronous /proc reads. */
+export function nextSlice(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** One process's `/proc/[pid]/stat`, or why it could not be read. */
 export type PidStat =
   | { readonly pid: number; readonly stat: ProcStat; readonly error?: undefined }
@@ -91,8 +108,9 @@ export type PidStat =
 export async function readProcStats(root: RootPath = ""): Promise<PidStat[]> {
   const out: PidStat[] = [];
   for (const pid of await listPids(root)) {
+    if (out.length > 0 && out.length % PROCESSES_PER_SLICE === 0) await nextSlice();
     try {
-      out.push({ pid, stat: await readProcStat(pid, root) });
+      out.push({ pid, stat: readProcStatSync(pid, root) });
     } catch (error) {
       out.push({ pid, error });
     }
@@ -139,6 +157,11 @@ export async function readProcStatus(pid: number, root: RootPath = ""): Promise<
   return parseProcStatus(await readText(hostPath(root, `/proc/${pid}/status`)));
 }
 
+/** Reads `/proc/[pid]/status` on the calling thread (as {@linkcode readProcStatSync}). */
+export function readProcStatusSync(pid: number, root: RootPath = ""): ProcStatus {
+  return parseProcStatus(readTextSync(hostPath(root, `/proc/${pid}/status`)));
+}
+
 /** Reads `/proc/[pid]/cmdline` as its arguments (empty for kernel threads and zombies). */
 export async function readCmdline(pid: number, root: RootPath = ""): Promise<string[]> {
   const text = await readText(hostPath(root, `/proc/${pid}/cmdline`));
@@ -178,6 +201,11 @@ export function parseProcIo(text: string): ProcIo {
 /** Reads `/proc/[pid]/io` (needs the same user or root). */
 export async function readProcIo(pid: number, root: RootPath = ""): Promise<ProcIo> {
   return parseProcIo(await readText(hostPath(root, `/proc/${pid}/io`)));
+}
+
+/** Reads `/proc/[pid]/io` on the calling thread (as {@linkcode readProcStatSync}). */
+export function readProcIoSync(pid: number, root: RootPath = ""): ProcIo {
+  return parseProcIo(readTextSync(hostPath(root, `/proc/${pid}/io`)));
 }
 
 /** The executable's path (`/proc/[pid]/exe`); fails for kernel threads and without permission. */

@@ -11,13 +11,15 @@ import { z } from "zod";
 import {
   countOpenFds,
   isKernelThread,
+  nextSlice,
+  PROCESSES_PER_SLICE,
   type ProcStat,
   type ProcStatus,
   readCgroup,
   readCmdline,
   readExe,
-  readProcIo,
-  readProcStatus,
+  readProcIoSync,
+  readProcStatusSync,
   readUsers,
 } from "../../../../lib/host/process.ts";
 import { newResource, newScope, nowUnixNano } from "../../../../lib/pdata/new.ts";
@@ -231,13 +233,16 @@ export function createProcessScraper(config: ProcessConfig): Scraper {
 
       const seen = new Map<number, Identity>();
 
-      for (const entry of await ctx.processStats()) {
+      const stats = await ctx.processStats();
+      for (let i = 0; i < stats.length; i++) {
+        if (i > 0 && i % PROCESSES_PER_SLICE === 0) await nextSlice();
+        const entry = stats[i]!;
         const pid = entry.pid;
         let stat: ProcStat;
         let status: ProcStatus;
         try {
           stat = entry.stat ?? rethrow(entry.error);
-          status = await readProcStatus(pid, root);
+          status = readProcStatusSync(pid, root);
         } catch (error) {
           // Gone between listing and reading: not an error worth reporting.
           if (!(error instanceof Deno.errors.NotFound)) {
@@ -359,7 +364,7 @@ export function createProcessScraper(config: ProcessConfig): Scraper {
         }
         if (mb.anyEnabled("process.disk.io", "process.disk.operations")) {
           try {
-            const io = await readProcIo(pid, root);
+            const io = readProcIoSync(pid, root);
             mb.record("process.disk.io", io.readChars, attrs("direction", "read"), now, start);
             mb.record("process.disk.io", io.writeChars, attrs("direction", "write"), now, start);
             mb.record(
