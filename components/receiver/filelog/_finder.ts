@@ -137,6 +137,14 @@ async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined>
   }
 }
 
+async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.lstat(path);
+  } catch {
+    return undefined;
+  }
+}
+
 function parentOf(path: string): string | undefined {
   if (path === "/" || path === ".") return undefined;
   const slash = path.lastIndexOf("/", path.length - 2);
@@ -166,11 +174,19 @@ export function createFileFinder(
   const missing = new Map<number, Missing>();
   let pass = 0;
 
-  /** Remembers the nearest existing ancestor of glob `g`'s missing fixed directory. */
+  /**
+   * Remembers the nearest existing ancestor of glob `g`'s missing fixed directory. When a link on
+   * the way is there but points nowhere, its target may appear without the ancestor changing, so
+   * nothing is remembered and every pass looks again.
+   */
   async function noteMissing(g: number, glob: Glob, now: number): Promise<void> {
+    if (await lstatOrUndefined(glob.base) !== undefined) return;
     for (let dir = parentOf(glob.base); dir !== undefined; dir = parentOf(dir)) {
       const info = await statOrUndefined(dir);
-      if (info === undefined) continue;
+      if (info === undefined) {
+        if (await lstatOrUndefined(dir) !== undefined) return;
+        continue;
+      }
       missing.set(g, { ...seen(info, now), ancestor: dir });
       return;
     }

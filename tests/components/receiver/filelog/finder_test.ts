@@ -102,3 +102,21 @@ Deno.test("file finder sees new subdirectories and symbolic links below a settle
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("file finder sees the target of a dangling link to its directory appear on the next pass", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tfo-finder-" });
+  const elsewhere = await Deno.makeTempDir({ prefix: "tfo-finder-target-" });
+  try {
+    await Deno.symlink(`${elsewhere}/app`, `${dir}/app`);
+    const finder = createFileFinder([compileGlob(`${dir}/app/*.log`)], []);
+    assert.deepEqual(await finder.find(), []);
+    await settle();
+    assert.deepEqual(await finder.find(), []);
+    await Deno.mkdir(`${elsewhere}/app`);
+    await Deno.writeTextFile(`${elsewhere}/app/a.log`, "");
+    assert.deepEqual(await finder.find(), [`${dir}/app/a.log`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(elsewhere, { recursive: true });
+  }
+});
