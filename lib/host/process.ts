@@ -135,21 +135,57 @@ export interface ProcStatus {
   signalsQueued: number;
 }
 
-/** Parses the text of `/proc/[pid]/status`. */
+/** The trimmed value of the line whose colon is at `colon` and which ends at `end`. */
+function valueOf(text: string, colon: number, end: number): string {
+  return text.slice(colon + 1, end).trim();
+}
+
+/** True when the line at `at` has the key `key` (its colon at `colon`). */
+function keyIs(text: string, at: number, colon: number, key: string): boolean {
+  return colon - at === key.length && text.startsWith(key, at);
+}
+
+/**
+ * Parses the text of `/proc/[pid]/status`. Only the values used are cut out of the text (status has
+ * some 55 lines, this runs for every process on every scrape).
+ */
 export function parseProcStatus(text: string): ProcStatus {
-  const m = parseKeyValueLines(text);
-  const sigq = m.get("SigQ") ?? "0/0";
-  const uid = splitFields(m.get("Uid") ?? "")[0];
-  return {
-    name: m.get("Name") ?? "",
-    uid: uid === undefined ? -1 : num(uid),
-    residentBytes: kbValue(m.get("VmRSS")),
-    virtualBytes: kbValue(m.get("VmSize")),
-    threads: num(m.get("Threads")),
-    voluntaryContextSwitches: num(m.get("voluntary_ctxt_switches")),
-    involuntaryContextSwitches: num(m.get("nonvoluntary_ctxt_switches")),
-    signalsQueued: num(sigq.slice(0, Math.max(0, sigq.indexOf("/")))),
+  const out: ProcStatus = {
+    name: "",
+    uid: -1,
+    residentBytes: 0,
+    virtualBytes: 0,
+    threads: 0,
+    voluntaryContextSwitches: 0,
+    involuntaryContextSwitches: 0,
+    signalsQueued: 0,
   };
+  for (let at = 0; at < text.length;) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(":", at);
+    if (colon > at && colon < end) {
+      if (keyIs(text, at, colon, "Name")) out.name = valueOf(text, colon, end);
+      else if (keyIs(text, at, colon, "Uid")) {
+        const first = splitFields(valueOf(text, colon, end))[0];
+        out.uid = first === undefined ? -1 : num(first);
+      } else if (keyIs(text, at, colon, "VmRSS")) {
+        out.residentBytes = kbValue(valueOf(text, colon, end));
+      } else if (keyIs(text, at, colon, "VmSize")) {
+        out.virtualBytes = kbValue(valueOf(text, colon, end));
+      } else if (keyIs(text, at, colon, "Threads")) out.threads = num(valueOf(text, colon, end));
+      else if (keyIs(text, at, colon, "voluntary_ctxt_switches")) {
+        out.voluntaryContextSwitches = num(valueOf(text, colon, end));
+      } else if (keyIs(text, at, colon, "nonvoluntary_ctxt_switches")) {
+        out.involuntaryContextSwitches = num(valueOf(text, colon, end));
+      } else if (keyIs(text, at, colon, "SigQ")) {
+        const sigq = valueOf(text, colon, end);
+        out.signalsQueued = num(sigq.slice(0, Math.max(0, sigq.indexOf("/"))));
+      }
+    }
+    at = end + 1;
+  }
+  return out;
 }
 
 /** Reads `/proc/[pid]/status`. */
