@@ -51,7 +51,8 @@ export async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-function isSpace(c: number): boolean {
+/** True for a space, tab, newline or carriage return (a character code). */
+export function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 

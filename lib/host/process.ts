@@ -7,6 +7,7 @@
 import {
   CLOCK_TICKS_PER_SECOND,
   hostPath,
+  isSpace,
   kbValue,
   num,
   parseKeyValueLines,
@@ -55,27 +56,82 @@ export function isKernelThread(stat: ProcStat): boolean {
 export function parseProcStat(text: string): ProcStat {
   const open = text.indexOf("(");
   const close = text.lastIndexOf(")");
-  // Fields after the command, numbered from 3 (state) as in proc(5).
-  const f = splitFields(text.slice(close + 1));
-  const at = (n: number) => num(f[n - 3]);
-  return {
+  const out: ProcStat = {
     pid: num(text.slice(0, open).trim()),
     comm: text.slice(open + 1, close),
-    state: f[0] ?? "",
-    ppid: at(4),
-    minorFaults: at(10),
-    majorFaults: at(12),
-    userSeconds: at(14) / CLOCK_TICKS_PER_SECOND,
-    systemSeconds: at(15) / CLOCK_TICKS_PER_SECOND,
-    threads: at(20),
-    startSecondsAfterBoot: at(22) / CLOCK_TICKS_PER_SECOND,
-    virtualBytes: at(23),
-    residentPages: at(24),
-    ioWaitSeconds: at(42) / CLOCK_TICKS_PER_SECOND,
-    flags: at(9),
-    argStart: at(48),
-    argEnd: at(49),
+    state: "",
+    ppid: 0,
+    minorFaults: 0,
+    majorFaults: 0,
+    userSeconds: 0,
+    systemSeconds: 0,
+    threads: 0,
+    startSecondsAfterBoot: 0,
+    virtualBytes: 0,
+    residentPages: 0,
+    ioWaitSeconds: 0,
+    flags: 0,
+    argStart: 0,
+    argEnd: 0,
   };
+  // Fields after the command, numbered from 3 (state) as in proc(5); only those used are cut out
+  // of the text (stat has some 50, this runs for every process on every scrape).
+  let n = 3;
+  for (let i = close + 1; i < text.length;) {
+    if (isSpace(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < text.length && !isSpace(text.charCodeAt(j))) j++;
+    switch (n) {
+      case 3:
+        out.state = text.slice(i, j);
+        break;
+      case 4:
+        out.ppid = num(text.slice(i, j));
+        break;
+      case 9:
+        out.flags = num(text.slice(i, j));
+        break;
+      case 10:
+        out.minorFaults = num(text.slice(i, j));
+        break;
+      case 12:
+        out.majorFaults = num(text.slice(i, j));
+        break;
+      case 14:
+        out.userSeconds = num(text.slice(i, j)) / CLOCK_TICKS_PER_SECOND;
+        break;
+      case 15:
+        out.systemSeconds = num(text.slice(i, j)) / CLOCK_TICKS_PER_SECOND;
+        break;
+      case 20:
+        out.threads = num(text.slice(i, j));
+        break;
+      case 22:
+        out.startSecondsAfterBoot = num(text.slice(i, j)) / CLOCK_TICKS_PER_SECOND;
+        break;
+      case 23:
+        out.virtualBytes = num(text.slice(i, j));
+        break;
+      case 24:
+        out.residentPages = num(text.slice(i, j));
+        break;
+      case 42:
+        out.ioWaitSeconds = num(text.slice(i, j)) / CLOCK_TICKS_PER_SECOND;
+        break;
+      case 48:
+        out.argStart = num(text.slice(i, j));
+        break;
+      case 49:
+        out.argEnd = num(text.slice(i, j));
+        break;
+    }
+    n++;
+    i = j;
+  }
+  return out;
 }
 
 /** Reads `/proc/[pid]/stat`. */
