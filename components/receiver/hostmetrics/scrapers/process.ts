@@ -185,7 +185,9 @@ interface Identity {
 
 /** True when `stat` and `status` describe the process `identity` was read from. */
 function sameProcess(identity: Identity, stat: ProcStat, status: ProcStatus): boolean {
-  return identity.start === stat.startSecondsAfterBoot && identity.comm === stat.comm &&
+  // A kernel thread never execs, but renames itself often (a kworker takes its work queue's name).
+  const sameName = identity.kernelThread ? isKernelThread(stat) : identity.comm === stat.comm;
+  return identity.start === stat.startSecondsAfterBoot && sameName &&
     identity.uid === status.uid && identity.argStart === stat.argStart &&
     identity.argEnd === stat.argEnd;
 }

@@ -91,6 +91,11 @@ Deno.test("process scraper: after exec, PID reuse and a rewritten command line i
 
     // 100 rewrites its command line in place (as PostgreSQL does); 200 execs another program
     // under the same command name (only its argument addresses tell).
+    // The kernel thread renames itself (as a kworker does with each work queue).
+    await Deno.writeTextFile(
+      `${proc}/2/stat`,
+      procStatLine(2, "kworker/0:1-events", { 3: "S", 9: 0x00208040, 22: 1 }),
+    );
     await Deno.writeTextFile(`${proc}/100/cmdline`, "my-server: idle\0");
     await replaceLink("/usr/bin/bash5", `${proc}/200/exe`);
     await Deno.writeTextFile(
