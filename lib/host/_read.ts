@@ -32,6 +32,15 @@ export function readText(path: string): Promise<string> {
   return Deno.readTextFile(path);
 }
 
+/**
+ * Reads a whole text file on the calling thread. Only for small /proc files whose read never waits
+ * for another process's memory map (`stat`, `status`, `io`; not `cmdline` or `environ`): there the
+ * trip through the runtime's blocking pool costs several times the read itself.
+ */
+export function readTextSync(path: string): string {
+  return Deno.readTextFileSync(path);
+}
+
 /** Reads a whole text file, or undefined when it is absent (or not readable/supported). */
 export async function readOptional(path: string): Promise<string | undefined> {
   try {
@@ -42,7 +51,8 @@ export async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-function isSpace(c: number): boolean {
+/** True for a space, tab, newline or carriage return (a character code). */
+export function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 

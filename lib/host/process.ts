@@ -7,10 +7,12 @@
 import {
   CLOCK_TICKS_PER_SECOND,
   hostPath,
+  isSpace,
   kbValue,
   num,
   parseKeyValueLines,
   readText,
+  readTextSync,
   type RootPath,
   splitFields,
   splitLines,
@@ -35,35 +37,141 @@ export interface ProcStat {
   residentPages: number;
   /** Seconds spent waiting for block I/O (delay accounting; 0 when disabled). */
   ioWaitSeconds: number;
+  /** The kernel's `PF_*` flags of the task. */
+  flags: number;
+  /** Where the arguments lie in the process's memory (0 when not permitted to see, or none). */
+  argStart: number;
+  argEnd: number;
+}
+
+/** `PF_KTHREAD`: the task is a kernel thread (no memory map, executable or command line). */
+const PF_KTHREAD = 0x00200000;
+
+/** True for a kernel thread: it never has an executable or arguments and never `exec`s. */
+export function isKernelThread(stat: ProcStat): boolean {
+  return (stat.flags & PF_KTHREAD) !== 0;
 }
 
 /** Parses the text of `/proc/[pid]/stat`. The command name may hold spaces and parentheses. */
 export function parseProcStat(text: string): ProcStat {
   const open = text.indexOf("(");
   const close = text.lastIndexOf(")");
-  // Fields after the command, numbered from 3 (state) as in proc(5).
-  const f = splitFields(text.slice(close + 1));
-  const at = (n: number) => num(f[n - 3]);
-  return {
+  const out: ProcStat = {
     pid: num(text.slice(0, open).trim()),
     comm: text.slice(open + 1, close),
-    state: f[0] ?? "",
-    ppid: at(4),
-    minorFaults: at(10),
-    majorFaults: at(12),
-    userSeconds: at(14) / CLOCK_TICKS_PER_SECOND,
-    systemSeconds: at(15) / CLOCK_TICKS_PER_SECOND,
-    threads: at(20),
-    startSecondsAfterBoot: at(22) / CLOCK_TICKS_PER_SECOND,
-    virtualBytes: at(23),
-    residentPages: at(24),
-    ioWaitSeconds: at(42) / CLOCK_TICKS_PER_SECOND,
+    state: "",
+    ppid: 0,
+    minorFaults: 0,
+    majorFaults: 0,
+    userSeconds: 0,
+    systemSeconds: 0,
+    threads: 0,
+    startSecondsAfterBoot: 0,
+    virtualBytes: 0,
+    residentPages: 0,
+    ioWaitSeconds: 0,
+    flags: 0,
+    argStart: 0,
+    argEnd: 0,
   };
+  // Fields after the command, numbered from 3 (state) as in proc(5); only those used are cut out
+  // of the text (stat has some 50, this runs for every process on every scrape).
+  let n = 3;
+  for (let i = close + 1; i < text.length;) {
+    if (isSpace(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < text.length && !isSpace(text.charCodeAt(j))) j++;
+    switch (n) {
+      case 3:
+        out.state = text.slice(i, j);
+        break;
+      case 4:
+        out.ppid = num(text.slice(i, j));
+        break;
+      case 9:
+        out.flags = num(text.slice(i, j));
+        break;
+      case 10:
+        out.minorFaults = num(text.slice(i, j));
+        break;
+      case 12:
+        out.majorFaults = num(text.slice(i, j));
+        break;
+      case 14:
+        out.userSeconds = num(text.slice(i, j)) / CLOCK_TICKS_PER_SECOND;
+        break;
+      case 15:
+        out.systemSeconds = num(text.slice(i, j)) / CLOCK_TICKS_PER_SECOND;
+        break;
+      case 20:
+        out.threads = num(text.slice(i, j));
+        break;
+      case 22:
+        out.startSecondsAfterBoot = num(text.slice(i, j)) / CLOCK_TICKS_PER_SECOND;
+        break;
+      case 23:
+        out.virtualBytes = num(text.slice(i, j));
+        break;
+      case 24:
+        out.residentPages = num(text.slice(i, j));
+        break;
+      case 42:
+        out.ioWaitSeconds = num(text.slice(i, j)) / CLOCK_TICKS_PER_SECOND;
+        break;
+      case 48:
+        out.argStart = num(text.slice(i, j));
+        break;
+      case 49:
+        out.argEnd = num(text.slice(i, j));
+        break;
+    }
+    n++;
+    i = j;
+  }
+  return out;
 }
 
 /** Reads `/proc/[pid]/stat`. */
 export async function readProcStat(pid: number, root: RootPath = ""): Promise<ProcStat> {
   return parseProcStat(await readText(hostPath(root, `/proc/${pid}/stat`)));
+}
+
+/**
+ * Reads `/proc/[pid]/stat` on the calling thread (microseconds: the kernel takes no lock another
+ * process could hold for long). Callers reading many in a row yield with {@linkcode nextSlice}.
+ */
+export function readProcStatSync(pid: number, root: RootPath = ""): ProcStat {
+  return parseProcStat(readTextSync(hostPath(root, `/proc/${pid}/stat`)));
+}
+
+/** Processes read on the calling thread between two yields to the event loop. */
+export const PROCESSES_PER_SLICE = 32;
+
+/** Lets timers and I/O run between slices of synchronous /proc reads. */
+export function nextSlice(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** One process's `/proc/[pid]/stat`, or why it could not be read. */
+export type PidStat =
+  | { readonly pid: number; readonly stat: ProcStat; readonly error?: undefined }
+  | { readonly pid: number; readonly stat?: undefined; readonly error: unknown };
+
+/** Reads `/proc/[pid]/stat` of every process, ascending by PID; failed reads keep their error. */
+export async function readProcStats(root: RootPath = ""): Promise<PidStat[]> {
+  const out: PidStat[] = [];
+  for (const pid of await listPids(root)) {
+    if (out.length > 0 && out.length % PROCESSES_PER_SLICE === 0) await nextSlice();
+    try {
+      out.push({ pid, stat: readProcStatSync(pid, root) });
+    } catch (error) {
+      out.push({ pid, error });
+    }
+  }
+  return out;
 }
 
 /** What `/proc/[pid]/status` says. */
@@ -83,26 +191,67 @@ export interface ProcStatus {
   signalsQueued: number;
 }
 
-/** Parses the text of `/proc/[pid]/status`. */
+/** The trimmed value of the line whose colon is at `colon` and which ends at `end`. */
+function valueOf(text: string, colon: number, end: number): string {
+  return text.slice(colon + 1, end).trim();
+}
+
+/** True when the line at `at` has the key `key` (its colon at `colon`). */
+function keyIs(text: string, at: number, colon: number, key: string): boolean {
+  return colon - at === key.length && text.startsWith(key, at);
+}
+
+/**
+ * Parses the text of `/proc/[pid]/status`. Only the values used are cut out of the text (status has
+ * some 55 lines, this runs for every process on every scrape).
+ */
 export function parseProcStatus(text: string): ProcStatus {
-  const m = parseKeyValueLines(text);
-  const sigq = m.get("SigQ") ?? "0/0";
-  const uid = splitFields(m.get("Uid") ?? "")[0];
-  return {
-    name: m.get("Name") ?? "",
-    uid: uid === undefined ? -1 : num(uid),
-    residentBytes: kbValue(m.get("VmRSS")),
-    virtualBytes: kbValue(m.get("VmSize")),
-    threads: num(m.get("Threads")),
-    voluntaryContextSwitches: num(m.get("voluntary_ctxt_switches")),
-    involuntaryContextSwitches: num(m.get("nonvoluntary_ctxt_switches")),
-    signalsQueued: num(sigq.slice(0, Math.max(0, sigq.indexOf("/")))),
+  const out: ProcStatus = {
+    name: "",
+    uid: -1,
+    residentBytes: 0,
+    virtualBytes: 0,
+    threads: 0,
+    voluntaryContextSwitches: 0,
+    involuntaryContextSwitches: 0,
+    signalsQueued: 0,
   };
+  for (let at = 0; at < text.length;) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(":", at);
+    if (colon > at && colon < end) {
+      if (keyIs(text, at, colon, "Name")) out.name = valueOf(text, colon, end);
+      else if (keyIs(text, at, colon, "Uid")) {
+        const first = splitFields(valueOf(text, colon, end))[0];
+        out.uid = first === undefined ? -1 : num(first);
+      } else if (keyIs(text, at, colon, "VmRSS")) {
+        out.residentBytes = kbValue(valueOf(text, colon, end));
+      } else if (keyIs(text, at, colon, "VmSize")) {
+        out.virtualBytes = kbValue(valueOf(text, colon, end));
+      } else if (keyIs(text, at, colon, "Threads")) out.threads = num(valueOf(text, colon, end));
+      else if (keyIs(text, at, colon, "voluntary_ctxt_switches")) {
+        out.voluntaryContextSwitches = num(valueOf(text, colon, end));
+      } else if (keyIs(text, at, colon, "nonvoluntary_ctxt_switches")) {
+        out.involuntaryContextSwitches = num(valueOf(text, colon, end));
+      } else if (keyIs(text, at, colon, "SigQ")) {
+        const sigq = valueOf(text, colon, end);
+        out.signalsQueued = num(sigq.slice(0, Math.max(0, sigq.indexOf("/"))));
+      }
+    }
+    at = end + 1;
+  }
+  return out;
 }
 
 /** Reads `/proc/[pid]/status`. */
 export async function readProcStatus(pid: number, root: RootPath = ""): Promise<ProcStatus> {
   return parseProcStatus(await readText(hostPath(root, `/proc/${pid}/status`)));
+}
+
+/** Reads `/proc/[pid]/status` on the calling thread (as {@linkcode readProcStatSync}). */
+export function readProcStatusSync(pid: number, root: RootPath = ""): ProcStatus {
+  return parseProcStatus(readTextSync(hostPath(root, `/proc/${pid}/status`)));
 }
 
 /** Reads `/proc/[pid]/cmdline` as its arguments (empty for kernel threads and zombies). */
@@ -144,6 +293,11 @@ export function parseProcIo(text: string): ProcIo {
 /** Reads `/proc/[pid]/io` (needs the same user or root). */
 export async function readProcIo(pid: number, root: RootPath = ""): Promise<ProcIo> {
   return parseProcIo(await readText(hostPath(root, `/proc/${pid}/io`)));
+}
+
+/** Reads `/proc/[pid]/io` on the calling thread (as {@linkcode readProcStatSync}). */
+export function readProcIoSync(pid: number, root: RootPath = ""): ProcIo {
+  return parseProcIo(readTextSync(hostPath(root, `/proc/${pid}/io`)));
 }
 
 /** The executable's path (`/proc/[pid]/exe`); fails for kernel threads and without permission. */

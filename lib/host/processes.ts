@@ -5,7 +5,7 @@
  * @module
  */
 import type { RootPath } from "./_read.ts";
-import { listPids, readProcStat } from "./process.ts";
+import { type PidStat, readProcStats } from "./process.ts";
 
 /** Processes by state letter, and totals. */
 export interface ProcessCensus {
@@ -19,16 +19,16 @@ export interface ProcessCensus {
 
 /** Counts processes by state. */
 export async function readProcessCensus(root: RootPath = ""): Promise<ProcessCensus> {
+  return censusOf(await readProcStats(root));
+}
+
+/** Counts processes by state from stats already read (those that failed are skipped). */
+export function censusOf(stats: readonly PidStat[]): ProcessCensus {
   const byState = new Map<string, number>();
   let processes = 0;
   let threads = 0;
-  for (const pid of await listPids(root)) {
-    let stat;
-    try {
-      stat = await readProcStat(pid, root);
-    } catch {
-      continue;
-    }
+  for (const { stat } of stats) {
+    if (stat === undefined) continue;
     processes++;
     threads += stat.threads;
     byState.set(stat.state, (byState.get(stat.state) ?? 0) + 1);

@@ -36,7 +36,7 @@ import { buildPipeline } from "../../../lib/stanza/pipeline.ts";
 import { getStorageClient, type StorageClient } from "../../../lib/storage/mod.ts";
 import { instrumentReceiverOutput } from "../../../lib/telemetry/receiver_metrics.ts";
 import { type FilelogConfig, filelogConfigSchema } from "./config.ts";
-import { compileGlob, findFiles } from "./_finder.ts";
+import { compileGlob, createFileFinder } from "./_finder.ts";
 import { type FileReader, type ReaderOptions, ReadScratch } from "./_reader.ts";
 import { type FileRecordData, FileTracker, type PlannedRead } from "./_tracker.ts";
 
@@ -210,6 +210,7 @@ export function createFilelogReceiver(
   const pipeline = buildPipeline(config.operators, { logger });
   const include = config.include.map(compileGlob);
   const exclude = config.exclude.map(compileGlob);
+  const finder = createFileFinder(include, exclude);
   const encoding = config.encoding === "nop"
     ? "nop"
     : config.encoding === "ascii" || config.encoding === "us-ascii"
@@ -320,7 +321,7 @@ export function createFilelogReceiver(
   /** One poll: find, read, send, commit. Resolves true when files have more to read. */
   async function poll(): Promise<boolean> {
     readBytes = 0;
-    let paths = await findFiles(include, exclude);
+    let paths = await finder.find();
     if (paths.length > config.max_concurrent_files) {
       rotate %= paths.length;
       paths = [...paths.slice(rotate), ...paths.slice(0, rotate)]

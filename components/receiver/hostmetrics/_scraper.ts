@@ -7,6 +7,7 @@
  */
 import type { KernelStat } from "../../../lib/host/cpu.ts";
 import type { MemInfo } from "../../../lib/host/memory.ts";
+import type { PidStat } from "../../../lib/host/process.ts";
 import type { Metric, ResourceMetrics } from "../../../lib/pdata/types.ts";
 import type { Logger } from "../../../lib/telemetry/logger.ts";
 
@@ -31,6 +32,8 @@ export interface ScrapeContext {
   kernelStat(): Promise<KernelStat>;
   /** `/proc/meminfo`, read once per cycle. */
   memInfo(): Promise<MemInfo>;
+  /** `/proc/[pid]/stat` of every process, read once per cycle (the process and processes scrapers). */
+  processStats(): Promise<readonly PidStat[]>;
 }
 
 /** A partial failure: some metric points could not be produced. */

@@ -15,6 +15,7 @@ import type { Receiver, ReceiverFactory } from "../../component.ts";
 import type { Consumer, SignalConsumers } from "../../../lib/consumer/consumer.ts";
 import { type KernelStat, readKernelStat } from "../../../lib/host/cpu.ts";
 import { type MemInfo, readMemInfo } from "../../../lib/host/memory.ts";
+import { type PidStat, readProcStats } from "../../../lib/host/process.ts";
 import { newResource, newScope } from "../../../lib/pdata/new.ts";
 import { Payload } from "../../../lib/pdata/payload.ts";
 import type { Metric, ResourceMetrics, ScopeMetrics } from "../../../lib/pdata/types.ts";
@@ -120,11 +121,13 @@ function countPoints(metrics: readonly Metric[]): number {
 function cycleContext(root: string, bootTime: () => Promise<bigint>): ScrapeContext {
   let stat: Promise<KernelStat> | undefined;
   let mem: Promise<MemInfo> | undefined;
+  let stats: Promise<PidStat[]> | undefined;
   return {
     root,
     bootTime,
     kernelStat: () => (stat ??= readKernelStat(root)),
     memInfo: () => (mem ??= readMemInfo(root)),
+    processStats: () => (stats ??= readProcStats(root)),
   };
 }
 

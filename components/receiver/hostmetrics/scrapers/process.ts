@@ -10,15 +10,16 @@
 import { z } from "../../../../lib/config/z.js";
 import {
   countOpenFds,
-  listPids,
+  isKernelThread,
+  nextSlice,
+  PROCESSES_PER_SLICE,
   type ProcStat,
   type ProcStatus,
   readCgroup,
   readCmdline,
   readExe,
-  readProcIo,
-  readProcStat,
-  readProcStatus,
+  readProcIoSync,
+  readProcStatusSync,
   readUsers,
 } from "../../../../lib/host/process.ts";
 import { newResource, newScope, nowUnixNano } from "../../../../lib/pdata/new.ts";
@@ -165,6 +166,38 @@ interface CpuSample {
   at: number;
 }
 
+/**
+ * What is read once per process: its executable (only `exec` changes it, and `exec` gives the
+ * process a new memory map, so new argument addresses, and usually a new command name).
+ * The fields before `exe` tell whether a PID is still the process that was read.
+ */
+interface Identity {
+  start: number;
+  comm: string;
+  uid: number;
+  argStart: number;
+  argEnd: number;
+  exe: string;
+  /** Why `exe` could not be read, reported again on every scrape as if it were read again. */
+  exeError: string | undefined;
+  kernelThread: boolean;
+}
+
+/** True when `stat` and `status` describe the process `identity` was read from. */
+function sameProcess(identity: Identity, stat: ProcStat, status: ProcStatus): boolean {
+  // A kernel thread never execs, but renames itself often (a kworker takes its work queue's name).
+  const sameName = identity.kernelThread ? isKernelThread(stat) : identity.comm === stat.comm;
+  return identity.start === stat.startSecondsAfterBoot && sameName &&
+    identity.uid === status.uid && identity.argStart === stat.argStart &&
+    identity.argEnd === stat.argEnd;
+}
+
+function rethrow(error: unknown): never {
+  throw error;
+}
+
+const NO_ARGS: string[] = [];
+
 /** Creates the process scraper. */
 export function createProcessScraper(config: ProcessConfig): Scraper {
   const mb = new MetricsBuilder(PROCESS_METRICS, enabledMetrics(PROCESS_METRICS, config.metrics));
@@ -177,6 +210,8 @@ export function createProcessScraper(config: ProcessConfig): Scraper {
   }
   const scope = collectorScope("process");
   let previous = new Map<number, CpuSample>();
+  /** What was read once per process, by PID, for the processes of the last scrape. */
+  let identities = new Map<number, Identity>();
   const mute = config.mute_process_all_errors;
 
   return {
@@ -198,12 +233,18 @@ export function createProcessScraper(config: ProcessConfig): Scraper {
       const resources: ResourceMetrics[] = [];
       const current = new Map<number, CpuSample>();
 
-      for (const pid of await listPids(root)) {
+      const seen = new Map<number, Identity>();
+
+      const stats = await ctx.processStats();
+      for (let i = 0; i < stats.length; i++) {
+        if (i > 0 && i % PROCESSES_PER_SLICE === 0) await nextSlice();
+        const entry = stats[i]!;
+        const pid = entry.pid;
         let stat: ProcStat;
         let status: ProcStatus;
         try {
-          stat = await readProcStat(pid, root);
-          status = await readProcStatus(pid, root);
+          stat = entry.stat ?? rethrow(entry.error);
+          status = readProcStatusSync(pid, root);
         } catch (error) {
           // Gone between listing and reading: not an error worth reporting.
           if (!(error instanceof Deno.errors.NotFound)) {
@@ -215,26 +256,47 @@ export function createProcessScraper(config: ProcessConfig): Scraper {
           }
           continue;
         }
-        let exe = "";
-        try {
-          exe = await readExe(pid, root);
-        } catch (error) {
+        let identity = identities.get(pid);
+        if (identity === undefined || !sameProcess(identity, stat, status)) {
+          identity = {
+            start: stat.startSecondsAfterBoot,
+            comm: stat.comm,
+            uid: status.uid,
+            argStart: stat.argStart,
+            argEnd: stat.argEnd,
+            exe: "",
+            exeError: undefined,
+            kernelThread: isKernelThread(stat),
+          };
+          try {
+            identity.exe = await readExe(pid, root);
+          } catch (error) {
+            identity.exeError = errorMessage(error);
+          }
+        }
+        seen.set(pid, identity);
+        const exe = identity.exe;
+        if (identity.exeError !== undefined) {
           fail(
-            `Error reading process executable for pid ${pid}: ${errorMessage(error)}`,
+            `Error reading process executable for pid ${pid}: ${identity.exeError}`,
             1,
             config.mute_process_exe_error,
           );
         }
-        let args: string[] = [];
-        try {
-          args = await readCmdline(pid, root);
-        } catch (error) {
-          fail(
-            `Error reading command for process ${JSON.stringify(status.name)} (pid ${pid}): ${
-              errorMessage(error)
-            }`,
-            0,
-          );
+        let args: string[] = NO_ARGS;
+        // A kernel thread has no command line; any other process may rewrite its own (as
+        // PostgreSQL and nginx do), so that is read on every scrape, as the Collector does.
+        if (!identity.kernelThread) {
+          try {
+            args = await readCmdline(pid, root);
+          } catch (error) {
+            fail(
+              `Error reading command for process ${JSON.stringify(status.name)} (pid ${pid}): ${
+                errorMessage(error)
+              }`,
+              0,
+            );
+          }
         }
         const name = executableName(status.name, args);
         let cgroup = "";
@@ -304,7 +366,7 @@ export function createProcessScraper(config: ProcessConfig): Scraper {
         }
         if (mb.anyEnabled("process.disk.io", "process.disk.operations")) {
           try {
-            const io = await readProcIo(pid, root);
+            const io = readProcIoSync(pid, root);
             mb.record("process.disk.io", io.readChars, attrs("direction", "read"), now, start);
             mb.record("process.disk.io", io.writeChars, attrs("direction", "write"), now, start);
             mb.record(
@@ -385,6 +447,7 @@ export function createProcessScraper(config: ProcessConfig): Scraper {
         });
       }
       previous = current;
+      identities = seen;
       return { metrics: [], resources, errors };
     },
   };

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "../../../../lib/config/z.js";
-import { readProcessCensus } from "../../../../lib/host/processes.ts";
+import { censusOf } from "../../../../lib/host/processes.ts";
 import { nowUnixNano } from "../../../../lib/pdata/new.ts";
 import {
   attrs,
@@ -84,7 +84,7 @@ export function createProcessesScraper(config: ProcessesConfig): Scraper {
       const start = await ctx.bootTime();
       const byStatus = new Map<string, number>();
       if (mb.enabled("system.processes.count")) {
-        const census = await readProcessCensus(ctx.root);
+        const census = censusOf(await ctx.processStats());
         for (const [letter, n] of census.byState) {
           const status = processStatus(letter);
           byStatus.set(status, (byStatus.get(status) ?? 0) + n);
