@@ -15,6 +15,10 @@ import {
   processConfigSchema,
 } from "../../../../components/receiver/hostmetrics/scrapers/process.ts";
 import { makeFakeRoot, procStatLine } from "../../../lib/host/_fake_root.ts";
+import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
+
+// Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
+await loadConfigLibs();
 
 function context(root: string): ScrapeContext {
   return {
