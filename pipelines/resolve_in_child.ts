@@ -118,7 +118,10 @@ export class ChildResolver {
     this.#handedOver = handedOver;
   }
 
-  /** Why configs were resolved elsewhere than in a child since the last call, oldest first. */
+  /**
+   * What happened to the configs resolved since the last call, oldest first: validated in a
+   * child (and how long it took), taken from a previous image, or why in this process instead.
+   */
   takeNotes(): string[] {
     const notes = this.#notes;
     this.#notes = [];
@@ -136,6 +139,7 @@ export class ChildResolver {
       this.#notes.push(`Validating the config in this process: ${this.#command}`);
       return undefined;
     }
+    const started = performance.now();
     let bytes: Uint8Array;
     try {
       bytes = await this.#run(this.#command, sources);
@@ -143,7 +147,13 @@ export class ChildResolver {
       this.#notes.push(`Validating the config in this process: ${messageOf(error)}`);
       return undefined;
     }
-    return await this.#decode(bytes);
+    const resolution = await this.#decode(bytes);
+    if (resolution !== undefined) {
+      this.#notes.push(
+        `Validated the config in a child process (${Math.round(performance.now() - started)} ms)`,
+      );
+    }
+    return resolution;
   }
 
   /**
@@ -184,8 +194,10 @@ export class ChildResolver {
       await Deno.remove(path).catch(() => {});
     }
     const resolution = await this.#decode(bytes);
+    if (resolution === undefined) return undefined;
+    this.#notes.push("Took the config resolved before the re-exec");
     // Its diagnostics were printed by the image that resolved it.
-    return resolution === undefined ? undefined : { diagnostics: [], config: resolution.config };
+    return { diagnostics: [], config: resolution.config };
   }
 
   async #run(command: ChildCommand, sources: ConfigSources): Promise<Uint8Array> {
