@@ -332,8 +332,12 @@ function announcing(entry: LazyFactory): LazyFactory {
  * validity).
  */
 export async function serveResolution(entries: readonly FactoryEntry[]): Promise<number> {
-  const sources = JSON.parse(await new Response(Deno.stdin.readable).text()) as ConfigSources;
-  const { resolveSources } = await import("./config_sources.ts");
+  // The machinery loads while the parent writes the sources.
+  const [text, { resolveSources }] = await Promise.all([
+    new Response(Deno.stdin.readable).text(),
+    import("./config_sources.ts"),
+  ]);
+  const sources = JSON.parse(text) as ConfigSources;
   const announced = entries.map((e) => isLazyFactory(e) ? announcing(e) : e);
   const { config, diagnostics } = await resolveSources(sources, announced);
   const bytes = encodeResolution({ diagnostics: diagnostics.map(formatDiagnostic), config });
