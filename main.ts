@@ -521,9 +521,11 @@ async function runCommand(
         { workers: workerCount },
       );
     } else {
+      const resolvedBytes = inChild?.lastResolved();
       pool = new WorkerPool({
         count: workerCount,
         sources: sourcesOf(parsed),
+        ...(resolvedBytes === undefined ? {} : { resolved: resolvedBytes }),
         hub: hub!, // defined whenever links are
         registry,
         logger,
@@ -627,6 +629,7 @@ async function runCommand(
     markLoopProbe("ready");
     if (hub !== undefined) logger.info("Every worker is ready", { workers: workerCount });
     let lastLayers: readonly ConfigLayer[] = [];
+    let lastResolved: Uint8Array | undefined;
     reloader = new Reloader({
       service,
       logger,
@@ -644,6 +647,7 @@ async function runCommand(
         );
         for (const note of inChild?.takeNotes() ?? []) logger.debug(note);
         lastLayers = layers;
+        lastResolved = inChild?.lastResolved();
         if (config !== undefined && (config.service.workers ?? 1) !== workerCount) {
           logger.warn("Changes to service.workers take effect at the next restart");
         }
@@ -651,7 +655,7 @@ async function runCommand(
       },
       ...(pool === undefined ? {} : {
         onApplied: async () => {
-          if (!(await pool.reload(sourcesOf(parsed, lastLayers)))) {
+          if (!(await pool.reload(sourcesOf(parsed, lastLayers), lastResolved))) {
             logger.error("A worker could not apply the new config; it keeps its previous one");
           }
         },

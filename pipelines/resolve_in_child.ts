@@ -138,6 +138,7 @@ export class ChildResolver {
    * undefined when the caller must resolve in its own process (the reason is noted).
    */
   async resolve(sources: ConfigSources): Promise<Resolution | undefined> {
+    this.#last = undefined;
     const handed = await this.#takeHandedOver();
     if (handed !== undefined) return handed;
     if (typeof this.#command === "string") {
@@ -159,6 +160,15 @@ export class ChildResolver {
       );
     }
     return resolution;
+  }
+
+  /**
+   * The bytes of the last {@linkcode resolve}'s result when it came from a child (or a previous
+   * image), for the other workers of `service.workers` to decode instead of validating again;
+   * undefined when it was resolved in this process.
+   */
+  lastResolved(): Uint8Array | undefined {
+    return this.#last;
   }
 
   /**

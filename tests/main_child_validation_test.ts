@@ -230,9 +230,51 @@ processors:
   },
 });
 
-Deno.test("main.ts does not import the config machinery statically", async () => {
+Deno.test({
+  name: "the other workers decode the primary's resolution instead of validating again",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "tfo-childval-workers-" });
+    const here = "Validated the config in this worker";
+    const sink = startSink();
+    const port = freePort();
+    const config = runConfig(port, sink.port, freePort()).replace(
+      "service:\n",
+      "service:\n  workers: 2\n",
+    );
+    try {
+      for (const inChild of [true, false]) {
+        const tfo = await startTfo(`workers-${inChild}`, dir, config, {
+          readyLine: "Every worker is ready",
+          denoFlags: ["--v8-flags=--max-semi-space-size=2"],
+          ...(inChild ? {} : { env: { TFO_VALIDATE_IN_CHILD: "0" } }),
+        });
+        try {
+          const logs = tfo.tail();
+          if (inChild) assert.ok(!logs.includes(here), logs);
+          else {assert.ok(
+              logs.includes(`${here}","tfo.worker":1,"reason":"the primary sent no`),
+              logs,
+            );}
+          const before = sink.traces();
+          for (let i = 0; i < 4; i++) assert.equal(await postTrace(port), 200);
+          await waitFor("the traces at the sink", () => sink.traces() >= before + 4, 15_000);
+          assert.equal(await tfo.stop(), 0, tfo.tail());
+        } finally {
+          await tfo.killHard();
+        }
+      }
+    } finally {
+      await sink.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Every module `entry` imports statically, as `deno info` lists them. */
+async function staticImports(entry: string): Promise<Set<string>> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", MAIN],
+    args: ["info", "--json", entry],
     cwd: ROOT,
     stdout: "piped",
     stderr: "null",
@@ -259,16 +301,25 @@ Deno.test("main.ts does not import the config machinery statically", async () =>
       stack.push(info.redirects?.[target] ?? target);
     }
   }
-  const machinery = [
-    "pipelines/config.ts",
-    "pipelines/config_sources.ts",
-    "pipelines/validate.ts",
-    "pipelines/_yaml_source.ts",
-    "pipelines/_env.ts",
-    "pipelines/_schema_issues.ts",
-    "pipelines/tfo_agent/convert.ts",
-    "pipelines/tfo_agent/translate.ts",
-  ].map((p) => new URL(p, `file://${ROOT}`).href);
-  assert.deepEqual(machinery.filter((m) => seen.has(m)), []);
-  assert.ok(seen.has(new URL("pipelines/resolve_in_child.ts", `file://${ROOT}`).href));
-});
+  return seen;
+}
+
+const MACHINERY = [
+  "pipelines/config.ts",
+  "pipelines/config_sources.ts",
+  "pipelines/validate.ts",
+  "pipelines/_yaml_source.ts",
+  "pipelines/_env.ts",
+  "pipelines/_schema_issues.ts",
+  "pipelines/tfo_agent/convert.ts",
+  "pipelines/tfo_agent/translate.ts",
+].map((p) => new URL(p, `file://${ROOT}`).href);
+
+for (const entry of ["main.ts", "pipelines/worker_main.ts"]) {
+  Deno.test(`${entry} does not import the config machinery statically`, async () => {
+    const seen = await staticImports(`${ROOT}${entry}`);
+    assert.deepEqual(MACHINERY.filter((m) => seen.has(m)), []);
+    // The transport is there: the check reads the graph, not an empty list.
+    assert.ok(seen.has(new URL("pipelines/resolved_transport.ts", `file://${ROOT}`).href));
+  });
+}
