@@ -1,8 +1,9 @@
 /**
  * `tfo run` resolves its config (sources, YAML, environment and secret expansion, merge,
  * validation) in a short-lived child process of the same executable, so that the running process
- * never loads the config machinery (zod, yaml, the validator; ~12 MiB of the idle agent, see
- * bench/RESULTS.md, issue 18). The child is the same command line up to the script (`deno run`,
+ * never loads the config machinery: yaml, the validator, the TFO-Agent translation, and zod too
+ * where the component modules build their schemas without loading it (~12 MiB of the idle agent
+ * together, bench/RESULTS.md, issue 18; 3.5 MiB with zod still loaded by the components). The child is the same command line up to the script (`deno run`,
  * its flags, the main module; a compiled binary: `Deno.execPath()` itself) with the argument
  * `run` and {@linkcode RESOLVE_CHILD_ENV} set; it reads the {@linkcode ConfigSources} as JSON on
  * its stdin and writes the resolution (`resolved_transport.ts`) on its stdout; its stderr is this
@@ -289,7 +290,7 @@ export class ChildResolver {
   async #decode(bytes: Uint8Array): Promise<Resolution | undefined> {
     try {
       const resolution = await decodeResolution(bytes, this.#entries);
-      this.#last = bytes;
+      if (resolution.config !== undefined) this.#last = bytes;
       return resolution;
     } catch (error) {
       this.#notes.push(
