@@ -9,12 +9,18 @@ import type { Factory, FactoryEntry } from "./components/component.ts";
 import { BUILTIN_COMPONENTS } from "./components/registry.ts";
 import defaultConfigText from "./examples/agent.yaml" with { type: "text" };
 import denoJson from "./deno.json" with { type: "json" };
-import { formatDiagnostic, loadConfig, type ResolvedConfig } from "./pipelines/config.ts";
-import { validateWith } from "./pipelines/validate.ts";
-import { type ConfigSources, resolveSources } from "./pipelines/config_sources.ts";
+import type { ResolvedConfig } from "./pipelines/config.ts";
+import { formatDiagnostic } from "./pipelines/diagnostics.ts";
+import type { ConfigSources } from "./pipelines/config_sources.ts";
+import {
+  type ChildResolver,
+  createChildResolver,
+  envValue,
+  RESOLVE_CHILD_ENV,
+  serveResolution,
+} from "./pipelines/resolve_in_child.ts";
 import { loadAll } from "./pipelines/factories.ts";
 import { type ConfigLayer, Reloader } from "./pipelines/reload.ts";
-import { formatConverted } from "./pipelines/tfo_agent/convert.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "./pipelines/graph_render.ts";
 import { parseDuration } from "./lib/config/schema.ts";
 import { formatOfContentType, parseExposition } from "./lib/prometheus/parse.ts";
@@ -192,14 +198,28 @@ function sourcesOf(parsed: ParsedArgs, layers: readonly ConfigLayer[] = []): Con
   };
 }
 
+/**
+ * Loads and validates the config of the command line (and remote `layers`), printing every
+ * diagnostic on `io.err`. With `inChild` (`tfo run` as the program itself), in a child process
+ * (`pipelines/resolve_in_child.ts`), unless that resolver says to do it here; the config
+ * machinery is imported only when it runs in this process.
+ */
 async function resolveConfig(
   parsed: ParsedArgs,
   factories: readonly FactoryEntry[],
   io: CliIo,
   layers: readonly ConfigLayer[] = [],
+  inChild?: ChildResolver,
 ): Promise<ResolvedConfig | undefined> {
   // Layers (remote configs) merge over the files, under --set; they are read as named files.
-  const { config, diagnostics } = await resolveSources(sourcesOf(parsed, layers), factories);
+  const sources = sourcesOf(parsed, layers);
+  const fromChild = await inChild?.resolve(sources);
+  if (fromChild !== undefined) {
+    for (const line of fromChild.diagnostics) io.err(line);
+    return fromChild.config;
+  }
+  const { resolveSources } = await import("./pipelines/config_sources.ts");
+  const { config, diagnostics } = await resolveSources(sources, factories);
   for (const d of diagnostics) io.err(formatDiagnostic(d));
   return config;
 }
@@ -308,6 +328,11 @@ async function convertCommand(
     io.err("tfo convert: at least one --config is required");
     return 2;
   }
+  const [{ loadConfig }, { validateWith }, { formatConverted }] = await Promise.all([
+    import("./pipelines/config.ts"),
+    import("./pipelines/validate.ts"),
+    import("./pipelines/tfo_agent/convert.ts"),
+  ]);
   const loaded = await loadConfig({ files: parsed.configs, set: parsed.sets });
   const all = [...loaded.diagnostics];
   if (loaded.raw !== undefined && loaded.tfoAgent === undefined) {
@@ -405,7 +430,11 @@ function settleStartup(logger: Logger): void {
  * README, service.workers); nothing is open yet. Returns when that is not possible or not needed
  * (a compiled binary, already re-executed, no FFI permission).
  */
-function startWithLargeYoungGeneration(logger: Logger, reason: string): void {
+function startWithLargeYoungGeneration(
+  logger: Logger,
+  reason: string,
+  extraEnv: Readonly<Record<string, string>> = {},
+): void {
   const view = currentProcess();
   const argv = reexecArgv(view);
   if (argv === undefined) {
@@ -418,7 +447,7 @@ function startWithLargeYoungGeneration(logger: Logger, reason: string): void {
     flag: argv[argv.length - Deno.args.length - 2],
     reason,
   });
-  const failed = execve(Deno.execPath(), argv, { [REEXEC_ENV]: "1" });
+  const failed = execve(Deno.execPath(), argv, { ...extraEnv, [REEXEC_ENV]: "1" });
   logger.warn("Could not start again with a bigger young generation; running as started", {
     reason: failed,
   });
@@ -432,14 +461,22 @@ async function runCommand(
   onWorkers?: (pool: WorkerPool) => void,
   reexec = false,
 ): Promise<number> {
+  // The program itself validates in a child; this is that child.
+  if (reexec && envValue(RESOLVE_CHILD_ENV) === "1") return await serveResolution(factories);
   startLoopProbe();
-  const resolved = await resolveConfig(parsed, factories, io);
+  const inChild = reexec ? createChildResolver(factories) : undefined;
+  const resolved = await resolveConfig(parsed, factories, io, [], inChild);
   if (resolved === undefined) return 2;
   let config = resolved;
   const telemetry = config.service.telemetry;
   const logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding });
+  for (const note of inChild?.takeNotes() ?? []) logger.debug(note);
   const youngGenReason = reexec ? largeYoungGenerationReason(config) : undefined;
-  if (youngGenReason !== undefined) startWithLargeYoungGeneration(logger, youngGenReason);
+  if (youngGenReason !== undefined) {
+    const handOff = await inChild?.handOff();
+    startWithLargeYoungGeneration(logger, youngGenReason, handOff?.env);
+    handOff?.discard();
+  }
   // The service's own attributes go on one target_info series, as the Collector exposes them.
   const registry = new MetricRegistry({
     targetInfo: {
@@ -484,9 +521,11 @@ async function runCommand(
         { workers: workerCount },
       );
     } else {
+      const resolvedBytes = inChild?.lastResolved();
       pool = new WorkerPool({
         count: workerCount,
         sources: sourcesOf(parsed),
+        ...(resolvedBytes === undefined ? {} : { resolved: resolvedBytes }),
         hub: hub!, // defined whenever links are
         registry,
         logger,
@@ -590,6 +629,7 @@ async function runCommand(
     markLoopProbe("ready");
     if (hub !== undefined) logger.info("Every worker is ready", { workers: workerCount });
     let lastLayers: readonly ConfigLayer[] = [];
+    let lastResolved: Uint8Array | undefined;
     reloader = new Reloader({
       service,
       logger,
@@ -603,8 +643,11 @@ async function runCommand(
           factories,
           { out: collect, err: collect },
           layers,
+          inChild,
         );
+        for (const note of inChild?.takeNotes() ?? []) logger.debug(note);
         lastLayers = layers;
+        lastResolved = inChild?.lastResolved();
         if (config !== undefined && (config.service.workers ?? 1) !== workerCount) {
           logger.warn("Changes to service.workers take effect at the next restart");
         }
@@ -612,7 +655,7 @@ async function runCommand(
       },
       ...(pool === undefined ? {} : {
         onApplied: async () => {
-          if (!(await pool.reload(sourcesOf(parsed, lastLayers)))) {
+          if (!(await pool.reload(sourcesOf(parsed, lastLayers), lastResolved))) {
             logger.error("A worker could not apply the new config; it keeps its previous one");
           }
         },

@@ -10,7 +10,7 @@ import type { ResolvedConfig } from "./config.ts";
 import { formatDiagnostic } from "./diagnostics.ts";
 import { type FailedComponent, GraphBuildError } from "./graph.ts";
 import { StartError } from "./_lifecycle.ts";
-import { SECTIONS } from "./validate.ts";
+import { SECTIONS } from "./factories.ts";
 
 /** The component `error` names, if it is a create or start failure that names one. */
 export function failedComponentOf(error: unknown): FailedComponent | undefined {

@@ -47,6 +47,11 @@ export interface WorkerPoolOptions {
   readonly count: number;
   /** Where the workers read their config. */
   readonly sources: ConfigSources;
+  /**
+   * The primary's resolution of `sources` as bytes (`resolved_transport.ts`), when it has one:
+   * the workers decode it instead of loading and validating the sources themselves.
+   */
+  readonly resolved?: Uint8Array;
   /** Where forwarded requests go. */
   readonly hub: WorkerHub;
   /** The primary's registry, which the workers' metrics are summed into. */
@@ -88,6 +93,7 @@ export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #slots: Slot[] = [];
   #sources: ConfigSources;
+  #resolved: Uint8Array | undefined;
   #stopping = false;
   #seq = 0;
   #pushes = 0;
@@ -100,6 +106,7 @@ export class WorkerPool {
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     this.#sources = options.sources;
+    this.#resolved = options.resolved;
     this.#memory = createMemoryBoard(options.count);
     for (let index = 1; index < options.count; index++) {
       this.#slots.push({
@@ -178,17 +185,24 @@ export class WorkerPool {
   }
 
   /**
-   * Rebuilds every worker's graph from `sources` (kept for workers restarted later); resolves to
-   * false when a worker could not apply it (it keeps its previous graph).
+   * Rebuilds every worker's graph from `sources`, or from their resolution `resolved` when given
+   * (both kept for workers restarted later); resolves to false when a worker could not apply it
+   * (it keeps its previous graph).
    */
-  async reload(sources: ConfigSources): Promise<boolean> {
+  async reload(sources: ConfigSources, resolved?: Uint8Array): Promise<boolean> {
     this.#sources = sources;
+    this.#resolved = resolved;
     const seq = ++this.#seq;
     const results = this.#slots.map((slot) => {
       if (slot.worker === undefined) return Promise.resolve(true);
       const pending = Promise.withResolvers<boolean>();
       slot.reloads.set(seq, pending);
-      this.#send(slot, { t: "reload", sources, seq });
+      this.#send(slot, {
+        t: "reload",
+        sources,
+        ...(resolved === undefined ? {} : { resolved }),
+        seq,
+      });
       return this.#within(pending.promise, "reload").catch(() => false);
     });
     return (await Promise.all(results)).every(Boolean);
@@ -298,6 +312,7 @@ export class WorkerPool {
       index: slot.index,
       count: this.#options.count,
       sources: this.#sources,
+      ...(this.#resolved === undefined ? {} : { resolved: this.#resolved }),
       version: this.#options.version,
       memory: this.#memory,
       buckets: this.#buckets,

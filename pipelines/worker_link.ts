@@ -77,6 +77,11 @@ export type PrimaryMessage =
     readonly index: number;
     readonly count: number;
     readonly sources: ConfigSources;
+    /**
+     * The primary's resolution of `sources` (`resolved_transport.ts`), when it has one: the
+     * worker decodes it instead of validating the sources again.
+     */
+    readonly resolved?: Uint8Array;
     /** tfo's version, for the components' build info. */
     readonly version: string;
     /** The process's memory board: this worker publishes its live memory in slot `index`. */
@@ -88,7 +93,12 @@ export type PrimaryMessage =
   }
   | AckMessage
   | PushMessage
-  | { readonly t: "reload"; readonly sources: ConfigSources; readonly seq: number }
+  | {
+    readonly t: "reload";
+    readonly sources: ConfigSources;
+    readonly resolved?: Uint8Array;
+    readonly seq: number;
+  }
   | { readonly t: "snapshot" }
   | { readonly t: "stop" };
 

@@ -29,8 +29,10 @@ import { BUILTIN_COMPONENTS } from "../components/registry.ts";
 import { errorMessage } from "../lib/consumer/consumer.ts";
 import { createLogger, type Logger } from "../lib/telemetry/logger.ts";
 import { type Labels, MetricRegistry, type MetricSnapshot } from "../lib/telemetry/metrics.ts";
-import { formatDiagnostic, type ResolvedConfig } from "./config.ts";
-import { type ConfigSources, resolveSources } from "./config_sources.ts";
+import type { ResolvedConfig } from "./config.ts";
+import type { ConfigSources } from "./config_sources.ts";
+import { formatDiagnostic } from "./diagnostics.ts";
+import { decodeResolution } from "./resolved_transport.ts";
 import { isLinkId, splitForWorkers } from "./placement.ts";
 import { Service } from "./service.ts";
 import {
@@ -102,12 +104,49 @@ function snapshot(): MetricSnapshot {
 
 let workerCount = 2;
 
-async function workerConfig(sources: ConfigSources): Promise<ResolvedConfig> {
+/** Why the last config was validated in this worker rather than decoded; logged at debug. */
+let validatedHere: string | undefined;
+
+function noteValidatedHere(): void {
+  if (validatedHere !== undefined) {
+    logger?.debug("Validated the config in this worker", { reason: validatedHere });
+  }
+  validatedHere = undefined;
+}
+
+/**
+ * The config of `sources`: decoded from the primary's resolution `resolved` when it sent one
+ * (the config machinery then never loads in this worker), else loaded and validated here.
+ */
+async function resolvedConfig(
+  sources: ConfigSources,
+  resolved: Uint8Array | undefined,
+): Promise<ResolvedConfig> {
+  if (resolved !== undefined) {
+    try {
+      const { config } = await decodeResolution(resolved, BUILTIN_COMPONENTS);
+      if (config !== undefined) return config;
+      validatedHere = "the primary's resolution holds no config";
+    } catch (error) {
+      validatedHere = errorMessage(error);
+    }
+  } else {
+    validatedHere = "the primary sent no resolution";
+  }
+  const { resolveSources } = await import("./config_sources.ts");
   const { config, diagnostics } = await resolveSources(sources, BUILTIN_COMPONENTS);
   if (config === undefined) {
     const errors = diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic);
     throw new Error(`Invalid config: ${errors.join("; ")}`);
   }
+  return config;
+}
+
+async function workerConfig(
+  sources: ConfigSources,
+  resolved: Uint8Array | undefined,
+): Promise<ResolvedConfig> {
+  const config = await resolvedConfig(sources, resolved);
   const { worker } = splitForWorkers(config, {
     inbox: hub.inbox,
     outbox: outbox.factory,
@@ -121,6 +160,7 @@ async function init(
   index: number,
   count: number,
   sources: ConfigSources,
+  resolved: Uint8Array | undefined,
   version: string,
   life: number,
 ): Promise<void> {
@@ -135,10 +175,11 @@ async function init(
     send: (target, pipeline, signal, bytes, client) =>
       outbox.sendTo(target, pipeline, signal, bytes, client),
   });
-  const config = await workerConfig(sources);
+  const config = await workerConfig(sources, resolved);
   const telemetry = config.service.telemetry;
   logger = createLogger({ level: telemetry.logs.level, encoding: telemetry.logs.encoding })
     .with({ "tfo.worker": index });
+  noteValidatedHere();
   service = new Service({ config, logger, registry, buildInfo, sharePorts: true });
   await service.start();
   metricsTimer = setInterval(
@@ -147,9 +188,11 @@ async function init(
   );
 }
 
-async function reload(sources: ConfigSources): Promise<void> {
+async function reload(sources: ConfigSources, resolved: Uint8Array | undefined): Promise<void> {
   if (service === undefined) throw new Error("The worker has not started");
-  const outcome = await service.reload(await workerConfig(sources));
+  const config = await workerConfig(sources, resolved);
+  noteValidatedHere();
+  const outcome = await service.reload(config);
   if (!outcome.ok) throw outcome.error ?? new Error("Unknown reload failure");
 }
 
@@ -207,13 +250,20 @@ self.onmessage = (event: MessageEvent<PrimaryMessage>) => {
     case "init":
       joinMemoryBoard(message.memory, message.index);
       joinBucketBoard(message.buckets);
-      init(message.index, message.count, message.sources, message.version, message.life).then(
+      init(
+        message.index,
+        message.count,
+        message.sources,
+        message.resolved,
+        message.version,
+        message.life,
+      ).then(
         () => post({ t: "ready" }),
         (error) => post({ t: "failed", message: errorMessage(error) }),
       );
       return;
     case "reload":
-      reload(message.sources).then(
+      reload(message.sources, message.resolved).then(
         () => post({ t: "reloaded", seq: message.seq, ok: true }),
         (error) => {
           logger?.error("Cannot apply the new config in this worker", { error });

@@ -49,6 +49,7 @@ Deno.test("the bundle runs the default agent config and its host metrics reach t
       "receivers.host_metrics.collection_interval=1s",
       `extensions.health_check.endpoint=127.0.0.1:${freePort()}`,
       `service.telemetry.metrics.address=127.0.0.1:${freePort()}`,
+      "service.telemetry.logs.level=debug",
     ].flatMap((set) => ["--set", set]),
     env: {
       TFO_EXPORTER_ENDPOINT: `127.0.0.1:${backend.port}`,
@@ -56,6 +57,9 @@ Deno.test("the bundle runs the default agent config and its host metrics reach t
     },
   });
   try {
+    // The bundle validated its config in a child started from the bundle (pipelines/
+    // resolve_in_child.ts); a child that could not start would leave it validating itself.
+    assert.ok(tfo.tail().includes("Validated the config in a child process"), tfo.tail());
     await waitFor("host metrics at the backend", () => points > 0, 30_000, 50);
     assert.equal(tfo.dead, false, tfo.tail());
   } finally {
