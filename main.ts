@@ -391,6 +391,7 @@ function releaseStartupMemory(logger: Logger): void {
   if (released !== undefined) {
     logger.debug("Released start-up memory", {
       file_pages_mib: Math.round(released.droppedBytes / 104857.6) / 10,
+      allocator_limits: released.allocatorLimited,
     });
   }
 }

@@ -21,6 +21,9 @@
  * deno run -A --unstable-kv bench/agent_bench.ts --quick --no-rsyslog --idle-only   # idle part only
  * # … --idle-cpu-prof-dir /tmp/prof: a V8 CPU profile of the idle `tfo run` child
  * # … --entry dist/bundle/main.js: run another build of tfo (`deno task bundle`) under the same flags
+ * # … --run-flags "--v8-flags=--max-semi-space-size=1": run tfo under these runtime flags instead of
+ * #   the start task's (TFO_RUN_FLAGS); --tfo-env MALLOC_ARENA_MAX=2 (repeatable): extra environment
+ * #   of the tfo children only
  * ```
  *
  * @module
@@ -64,6 +67,13 @@ export interface AgentBenchOptions {
    * @default main.ts
    */
   entry?: string;
+  /**
+   * The runtime flags `deno run` starts tfo with (the bare-runtime floor keeps the shipped ones).
+   * @default TFO_RUN_FLAGS, the start task's
+   */
+  runFlags?: readonly string[];
+  /** Extra environment variables of the tfo children (not of the sink or the floor script). */
+  tfoEnv?: Readonly<Record<string, string>>;
   /** Progress messages (default: stderr). */
   log?: (line: string) => void;
 }
@@ -188,13 +198,14 @@ function startIdleAgent(
     DENO,
     [
       "run",
-      ...TFO_RUN_FLAGS,
+      ...o.runFlags,
       ...(o.idleCpuProfDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${o.idleCpuProfDir}`]),
       o.entry,
       "run",
       ...sets.flatMap((v) => ["--set", v]),
     ],
     {
+      ...o.tfoEnv,
       TFO_EXPORTER_ENDPOINT: `127.0.0.1:${sink.grpcPort}`,
       TFO_STORAGE_DIR: `${dir}/idle-storage`,
     },
@@ -227,16 +238,16 @@ service:
 ${tfoTelemetry()}`;
 }
 
-function startTfo(group: ChildGroup, config: string, cpuProfDir: string, entry: string) {
+function startTfo(group: ChildGroup, config: string, o: Required<AgentBenchOptions>) {
   return group.spawn("tfo", DENO, [
     "run",
-    ...TFO_RUN_FLAGS,
-    ...(cpuProfDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`]),
-    entry,
+    ...o.runFlags,
+    ...(o.cpuProfDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`]),
+    o.entry,
     "run",
     "--config",
     config,
-  ]);
+  ], o.tfoEnv);
 }
 
 /** The idle-footprint figures. */
@@ -441,7 +452,7 @@ async function runTfoFilelog(
   await Deno.writeTextFile(config, filelogConfig(sink, input));
   const base = (await sinkStats(sink)).items.logs;
   const spawned = performance.now();
-  const tfo = startTfo(group, config, o.cpuProfDir, o.entry);
+  const tfo = startTfo(group, config, o);
   try {
     return await timeDelivery(
       tfo,
@@ -565,6 +576,8 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<st
     idleCpuProfDir: options.idleCpuProfDir ?? "",
     idleOnly: options.idleOnly ?? false,
     entry: options.entry ?? MAIN,
+    runFlags: options.runFlags ?? TFO_RUN_FLAGS,
+    tfoEnv: options.tfoEnv ?? {},
     log: options.log ?? ((line: string) => console.error(line)),
   };
   const log = o.log;
@@ -581,7 +594,13 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<st
       );
     }
     if (o.idleOnly && idle !== undefined) {
-      return [`Entry: \`${o.entry}\``, "", ...renderIdle(o, idle)].join("\n") + "\n";
+      return [
+        `Entry: \`${o.entry}\`, flags \`${o.runFlags.join(" ")}\`, env \`${
+          Object.entries(o.tfoEnv).map(([k, v]) => `${k}=${v}`).join(" ")
+        }\``,
+        "",
+        ...renderIdle(o, idle),
+      ].join("\n") + "\n";
     }
 
     const input = `${dir}/input.log`;
@@ -718,8 +737,16 @@ if (import.meta.main) {
       "idle-cpu-prof-dir": { type: "string" },
       "idle-only": { type: "boolean", default: false },
       entry: { type: "string" },
+      "run-flags": { type: "string" },
+      "tfo-env": { type: "string", multiple: true },
     },
   });
+  const tfoEnv: Record<string, string> = {};
+  for (const pair of values["tfo-env"] ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new Error(`--tfo-env wants NAME=VALUE, got ${JSON.stringify(pair)}`);
+    tfoEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
   const quick = values.quick;
   const markdown = await runAgentBench({
     idleS: Number(values["idle-s"] ?? (quick ? 60 : 300)),
@@ -730,6 +757,10 @@ if (import.meta.main) {
     idleCpuProfDir: values["idle-cpu-prof-dir"] ?? "",
     idleOnly: values["idle-only"],
     ...(values.entry === undefined ? {} : { entry: values.entry }),
+    ...(values["run-flags"] === undefined
+      ? {}
+      : { runFlags: values["run-flags"].split(/\s+/).filter((w) => w !== "") }),
+    tfoEnv,
   });
   console.log(markdown);
 }

@@ -1,7 +1,8 @@
 /**
  * `tfo run` gives its start-up memory back once at the end of its start — after a full garbage
  * collection, before the receivers open their ports, so neither lands on the first requests — and
- * again after a successful reload (`lib/host/release_memory.ts`), and keeps serving afterwards.
+ * again after a successful reload (`lib/host/release_memory.ts`, which also sets the allocator's
+ * limits), and keeps serving afterwards.
  */
 import assert from "node:assert/strict";
 import { freePort, TextCollector, waitFor } from "./fixtures/interop/services.ts";
@@ -68,8 +69,9 @@ Deno.test({
       const lines = stderr.text.split("\n");
       const at = (needle: string) => lines.findIndex((l) => l.includes(needle));
       const line = lines[at(RELEASED)]!;
-      const fields = JSON.parse(line) as { file_pages_mib: number };
+      const fields = JSON.parse(line) as { file_pages_mib: number; allocator_limits: boolean };
       assert.ok(fields.file_pages_mib > 0, line);
+      assert.equal(fields.allocator_limits, true, `the allocator's limits are set: ${line}`);
       const settled = JSON.parse(lines[at(SETTLED)]!) as { gc_ms: number | null };
       assert.equal(typeof settled.gc_ms, "number", "a garbage collection ran");
       assert.ok(at(RELEASED) < at(SETTLED), logs());
