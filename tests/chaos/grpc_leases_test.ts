@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { GrpcClient } from "../../lib/net/grpc_client.ts";
-import { decodeTracesRequest, encodeTracesResponse } from "../../lib/otlp/mod.ts";
 import { tracesProto } from "../components/receiver/otlp/_helpers.ts";
 import { freePort, waitFor } from "../fixtures/interop/services.ts";
 import { startTfo } from "../fixtures/chaos/tfo_process.ts";
+import { startRecordingSink } from "../fixtures/chaos/otlp_sink.ts";
 
 const TRACES = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const REQUESTS = 3000;
@@ -26,24 +26,6 @@ function request(r: number): Uint8Array {
   const names: string[] = [];
   for (let s = 0; s < SPANS_PER_REQUEST; s++) names.push(spanName(r * SPANS_PER_REQUEST + s));
   return tracesProto(...names);
-}
-
-/** An OTLP/HTTP traces backend answering 503 to its first `failures` requests. */
-function flakyTracesBackend(port: number, failures: number) {
-  const received = new Map<string, number>();
-  let requests = 0;
-  const ok = encodeTracesResponse(undefined) as Uint8Array<ArrayBuffer>;
-  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, async (req) => {
-    const body = await req.bytes();
-    if (requests++ < failures) return new Response("try later", { status: 503 });
-    for (const rs of decodeTracesRequest(body).resourceSpans) {
-      for (const ss of rs.scopeSpans) {
-        for (const s of ss.spans) received.set(s.name, (received.get(s.name) ?? 0) + 1);
-      }
-    }
-    return new Response(ok, { headers: { "content-type": "application/x-protobuf" } });
-  });
-  return { received, requests: () => requests, close: () => server.shutdown() };
 }
 
 function config(
@@ -98,7 +80,7 @@ for (const persistent of [false, true]) {
     const dir = await Deno.makeTempDir({ prefix: "tfo_grpc_leases_" });
     const port = freePort();
     const grpcPort = freePort();
-    const backend = flakyTracesBackend(port, 6);
+    const backend = startRecordingSink(port, { failFirst: 6 });
     const storage = persistent ? `${dir}/storage` : undefined;
     if (storage !== undefined) await Deno.mkdir(storage);
     const tfo = await startTfo("grpc-leases", dir, config(grpcPort, port, freePort(), storage));

@@ -26,6 +26,7 @@ import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { fanout } from "../../../../pipelines/fanout.ts";
 import { append, filelog } from "./_kit.ts";
 import { kvStorageHost } from "../../../fixtures/queue/kit.ts";
+import { assertExactlyOnce, joinedEncodedParts } from "../../../fixtures/leases.ts";
 import { loadConfigLibs } from "../../../../lib/config/config_libs.ts";
 
 // Config schemas are built lazily: parsing one needs zod (and yaml) loaded first (issue 18).
@@ -47,28 +48,12 @@ function bodiesOf(data: LogsData): string[] {
 
 /** The bodies of a payload's encoded bytes as they are now (joined, decoded from a copy). */
 function encodedBodies(payload: Payload<"logs">): string[] {
-  const parts = payload.encodedParts;
-  assert.ok(parts !== undefined, "the payload is still encoded");
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const joined = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    joined.set(p, at);
-    at += p.length;
-  }
-  return bodiesOf(decodeLogsRequest(joined));
+  return bodiesOf(decodeLogsRequest(joinedEncodedParts(payload)));
 }
 
 /** Asserts that `got` holds each of `expected` exactly once. */
 function exactlyOnce(got: readonly string[], expected: readonly string[], what: string): void {
-  assert.equal(got.length, expected.length, `${what}: ${got.length} lines, not ${expected.length}`);
-  const seen = new Set<string>();
-  for (const line of got) {
-    assert.ok(!seen.has(line), `${what}: a line arrived twice: ${line.slice(0, 20)}`);
-    seen.add(line);
-  }
-  for (const line of expected) assert.ok(seen.has(line), `${what}: missing ${line.slice(0, 20)}`);
+  assertExactlyOnce(got, expected, what, { plural: "lines", one: "a line", shown: 20 });
 }
 
 /** A strict pool that keeps at most two free buffers: a buffer given back is soon written again. */

@@ -24,6 +24,7 @@ import { SlabPool } from "../../../../lib/pdata/slab_pool.ts";
 import { NOOP_LOGGER } from "../../../../lib/telemetry/logger.ts";
 import { MetricRegistry } from "../../../../lib/telemetry/metrics.ts";
 import { makeReceiver, testHost, tracesProto } from "./_helpers.ts";
+import { assertExactlyOnce, joinedEncodedParts } from "../../../fixtures/leases.ts";
 
 const TRACES = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -35,30 +36,14 @@ function spanName(request: number, span: number): string {
 
 /** The span names of a payload's encoded bytes as they are now (joined, decoded from a copy). */
 function encodedNames(payload: Payload<"traces">): string[] {
-  const parts = payload.encodedParts;
-  assert.ok(parts !== undefined, "the payload is still encoded");
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const joined = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    joined.set(p, at);
-    at += p.length;
-  }
-  return decodeTracesRequest(joined).resourceSpans.flatMap((rs) =>
+  return decodeTracesRequest(joinedEncodedParts(payload)).resourceSpans.flatMap((rs) =>
     rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name))
   );
 }
 
 /** Asserts that `got` holds each of `expected` exactly once. */
 function exactlyOnce(got: readonly string[], expected: readonly string[], what: string): void {
-  assert.equal(got.length, expected.length, `${what}: ${got.length} spans, not ${expected.length}`);
-  const seen = new Set<string>();
-  for (const name of got) {
-    assert.ok(!seen.has(name), `${what}: a span arrived twice: ${name.slice(0, 12)}`);
-    seen.add(name);
-  }
-  for (const name of expected) assert.ok(seen.has(name), `${what}: missing ${name.slice(0, 12)}`);
+  assertExactlyOnce(got, expected, what, { plural: "spans", one: "a span", shown: 12 });
 }
 
 /** A strict pool of 8 KiB slabs keeping one free: a slab given back is soon cut again. */
